@@ -1,0 +1,14 @@
+export { SnapshotCorruptError, SnapshotNotFoundError } from "./errors.js";
+export { type Snapshot, snapshotFileName } from "./format.js";
+export {
+  saveSnapshot,
+  loadNewest,
+  loadSnapshot,
+  listSnapshots,
+  pruneSnapshots,
+  DEFAULT_SNAPSHOTS_KEPT,
+  type SaveSnapshotOptions,
+  type LoadNewestOptions,
+  type LoadedSnapshot,
+  type SkippedSnapshot,
+} from "./snapshotter.js";
