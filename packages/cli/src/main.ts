@@ -1,3 +1,24 @@
 #!/usr/bin/env node
-process.stderr.write("kubemu: the launcher is not built yet\n");
-process.exit(1);
+import { runCli } from "./cli.js";
+
+// A closed pipe (`kubemu logs x | head`) is not an error.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(0);
+  throw e;
+});
+
+const interrupt = new AbortController();
+const argv = process.argv.slice(2);
+// Only `logs -f` runs until interrupted; every other command keeps Ctrl-C's default behaviour.
+if (argv.includes("logs")) process.once("SIGINT", () => interrupt.abort());
+
+const code = await runCli(argv, {
+  io: {
+    out: (line) => void process.stdout.write(`${line}\n`),
+    err: (line) => void process.stderr.write(`${line}\n`),
+    isTTY: process.stdout.isTTY === true,
+  },
+  interrupt: interrupt.signal,
+});
+// Let pending writes (stdout, the CLI log) drain instead of calling process.exit.
+process.exitCode = code;

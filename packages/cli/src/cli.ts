@@ -1,0 +1,199 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { logLevels, realClock, type Clock } from "@kubemu/common";
+import { down } from "./commands/down.js";
+import { heal, partition } from "./commands/faults.js";
+import { kill, restart, start, stop, type LifecycleOptions } from "./commands/lifecycle.js";
+import { logs } from "./commands/logs.js";
+import { status } from "./commands/status.js";
+import { up } from "./commands/up.js";
+import { defaultNodeCount, maxNodeCount } from "./components.js";
+import { makeContext, type CommandContext, type Output } from "./context.js";
+import { CliError, errorMessage } from "./errors.js";
+import { parseProfile, profiles } from "./spec.js";
+import { parseClusterName, resolveStateDir } from "./state-dir.js";
+
+/** Default SIGTERM grace period for down/stop/restart, in seconds. */
+export const defaultGraceSeconds = 10;
+/** Default time up/start/restart wait for each process to answer on its control URL, in seconds. */
+export const defaultWaitSeconds = 10;
+
+/** What runCli needs from its surroundings (so tests can run it in-process). */
+export interface CliEnvironment {
+  io: Output;
+  clock?: Clock;
+  env?: NodeJS.ProcessEnv;
+  /** Signal that ends `logs -f` (main wires it to SIGINT). */
+  interrupt?: AbortSignal;
+}
+
+function seconds(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === "" || !Number.isFinite(n) || n < 0 || n > 3600) throw new InvalidArgumentError(`${flag} takes seconds from 0 to 3600`);
+    return n;
+  };
+}
+
+function integer(flag: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`${flag} takes a whole number from ${min} to ${max}`);
+    return n;
+  };
+}
+
+interface GlobalFlags {
+  stateDir?: string;
+  cluster: string;
+  profile?: string;
+  logLevel: string;
+}
+
+function contextFrom(cmd: Command, envIn: CliEnvironment): CommandContext {
+  const g = cmd.optsWithGlobals<GlobalFlags>();
+  const cluster = parseClusterName(g.cluster);
+  if (!(logLevels as readonly string[]).includes(g.logLevel)) {
+    throw new CliError(`unknown log level "${g.logLevel}" (use one of ${logLevels.join(", ")})`);
+  }
+  return makeContext({
+    cluster,
+    stateDir: resolveStateDir({ stateDir: g.stateDir, cluster, env: envIn.env }),
+    profile: parseProfile(g.profile ?? "fast"),
+    profileExplicit: g.profile !== undefined,
+    logLevel: g.logLevel,
+    clock: envIn.clock ?? realClock,
+    io: envIn.io,
+  });
+}
+
+/** Builds the commander program; each action stores its exit code in `result.code`. */
+export function buildProgram(envIn: CliEnvironment, result: { code: number }): Command {
+  const program = new Command("kubemu")
+    .description("Run and operate a multi-process Kubernetes emulator cluster on this machine")
+    .option("--state-dir <dir>", "cluster state directory (default: $KUBEMU_HOME, else ~/.kubemu/<cluster>)")
+    .option("--cluster <name>", "cluster name; also the first node's name", "kubemu")
+    .addOption(new Option("--profile <profile>", "timing profile (default: fast)").choices(profiles))
+    .addOption(new Option("--log-level <level>", "log level for the CLI and every process").choices(logLevels).default("info"))
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => envIn.io.out(s.replace(/\n$/, "")),
+      writeErr: (s) => envIn.io.err(s.replace(/\n$/, "")),
+      outputError: () => undefined, // runCli prints errors as one `kubemu: ...` line
+    });
+
+  const graceOption = () => new Option("--grace <seconds>", "SIGTERM grace period before SIGKILL").argParser(seconds("--grace")).default(defaultGraceSeconds);
+  const waitOption = () => new Option("--wait <seconds>", "how long to wait for each process to answer on its control URL").argParser(seconds("--wait")).default(defaultWaitSeconds);
+  const lifecycle = (o: { grace?: number; wait?: number }): LifecycleOptions => ({ graceMs: (o.grace ?? defaultGraceSeconds) * 1000, waitMs: (o.wait ?? defaultWaitSeconds) * 1000 });
+  const run = (fn: (ctx: CommandContext, cmd: Command) => Promise<number>) => async (...args: unknown[]) => {
+    const cmd = args[args.length - 1] as Command;
+    result.code = await fn(contextFrom(cmd, envIn), cmd);
+  };
+
+  program
+    .command("up")
+    .description("start every built component detached; on a running cluster, start whatever is not running")
+    .option("--spec <file>", "YAML/JSON list of processes to run instead of the built-in table")
+    .addOption(new Option("--nodes <n>", "number of nodes").argParser(integer("--nodes", 1, maxNodeCount)).default(defaultNodeCount))
+    .addOption(waitOption())
+    .action(run((ctx, cmd) => {
+      const o = cmd.opts<{ spec?: string; nodes: number; wait: number }>();
+      return up(ctx, { ...(o.spec !== undefined ? { specFile: o.spec } : {}), nodes: o.nodes, waitMs: o.wait * 1000 });
+    }));
+
+  program
+    .command("down")
+    .description("stop every process this cluster started (by recorded pid), keeping data and logs")
+    .addOption(graceOption())
+    .action(run((ctx, cmd) => down(ctx, { graceMs: cmd.opts<{ grace: number }>().grace * 1000 })));
+
+  program
+    .command("status")
+    .description("show each process: pid, state, role, addresses")
+    .option("-o, --output <format>", "table or json", "table")
+    .action(run((ctx, cmd) => status(ctx, cmd.opts<{ output: string }>().output)));
+
+  program
+    .command("kill")
+    .description("SIGKILL processes (a node name means its kubelet and kube-proxy)")
+    .argument("<name...>")
+    .action(run((ctx, cmd) => kill(ctx, cmd.args, lifecycle({}))));
+
+  program
+    .command("stop")
+    .description("SIGTERM processes, then SIGKILL after the grace period")
+    .argument("<name...>")
+    .addOption(graceOption())
+    .action(run((ctx, cmd) => stop(ctx, cmd.args, lifecycle(cmd.opts()))));
+
+  program
+    .command("start")
+    .description("start stopped processes with their recorded command lines")
+    .argument("<name...>")
+    .addOption(waitOption())
+    .action(run((ctx, cmd) => start(ctx, cmd.args, lifecycle(cmd.opts()))));
+
+  program
+    .command("restart")
+    .description("stop, then start processes")
+    .argument("<name...>")
+    .addOption(graceOption())
+    .addOption(waitOption())
+    .action(run((ctx, cmd) => restart(ctx, cmd.args, lifecycle(cmd.opts()))));
+
+  program
+    .command("logs")
+    .description("print a process's log (<state>/logs/<name>.log, else <name>.out)")
+    .argument("<name>")
+    .option("-f, --follow", "keep printing new lines until interrupted", false)
+    .addOption(new Option("--tail <lines>", "print only the last N lines first").argParser(integer("--tail", 0, 10_000_000)))
+    .action(run((ctx, cmd) => {
+      const o = cmd.opts<{ follow: boolean; tail?: number }>();
+      return logs(ctx, cmd.args[0]!, { follow: o.follow, ...(o.tail !== undefined ? { tail: o.tail } : {}), ...(envIn.interrupt ? { signal: envIn.interrupt } : {}) });
+    }));
+
+  program
+    .command("partition")
+    .description("cut NAME... off from the --from processes, both directions")
+    .argument("<name...>")
+    .requiredOption("--from <name...>", "the other side of the partition")
+    .action(run((ctx, cmd) => partition(ctx, cmd.args, cmd.opts<{ from: string[] }>().from)));
+
+  program
+    .command("heal")
+    .description("clear the fault rules of every running process")
+    .action(run((ctx) => heal(ctx)));
+
+  return program;
+}
+
+/** Turns commander's "error: ..." (possibly with a suggestion line) into one line. */
+function oneLine(message: string): string {
+  return message.replace(/^error: /, "").replace(/\s*\n\s*/g, " ").trim();
+}
+
+/**
+ * Runs the CLI on argv (without node and script) and returns the exit code. Every user mistake
+ * becomes one `kubemu: ...` line on stderr and exit code 1; help exits 0.
+ */
+export async function runCli(argv: string[], envIn: CliEnvironment): Promise<number> {
+  const result = { code: 0 };
+  const program = buildProgram(envIn, result);
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return result.code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return 0;
+      if (e.code === "commander.executeSubCommandAsync" || e.exitCode === 0) return e.exitCode;
+      envIn.io.err(`kubemu: ${oneLine(e.message)}`);
+      return 1;
+    }
+    if (e instanceof CliError) {
+      envIn.io.err(`kubemu: ${e.message}`);
+      return e.exitCode;
+    }
+    envIn.io.err(`kubemu: internal error: ${oneLine(errorMessage(e))}`);
+    return 1;
+  }
+}

@@ -1,0 +1,191 @@
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { ProcessSpec } from "./spec.js";
+
+/**
+ * The cluster's processes, names and addresses (DESIGN.md "Processes, names, addresses") as one
+ * data table. Later issues that add a component only fill in its row here.
+ */
+
+/** The repository root (this file lives in packages/cli/{src,dist}/). */
+export const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
+
+/** Each component's entry script, relative to the repo root. Missing files are reported "not built yet" by `up`. */
+export const componentBins = {
+  etcd: "packages/etcd-raft/dist/server/main.js",
+  apiserver: "packages/apiserver/dist/main.js",
+  "apiserver-lb": "packages/cli/dist/apiserver-lb/main.js",
+  scheduler: "packages/scheduler/dist/main.js",
+  "controller-manager": "packages/controller-manager/dist/main.js",
+  kubelet: "packages/kubelet/dist/main.js",
+  "kube-proxy": "packages/kube-proxy/dist/main.js",
+} as const;
+
+/** Well-known ports, as on a real control plane. */
+export const ports = {
+  etcdClient: 2379,
+  etcdPeer: 2380,
+  /** etcd's metrics port in real etcd; here also the control endpoint. */
+  etcdControl: 2381,
+  apiserver: 6443,
+  scheduler: 10259,
+  controllerManager: 10257,
+  kubelet: 10250,
+  kubeProxyHealthz: 10256,
+} as const;
+
+/** The fixed members; addresses exactly as DESIGN.md gives them. */
+export const etcdMembers = [
+  { name: "etcd-0", ip: "127.0.10.1" },
+  { name: "etcd-1", ip: "127.0.10.2" },
+  { name: "etcd-2", ip: "127.0.10.3" },
+] as const;
+export const apiservers = [
+  { name: "apiserver-0", ip: "127.0.20.1" },
+  { name: "apiserver-1", ip: "127.0.20.2" },
+] as const;
+export const apiserverLb = { name: "apiserver-lb", ip: "127.0.0.1" } as const;
+export const schedulers = [
+  { name: "scheduler-0", ip: "127.0.30.1" },
+  { name: "scheduler-1", ip: "127.0.30.2" },
+] as const;
+export const controllerManagers = [
+  { name: "controller-manager-0", ip: "127.0.40.1" },
+  { name: "controller-manager-1", ip: "127.0.40.2" },
+] as const;
+
+/** Default number of nodes (minikube-style: `<cluster>`, `<cluster>-m02`, `<cluster>-m03`). */
+export const defaultNodeCount = 3;
+/** Upper bound so node IPs 127.0.100.N and pod CIDRs 127.244.N.0/24 stay valid. */
+export const maxNodeCount = 250;
+
+/** minikube's node naming: the first node is the cluster name, then `<cluster>-m02`, `-m03`... */
+export function nodeName(cluster: string, index: number): string {
+  return index === 0 ? cluster : `${cluster}-m${String(index + 1).padStart(2, "0")}`;
+}
+
+/** Inputs that the table depends on, decided at `up`. */
+export interface ClusterLayout {
+  /** Cluster name; also the first node's name. */
+  cluster: string;
+  nodeCount: number;
+  /** Port of apiserver-lb on 127.0.0.1, picked free at `up` and recorded. */
+  apiserverLbPort: number;
+  /** apiserver-lb's control endpoint port on 127.0.0.1, picked the same way. */
+  apiserverLbControlPort: number;
+}
+
+const hostPort = (ip: string, port: number) => `${ip}:${port}`;
+
+/**
+ * The full process list for a cluster, in start order: etcd, apiservers, load balancer,
+ * scheduler, controller-manager, then each node's kubelet and kube-proxy.
+ * Process names for node agents are `kubelet-<node>` and `kube-proxy-<node>`.
+ */
+export function clusterTable(layout: ClusterLayout): ProcessSpec[] {
+  const bin = (c: keyof typeof componentBins) => join(repoRoot, componentBins[c]);
+  const etcdServers = etcdMembers.map((m) => `ws://${hostPort(m.ip, ports.etcdClient)}`).join(",");
+  const initialCluster = etcdMembers.map((m) => `${m.name}=ws://${hostPort(m.ip, ports.etcdPeer)}`).join(",");
+  const apiserverUrls = apiservers.map((a) => `http://${hostPort(a.ip, ports.apiserver)}`).join(",");
+  const specs: ProcessSpec[] = [];
+
+  for (const m of etcdMembers) {
+    specs.push({
+      name: m.name,
+      component: "etcd",
+      bin: bin("etcd"),
+      nodeArgs: [],
+      args: [
+        "--listen-client-urls", `ws://${hostPort(m.ip, ports.etcdClient)}`,
+        "--listen-peer-urls", `ws://${hostPort(m.ip, ports.etcdPeer)}`,
+        "--initial-cluster", initialCluster,
+      ],
+      addresses: {
+        client: hostPort(m.ip, ports.etcdClient),
+        peer: hostPort(m.ip, ports.etcdPeer),
+        control: hostPort(m.ip, ports.etcdControl),
+      },
+      controlUrl: `http://${hostPort(m.ip, ports.etcdControl)}`,
+      env: {},
+    });
+  }
+  for (const a of apiservers) {
+    specs.push({
+      name: a.name,
+      component: "apiserver",
+      bin: bin("apiserver"),
+      nodeArgs: [],
+      args: ["--bind-address", a.ip, "--port", String(ports.apiserver), "--etcd-servers", etcdServers],
+      // The apiserver serves /kubemu/* on its API port.
+      addresses: { api: hostPort(a.ip, ports.apiserver) },
+      controlUrl: `http://${hostPort(a.ip, ports.apiserver)}`,
+      env: {},
+    });
+  }
+  specs.push({
+    name: apiserverLb.name,
+    component: "apiserver-lb",
+    bin: bin("apiserver-lb"),
+    nodeArgs: [],
+    args: ["--bind-address", apiserverLb.ip, "--port", String(layout.apiserverLbPort), "--backends", apiserverUrls],
+    addresses: {
+      api: hostPort(apiserverLb.ip, layout.apiserverLbPort),
+      control: hostPort(apiserverLb.ip, layout.apiserverLbControlPort),
+    },
+    controlUrl: `http://${hostPort(apiserverLb.ip, layout.apiserverLbControlPort)}`,
+    env: {},
+  });
+  const leaderElected = [
+    { component: "scheduler" as const, members: schedulers, port: ports.scheduler },
+    { component: "controller-manager" as const, members: controllerManagers, port: ports.controllerManager },
+  ];
+  for (const { component, members, port } of leaderElected) {
+    for (const m of members) {
+      specs.push({
+        name: m.name,
+        component,
+        bin: bin(component),
+        nodeArgs: [],
+        // Serves healthz, metrics and /kubemu/* on one port, like the real secure port.
+        args: ["--bind-address", m.ip, "--port", String(port), "--apiserver-urls", apiserverUrls],
+        addresses: { healthz: hostPort(m.ip, port) },
+        controlUrl: `http://${hostPort(m.ip, port)}`,
+        env: {},
+      });
+    }
+  }
+  for (let i = 0; i < layout.nodeCount; i++) {
+    const node = nodeName(layout.cluster, i);
+    const ip = `127.0.100.${i + 1}`;
+    const nodeFlags = ["--node-name", node, "--node-ip", ip, "--apiserver-urls", apiserverUrls];
+    specs.push({
+      name: `kubelet-${node}`,
+      component: "kubelet",
+      node,
+      bin: bin("kubelet"),
+      nodeArgs: [],
+      args: [
+        ...nodeFlags,
+        "--port", String(ports.kubelet),
+        "--pod-cidr", `127.244.${i + 1}.0/24`,
+        // minikube labels its first node control-plane without tainting it.
+        ...(i === 0 ? ["--node-labels", "node-role.kubernetes.io/control-plane="] : []),
+      ],
+      addresses: { kubelet: hostPort(ip, ports.kubelet) },
+      controlUrl: `http://${hostPort(ip, ports.kubelet)}`,
+      env: {},
+    });
+    specs.push({
+      name: `kube-proxy-${node}`,
+      component: "kube-proxy",
+      node,
+      bin: bin("kube-proxy"),
+      nodeArgs: [],
+      args: [...nodeFlags, "--healthz-port", String(ports.kubeProxyHealthz)],
+      addresses: { healthz: hostPort(ip, ports.kubeProxyHealthz) },
+      controlUrl: `http://${hostPort(ip, ports.kubeProxyHealthz)}`,
+      env: {},
+    });
+  }
+  return specs;
+}

@@ -1,0 +1,56 @@
+import { readFileSync } from "node:fs";
+import type { Clock } from "@kubemu/common";
+import type { ProcessRecord } from "./cluster-state.js";
+import { getControlStatus, type ControlStatus } from "./control-client.js";
+import { isOurProcessAlive } from "./proc.js";
+
+/** How a freshly started process looks after waiting for it. */
+export type Readiness =
+  | { kind: "ready"; status: ControlStatus }
+  | { kind: "exited"; lastOutput: string }
+  | { kind: "not-answering" }
+  | { kind: "not-checked" };
+
+/**
+ * Waits until the process answers GET /kubemu/status on its control URL, exits, or waitMs passes.
+ * waitMs 0 only checks that it has not already died.
+ */
+export async function waitReady(rec: ProcessRecord, outFile: string, waitMs: number, clock: Clock): Promise<Readiness> {
+  const deadline = clock.now() + waitMs;
+  for (;;) {
+    if (!isOurProcessAlive(rec)) return { kind: "exited", lastOutput: lastLine(outFile) };
+    if (waitMs === 0) return { kind: "not-checked" };
+    try {
+      return { kind: "ready", status: await getControlStatus(rec.controlUrl, 500) };
+    } catch {
+      /* not listening yet */
+    }
+    if (clock.now() >= deadline) return { kind: "not-answering" };
+    await clock.sleep(100);
+  }
+}
+
+/** The last non-empty line of a file, trimmed to one short line (for "exited at start" reports). */
+export function lastLine(path: string): string {
+  try {
+    const lines = readFileSync(path, "utf8").split("\n").map((l) => l.trim()).filter((l) => l !== "");
+    const line = lines[lines.length - 1] ?? "";
+    return line.length > 160 ? `${line.slice(0, 157)}...` : line;
+  } catch {
+    return "";
+  }
+}
+
+/** One human line for a readiness result. */
+export function describeReadiness(r: Readiness, rec: ProcessRecord, waitMs: number): string {
+  switch (r.kind) {
+    case "ready":
+      return `ready${r.status.role !== undefined ? ` (${r.status.role}${r.status.term !== undefined ? `, term ${r.status.term}` : ""})` : ""}`;
+    case "exited":
+      return `EXITED right after start${r.lastOutput ? `: ${r.lastOutput}` : ""} (see \`kubemu logs ${rec.name}\`)`;
+    case "not-answering":
+      return `started, but ${rec.controlUrl}/kubemu/status did not answer within ${waitMs / 1000}s`;
+    case "not-checked":
+      return "started";
+  }
+}
