@@ -2,3 +2,4 @@ export * from "./clock.js";
 export * from "./rng.js";
 export * from "./status.js";
 export * from "./logger.js";
+export * from "./wire/index.js";

@@ -1,0 +1,13 @@
+export { FrameType, CloseCode, FrameError, encodeFrame, decodeFrame, WIRE_PROTOCOL, WIRE_VERSION, DEFAULT_MAX_FRAME_BYTES } from "./frame.js";
+export type { Frame, Hello } from "./frame.js";
+export { FaultInjector, validateFaultRules, DROP, PASS } from "./faults.js";
+export type { FaultRule, FaultDirection, FaultVerdict } from "./faults.js";
+export { handleControlRequest, startControlServer } from "./control.js";
+export type { ControlOptions, ControlServer, ProcessStatus } from "./control.js";
+export { WireServer } from "./server.js";
+export type { WireServerOptions, WireAddress, WireServerStats, RequestContext, ServerStream, RequestHandler, StreamHandler } from "./server.js";
+export { WireClient, normalizeEndpoint } from "./client.js";
+export type { WireClientOptions, RequestOptions, ConnectionState } from "./client.js";
+export { WireStream } from "./client-stream.js";
+export type { StreamOptions } from "./client-stream.js";
+export { DEFAULT_PING_INTERVAL_MS, DEFAULT_DEAD_AFTER_MS } from "./link.js";
