@@ -30,6 +30,8 @@ export interface LinkClose {
   code: number;
   reason: string;
   local: boolean;
+  /** The peer sent something invalid (a bad frame, or a violation ws detected itself). */
+  protocolError: boolean;
 }
 
 const sendOpts = { binary: true } as const;
@@ -50,6 +52,7 @@ export class Link {
   private readonly inDelay: DelayLine;
   private readonly outDelay: DelayLine;
   private killTimer: Timer | undefined;
+  private brokeProtocol = false;
 
   constructor(
     readonly ws: WebSocket,
@@ -62,9 +65,10 @@ export class Link {
     this.outDelay = new DelayLine(opts.clock);
     ws.binaryType = "nodebuffer";
     ws.on("message", (data, isBinary) => this.receive(data, isBinary));
-    ws.on("close", (code, reason) => this.finish({ code, reason: reason.toString(), local: false }));
+    ws.on("close", (code, reason) => this.finish({ code, reason: reason.toString(), local: false, protocolError: this.brokeProtocol }));
     ws.on("error", (err) => {
       // ws reports protocol violations (e.g. over maxPayload) here, then closes the socket.
+      this.brokeProtocol = true;
       opts.log.warn({ peer: this.peer, err: err.message }, "wire: socket error");
     });
   }
@@ -102,7 +106,7 @@ export class Link {
   /** Closes with a code and reason; forcibly terminates if the peer does not answer in time. */
   close(code: number, reason: string): void {
     if (this.closed) return;
-    this.finish({ code, reason, local: true });
+    this.finish({ code, reason, local: true, protocolError: this.brokeProtocol });
     try {
       this.ws.close(code, reason.slice(0, 120));
     } catch {
@@ -117,7 +121,7 @@ export class Link {
   /** Drops the TCP connection at once (for a peer that is not answering). */
   terminate(code: number, reason: string): void {
     if (this.closed) return;
-    this.finish({ code, reason, local: true });
+    this.finish({ code, reason, local: true, protocolError: this.brokeProtocol });
     this.ws.terminate();
   }
 
@@ -156,6 +160,7 @@ export class Link {
 
   /** Closes the connection because the peer broke the protocol; logged, never thrown. */
   protocolError(err: FrameError): void {
+    this.brokeProtocol = true;
     this.opts.log.warn({ peer: this.peer, code: err.closeCode, reason: err.message }, "wire: closing connection on bad frame");
     this.close(err.closeCode, err.message);
   }

@@ -104,9 +104,7 @@ export class ServerConnection {
     this.link.onFrame = (f) => this.onFrame(f);
     this.link.onClose = (info) => {
       this.handshakeTimer?.cancel();
-      if (info.code === CloseCode.ProtocolError || info.code === CloseCode.InvalidPayload || info.code === CloseCode.UnsupportedData || info.code === CloseCode.MessageTooBig) {
-        server.stats.protocolErrors++;
-      }
+      if (info.protocolError) server.stats.protocolErrors++;
       const gone = new StatusError(newStatus("Cancelled", `connection closed: ${info.reason || info.code}`));
       for (const ctx of this.requests.values()) ctx.abort(gone);
       for (const s of this.streams.values()) s.cancel(gone);
