@@ -8,7 +8,7 @@ import { crc32 } from "node:zlib";
 import { SnapshotCorruptError } from "./errors.js";
 
 /** A state-machine snapshot: everything applied up to and including `index`. */
-export interface Snapshot {
+export interface PersistedSnapshot {
   index: number;
   term: number;
   data: Uint8Array;
@@ -42,7 +42,7 @@ function readU64(buf: Buffer, off: number): number {
 }
 
 /** Header for `snap`; the data is written after it unchanged (no copy of a large payload). */
-export function encodeSnapshotHeader(snap: Snapshot): Buffer {
+export function encodeSnapshotHeader(snap: PersistedSnapshot): Buffer {
   const h = Buffer.allocUnsafe(SNAP_HEADER_SIZE);
   MAGIC.copy(h, 0);
   writeU64(h, 8, snap.index);
@@ -53,7 +53,7 @@ export function encodeSnapshotHeader(snap: Snapshot): Buffer {
 }
 
 /** Parses and verifies a whole snapshot file. Throws SnapshotCorruptError naming `file`. */
-export function decodeSnapshot(file: string, buf: Buffer): Snapshot {
+export function decodeSnapshot(file: string, buf: Buffer): PersistedSnapshot {
   if (buf.length < SNAP_HEADER_SIZE) throw new SnapshotCorruptError(file, buf.length, `file is ${buf.length} bytes, shorter than the ${SNAP_HEADER_SIZE}-byte header`);
   if (!buf.subarray(0, 8).equals(MAGIC)) throw new SnapshotCorruptError(file, 0, "bad magic");
   const index = readU64(buf, 8);

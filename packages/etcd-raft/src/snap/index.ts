@@ -1,5 +1,5 @@
 export { SnapshotCorruptError, SnapshotNotFoundError } from "./errors.js";
-export { type Snapshot, snapshotFileName } from "./format.js";
+export { type PersistedSnapshot, snapshotFileName } from "./format.js";
 export {
   saveSnapshot,
   loadNewest,

@@ -11,7 +11,7 @@ import { mkdir } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { writeFully, fsyncDir } from "../wal/fsutil.js";
 import { SnapshotCorruptError, SnapshotNotFoundError } from "./errors.js";
-import { decodeSnapshot, encodeSnapshotHeader, parseSnapshotFileName, snapshotFileName, type Snapshot } from "./format.js";
+import { decodeSnapshot, encodeSnapshotHeader, parseSnapshotFileName, snapshotFileName, type PersistedSnapshot } from "./format.js";
 
 /** Snapshots kept by default after a save. */
 export const DEFAULT_SNAPSHOTS_KEPT = 5;
@@ -29,7 +29,7 @@ export interface SkippedSnapshot {
 
 export interface LoadedSnapshot {
   /** The newest valid acceptable snapshot, or undefined if there is none. */
-  snapshot: Snapshot | undefined;
+  snapshot: PersistedSnapshot | undefined;
   /** Path of the file it came from. */
   file: string | undefined;
   /** Newer files that were corrupt and skipped, newest first. */
@@ -49,7 +49,7 @@ const inFlight = new Set<string>();
 let tmpCounter = 0;
 
 /** Writes `snap` atomically into `dir` (created if missing) and prunes old ones. Returns its path. */
-export async function saveSnapshot(dir: string, snap: Snapshot, opts: SaveSnapshotOptions = {}): Promise<string> {
+export async function saveSnapshot(dir: string, snap: PersistedSnapshot, opts: SaveSnapshotOptions = {}): Promise<string> {
   checkSnapshot(snap);
   const keep = opts.keep ?? DEFAULT_SNAPSHOTS_KEPT;
   if (!Number.isSafeInteger(keep) || keep < 1) throw new TypeError(`keep must be an integer ≥ 1, got ${keep}`);
@@ -109,7 +109,7 @@ export async function loadNewest(dir: string, opts: LoadNewestOptions = {}): Pro
 }
 
 /** Loads the snapshot at exactly (index, term). Throws SnapshotNotFoundError or SnapshotCorruptError. */
-export async function loadSnapshot(dir: string, marker: { index: number; term: number }): Promise<Snapshot> {
+export async function loadSnapshot(dir: string, marker: { index: number; term: number }): Promise<PersistedSnapshot> {
   const file = join(dir, snapshotFileName(marker.index, marker.term));
   try {
     return await readSnapshotFile(file, marker);
@@ -143,7 +143,7 @@ export async function pruneSnapshots(dir: string, keep: number): Promise<string[
   return removed;
 }
 
-async function readSnapshotFile(file: string, expected: { index: number; term: number }): Promise<Snapshot> {
+async function readSnapshotFile(file: string, expected: { index: number; term: number }): Promise<PersistedSnapshot> {
   const snap = decodeSnapshot(file, await readFile(file));
   if (snap.index !== expected.index || snap.term !== expected.term) {
     throw new SnapshotCorruptError(file, 8, `contents say index=${snap.index} term=${snap.term}, name ${basename(file)} says otherwise`);
@@ -151,7 +151,7 @@ async function readSnapshotFile(file: string, expected: { index: number; term: n
   return snap;
 }
 
-function checkSnapshot(snap: Snapshot): void {
+function checkSnapshot(snap: PersistedSnapshot): void {
   for (const [k, v] of [["index", snap?.index], ["term", snap?.term]] as const) {
     if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) throw new TypeError(`snapshot ${k} must be a non-negative safe integer, got ${String(v)}`);
   }

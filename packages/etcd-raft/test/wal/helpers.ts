@@ -36,3 +36,8 @@ export function entries(from: number, to: number, term: number, size = 0): Entry
 export function describe(es: readonly Entry[]): string[] {
   return es.map((e) => `${e.index}@${e.term}:${e.type}:${Buffer.from(e.data).toString("latin1")}`);
 }
+
+/** XORs one byte of `buf` in place (bounds-checked). */
+export function flipByte(buf: Buffer, at: number, mask = 0xff): void {
+  buf.writeUInt8(buf.readUInt8(at) ^ mask, at);
+}

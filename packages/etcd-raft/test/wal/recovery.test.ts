@@ -2,7 +2,7 @@ import { copyFile, readdir, readFile, rm, stat, truncate, writeFile } from "node
 import { join } from "node:path";
 import { afterEach, describe as suite, expect, it } from "vitest";
 import { Wal, WalCorruptError, readWal } from "../../src/wal/index.js";
-import { describe, entries, entry, tempDirs } from "./helpers.js";
+import { describe, entries, entry, flipByte, tempDirs } from "./helpers.js";
 
 const dirs = tempDirs();
 afterEach(() => dirs.cleanup());
@@ -70,14 +70,14 @@ suite("WAL torn tail", () => {
     const offsets = await writeLog(dir, 4);
     const [seg] = await segmentFiles(dir);
     const buf = await readFile(seg as string);
-    buf[buf.length - 3] ^= 0xff;
+    flipByte(buf, buf.length - 3, 0xff);
     await writeFile(seg as string, buf);
     let state = await readWal(dir);
     expect(state.entries.map((e) => e.index)).toEqual([1, 2, 3]);
     expect(state.truncated?.offset).toBe(offsets[3]);
     expect(state.truncated?.reason).toMatch(/checksum/);
 
-    buf[buf.length - 3] ^= 0xff;
+    flipByte(buf, buf.length - 3, 0xff);
     await writeFile(seg as string, Buffer.concat([buf, Buffer.alloc(3000), Buffer.from("garbage")]));
     state = await readWal(dir);
     expect(state.entries.map((e) => e.index)).toEqual([1, 2, 3, 4]);
@@ -106,7 +106,7 @@ suite("WAL corruption", () => {
       const end = offsets[victim + 1] as number;
       for (const at of [start, start + 4, start + 8, start + 12, end - 1]) {
         const buf = Buffer.from(pristine);
-        buf[at] ^= 0x10;
+        flipByte(buf, at, 0x10);
         await writeFile(seg as string, buf);
         await expectCorrupt(Wal.open(dir), seg as string, start);
       }

@@ -10,7 +10,7 @@ import {
   saveSnapshot,
   snapshotFileName,
 } from "../../src/snap/index.js";
-import { tempDirs } from "./helpers.js";
+import { flipByte, tempDirs } from "./helpers.js";
 
 const dirs = tempDirs();
 afterEach(async () => {
@@ -50,7 +50,7 @@ suite("snapshot files", () => {
     const p300 = await saveSnapshot(dir, { index: 300, term: 2, data: data("z".repeat(1000)) });
     const p400 = await saveSnapshot(dir, { index: 400, term: 2, data: data("w".repeat(1000)) });
     const buf = await readFile(p400);
-    buf[500] ^= 1; // bit rot in the data
+    flipByte(buf, 500, 1); // bit rot in the data
     await writeFile(p400, buf);
     await truncate(p300, 600); // short file
     await writeFile(p200, Buffer.concat([Buffer.from("NOTSNAP!"), (await readFile(p200)).subarray(8)])); // bad magic
