@@ -338,9 +338,8 @@ export class WireClient extends EventEmitter implements StreamHost {
   }
 
   private async backoff(failures: number): Promise<void> {
-    if (failures <= 1 || this.closed) return; // the first retry goes straight to the next endpoint
-    const base = Math.min(this.backoffMaxMs, this.backoffInitialMs * 2 ** Math.min(failures - 2, 30));
-    const delay = base * (0.5 + 0.5 * this.rng.float());
+    const delay = reconnectDelay(failures, this.backoffInitialMs, this.backoffMaxMs, this.rng);
+    if (delay === 0 || this.closed) return;
     this.wakeLoop = new AbortController();
     try {
       await this.clock.sleep(delay, this.wakeLoop.signal);
@@ -413,6 +412,17 @@ class Call implements CallSink {
     this.signal?.removeEventListener("abort", this);
     this.conn = undefined;
   }
+}
+
+/**
+ * The pause before reconnect attempt number `failures` (1 = first failure): none for the first
+ * (go straight to the next endpoint), then initialMs doubling up to maxMs, each scaled by a
+ * random factor in [0.5, 1) so clients that lost the same server do not retry in lockstep.
+ */
+export function reconnectDelay(failures: number, initialMs: number, maxMs: number, rng: Rng): number {
+  if (failures <= 1) return 0;
+  const base = Math.min(maxMs, initialMs * 2 ** Math.min(failures - 2, 30));
+  return base * (0.5 + 0.5 * rng.float());
 }
 
 /** Canonical form of a ws:// or wss:// URL, or undefined if it is not one. */

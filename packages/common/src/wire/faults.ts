@@ -4,7 +4,7 @@
  * "drop" rule looks exactly like a network partition (frames vanish, pings go unanswered,
  * liveness closes the connection, new handshakes never complete).
  */
-import { newInvalid } from "../status.js";
+import { newStatus, StatusError } from "../status.js";
 import { randomRng, type Rng } from "../rng.js";
 
 /** Traffic direction as seen by the process that owns the injector. */
@@ -46,7 +46,7 @@ export class FaultInjector {
     return this.current;
   }
 
-  /** Replaces all rules after validating them; throws an Invalid StatusError on bad input. */
+  /** Replaces all rules after validating them; throws a BadRequest StatusError (with the field) on bad input. */
   setRules(rules: unknown): readonly FaultRule[] {
     this.current = validateFaultRules(rules);
     for (const l of this.listeners) l(this.current);
@@ -87,7 +87,7 @@ export class FaultInjector {
 /** Validates and normalizes a FaultRule list from untrusted JSON. */
 export function validateFaultRules(input: unknown): FaultRule[] {
   const fail = (field: string, message: string): never => {
-    throw newInvalid("FaultRules", "rules", [{ field, message, reason: "FieldValueInvalid" }]);
+    throw new StatusError(newStatus("BadRequest", `invalid fault rules: ${field}: ${message}`, { causes: [{ field, message, reason: "FieldValueInvalid" }] }));
   };
   if (!Array.isArray(input)) return fail("rules", "must be an array of fault rules");
   return input.map((raw: unknown, i): FaultRule => {

@@ -6,7 +6,7 @@ export { handleControlRequest, startControlServer } from "./control.js";
 export type { ControlOptions, ControlServer, ProcessStatus } from "./control.js";
 export { WireServer } from "./server.js";
 export type { WireServerOptions, WireAddress, WireServerStats, RequestContext, ServerStream, RequestHandler, StreamHandler } from "./server.js";
-export { WireClient, normalizeEndpoint } from "./client.js";
+export { WireClient, normalizeEndpoint, reconnectDelay } from "./client.js";
 export type { WireClientOptions, RequestOptions, ConnectionState } from "./client.js";
 export { WireStream } from "./client-stream.js";
 export type { StreamOptions } from "./client-stream.js";
