@@ -30,15 +30,20 @@ export async function waitReady(rec: ProcessRecord, outFile: string, waitMs: num
   }
 }
 
-/** The last non-empty line of a file, trimmed to one short line (for "exited at start" reports). */
+/**
+ * The most telling line of a dead process's output: the last "SomethingError: ..." line (what a
+ * crashing Node process prints above its stack), else the last non-empty line; cut to 160 chars.
+ */
 export function lastLine(path: string): string {
+  let lines: string[];
   try {
-    const lines = readFileSync(path, "utf8").split("\n").map((l) => l.trim()).filter((l) => l !== "");
-    const line = lines[lines.length - 1] ?? "";
-    return line.length > 160 ? `${line.slice(0, 157)}...` : line;
+    lines = readFileSync(path, "utf8").split("\n").map((l) => l.trim()).filter((l) => l !== "");
   } catch {
     return "";
   }
+  const errorLine = lines.findLast((l) => /^[A-Za-z]*Error\b[^:]*: /.test(l));
+  const line = errorLine ?? lines[lines.length - 1] ?? "";
+  return line.length > 160 ? `${line.slice(0, 157)}...` : line;
 }
 
 /** One human line for a readiness result. */

@@ -26,11 +26,11 @@ export async function down(ctx: CommandContext, opts: DownOptions): Promise<numb
     }
     const log = ctx.logger();
     log.info({ cluster: state.cluster }, "down");
+    ctx.io.out(`Stopping cluster "${state.cluster}" (${ctx.paths.root})`);
     const outcomes = await stopAll(ctx, state.processes, opts.graceMs);
     state.phase = "down";
     writeClusterState(ctx.paths, state, new Date(ctx.clock.now()).toISOString());
     const rows = state.processes.map((p, i) => [`  ${p.name}`, describeStop(outcomes[i]!, opts.graceMs)]);
-    ctx.io.out(`Stopping cluster "${state.cluster}" (${ctx.paths.root})`);
     for (const line of formatTable(rows)) ctx.io.out(line);
     return outcomes.some((o) => o instanceof Error) ? 1 : 0;
   });
@@ -44,10 +44,10 @@ export async function stopAll(ctx: CommandContext, records: ProcessRecord[], gra
       rec.desired = "stopped";
       try {
         const outcome = await stopOurProcess(rec, graceMs, ctx.clock);
-        if (outcome !== "not-running") log.info({ process: rec.name, pid: rec.pid, outcome }, "stopped process");
+        if (outcome !== "not-running") log.info({ process: rec.name, processPid: rec.pid, outcome }, "stopped process");
         return outcome;
       } catch (e) {
-        log.error({ process: rec.name, pid: rec.pid, err: errorMessage(e) }, "failed to stop process");
+        log.error({ process: rec.name, processPid: rec.pid, err: errorMessage(e) }, "failed to stop process");
         return e instanceof Error ? e : new Error(String(e));
       }
     }),

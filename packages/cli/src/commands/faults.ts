@@ -8,9 +8,12 @@ import { selectProcesses } from "../select.js";
 /** Timeout for each control request of partition/heal. */
 export const faultRequestTimeoutMs = 2_000;
 
-/** Adds rules not already present (same peer, direction, action and parameters); keeps existing ones. */
+/**
+ * Adds rules not already present; keeps existing ones. Two rules are the same when they match after
+ * filling in the contract's defaults (direction "both", probability 1), as servers echo them normalized.
+ */
 export function mergeRules(existing: FaultRule[], added: FaultRule[]): FaultRule[] {
-  const key = (r: FaultRule) => JSON.stringify([r.peer, r.direction, r.action, r.delayMs ?? null, r.probability ?? null]);
+  const key = (r: FaultRule) => JSON.stringify([r.peer, r.direction ?? "both", r.action, r.action === "delay" ? (r.delayMs ?? 0) : null, r.probability ?? 1]);
   const seen = new Set(existing.map(key));
   const merged = [...existing];
   for (const rule of added) {

@@ -37,7 +37,7 @@ export function kill(ctx: CommandContext, names: string[], opts: LifecycleOption
         const pid = rec.pid;
         try {
           const killed = await killOurProcess(rec, ctx.clock);
-          if (killed) ctx.logger().info({ process: rec.name, pid }, "killed process (SIGKILL)");
+          if (killed) ctx.logger().info({ process: rec.name, processPid: pid }, "killed process (SIGKILL)");
           ctx.io.out(`${rec.name}: ${killed ? `killed (pid ${pid})` : "was not running"}`);
           return true;
         } catch (e) {
@@ -110,7 +110,7 @@ async function startRecords(ctx: CommandContext, state: ClusterState, recs: Proc
       continue;
     }
     writeClusterState(ctx.paths, state, now);
-    ctx.logger().info({ process: rec.name, pid: rec.pid, startTime: rec.startTime }, "started process");
+    ctx.logger().info({ process: rec.name, processPid: rec.pid, startTime: rec.startTime }, "started process");
     launched.push(rec);
   }
   const results = await Promise.all(launched.map((r) => waitReady(r, ctx.paths.outFile(r.name), waitMs, ctx.clock)));

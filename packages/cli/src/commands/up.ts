@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { readClusterState, writeClusterState, type ClusterState, type ProcessRecord } from "../cluster-state.js";
 import { apiserverLb, clusterTable } from "../components.js";
 import type { CommandContext } from "../context.js";
@@ -66,7 +67,7 @@ async function upFresh(ctx: CommandContext, previous: ClusterState | undefined, 
     phase: "up",
     apiserverLbPort: lbPorts?.api ?? null,
     apiserverLbControlPort: lbPorts?.control ?? null,
-    specFile: opts.specFile ?? null,
+    specFile: opts.specFile !== undefined ? resolve(opts.specFile) : null,
     createdAt: now,
     updatedAt: now,
     processes: records,
@@ -88,7 +89,8 @@ async function upFresh(ctx: CommandContext, previous: ClusterState | undefined, 
 async function upAgain(ctx: CommandContext, state: ClusterState, opts: UpOptions): Promise<number> {
   const running = state.processes.filter((p) => isOurProcessAlive(p));
   ctx.io.out(`Cluster "${state.cluster}" is already up (${running.length} of ${state.processes.length} processes running) in ${ctx.paths.root}`);
-  if (opts.specFile !== undefined || (ctx.profileExplicit && ctx.profile !== state.profile)) {
+  const otherSpec = opts.specFile !== undefined && resolve(opts.specFile) !== state.specFile;
+  if (otherSpec || (ctx.profileExplicit && ctx.profile !== state.profile)) {
     ctx.io.err(`kubemu: warning: the running cluster keeps its recorded settings (profile ${state.profile}${state.specFile ? `, spec ${state.specFile}` : ""}); run \`kubemu down\` first to change them`);
   }
   const missing = state.processes.filter((p) => !isOurProcessAlive(p) && isBuilt(p));
@@ -105,13 +107,13 @@ export async function startAndReport(ctx: CommandContext, state: ClusterState, r
     const now = new Date(ctx.clock.now()).toISOString();
     await spawnDetached(rec, state, ctx.paths, now);
     writeClusterState(ctx.paths, state, now);
-    log.info({ process: rec.name, pid: rec.pid, startTime: rec.startTime, command: rec.command }, "started process");
+    log.info({ process: rec.name, processPid: rec.pid, startTime: rec.startTime, command: rec.command }, "started process");
   }
   const results = await Promise.all(records.map((r) => waitReady(r, ctx.paths.outFile(r.name), waitMs, ctx.clock)));
   const rows = records.map((rec, i) => [`  ${rec.name}`, `pid ${rec.pid ?? "-"}`, describeReadiness(results[i]!, rec, waitMs)]);
   for (const line of formatTable(rows)) ctx.io.out(line);
   const failed = records.filter((_, i) => results[i]!.kind === "exited");
-  for (const rec of failed) log.warn({ process: rec.name, pid: rec.pid }, "process exited right after start");
+  for (const rec of failed) log.warn({ process: rec.name, processPid: rec.pid }, "process exited right after start");
   return failed.length > 0 ? 1 : 0;
 }
 
