@@ -41,6 +41,11 @@ export interface WalState {
   snapshot: SnapshotMarker;
   /** Entries with index > snapshot.index, contiguous, after Raft overwrite semantics. */
   entries: Entry[];
+  /**
+   * Every distinct snapshot marker in the log, oldest first. Boot code uses it to pick the
+   * newest snapshot *file* that the WAL knows about (see `loadNewest`'s `accept`).
+   */
+  snapshots: SnapshotMarker[];
   /** Set when a torn tail was found (and, for `Wal.open`, cut off). */
   truncated?: TornTail;
 }
@@ -156,7 +161,7 @@ class LogAccumulator {
           this.hardState = decodeHardState(payload);
           break;
         case RecordType.snapshot:
-          this.markers.push(decodeSnapshotMarker(payload));
+          this.addMarker(decodeSnapshotMarker(payload));
           break;
         case RecordType.entry:
           this.applyEntry(path, off, decodeEntry(payload));
@@ -167,6 +172,12 @@ class LogAccumulator {
       // The checksum matched, so this is a writer bug or an incompatible format, not bit rot.
       throw new WalCorruptError(path, off, `undecodable record of type ${type}: ${(e as Error).message}`);
     }
+  }
+
+  /** Segment headers repeat the newest marker; keep one copy. */
+  private addMarker(m: SnapshotMarker): void {
+    const last = this.markers[this.markers.length - 1];
+    if (last === undefined || last.index !== m.index || last.term !== m.term) this.markers.push(m);
   }
 
   private applyMetadata(path: string, off: number, m: WalMetadata): void {
@@ -220,6 +231,7 @@ class LogAccumulator {
       hardState: this.hardState,
       snapshot,
       entries,
+      snapshots: this.markers,
       segments,
       lastSegmentSize,
       newestSnapshot: newest,

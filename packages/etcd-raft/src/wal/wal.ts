@@ -136,7 +136,7 @@ export class Wal {
       snapshot: rec.newestSnapshot,
       lastIndex: rec.lastIndex,
     }, opts);
-    const state: WalState = { metadata: rec.metadata, hardState: rec.hardState, snapshot: rec.snapshot, entries: rec.entries };
+    const state: WalState = { metadata: rec.metadata, hardState: rec.hardState, snapshot: rec.snapshot, entries: rec.entries, snapshots: rec.snapshots };
     if (rec.truncated) state.truncated = rec.truncated;
     return { wal, state };
   }
