@@ -275,6 +275,13 @@ export class WireClient extends EventEmitter implements StreamHost {
         continue;
       }
       this.knownPeers.set(endpoint, conn.peer);
+      if (!conn.isOpen) {
+        // Closed between the welcome and now (e.g. the server's next frame was garbage).
+        this.lastError = newServiceUnavailable(`connection to ${endpoint} closed right after the handshake: ${conn.link.closedWith?.reason ?? ""}`);
+        this.index = (this.index + 1) % this.endpointList.length;
+        await this.backoff(++failures);
+        continue;
+      }
       const detached = new Promise<void>((r) => (this.detachCurrent = r));
       conn.onClose = (c, info) => this.onConnectionClosed(c, info);
       this.current = conn;
