@@ -90,7 +90,7 @@ export function validateProcessSpec(raw: unknown, baseDir: string, where: string
     throw new CliError(`${where}.controlUrl: "${controlUrl}" is not a URL`);
   }
   if (url.protocol !== "http:") throw new CliError(`${where}.controlUrl: must be http://`);
-  parseHostPort(url.host, `${where}.controlUrl`);
+  parseHostPort(`${url.hostname}:${url.port || "80"}`, `${where}.controlUrl`);
   const bin = str("bin", true)!;
   const node = str("node", false);
   return {

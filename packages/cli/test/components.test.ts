@@ -1,0 +1,54 @@
+import { describe, expect, it } from "vitest";
+import { clusterTable, nodeName } from "../src/components.js";
+import { validateProcessList } from "../src/spec.js";
+
+const layout = { cluster: "kubemu", nodeCount: 3, apiserverLbPort: 38443, apiserverLbControlPort: 38444 };
+
+describe("the component table", () => {
+  const table = clusterTable(layout);
+  const byName = new Map(table.map((p) => [p.name, p]));
+
+  it("has DESIGN.md's process names in start order", () => {
+    expect(table.map((p) => p.name)).toEqual([
+      "etcd-0", "etcd-1", "etcd-2",
+      "apiserver-0", "apiserver-1", "apiserver-lb",
+      "scheduler-0", "scheduler-1", "controller-manager-0", "controller-manager-1",
+      "kubelet-kubemu", "kube-proxy-kubemu",
+      "kubelet-kubemu-m02", "kube-proxy-kubemu-m02",
+      "kubelet-kubemu-m03", "kube-proxy-kubemu-m03",
+    ]);
+  });
+
+  it("uses DESIGN.md's addresses and control URLs", () => {
+    expect(byName.get("etcd-1")).toMatchObject({
+      addresses: { client: "127.0.10.2:2379", peer: "127.0.10.2:2380", control: "127.0.10.2:2381" },
+      controlUrl: "http://127.0.10.2:2381",
+    });
+    expect(byName.get("etcd-0")!.args).toEqual(expect.arrayContaining(["--initial-cluster", "etcd-0=ws://127.0.10.1:2380,etcd-1=ws://127.0.10.2:2380,etcd-2=ws://127.0.10.3:2380"]));
+    expect(byName.get("apiserver-1")!.addresses).toEqual({ api: "127.0.20.2:6443" });
+    expect(byName.get("apiserver-lb")!.addresses).toEqual({ api: "127.0.0.1:38443", control: "127.0.0.1:38444" });
+    expect(byName.get("scheduler-1")!.controlUrl).toBe("http://127.0.30.2:10259");
+    expect(byName.get("controller-manager-0")!.controlUrl).toBe("http://127.0.40.1:10257");
+    expect(byName.get("kubelet-kubemu-m03")).toMatchObject({ node: "kubemu-m03", addresses: { kubelet: "127.0.100.3:10250" } });
+    expect(byName.get("kubelet-kubemu")!.args).toEqual(expect.arrayContaining(["--node-labels", "node-role.kubernetes.io/control-plane="]));
+    expect(byName.get("kubelet-kubemu-m02")!.args).not.toContain("--node-labels");
+    expect(byName.get("kube-proxy-kubemu-m02")!.controlUrl).toBe("http://127.0.100.2:10256");
+  });
+
+  it("never gives two processes the same address and only uses loopback", () => {
+    const all = table.flatMap((p) => Object.values(p.addresses));
+    expect(new Set(all).size).toBe(all.length);
+    for (const a of all) expect(a).toMatch(/^127\./);
+  });
+
+  it("is in the same shape a --spec file takes", () => {
+    expect(validateProcessList(JSON.parse(JSON.stringify(table)), "/", "table")).toEqual(table);
+  });
+
+  it("names nodes like minikube and scales the node count", () => {
+    expect([0, 1, 9].map((i) => nodeName("demo", i))).toEqual(["demo", "demo-m02", "demo-m10"]);
+    const five = clusterTable({ ...layout, cluster: "demo", nodeCount: 5 });
+    expect(five.filter((p) => p.component === "kubelet").map((p) => p.addresses.kubelet)).toEqual([1, 2, 3, 4, 5].map((n) => `127.0.100.${n}:10250`));
+    expect(five.find((p) => p.name === "kubelet-demo-m05")!.args).toEqual(expect.arrayContaining(["--pod-cidr", "127.244.5.0/24"]));
+  });
+});
