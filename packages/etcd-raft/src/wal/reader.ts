@@ -105,6 +105,7 @@ function checkSequence(dir: string, segments: SegmentName[]): void {
 /** Applies every record of one segment; returns the end offset of its valid prefix. */
 function scanSegment(path: string, buf: Buffer, isLast: boolean, acc: LogAccumulator): number {
   let off = 0;
+  acc.beginSegment();
   while (off < buf.length) {
     const r = readRecord(buf, off);
     if (r.kind !== "ok") {
@@ -144,12 +145,15 @@ class LogAccumulator {
   markers: SnapshotMarker[] = [];
   entries: Entry[] = [];
   tornReason = "";
-  private recordsInSegment = new Map<string, number>();
+  private recordsInSegment = 0;
+
+  /** Called before the first record of each segment. */
+  beginSegment(): void {
+    this.recordsInSegment = 0;
+  }
 
   apply(path: string, off: number, type: RecordType, payload: Buffer): void {
-    const n = this.recordsInSegment.get(path) ?? 0;
-    this.recordsInSegment.set(path, n + 1);
-    if (n === 0 && type !== RecordType.metadata) {
+    if (this.recordsInSegment++ === 0 && type !== RecordType.metadata) {
       throw new WalCorruptError(path, off, `segment must start with a metadata record, found type ${type}`);
     }
     try {

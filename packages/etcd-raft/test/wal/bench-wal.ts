@@ -9,7 +9,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { Wal } from "../../src/wal/index.js";
+import { Wal, readWal } from "../../src/wal/index.js";
 
 const seconds = Number(process.argv[2] ?? 3);
 const baseDir = process.argv[3] ?? tmpdir();
@@ -47,5 +47,28 @@ async function bench(concurrency: number): Promise<void> {
   }
 }
 
+/** Writes `count` entries in large batches, then times a full recovery read. */
+async function benchRecovery(count: number): Promise<void> {
+  const dir = await mkdtemp(join(baseDir, "kubemu-wal-bench-"));
+  try {
+    const wal = await Wal.create(dir, { memberId: "bench", clusterId: "bench" });
+    const data = new Uint8Array(256).fill(7);
+    for (let i = 1; i <= count; i += 1000) {
+      const batch = Array.from({ length: Math.min(1000, count - i + 1) }, (_, k) => ({ index: i + k, term: 1, type: 0, data }));
+      await wal.append({ term: 1, vote: 1, commit: i - 1 }, batch);
+    }
+    const bytes = wal.stats.bytesWritten;
+    await wal.close();
+    const t0 = performance.now();
+    const state = await readWal(dir);
+    const ms = performance.now() - t0;
+    if (state.entries.length !== count) throw new Error(`recovered ${state.entries.length} of ${count} entries`);
+    console.log(`recovery: ${count} entries (${(bytes / 1024 / 1024).toFixed(1)} MiB) read in ${ms.toFixed(0)} ms = ${((count / ms) * 1000).toFixed(0)} entries/s`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 console.log(`WAL bench: 256-byte entries, ${seconds}s per case, dir ${baseDir}`);
 for (const c of [1, 64]) await bench(c);
+await benchRecovery(200_000);
