@@ -59,6 +59,9 @@ export function decodeSnapshot(file: string, buf: Buffer): PersistedSnapshot {
   const index = readU64(buf, 8);
   const term = readU64(buf, 16);
   const length = readU64(buf, 24);
+  for (const [what, v, at] of [["index", index, 8], ["term", term, 16], ["length", length, 24]] as const) {
+    if (!Number.isSafeInteger(v)) throw new SnapshotCorruptError(file, at, `${what} exceeds Number.MAX_SAFE_INTEGER`);
+  }
   if (SNAP_HEADER_SIZE + length !== buf.length) {
     throw new SnapshotCorruptError(file, 24, `header says ${length} data bytes, file has ${buf.length - SNAP_HEADER_SIZE}`);
   }

@@ -165,4 +165,25 @@ suite("WAL segments", () => {
     expect(state.snapshot).toEqual({ index: 50, term: 1 });
     expect(state.entries).toEqual([]);
   });
+
+  it("each new segment repeats metadata, HardState and snapshot marker, so releasing the originals loses nothing", async () => {
+    const dir = await dirs.make();
+    const wal = await Wal.create(dir, meta, { segmentSize: 1 }); // every write cuts a segment
+    await wal.append({ term: 5, vote: 2, commit: 50 }, entries(1, 50, 5));
+    await wal.saveSnapshotMarker({ index: 50, term: 5 });
+    await wal.append(undefined, entries(51, 55, 5));
+    await wal.append(undefined, entries(56, 60, 5));
+    expect(wal.stats.rotations).toBe(4); // the header-only first segment counts as full too
+    await wal.releaseTo(50);
+    await wal.close();
+    const files = (await readdir(dir)).filter((f) => f.endsWith(".wal")).sort();
+    // Segments: 0 header, 1 entries 1..50, 2 marker, 3 entries 51..55, 4 entries 56..60.
+    // Segment 3 is the newest with firstIndex ≤ 51, so it is the oldest one kept.
+    expect(files).toEqual(["0000000000000003-0000000000000033.wal", "0000000000000004-0000000000000038.wal"]);
+    const state = await readWal(dir);
+    expect(state.metadata).toEqual(meta);
+    expect(state.hardState).toEqual({ term: 5, vote: 2, commit: 50 });
+    expect(state.snapshot).toEqual({ index: 50, term: 5 });
+    expect(state.entries.map((e) => e.index)).toEqual(Array.from({ length: 10 }, (_, i) => 51 + i));
+  });
 });
