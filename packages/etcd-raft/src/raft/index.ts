@@ -2,6 +2,7 @@
  * The pure Raft core: see README.md in this directory for how a driver uses RawNode.
  * ErrCompacted is exported as ErrLogCompacted because the MVCC store has its own ErrCompacted.
  */
+export { type BootstrapState, bootstrapState } from "./bootstrap.js";
 export { type Config, type ResolvedConfig, validateConfig } from "./config.js";
 export { ConfChangeError, changeConfState, confStateEqual } from "./confchange.js";
 export { describeConfState, describeEntries, describeEntry, describeHardState, describeMessage, describeReady, describeSnapshot } from "./describe.js";

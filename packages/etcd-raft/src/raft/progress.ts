@@ -48,6 +48,12 @@ export class Inflights {
     }
   }
 
+  /** Frees the oldest in-flight message (used when a heartbeat shows the follower is alive but acks stalled). */
+  freeFirstOne(): void {
+    const first = this.buf[0];
+    if (first !== undefined) this.freeLE(first);
+  }
+
   full(): boolean {
     return this.buf.length >= this.size || (this.maxBytes > 0 && this.bytes >= this.maxBytes);
   }

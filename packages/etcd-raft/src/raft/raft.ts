@@ -125,10 +125,12 @@ export class Raft {
   }
 
   private loadState(hs: HardState): void {
-    if (hs.commit < this.log.committed || hs.commit > this.log.lastIndex()) {
+    if (hs.commit > this.log.lastIndex()) {
       throw new InvariantError(`${this.id} state.commit ${hs.commit} is out of range [${this.log.committed}, ${this.log.lastIndex()}]`);
     }
-    this.log.committed = hs.commit;
+    // A commit below the snapshot index (the HardState write was lost after the snapshot was
+    // saved) is harmless: a snapshot only ever holds committed entries.
+    this.log.committed = Math.max(this.log.committed, hs.commit);
     this.term = hs.term;
     this.vote = hs.vote;
   }
@@ -858,6 +860,9 @@ function stepLeader(r: Raft, m: Message): void {
     case MessageType.MsgHeartbeatResp: {
       pr.recentActive = true;
       pr.msgAppProbesPaused = false;
+      // The follower is alive but the window is full: appends or their acks were lost. Free one
+      // slot so a new MsgApp goes out; if it does not match, the rejection rewinds `next`.
+      if (pr.state === ProgressState.Replicate && pr.inflights.full()) pr.inflights.freeFirstOne();
       if (pr.match < r.log.lastIndex() || pr.state === ProgressState.Probe) r.sendAppend(m.from);
       if (!m.context || m.context.length === 0) return;
       const acks = r.readOnly.recvAck(m.from, m.context);

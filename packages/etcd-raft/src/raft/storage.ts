@@ -1,3 +1,4 @@
+import { bootstrapState } from "./bootstrap.js";
 import { InvariantError } from "./errors.js";
 import { type ConfState, type Entry, type HardState, type Snapshot, emptySnapshot, entrySize } from "./types.js";
 
@@ -86,9 +87,22 @@ export class MemoryStorage implements Storage {
   private snap: Snapshot = emptySnapshot();
   private ents: Entry[] = [{ term: 0, index: 0, type: 0, data: new Uint8Array(0) }];
 
-  /** Creates an empty storage; pass confState to bootstrap a new cluster member set. */
+  /**
+   * Creates an empty storage. Passing confState records a membership at index 0 (enough for a
+   * fixed set of members, as in tests); a cluster that will add members should persist
+   * bootstrapState() instead (see MemoryStorage.bootstrap).
+   */
   constructor(confState?: ConfState) {
     if (confState) this.snap.metadata.confState = { voters: [...confState.voters], learners: [...confState.learners] };
+  }
+
+  /** A storage holding bootstrapState(voters): a founding member of a new cluster. */
+  static bootstrap(voters: readonly number[]): MemoryStorage {
+    const b = bootstrapState(voters);
+    const st = new MemoryStorage(b.confState);
+    st.append(b.entries);
+    st.setHardState(b.hardState);
+    return st;
   }
 
   initialState(): { hardState: HardState; confState: ConfState } {
