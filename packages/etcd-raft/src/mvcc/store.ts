@@ -428,6 +428,7 @@ export class MvccStore {
     for (const l of state.leases) s.leaseMap.set(l.id, { id: l.id, ttl: l.ttl, keys: new Set() });
     const logStart = Math.max(state.compactRevision, 2);
     const byRev: MvccEvent[][] = [];
+    const totalRecords = state.keys.reduce((n, h) => n + h.records.length, 0);
     for (const h of state.keys) {
       const k = toByteString(h.key);
       s.index.set(k, h);
@@ -444,13 +445,17 @@ export class MvccStore {
         const kv = r.kv ?? deletedKv(h.key, r.main);
         const ev: MvccEvent = prev ? { type: r.kv ? "PUT" : "DELETE", kv, prevKv: prev } : { type: r.kv ? "PUT" : "DELETE", kv };
         const slot = (byRev[r.main - logStart] ??= []);
+        if (r.sub >= totalRecords || slot[r.sub] !== undefined) {
+          throw new MvccError("ErrBadSnapshot", `mvcc: snapshot has a bad sub-revision ${r.sub} at revision ${r.main}`);
+        }
         slot[r.sub] = ev;
       });
     }
     s.log = new EventLog(logStart);
     for (let rev = logStart; rev <= state.revision; rev++) {
       const evs = byRev[rev - logStart] ?? [];
-      if (evs.length === 0 || evs.some((e) => e === undefined)) {
+      // filter() skips holes, so a shorter result means a sub-revision is missing.
+      if (evs.length === 0 || evs.filter(() => true).length !== evs.length) {
         throw new MvccError("ErrBadSnapshot", `mvcc: snapshot history has a gap at revision ${rev}`);
       }
       s.log.append(evs);

@@ -82,7 +82,7 @@ describe("watch exactly-once property", () => {
           }
         },
       ),
-      { numRuns: 400 },
+      { numRuns: 250 },
     );
   });
 });
