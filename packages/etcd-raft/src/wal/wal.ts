@@ -14,7 +14,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { WalError } from "./errors.js";
 import { fsyncDir, writeFully } from "./fsutil.js";
-import { checkMetadata, encodeMetadata } from "./metadata.js";
+import { checkMetadata, encodeMetadata, sameMetadata } from "./metadata.js";
 import { readWal, type ReadWalOptions, type WalState } from "./reader.js";
 import { encodeEntries, encodeHardState, encodeSnapshotMarker } from "./record.js";
 import { listSegments, segmentFileName, type SegmentName } from "./segment.js";
@@ -139,6 +139,28 @@ export class Wal {
     const state: WalState = { metadata: rec.metadata, hardState: rec.hardState, snapshot: rec.snapshot, entries: rec.entries, snapshots: rec.snapshots };
     if (rec.truncated) state.truncated = rec.truncated;
     return { wal, state };
+  }
+
+  /**
+   * Opens the WAL in `dir` if there is one — checking it belongs to the same member and
+   * cluster — or creates it. The usual way a store process starts.
+   */
+  static async openOrCreate(dir: string, metadata: WalMetadata, opts: WalOptions & ReadWalOptions = {}): Promise<{ wal: Wal; state: WalState }> {
+    checkMetadata(metadata);
+    if (!(await Wal.exists(dir))) {
+      const wal = await Wal.create(dir, metadata, opts);
+      const snapshot = { index: 0, term: 0 };
+      return { wal, state: { metadata, hardState: { ...EMPTY_HARD_STATE }, snapshot, entries: [], snapshots: [snapshot] } };
+    }
+    const opened = await Wal.open(dir, opts);
+    if (!sameMetadata(opened.state.metadata, metadata)) {
+      await opened.wal.close();
+      throw new WalError(
+        `WAL in ${dir} belongs to member ${opened.state.metadata.memberId} of cluster ${opened.state.metadata.clusterId}, ` +
+          `not member ${metadata.memberId} of cluster ${metadata.clusterId}`,
+      );
+    }
+    return opened;
   }
 
   /** A copy of the counters. */

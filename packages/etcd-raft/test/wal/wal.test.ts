@@ -94,6 +94,18 @@ suite("WAL round trip", () => {
     await expect(Wal.create(await dirs.make(), { memberId: "", clusterId: "c" })).rejects.toThrow(TypeError);
   });
 
+  it("openOrCreate creates once, then reopens and checks the member identity", async () => {
+    const dir = await dirs.make();
+    const first = await Wal.openOrCreate(dir, meta);
+    expect(first.state).toEqual({ metadata: meta, hardState: { term: 0, vote: 0, commit: 0 }, snapshot: { index: 0, term: 0 }, entries: [], snapshots: [{ index: 0, term: 0 }] });
+    await first.wal.append({ term: 1, vote: 1, commit: 0 }, [entry(1, 1)]);
+    await first.wal.close();
+    const second = await Wal.openOrCreate(dir, meta);
+    expect(second.state.entries.map((e) => e.index)).toEqual([1]);
+    await second.wal.close();
+    await expect(Wal.openOrCreate(dir, { memberId: "etcd-9", clusterId: "kubemu" })).rejects.toThrow(/belongs to member etcd-0/);
+  });
+
   it("round-trips indexes and terms above 2^32", async () => {
     const dir = await dirs.make();
     const wal = await Wal.create(dir, meta);
