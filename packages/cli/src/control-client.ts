@@ -1,3 +1,4 @@
+import type { FaultRule, ProcessStatus } from "@kubemu/common";
 import { errorMessage } from "./errors.js";
 
 /**
@@ -5,23 +6,8 @@ import { errorMessage } from "./errors.js";
  * (README "Control contract"): GET /kubemu/status, GET|PUT|DELETE /kubemu/faults.
  */
 
-/** What GET /kubemu/status returns; role and term appear once a component knows them. */
-export interface ControlStatus {
-  name: string;
-  pid: number;
-  role?: string;
-  term?: number;
-  [extra: string]: unknown;
-}
-
-/** One fault-injection rule: what to do with traffic to/from a peer process. */
-export interface FaultRule {
-  peer: string;
-  direction: "in" | "out" | "both";
-  action: "drop" | "delay";
-  delayMs?: number;
-  probability?: number;
-}
+/** What GET /kubemu/status returns (the contract's type lives in @kubemu/common). */
+export type ControlStatus = ProcessStatus;
 
 /** The body of GET/PUT /kubemu/faults. */
 export interface FaultRules {

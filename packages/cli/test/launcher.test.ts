@@ -194,12 +194,15 @@ describe("kubemu logs", () => {
     const out = await runKubemu(stateDir, ["logs", "fake-b"]);
     expect(out.stdout).toMatch(/^fake-component fake-b pid \d+ listening on http:\/\//);
 
-    const follower = spawnKubemu(stateDir, ["logs", "fake-a", "-f", "--tail", "0"]);
+    const tail = await runKubemu(stateDir, ["logs", "fake-a", "--tail", "1"]);
+    expect(tail.stdout.split("\n").filter(Boolean)).toEqual([res.stdout.split("\n").filter(Boolean).at(-1)]);
+
+    const follower = spawnKubemu(stateDir, ["logs", "fake-a", "-f"]);
     try {
       let seen = "";
       follower.stdout!.on("data", (d: Buffer) => (seen += d.toString()));
-      await new Promise((r) => setTimeout(r, 500));
-      expect(seen).toBe(""); // --tail 0 skips what was there
+      // Once the old lines are out, the follower is reading; a new line must follow them.
+      await eventually(() => seen.includes("control endpoint listening"), 10_000, "follower to print existing lines");
       await fetch(`${controlUrl(ips[0]!, port)}/kubemu/faults`, { method: "DELETE" });
       await eventually(() => seen.includes("fault rules cleared"), 10_000, "followed line");
       follower.kill("SIGINT");

@@ -1,6 +1,7 @@
 import { requireUpCluster, type ProcessRecord } from "../cluster-state.js";
 import type { CommandContext } from "../context.js";
-import { deleteFaultRules, getFaultRules, putFaultRules, type FaultRule } from "../control-client.js";
+import type { FaultRule } from "@kubemu/common";
+import { deleteFaultRules, getFaultRules, putFaultRules } from "../control-client.js";
 import { CliError, errorMessage } from "../errors.js";
 import { isOurProcessAlive } from "../proc.js";
 import { selectProcesses } from "../select.js";

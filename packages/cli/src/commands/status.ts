@@ -12,7 +12,7 @@ export const statusTimeoutMs = 800;
 export type ProcessState = "running" | "stopped" | "exited";
 
 /** One row of `status -o json`. */
-export interface ProcessStatus {
+export interface StatusEntry {
   name: string;
   pid: number | null;
   state: ProcessState;
@@ -28,11 +28,11 @@ export function processState(rec: ProcessRecord): ProcessState {
 }
 
 /** Looks at every recorded process, asking running ones for their role (in parallel, short timeout). */
-export async function collectStatus(ctx: CommandContext): Promise<{ statuses: ProcessStatus[]; records: ProcessRecord[] }> {
+export async function collectStatus(ctx: CommandContext): Promise<{ statuses: StatusEntry[]; records: ProcessRecord[] }> {
   const state = requireUpCluster(ctx.paths, ctx.cluster);
   const statuses = await Promise.all(
-    state.processes.map(async (rec): Promise<ProcessStatus> => {
-      const s: ProcessStatus = { name: rec.name, pid: rec.pid, state: processState(rec), addresses: rec.addresses };
+    state.processes.map(async (rec): Promise<StatusEntry> => {
+      const s: StatusEntry = { name: rec.name, pid: rec.pid, state: processState(rec), addresses: rec.addresses };
       if (s.state !== "running") return s;
       let control: ControlStatus | undefined;
       try {
