@@ -184,8 +184,8 @@ export async function runCli(argv: string[], envIn: CliEnvironment): Promise<num
     return result.code;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return 0;
-      if (e.code === "commander.executeSubCommandAsync" || e.exitCode === 0) return e.exitCode;
+      // Help was already printed: on stdout for --help (exit 0), on stderr for a missing command (exit 1).
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return e.exitCode;
       envIn.io.err(`kubemu: ${oneLine(e.message)}`);
       return 1;
     }
