@@ -2,7 +2,7 @@
 import { WebSocket } from "ws";
 import { newServiceUnavailable, newStatus, newTimeout, StatusError, type Status } from "../status.js";
 import { CloseCode, FrameType, serverToClient, WIRE_PROTOCOL, WIRE_VERSION, type Frame } from "./frame.js";
-import { Link, type LinkClose, type LinkOptions } from "./link.js";
+import { Link, type Corkable, type LinkClose, type LinkOptions } from "./link.js";
 
 /** A request waiting for its answer on a connection. */
 export interface CallSink {
@@ -74,10 +74,12 @@ export class ClientConnection {
         fail(newTimeout(`no handshake from ${endpoint} within ${opts.connectTimeoutMs} ms`));
         ws.terminate();
       }, opts.connectTimeoutMs);
+      let socket: Corkable | undefined;
+      ws.once("upgrade", (res) => (socket = res.socket));
       ws.once("error", (e) => fail(newServiceUnavailable(`cannot connect to ${endpoint}: ${e.message}`)));
       ws.once("close", (code, reason) => fail(newServiceUnavailable(`connection to ${endpoint} closed during handshake (${code} ${reason.toString()})`)));
       ws.once("open", () => {
-        const link = new Link(ws, opts.link, handshakeAccepts);
+        const link = new Link(ws, opts.link, handshakeAccepts, socket);
         link.peer = opts.knownPeer;
         link.onClose = (info) => fail(newServiceUnavailable(`connection to ${endpoint} closed during handshake: ${info.reason || info.code}`));
         link.onFrame = (f) => {

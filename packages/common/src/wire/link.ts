@@ -36,6 +36,12 @@ export interface LinkClose {
 
 const sendOpts = { binary: true } as const;
 
+/** The TCP socket under a WebSocket, for write batching. */
+export interface Corkable {
+  cork(): void;
+  uncork(): void;
+}
+
 export class Link {
   /** The peer's process name once known (fault rules match on it). */
   peer: string | undefined;
@@ -53,12 +59,26 @@ export class Link {
   private readonly outDelay: DelayLine;
   private killTimer: Timer | undefined;
   private brokeProtocol = false;
+  private sentThisTick = false;
+  private corked = false;
+  private readonly endOfTick = () => {
+    this.sentThisTick = false;
+    if (this.corked) {
+      this.corked = false;
+      this.socket?.uncork();
+    }
+  };
 
   constructor(
     readonly ws: WebSocket,
     private readonly opts: LinkOptions,
     /** Frame types this side accepts from the peer (before the handshake: set by the owner). */
     public accepts: ReadonlySet<number>,
+    /**
+     * The socket under ws, if known: frames sent in one turn of the event loop are then corked
+     * into one write (one syscall for many small frames instead of one each).
+     */
+    private readonly socket?: Corkable,
   ) {
     this.lastHeard = opts.clock.now();
     this.inDelay = new DelayLine(opts.clock);
@@ -95,12 +115,29 @@ export class Link {
     const verdict = faults ? faults.verdict(this.peer, "out") : PASS;
     if (verdict === DROP) return;
     if (verdict === PASS && !this.outDelay.busy) {
-      this.ws.send(buf, sendOpts);
+      this.write(buf);
       return;
     }
     this.outDelay.push(verdict, () => {
-      if (!this.closed) this.ws.send(buf, sendOpts);
+      if (!this.closed) this.write(buf);
     });
+  }
+
+  /**
+   * The first frame in a turn of the event loop is written at once (lowest latency); if more
+   * follow in the same turn, the socket is corked so they leave together in one write.
+   */
+  private write(buf: Buffer): void {
+    if (this.socket) {
+      if (!this.sentThisTick) {
+        this.sentThisTick = true;
+        process.nextTick(this.endOfTick);
+      } else if (!this.corked) {
+        this.corked = true;
+        this.socket.cork();
+      }
+    }
+    this.ws.send(buf, sendOpts);
   }
 
   /** Closes with a code and reason; forcibly terminates if the peer does not answer in time. */

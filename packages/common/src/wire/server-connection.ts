@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import type { Timer } from "../clock.js";
 import { newCancelled, newStatus, StatusError, toStatus, type Status } from "../status.js";
 import { clientToServer, CloseCode, FrameError, FrameType, WIRE_PROTOCOL, WIRE_VERSION, type Frame } from "./frame.js";
-import { Link } from "./link.js";
+import { Link, type Corkable } from "./link.js";
 import { checkHello, type RequestContext, type ServerStream, type WireServer } from "./server.js";
 
 const handshakeOnly: ReadonlySet<number> = new Set([FrameType.Hello]);
@@ -95,10 +95,11 @@ export class ServerConnection {
   constructor(
     private readonly server: WireServer,
     ws: WebSocket,
+    socket: Corkable,
     remote: string,
   ) {
     this.log = server.log.child({ remote });
-    this.link = new Link(ws, server.linkOptions, handshakeOnly);
+    this.link = new Link(ws, server.linkOptions, handshakeOnly, socket);
     let closedResolve!: () => void;
     this.closed = new Promise((r) => (closedResolve = r));
     this.link.onFrame = (f) => this.onFrame(f);

@@ -181,7 +181,7 @@ export class WireServer {
     }
     this.stats.connectionsAccepted++;
     this.stats.connectionsOpen++;
-    const conn = new ServerConnection(this, ws, req.socket.remoteAddress ?? "?");
+    const conn = new ServerConnection(this, ws, req.socket, req.socket.remoteAddress ?? "?");
     this.connections.add(conn);
     conn.closed.then(() => {
       this.connections.delete(conn);
