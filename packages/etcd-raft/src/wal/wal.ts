@@ -14,6 +14,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { WalError } from "./errors.js";
 import { fsyncDir, writeFully } from "./fsutil.js";
+import { lockDir, type DirLock } from "./lock.js";
 import { checkMetadata, encodeMetadata, sameMetadata } from "./metadata.js";
 import { readWal, type ReadWalOptions, type WalState } from "./reader.js";
 import { encodeEntries, encodeHardState, encodeSnapshotMarker } from "./record.js";
@@ -73,6 +74,7 @@ export class Wal {
   private constructor(
     readonly dir: string,
     readonly metadata: WalMetadata,
+    private readonly lock: DirLock,
     private fh: FileHandle,
     private segments: SegmentName[],
     private size: number,
@@ -80,9 +82,6 @@ export class Wal {
     opts: WalOptions,
   ) {
     this.segmentSize = opts.segmentSize ?? DEFAULT_SEGMENT_SIZE;
-    if (!Number.isSafeInteger(this.segmentSize) || this.segmentSize <= 0) {
-      throw new WalError(`segmentSize must be a positive integer, got ${opts.segmentSize}`);
-    }
     this.hardState = state.hardState;
     this.snapshot = state.snapshot;
     this.lastIndex = state.lastIndex;
@@ -101,15 +100,22 @@ export class Wal {
    */
   static async create(dir: string, metadata: WalMetadata, opts: WalOptions = {}): Promise<Wal> {
     checkMetadata(metadata);
+    checkOptions(opts);
     await mkdir(dir, { recursive: true });
-    if (await Wal.exists(dir)) throw new WalError(`a WAL already exists in ${dir}`);
-    const snapshot = { index: 0, term: 0 };
-    const hardState = { ...EMPTY_HARD_STATE };
-    const seg = { seq: 0, firstIndex: 0, file: segmentFileName(0, 0) };
-    const { fh, size } = await createSegment(dir, seg.file, [encodeMetadata(metadata), encodeHardState(hardState), encodeSnapshotMarker(snapshot)]);
-    const wal = new Wal(dir, metadata, fh, [seg], size, { hardState, snapshot, lastIndex: 0 }, opts);
-    wal.counters.fsyncs++;
-    return wal;
+    const lock = await lockDir(dir);
+    try {
+      if (await Wal.exists(dir)) throw new WalError(`a WAL already exists in ${dir}`);
+      const snapshot = { index: 0, term: 0 };
+      const hardState = { ...EMPTY_HARD_STATE };
+      const seg = { seq: 0, firstIndex: 0, file: segmentFileName(0, 0) };
+      const { fh, size } = await createSegment(dir, seg.file, [encodeMetadata(metadata), encodeHardState(hardState), encodeSnapshotMarker(snapshot)]);
+      const wal = new Wal(dir, metadata, lock, fh, [seg], size, { hardState, snapshot, lastIndex: 0 }, opts);
+      wal.counters.fsyncs++;
+      return wal;
+    } catch (e) {
+      await lock.release();
+      throw e;
+    }
   }
 
   /**
@@ -118,20 +124,29 @@ export class Wal {
    * Throws WalCorruptError for damage that is not a torn tail.
    */
   static async open(dir: string, opts: WalOptions & ReadWalOptions = {}): Promise<{ wal: Wal; state: WalState }> {
-    const rec = await readWal(dir, opts);
-    const last = rec.segments[rec.segments.length - 1] as SegmentName;
-    const lastPath = join(dir, last.file);
-    if (rec.truncated) {
-      await truncate(lastPath, rec.lastSegmentSize);
+    checkOptions(opts);
+    if (!(await Wal.exists(dir))) throw new WalError(`no WAL segments in ${dir}`);
+    const lock = await lockDir(dir);
+    let rec: Awaited<ReturnType<typeof readWal>>;
+    let fh: FileHandle;
+    try {
+      rec = await readWal(dir, opts);
+      const last = rec.segments[rec.segments.length - 1] as SegmentName;
+      const lastPath = join(dir, last.file);
+      if (rec.truncated) await truncate(lastPath, rec.lastSegmentSize);
+      fh = await openFile(lastPath, "a");
+    } catch (e) {
+      await lock.release();
+      throw e;
     }
-    const fh = await openFile(lastPath, "a");
     try {
       if (rec.truncated) await fh.sync();
     } catch (e) {
       await fh.close();
+      await lock.release();
       throw e;
     }
-    const wal = new Wal(dir, rec.metadata, fh, rec.segments, rec.lastSegmentSize, {
+    const wal = new Wal(dir, rec.metadata, lock, fh, rec.segments, rec.lastSegmentSize, {
       hardState: rec.hardState,
       snapshot: rec.newestSnapshot,
       lastIndex: rec.lastIndex,
@@ -246,12 +261,16 @@ export class Wal {
     await fsyncDir(this.dir);
   }
 
-  /** Waits for pending writes, then closes the file. Later calls reject with WalError. */
+  /** Waits for pending writes, then closes the file and releases the directory lock. Later calls reject with WalError. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await this.whenIdle();
-    await this.fh.close();
+    try {
+      await this.fh.close();
+    } finally {
+      await this.lock.release();
+    }
   }
 
   private checkUsable(): void {
@@ -361,6 +380,13 @@ async function createSegment(dir: string, file: string, header: Buffer[]): Promi
   await rename(tmp, final);
   await fsyncDir(dir);
   return { fh: await openFile(final, "a"), size };
+}
+
+function checkOptions(opts: WalOptions): void {
+  const size = opts.segmentSize;
+  if (size !== undefined && (!Number.isSafeInteger(size) || size <= 0)) {
+    throw new WalError(`segmentSize must be a positive integer, got ${String(size)}`);
+  }
 }
 
 function checkIndex(what: string, n: unknown): asserts n is number {
