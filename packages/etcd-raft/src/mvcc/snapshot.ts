@@ -25,8 +25,8 @@ export interface SnapshotState {
   leases: { id: number; ttl: number }[];
 }
 
-/** encodeSnapshot writes `s` in the canonical layout. */
-export function encodeSnapshot(s: SnapshotState): Uint8Array {
+/** writeSnapshot writes `s` in the canonical layout. */
+function writeSnapshot(s: SnapshotState): SnapshotWriter {
   const w = new SnapshotWriter();
   for (const b of MAGIC) w.byte(b);
   w.uint(FORMAT_VERSION);
@@ -55,11 +55,22 @@ export function encodeSnapshot(s: SnapshotState): Uint8Array {
       }
     }
   }
-  return w.finish();
+  return w;
+}
+
+/** encodeSnapshot returns the canonical encoding of `s` as one buffer. */
+export function encodeSnapshot(s: SnapshotState): Uint8Array {
+  return writeSnapshot(s).finish();
+}
+
+/** encodeSnapshotPieces returns the same bytes as encodeSnapshot in consecutive chunks (cheaper to hash). */
+export function encodeSnapshotPieces(s: SnapshotState): Uint8Array[] {
+  return writeSnapshot(s).pieces();
 }
 
 /**
- * decodeSnapshot parses and checks a snapshot: truncation, trailing bytes, unsorted keys,
+ * decodeSnapshot parses and checks a snapshot. Values are views into `bytes` (no copy), so the
+ * caller must not modify `bytes` afterwards. Checks: truncation, trailing bytes, unsorted keys,
  * revisions out of order or beyond the snapshot revision all raise MvccError(ErrBadSnapshot).
  */
 export function decodeSnapshot(bytes: Uint8Array): SnapshotState {

@@ -10,7 +10,7 @@ import { compareBytes, spanContains, toByteString, toBytes, toSpan, type Bytes, 
 import { ErrCompacted, ErrFutureRev, MvccError } from "./errors.js";
 import { EventLog } from "./event-log.js";
 import { KeyHistory } from "./key-history.js";
-import { decodeSnapshot, encodeSnapshot, type SnapshotState } from "./snapshot.js";
+import { decodeSnapshot, encodeSnapshot, encodeSnapshotPieces, type SnapshotState } from "./snapshot.js";
 import type {
   ApplyResult,
   Command,
@@ -411,15 +411,22 @@ export class MvccStore {
    * Equal states give equal bytes. Watchers are not part of it.
    */
   toSnapshot(): Uint8Array {
+    return encodeSnapshot(this.snapshotState());
+  }
+
+  private snapshotState(): SnapshotState {
     const keys: SnapshotState["keys"] = [];
     this.index.forEachPair((_k, h) => {
       keys.push(h);
     });
     const leases = [...this.leaseMap.values()].sort((a, b) => a.id - b.id).map((l) => ({ id: l.id, ttl: l.ttl }));
-    return encodeSnapshot({ revision: this.currentRev, compactRevision: this.compactRev, keys, leases });
+    return { revision: this.currentRev, compactRevision: this.compactRev, keys, leases };
   }
 
-  /** fromSnapshot rebuilds a store from toSnapshot bytes; throws MvccError(ErrBadSnapshot) on bad input. */
+  /**
+   * fromSnapshot rebuilds a store from toSnapshot bytes; throws MvccError(ErrBadSnapshot) on bad
+   * input. The store keeps views into `bytes` (values are not copied): don't modify it afterwards.
+   */
   static fromSnapshot(bytes: Uint8Array, opts: MvccStoreOptions = {}): MvccStore {
     const state = decodeSnapshot(bytes);
     const s = new MvccStore(opts);
@@ -468,7 +475,9 @@ export class MvccStore {
    * cousin of etcd's HashKV, it also covers leases and the compaction point).
    */
   hash(): string {
-    return createHash("sha256").update(this.toSnapshot()).digest("hex");
+    const h = createHash("sha256");
+    for (const piece of encodeSnapshotPieces(this.snapshotState())) h.update(piece);
+    return h.digest("hex");
   }
 }
 
