@@ -160,18 +160,20 @@ export class RaftLog {
    * [firstIndex()-1, lastIndex()].
    */
   term(i: number): number {
-    const dummy = this.firstIndex() - 1;
-    if (i < dummy) throw new ErrCompacted();
-    if (i > this.lastIndex()) throw new ErrUnavailable();
-    const t = this.unstable.maybeTerm(i);
+    const t = this.termOrUndefined(i);
     if (t !== undefined) return t;
-    return this.storage.term(i);
+    if (i < this.firstIndex() - 1) throw new ErrCompacted();
+    throw new ErrUnavailable();
   }
 
-  /** The term of entry i, or undefined when it is compacted or not present. */
+  /** The term of entry i, or undefined when it is compacted or not present. Never throws for those. */
   termOrUndefined(i: number): number | undefined {
+    // Checked up front: this is on the hot path and exceptions are expensive.
+    if (i < this.firstIndex() - 1 || i > this.lastIndex()) return undefined;
+    const t = this.unstable.maybeTerm(i);
+    if (t !== undefined) return t;
     try {
-      return this.term(i);
+      return this.storage.term(i);
     } catch (e) {
       if (e instanceof ErrCompacted || e instanceof ErrUnavailable) return undefined;
       throw e;

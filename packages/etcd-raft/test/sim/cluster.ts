@@ -14,7 +14,7 @@ import {
   decodeConfChange,
 } from "@kubemu/etcd-raft";
 import { type KvInput, type KvOutput, type Operation, checkLinearizable, kvModel } from "../support/linearizability.js";
-import { SafetyChecker } from "./checker.js";
+import { SafetyChecker, entryKey } from "./checker.js";
 import { SimDisk } from "./disk.js";
 import { KvStateMachine, decodeCommand, encodeCommand } from "./kv.js";
 import { EventQueue } from "./queue.js";
@@ -140,7 +140,7 @@ export class Simulation {
   private hash = 0x811c9dc5;
   private readonly trace: string[] | undefined;
   private eventCount = 0;
-  private readonly acked: { index: number; id: string }[] = [];
+  private readonly acked: { index: number; id: string; key: string }[] = [];
   private readonly stats: SimResult["stats"] = {
     events: 0,
     messages: 0,
@@ -316,7 +316,7 @@ export class Simulation {
     if (w) {
       node.writes.delete(e.index);
       if (cmd && cmd.id === w.id) {
-        this.acked.push({ index: e.index, id: w.id });
+        this.acked.push({ index: e.index, id: w.id, key: entryKey(e) });
         this.finishOk(w.client, w.op, output ?? {});
       } else {
         // Another entry was committed at our index: our proposal can never commit.
@@ -628,7 +628,7 @@ export class Simulation {
       this.now = e.time;
       e.run();
       this.eventCount++;
-      if ((this.eventCount & 127) === 0) this.checkLogs();
+      if ((this.eventCount & 255) === 0) this.checkLogs();
       if (this.checker.violations.length > 0) return;
       if (stop && (this.eventCount & 7) === 0 && stop()) return;
     }
@@ -719,8 +719,7 @@ export class Simulation {
     const members = l.raw!.raft.tracker.members();
     // Every acknowledged write is applied on every member, and members agree on the state.
     for (const a of this.acked) {
-      const key = this.checker.appliedAt(a.index);
-      if (!key?.includes(`"id":"${a.id}"`)) violations.push(`durability: acknowledged write ${a.id} at index ${a.index} is not what was applied there`);
+      if (this.checker.appliedAt(a.index) !== a.key) violations.push(`durability: acknowledged write ${a.id} at index ${a.index} is not what was applied there`);
       for (const id of members) {
         const n = this.nodes.get(id)!;
         if (n.applied < a.index) violations.push(`durability: member ${id} has not applied acknowledged write ${a.id} (index ${a.index})`);
