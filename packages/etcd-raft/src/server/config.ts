@@ -1,0 +1,167 @@
+/**
+ * Server configuration: the command-line flags of `kubemu-etcd`, parsed and checked into a
+ * ServerConfig. Parsing never exits the process; it throws ConfigError with one readable line.
+ */
+import { Command, CommanderError, Option } from "commander";
+import { logLevels } from "@kubemu/common";
+import { checkWsUrl } from "../api/index.js";
+
+/** A bad flag or flag combination; main prints the message and exits 2. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+export type Profile = "fast" | "realistic";
+
+/** Heartbeat and election timeout per timing profile (DESIGN.md). */
+export const PROFILE_TIMING: Record<Profile, { heartbeatMs: number; electionMs: number }> = {
+  fast: { heartbeatMs: 50, electionMs: 500 },
+  realistic: { heartbeatMs: 100, electionMs: 1000 },
+};
+
+export interface InitialMember {
+  name: string;
+  peerUrl: string;
+}
+
+export interface ServerConfig {
+  name: string;
+  dataDir: string;
+  stateDir: string | undefined;
+  profile: Profile;
+  logLevel: string;
+  /** http://host:port for /health, /metrics and /kubemu/*; undefined = no control listener. */
+  controlUrl: string | undefined;
+  clientUrl: string;
+  peerUrl: string;
+  initialCluster: InitialMember[];
+  initialClusterState: "new" | "existing";
+  heartbeatMs: number;
+  electionMs: number;
+  /** Applied entries between snapshots. */
+  snapshotCount: number;
+  /** Entries kept in the log behind a snapshot for slow followers. */
+  snapshotCatchUpEntries: number;
+  /** Largest encoded request accepted (key + value + overhead). */
+  maxRequestBytes: number;
+  /** Soft limit on the serialized key-value state; writes are refused above it. */
+  quotaBytes: number;
+}
+
+function intArg(name: string, min: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < min) throw new ConfigError(`${name} must be an integer >= ${min}, got "${v}"`);
+    return n;
+  };
+}
+
+/** Parses "a=ws://h:p,b=ws://h:p" into members (names unique, URLs loopback ws://). */
+export function parseInitialCluster(s: string): InitialMember[] {
+  const out: InitialMember[] = [];
+  for (const part of s.split(",").map((x) => x.trim()).filter((x) => x.length > 0)) {
+    const eq = part.indexOf("=");
+    if (eq <= 0) throw new ConfigError(`--initial-cluster entry "${part}" must be name=ws://host:port`);
+    const name = part.slice(0, eq);
+    const peerUrl = wsUrl(part.slice(eq + 1), `--initial-cluster entry for ${name}`);
+    if (out.some((m) => m.name === name)) throw new ConfigError(`--initial-cluster names ${name} twice`);
+    out.push({ name, peerUrl });
+  }
+  if (out.length === 0) throw new ConfigError("--initial-cluster must list at least one member");
+  return out;
+}
+
+function wsUrl(raw: string, what: string): string {
+  try {
+    return checkWsUrl(raw.split(",")[0]!.trim(), what);
+  } catch (e) {
+    throw new ConfigError(e instanceof Error ? e.message : String(e));
+  }
+}
+
+function httpUrl(raw: string): string {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new ConfigError(`--control-url "${raw}" is not a URL`);
+  }
+  if (u.protocol !== "http:" || !u.port) throw new ConfigError(`--control-url "${raw}" must be http://host:port`);
+  if (!(u.hostname === "localhost" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(u.hostname))) {
+    throw new ConfigError(`--control-url "${raw}" must be a loopback address (127.0.0.0/8)`);
+  }
+  return `http://${u.hostname}:${u.port}`;
+}
+
+/** Parses argv (without node and script) into a ServerConfig. Throws ConfigError; never exits. */
+export function parseArgs(argv: readonly string[]): ServerConfig {
+  const cmd = new Command("kubemu-etcd")
+    .description("a member of kubemu's replicated key-value store (Raft + MVCC)")
+    .exitOverride()
+    .configureOutput({ writeErr: () => {}, writeOut: () => {} })
+    .allowExcessArguments(false)
+    .requiredOption("--name <name>", "member name, unique in the cluster")
+    .requiredOption("--data-dir <dir>", "directory for the WAL and snapshot files")
+    .option("--state-dir <dir>", "cluster state directory (logs go to <state-dir>/logs/<name>.log)")
+    .addOption(new Option("--profile <profile>", "timing profile").choices(["fast", "realistic"]).default("fast"))
+    .addOption(new Option("--log-level <level>", "log level").choices([...logLevels]).default("info"))
+    .option("--control-url <url>", "http://host:port for /health, /metrics and /kubemu/*")
+    .option("--listen-client-urls <url>", "ws://host:port for clients")
+    .option("--listen-client <url>", "alias of --listen-client-urls")
+    .option("--listen-peer-urls <url>", "ws://host:port for peers")
+    .option("--listen-peer <url>", "alias of --listen-peer-urls")
+    .requiredOption("--initial-cluster <list>", "name=ws://host:port,... of the initial members")
+    .addOption(new Option("--initial-cluster-state <state>", "new: bootstrap; existing: join a running cluster").choices(["new", "existing"]).default("new"))
+    .option("--heartbeat-interval <ms>", "Raft heartbeat interval in ms (default from profile)", intArg("--heartbeat-interval", 1))
+    .option("--election-timeout <ms>", "Raft election timeout in ms (default from profile)", intArg("--election-timeout", 1))
+    .option("--snapshot-count <n>", "applied entries between snapshots", intArg("--snapshot-count", 1), 10000)
+    .option("--quota-bytes <n>", "soft limit on the key-value state size in bytes", intArg("--quota-bytes", 1024), 2 * 1024 * 1024 * 1024)
+    .option("--max-request-bytes <n>", "largest request in bytes", intArg("--max-request-bytes", 1024), 1.5 * 1024 * 1024);
+  try {
+    cmd.parse(argv as string[], { from: "user" });
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    if (e instanceof CommanderError) {
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version") throw new ConfigError(cmd.helpInformation());
+      throw new ConfigError(e.message.replace(/^error: /, ""));
+    }
+    throw e;
+  }
+  const o = cmd.opts<Record<string, unknown>>();
+  const name = o["name"] as string;
+  if (!/^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/.test(name)) throw new ConfigError(`--name "${name}" must be lower-case letters, digits, '-' or '.'`);
+  const profile = o["profile"] as Profile;
+  const timing = PROFILE_TIMING[profile];
+  const heartbeatMs = (o["heartbeatInterval"] as number | undefined) ?? timing.heartbeatMs;
+  const electionMs = (o["electionTimeout"] as number | undefined) ?? timing.electionMs;
+  if (electionMs < heartbeatMs * 5) {
+    throw new ConfigError(`--election-timeout (${electionMs} ms) must be at least 5 × --heartbeat-interval (${heartbeatMs} ms)`);
+  }
+  const initialCluster = parseInitialCluster(o["initialCluster"] as string);
+  const clientRaw = (o["listenClientUrls"] ?? o["listenClient"]) as string | undefined;
+  const peerRaw = (o["listenPeerUrls"] ?? o["listenPeer"]) as string | undefined;
+  const self = initialCluster.find((m) => m.name === name);
+  if (!self) throw new ConfigError(`--initial-cluster must include this member (${name})`);
+  const peerUrl = peerRaw !== undefined ? wsUrl(peerRaw, "--listen-peer-urls") : self.peerUrl;
+  if (peerUrl !== self.peerUrl) throw new ConfigError(`--listen-peer-urls ${peerUrl} differs from ${name}'s entry in --initial-cluster (${self.peerUrl})`);
+  if (clientRaw === undefined) throw new ConfigError("--listen-client-urls is required");
+  const snapshotCount = o["snapshotCount"] as number;
+  return {
+    name,
+    dataDir: o["dataDir"] as string,
+    stateDir: o["stateDir"] as string | undefined,
+    profile,
+    logLevel: o["logLevel"] as string,
+    controlUrl: o["controlUrl"] === undefined ? undefined : httpUrl(o["controlUrl"] as string),
+    clientUrl: wsUrl(clientRaw, "--listen-client-urls"),
+    peerUrl,
+    initialCluster,
+    initialClusterState: o["initialClusterState"] as "new" | "existing",
+    heartbeatMs,
+    electionMs,
+    snapshotCount,
+    snapshotCatchUpEntries: Math.min(5000, Math.max(1, Math.floor(snapshotCount / 2))),
+    maxRequestBytes: o["maxRequestBytes"] as number,
+    quotaBytes: o["quotaBytes"] as number,
+  };
+}
