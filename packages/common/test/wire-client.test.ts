@@ -168,6 +168,27 @@ describe("wire client connection management", () => {
     expect((await rejectionOf(client.request("x"))).status.reason).toBe("Cancelled");
   });
 
+  it("close() does not wait for a connection attempt to time out", async () => {
+    const mute = await import("node:net");
+    // A TCP server that accepts and never answers the WebSocket upgrade.
+    const sockets: import("node:net").Socket[] = [];
+    const tcp = mute.createServer((s) => void sockets.push(s.resume()));
+    await new Promise<void>((r) => tcp.listen(0, "127.0.0.1", r));
+    onCleanup(() => new Promise<void>((r) => {
+      for (const s of sockets) s.destroy();
+      tcp.close(() => r());
+    }));
+    const client = newClient([`ws://127.0.0.1:${(tcp.address() as { port: number }).port}/`], { connectTimeoutMs: 10_000 });
+    const pending = client.request("x", null, { timeoutMs: 10_000 });
+    await new Promise((r) => setTimeout(r, 50));
+    const start = Date.now();
+    await client.close();
+    expect(Date.now() - start).toBeLessThan(500);
+    expect((await rejectionOf(pending)).status.reason).toBe("Cancelled");
+    // The half-open attempt was abandoned: the server sees the socket close.
+    await waitFor(() => sockets.length === 1 && sockets[0]!.destroyed, 2000, "socket closed");
+  });
+
   it("rejects malformed endpoints at construction", () => {
     expect(() => newClient(["http://127.0.0.1:1/"])).toThrow(/invalid wire endpoint/);
     expect(() => newClient([])).toThrow(/at least one endpoint/);

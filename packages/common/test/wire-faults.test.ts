@@ -1,5 +1,7 @@
 import { createServer } from "node:http";
 import { describe, expect, it } from "vitest";
+import { FakeClock } from "@kubemu/common";
+import { DelayLine } from "../src/wire/delay-line.js";
 import { FaultInjector, handleControlRequest, SeededRng, startControlServer, validateFaultRules, DROP, PASS } from "@kubemu/common";
 import { newClient, onCleanup, rejectionOf, startServer, waitFor } from "./fixtures/wire-helpers.js";
 
@@ -46,6 +48,29 @@ describe("fault injector", () => {
     ];
     for (const [input, msg] of bad) expect(() => validateFaultRules(input)).toThrow(msg);
     expect(validateFaultRules([{ peer: "a", action: "drop" }])).toEqual([{ peer: "a", direction: "both", action: "drop", probability: 1 }]);
+  });
+});
+
+describe("delay line", () => {
+  it("delivers after the delay and never lets a frame overtake an earlier one", () => {
+    const clock = new FakeClock();
+    const line = new DelayLine(clock);
+    const out: string[] = [];
+    line.push(100, () => out.push("a"));
+    line.push(10, () => out.push("b")); // shorter delay, but queued behind "a"
+    clock.advance(50);
+    expect(out).toEqual([]);
+    expect(line.busy).toBe(true);
+    clock.advance(50);
+    expect(out).toEqual(["a", "b"]);
+    expect(line.busy).toBe(false);
+    line.push(30, () => out.push("c"));
+    line.push(60, () => out.push("d"));
+    clock.advance(30);
+    expect(out).toEqual(["a", "b", "c"]);
+    line.clear();
+    clock.advance(100);
+    expect(out).toEqual(["a", "b", "c"]);
   });
 });
 

@@ -224,3 +224,45 @@ describe("wire handshake and bad frames", () => {
     expect(server.stats.protocolErrors).toBeGreaterThanOrEqual(cases.length);
   });
 });
+
+describe("wire server on a shared http.Server", () => {
+  it("serves wire on one path next to plain HTTP, the control endpoint and other upgrades", async () => {
+    const { createServer } = await import("node:http");
+    const { WebSocketServer } = await import("ws");
+    const { FaultInjector, handleControlRequest, WireServer } = await import("@kubemu/common");
+    const faults = new FaultInjector();
+    const http = createServer((req, res) => {
+      if (handleControlRequest(req, res, { faults, status: () => ({ name: "apiserver-0", pid: process.pid }) })) return;
+      res.writeHead(200, { "content-type": "text/plain" }).end("ok");
+    });
+    // Another WebSocket service (think kubectl exec) on a different path of the same port.
+    const other = new WebSocketServer({ noServer: true });
+    http.on("upgrade", (req, socket, head) => {
+      if (req.url === "/exec") other.handleUpgrade(req, socket, head, (ws) => ws.send("exec here"));
+    });
+    const wire = new WireServer({ name: "apiserver-0" });
+    wire.handle("get", () => "from wire");
+    wire.attach(http, { path: "/wire" });
+    await new Promise<void>((r) => http.listen(0, "127.0.0.1", r));
+    try {
+      const port = (http.address() as { port: number }).port;
+      const client = newClient([`ws://127.0.0.1:${port}/wire`]);
+      expect(await client.request("get")).toBe("from wire");
+      expect(await (await fetch(`http://127.0.0.1:${port}/healthz`)).text()).toBe("ok");
+      expect(((await (await fetch(`http://127.0.0.1:${port}/kubemu/status`)).json()) as { name: string }).name).toBe("apiserver-0");
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/exec`);
+      const msg = await new Promise<string>((r) => ws.once("message", (d) => r(d.toString())));
+      expect(msg).toBe("exec here");
+      ws.close();
+      await client.close();
+      await wire.close();
+      // After close, the wire path no longer answers but the host server still does.
+      expect(await (await fetch(`http://127.0.0.1:${port}/healthz`)).text()).toBe("ok");
+    } finally {
+      await wire.close();
+      http.closeAllConnections();
+      await new Promise<void>((r) => http.close(() => r()));
+      other.close();
+    }
+  });
+});

@@ -1,6 +1,6 @@
 /** One client-side wire connection: the handshake, and routing of frames to calls and streams. */
 import { WebSocket } from "ws";
-import { newServiceUnavailable, newStatus, newTimeout, StatusError, type Status } from "../status.js";
+import { newCancelled, newServiceUnavailable, newStatus, newTimeout, StatusError, type Status } from "../status.js";
 import { CloseCode, FrameType, serverToClient, WIRE_PROTOCOL, WIRE_VERSION, type Frame } from "./frame.js";
 import { Link, type Corkable, type LinkClose, type LinkOptions } from "./link.js";
 
@@ -28,6 +28,8 @@ export interface ConnectOptions {
   connectTimeoutMs: number;
   /** The peer's name from an earlier connection, so fault rules apply to the hello too. */
   knownPeer: string | undefined;
+  /** Aborting gives up on the attempt at once (the client is closing). */
+  signal?: AbortSignal;
 }
 
 const handshakeAccepts: ReadonlySet<number> = new Set([FrameType.Welcome, FrameType.Reject, FrameType.Ping, FrameType.Pong]);
@@ -61,6 +63,7 @@ export class ClientConnection {
         if (settled) return;
         settled = true;
         timer.cancel();
+        opts.signal?.removeEventListener("abort", onAbort);
         reject(err);
       };
       let ws: WebSocket;
@@ -74,6 +77,12 @@ export class ClientConnection {
         fail(newTimeout(`no handshake from ${endpoint} within ${opts.connectTimeoutMs} ms`));
         ws.terminate();
       }, opts.connectTimeoutMs);
+      const onAbort = () => {
+        fail(newCancelled(`connecting to ${endpoint} cancelled`));
+        ws.terminate();
+      };
+      if (opts.signal?.aborted) return onAbort();
+      opts.signal?.addEventListener("abort", onAbort, { once: true });
       let socket: Corkable | undefined;
       ws.once("upgrade", (res) => (socket = res.socket));
       ws.once("error", (e) => fail(newServiceUnavailable(`cannot connect to ${endpoint}: ${e.message}`)));
@@ -100,6 +109,7 @@ export class ClientConnection {
           }
           settled = true;
           timer.cancel();
+          opts.signal?.removeEventListener("abort", onAbort);
           link.peer = hello.name;
           link.accepts = serverToClient;
           const conn = new ClientConnection(endpoint, hello.name, link, clock.now());

@@ -83,6 +83,7 @@ export class WireClient extends EventEmitter implements StreamHost {
   private detachCurrent: (() => void) | undefined;
   private lastError: StatusError | undefined;
   private closed = false;
+  private readonly stopping = new AbortController();
   private readonly loop: Promise<void>;
 
   constructor(opts: WireClientOptions) {
@@ -169,6 +170,7 @@ export class WireClient extends EventEmitter implements StreamHost {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.stopping.abort();
     this.wakeLoop?.abort();
     const err = newCancelled("client is closed");
     for (const call of [...this.waitingCalls]) call.abandon(err);
@@ -254,6 +256,7 @@ export class WireClient extends EventEmitter implements StreamHost {
           link: this.linkOptions,
           connectTimeoutMs: this.connectTimeoutMs,
           knownPeer: this.knownPeers.get(endpoint),
+          signal: this.stopping.signal,
         });
       } catch (e) {
         this.lastError = e instanceof StatusError ? e : newServiceUnavailable(String(e));
