@@ -87,6 +87,7 @@ export function clusterTable(layout: ClusterLayout): ProcessSpec[] {
   const etcdServers = etcdMembers.map((m) => `ws://${hostPort(m.ip, ports.etcdClient)}`).join(",");
   const initialCluster = etcdMembers.map((m) => `${m.name}=ws://${hostPort(m.ip, ports.etcdPeer)}`).join(",");
   const apiserverUrls = apiservers.map((a) => `http://${hostPort(a.ip, ports.apiserver)}`).join(",");
+  const namedApiservers = apiservers.map((a) => `${a.name}=http://${hostPort(a.ip, ports.apiserver)}`).join(",");
   const specs: ProcessSpec[] = [];
 
   for (const m of etcdMembers) {
@@ -127,7 +128,7 @@ export function clusterTable(layout: ClusterLayout): ProcessSpec[] {
     component: "apiserver-lb",
     bin: bin("apiserver-lb"),
     nodeArgs: [],
-    args: ["--bind-address", apiserverLb.ip, "--port", String(layout.apiserverLbPort), "--backends", apiserverUrls],
+    args: ["--bind-address", apiserverLb.ip, "--port", String(layout.apiserverLbPort), "--backends", namedApiservers],
     addresses: {
       api: hostPort(apiserverLb.ip, layout.apiserverLbPort),
       control: hostPort(apiserverLb.ip, layout.apiserverLbControlPort),

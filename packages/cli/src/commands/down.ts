@@ -30,7 +30,7 @@ export async function down(ctx: CommandContext, opts: DownOptions): Promise<numb
     const outcomes = await stopAll(ctx, state.processes, opts.graceMs);
     state.phase = "down";
     writeClusterState(ctx.paths, state, new Date(ctx.clock.now()).toISOString());
-    const rows = state.processes.map((p, i) => [`  ${p.name}`, describeStop(outcomes[i]!, opts.graceMs)]);
+    const rows = state.processes.map((p, i) => [`  ${p.name}`, p.pid === null ? "never started" : describeStop(outcomes[i]!, opts.graceMs)]);
     for (const line of formatTable(rows)) ctx.io.out(line);
     return outcomes.some((o) => o instanceof Error) ? 1 : 0;
   });

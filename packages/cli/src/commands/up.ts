@@ -88,7 +88,9 @@ async function upFresh(ctx: CommandContext, previous: ClusterState | undefined, 
 
 async function upAgain(ctx: CommandContext, state: ClusterState, opts: UpOptions): Promise<number> {
   const running = state.processes.filter((p) => isOurProcessAlive(p));
-  ctx.io.out(`Cluster "${state.cluster}" is already up (${running.length} of ${state.processes.length} processes running) in ${ctx.paths.root}`);
+  const built = state.processes.filter((p) => isBuilt(p));
+  const notBuilt = state.processes.length - built.length;
+  ctx.io.out(`Cluster "${state.cluster}" is already up (${running.length} of ${built.length} processes running${notBuilt > 0 ? `, ${notBuilt} not built` : ""}) in ${ctx.paths.root}`);
   const otherSpec = opts.specFile !== undefined && resolve(opts.specFile) !== state.specFile;
   if (otherSpec || (ctx.profileExplicit && ctx.profile !== state.profile)) {
     ctx.io.err(`kubemu: warning: the running cluster keeps its recorded settings (profile ${state.profile}${state.specFile ? `, spec ${state.specFile}` : ""}); run \`kubemu down\` first to change them`);
