@@ -17,7 +17,8 @@ export type MvccErrorCode =
   | "ErrDuplicateKey"
   | "ErrTooManyOps"
   | "ErrInvalidCommand"
-  | "ErrBadSnapshot";
+  | "ErrBadSnapshot"
+  | "ErrReentrantApply";
 
 /** The plain-data form of an MvccError, for sending it over msgpack (see MvccError.fromWire). */
 export interface MvccErrorWire {

@@ -4,10 +4,17 @@
  */
 import type { MvccEvent } from "./types.js";
 
+/** LoggedRevision is the changes of one revision: events in sub-revision order, with their byte-string keys. */
+export interface LoggedRevision {
+  readonly events: MvccEvent[];
+  /** keys[i] is the byte-string form of events[i].kv.key (saves re-encoding on every watch match). */
+  readonly keys: string[];
+}
+
 export class EventLog {
   /** Revision of entries[0]. */
   private start: number;
-  private readonly entries: MvccEvent[][] = [];
+  private readonly entries: LoggedRevision[] = [];
 
   /** @param first the revision the next appended entry belongs to. */
   constructor(first: number) {
@@ -19,13 +26,13 @@ export class EventLog {
     return this.start;
   }
 
-  /** append records the events of the next revision (firstRevision + number of entries). */
-  append(events: MvccEvent[]): void {
-    this.entries.push(events);
+  /** append records the changes of the next revision (firstRevision + number of entries). */
+  append(entry: LoggedRevision): void {
+    this.entries.push(entry);
   }
 
-  /** eventsAt returns the events of revision `rev`, or undefined when not retained or not yet made. */
-  eventsAt(rev: number): readonly MvccEvent[] | undefined {
+  /** at returns the changes of revision `rev`, or undefined when not retained or not yet made. */
+  at(rev: number): LoggedRevision | undefined {
     return this.entries[rev - this.start];
   }
 

@@ -8,19 +8,22 @@ import { createHash } from "node:crypto";
 import { SortedMap } from "./btree.js";
 import { compareBytes, spanContains, toByteString, toBytes, toSpan, type Bytes, type KeySpan } from "./bytes.js";
 import { ErrCompacted, ErrFutureRev, MvccError } from "./errors.js";
-import { EventLog } from "./event-log.js";
+import { EventLog, type LoggedRevision } from "./event-log.js";
 import { KeyHistory } from "./key-history.js";
 import { decodeSnapshot, encodeSnapshot, encodeSnapshotPieces, type SnapshotState } from "./snapshot.js";
 import type {
   ApplyResult,
   Command,
   Compare,
+  CompactCommand,
   CompactResult,
   DeleteRangeCommand,
   DeleteRangeResult,
   KeyValue,
+  LeaseGrantCommand,
   LeaseGrantResult,
   LeaseInfo,
+  LeaseRevokeCommand,
   LeaseRevokeResult,
   MvccEvent,
   PutCommand,
@@ -55,9 +58,8 @@ const EMPTY = new Uint8Array(0);
  * WriteBatch collects the changes of one revision (a put, a deleteRange, a txn branch or a
  * lease revoke) as they are applied; `commit` closes the revision if anything changed.
  */
-interface WriteBatch {
+interface WriteBatch extends LoggedRevision {
   readonly rev: number;
-  readonly events: MvccEvent[];
 }
 
 export class MvccStore {
@@ -68,6 +70,7 @@ export class MvccStore {
   private compactRev = 0;
   private log = new EventLog(2);
   private readonly hub: WatchHub;
+  private applying = false;
 
   constructor(opts: MvccStoreOptions = {}) {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
@@ -78,7 +81,7 @@ export class MvccStore {
       {
         revision: () => this.currentRev,
         compactRevision: () => this.compactRev,
-        eventsAt: (rev) => this.log.eventsAt(rev),
+        at: (rev) => this.log.at(rev),
       },
       opts.watchBufferEvents ?? 1024,
     );
@@ -99,22 +102,38 @@ export class MvccStore {
    * an MvccError and changes nothing (so all replicas reject it alike). Watchers are notified
    * synchronously before apply returns.
    */
+  apply(cmd: PutCommand): PutResult;
+  apply(cmd: DeleteRangeCommand): DeleteRangeResult;
+  apply(cmd: TxnCommand): TxnResult;
+  apply(cmd: CompactCommand): CompactResult;
+  apply(cmd: LeaseGrantCommand): LeaseGrantResult;
+  apply(cmd: LeaseRevokeCommand): LeaseRevokeResult;
+  apply(cmd: unknown): ApplyResult;
   apply(cmd: unknown): ApplyResult {
+    if (this.applying) {
+      // A watch callback that writes would deliver its revision before the one being published.
+      throw new MvccError("ErrReentrantApply", "mvcc: apply called from inside a watch callback; schedule the write instead");
+    }
     validateCommand(cmd, this.limits);
     const c = cmd as Command;
-    switch (c.type) {
-      case "put":
-        return this.applyPut(c);
-      case "deleteRange":
-        return this.applyDeleteRange(c);
-      case "txn":
-        return this.applyTxn(c);
-      case "compact":
-        return this.applyCompact(c.revision);
-      case "leaseGrant":
-        return this.applyLeaseGrant(c.id, c.ttl);
-      case "leaseRevoke":
-        return this.applyLeaseRevoke(c.id);
+    this.applying = true;
+    try {
+      switch (c.type) {
+        case "put":
+          return this.applyPut(c);
+        case "deleteRange":
+          return this.applyDeleteRange(c);
+        case "txn":
+          return this.applyTxn(c);
+        case "compact":
+          return this.applyCompact(c.revision);
+        case "leaseGrant":
+          return this.applyLeaseGrant(c.id, c.ttl);
+        case "leaseRevoke":
+          return this.applyLeaseRevoke(c.id);
+      }
+    } finally {
+      this.applying = false;
     }
   }
 
@@ -166,15 +185,16 @@ export class MvccStore {
   // ---- writes -------------------------------------------------------------------------
 
   private beginWrite(): WriteBatch {
-    return { rev: this.currentRev + 1, events: [] };
+    return { rev: this.currentRev + 1, events: [], keys: [] };
   }
 
   /** commit makes the batch's revision current if it changed anything, then notifies watchers. */
   private commit(b: WriteBatch): number {
     if (b.events.length === 0) return this.currentRev;
     this.currentRev = b.rev;
-    this.log.append(b.events);
-    this.hub.publish(b.rev, b.events);
+    const entry: LoggedRevision = { events: b.events, keys: b.keys };
+    this.log.append(entry);
+    this.hub.publish(b.rev, entry);
     return this.currentRev;
   }
 
@@ -282,6 +302,7 @@ export class MvccStore {
     if (prev && prev.lease !== 0 && prev.lease !== lease) this.leaseMap.get(prev.lease)?.keys.delete(k);
     if (lease !== 0) this.leaseMap.get(lease)?.keys.add(k);
     b.events.push(prev ? { type: "PUT", kv, prevKv: prev } : { type: "PUT", kv });
+    b.keys.push(k);
     return prev;
   }
 
@@ -299,6 +320,7 @@ export class MvccStore {
     h.push({ main: b.rev, sub: b.events.length, kv: null });
     if (prev.lease !== 0) this.leaseMap.get(prev.lease)?.keys.delete(k);
     b.events.push({ type: "DELETE", kv: deletedKv(h.key, b.rev), prevKv: prev });
+    b.keys.push(k);
     return prev;
   }
 
@@ -434,7 +456,7 @@ export class MvccStore {
     s.compactRev = state.compactRevision;
     for (const l of state.leases) s.leaseMap.set(l.id, { id: l.id, ttl: l.ttl, keys: new Set() });
     const logStart = Math.max(state.compactRevision, 2);
-    const byRev: MvccEvent[][] = [];
+    const byRev: LoggedRevision[] = [];
     const totalRecords = state.keys.reduce((n, h) => n + h.records.length, 0);
     for (const h of state.keys) {
       const k = toByteString(h.key);
@@ -451,21 +473,22 @@ export class MvccStore {
         const prev = h.records[i - 1]?.kv ?? undefined;
         const kv = r.kv ?? deletedKv(h.key, r.main);
         const ev: MvccEvent = prev ? { type: r.kv ? "PUT" : "DELETE", kv, prevKv: prev } : { type: r.kv ? "PUT" : "DELETE", kv };
-        const slot = (byRev[r.main - logStart] ??= []);
-        if (r.sub >= totalRecords || slot[r.sub] !== undefined) {
+        const slot = (byRev[r.main - logStart] ??= { events: [], keys: [] });
+        if (r.sub >= totalRecords || slot.events[r.sub] !== undefined) {
           throw new MvccError("ErrBadSnapshot", `mvcc: snapshot has a bad sub-revision ${r.sub} at revision ${r.main}`);
         }
-        slot[r.sub] = ev;
+        slot.events[r.sub] = ev;
+        slot.keys[r.sub] = k;
       });
     }
     s.log = new EventLog(logStart);
     for (let rev = logStart; rev <= state.revision; rev++) {
-      const evs = byRev[rev - logStart] ?? [];
+      const entry = byRev[rev - logStart];
       // filter() skips holes, so a shorter result means a sub-revision is missing.
-      if (evs.length === 0 || evs.filter(() => true).length !== evs.length) {
+      if (entry === undefined || entry.events.length === 0 || entry.events.filter(() => true).length !== entry.events.length) {
         throw new MvccError("ErrBadSnapshot", `mvcc: snapshot history has a gap at revision ${rev}`);
       }
-      s.log.append(evs);
+      s.log.append(entry);
     }
     return s;
   }

@@ -12,8 +12,9 @@
  * compaction removes history a lagging watcher still needs, the watcher is cancelled with a
  * "canceled" message carrying the compact revision — the client re-lists and re-watches (410).
  */
-import { toByteString, toSpan, spanContains, type Bytes, type KeySpan } from "./bytes.js";
+import { toSpan, spanContains, type Bytes, type KeySpan } from "./bytes.js";
 import { ErrCompacted, MvccError } from "./errors.js";
+import type { LoggedRevision } from "./event-log.js";
 import type { MvccEvent } from "./types.js";
 
 /** WatchFilter drops one kind of event from a watcher's stream. */
@@ -52,7 +53,8 @@ export type WatchMessage =
 export interface WatchSource {
   revision(): number;
   compactRevision(): number;
-  eventsAt(rev: number): readonly MvccEvent[] | undefined;
+  /** at returns the changes of a retained revision. */
+  at(rev: number): LoggedRevision | undefined;
 }
 
 type WatcherState = "synced" | "unsynced" | "canceled";
@@ -144,11 +146,10 @@ export class Watcher {
   }
 
   /** @internal select returns the events this watcher wants from one revision, shaped for it. */
-  select(events: readonly MvccEvent[], keys: readonly string[] | undefined): MvccEvent[] {
+  select(entry: LoggedRevision): MvccEvent[] {
     const out: MvccEvent[] = [];
-    events.forEach((ev, i) => {
-      const k = keys?.[i] ?? toByteString(ev.kv.key);
-      if (!spanContains(this.span, k)) return;
+    entry.events.forEach((ev, i) => {
+      if (!spanContains(this.span, entry.keys[i] as string)) return;
       if (ev.type === "PUT" ? this.filters.has("noPut") : this.filters.has("noDelete")) return;
       out.push(this.withPrevKv || ev.prevKv === undefined ? ev : { type: ev.type, kv: ev.kv });
     });
@@ -245,8 +246,8 @@ export class WatchHub {
    * publish hands the events of a newly created revision to synced watchers. A watcher whose
    * buffer cannot take them moves to unsynced at this revision (it will read it from history).
    */
-  publish(rev: number, events: readonly MvccEvent[]): void {
-    const keys = events.map((ev) => toByteString(ev.kv.key));
+  publish(rev: number, entry: LoggedRevision): void {
+    const keys = entry.keys;
     const hit = new Set<Watcher>();
     keys.forEach((k) => {
       for (const w of this.byKey.get(k) ?? []) hit.add(w);
@@ -256,7 +257,7 @@ export class WatchHub {
     }
     for (const w of hit) {
       if (w.state !== "synced" || rev < w.nextRev) continue; // future-start watchers wait
-      const mine = w.select(events, keys);
+      const mine = w.select(entry);
       if (mine.length === 0) continue;
       if (!w.hasRoomFor(mine.length)) {
         this.removeSynced(w);
@@ -277,8 +278,8 @@ export class WatchHub {
     if (w.nextRev < compact) return this.cancelCompacted(w, compact);
     const current = this.src.revision();
     while (w.nextRev <= current && !w.full) {
-      const events = this.src.eventsAt(w.nextRev);
-      const mine = events === undefined ? [] : w.select(events, undefined);
+      const entry = this.src.at(w.nextRev);
+      const mine = entry === undefined ? [] : w.select(entry);
       if (mine.length > 0) {
         if (!w.hasRoomFor(mine.length)) return; // this revision waits for the next poll
         w.enqueue({ kind: "events", revision: w.nextRev, events: mine });

@@ -178,3 +178,25 @@ describe("watch", () => {
     expect(() => s.watch({ key: "a", bufferEvents: 0 })).toThrow(/bufferEvents/);
   });
 });
+
+describe("watch callbacks and writes", () => {
+  it("refuses a write from inside onReady (it would reorder revisions) and stays consistent", () => {
+    const s = new MvccStore();
+    const errors: unknown[] = [];
+    const first = s.watch({ key: "a", onReady: () => {
+      try {
+        s.apply({ type: "put", key: "b", value: "from-callback" });
+      } catch (e) {
+        errors.push(e);
+      }
+    } });
+    const second = s.watch({ key: "a", rangeEnd: "\0" });
+    s.apply({ type: "put", key: "a", value: "1" });
+    expect(errors).toMatchObject([{ code: "ErrReentrantApply" }]);
+    expect(s.revision).toBe(2);
+    expect(eventsOf(drain(second)).map(eventBrief)).toEqual(["PUT a=1@2"]);
+    expect(eventsOf(drain(first)).map(eventBrief)).toEqual(["PUT a=1@2"]);
+    s.apply({ type: "put", key: "b", value: "later" }); // outside the callback: fine
+    expect(s.revision).toBe(3);
+  });
+});
