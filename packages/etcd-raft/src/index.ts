@@ -31,3 +31,5 @@ export {
   type LoadedSnapshot,
   type SkippedSnapshot,
 } from "./snap/index.js";
+export * from "./api/index.js";
+export * from "./client/index.js";

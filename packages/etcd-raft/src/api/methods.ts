@@ -46,14 +46,6 @@ export type MethodName = (typeof Method)[keyof typeof Method];
 /** The method name peers use to exchange Raft messages on the peer URL. */
 export const PEER_METHOD_MESSAGES = "raft.messages";
 
-/** Every response carries the store revision and Raft position it was produced at. */
-export interface ResponseHeader {
-  /** Member that answered. */
-  memberId: number;
-  revision: number;
-  raftTerm: number;
-}
-
 /** Read request. Linearizable (ReadIndex) unless serializable is set. */
 export interface RangeParams {
   key: Bytes;
