@@ -436,6 +436,13 @@ export class MvccStore {
     return encodeSnapshot(this.snapshotState());
   }
 
+  /** snapshotSize is toSnapshot().length without building the buffer (values are not copied). */
+  snapshotSize(): number {
+    let n = 0;
+    for (const piece of encodeSnapshotPieces(this.snapshotState())) n += piece.length;
+    return n;
+  }
+
   private snapshotState(): SnapshotState {
     const keys: SnapshotState["keys"] = [];
     this.index.forEachPair((_k, h) => {

@@ -35,7 +35,8 @@ export interface WatchOptions {
   /**
    * Called when the watcher's queue goes from empty to non-empty (and on cancel by the hub),
    * synchronously while the store applies a command: schedule a drain, don't do heavy work.
-   * Not called for messages a poll() itself refills; check `pending` after polling.
+   * Not called for messages a poll() itself refills; check `pending` after polling. A watcher
+   * that starts in the past may call it before watch() has even returned it.
    */
   onReady?: () => void;
 }

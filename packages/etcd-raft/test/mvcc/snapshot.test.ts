@@ -51,6 +51,7 @@ describe("snapshot", () => {
         feed(s, before);
         const copy = MvccStore.fromSnapshot(s.toSnapshot());
         expect(copy.hash()).toBe(s.hash());
+        expect(s.snapshotSize()).toBe(s.toSnapshot().length);
         expect(copy.revision).toBe(s.revision);
         expect(copy.compactRevision).toBe(s.compactRevision);
         expect(copy.leases()).toEqual(s.leases());
