@@ -2,7 +2,7 @@ import { createServer } from "node:http";
 import { describe, expect, it } from "vitest";
 import { FakeClock } from "@kubemu/common";
 import { DelayLine } from "../src/wire/delay-line.js";
-import { FaultInjector, handleControlRequest, SeededRng, startControlServer, validateFaultRules, DROP, PASS } from "@kubemu/common";
+import { FaultInjector, handleControlRequest, SeededRng, startControlServer, validateFaultRules, FAULT_DROP as DROP, FAULT_PASS as PASS } from "@kubemu/common";
 import { newClient, onCleanup, rejectionOf, startServer, waitFor } from "./fixtures/wire-helpers.js";
 
 async function control(faults: FaultInjector, name = "etcd-0") {

@@ -88,8 +88,9 @@ describe("wire across real processes", () => {
       process.kill(victim.pid, "SIGSTOP");
       const inflight = client.request("whoami", null, { timeoutMs: 10_000 }).catch((e) => e);
       const detectedAfter = (await disconnected) - stoppedAt;
-      // Bound: deadAfterMs + one ping interval (+ scheduling slack on a busy machine).
-      expect(detectedAfter).toBeLessThan(1000 + 250 + 500);
+      // Bound: deadAfterMs + one ping interval, plus scheduling slack on a busy machine; still
+      // far inside the 3 s default requirement.
+      expect(detectedAfter).toBeLessThan(1000 + 250 + 750);
       expect(detectedAfter).toBeGreaterThanOrEqual(900);
       const r = await inflight;
       // It was either answered before the stop, or failed retriably.

@@ -1,6 +1,6 @@
 export { FrameType, CloseCode, FrameError, encodeFrame, decodeFrame, WIRE_PROTOCOL, WIRE_VERSION, DEFAULT_MAX_FRAME_BYTES } from "./frame.js";
 export type { Frame, Hello } from "./frame.js";
-export { FaultInjector, validateFaultRules, DROP, PASS } from "./faults.js";
+export { FaultInjector, validateFaultRules, DROP as FAULT_DROP, PASS as FAULT_PASS } from "./faults.js";
 export type { FaultRule, FaultDirection, FaultVerdict } from "./faults.js";
 export { handleControlRequest, startControlServer } from "./control.js";
 export type { ControlOptions, ControlServer, ProcessStatus } from "./control.js";
