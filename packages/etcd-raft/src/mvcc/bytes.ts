@@ -31,11 +31,6 @@ export function toByteString(b: Bytes): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1");
 }
 
-/** fromByteString is the inverse of toByteString. */
-export function fromByteString(s: string): Uint8Array {
-  return s.length === 0 ? EMPTY : new Uint8Array(Buffer.from(s, "latin1"));
-}
-
 /** byteLength is the encoded size of `b` in bytes. */
 export function byteLength(b: Bytes): number {
   return typeof b === "string" ? Buffer.byteLength(b, "utf8") : b.byteLength;
