@@ -290,6 +290,8 @@ export class Raft {
     const last = this.log.lastIndex();
     for (const [id, pr] of this.tracker.progress) {
       const fresh = this.tracker.newProgress(last + 1, pr.isLearner);
+      // A new term starts with nobody known to be active: CheckQuorum needs fresh evidence.
+      fresh.recentActive = id === this.id;
       if (id === this.id) fresh.match = last;
       this.tracker.progress.set(id, fresh);
     }

@@ -8,6 +8,7 @@ import {
   MessageType,
   Raft,
   StateType,
+  decodeConfChange,
   describeMessage,
   newMessage,
 } from "@kubemu/etcd-raft";
@@ -148,6 +149,11 @@ export class Network {
     return new Network(new Array<Raft | undefined>(n).fill(undefined), opts);
   }
 
+  /** Adds a node (e.g. a new member that starts with an empty log). */
+  add(id: number, r: Raft): void {
+    this.peers.set(id, r);
+  }
+
   node(id: number): Raft {
     const r = this.peers.get(id);
     if (!r) throw new Error(`no node ${id}`);
@@ -242,6 +248,29 @@ export class Network {
   recover(): void {
     this.dropm.clear();
     this.ignorem.clear();
+  }
+
+  /**
+   * Applies every node's committed entries (conf changes through applyConfChange), then
+   * delivers what that caused. Returns how many entries were applied.
+   */
+  applyCommitted(): number {
+    let n = 0;
+    for (const r of this.peers.values()) {
+      for (const e of nextEnts(r)) {
+        n++;
+        if (e.type === EntryType.ConfChange) r.applyConfChange(decodeConfChange(e.data));
+      }
+    }
+    this.stabilize();
+    return n;
+  }
+
+  /** Applies committed entries until nothing more commits. */
+  settle(): void {
+    for (let i = 0; i < 20 && this.applyCommitted() > 0; i++) {
+      /* keep applying */
+    }
   }
 
   /** Drains every node's outbox through the network (after out-of-band steps). */
