@@ -1,4 +1,4 @@
-import { type Entry, type Raft, StateType } from "@kubemu/etcd-raft";
+import { type Entry, type Raft, StateType } from "../../src/raft/index.js";
 
 /** Identifies an entry by term, type and a hash of its data (cheaper than decoding it). */
 export function entryKey(e: Entry): string {

@@ -12,7 +12,7 @@ import {
   type Ready,
   StateType,
   decodeConfChange,
-} from "@kubemu/etcd-raft";
+} from "../../src/raft/index.js";
 import { type KvInput, type KvOutput, type Operation, checkLinearizable, kvModel } from "../support/linearizability.js";
 import { SafetyChecker, entryKey } from "./checker.js";
 import { SimDisk } from "./disk.js";

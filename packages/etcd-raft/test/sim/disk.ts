@@ -1,5 +1,5 @@
 import type { Rng } from "@kubemu/common";
-import { type Entry, type HardState, MemoryStorage, type Ready, type Snapshot } from "@kubemu/etcd-raft";
+import { type Entry, type HardState, MemoryStorage, type Ready, type Snapshot } from "../../src/raft/index.js";
 
 type WalRecord = { kind: "snap"; snap: Snapshot } | { kind: "entry"; entry: Entry } | { kind: "hardState"; hs: HardState };
 
