@@ -159,6 +159,19 @@ describe("fault injection on live connections", () => {
     expect(await client.request("get", null, { timeoutMs: 3000 })).toBe("v");
   });
 
+  it("an inbound-only drop rule on the server also stops new handshakes from that peer", async () => {
+    const serverFaults = new FaultInjector({ rules: [{ peer: "apiserver-3", direction: "in", action: "drop" }] });
+    const { server, url } = await startServer({ name: "etcd-3", faults: serverFaults });
+    server.handle("get", () => "v");
+    const blocked = newClient([url], { name: "apiserver-3", connectTimeoutMs: 200, backoffMaxMs: 50 });
+    const other = newClient([url], { name: "apiserver-4" });
+    expect(await other.request("get")).toBe("v");
+    expect((await rejectionOf(blocked.request("get", null, { timeoutMs: 500 }))).status.reason).toBe("Timeout");
+    expect(blocked.state.connected).toBe(false);
+    serverFaults.clear();
+    expect(await blocked.request("get", null, { timeoutMs: 3000 })).toBe("v");
+  });
+
   it("delay rules hold frames in one direction and keep their order", async () => {
     const serverFaults = new FaultInjector();
     const { server, url } = await startServer({ name: "etcd-2", faults: serverFaults });

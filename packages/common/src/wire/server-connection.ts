@@ -5,6 +5,7 @@ import type { Timer } from "../clock.js";
 import { newCancelled, newStatus, StatusError, toStatus, type Status } from "../status.js";
 import { clientToServer, CloseCode, FrameError, FrameType, WIRE_PROTOCOL, WIRE_VERSION, type Frame } from "./frame.js";
 import { Link, type Corkable } from "./link.js";
+import { DROP } from "./faults.js";
 import { checkHello, type RequestContext, type ServerStream, type WireServer } from "./server.js";
 
 const handshakeOnly: ReadonlySet<number> = new Set([FrameType.Hello]);
@@ -144,6 +145,9 @@ export class ServerConnection {
   }
 
   private onHello(hello: { protocol: string; version: number; name: string }): void {
+    // The Link could not match fault rules before it knew the name; a partitioned peer's hello
+    // must vanish too, or an "in"-only drop rule would still let handshakes complete.
+    if (this.server.linkOptions.faults?.verdict(hello.name, "in") === DROP) return;
     this.handshakeTimer?.cancel();
     const refusal = checkHello(hello);
     if (refusal) {
