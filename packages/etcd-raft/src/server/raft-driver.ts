@@ -100,6 +100,7 @@ export class RaftDriver {
   private readRound: { ctx: string; waiters: ReadWaiter[]; timer: Timer } | undefined;
   private readonly readsAwaitingApply: { index: number; waiters: ReadWaiter[] }[] = [];
   private readSeq = 0;
+  private deferredHardState: import("../raft/index.js").HardState | undefined;
 
   constructor(opts: DriverOptions) {
     this.o = opts;
@@ -142,6 +143,9 @@ export class RaftDriver {
     this.proposals.clear();
     this.failReads(err);
     if (this.running) await new Promise<void>((r) => this.idleWaiters.push(r));
+    const hs = this.deferredHardState;
+    this.deferredHardState = undefined;
+    if (hs) await this.o.disk.append(hs, []).catch(() => {});
   }
 
   // ---- state for callers -------------------------------------------------------------------
@@ -312,19 +316,20 @@ export class RaftDriver {
   private async handleReady(rd: Ready): Promise<void> {
     if (rd.softState) this.onSoftState(rd.softState);
     if (rd.snapshot && !isEmptySnapshot(rd.snapshot)) await this.installSnapshot(rd);
-    if (rd.entries.length > 0 || rd.hardState) {
+    if (rd.mustSync) {
+      // The newest HardState rides along; a commit-only change deferred earlier is included.
+      const hs = rd.hardState ?? this.deferredHardState;
+      this.deferredHardState = undefined;
       const started = performance.now();
-      const written = this.o.disk.append(rd.hardState, rd.entries);
-      if (rd.mustSync) {
-        await written;
-        this.o.metrics.fsyncSeconds.observe((performance.now() - started) / 1000);
-      } else {
-        // Only the commit index moved: it need not be durable before sending. A failure still poisons the WAL.
-        written.catch((e: unknown) => this.o.onFatal(e));
-      }
+      await this.o.disk.append(hs, rd.entries);
+      this.o.metrics.fsyncSeconds.observe((performance.now() - started) / 1000);
       this.o.storage.append(rd.entries);
-      if (rd.hardState) this.o.storage.setHardState(rd.hardState);
+    } else if (rd.hardState) {
+      // Only the commit index moved. It need not be durable (a restarted member re-learns it
+      // from the leader), so it is written with the next entries instead of costing an fsync.
+      this.deferredHardState = rd.hardState;
     }
+    if (rd.hardState) this.o.storage.setHardState(rd.hardState);
     if (rd.messages.length > 0) {
       this.o.metrics.peerMessagesSent.inc(rd.messages.length);
       this.o.transport.send(rd.messages);
