@@ -58,6 +58,16 @@ describe("runCli", () => {
     expect(await run([])).toMatchObject({ code: 1 }); // no command: help on stderr, like a usage error
   });
 
+  it("reports a corrupt cluster.json in one line", async () => {
+    const dir = stateDirWithLog("etcd-1", [line]);
+    writeFileSync(join(dir, "cluster.json"), "{ not json");
+    const res = await run(["--state-dir", dir, "status"]);
+    expect(res.code).toBe(1);
+    expect(res.err).toEqual([expect.stringMatching(new RegExp(`^kubemu: cannot read ${join(dir, "cluster.json")}: .*JSON`))]);
+    writeFileSync(join(dir, "cluster.json"), JSON.stringify({ version: 9 }));
+    expect((await run(["--state-dir", dir, "kill", "etcd-0"])).err).toEqual([`kubemu: ${join(dir, "cluster.json")} is not a kubemu cluster file (version 1)`]);
+  });
+
   it("prints help and exits 0", async () => {
     const res = await run(["--help"]);
     expect(res.code).toBe(0);

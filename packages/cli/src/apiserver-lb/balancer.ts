@@ -1,5 +1,5 @@
 import { createConnection, createServer, type Server, type Socket } from "node:net";
-import { DROP, FaultInjector, newStatus, silentLogger, type Clock, type Logger, type Timer } from "@kubemu/common";
+import { FAULT_DROP, FaultInjector, newStatus, silentLogger, type Clock, type Logger, type Timer } from "@kubemu/common";
 
 /** One apiserver behind the balancer. */
 export interface Backend {
@@ -146,7 +146,7 @@ export class ApiserverBalancer {
     for (const backend of candidates) {
       if (client.destroyed) return;
       const verdict = this.faults.verdict(backend.name, "out");
-      if (verdict === DROP) continue;
+      if (verdict === FAULT_DROP) continue;
       if (verdict > 0) await this.opts.clock.sleep(verdict);
       const upstream = await this.dial(backend);
       if (upstream === undefined) continue;
