@@ -118,6 +118,15 @@ export function validateProcessList(raw: unknown, baseDir: string, where: string
   for (const s of specs) {
     if (s.node !== undefined && names.has(s.node)) throw new CliError(`${where}: node "${s.node}" has the same name as a process`);
   }
+  // One process may serve two roles on one address (e.g. API and control); two processes may not share one.
+  const owner = new Map<string, string>();
+  for (const s of specs) {
+    for (const address of new Set(Object.values(s.addresses))) {
+      const other = owner.get(address);
+      if (other !== undefined) throw new CliError(`${where}: ${other} and ${s.name} both listen on ${address}`);
+      owner.set(address, s.name);
+    }
+  }
   return specs;
 }
 

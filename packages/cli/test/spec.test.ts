@@ -37,6 +37,7 @@ describe("spec files", () => {
     [[{ ...base, name: "Bad Name" }], /not a valid name/],
     [[{ ...base, args: "--x" }], /list of strings/],
     [[{ ...base, node: "p" }], /same name as a process/],
+    [[base, { ...base, name: "q" }], /p and q both listen on 127.0.199.1:4000/],
   ])("rejects %j", (list, message) => {
     expect(() => validateProcessList(list, "/", "spec")).toThrow(message);
   });
