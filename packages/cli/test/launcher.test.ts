@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -10,6 +11,7 @@ import {
   freeAddresses,
   groupAndSession,
   newStateDir,
+  readProcStat,
   recorded,
   rememberPids,
   runKubemu,
@@ -125,6 +127,40 @@ describe("kubemu up / status / down", () => {
       await new Promise((r) => blocker.close(r));
     }
   }, 30_000);
+});
+
+describe("pid reuse", () => {
+  it("down never signals a recorded pid that now belongs to another process", async () => {
+    const stateDir = newStateDir();
+    const { ips, port } = await freeAddresses(90, 1);
+    const spec = writeFixtureSpec(stateDir, port, [{ name: "fake-a", ip: ips[0]! }]);
+    expect((await runKubemu(stateDir, ["up", "--spec", spec, "--wait", "0"])).code).toBe(0);
+    rememberPids(stateDir);
+    expect((await runKubemu(stateDir, ["kill", "fake-a"])).code).toBe(0);
+
+    // Pretend the pid was recycled: point the record at an unrelated live process (same pid, other start time).
+    const stranger = spawn("sleep", ["30"], { stdio: "ignore" });
+    try {
+      const file = join(stateDir, "cluster.json");
+      const state = JSON.parse(readFileSync(file, "utf8"));
+      state.processes[0].pid = stranger.pid;
+      state.processes[0].startTime = readProcStat(stranger.pid!)!.startTime + 1;
+      state.processes[0].desired = "running";
+      writeFileSync(file, JSON.stringify(state));
+
+      const status = JSON.parse((await runKubemu(stateDir, ["status", "-o", "json"])).stdout);
+      expect(status[0]).toMatchObject({ pid: stranger.pid, state: "exited" });
+      expect((await runKubemu(stateDir, ["kill", "fake-a"])).stdout).toBe("fake-a: was not running\n");
+      const down = await runKubemu(stateDir, ["down", "--grace", "0.2"]);
+      expect(down.code).toBe(0);
+      expect(down.stdout).toMatch(/fake-a\s+was not running/);
+      expect(stranger.exitCode).toBeNull();
+      expect(stranger.signalCode).toBeNull();
+      expect(readProcStat(stranger.pid!)?.state).toMatch(/^[RS]$/);
+    } finally {
+      stranger.kill("SIGKILL");
+    }
+  }, 60_000);
 });
 
 describe("kubemu kill / stop / start / restart", () => {
