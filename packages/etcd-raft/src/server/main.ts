@@ -23,8 +23,10 @@ async function main(): Promise<void> {
   const log: Logger = createLogger({ component: cfg.name, ...(cfg.stateDir ? { stateDir: cfg.stateDir } : {}), level: cfg.logLevel });
   let server: EtcdServer | undefined;
   const exit = (code: number) => {
+    process.exitCode = code;
     log.flush?.();
-    setTimeout(() => process.exit(code), 20).unref();
+    // Give the logger a moment to drain, then leave even if a socket still holds the loop open.
+    setTimeout(() => process.exit(code), 20);
   };
   process.on("uncaughtException", (e) => {
     log.fatal({ err: e instanceof Error ? (e.stack ?? e.message) : String(e) }, "uncaught exception; exiting");
