@@ -180,7 +180,8 @@ export async function run(args: string[]): Promise<void> {
     benchmark: "wire",
     date: new Date().toISOString(),
     node: process.version,
-    setup: "servers and clients in one process, 127.0.0.1, one connection each; bare = ws echo of the same msgpack payload",
+    setup:
+      "servers and clients in one process (whatever @kubemu/common resolves to: dist/ under npm run bench), 127.0.0.1, one connection each; bare = ws client packs [id, payload] with msgpackr, server echoes the bytes, client unpacks",
     secondsPerRowPerSide: seconds,
     roundsPerRow: rounds,
     loadAverage: (await import("node:os")).loadavg().map((l) => Math.round(l * 100) / 100),

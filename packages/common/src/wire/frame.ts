@@ -79,6 +79,8 @@ export const CloseCode = {
   InvalidPayload: 1007,
   /** Over maxPayload (ws closes with this itself). */
   MessageTooBig: 1009,
+  /** This side failed while handling a frame (a bug, logged). */
+  InternalError: 1011,
   /** No frame from the peer within the liveness bound. */
   LivenessTimeout: 4000,
   /** The peer did not finish the handshake in time. */

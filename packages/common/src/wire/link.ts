@@ -192,7 +192,13 @@ export class Link {
       return;
     }
     if (frame[0] === FrameType.Pong) return;
-    this.onFrame(frame);
+    try {
+      this.onFrame(frame);
+    } catch (e) {
+      // A bug in frame handling must cost this connection, never the process.
+      this.opts.log.error({ peer: this.peer, err: e instanceof Error ? e.stack : String(e) }, "wire: frame handler failed; closing connection");
+      this.close(CloseCode.InternalError, "internal error");
+    }
   }
 
   /** Closes the connection because the peer broke the protocol; logged, never thrown. */
