@@ -11,3 +11,4 @@ export { CliError } from "./errors.js";
 export { readProcStat, isOurProcessAlive, stopOurProcess, killOurProcess, type ProcessIdentity, type StopOutcome } from "./proc.js";
 export { getControlStatus, getFaultRules, putFaultRules, deleteFaultRules, ControlRequestError, type ControlStatus, type FaultRules } from "./control-client.js";
 export { type StatusEntry, type ProcessState } from "./commands/status.js";
+export { renderKubeconfig } from "./kubeconfig.js";

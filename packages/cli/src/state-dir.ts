@@ -32,6 +32,10 @@ export class StatePaths {
   get lockFile(): string {
     return join(this.root, "lock");
   }
+  /** kubectl configuration pointing at apiserver-lb (written by `up` with the built-in table). */
+  get kubeconfig(): string {
+    return join(this.root, "kubeconfig");
+  }
   get logsDir(): string {
     return join(this.root, "logs");
   }

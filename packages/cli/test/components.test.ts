@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { clusterTable, nodeName } from "../src/components.js";
+import { renderKubeconfig } from "../src/kubeconfig.js";
 import { validateProcessList } from "../src/spec.js";
 
 const layout = { cluster: "kubemu", nodeCount: 3, apiserverLbPort: 38443, apiserverLbControlPort: 38444 };
@@ -50,5 +52,19 @@ describe("the component table", () => {
     const five = clusterTable({ ...layout, cluster: "demo", nodeCount: 5 });
     expect(five.filter((p) => p.component === "kubelet").map((p) => p.addresses.kubelet)).toEqual([1, 2, 3, 4, 5].map((n) => `127.0.100.${n}:10250`));
     expect(five.find((p) => p.name === "kubelet-demo-m05")!.args).toEqual(expect.arrayContaining(["--pod-cidr", "127.244.5.0/24"]));
+  });
+});
+
+describe("kubeconfig", () => {
+  it("points kubectl at apiserver-lb with a context named after the cluster", () => {
+    expect(parse(renderKubeconfig("kubemu", "http://127.0.0.1:38443"))).toEqual({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{ name: "kubemu", cluster: { server: "http://127.0.0.1:38443" } }],
+      users: [{ name: "kubemu", user: {} }],
+      contexts: [{ name: "kubemu", context: { cluster: "kubemu", user: "kubemu", namespace: "default" } }],
+      "current-context": "kubemu",
+      preferences: {},
+    });
   });
 });

@@ -4,6 +4,7 @@ import { apiserverLb, clusterTable } from "../components.js";
 import type { CommandContext } from "../context.js";
 import { CliError } from "../errors.js";
 import { isBuilt, newProcessRecord, spawnDetached } from "../launch.js";
+import { writeKubeconfig } from "../kubeconfig.js";
 import { withStateLock } from "../lock.js";
 import { assertAddressesFree, pickFreePort, probeBind } from "../ports.js";
 import { isOurProcessAlive } from "../proc.js";
@@ -81,7 +82,10 @@ async function upFresh(ctx: CommandContext, previous: ClusterState | undefined, 
     ctx.io.out(`Not built yet, not started: ${notBuilt.map((r) => r.name).join(", ")}`);
   }
   if (state.apiserverLbPort !== null && toStart.some((r) => r.name === apiserverLb.name)) {
-    ctx.io.out(`API server (via apiserver-lb): http://${apiserverLb.ip}:${state.apiserverLbPort}`);
+    const server = `http://${apiserverLb.ip}:${state.apiserverLbPort}`;
+    writeKubeconfig(ctx.paths.kubeconfig, state.cluster, server);
+    ctx.io.out(`API server (via apiserver-lb): ${server}`);
+    ctx.io.out(`kubectl: export KUBECONFIG=${ctx.paths.kubeconfig}`);
   }
   return exitCode;
 }
