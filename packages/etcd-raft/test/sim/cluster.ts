@@ -272,7 +272,10 @@ export class Simulation {
   private finishReady(node: SimNode, rd: Ready): void {
     const raw = node.raw!;
     node.disk.sync();
-    for (const m of rd.messages) this.sendMessage(m);
+    for (const m of rd.messages) {
+      this.checkPromiseIsDurable(node, m);
+      this.sendMessage(m);
+    }
     if (rd.snapshot) {
       node.kv = KvStateMachine.restore(rd.snapshot.data);
       node.applied = rd.snapshot.metadata.index;
@@ -298,6 +301,26 @@ export class Simulation {
     node.busy = false;
     this.maybeSnapshot(node);
     this.afterNodeEvent(node);
+  }
+
+  /**
+   * A vote or an append acknowledgement promises durable state: the vote must be on disk, and
+   * the acknowledged entries too. (Checked against the disk, which is exactly what survives a
+   * crash.)
+   */
+  private checkPromiseIsDurable(node: SimNode, m: Message): void {
+    const st = node.disk.storage;
+    if (m.type === MessageType.MsgVoteResp && !m.reject) {
+      const hs = st.initialState().hardState;
+      if (hs.term !== m.term || hs.vote !== m.to) {
+        this.checker.violations.push(`t=${this.now} durability: node ${node.id} granted its vote to ${m.to} in term ${m.term} but its disk says term ${hs.term} vote ${hs.vote}`);
+      }
+    } else if (m.type === MessageType.MsgAppResp && !m.reject) {
+      const durable = Math.max(st.lastIndex(), st.snapshot().metadata.index);
+      if (m.index > durable) {
+        this.checker.violations.push(`t=${this.now} durability: node ${node.id} acknowledged index ${m.index} to ${m.to} but only ${durable} is on disk`);
+      }
+    }
   }
 
   private applyEntry(node: SimNode, e: Entry): void {
