@@ -76,7 +76,8 @@ export function restart(ctx: CommandContext, names: string[], opts: LifecycleOpt
       return !(o instanceof Error);
     });
     const started = await startRecords(ctx, state, stopped, opts.waitMs);
-    return [...started, ...Array<boolean>(recs.length - stopped.length).fill(false)];
+    const ok = new Map(stopped.map((rec, i) => [rec, started[i] ?? false]));
+    return recs.map((rec) => ok.get(rec) ?? false);
   });
 }
 
