@@ -248,6 +248,7 @@ export class WatchHub {
    * buffer cannot take them moves to unsynced at this revision (it will read it from history).
    */
   publish(rev: number, entry: LoggedRevision): void {
+    if (this.byKey.size === 0 && this.ranges.size === 0) return; // no synced watchers: nothing to do
     const keys = entry.keys;
     const hit = new Set<Watcher>();
     keys.forEach((k) => {
