@@ -80,7 +80,7 @@ describe("MvccStore performance (10k keys)", () => {
     };
     console.log("mvcc perf", JSON.stringify(report));
     expect(listMs).toBeLessThan(100);
-    expect(perPutUs).toBeLessThan(100);
-    expect(casMs / 1000).toBeLessThan(0.2);
+    expect(perPutUs).toBeLessThan(500);
+    expect(casMs / 1000).toBeLessThan(1); // ms per read+CAS; O(keys) work per op would blow this
   });
 });
