@@ -46,21 +46,22 @@ interface GlobalFlags {
   stateDir?: string;
   cluster: string;
   profile?: string;
-  logLevel: string;
+  logLevel?: string;
 }
 
 function contextFrom(cmd: Command, envIn: CliEnvironment): CommandContext {
   const g = cmd.optsWithGlobals<GlobalFlags>();
   const cluster = parseClusterName(g.cluster);
-  if (!(logLevels as readonly string[]).includes(g.logLevel)) {
-    throw new CliError(`unknown log level "${g.logLevel}" (use one of ${logLevels.join(", ")})`);
+  const logLevel = g.logLevel ?? (envIn.env ?? process.env).KUBEMU_LOG_LEVEL ?? "info";
+  if (!(logLevels as readonly string[]).includes(logLevel)) {
+    throw new CliError(`unknown log level "${logLevel}" (use one of ${logLevels.join(", ")})`);
   }
   return makeContext({
     cluster,
     stateDir: resolveStateDir({ stateDir: g.stateDir, cluster, env: envIn.env }),
     profile: parseProfile(g.profile ?? "fast"),
     profileExplicit: g.profile !== undefined,
-    logLevel: g.logLevel,
+    logLevel,
     clock: envIn.clock ?? realClock,
     io: envIn.io,
   });
@@ -73,7 +74,7 @@ export function buildProgram(envIn: CliEnvironment, result: { code: number }): C
     .option("--state-dir <dir>", "cluster state directory (default: $KUBEMU_HOME, else ~/.kubemu/<cluster>)")
     .option("--cluster <name>", "cluster name; also the first node's name", "kubemu")
     .addOption(new Option("--profile <profile>", "timing profile (default: fast)").choices(profiles))
-    .addOption(new Option("--log-level <level>", "log level for the CLI and every process").choices(logLevels).default("info"))
+    .addOption(new Option("--log-level <level>", "log level for the CLI and every process (default: $KUBEMU_LOG_LEVEL, else info)").choices(logLevels))
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({

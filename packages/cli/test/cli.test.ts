@@ -53,6 +53,9 @@ describe("runCli", () => {
     const level = await run(["--log-level", "loud", "status"]);
     expect(level.code).toBe(1);
     expect(level.err).toEqual([expect.stringMatching(/^kubemu: option '--log-level <level>' argument 'loud' is invalid\. Allowed choices are fatal, error/)]);
+    const envErr: string[] = [];
+    const envLevel = await runCli(["status"], { io: { out: () => {}, err: (l) => envErr.push(l), isTTY: false }, env: { KUBEMU_LOG_LEVEL: "loud" } });
+    expect({ envLevel, envErr }).toEqual({ envLevel: 1, envErr: ['kubemu: unknown log level "loud" (use one of fatal, error, warn, info, debug, trace, silent)'] });
     expect(await run(["up", "--wait", "-1"])).toMatchObject({ code: 1, err: [expect.stringContaining("--wait takes seconds from 0 to 3600")] });
     expect(await run(["frobnicate"])).toMatchObject({ code: 1, err: [expect.stringMatching(/^kubemu: unknown command 'frobnicate'/)] });
     expect(await run([])).toMatchObject({ code: 1 }); // no command: help on stderr, like a usage error
