@@ -196,3 +196,20 @@ describe("wire streams", () => {
     expect(resumedFrom.length).toBe(2);
   });
 });
+
+describe("wire stream send ordering", () => {
+  it("concurrent send() calls keep their call order under backpressure", async () => {
+    const { server, url } = await startServer();
+    server.handleStream("burst", async (_p, stream: ServerStream<number>) => {
+      // Misuse on purpose: 200 sends without awaiting each one.
+      await Promise.all(Array.from({ length: 200 }, (_, i) => stream.send(i)));
+    });
+    const client = newClient([url]);
+    const got: number[] = [];
+    for await (const x of client.stream<number>("burst", null, { window: 3 })) {
+      got.push(x);
+      if (x % 17 === 0) await new Promise((r) => setTimeout(r, 1));
+    }
+    expect(got).toEqual(Array.from({ length: 200 }, (_, i) => i));
+  });
+});

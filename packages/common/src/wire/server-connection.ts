@@ -42,7 +42,10 @@ class Context implements RequestContext {
 
 class Stream implements ServerStream<unknown> {
   sent = 0;
-  private waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
+  /** Sends waiting for credit, in call order. */
+  private readonly waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
+  /** Waiters already woken with credit reserved for them but not yet resumed. */
+  private reserved = 0;
 
   constructor(
     private readonly conn: ServerConnection,
@@ -56,17 +59,22 @@ class Stream implements ServerStream<unknown> {
   }
 
   async send(item: unknown): Promise<void> {
-    for (;;) {
-      if (this.ctx.aborted) throw newCancelled("stream cancelled");
-      if (this.sent < this.limit && this.waiters.length === 0) break;
+    if (this.ctx.aborted) throw newCancelled("stream cancelled");
+    if (this.waiters.length > 0 || this.reserved > 0 || this.sent >= this.limit) {
+      // Queue behind earlier sends so items keep the order of the send() calls.
       await new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
-      // The woken waiter goes first; later sends keep their order behind it.
-      if (this.ctx.aborted) throw newCancelled("stream cancelled");
-      if (this.sent < this.limit) break;
+      this.reserved--;
+      if (this.ctx.aborted) {
+        this.wake();
+        throw newCancelled("stream cancelled");
+      }
     }
-    this.conn.link.send([FrameType.Item, this.id, this.sent, item]);
-    this.sent++;
-    this.wake();
+    try {
+      this.conn.link.send([FrameType.Item, this.id, this.sent, item]);
+      this.sent++;
+    } finally {
+      this.wake();
+    }
   }
 
   grant(total: number): void {
@@ -80,7 +88,10 @@ class Stream implements ServerStream<unknown> {
   }
 
   private wake(): void {
-    if (this.sent < this.limit) this.waiters.shift()?.resolve();
+    while (this.waiters.length > 0 && this.sent + this.reserved < this.limit) {
+      this.reserved++;
+      this.waiters.shift()!.resolve();
+    }
   }
 }
 
