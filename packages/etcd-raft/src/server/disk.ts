@@ -75,13 +75,17 @@ export class Disk {
         data: loaded.snapshot.data,
       });
     }
-    storage.setHardState(state.hardState);
     storage.append(state.entries);
+    // A HardState is written just before the entries of the same batch; if a crash tore those
+    // entries off, its commit points past the log. Commit need not be durable, so clamp it.
+    const hardState = { ...state.hardState, commit: Math.min(state.hardState.commit, storage.lastIndex()) };
+    if (hardState.commit !== state.hardState.commit) opts.log.warn({ recorded: state.hardState.commit, clamped: hardState.commit }, "HardState commit beyond the recovered log; clamped");
+    storage.setHardState(hardState);
     opts.log.info(
       { snapshotIndex: marker.index, entries: state.entries.length, lastIndex: storage.lastIndex(), hardState: state.hardState, created },
       "recovered durable state",
     );
-    return { disk: new Disk(wal, snapDir), storage, envelope, appliedIndex: marker.index, hardState: state.hardState, created };
+    return { disk: new Disk(wal, snapDir), storage, envelope, appliedIndex: marker.index, hardState, created };
   }
 
   private static async create(walDir: string, snapDir: string, opts: BootOptions): Promise<void> {
