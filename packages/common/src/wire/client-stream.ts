@@ -32,10 +32,9 @@ export interface StreamHost {
 
 /** A stream of items from the server. Iterate it once; break (or cancel()) to stop it. */
 export class WireStream<T> implements AsyncIterable<T>, StreamSink {
-  /** Items received in total, across re-opens. */
-  received = 0;
-  /** Times this stream was re-opened after a break. */
-  resumes = 0;
+  private receivedCount = 0;
+  private resumeCount = 0;
+  private readonly onAbort = () => this.stop(newCancelled("stream cancelled"));
 
   private params: unknown;
   private readonly window: number;
@@ -65,9 +64,19 @@ export class WireStream<T> implements AsyncIterable<T>, StreamSink {
     if (!Number.isInteger(this.window) || this.window < 1) throw new RangeError(`stream window must be a positive integer, got ${this.window}`);
     if (opts.signal) {
       if (opts.signal.aborted) this.stop(newCancelled("stream cancelled"));
-      else opts.signal.addEventListener("abort", () => this.stop(newCancelled("stream cancelled")), { once: true });
+      else opts.signal.addEventListener("abort", this.onAbort, { once: true });
     }
     if (!this.finished) host.dispatchStream(this);
+  }
+
+  /** Items received in total, across re-opens. */
+  get received(): number {
+    return this.receivedCount;
+  }
+
+  /** Times this stream was re-opened after a break. */
+  get resumes(): number {
+    return this.resumeCount;
   }
 
   /** Items waiting in the client buffer. */
@@ -126,7 +135,7 @@ export class WireStream<T> implements AsyncIterable<T>, StreamSink {
     if (this.finished) return;
     if (seq !== this.seq) return this.broke(newServiceUnavailable(`stream ${this.method} skipped from item ${this.seq} to ${seq}`), true);
     this.seq++;
-    this.received++;
+    this.receivedCount++;
     this.lastItem = item as T;
     if (this.waiter) {
       const w = this.waiter;
@@ -144,6 +153,7 @@ export class WireStream<T> implements AsyncIterable<T>, StreamSink {
     if (this.finished) return;
     if (count !== this.seq) return this.broke(newServiceUnavailable(`stream ${this.method} ended after ${count} items but ${this.seq} arrived`), false);
     this.finished = true;
+    this.opts.signal?.removeEventListener("abort", this.onAbort);
     this.wake();
   }
 
@@ -205,13 +215,13 @@ export class WireStream<T> implements AsyncIterable<T>, StreamSink {
     if (!resume) return this.fail(err);
     let next: unknown;
     try {
-      next = this.received > 0 ? resume(this.lastItem) : this.params;
+      next = this.receivedCount > 0 ? resume(this.lastItem) : this.params;
     } catch (e) {
       return this.fail(e instanceof StatusError ? e : newServiceUnavailable(`resume failed: ${e instanceof Error ? e.message : String(e)}`));
     }
     if (next === undefined) return this.fail(err);
     this.params = next;
-    this.resumes++;
+    this.resumeCount++;
     this.host.dispatchStream(this);
   }
 
@@ -219,6 +229,7 @@ export class WireStream<T> implements AsyncIterable<T>, StreamSink {
     if (this.finished) return;
     this.finished = true;
     this.failure = err;
+    this.opts.signal?.removeEventListener("abort", this.onAbort);
     this.host.undispatchStream(this);
     this.wake();
   }
@@ -226,6 +237,7 @@ export class WireStream<T> implements AsyncIterable<T>, StreamSink {
   private stop(err: StatusError | undefined): void {
     if (this.finished) return;
     this.finished = true;
+    this.opts.signal?.removeEventListener("abort", this.onAbort);
     this.host.undispatchStream(this);
     if (this.conn) {
       this.conn.cancel(this.id);
