@@ -154,7 +154,8 @@ describe("bad input", () => {
     const walDir = join(s.dataDir, "wal");
     const seg = (await readdir(walDir)).filter((f) => f.endsWith(".wal")).sort()[0]!;
     const buf = await readFile(join(walDir, seg));
-    buf[Math.floor(buf.length / 2)] ^= 0xff;
+    const at = Math.floor(buf.length / 2);
+    buf[at] = buf[at]! ^ 0xff;
     await writeFile(join(walDir, seg), buf);
     const m = cluster.start(s);
     const exit = await m.exited;
