@@ -101,6 +101,22 @@ describe("wire client connection management", () => {
     expect(await client.request("put", { k: "y" })).toEqual({ ok: "y" });
   });
 
+  it("follows a NotLeader redirect when opening a stream", async () => {
+    const leader = await startServer({ name: "etcd-1" });
+    const follower = await startServer({ name: "etcd-0" });
+    leader.server.handleStream("watch", async (_p, s) => {
+      for (let i = 0; i < 5; i++) await s.send(i);
+    });
+    follower.server.handleStream("watch", () => {
+      throw newNotLeader(leader.url);
+    });
+    const client = newClient([follower.url]);
+    const got: number[] = [];
+    for await (const x of client.stream<number>("watch", null)) got.push(x);
+    expect(got).toEqual([0, 1, 2, 3, 4]);
+    expect(client.state.peer).toBe("etcd-1");
+  });
+
   it("stops after a bounded number of redirects", async () => {
     const a = await startServer({ name: "a" });
     const b = await startServer({ name: "b" });
