@@ -9,6 +9,7 @@ export default defineConfig({
     alias: {
       "@kubemu/common": src("common"),
       "@kubemu/etcd-raft": src("etcd-raft"),
+      "@kubemu/apiserver": src("apiserver"),
     },
   },
   test: {
