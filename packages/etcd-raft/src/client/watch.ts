@@ -93,10 +93,16 @@ export class EtcdWatch implements AsyncIterable<WatchResponse> {
             if (this.lastRevision === 0) this.lastRevision = item.revision;
             continue;
           }
+          if (item.kind === "progress") {
+            // Not an event: it may repeat the last revision, and it only moves the resume point forward.
+            if (item.revision < this.lastRevision) continue;
+            this.lastRevision = item.revision;
+            if (this.opts.includeProgress) yield { revision: item.revision, events: [], progress: true };
+            continue;
+          }
           if (item.revision <= this.lastRevision) continue;
           this.lastRevision = item.revision;
-          if (item.kind === "events") yield { revision: item.revision, events: item.events };
-          else if (this.opts.includeProgress) yield { revision: item.revision, events: [], progress: true };
+          yield { revision: item.revision, events: item.events };
         }
         if (this.closed) return;
         // The server ended the stream without an error: re-establish it.

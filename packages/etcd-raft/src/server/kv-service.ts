@@ -44,6 +44,8 @@ export interface ServiceContext {
   lessor: Lessor;
   limits: MvccLimits;
   maxRequestBytes: number;
+  /** Writes that add data are refused while the state (as of the last snapshot) exceeds this. */
+  quotaBytes: number;
   electionMs: number;
 }
 
@@ -118,6 +120,10 @@ export class KvService {
   private async write(cmd: import("../mvcc/index.js").Command): Promise<ApplyResult> {
     validateCommand(cmd, this.c.limits);
     this.requireLeader();
+    const size = this.c.driver.lastSnapshotBytes;
+    if ((cmd.type === "put" || cmd.type === "txn" || cmd.type === "leaseGrant") && size > this.c.quotaBytes) {
+      throw newRequestEntityTooLarge(`database space exceeded: the state is about ${size} bytes, over --quota-bytes ${this.c.quotaBytes}; delete keys and compact`);
+    }
     return (await this.propose({ op: "kv", cmd })) as ApplyResult;
   }
 
@@ -183,7 +189,7 @@ export class KvService {
     const { ttl, id } = api.parseLeaseGrant(p);
     this.requireLeader();
     const leaseId = id ?? this.c.rng.range(1, 0x3fffff) * 0x8000_0000 + this.c.rng.range(0, 0x7fff_ffff);
-    const r = (await this.propose({ op: "kv", cmd: { type: "leaseGrant", id: leaseId, ttl } })) as ApplyResult & { type: "leaseGrant" };
+    const r = (await this.write({ type: "leaseGrant", id: leaseId, ttl })) as ApplyResult & { type: "leaseGrant" };
     return { id: r.id, ttl: r.ttl, header: r.header };
   }
 

@@ -100,6 +100,7 @@ export class RaftDriver {
   private readRound: { ctx: string; waiters: ReadWaiter[]; timer: Timer } | undefined;
   private readonly readsAwaitingApply: { index: number; waiters: ReadWaiter[] }[] = [];
   private readSeq = 0;
+  private snapshotBytes = 0;
   private deferredHardState: import("../raft/index.js").HardState | undefined;
 
   constructor(opts: DriverOptions) {
@@ -172,6 +173,10 @@ export class RaftDriver {
   }
   get members(): ConfState {
     return this.confState;
+  }
+  /** Size of the newest snapshot this member made or installed (an estimate of the state size). */
+  get lastSnapshotBytes(): number {
+    return this.snapshotBytes;
   }
   get pendingProposals(): number {
     return this.proposals.size;
@@ -401,6 +406,7 @@ export class RaftDriver {
     this.confState = snap.metadata.confState;
     this.appliedIndex = snap.metadata.index;
     this.snapshotIndex = snap.metadata.index;
+    this.snapshotBytes = snap.data.length;
     for (const m of env.members) if (m.peerUrls[0]) this.o.transport.setPeer(m.id, m.peerUrls[0]);
     this.o.metrics.snapshots.inc();
     // Proposals at or below the snapshot were decided elsewhere; we cannot tell their results.
@@ -496,6 +502,7 @@ export class RaftDriver {
     const snap = this.o.storage.createSnapshot(index, this.confState, data);
     await this.o.disk.saveSnapshot(snap);
     this.snapshotIndex = index;
+    this.snapshotBytes = data.length;
     const compactTo = index - this.o.snapshotCatchUpEntries;
     if (compactTo > this.o.storage.firstIndex()) this.o.storage.compact(compactTo);
     if (compactTo > 0) await this.o.disk.releaseTo(compactTo);

@@ -165,6 +165,7 @@ export class EtcdServer {
       lessor: this.lessor,
       limits: { maxKeyBytes: 8 * 1024, maxValueBytes: cfg.maxRequestBytes, maxTxnOps: 128 },
       maxRequestBytes: cfg.maxRequestBytes,
+      quotaBytes: cfg.quotaBytes,
       electionMs: cfg.electionMs,
     });
 

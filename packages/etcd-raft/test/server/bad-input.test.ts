@@ -167,3 +167,25 @@ describe("bad input", () => {
     expect(out).toMatch(/at byte \d+/);
   });
 });
+
+describe("space quota", () => {
+  let cluster: TestCluster;
+  afterAll(async () => {
+    await cluster?.cleanup();
+  });
+
+  it("refuses writes that add data once the state exceeds --quota-bytes; deletes still work", async () => {
+    cluster = await new TestCluster({ subnet: "127.0.86", size: 1, snapshotCount: 5, extraArgs: ["--quota-bytes", "4096"] }).init();
+    cluster.startAll();
+    await cluster.waitForLeader();
+    const c = cluster.client();
+    let refused: StatusError | undefined;
+    for (let i = 0; i < 40 && !refused; i++) {
+      await c.put(`/q/${i}`, "v".repeat(400)).catch((e: unknown) => (refused = e as StatusError));
+    }
+    expect(refused?.reason).toBe("RequestEntityTooLarge");
+    expect(refused?.message).toMatch(/database space exceeded.*--quota-bytes 4096/);
+    const d = await c.delete("/q/", { rangeEnd: "/q0" });
+    expect(d.deleted).toBeGreaterThan(5);
+  });
+});

@@ -134,6 +134,18 @@ describe("3-member cluster", () => {
     expect((err as { reason: string }).reason).toBe("Expired");
   });
 
+  it("progress notifications advance an idle watch", async () => {
+    const c = cluster.client();
+    const rev = (await c.put("/progress/other", "x")).header.revision;
+    const w = c.watch("/progress/quiet", { progressNotifyMs: 100, includeProgress: true });
+    for await (const r of w) {
+      expect(r.progress).toBe(true);
+      expect(r.events).toEqual([]);
+      expect(r.revision).toBeGreaterThanOrEqual(rev);
+      break;
+    }
+  });
+
   it("leases: keys vanish when a lease expires without keep-alives; keep-alives hold them", async () => {
     const c = cluster.client();
     const short = await c.leaseGrant(1);
