@@ -9,6 +9,7 @@ import { up } from "./commands/up.js";
 import { defaultNodeCount, maxNodeCount } from "./components.js";
 import { makeContext, type CommandContext, type Output } from "./context.js";
 import { CliError, errorMessage } from "./errors.js";
+import { addEtcdCommands } from "./etcd/cli.js";
 import { parseProfile, profiles } from "./spec.js";
 import { parseClusterName, resolveStateDir } from "./state-dir.js";
 
@@ -22,7 +23,7 @@ export interface CliEnvironment {
   io: Output;
   clock?: Clock;
   env?: NodeJS.ProcessEnv;
-  /** Signal that ends `logs -f` (main wires it to SIGINT). */
+  /** Signal that ends `logs -f` and `etcd watch` (main wires it to SIGINT). */
   interrupt?: AbortSignal;
 }
 
@@ -165,7 +166,25 @@ export function buildProgram(envIn: CliEnvironment, result: { code: number }): C
     .description("clear the fault rules of every running process")
     .action(run((ctx) => heal(ctx)));
 
+  addEtcdCommands(program, run, envIn.interrupt);
   return program;
+}
+
+/** Flags (global or of `etcd`) that take a value, so their values are not mistaken for command words. */
+const flagsWithValues = new Set(["--state-dir", "--cluster", "--profile", "--log-level", "--endpoints", "--command-timeout"]);
+
+/** True for the commands that run until Ctrl-C: `logs` (with -f) and `etcd watch`. */
+export function runsUntilInterrupted(argv: readonly string[]): boolean {
+  const words: string[] = [];
+  for (let i = 0; i < argv.length && words.length < 2; i++) {
+    const a = argv[i]!;
+    if (a.startsWith("-")) {
+      if (flagsWithValues.has(a)) i++;
+      continue;
+    }
+    words.push(a);
+  }
+  return words[0] === "logs" || (words[0] === "etcd" && words[1] === "watch");
 }
 
 /** Turns commander's "error: ..." (possibly with a suggestion line) into one line. */

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { runCli } from "./cli.js";
+import { runCli, runsUntilInterrupted } from "./cli.js";
 
 // A closed pipe (`kubemu logs x | head`) is not an error.
 process.stdout.on("error", (e: NodeJS.ErrnoException) => {
@@ -9,8 +9,8 @@ process.stdout.on("error", (e: NodeJS.ErrnoException) => {
 
 const interrupt = new AbortController();
 const argv = process.argv.slice(2);
-// Only `logs -f` runs until interrupted; every other command keeps Ctrl-C's default behaviour.
-if (argv.includes("logs")) process.once("SIGINT", () => interrupt.abort());
+// Only `logs -f` and `etcd watch` run until interrupted; every other command keeps Ctrl-C's default behaviour.
+if (runsUntilInterrupted(argv)) process.once("SIGINT", () => interrupt.abort());
 
 const code = await runCli(argv, {
   io: {
