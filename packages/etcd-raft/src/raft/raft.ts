@@ -433,7 +433,7 @@ export class Raft {
 
   private hasUnappliedConfChanges(): boolean {
     if (this.log.applied >= this.log.committed) return false;
-    let lo = this.log.applied + 1;
+    let lo = Math.max(this.log.applied + 1, this.log.firstIndex());
     const hi = this.log.committed + 1;
     while (lo < hi) {
       const ents = this.log.slice(lo, hi, this.cfg.maxCommittedSizePerReady);

@@ -258,7 +258,7 @@ export class Simulation {
     node.disk.write(rd);
     const inc = node.incarnation;
     const mustSync = rd.mustSync;
-    const latency = mustSync ? 1 + node.rng.int(4) : 0;
+    const latency = mustSync ? 1 + node.rng.int(8) : 0;
     const finish = () => {
       if (node.incarnation !== inc || !node.raw) return;
       this.mix(3, node.id, rd.entries.length, rd.messages.length);
@@ -547,7 +547,9 @@ export class Simulation {
       // Crash a node; restart it later from its disk. Keep a quorum of the original size alive mostly.
       const live = members.filter((n) => n.alive);
       if (live.length <= Math.floor(members.length / 2) + 1 && this.rng.chance(0.7)) return;
-      const victim = this.rng.chance(0.4) ? (this.leader() ?? this.rng.pick(live)) : this.rng.pick(live);
+      // Prefer the leader, or a node in the middle of an fsync (that is where torn tails come from).
+      const busy = live.filter((n) => n.busy);
+      const victim = this.rng.chance(0.4) ? (this.leader() ?? this.rng.pick(live)) : busy.length > 0 && this.rng.chance(0.5) ? this.rng.pick(busy) : this.rng.pick(live);
       if (!victim?.alive) return;
       this.crash(victim);
       this.q.push(this.now + 20 + this.rng.int(600), () => {
