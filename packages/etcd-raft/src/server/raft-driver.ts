@@ -101,6 +101,8 @@ export class RaftDriver {
   private readonly readsAwaitingApply: { index: number; waiters: ReadWaiter[] }[] = [];
   private readSeq = 0;
   private snapshotBytes = 0;
+  private stage = "idle";
+  private stageSince = 0;
   private deferredHardState: import("../raft/index.js").HardState | undefined;
 
   constructor(opts: DriverOptions) {
@@ -174,6 +176,11 @@ export class RaftDriver {
   get members(): ConfState {
     return this.confState;
   }
+  /** Ready-loop diagnostics: whether a Ready is being handled, and for how long (ms). */
+  get loopState(): { running: boolean; stage: string; forMs: number } {
+    return { running: this.running, stage: this.stage, forMs: this.running ? this.o.clock.now() - this.stageSince : 0 };
+  }
+
   /** Size of the newest snapshot this member made or installed (an estimate of the state size). */
   get lastSnapshotBytes(): number {
     return this.snapshotBytes;
@@ -306,7 +313,10 @@ export class RaftDriver {
         const rd = this.node.ready();
         await this.handleReady(rd);
         this.node.advance(rd);
-        if (this.appliedIndex - this.snapshotIndex >= this.o.snapshotCount) await this.makeSnapshot();
+        if (this.appliedIndex - this.snapshotIndex >= this.o.snapshotCount) {
+          this.setStage("snapshot");
+          await this.makeSnapshot();
+        }
       }
     } catch (e) {
       this.stopped = true;
@@ -318,10 +328,17 @@ export class RaftDriver {
     }
   }
 
+  private setStage(stage: string): void {
+    this.stage = stage;
+    this.stageSince = this.o.clock.now();
+  }
+
   private async handleReady(rd: Ready): Promise<void> {
+    this.setStage("ready");
     if (rd.softState) this.onSoftState(rd.softState);
     if (rd.snapshot && !isEmptySnapshot(rd.snapshot)) await this.installSnapshot(rd);
     if (rd.mustSync) {
+      this.setStage("persist");
       // The newest HardState rides along; a commit-only change deferred earlier is included.
       const hs = rd.hardState ?? this.deferredHardState;
       this.deferredHardState = undefined;
@@ -335,6 +352,7 @@ export class RaftDriver {
       this.deferredHardState = rd.hardState;
     }
     if (rd.hardState) this.o.storage.setHardState(rd.hardState);
+    this.setStage("send");
     if (rd.messages.length > 0) {
       this.o.metrics.peerMessagesSent.inc(rd.messages.length);
       this.o.transport.send(rd.messages);
@@ -390,7 +408,23 @@ export class RaftDriver {
       this.readRound = undefined;
       this.readQueue.unshift(...round.waiters);
     }
+    if (prev.raftState === StateType.Leader && ss.raftState !== StateType.Leader) {
+      // Proposals of the lost term resolve when a newer leader's entries reach them, unless this
+      // member stays cut off: then say so rather than leave the clients hanging.
+      this.o.clock.setTimeout(() => this.failStaleProposals(), this.o.electionMs * 2);
+    }
     this.o.onSoftState?.(ss, prev);
+  }
+
+  private failStaleProposals(): void {
+    const term = this.node.raft.term;
+    for (const [index, w] of this.proposals) {
+      if (w.term >= term || this.isLeader) continue;
+      this.proposals.delete(index);
+      this.o.metrics.proposalsFailed.inc();
+      w.reject(newServiceUnavailable("leadership was lost before the write committed; its outcome is unknown"));
+    }
+    this.o.metrics.proposalsPending.set(this.proposals.size);
   }
 
   private roleOf(s: StateType): string {

@@ -214,6 +214,8 @@ export class EtcdServer {
       term: st.hardState.term,
       leader: this.sm.members.get(this.driver.leader)?.name ?? (this.driver.leader === 0 ? "" : String(this.driver.leader)),
       leaderId: this.driver.leader,
+      raftLead: st.softState.lead,
+      readyLoop: this.driver.loopState,
       memberId: this.id,
       revision: this.sm.store.revision,
       compactRevision: this.sm.store.compactRevision,

@@ -145,7 +145,15 @@ export class TestCluster {
       }
       await sleep(100);
     }
-    throw new Error(`no agreed leader within ${timeoutMs} ms: ${last}`);
+    const raw = await Promise.all(
+      [...this.running.values()].map((m) =>
+        fetch(`${m.controlUrl}/kubemu/status`).then(
+          (r) => r.text(),
+          (e: unknown) => String(e),
+        ),
+      ),
+    );
+    throw new Error(`no agreed leader within ${timeoutMs} ms: ${last}; control status: ${raw.join(" ")}`);
   }
 
   /** Waits until every running member has applied at least `index` and has the same MVCC hash. */
