@@ -8,7 +8,18 @@ export { ConfChangeError, changeConfState, confStateEqual } from "./confchange.j
 export { describeConfState, describeEntries, describeEntry, describeHardState, describeMessage, describeReady, describeSnapshot } from "./describe.js";
 export { InvalidConfigError, InvariantError, NotLeaderError, ProposalDroppedError, StepLocalMessageError } from "./errors.js";
 export { type RaftLogger, discardLogger } from "./logger.js";
-export { MESSAGE_TYPE_COUNT, type Message, MessageType, type SnapshotChunk, isLocalMsg, isResponseMsg, newMessage, voteRespMsgType } from "./message.js";
+export {
+  InvalidMessageError,
+  MESSAGE_TYPE_COUNT,
+  type Message,
+  MessageType,
+  type SnapshotChunk,
+  isLocalMsg,
+  isResponseMsg,
+  newMessage,
+  validateMessage,
+  voteRespMsgType,
+} from "./message.js";
 export { ProgressState } from "./progress.js";
 export { VoteResult, committedIndex, voteResult } from "./quorum.js";
 export { Raft } from "./raft.js";

@@ -162,3 +162,59 @@ export function voteRespMsgType(t: MessageType): MessageType {
       throw new Error(`not a vote message: ${MessageType[t]}`);
   }
 }
+
+/** InvalidMessageError: a message from the network is malformed; it was not stepped. */
+export class InvalidMessageError extends Error {
+  override readonly name = "InvalidMessageError";
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+}
+
+/**
+ * Checks the shape of a message received from the network, so a corrupt or hostile frame is
+ * refused with a clear error instead of corrupting the state machine. Throws InvalidMessageError.
+ */
+export function validateMessage(m: unknown): asserts m is Message {
+  if (typeof m !== "object" || m === null) throw new InvalidMessageError("message is not an object");
+  const o = m as Record<string, unknown>;
+  const t = o["type"];
+  if (typeof t !== "number" || !Number.isInteger(t) || t < 0 || t >= MESSAGE_TYPE_COUNT) throw new InvalidMessageError(`unknown message type ${String(t)}`);
+  for (const f of ["to", "from", "term", "logTerm", "index", "commit", "rejectHint"]) {
+    if (!isCount(o[f])) throw new InvalidMessageError(`${MessageType[t]}: field ${f} must be a non-negative integer, got ${String(o[f])}`);
+  }
+  if (o["from"] === 0) throw new InvalidMessageError(`${MessageType[t]}: from must name the sender`);
+  if (typeof o["reject"] !== "boolean") throw new InvalidMessageError(`${MessageType[t]}: reject must be a boolean`);
+  if (o["context"] !== undefined && !(o["context"] instanceof Uint8Array)) throw new InvalidMessageError(`${MessageType[t]}: context must be bytes`);
+  const ents = o["entries"];
+  if (!Array.isArray(ents)) throw new InvalidMessageError(`${MessageType[t]}: entries must be an array`);
+  let prevTerm = o["logTerm"] as number;
+  ents.forEach((e: unknown, i) => {
+    const eo = e as Record<string, unknown> | null;
+    if (typeof eo !== "object" || eo === null) throw new InvalidMessageError(`${MessageType[t]}: entry ${i} is not an object`);
+    if (!isCount(eo["term"]) || !isCount(eo["index"])) throw new InvalidMessageError(`${MessageType[t]}: entry ${i} needs integer term and index`);
+    if (eo["type"] !== 0 && eo["type"] !== 1) throw new InvalidMessageError(`${MessageType[t]}: entry ${i} has unknown type ${String(eo["type"])}`);
+    if (!(eo["data"] instanceof Uint8Array)) throw new InvalidMessageError(`${MessageType[t]}: entry ${i} data must be bytes`);
+    if (t === MessageType.MsgApp) {
+      if (eo["index"] !== (o["index"] as number) + i + 1) throw new InvalidMessageError(`MsgApp: entry ${i} has index ${String(eo["index"])}, expected ${(o["index"] as number) + i + 1}`);
+      if ((eo["term"] as number) < prevTerm || (eo["term"] as number) > (o["term"] as number)) throw new InvalidMessageError(`MsgApp: entry ${i} has term ${String(eo["term"])} out of order`);
+      prevTerm = eo["term"] as number;
+    }
+  });
+  if (t === MessageType.MsgSnap) {
+    const meta = o["snapshot"] as Record<string, unknown> | undefined;
+    const chunk = o["chunk"] as Record<string, unknown> | undefined;
+    if (!meta || !isCount(meta["index"]) || !isCount(meta["term"]) || typeof meta["confState"] !== "object" || meta["confState"] === null) {
+      throw new InvalidMessageError("MsgSnap: missing or malformed snapshot metadata");
+    }
+    const cs = meta["confState"] as Record<string, unknown>;
+    if (!Array.isArray(cs["voters"]) || !Array.isArray(cs["learners"]) || ![...cs["voters"], ...cs["learners"]].every((id) => isCount(id) && id > 0)) {
+      throw new InvalidMessageError("MsgSnap: malformed confState");
+    }
+    if (!(o["snapshotData"] instanceof Uint8Array)) throw new InvalidMessageError("MsgSnap: snapshotData must be bytes");
+    if (!chunk || !isCount(chunk["index"]) || !isCount(chunk["count"]) || !isCount(chunk["totalBytes"]) || chunk["count"] === 0 || (chunk["index"] as number) >= (chunk["count"] as number)) {
+      throw new InvalidMessageError("MsgSnap: malformed chunk position");
+    }
+  }
+}

@@ -1,6 +1,6 @@
 import type { Config } from "./config.js";
 import { InvariantError, StepLocalMessageError } from "./errors.js";
-import { type Message, MessageType, isLocalMsg, isResponseMsg, newMessage } from "./message.js";
+import { type Message, MessageType, isLocalMsg, isResponseMsg, newMessage, validateMessage } from "./message.js";
 import { type Progress, ProgressState } from "./progress.js";
 import { Raft } from "./raft.js";
 import {
@@ -122,11 +122,12 @@ export class RawNode {
   }
 
   /**
-   * Steps a message received from the network. Local message types are refused
-   * (StepLocalMessageError); responses from unknown peers and proposals are dropped (followers
+   * Steps a message received from the network. Malformed messages are refused
+   * (InvalidMessageError) and local message types too (StepLocalMessageError); responses from unknown peers and proposals are dropped (followers
    * never forward proposals: use propose() on the leader).
    */
   step(m: Message): void {
+    validateMessage(m);
     if (isLocalMsg(m.type)) throw new StepLocalMessageError(`cannot step raft local message ${MessageType[m.type]}`);
     if (m.type === MessageType.MsgProp) return;
     if (isResponseMsg(m.type) && !this.raft.tracker.progress.has(m.from) && m.type !== MessageType.MsgReadIndexResp) return;

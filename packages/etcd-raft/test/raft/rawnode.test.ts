@@ -6,6 +6,7 @@ import {
   ErrSnapOutOfDate,
   ErrUnavailable,
   InvalidConfigError,
+  InvalidMessageError,
   InvariantError,
   MESSAGE_TYPE_COUNT,
   MemoryStorage,
@@ -96,6 +97,25 @@ describe("RawNode", () => {
     expect(() => n.step(newMessage({ type: MessageType.MsgHup, from: 2, to: 1 }))).toThrow(StepLocalMessageError);
     n.step(newMessage({ type: MessageType.MsgAppResp, from: 9, to: 1, term: 5 }));
     expect(n.status().hardState.term).toBe(0);
+  });
+
+  it("refuses malformed network messages with InvalidMessageError and keeps running", () => {
+    const n = newNode(1, new MemoryStorage({ voters: [1, 2, 3], learners: [] }));
+    const good = newMessage({ type: MessageType.MsgApp, from: 2, to: 1, term: 1, index: 0, logTerm: 0, entries: [entry(1, 1, "a")] });
+    const bad: unknown[] = [
+      null,
+      { ...good, type: 99 },
+      { ...good, term: -1 },
+      { ...good, from: 0 },
+      { ...good, entries: [entry(1, 5, "gap")] },
+      { ...good, entries: [entry(7, 1, "future term")] },
+      { ...good, entries: [{ term: 1, index: 1, type: 3, data: new Uint8Array() }] },
+      { ...good, type: MessageType.MsgSnap, snapshot: undefined },
+      { ...good, context: "not bytes" },
+    ];
+    for (const m of bad) expect(() => n.step(m as never), JSON.stringify(m)).toThrow(InvalidMessageError);
+    n.step(good);
+    expect(n.status().lastIndex).toBe(1);
   });
 
   it("restarts from storage with its term, vote and commit", () => {
