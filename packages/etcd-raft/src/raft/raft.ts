@@ -994,7 +994,9 @@ function stepFollower(r: Raft, m: Message): void {
         r.cfg.logger.info(`${r.id} no leader at term ${r.term}; dropping index reading msg`);
         return;
       }
-      r.send({ ...m, to: r.lead, from: 0, term: 0 });
+      // Keep `from` of a request forwarded twice (the original asker gets the answer); a local
+      // request has from = 0 and send() names us.
+      r.send({ ...m, to: r.lead, term: 0 });
       return;
     case MessageType.MsgReadIndexResp:
       r.readStates.push({ index: m.index, requestCtx: m.context ?? new Uint8Array(0) });
