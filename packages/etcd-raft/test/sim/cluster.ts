@@ -135,6 +135,8 @@ export class Simulation {
   private readonly blocked = new Set<string>();
   private lossRate: number;
   private dupRate: number;
+  private readonly maxSizePerMsg: number;
+  private readonly maxInflightMsgs: number;
   private healing = false;
   private clientsStopped = false;
   private hash = 0x811c9dc5;
@@ -163,6 +165,10 @@ export class Simulation {
     this.rng = new SeededRng(opts.seed);
     this.lossRate = this.rng.pick([0, 0.01, 0.05]);
     this.dupRate = this.rng.pick([0, 0.01, 0.03]);
+    // Small messages and windows split a leader's batch, which is how partial replication
+    // (Figure 8 of the Raft paper) arises.
+    this.maxSizePerMsg = this.rng.pick([1, 256, 4096]);
+    this.maxInflightMsgs = this.rng.pick([1, 4, 16]);
     if (opts.traceLines) this.trace = [];
     const voters = Array.from({ length: opts.nodes }, (_, i) => i + 1);
     for (const id of voters) this.startNode(id, new SimDisk(voters));
@@ -205,8 +211,8 @@ export class Simulation {
       storage: disk.storage,
       rng: node.rng.fork(),
       applied: snap.metadata.index,
-      maxSizePerMsg: 256,
-      maxInflightMsgs: 4,
+      maxSizePerMsg: this.maxSizePerMsg,
+      maxInflightMsgs: this.maxInflightMsgs,
       maxSnapshotChunkBytes: 64,
       checkQuorum: true,
       preVote: true,
@@ -546,6 +552,7 @@ export class Simulation {
     if (kind < 20) {
       // Crash a node; restart it later from its disk. Keep a quorum of the original size alive mostly.
       const live = members.filter((n) => n.alive);
+      if (live.length === 0) return;
       if (live.length <= Math.floor(members.length / 2) + 1 && this.rng.chance(0.7)) return;
       // Prefer the leader, or a node in the middle of an fsync (that is where torn tails come from).
       const busy = live.filter((n) => n.busy);
