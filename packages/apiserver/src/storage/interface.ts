@@ -110,14 +110,17 @@ export interface WatchOptions {
   resourceVersion?: string;
   /**
    * Only objects matching are reported. An object modified into the predicate arrives as ADDED,
-   * modified out of it as DELETED (with its new state), as upstream does.
+   * modified out of it as DELETED (carrying its last matching state, with the resourceVersion
+   * of the change), as upstream does.
    */
   predicate?: (obj: KubeObject) => boolean;
   /** Emit periodic BOOKMARK events carrying the current revision. */
   allowBookmarks?: boolean;
   /**
-   * With a resourceVersion other than unset/"0", also send the current state as ADDED first;
-   * then a BOOKMARK annotated `k8s.io/initial-events-end: "true"` (when allowBookmarks).
+   * true: send the current state (not older than resourceVersion) as ADDED first, then a
+   * BOOKMARK annotated `k8s.io/initial-events-end: "true"` (when allowBookmarks), then changes.
+   * false: no initial events, whatever the resourceVersion. Unset: initial events only for
+   * resourceVersion unset/"0".
    */
   sendInitialEvents?: boolean;
   /** Aborting it stops the watch (the iterator ends). */
@@ -153,9 +156,9 @@ export interface UpdateOptions {
  */
 export interface Storage {
   /**
-   * Creates the object at key. Throws AlreadyExists (409) if the key exists. The object must
-   * not carry a resourceVersion (BadRequest otherwise). Returns the stored object with its
-   * resourceVersion. dryRun: checks existence only, writes nothing.
+   * Creates the object at key. Throws AlreadyExists (409) if the key exists. A resourceVersion
+   * on obj is ignored (never stored). Returns the stored object (a copy) with its
+   * resourceVersion. dryRun: checks existence only, writes nothing, returns it without RV.
    */
   create(key: string, obj: KubeObject, opts?: { dryRun?: boolean }): Promise<KubeObject>;
   /**
@@ -190,9 +193,18 @@ export interface Storage {
 
 /** Hands out one Storage per resource over one shared store connection. */
 export interface StorageFactory {
-  forResource(r: { group?: string; resource: string }): Storage;
-  /** Compacts the store to (current revision − the configured window of revisions). */
-  compact(): Promise<void>;
+  /**
+   * The Storage of one resource (the same instance on every call). Optional extras: `kind` and
+   * `apiVersion` type BOOKMARK objects; `prefix` overrides the key prefix (default
+   * `/registry/<resource>/`) the watch cache covers.
+   */
+  forResource(r: { group?: string; resource: string; kind?: string; apiVersion?: string; prefix?: string }): Storage;
+  /**
+   * Compacts the store to (current revision − the configured window of revisions); returns
+   * the revision compacted to (0: nothing to do). Call periodically, like kube-apiserver
+   * (every 5 min realistic; faster in the fast profile).
+   */
+  compact(): Promise<number>;
   /** Stops all watches and closes the store connection. */
   close(): Promise<void>;
 }
