@@ -143,7 +143,7 @@ export class KvService {
     const params = api.parseWatch(p);
     const store = this.c.sm.store;
     const startRevision = params.startRevision !== undefined && params.startRevision > 0 ? params.startRevision : store.revision + 1;
-    if (startRevision <= store.compactRevision) throw api.compactedError(store.compactRevision);
+    // Below the compaction point the store throws ErrCompacted, which becomes 410 Expired.
     const watcher = store.watch({
       key: params.key,
       ...(params.rangeEnd !== undefined ? { rangeEnd: params.rangeEnd } : {}),

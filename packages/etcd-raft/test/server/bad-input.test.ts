@@ -125,17 +125,13 @@ describe("bad input", () => {
     await stillServes();
   });
 
-  it("bad flags print one line and exit 2", async () => {
+  it("bad flags print one line and exit 2 (more cases in config.test.ts)", async () => {
     const s = cluster.specs[0]!;
     const common = ["--name", "etcd-9", "--data-dir", join(s.dataDir, "..", "x"), "--listen-client-urls", "ws://127.0.84.9:2379"];
     const cases: [string[], RegExp][] = [
       [[...common, "--initial-cluster", "etcd-9=ws://127.0.84.9:2380", "--bogus"], /unknown option '--bogus'/],
       [["--data-dir", "/tmp/x"], /required option '--name <name>'/],
-      [[...common, "--initial-cluster", "etcd-9=ws://10.1.1.1:2380"], /loopback/],
-      [[...common, "--initial-cluster", "etcd-1=ws://127.0.84.1:2380"], /must include this member/],
       [[...common, "--initial-cluster", "etcd-9=ws://127.0.84.9:2380", "--heartbeat-interval", "100", "--election-timeout", "200"], /at least 5/],
-      [[...common, "--initial-cluster", "etcd-9=ws://127.0.84.9:2380", "--profile", "slow"], /profile/],
-      [[...common, "--initial-cluster", "etcd-9=ws://127.0.84.9:2380", "--snapshot-count", "abc"], /--snapshot-count must be an integer/],
     ];
     const results = await Promise.all(cases.map(([args]) => runMain(args)));
     for (const [i, [, re]] of cases.entries()) {

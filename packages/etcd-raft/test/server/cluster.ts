@@ -130,7 +130,7 @@ export class TestCluster {
   }
 
   /** Waits until every running member agrees on one leader; returns its name. */
-  async waitForLeader(timeoutMs = 10_000): Promise<string> {
+  async waitForLeader(timeoutMs = 20_000): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     let last = "";
     while (Date.now() < deadline) {

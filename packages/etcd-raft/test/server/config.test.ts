@@ -39,6 +39,10 @@ describe("parseArgs", () => {
     expect(() => parseArgs([...launcherArgs, "--initial-cluster", "etcd-0=ws://127.0.10.1:2380,etcd-0=ws://127.0.10.2:2380"])).toThrow(/twice/);
     expect(() => parseArgs([...launcherArgs, "extra"])).toThrow(ConfigError);
     expect(() => parseArgs([...launcherArgs, "--name", "Bad_Name"])).toThrow(/--name/);
+    expect(() => parseArgs([...launcherArgs, "--profile", "slow"])).toThrow(/profile/);
+    expect(() => parseArgs([...launcherArgs, "--snapshot-count", "abc"])).toThrow(/--snapshot-count must be an integer/);
+    expect(() => parseArgs([...launcherArgs, "--initial-cluster", "etcd-0=ws://10.1.1.1:2380"])).toThrow(/loopback/);
+    expect(() => parseArgs([...launcherArgs, "--initial-cluster", "etcd-1=ws://127.0.10.2:2380"])).toThrow(/must include this member/);
   });
 });
 

@@ -68,15 +68,15 @@ describe("faults", () => {
     cluster.startAll();
     const leader = await cluster.waitForLeader();
     const c = cluster.client();
-    const lease = await c.leaseGrant(3);
+    const lease = await c.leaseGrant(2);
     await c.put("/lease/held", "x", { lease: lease.id });
-    await sleep(1500);
+    await sleep(1000);
     await c.leaseKeepAlive(lease.id);
     await cluster.kill(leader, "SIGKILL");
     await cluster.waitForLeader();
     // Within the renewed ttl the key is still there and keep-alives reach the new leader.
     expect(await c.get("/lease/held")).toBeDefined();
-    expect((await c.leaseKeepAlive(lease.id)).ttl).toBe(3);
+    expect((await c.leaseKeepAlive(lease.id)).ttl).toBe(2);
     const gone = Date.now() + 8000;
     while (Date.now() < gone && (await c.get("/lease/held")) !== undefined) await sleep(200);
     expect(await c.get("/lease/held")).toBeUndefined();
