@@ -1,0 +1,29 @@
+/**
+ * Pod admission on create: ServiceAccount (default service account name) and
+ * DefaultTolerationSeconds (not-ready / unreachable NoExecute tolerations, seconds from the profile).
+ */
+import type { KubeObject } from "../storage/index.js";
+
+type Obj = Record<string, any>;
+
+const TAINTS = ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"];
+
+/** Adds the two NoExecute tolerations unless the pod already tolerates those taints. */
+export function addDefaultTolerations(pod: KubeObject, seconds: number): void {
+  const spec = (pod.spec ?? (pod.spec = {})) as Obj;
+  const tolerations: Obj[] = Array.isArray(spec.tolerations) ? spec.tolerations : [];
+  for (const key of TAINTS) {
+    const covered = tolerations.some(
+      (t) => (t.key === key || (t.key === undefined && t.operator === "Exists")) && (t.effect === undefined || t.effect === "" || t.effect === "NoExecute"),
+    );
+    if (!covered) tolerations.push({ key, operator: "Exists", effect: "NoExecute", tolerationSeconds: seconds });
+  }
+  spec.tolerations = tolerations;
+}
+
+/** ServiceAccount admission: defaults spec.serviceAccountName (the token volume comes with the kubelet). */
+export function defaultServiceAccount(pod: KubeObject): void {
+  const spec = (pod.spec ?? (pod.spec = {})) as Obj;
+  if (!spec.serviceAccountName) spec.serviceAccountName = spec.serviceAccount || "default";
+  spec.serviceAccount = spec.serviceAccountName;
+}

@@ -1,0 +1,109 @@
+/** apps/v1 and batch/v1 resource declarations. */
+import type { ResourceDef } from "./types.js";
+import {
+  controllerRevisionPrinter,
+  cronJobPrinter,
+  daemonSetPrinter,
+  deploymentPrinter,
+  jobPrinter,
+  replicaSetPrinter,
+  statefulSetPrinter,
+} from "../tables/workloads.js";
+import { defaultCronJob, defaultDaemonSet, defaultDeployment, defaultJob, defaultReplicaSet, defaultStatefulSet } from "../defaults/workloads.js";
+import {
+  validateCronJob,
+  validateDaemonSet,
+  validateDeployment,
+  validateJob,
+  validateReplicaSet,
+  validateStatefulSet,
+} from "../validation/workloads.js";
+
+const apps = { group: "apps", version: "v1" } as const;
+const batch = { group: "batch", version: "v1" } as const;
+const workload = { namespaced: true, categories: ["all"], hasStatus: true, tracksGeneration: true } as const;
+
+export const appsResources: ResourceDef[] = [
+  {
+    ...apps,
+    ...workload,
+    kind: "Deployment",
+    plural: "deployments",
+    singular: "deployment",
+    shortNames: ["deploy"],
+    subresources: ["status", "scale"],
+    scale: {},
+    ...deploymentPrinter,
+    defaults: defaultDeployment,
+    validate: validateDeployment,
+  },
+  {
+    ...apps,
+    ...workload,
+    kind: "ReplicaSet",
+    plural: "replicasets",
+    singular: "replicaset",
+    shortNames: ["rs"],
+    subresources: ["status", "scale"],
+    scale: {},
+    ...replicaSetPrinter,
+    defaults: defaultReplicaSet,
+    validate: validateReplicaSet,
+  },
+  {
+    ...apps,
+    ...workload,
+    kind: "StatefulSet",
+    plural: "statefulsets",
+    singular: "statefulset",
+    shortNames: ["sts"],
+    subresources: ["status", "scale"],
+    scale: {},
+    ...statefulSetPrinter,
+    defaults: defaultStatefulSet,
+    validate: validateStatefulSet,
+  },
+  {
+    ...apps,
+    ...workload,
+    kind: "DaemonSet",
+    plural: "daemonsets",
+    singular: "daemonset",
+    shortNames: ["ds"],
+    subresources: ["status"],
+    ...daemonSetPrinter,
+    defaults: defaultDaemonSet,
+    validate: validateDaemonSet,
+  },
+  {
+    ...apps,
+    kind: "ControllerRevision",
+    plural: "controllerrevisions",
+    singular: "controllerrevision",
+    namespaced: true,
+    ...controllerRevisionPrinter,
+  },
+  {
+    ...batch,
+    ...workload,
+    kind: "Job",
+    plural: "jobs",
+    singular: "job",
+    subresources: ["status"],
+    ...jobPrinter,
+    defaults: defaultJob,
+    validate: validateJob,
+  },
+  {
+    ...batch,
+    ...workload,
+    kind: "CronJob",
+    plural: "cronjobs",
+    singular: "cronjob",
+    shortNames: ["cj"],
+    subresources: ["status"],
+    ...cronJobPrinter,
+    defaults: defaultCronJob,
+    validate: validateCronJob,
+  },
+];

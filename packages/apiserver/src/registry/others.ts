@@ -1,0 +1,92 @@
+/** networking, discovery, coordination, storage, events and RBAC resource declarations. */
+import type { ResourceDef } from "./types.js";
+import {
+  endpointSlicePrinter,
+  ingressClassPrinter,
+  ingressPrinter,
+  leasePrinter,
+  roleBindingPrinter,
+  rolePrinter,
+  storageClassPrinter,
+} from "../tables/misc.js";
+import { eventPrinter } from "../tables/core.js";
+import { get } from "../tables/format.js";
+
+const rbac = { group: "rbac.authorization.k8s.io", version: "v1" } as const;
+
+export const otherResources: ResourceDef[] = [
+  {
+    group: "networking.k8s.io",
+    version: "v1",
+    kind: "Ingress",
+    plural: "ingresses",
+    singular: "ingress",
+    shortNames: ["ing"],
+    namespaced: true,
+    subresources: ["status"],
+    hasStatus: true,
+    tracksGeneration: true,
+    ...ingressPrinter,
+  },
+  {
+    group: "networking.k8s.io",
+    version: "v1",
+    kind: "IngressClass",
+    plural: "ingressclasses",
+    singular: "ingressclass",
+    namespaced: false,
+    ...ingressClassPrinter,
+  },
+  {
+    group: "discovery.k8s.io",
+    version: "v1",
+    kind: "EndpointSlice",
+    plural: "endpointslices",
+    singular: "endpointslice",
+    namespaced: true,
+    ...endpointSlicePrinter,
+    fields: { addressType: (o) => String(o.addressType ?? "") },
+  },
+  {
+    group: "coordination.k8s.io",
+    version: "v1",
+    kind: "Lease",
+    plural: "leases",
+    singular: "lease",
+    namespaced: true,
+    ...leasePrinter,
+  },
+  {
+    group: "storage.k8s.io",
+    version: "v1",
+    kind: "StorageClass",
+    plural: "storageclasses",
+    singular: "storageclass",
+    shortNames: ["sc"],
+    namespaced: false,
+    ...storageClassPrinter,
+  },
+  {
+    group: "events.k8s.io",
+    version: "v1",
+    kind: "Event",
+    plural: "events",
+    singular: "event",
+    shortNames: ["ev"],
+    storageResource: "events.events.k8s.io",
+    namespaced: true,
+    ...eventPrinter,
+    fields: {
+      "regarding.kind": (o) => String(get(o, "regarding", "kind") ?? ""),
+      "regarding.name": (o) => String(get(o, "regarding", "name") ?? ""),
+      "regarding.namespace": (o) => String(get(o, "regarding", "namespace") ?? ""),
+      "regarding.uid": (o) => String(get(o, "regarding", "uid") ?? ""),
+      reason: (o) => String(o.reason ?? ""),
+      type: (o) => String(o.type ?? ""),
+    },
+  },
+  { ...rbac, kind: "Role", plural: "roles", singular: "role", namespaced: true, ...rolePrinter },
+  { ...rbac, kind: "RoleBinding", plural: "rolebindings", singular: "rolebinding", namespaced: true, ...roleBindingPrinter },
+  { ...rbac, kind: "ClusterRole", plural: "clusterroles", singular: "clusterrole", namespaced: false, ...rolePrinter },
+  { ...rbac, kind: "ClusterRoleBinding", plural: "clusterrolebindings", singular: "clusterrolebinding", namespaced: false, ...roleBindingPrinter },
+];

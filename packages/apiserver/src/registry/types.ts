@@ -1,0 +1,94 @@
+/**
+ * A resource declaration: everything the generic REST handlers need to serve one kind. Adding a
+ * resource means writing one of these, never a handler.
+ */
+import type { KubeObject } from "../storage/index.js";
+
+/** One validation failure, reported in a 422 Status cause. */
+export interface FieldError {
+  /** FieldValueRequired, FieldValueInvalid, FieldValueNotSupported, FieldValueForbidden, FieldValueDuplicate, FieldValueTooLong */
+  reason: string;
+  /** e.g. "spec.containers[0].image" */
+  field: string;
+  message: string;
+}
+
+/** A Table column, as in metav1.TableColumnDefinition. */
+export interface TableColumn {
+  name: string;
+  type: "string" | "integer" | "number" | "boolean" | "date";
+  format?: string;
+  description: string;
+  /** 0 = default output, 1 = `-o wide` only. */
+  priority?: number;
+}
+
+export type Subresource = "status" | "scale" | "binding" | "eviction" | "finalize";
+
+/** Where a scalable resource keeps replicas and its selector (for the autoscaling/v1 Scale subresource). */
+export interface ScaleSpec {
+  /** Label selector object path (spec.selector) — a LabelSelector object, or a plain map (RC). */
+  selectorIsMap?: boolean;
+}
+
+/** Context a hook sees: the API server's clock and profile-dependent settings. */
+export interface HookContext {
+  now: Date;
+}
+
+export interface ResourceDef {
+  /** "" for core. */
+  group: string;
+  version: string;
+  kind: string;
+  listKind?: string;
+  /** Lower-case plural, the URL segment and storage key segment. */
+  plural: string;
+  singular: string;
+  shortNames?: readonly string[];
+  categories?: readonly string[];
+  namespaced: boolean;
+  subresources?: readonly Subresource[];
+  /** Verbs served (default: the eight CRUD verbs). */
+  verbs?: readonly string[];
+  /** Table columns (default: Name, Created At... as upstream's default printer: Name, Age). */
+  columns?: TableColumn[];
+  /** Cells for one row after the name and in column order (Name is supplied by the caller). */
+  row?: (obj: KubeObject, ctx: HookContext) => unknown[];
+  /** Fills defaults in place (create, and update after merging). */
+  defaults?: (obj: KubeObject) => void;
+  /** Kind-specific validation; metadata validation is generic. old is set on update. */
+  validate?: (obj: KubeObject, old?: KubeObject) => FieldError[];
+  /**
+   * Whether status is a separate subresource: writes through the main endpoint keep the old
+   * status, writes through /status keep everything but status (and labels/annotations allowed).
+   */
+  hasStatus?: boolean;
+  /** Generation bumps on changes to everything but metadata and status (default true when hasStatus or spec exists). */
+  tracksGeneration?: boolean;
+  /** Extra fields a fieldSelector may use, with their extractors. */
+  fields?: Record<string, (obj: KubeObject) => string | undefined>;
+  /** PUT on a missing object creates it (nodes, leases… upstream AllowCreateOnUpdate). */
+  allowCreateOnUpdate?: boolean;
+  /** Set for kinds served with the Scale subresource. */
+  scale?: ScaleSpec;
+  /** Pods: graceful deletion decided by this hook; returns grace seconds (0 = at once). */
+  gracefulDelete?: (obj: KubeObject, requestedGrace: number | undefined) => number;
+  /** Storage key segment when it differs from plural (events.k8s.io events keep their own prefix). */
+  storageResource?: string;
+  /** True if the object cannot be created/updated by clients (computed, e.g. componentstatuses). */
+  readOnly?: boolean;
+}
+
+/** The eight standard verbs. */
+export const ALL_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"] as const;
+
+/** "apps/v1" or "v1". */
+export function groupVersion(def: { group: string; version: string }): string {
+  return def.group ? `${def.group}/${def.version}` : def.version;
+}
+
+/** `deployments.apps` or `pods` — how messages name a resource. */
+export function qualifiedResource(def: ResourceDef): string {
+  return def.group ? `${def.plural}.${def.group}` : def.plural;
+}

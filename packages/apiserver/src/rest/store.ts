@@ -1,0 +1,487 @@
+/**
+ * The generic registry store: create/get/list/watch/update/patch/delete for any declared
+ * resource, with upstream's semantics (metadata bookkeeping, defaulting, validation, status
+ * split, generation, finalizers and graceful deletion, managedFields, admission). The HTTP
+ * handlers and the internal wire API both call this; neither knows any kind.
+ */
+import { isNotFound, newBadRequest, newConflict, newNotFound, type StatusError } from "@kubemu/common";
+import type { KubeObject, ListResult, Storage, Watch } from "../storage/index.js";
+import type { FieldError, ResourceDef } from "../registry/types.js";
+import { groupVersion, qualifiedResource } from "../registry/types.js";
+import { keyFor, type ServerContext } from "./context.js";
+import { prepareCreateMeta, prepareUpdateMeta, timestamp } from "./meta.js";
+import { invalidError, methodNotAllowed } from "./errors.js";
+import { validateMeta, validateMetaUpdate, type NameRule } from "../validation/meta.js";
+import { parseLabelSelector } from "../selectors/labels.js";
+import { checkFieldsSupported, defaultFields, parseFieldSelector } from "../selectors/fields.js";
+import { recordUpdate, serverSideApply } from "../patch/managed-fields.js";
+import { applyJsonPatch } from "../patch/json-patch.js";
+import { applyMergePatch } from "../patch/merge-patch.js";
+import { applyStrategicMergePatch } from "../patch/strategic.js";
+import type { DeleteOptions } from "./delete-options.js";
+import { NamespaceLifecycle } from "../admission/namespace-lifecycle.js";
+import { addDefaultTolerations, defaultServiceAccount } from "../admission/pods.js";
+import { allocateForCreate, allocateForUpdate, releaseForDelete } from "../admission/services.js";
+import { ServiceAllocators } from "../allocators/service-allocators.js";
+
+export type PatchType = "json" | "merge" | "strategic" | "apply";
+
+export interface WriteOptions {
+  dryRun?: boolean;
+  /** Who writes (managedFields); defaults to "unknown". */
+  fieldManager?: string;
+  /** Set for writes through a subresource (status). */
+  subresource?: string;
+  /** Server-side apply: take ownership of conflicting fields. */
+  force?: boolean;
+  /** Checks the decoded body for unknown fields (Strict field validation); throws to reject. */
+  checkUnknownFields?: (def: ResourceDef, obj: unknown) => void;
+}
+
+export interface ListQuery {
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
+  continue?: string;
+  resourceVersion?: string;
+  resourceVersionMatch?: "NotOlderThan" | "Exact";
+}
+
+export interface WatchQuery extends ListQuery {
+  allowBookmarks?: boolean;
+  sendInitialEvents?: boolean;
+  signal?: AbortSignal;
+}
+
+/** Result of a delete: the object's last state, and whether it is gone or only marked. */
+export interface DeleteResult {
+  object: KubeObject;
+  deleted: boolean;
+}
+
+const NAME_RULES: Record<string, NameRule> = {
+  Namespace: "label",
+  Service: "dns1035",
+  Node: "subdomain",
+  Role: "path",
+  ClusterRole: "path",
+  RoleBinding: "path",
+  ClusterRoleBinding: "path",
+};
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+
+export class ResourceStore {
+  readonly lifecycle: NamespaceLifecycle;
+  readonly allocators: ServiceAllocators;
+
+  constructor(private readonly ctx: ServerContext) {
+    const nsDef = ctx.registry.lookup("", "v1", "namespaces")!;
+    this.lifecycle = new NamespaceLifecycle(ctx.storageFor(nsDef), ctx.clock);
+    this.allocators = new ServiceAllocators(ctx.storage.forResource({ resource: "ranges" }), ctx.rng);
+  }
+
+  private storage(def: ResourceDef): Storage {
+    return this.ctx.storageFor(def);
+  }
+
+  private now(): string {
+    return timestamp(this.ctx.clock.now());
+  }
+
+  /** The predicate for label and field selectors (BadRequest on bad syntax or unknown fields). */
+  predicate(def: ResourceDef, q: ListQuery): ((o: KubeObject) => boolean) | undefined {
+    const labels = parseLabelSelector(q.labelSelector);
+    const fields = parseFieldSelector(q.fieldSelector);
+    checkFieldsSupported(fields, Object.keys(def.fields ?? {}));
+    if (labels.requirements.length === 0 && fields.requirements.length === 0) return undefined;
+    const extractors = def.fields ?? {};
+    return (o) => {
+      if (!labels.matches(o.metadata.labels)) return false;
+      if (fields.requirements.length === 0) return true;
+      const values: Record<string, string | undefined> = defaultFields(o);
+      for (const r of fields.requirements) if (extractors[r.field]) values[r.field] = extractors[r.field]!(o);
+      return fields.matches(values);
+    };
+  }
+
+  async get(def: ResourceDef, ns: string | undefined, name: string, resourceVersion?: string): Promise<KubeObject> {
+    const obj = await this.storage(def).get(keyFor(def, ns, name), resourceVersion ? { resourceVersion } : {});
+    return this.typed(def, obj!);
+  }
+
+  async list(def: ResourceDef, ns: string | undefined, q: ListQuery): Promise<ListResult> {
+    const predicate = this.predicate(def, q);
+    const res = await this.storage(def).list(keyFor(def, ns), {
+      recursive: true,
+      ...(q.resourceVersion !== undefined ? { resourceVersion: q.resourceVersion } : {}),
+      ...(q.resourceVersionMatch ? { resourceVersionMatch: q.resourceVersionMatch } : {}),
+      ...(q.limit ? { limit: q.limit } : {}),
+      ...(q.continue ? { continue: q.continue } : {}),
+      ...(predicate ? { predicate } : {}),
+    });
+    for (const o of res.items) this.typed(def, o);
+    return res;
+  }
+
+  watch(def: ResourceDef, ns: string | undefined, q: WatchQuery): Watch {
+    const predicate = this.predicate(def, q);
+    return this.storage(def).watch(keyFor(def, ns), {
+      recursive: true,
+      ...(q.resourceVersion !== undefined ? { resourceVersion: q.resourceVersion } : {}),
+      ...(predicate ? { predicate } : {}),
+      ...(q.allowBookmarks ? { allowBookmarks: true } : {}),
+      ...(q.sendInitialEvents ? { sendInitialEvents: true } : {}),
+      ...(q.signal ? { signal: q.signal } : {}),
+    });
+  }
+
+  /** Sets apiVersion/kind (stored objects carry them, but be sure). */
+  typed(def: ResourceDef, o: KubeObject): KubeObject {
+    o.apiVersion = groupVersion(def);
+    o.kind = def.kind;
+    return o;
+  }
+
+  /** Checks apiVersion/kind of a request body against the endpoint and fills them when absent. */
+  private checkTypeMeta(def: ResourceDef, obj: KubeObject): void {
+    const gv = groupVersion(def);
+    if (obj.apiVersion !== undefined && obj.apiVersion !== gv)
+      throw newBadRequest(`the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${gv})`);
+    if (obj.kind !== undefined && obj.kind !== def.kind) throw newBadRequest(`the kind in the data (${String(obj.kind)}) does not match the expected kind (${def.kind})`);
+    obj.apiVersion = gv;
+    obj.kind = def.kind;
+  }
+
+  private checkBody(body: unknown): KubeObject {
+    if (!isObj(body)) throw newBadRequest("the request body must be a JSON object");
+    if (body.metadata === undefined) body.metadata = {};
+    if (!isObj(body.metadata)) throw newBadRequest("metadata must be an object");
+    return body as KubeObject;
+  }
+
+  private validate(def: ResourceDef, obj: KubeObject, old?: KubeObject): void {
+    const errs: FieldError[] = [...validateMeta(obj, NAME_RULES[def.kind] ?? "subdomain", def.namespaced)];
+    if (old) errs.push(...validateMetaUpdate(obj, old));
+    if (def.validate) errs.push(...def.validate(obj, old));
+    if (errs.length) throw invalidError(def, obj.metadata.name ?? "", errs);
+  }
+
+  private setNamespace(def: ResourceDef, obj: KubeObject, ns: string | undefined): void {
+    if (!def.namespaced) {
+      delete obj.metadata.namespace;
+      return;
+    }
+    if (obj.metadata.namespace && ns && obj.metadata.namespace !== ns)
+      throw newBadRequest("the namespace of the provided object does not match the namespace sent on the request");
+    if (ns) obj.metadata.namespace = ns;
+  }
+
+  async create(def: ResourceDef, ns: string | undefined, body: unknown, opts: WriteOptions = {}): Promise<KubeObject> {
+    if (def.readOnly) throw methodNotAllowed();
+    const obj = this.checkBody(body);
+    this.checkTypeMeta(def, obj);
+    opts.checkUnknownFields?.(def, obj);
+    this.setNamespace(def, obj, ns);
+    prepareCreateMeta(obj, this.ctx.rng, this.ctx.clock.now(), def.tracksGeneration ?? false);
+    if (!obj.metadata.name) throw invalidError(def, "", [{ reason: "FieldValueRequired", field: "metadata.name", message: "name or generateName is required" }]);
+    if (def.hasStatus && def.kind !== "Node") delete obj.status;
+    return this.createPrepared(def, obj, opts, false);
+  }
+
+  /** Create after metadata is prepared (shared with server-side apply). */
+  private async createPrepared(def: ResourceDef, obj: KubeObject, opts: WriteOptions, managedFieldsDone: boolean): Promise<KubeObject> {
+    if (def.namespaced && def.kind !== "Namespace") await this.lifecycle.checkCreate(obj.metadata.namespace!, qualifiedResource(def), obj.metadata.name);
+    def.defaults?.(obj);
+    if (def.kind === "Pod") {
+      defaultServiceAccount(obj);
+      addDefaultTolerations(obj, this.ctx.profile.defaultTolerationSeconds);
+    }
+    this.validate(def, obj);
+    if (!managedFieldsDone) recordUpdate(undefined, obj, opts.fieldManager ?? "unknown", this.now(), opts.subresource);
+    let undo: (() => Promise<void>) | undefined;
+    if (def.kind === "Service" && def.group === "") undo = await allocateForCreate(obj, this.allocators, opts.dryRun ?? false);
+    try {
+      const created = await this.storage(def).create(keyFor(def, obj.metadata.namespace, obj.metadata.name), obj, { dryRun: opts.dryRun ?? false });
+      if (def.kind === "Namespace") this.lifecycle.forget(obj.metadata.name!);
+      return this.typed(def, created);
+    } catch (e) {
+      await undo?.();
+      throw e;
+    }
+  }
+
+  /**
+   * The shared update path: `next` is the client's desired object (from PUT or a patch), `cur` the
+   * stored one. Returns what to store.
+   */
+  private prepareUpdate(def: ResourceDef, cur: KubeObject, desired: KubeObject, opts: WriteOptions, ssaDone: boolean): KubeObject {
+    this.checkTypeMeta(def, desired);
+    if (desired.metadata.name !== undefined && desired.metadata.name !== cur.metadata.name)
+      throw newBadRequest(`the name of the object (${String(desired.metadata.name)}) does not match the name on the URL (${String(cur.metadata.name)})`);
+    desired.metadata.name = cur.metadata.name;
+    this.setNamespace(def, desired, cur.metadata.namespace);
+    let next: KubeObject;
+    if (opts.subresource === "status") {
+      // Status writes change only status (upstream ResetObjectMetaForStatus).
+      next = structuredClone(cur);
+      if (desired.status !== undefined) next.status = desired.status;
+      else delete next.status;
+      if (desired.metadata.resourceVersion) next.metadata.resourceVersion = desired.metadata.resourceVersion;
+    } else if (opts.subresource === "finalize") {
+      next = structuredClone(cur);
+      next.spec = { ...(isObj(cur.spec) ? cur.spec : {}), finalizers: isObj(desired.spec) ? desired.spec.finalizers : undefined };
+    } else {
+      next = desired;
+      if (def.hasStatus) {
+        if (cur.status !== undefined) next.status = structuredClone(cur.status);
+        else delete next.status;
+      }
+    }
+    const rvSent = next.metadata.resourceVersion;
+    prepareUpdateMeta(next, cur, def.tracksGeneration ?? false);
+    if (!rvSent) next.metadata.resourceVersion = cur.metadata.resourceVersion; // unconditional update
+    def.defaults?.(next);
+    this.validate(def, next, cur);
+    if (!ssaDone) recordUpdate(cur, next, opts.fieldManager ?? "unknown", this.now(), opts.subresource);
+    else if (!next.metadata.managedFields && cur.metadata.managedFields) delete next.metadata.managedFields;
+    return next;
+  }
+
+  async update(def: ResourceDef, ns: string | undefined, name: string, body: unknown, opts: WriteOptions = {}): Promise<KubeObject> {
+    if (def.readOnly) throw methodNotAllowed();
+    const desired = this.checkBody(body);
+    opts.checkUnknownFields?.(def, desired);
+    if (desired.metadata.name !== undefined && desired.metadata.name !== name)
+      throw newBadRequest(`the name of the object (${String(desired.metadata.name)}) does not match the name on the URL (${name})`);
+    return this.writeLoop(def, ns, name, opts, (cur) => {
+      if (!cur) return undefined;
+      return this.prepareUpdate(def, cur, structuredClone(desired), opts, false);
+    }, () => {
+      if (!def.allowCreateOnUpdate || opts.subresource) return undefined;
+      return { body: structuredClone(desired), apply: false };
+    });
+  }
+
+  async patch(def: ResourceDef, ns: string | undefined, name: string, type: PatchType, patch: unknown, opts: WriteOptions = {}): Promise<{ object: KubeObject; created: boolean }> {
+    if (def.readOnly) throw methodNotAllowed();
+    let created = false;
+    const object = await this.writeLoop(
+      def,
+      ns,
+      name,
+      opts,
+      (cur) => {
+        if (!cur) return undefined;
+        const base = structuredClone(cur);
+        if (type === "apply") {
+          const applied = this.checkBody(structuredClone(patch));
+          this.checkTypeMeta(def, applied);
+          opts.checkUnknownFields?.(def, applied);
+          if (applied.metadata.name !== undefined && applied.metadata.name !== name)
+            throw newBadRequest(`the name of the object (${String(applied.metadata.name)}) does not match the name on the URL (${name})`);
+          const merged = serverSideApply(base, applied, opts.fieldManager ?? "unknown", opts.force ?? false, this.now(), `${qualifiedResource(def)} "${name}"`);
+          merged.metadata.resourceVersion = applied.metadata.resourceVersion ?? cur.metadata.resourceVersion;
+          return this.prepareUpdate(def, cur, merged, opts, true);
+        }
+        let patched: unknown;
+        const target = base;
+        if (type === "json") patched = applyJsonPatch(target, patch);
+        else if (type === "merge") patched = applyMergePatch(target, patch);
+        else patched = applyStrategicMergePatch(target, patch);
+        const desired = this.checkBody(patched);
+        opts.checkUnknownFields?.(def, desired);
+        if (desired.metadata.resourceVersion === cur.metadata.resourceVersion) delete desired.metadata.resourceVersion;
+        return this.prepareUpdate(def, cur, desired, opts, false);
+      },
+      () => {
+        if (type !== "apply" || opts.subresource) return undefined;
+        created = true;
+        return { body: structuredClone(patch) as KubeObject, apply: true };
+      },
+    );
+    return { object, created };
+  }
+
+  /**
+   * Runs an update through guaranteedUpdate, with service allocation around it and deletion
+   * when an update removes the last finalizer of an object being deleted. `whenMissing` gives
+   * the body to create when the object does not exist (PUT create-on-update, apply).
+   */
+  private async writeLoop(
+    def: ResourceDef,
+    ns: string | undefined,
+    name: string,
+    opts: WriteOptions,
+    tryUpdate: (cur: KubeObject | undefined) => KubeObject | undefined,
+    whenMissing: () => { body: KubeObject; apply: boolean } | undefined,
+  ): Promise<KubeObject> {
+    const key = keyFor(def, ns, name);
+    const storage = this.storage(def);
+    let undo: (() => Promise<void>) | undefined;
+    let commit: (() => Promise<void>) | undefined;
+    let result: KubeObject;
+    try {
+      result = await storage.guaranteedUpdate(
+        key,
+        async (cur) => {
+          await undo?.();
+          undo = commit = undefined;
+          const next = tryUpdate(cur);
+          if (!next) throw newNotFound({ group: def.group || undefined, resource: def.plural }, name);
+          if (def.kind === "Service" && def.group === "" && cur && opts.subresource !== "status") {
+            const a = await allocateForUpdate(next, cur, this.allocators, opts.dryRun ?? false);
+            undo = a.undo;
+            commit = a.commit;
+          }
+          return next;
+        },
+        { dryRun: opts.dryRun ?? false },
+      );
+    } catch (e) {
+      await undo?.();
+      if (isNotFound(e) && (e as StatusError).status.details?.kind === def.plural) {
+        const missing = whenMissing();
+        if (missing) return this.createForMissing(def, ns, name, missing.body, opts, missing.apply);
+      }
+      throw e;
+    }
+    await commit?.();
+    const m = result.metadata;
+    if (m.deletionTimestamp && (!m.finalizers || m.finalizers.length === 0) && m.deletionGracePeriodSeconds === 0 && !opts.dryRun) {
+      try {
+        result = await storage.delete(key, { preconditions: { resourceVersion: m.resourceVersion! } });
+        await this.afterDelete(def, result);
+      } catch (e) {
+        if (!isNotFound(e)) this.ctx.log.warn({ err: String(e), key }, "delete after last finalizer removal failed");
+      }
+    }
+    return this.typed(def, result);
+  }
+
+  private async createForMissing(def: ResourceDef, ns: string | undefined, name: string, body: KubeObject, opts: WriteOptions, apply: boolean): Promise<KubeObject> {
+    const obj = this.checkBody(body);
+    this.checkTypeMeta(def, obj);
+    if (obj.metadata.name === undefined) obj.metadata.name = name;
+    if (obj.metadata.name !== name) throw newBadRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${name})`);
+    this.setNamespace(def, obj, ns);
+    if (apply) {
+      opts.checkUnknownFields?.(def, obj);
+      // Server-side apply create: the applier owns everything it sent.
+      const applied = serverSideApply(undefined, obj, opts.fieldManager ?? "unknown", true, this.now(), name);
+      prepareCreateMeta(applied, this.ctx.rng, this.ctx.clock.now(), def.tracksGeneration ?? false);
+      if (def.hasStatus && def.kind !== "Node") delete applied.status;
+      return this.createPrepared(def, applied, opts, true);
+    }
+    prepareCreateMeta(obj, this.ctx.rng, this.ctx.clock.now(), def.tracksGeneration ?? false);
+    return this.createPrepared(def, obj, opts, false);
+  }
+
+  /**
+   * DELETE as upstream: finalizers (plus orphan/foregroundDeletion from the propagation policy)
+   * or a graceful period mark the object (deletionTimestamp) instead of removing it.
+   */
+  async delete(def: ResourceDef, ns: string | undefined, name: string, o: DeleteOptions): Promise<DeleteResult> {
+    if (def.readOnly) throw methodNotAllowed();
+    if (def.kind === "Namespace" && def.group === "") this.lifecycle.checkDelete(name);
+    const key = keyFor(def, ns, name);
+    const storage = this.storage(def);
+    const cur = (await storage.get(key))!;
+    if (o.preconditions?.uid && o.preconditions.uid !== cur.metadata.uid)
+      throw newConflict({ group: def.group || undefined, resource: def.plural }, name, `Precondition failed: UID in precondition: ${o.preconditions.uid}, UID in object meta: ${cur.metadata.uid ?? ""}`);
+    let grace = def.gracefulDelete ? def.gracefulDelete(cur, o.gracePeriodSeconds) : 0;
+    const orphan = o.propagationPolicy === "Orphan" || (o.propagationPolicy === undefined && o.orphanDependents === true);
+    const wantFinalizers = [...(cur.metadata.finalizers ?? [])];
+    if (orphan && !wantFinalizers.includes("orphan")) wantFinalizers.push("orphan");
+    if (o.propagationPolicy === "Foreground" && !wantFinalizers.includes("foregroundDeletion")) wantFinalizers.push("foregroundDeletion");
+    const nsFinalizers = def.kind === "Namespace" ? ((cur.spec as Obj | undefined)?.finalizers as unknown[] | undefined) ?? [] : [];
+    if (cur.metadata.deletionTimestamp && wantFinalizers.length === 0 && nsFinalizers.length === 0) {
+      // Already terminating: a shorter grace (kubelet's 0) finishes it.
+      const curGrace = cur.metadata.deletionGracePeriodSeconds ?? 0;
+      if (grace > 0 && grace >= curGrace) return { object: this.typed(def, cur), deleted: false };
+      if (grace > 0) return { object: await this.markDeleting(def, key, cur, grace, wantFinalizers, o), deleted: false };
+    } else if (wantFinalizers.length > 0 || grace > 0 || nsFinalizers.length > 0) {
+      if (wantFinalizers.length > 0 && grace === 0 && !def.gracefulDelete) grace = 0;
+      return { object: await this.markDeleting(def, key, cur, grace, wantFinalizers, o), deleted: false };
+    }
+    const deleted = await storage.delete(key, {
+      preconditions: { resourceVersion: o.preconditions?.resourceVersion ?? cur.metadata.resourceVersion!, ...(o.preconditions?.uid ? { uid: o.preconditions.uid } : {}) },
+      dryRun: o.dryRun ?? false,
+    });
+    if (!o.dryRun) await this.afterDelete(def, deleted);
+    return { object: this.typed(def, deleted), deleted: true };
+  }
+
+  private async markDeleting(def: ResourceDef, key: string, cur: KubeObject, grace: number, finalizers: string[], o: DeleteOptions): Promise<KubeObject> {
+    const updated = await this.storage(def).guaranteedUpdate(
+      key,
+      (c) => {
+        if (!c) throw newNotFound({ group: def.group || undefined, resource: def.plural }, cur.metadata.name ?? "");
+        const next = structuredClone(c);
+        const m = next.metadata;
+        const deadline = this.ctx.clock.now() + grace * 1000;
+        const existing = m.deletionTimestamp ? Date.parse(m.deletionTimestamp) : Infinity;
+        if (!m.deletionTimestamp || deadline < existing) m.deletionTimestamp = timestamp(deadline);
+        m.deletionGracePeriodSeconds = grace;
+        const fin = [...new Set([...(m.finalizers ?? []), ...finalizers])];
+        if (fin.length) m.finalizers = fin;
+        if (def.kind === "Namespace") next.status = { ...(isObj(next.status) ? next.status : {}), phase: "Terminating" };
+        return next;
+      },
+      { dryRun: o.dryRun ?? false, ...(o.preconditions ? { preconditions: o.preconditions } : {}) },
+    );
+    return this.typed(def, updated);
+  }
+
+  private async afterDelete(def: ResourceDef, obj: KubeObject): Promise<void> {
+    if (def.kind === "Service" && def.group === "") await releaseForDelete(obj, this.allocators);
+    if (def.kind === "Namespace") this.lifecycle.forget(obj.metadata.name ?? "");
+  }
+
+  /** DELETE on a collection: every matching object, each as a single delete. */
+  async deleteCollection(def: ResourceDef, ns: string | undefined, q: ListQuery, o: DeleteOptions): Promise<KubeObject[]> {
+    const { items } = await this.list(def, ns, { ...q, limit: undefined, continue: undefined });
+    const out: KubeObject[] = [];
+    for (const item of items) {
+      try {
+        out.push((await this.delete(def, item.metadata.namespace, item.metadata.name!, o)).object);
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+      }
+    }
+    return out;
+  }
+
+  /** pods/binding: assigns a node once (409 when already assigned). */
+  async bind(def: ResourceDef, ns: string, name: string, body: unknown, opts: WriteOptions): Promise<void> {
+    const b = isObj(body) ? body : {};
+    const target = isObj(b.target) ? b.target : {};
+    if (typeof target.name !== "string" || !target.name) throw invalidError(def, name, [{ reason: "FieldValueRequired", field: "target.name", message: "Required value" }]);
+    await this.writeLoop(def, ns, name, opts, (cur) => {
+      if (!cur) return undefined;
+      const spec = isObj(cur.spec) ? cur.spec : {};
+      if (cur.metadata.deletionTimestamp) throw newConflict({ resource: "pods" }, name, "pod is being deleted, cannot be assigned to a host");
+      if (spec.nodeName) throw newConflict({ resource: "pods" }, name, `pod ${name} is already assigned to node "${String(spec.nodeName)}"`);
+      const next = structuredClone(cur);
+      (next.spec as Obj).nodeName = target.name;
+      const status = isObj(next.status) ? next.status : (next.status = {});
+      const conds = Array.isArray(status.conditions) ? (status.conditions as Obj[]).filter((c) => c.type !== "PodScheduled") : [];
+      conds.push({ type: "PodScheduled", status: "True", lastProbeTime: null, lastTransitionTime: this.now() });
+      status.conditions = conds;
+      return next;
+    }, () => undefined);
+  }
+
+  /** pods/eviction: a delete with the eviction's DeleteOptions (no PodDisruptionBudgets are served). */
+  async evict(def: ResourceDef, ns: string, name: string, body: unknown): Promise<void> {
+    const b = isObj(body) ? body : {};
+    const meta = isObj(b.metadata) ? b.metadata : {};
+    if (meta.name !== undefined && meta.name !== name) throw newBadRequest(`name in URL does not match name in Eviction object`);
+    const d = isObj(b.deleteOptions) ? b.deleteOptions : {};
+    await this.delete(def, ns, name, {
+      ...(typeof d.gracePeriodSeconds === "number" ? { gracePeriodSeconds: d.gracePeriodSeconds } : {}),
+      ...(isObj(d.preconditions) ? { preconditions: d.preconditions as { uid?: string; resourceVersion?: string } } : {}),
+    });
+  }
+}

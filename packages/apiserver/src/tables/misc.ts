@@ -1,0 +1,116 @@
+/** Rows for networking, discovery, coordination, storage and RBAC kinds, and the default printer. */
+import { age, arr, get, str } from "./format.js";
+import { ageCol, col, nameCol, type Printer } from "./columns.js";
+
+export const ingressPrinter: Printer = {
+  columns: [
+    nameCol(),
+    col("Class", "ingressClassName is the name of an IngressClass cluster resource."),
+    col("Hosts", "Hosts that incoming requests are matched against before the path."),
+    col("Address", "Address is a list containing ingress points for the load-balancer"),
+    col("Ports", "Ports of TLS configurations that open"),
+    ageCol(),
+  ],
+  row: (o, ctx) => {
+    const hosts = arr(get(o, "spec", "rules")).map((r) => str(r.host) || "*");
+    const addrs = arr(get(o, "status", "loadBalancer", "ingress")).map((i) => str(i.ip) || str(i.hostname));
+    return [
+      o.metadata.name,
+      str(get(o, "spec", "ingressClassName")) || "<none>",
+      hosts.length ? (hosts.length > 4 ? `${hosts.slice(0, 4).join(",")} + ${hosts.length - 4} more...` : hosts.join(",")) : "*",
+      addrs.join(","),
+      arr(get(o, "spec", "tls")).length ? "80, 443" : "80",
+      age(o.metadata.creationTimestamp, ctx.now),
+    ];
+  },
+};
+
+export const ingressClassPrinter: Printer = {
+  columns: [nameCol(), col("Controller", "Controller that is responsible for handling this class"), col("Parameters", "A reference to a resource with additional parameters"), ageCol()],
+  row: (o, ctx) => {
+    const p = get(o, "spec", "parameters");
+    const params = p ? `${str(get(p, "kind"))}/${str(get(p, "name"))}` : "<none>";
+    return [o.metadata.name, str(get(o, "spec", "controller")), params, age(o.metadata.creationTimestamp, ctx.now)];
+  },
+};
+
+export const endpointSlicePrinter: Printer = {
+  columns: [
+    nameCol(),
+    col("AddressType", "The type of addresses carried by this EndpointSlice."),
+    col("Ports", "Ports of this EndpointSlice."),
+    col("Endpoints", "Addresses of endpoints in this EndpointSlice."),
+    ageCol(),
+  ],
+  row: (o, ctx) => {
+    const ports = arr(o.ports).map((p) => String(p.port ?? ""));
+    const addrs = arr(o.endpoints).flatMap((e) => arr<string>(e.addresses));
+    const addrCell = addrs.length === 0 ? "<unset>" : addrs.length > 3 ? `${addrs.slice(0, 3).join(",")} + ${addrs.length - 3} more...` : addrs.join(",");
+    return [o.metadata.name, str(o.addressType), ports.length ? ports.join(",") : "<unset>", addrCell, age(o.metadata.creationTimestamp, ctx.now)];
+  },
+};
+
+export const leasePrinter: Printer = {
+  columns: [nameCol(), col("Holder", "The holder of the lease."), ageCol()],
+  row: (o, ctx) => [o.metadata.name, str(get(o, "spec", "holderIdentity")), age(o.metadata.creationTimestamp, ctx.now)],
+};
+
+export const storageClassPrinter: Printer = {
+  columns: [
+    nameCol(),
+    col("Provisioner", "Indicates the type of the provisioner."),
+    col("ReclaimPolicy", "Indicates the type of the reclaim policy."),
+    col("VolumeBindingMode", "Indicates when volume binding and dynamic provisioning should occur."),
+    col("AllowVolumeExpansion", "Indicates whether the storage class allow volume expand.", 0, "boolean"),
+    ageCol(),
+  ],
+  row: (o, ctx) => {
+    const isDefault = o.metadata.annotations?.["storageclass.kubernetes.io/is-default-class"] === "true";
+    return [
+      isDefault ? `${o.metadata.name} (default)` : o.metadata.name,
+      str(o.provisioner),
+      str(o.reclaimPolicy, "Delete"),
+      str(o.volumeBindingMode, "Immediate"),
+      o.allowVolumeExpansion === true ? "true" : "false",
+      age(o.metadata.creationTimestamp, ctx.now),
+    ];
+  },
+};
+
+const createdAt = () => col("Created At", "CreationTimestamp is a timestamp representing the server time when this object was created.", 0, "date");
+
+/** Roles and ClusterRoles: NAME CREATED AT. */
+export const rolePrinter: Printer = {
+  columns: [nameCol(), createdAt()],
+  row: (o) => [o.metadata.name, o.metadata.creationTimestamp],
+};
+
+export const roleBindingPrinter: Printer = {
+  columns: [
+    nameCol(),
+    col("Role", "RoleRef is the Role or ClusterRole being referenced."),
+    ageCol(),
+    col("Users", "Users in the binding", 1),
+    col("Groups", "Groups in the binding", 1),
+    col("ServiceAccounts", "ServiceAccounts in the binding", 1),
+  ],
+  row: (o, ctx) => {
+    const subjects = arr(o.subjects);
+    const of = (kind: string) =>
+      subjects
+        .filter((s) => s.kind === kind)
+        .map((s) => (kind === "ServiceAccount" ? `${str(s.namespace)}:${str(s.name)}` : str(s.name)))
+        .join(", ");
+    return [
+      o.metadata.name,
+      `${str(get(o, "roleRef", "kind"))}/${str(get(o, "roleRef", "name"))}`,
+      age(o.metadata.creationTimestamp, ctx.now),
+      of("User"),
+      of("Group"),
+      of("ServiceAccount"),
+    ];
+  },
+};
+
+/** Upstream's default table for kinds without a printer: NAME CREATED AT. */
+export const defaultPrinter: Printer = rolePrinter;
