@@ -21,8 +21,19 @@ export interface KubemuStoreOptions {
 interface Member {
   name: string;
   clientUrl: string;
+  controlUrl: string;
   args: string[];
   child?: Child;
+}
+
+/** The fields of a member's GET /kubemu/status this benchmark reads. */
+interface ControlStatus {
+  name: string;
+  role: string;
+  /** Name of the member it follows, "" when it knows no leader. */
+  leader: string;
+  commitIndex: number;
+  appliedIndex: number;
 }
 
 export class KubemuStore implements StoreUnderTest {
@@ -48,6 +59,7 @@ export class KubemuStore implements StoreUnderTest {
       return {
         name,
         clientUrl: `ws://${ip}:${port}`,
+        controlUrl: `http://${ip}:${port + 2}`,
         args: [
           ...(this.o.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${this.o.cpuProfDir}`, `--cpu-prof-name=${name}.cpuprofile`] : []),
           mainJs,
@@ -86,23 +98,26 @@ export class KubemuStore implements StoreUnderTest {
     return this.members.flatMap((m, i) => (m.child && m.child.proc.exitCode === null && m.child.proc.signalCode === null ? [i] : []));
   }
 
+  /**
+   * A member's /kubemu/status (control URL). Used instead of the client API's status, whose
+   * dbSize serializes the whole store on every call (kv-service.ts status()).
+   */
+  private async controlStatus(i: number): Promise<ControlStatus> {
+    const res = await fetch(`${this.members[i]!.controlUrl}/kubemu/status`, { signal: AbortSignal.timeout(1000) });
+    if (!res.ok) throw new Error(`${this.members[i]!.name}: /kubemu/status answered ${res.status}`);
+    return (await res.json()) as ControlStatus;
+  }
+
   async leader(timeoutMs = 10_000): Promise<number> {
     const deadline = performance.now() + timeoutMs;
     let last = "";
     while (performance.now() < deadline) {
       try {
-        const sts = await Promise.all(this.running().map(async (i) => {
-          const c = this.newClient([this.members[i]!.clientUrl], 1000);
-          try {
-            return await c.status();
-          } finally {
-            await this.closeClient(c);
-          }
-        }));
-        const names = new Set(sts.map((s) => s.leaderName));
-        const idx = this.members.findIndex((m) => m.name === sts[0]?.leaderName);
+        const sts = await Promise.all(this.running().map((i) => this.controlStatus(i)));
+        const names = new Set(sts.map((s) => s.leader));
+        const idx = this.members.findIndex((m) => m.name === sts[0]?.leader);
         if (names.size === 1 && idx >= 0 && this.running().includes(idx)) return idx;
-        last = JSON.stringify(sts.map((s) => [s.name, s.role, s.leaderName]));
+        last = JSON.stringify(sts.map((s) => [s.name, s.role, s.leader]));
       } catch (e) {
         last = e instanceof Error ? e.message : String(e);
       }
@@ -125,8 +140,9 @@ export class KubemuStore implements StoreUnderTest {
     const lead = await this.leader();
     const at = this.running().find((i) => i !== lead) ?? lead;
     const c = this.newClient([this.members[at]!.clientUrl]);
-    const created = await c.status(); // connection is up before the watch starts
-    const w = c.watch(prefix, { rangeEnd: prefixEnd(prefix), startRevision: created.revision + 1 });
+    // Start right after the current revision, so no put made after this call is missed.
+    const { header } = await c.range({ key: prefix, rangeEnd: prefixEnd(prefix), countOnly: true });
+    const w = c.watch(prefix, { rangeEnd: prefixEnd(prefix), startRevision: header.revision + 1 });
     void (async () => {
       try {
         for await (const resp of w) {
@@ -151,16 +167,12 @@ export class KubemuStore implements StoreUnderTest {
     this.spawn(i);
     const deadline = performance.now() + 20_000;
     for (;;) {
-      const c = this.newClient([this.members[i]!.clientUrl], 1000);
       try {
-        const [mine, all] = [await c.status(), await this.leader()];
-        const lc = this.newClient([this.members[all]!.clientUrl], 1000);
-        const theirs = await lc.status().finally(() => this.closeClient(lc));
-        if (mine.leaderName !== "" && mine.raftAppliedIndex >= theirs.commitIndex - 1) return;
+        const lead = await this.leader(2000);
+        const [mine, theirs] = [await this.controlStatus(i), await this.controlStatus(lead)];
+        if (mine.leader !== "" && mine.appliedIndex >= theirs.commitIndex - 1) return;
       } catch {
         /* not up yet */
-      } finally {
-        await this.closeClient(c);
       }
       if (performance.now() > deadline) throw new Error(`kubemu: ${this.members[i]!.name} did not catch up after a restart`);
       await sleep(100);
