@@ -23,7 +23,10 @@ import { fileURLToPath } from "node:url";
 
 const require = createRequire(import.meta.url);
 const ts = require("typescript");
+const protobuf = require("protobufjs");
 const descriptor = require("protobufjs/ext/descriptor");
+// gogoproto.nullable (FieldOptions extension 65001): false marks a Go value field, absent/true a pointer.
+descriptor.FieldOptions.add(new protobuf.Field("gogoNullable", 65001, "bool"));
 
 const pkgDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const typesDir = path.dirname(require.resolve("kubernetes-types/package.json"));
@@ -65,6 +68,19 @@ const wantedProto = (name) =>
 
 const allFiles = extractDescriptors(kubectlBin);
 const protoFiles = [...allFiles.values()].filter((f) => wantedProto(f.name));
+/** Scalar fields that are Go pointers (`*int32`, `*string`, `*bool`): a zero value on the wire is meaningful. */
+const pointerScalars = [];
+for (const f of protoFiles) {
+  const walk = (prefix, m) => {
+    for (const fld of m.field) {
+      const scalar = fld.type !== 11 && fld.type !== 12 && fld.label !== 3; // not message, not bytes, not repeated
+      const valueField = !!fld.options && Object.prototype.hasOwnProperty.call(fld.options, "gogoNullable") && fld.options.gogoNullable === false;
+      if (scalar && !valueField) pointerScalars.push(`${prefix}.${m.name}.${fld.name}`);
+    }
+    for (const n of m.nestedType) walk(`${prefix}.${m.name}`, n);
+  };
+  for (const m of f.messageType) walk(f.package, m);
+}
 for (const f of protoFiles) {
   // gogo.proto only carries code-generation options; drop it so the set is self-contained.
   f.dependency = f.dependency.filter((d) => !d.includes("gogo"));
@@ -291,9 +307,10 @@ const gz = zlib.gzipSync(set, { level: 9 });
 writeTs(path.join(pkgDir, "src/protobuf/generated/descriptors.ts"), `Source: k8s.io generated.proto descriptors embedded in kubectl ${kubectlVersion}.`, {
   descriptorsSource: `kubectl ${kubectlVersion} (${protoFiles.length} k8s.io generated.proto files)`,
   descriptorSetGzipBase64: gz.toString("base64"),
+  pointerScalarFields: pointerScalars.sort(),
 });
 const withPatch = Object.values(definitions).reduce((n, d) => n + Object.values(d.properties ?? {}).filter((p) => p["x-kubernetes-patch-strategy"]).length, 0);
 console.log(
   `definitions: ${Object.keys(definitions).length} (${(defsJson.length / 1024).toFixed(0)} KiB), fields with patch strategy: ${withPatch}; ` +
-    `proto files: ${protoFiles.length}, messages: ${protoMessages.size}, descriptor set ${(gz.length / 1024).toFixed(0)} KiB gz; struct tags: ${patchTags.size}`,
+    `proto files: ${protoFiles.length} (${pointerScalars.length} pointer scalars), messages: ${protoMessages.size}, descriptor set ${(gz.length / 1024).toFixed(0)} KiB gz; struct tags: ${patchTags.size}`,
 );

@@ -10,11 +10,13 @@ import protobuf from "protobufjs";
 import descriptorExt from "protobufjs/ext/descriptor/index.js";
 import { newStatus, StatusError, StatusReason } from "@kubemu/common";
 import { definitionNameFor } from "../openapi/index.js";
-import { descriptorSetGzipBase64 } from "./generated/descriptors.js";
+import { descriptorSetGzipBase64, pointerScalarFields } from "./generated/descriptors.js";
 
 /** A decoded object: what JSON decoding of the same request would give. */
 export type DecodedObject = { apiVersion?: string; kind?: string; metadata: Record<string, unknown>; [field: string]: unknown };
 
+/** Scalars that are Go pointers: a zero value on the wire was set on purpose (replicas: 0). */
+const pointerScalars = new Set<string>(pointerScalarFields);
 const MAGIC = Uint8Array.from([0x6b, 0x38, 0x73, 0x00]);
 const META = "k8s.io.apimachinery.pkg.apis.meta.v1";
 
@@ -96,21 +98,25 @@ function messageToJson(type: protobuf.Type, msg: any): unknown {
       const entries = value as any[];
       if (entries.length === 0) continue;
       const valueField = entryType.fields.value as protobuf.Field;
-      out[field.name] = Object.fromEntries(entries.map((e) => [e.key ?? "", e.value === undefined ? "" : convertValue(valueField, e.value, true)]));
+      out[field.name] = Object.fromEntries(entries.map((e) => [e.key ?? "", e.value === undefined ? "" : convertValue(valueField, e.value)]));
     } else if (field.repeated) {
       const arr = value as unknown[];
       if (arr.length === 0) continue;
-      out[field.name] = arr.map((v) => convertValue(field, v, true)).filter((v) => v !== undefined);
+      out[field.name] = arr.map((v) => convertValue(field, v)).filter((v) => v !== undefined);
     } else {
-      const v = convertValue(field, value, false);
-      if (v !== undefined) out[field.name] = v;
+      const v = convertValue(field, value);
+      if (v === undefined) continue;
+      // Go value fields are always on the wire; their zero means "unset" and JSON's omitempty drops it.
+      const isZero = v === "" || v === 0 || v === false;
+      if (isZero && !pointerScalars.has(`${type.fullName.slice(1)}.${field.name}`)) continue;
+      out[field.name] = v;
     }
   }
   return out;
 }
 
-/** One value; singular empty strings and false are dropped, as Go's `omitempty` would drop them. */
-function convertValue(field: protobuf.Field, v: unknown, inCollection: boolean): unknown {
+/** One value in its JSON form; undefined drops it. */
+function convertValue(field: protobuf.Field, v: unknown): unknown {
   if (field.resolvedType instanceof protobuf.Type) {
     const json = messageToJson(field.resolvedType, v);
     return json === null ? undefined : json;
@@ -119,9 +125,8 @@ function convertValue(field: protobuf.Field, v: unknown, inCollection: boolean):
     case "bytes":
       return base64(v);
     case "string":
-      return !inCollection && v === "" ? undefined : v;
     case "bool":
-      return !inCollection && v === false ? undefined : v;
+      return v;
     case "int64":
     case "uint64":
     case "sint64":
