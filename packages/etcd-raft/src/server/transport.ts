@@ -105,7 +105,7 @@ export class PeerTransport {
       if (!list) byPeer.set(m.to, (list = []));
       list.push(m);
     }
-    for (const [to, batch] of byPeer) this.sendBatch(to, batch);
+    for (const [to, list] of byPeer) for (const batch of splitBySize(list, MAX_BATCH_BYTES)) this.sendBatch(to, batch);
   }
 
   private sendBatch(to: number, batch: Message[]): void {
@@ -144,6 +144,34 @@ export class PeerTransport {
     this.peers.clear();
     await Promise.all(all.map((p) => p.client.close()));
   }
+}
+
+/** Payload bytes per request, well under the wire frame limit (a Ready may hold many MsgApps). */
+const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+
+function messageBytes(m: Message): number {
+  let n = 64 + (m.snapshotData?.length ?? 0) + (m.context?.length ?? 0);
+  for (const e of m.entries) n += e.data.length + 24;
+  return n;
+}
+
+/** Splits messages, in order, into runs of at most maxBytes (a single larger message goes alone). */
+export function splitBySize(msgs: readonly Message[], maxBytes: number): Message[][] {
+  const out: Message[][] = [];
+  let cur: Message[] = [];
+  let size = 0;
+  for (const m of msgs) {
+    const n = messageBytes(m);
+    if (cur.length > 0 && size + n > maxBytes) {
+      out.push(cur);
+      cur = [];
+      size = 0;
+    }
+    cur.push(m);
+    size += n;
+  }
+  if (cur.length > 0) out.push(cur);
+  return out;
 }
 
 // ---- validation of received batches ----------------------------------------------------

@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { ConfigError, parseArgs } from "../../src/server/config.js";
 import { decodeCommand, decodeEnvelope, encodeCommand, encodeEnvelope } from "../../src/server/codec.js";
 import { memberIdOf } from "../../src/server/members.js";
-import { parseBatch } from "../../src/server/transport.js";
+import { parseBatch, splitBySize } from "../../src/server/transport.js";
+import { newMessage, MessageType } from "../../src/raft/index.js";
 
 const launcherArgs = [
   "--name", "etcd-0", "--data-dir", "/tmp/d", "--state-dir", "/tmp/s", "--profile", "fast", "--log-level", "info",
@@ -70,5 +71,14 @@ describe("codec and member ids", () => {
     expect(() => parseBatch({ msgs: [{ ...m, term: -1 }] }, 5)).toThrow(/term must be a non-negative integer/);
     expect(() => parseBatch({ msgs: [{ ...m, context: "str" }] }, 5)).toThrow(/context must be bytes/);
     expect(() => parseBatch(null, 5)).toThrow(/params must be an object/);
+  });
+
+  it("splitBySize keeps order and bounds each request", () => {
+    const big = (i: number) => newMessage({ type: MessageType.MsgApp, to: 2, index: i, entries: [{ term: 1, index: i + 1, type: 0, data: new Uint8Array(1000) }] });
+    const msgs = Array.from({ length: 10 }, (_, i) => big(i));
+    const parts = splitBySize(msgs, 3000);
+    expect(parts.map((p) => p.length)).toEqual([2, 2, 2, 2, 2]);
+    expect(parts.flat()).toEqual(msgs);
+    expect(splitBySize([big(0)], 10)).toHaveLength(1);
   });
 });
