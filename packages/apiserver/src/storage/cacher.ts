@@ -195,8 +195,9 @@ export class Cacher implements Storage {
   watch(keyOrPrefix: string, opts: WatchOptions): Watch {
     checkKey(keyOrPrefix);
     const rv = parseResourceVersion(opts.resourceVersion);
-    // RV unset without sendInitialEvents is a consistent "from now" watch: the store serves it (as upstream).
-    if (!this.ready || !this.covers(keyOrPrefix) || (rv === undefined && opts.sendInitialEvents !== true)) {
+    // RV unset is a consistent request ("from now", or a consistent initial state with
+    // sendInitialEvents): the store serves it, as upstream does without ConsistentListFromCache.
+    if (!this.ready || !this.covers(keyOrPrefix) || rv === undefined) {
       return this.inner.watch(keyOrPrefix, opts);
     }
     const recursive = opts.recursive;
@@ -206,7 +207,7 @@ export class Cacher implements Storage {
       // The initial state must be at least as new as rv: wait for the cache, then start.
       return this.deferredWatch(keyOrPrefix, opts, rv);
     }
-    return this.startWatch(key, recursive, rv ?? 0, initial, opts);
+    return this.startWatch(key, recursive, rv, initial, opts);
   }
 
   // ---- watch internals ---------------------------------------------------------------------

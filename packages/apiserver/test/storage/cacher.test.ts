@@ -176,4 +176,26 @@ describe("Cacher", () => {
     const r = await cacher.list("/registry/pods/", { recursive: true, resourceVersion: "0" });
     expect(r.items.map((i) => i.metadata.name)).toEqual(["a", "b"]);
   });
+
+  it("sendInitialEvents at an RV the cache has not reached yet waits for it, then sends that state", async () => {
+    const { backend, cacher } = await setup({ progressIntervalMs: 10_000 });
+    // Write straight to the store, then ask for state at least that new before the cache has seen it.
+    const put = await backend.create("/registry/pods/default/a", new TextEncoder().encode(JSON.stringify(pod("default", "a"))));
+    expect(cacher.revision).toBeLessThan(put.revision);
+    const w = new WatchReader(cacher.watch("/registry/pods/", { recursive: true, resourceVersion: String(put.revision), sendInitialEvents: true }));
+    const [ev] = await w.take(1);
+    expect(ev!.type).toBe("ADDED");
+    expect((ev!.object as KubeObject).metadata.resourceVersion).toBe(String(put.revision));
+    w.watch.stop();
+  });
+
+  it("a not-older-than read the cache cannot reach in time is 504", async () => {
+    const { cacher } = await setup({ freshWaitMs: 50 });
+    const cur = Number(await cacher.currentResourceVersion());
+    await expect(cacher.list("/registry/pods/", { recursive: true, resourceVersion: String(cur + 50) })).rejects.toMatchObject({ code: 504 });
+    const w = new WatchReader(cacher.watch("/registry/pods/", { recursive: true, resourceVersion: String(cur + 50), sendInitialEvents: true }));
+    const ev = await w.next();
+    expect(ev !== "timeout" && ev !== "end" && ev.type).toBe("ERROR");
+    expect(await w.next()).toBe("end");
+  });
 });
