@@ -432,4 +432,45 @@ describe("Raft paper §5.4: safety", () => {
       expect(r.log.committed, JSON.stringify(tc)).toBe(tc.wcommit);
     }
   });
+  it("figure8: an old-term entry replicated on a majority is not committed, because a later leader may still overwrite it", () => {
+    const n = Network.of(5, { maxSizePerMsg: 1 });
+    n.campaign(1); // term 1; everyone has the no-op at index 1
+    // (a) S1 appends index 2 (term 1) and reaches only S2.
+    n.isolate(1);
+    n.drop(1, 2, 0);
+    n.drop(2, 1, 0);
+    n.propose(1, "a");
+    expect(n.node(2).log.lastIndex()).toBe(2);
+    // (b) S5 wins term 2 with S3 and S4; its own entry at index 2 (term 2) goes nowhere.
+    n.recover();
+    n.isolate(1);
+    n.isolate(2);
+    n.ignore(MessageType.MsgApp);
+    n.campaign(5);
+    expect(n.node(5).state).toBe(StateType.Leader);
+    expect(n.node(5).log.term(2)).toBe(2);
+    // (c) S1 wins a later term and replicates index 2 (term 1) to a majority, but not its own entry.
+    n.recover();
+    n.isolate(5);
+    n.node(1).becomeFollower(n.node(1).term, 0); // S1 restarted: it comes back as a follower
+    // Strip S1's own new entry (index 3) from every MsgApp it sends.
+    n.msgHook = (m) => {
+      if (m.type === MessageType.MsgApp) m.entries = m.entries.filter((e) => e.index < 3);
+      return true;
+    };
+    for (let i = 0; i < 3 && n.node(1).state !== StateType.Leader; i++) n.campaign(1);
+    const r1 = n.node(1);
+    expect(r1.state).toBe(StateType.Leader);
+    expect([2, 3, 4].filter((id) => n.node(id).log.termOrUndefined(2) === 1).length).toBeGreaterThanOrEqual(2);
+    expect(r1.log.committed).toBe(1); // NOT 2: that entry is from an earlier term
+    // (d) S5 can indeed still win and overwrite index 2 with its term-2 entry.
+    n.msgHook = undefined;
+    n.recover();
+    n.isolate(1);
+    n.node(5).becomeFollower(n.node(5).term, 0); // S5 restarted
+    for (let i = 0; i < 5 && n.node(5).state !== StateType.Leader; i++) n.campaign(5);
+    expect(n.node(5).state).toBe(StateType.Leader);
+    n.propose(5, "b");
+    for (const id of [2, 3, 4, 5]) expect(n.node(id).log.termOrUndefined(2), `node ${id}`).toBe(2);
+  });
 });
