@@ -7,6 +7,7 @@
  * - linearizable gets at concurrency 64;
  * - watch latency: a watcher on a follower, sequential puts on the leader, time from the put's
  *   ack (and from its send) to the event reaching the watcher;
+ * - the leader's WAL fsyncs during each put row (mean duration, puts per fsync), from /metrics;
  * - leader failover: SIGKILL the leader under a c=16 put load, time to the first successful put
  *   sent after the kill (several trials; the killed member is restarted between trials).
  * Rows alternate between the stores in several short rounds so load from other processes on
@@ -80,7 +81,7 @@ const FAILOVER_REQUEST_TIMEOUT_MS = 1000;
 /** One measured figure of every store, by store label. */
 interface Row {
   measurement: string;
-  unit: "ops/s" | "ms";
+  unit: "ops/s" | "ms" | "puts";
   values: Record<string, number>;
   /** kubemu / etcd, when both ran. */
   ratio?: number;
@@ -101,11 +102,24 @@ function randomKeys(seed: number): () => string {
   return () => `/bench/k${String(rng.int(KEYSPACE)).padStart(6, "0")}`;
 }
 
+/** The leader's WAL fsyncs during the put rows, by store label and concurrency. */
+const fsyncs = new Map<string, { count: number; seconds: number; puts: number }>();
+
 async function loadRow(s: StoreUnderTest, kind: "put" | "get", concurrency: number, ms: number, seed: number): Promise<Sample> {
   const client = await s.client(concurrency);
   const key = randomKeys(seed);
+  const leader = await s.leader();
+  const before = await s.walFsync(leader);
+  let puts = 0;
   try {
-    return await closedLoop(() => (kind === "put" ? client.put(key(), VALUE) : client.get(key())), concurrency, ms, WARMUP_MS);
+    const sample = await closedLoop(() => (kind === "put" ? client.put(key(), VALUE).then(() => void puts++) : client.get(key())), concurrency, ms, WARMUP_MS);
+    if (kind === "put") {
+      const after = await s.walFsync(leader);
+      const k = `${s.label} c=${concurrency}`;
+      const acc = fsyncs.get(k) ?? { count: 0, seconds: 0, puts: 0 };
+      fsyncs.set(k, { count: acc.count + after.count - before.count, seconds: acc.seconds + after.seconds - before.seconds, puts: acc.puts + puts });
+    }
+    return sample;
   } finally {
     await client.close();
   }
@@ -218,6 +232,7 @@ export async function run(args: string[]): Promise<void> {
   }
   if (stores.length === 0) throw new Error("nothing to benchmark");
   const labels = stores.map((s) => s.label);
+  const loadBefore = loadavg().map((l) => Math.round(l * 100) / 100);
   const rows: Row[] = [];
   const failovers: Record<string, number[]> = {};
   const progress = (m: string) => process.stderr.write(`[etcd bench] ${m}\n`);
@@ -233,6 +248,9 @@ export async function run(args: string[]): Promise<void> {
       rows.push(makeRow(`put c=${c} throughput`, "ops/s", Object.fromEntries([...st].map(([l, x]) => [l, x.opsPerSec]))));
       rows.push(makeRow(`put c=${c} p50`, "ms", Object.fromEntries([...st].map(([l, x]) => [l, x.p50ms]))));
       rows.push(makeRow(`put c=${c} p99`, "ms", Object.fromEntries([...st].map(([l, x]) => [l, x.p99ms]))));
+      const fs = (l: string) => fsyncs.get(`${l} c=${c}`)!;
+      rows.push(makeRow(`put c=${c} leader WAL fsync mean`, "ms", Object.fromEntries(labels.map((l) => [l, Math.round((fs(l).seconds / Math.max(1, fs(l).count)) * 1e5) / 100]))));
+      rows.push(makeRow(`put c=${c} puts per leader fsync`, "puts", Object.fromEntries(labels.map((l) => [l, Math.round((fs(l).puts / Math.max(1, fs(l).count)) * 10) / 10]))));
       for (const [l, x] of st) if (x.errors > 0) notes.push(`${l}: ${x.errors} failed puts at c=${c}`);
     }
     progress("linearizable gets at concurrency 64");
@@ -277,11 +295,12 @@ export async function run(args: string[]): Promise<void> {
       kubemu: `kubemu-etcd (packages/etcd-raft/dist/server/main.js), --profile ${o.profile}; client: ${stores.find((s) => s.label === "kubemu")?.clientDescription ?? "-"}`,
       etcd: labels.includes("etcd") ? `${etcdBinary} v3.4 with its default timing (heartbeat 100 ms, election 1000 ms); client: ${stores.find((s) => s.label === "etcd")?.clientDescription ?? "-"}` : "skipped",
       fairness:
-        "etcd is driven through its HTTP/JSON gateway (JSON + base64, translated to gRPC inside etcd), not native gRPC, so it pays extra encoding per request; kubemu uses its native msgpack-over-WebSocket client. Both load generators run in this one node process, so client CPU is shared alike. etcd's default election timeout is 2x kubemu's fast profile, which favours kubemu in failover.",
+        "etcd is driven through its HTTP/JSON gateway (JSON + base64, translated to gRPC inside etcd), not native gRPC, so it pays extra encoding per request; kubemu uses its native msgpack-over-WebSocket client. Both load generators run in this one node process, so client CPU is shared alike. etcd's default election timeout is 2x kubemu's fast profile, which favours kubemu in failover. The fsync rows read each store's own etcd_disk_wal_fsync_duration_seconds from the leader: etcd times the fdatasync syscall alone, kubemu the whole awaited WAL append (write + fdatasync through libuv's thread pool, plus event-loop delay).",
       failover: `c=16 put load, SIGKILL of the leader, time to the first successful put sent after the kill; client request timeout ${FAILOVER_REQUEST_TIMEOUT_MS} ms then retry (etcd: on the next member); the killed member is restarted and caught up between trials`,
       load: `closed loop; 256-byte values; random keys from a ${KEYSPACE}-key space; ${ROUNDS} alternating rounds of ${ms} ms per store per row after ${WARMUP_MS} ms warm-up; writes and reads go to the leader; watch on a follower`,
     },
     secondsPerRow: o.seconds,
+    loadAverageBefore: loadBefore,
     loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
     rows,
     failoverTrialsMs: failovers,
@@ -289,6 +308,7 @@ export async function run(args: string[]): Promise<void> {
     notes,
     ...(profiles ? { cpuProfiles: profiles } : {}),
   };
+  console.log(`load average before/after: ${loadBefore.join(" ")} / ${result.loadAverage.join(" ")} (2 cores shared with other work: absolute numbers swing; compare the ratios)`);
   console.log(`stores: ${labels.join(", ")}; etcd via ${labels.includes("etcd") ? "v3 HTTP/JSON gateway (not gRPC: see fairness note)" : "-"}`);
   console.log(renderTable(rows, labels));
   for (const g of goals) console.log(`goal: ${g.goal}: ${g.met ? "met" : "MISSED"} (${g.detail})`);

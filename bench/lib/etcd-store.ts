@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePortBlock } from "./net.js";
 import { sleep, spawnChild, stopChild, type Child } from "./procs.js";
-import type { LoadClient, StoreUnderTest } from "./store.js";
+import { parseFsyncTotals, type FsyncTotals, type LoadClient, type StoreUnderTest } from "./store.js";
 
 export const etcdBinary = "/usr/bin/etcd";
 
@@ -205,6 +205,12 @@ export class EtcdStore implements StoreUnderTest {
       req.destroy();
       agent.destroy();
     };
+  }
+
+  async walFsync(i: number): Promise<FsyncTotals> {
+    const m = this.members[i]!;
+    const res = await fetch(`http://${m.host}:${m.port}/metrics`, { signal: AbortSignal.timeout(2000) });
+    return parseFsyncTotals(await res.text());
   }
 
   async kill(i: number): Promise<void> {

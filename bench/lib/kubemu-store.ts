@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { EtcdClient, prefixEnd } from "@kubemu/etcd-raft";
 import { freePortBlock } from "./net.js";
 import { sleep, spawnChild, stopChild, type Child } from "./procs.js";
-import type { LoadClient, StoreUnderTest } from "./store.js";
+import { parseFsyncTotals, type FsyncTotals, type LoadClient, type StoreUnderTest } from "./store.js";
 
 const mainJs = fileURLToPath(new URL("../../packages/etcd-raft/dist/server/main.js", import.meta.url));
 
@@ -156,6 +156,11 @@ export class KubemuStore implements StoreUnderTest {
       w.cancel();
       void this.closeClient(c);
     };
+  }
+
+  async walFsync(i: number): Promise<FsyncTotals> {
+    const res = await fetch(`${this.members[i]!.controlUrl}/metrics`, { signal: AbortSignal.timeout(2000) });
+    return parseFsyncTotals(await res.text());
   }
 
   async kill(i: number): Promise<void> {
