@@ -25,7 +25,7 @@ import {
 } from "@kubemu/common";
 import * as api from "../api/index.js";
 import { notProposed, toStatusError } from "../api/index.js";
-import { type ApplyResult, type MvccLimits, type Watcher } from "../mvcc/index.js";
+import { type ApplyResult, type Command, type MvccLimits, type Watcher } from "../mvcc/index.js";
 import { validateCommand, validateRange } from "../mvcc/validate.js";
 import { ConfChangeType } from "../raft/index.js";
 import { encodeCommand, encodeMemberContext, type LogCommand } from "./codec.js";
@@ -117,7 +117,7 @@ export class KvService {
     return this.c.driver.propose(data);
   }
 
-  private async write(cmd: import("../mvcc/index.js").Command): Promise<ApplyResult> {
+  private async write(cmd: Command): Promise<ApplyResult> {
     validateCommand(cmd, this.c.limits);
     this.requireLeader();
     const size = this.c.driver.lastSnapshotBytes;

@@ -25,7 +25,9 @@ import {
   decodeConfChange,
   type Entry,
   EntryType,
+  type HardState,
   isEmptySnapshot,
+  type Message,
   MemoryStorage,
   NotLeaderError,
   ProposalDroppedError,
@@ -35,7 +37,7 @@ import {
   type SoftState,
   StateType,
 } from "../raft/index.js";
-import { CodecError, decodeCommand, decodeEnvelope, decodeMemberContext } from "./codec.js";
+import { CodecError, decodeCommand, decodeEnvelope, decodeMemberContext, type LogCommand } from "./codec.js";
 import type { Disk } from "./disk.js";
 import type { ServerMetrics } from "./metrics.js";
 import type { StateMachine } from "./state-machine.js";
@@ -64,7 +66,7 @@ export interface DriverOptions {
   /** Called on every leader/role change, after the driver's own bookkeeping. */
   onSoftState?: (ss: SoftState, prev: SoftState) => void;
   /** Called after each applied normal entry that carried a key-value command. */
-  onApplied?: (cmd: import("./codec.js").LogCommand, result: unknown) => void;
+  onApplied?: (cmd: LogCommand, result: unknown) => void;
 }
 
 interface ProposalWaiter {
@@ -103,7 +105,7 @@ export class RaftDriver {
   private snapshotBytes = 0;
   private stage = "idle";
   private stageSince = 0;
-  private deferredHardState: import("../raft/index.js").HardState | undefined;
+  private deferredHardState: HardState | undefined;
 
   constructor(opts: DriverOptions) {
     this.o = opts;
@@ -192,7 +194,7 @@ export class RaftDriver {
   // ---- inputs ---------------------------------------------------------------------------------
 
   /** Steps a message from a peer. Bad messages are logged and dropped. */
-  step(m: import("../raft/index.js").Message): void {
+  step(m: Message): void {
     if (this.stopped) return;
     try {
       this.node.step(m);
