@@ -1,0 +1,141 @@
+/**
+ * ApiServer: one kube-apiserver-like process's worth of parts — the registry over a
+ * StorageFactory, the HTTP front (REST, discovery, OpenAPI, metrics, control endpoints), the
+ * internal wire API, bootstrap objects, the `kubernetes` endpoints reconciler and periodic
+ * compaction. Tests start it in-process on port 0; main.ts starts it as a process.
+ */
+import type { AddressInfo } from "node:net";
+import { FaultInjector, realClock, randomRng, silentLogger, WireServer, type Clock, type Rng, type Timer } from "@kubemu/common";
+import type { Logger } from "pino";
+import type { Storage, StorageFactory } from "./storage/index.js";
+import { builtinRegistry, type Registry } from "./registry/registry.js";
+import type { ResourceDef } from "./registry/types.js";
+import { groupVersion } from "./registry/types.js";
+import { PROFILE_SETTINGS, type ServerContext } from "./rest/context.js";
+import { ResourceStore } from "./rest/store.js";
+import { HttpFront } from "./http/server.js";
+import { ApiMetrics } from "./http/metrics.js";
+import { registerWireApi } from "./internal/wire-api.js";
+import { bootstrap } from "./bootstrap.js";
+import { EndpointReconciler } from "./endpoint-reconciler.js";
+import type { ComponentStatusProbe } from "./component-status.js";
+
+export interface ApiServerOptions {
+  /** Process name (apiserver-0). */
+  name: string;
+  storage: StorageFactory;
+  profile?: "fast" | "realistic";
+  clock?: Clock;
+  rng?: Rng;
+  logger?: Logger;
+  registry?: Registry;
+  /** Compact the store this often (default 5 min, as kube-apiserver); 0 disables. */
+  compactionIntervalMs?: number;
+  /** Lease duration of the `kubernetes` endpoint reconciler in seconds (default 15). */
+  endpointLeaseSeconds?: number;
+  /** Register default process metrics (process mode only). */
+  defaultMetrics?: boolean;
+  /** Computes componentstatuses; without it the list is empty. */
+  componentStatus?: ComponentStatusProbe;
+}
+
+export class ApiServer {
+  readonly ctx: ServerContext;
+  readonly store: ResourceStore;
+  readonly http: HttpFront;
+  readonly wire: WireServer;
+  readonly faults = new FaultInjector();
+  readonly metrics: ApiMetrics;
+  private reconciler: EndpointReconciler | undefined;
+  private compactTimer: Timer | undefined;
+  private ready = false;
+  private address: AddressInfo | undefined;
+  private readonly storages = new Map<ResourceDef, Storage>();
+
+  constructor(private readonly o: ApiServerOptions) {
+    const registry = o.registry ?? builtinRegistry();
+    const log = o.logger ?? silentLogger;
+    this.ctx = {
+      clock: o.clock ?? realClock,
+      rng: o.rng ?? randomRng().rng,
+      log,
+      registry,
+      storage: o.storage,
+      profile: PROFILE_SETTINGS[o.profile ?? "fast"],
+      storageFor: (def) => {
+        let s = this.storages.get(def);
+        if (!s) {
+          const resource = def.storageResource ?? def.plural;
+          s = o.storage.forResource({ ...(def.group ? { group: def.group } : {}), resource, kind: def.kind, apiVersion: groupVersion(def) } as never);
+          this.storages.set(def, s);
+        }
+        return s;
+      },
+    };
+    this.store = new ResourceStore(this.ctx);
+    this.metrics = new ApiMetrics(o.defaultMetrics ?? false);
+    this.http = new HttpFront({
+      ctx: this.ctx,
+      store: this.store,
+      name: o.name,
+      faults: this.faults,
+      metrics: this.metrics,
+      ready: () => this.ready,
+      status: () => ({ name: o.name, pid: process.pid, role: "apiserver", ready: this.ready }),
+      computed: (def) => (def.kind === "ComponentStatus" && o.componentStatus ? o.componentStatus() : undefined),
+    });
+    this.wire = new WireServer({ name: o.name, logger: log, clock: this.ctx.clock, faults: this.faults });
+    registerWireApi(this.wire, this.ctx, this.store);
+    this.wire.attach(this.http.server, { path: "/kubemu/wire" });
+  }
+
+  /** Listens, creates the bootstrap objects, starts the reconcilers. Resolves with the bound address. */
+  async start(host: string, port: number, advertise?: { ip: string; port: number }): Promise<AddressInfo> {
+    this.address = await this.http.listen(host, port);
+    const adv = advertise ?? { ip: this.address.address, port: this.address.port };
+    await this.retry(() => bootstrap(this.store, this.ctx.registry, adv.port));
+    this.reconciler = new EndpointReconciler({
+      store: this.store,
+      registry: this.ctx.registry,
+      clock: this.ctx.clock,
+      log: this.ctx.log,
+      name: this.o.name,
+      ip: adv.ip,
+      port: adv.port,
+      leaseSeconds: this.o.endpointLeaseSeconds ?? 15,
+    });
+    this.reconciler.start();
+    const every = this.o.compactionIntervalMs ?? 5 * 60_000;
+    if (every > 0)
+      this.compactTimer = this.ctx.clock.setInterval(() => {
+        this.o.storage.compact().catch((e) => this.ctx.log.warn({ err: String(e) }, "compaction failed"));
+      }, every);
+    this.ready = true;
+    this.ctx.log.info({ address: `${this.address.address}:${this.address.port}` }, "apiserver ready");
+    return this.address;
+  }
+
+  /** Bootstrap needs the store; it may still be electing a leader when we start. */
+  private async retry(fn: () => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await fn();
+        return;
+      } catch (e) {
+        if (attempt >= 60) throw e;
+        this.ctx.log.warn({ err: e instanceof Error ? e.message : String(e), attempt }, "bootstrap failed; retrying");
+        await this.ctx.clock.sleep(500);
+      }
+    }
+  }
+
+  /** Graceful stop: not ready, withdraw from the `kubernetes` endpoints, close listeners and storage. */
+  async stop(): Promise<void> {
+    this.ready = false;
+    this.compactTimer?.cancel();
+    if (this.reconciler) await this.reconciler.withdraw().catch(() => undefined);
+    await this.wire.close();
+    await this.http.close();
+    await this.o.storage.close();
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * What kube-apiserver creates for itself at start: the system namespaces and the `kubernetes`
+ * Service in `default` (ClusterIP 127.96.0.1). Both API servers run it; AlreadyExists is fine.
+ */
+import { isAlreadyExists, isConflict } from "@kubemu/common";
+import type { ResourceStore } from "./rest/store.js";
+import type { Registry } from "./registry/registry.js";
+
+export const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"] as const;
+export const KUBERNETES_SERVICE_IP = "127.96.0.1";
+
+async function ignoreExisting(p: Promise<unknown>): Promise<void> {
+  try {
+    await p;
+  } catch (e) {
+    if (!isAlreadyExists(e) && !isConflict(e)) throw e;
+  }
+}
+
+export async function bootstrap(store: ResourceStore, registry: Registry, apiPort: number): Promise<void> {
+  const ns = registry.lookup("", "v1", "namespaces")!;
+  for (const name of SYSTEM_NAMESPACES)
+    await ignoreExisting(store.create(ns, undefined, { metadata: { name } }, { fieldManager: "kube-apiserver" }));
+  const svc = registry.lookup("", "v1", "services")!;
+  await ignoreExisting(
+    store.create(
+      svc,
+      "default",
+      {
+        metadata: { name: "kubernetes", labels: { component: "apiserver", provider: "kubernetes" } },
+        spec: {
+          type: "ClusterIP",
+          clusterIP: KUBERNETES_SERVICE_IP,
+          sessionAffinity: "None",
+          ports: [{ name: "https", port: 443, protocol: "TCP", targetPort: apiPort }],
+        },
+      },
+      { fieldManager: "kube-apiserver" },
+    ),
+  );
+}

@@ -1,0 +1,112 @@
+/**
+ * Flags of `kubemu-apiserver`: the launcher's common flags (--name, --data-dir, --state-dir,
+ * --profile, --log-level, --control-url) and the server's own. Parsing never exits; it throws
+ * ConfigError with one readable line.
+ */
+import { Command, CommanderError, Option } from "commander";
+import type { ComponentTarget } from "./component-status.js";
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+export interface ApiServerConfig {
+  name: string;
+  dataDir: string | undefined;
+  stateDir: string | undefined;
+  profile: "fast" | "realistic";
+  logLevel: string;
+  controlUrl: string | undefined;
+  bindAddress: string;
+  port: number;
+  /** ws:// URLs of the store members; empty with --storage=memory. */
+  etcdServers: string[];
+  storage: "etcd" | "memory";
+  compactionIntervalMs: number;
+  componentStatus: ComponentTarget[];
+}
+
+const DEFAULT_COMPONENTS =
+  "scheduler=http://127.0.30.1:10259/healthz,controller-manager=http://127.0.40.1:10257/healthz," +
+  "etcd-0=http://127.0.10.1:2381/health,etcd-1=http://127.0.10.2:2381/health,etcd-2=http://127.0.10.3:2381/health";
+
+function isLoopback(host: string): boolean {
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) && host.split(".").every((p) => Number(p) <= 255);
+}
+
+function parseUrlList(flag: string, v: string, protocol: string): string[] {
+  return v
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => {
+      let u: URL;
+      try {
+        u = new URL(s);
+      } catch {
+        throw new ConfigError(`${flag}: "${s}" is not a URL`);
+      }
+      if (u.protocol !== protocol) throw new ConfigError(`${flag}: "${s}" must use ${protocol}//`);
+      if (!isLoopback(u.hostname)) throw new ConfigError(`${flag}: "${s}" is not a loopback (127.0.0.0/8) address`);
+      return s;
+    });
+}
+
+function parseComponents(v: string): ComponentTarget[] {
+  if (v.trim() === "") return [];
+  return v.split(",").map((pair) => {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw new ConfigError(`--component-status: "${pair}" must be name=http://host:port/path`);
+    const name = pair.slice(0, eq).trim();
+    const url = pair.slice(eq + 1).trim();
+    parseUrlList("--component-status", url, "http:");
+    return { name, url };
+  });
+}
+
+export function parseArgs(argv: string[]): ApiServerConfig {
+  const cmd = new Command("kubemu-apiserver")
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined, writeOut: () => undefined })
+    .option("--name <name>", "process name", "apiserver-0")
+    .option("--data-dir <dir>", "data directory (unused: the API server is stateless)")
+    .option("--state-dir <dir>", "cluster state directory (logs)")
+    .addOption(new Option("--profile <profile>", "timing profile").choices(["fast", "realistic"]).default("fast"))
+    .option("--log-level <level>", "log level", "info")
+    .option("--control-url <url>", "URL of this process's /kubemu control endpoint (served on the API port)")
+    .option("--bind-address <ip>", "address to listen on", "127.0.0.1")
+    .option("--port <port>", "port to listen on", "6443")
+    .option("--etcd-servers <urls>", "comma-separated ws:// URLs of the store members", "")
+    .addOption(new Option("--storage <backend>", "storage backend").choices(["etcd", "memory"]).default("etcd"))
+    .option("--compaction-interval <seconds>", "store compaction period (0 = never)", "300")
+    .option("--component-status <list>", "name=url,... probed for componentstatuses", DEFAULT_COMPONENTS);
+  try {
+    cmd.parse(argv, { from: "user" });
+  } catch (e) {
+    if (e instanceof CommanderError) throw new ConfigError(e.message.replace(/^error: /, ""));
+    throw e;
+  }
+  const o = cmd.opts<Record<string, string>>();
+  if (!isLoopback(o.bindAddress!)) throw new ConfigError(`--bind-address "${o.bindAddress}" is not a loopback (127.0.0.0/8) address`);
+  const port = Number(o.port);
+  if (!/^\d+$/.test(o.port!) || port > 65535) throw new ConfigError(`--port must be an integer 0-65535, got "${o.port}"`);
+  const compaction = Number(o.compactionInterval);
+  if (!/^\d+$/.test(o.compactionInterval!)) throw new ConfigError(`--compaction-interval must be a non-negative integer, got "${o.compactionInterval}"`);
+  const etcdServers = parseUrlList("--etcd-servers", o.etcdServers!, "ws:");
+  const storage = o.storage as "etcd" | "memory";
+  if (storage === "etcd" && etcdServers.length === 0) throw new ConfigError("--etcd-servers is required (or --storage=memory)");
+  return {
+    name: o.name!,
+    dataDir: o.dataDir,
+    stateDir: o.stateDir,
+    profile: o.profile as "fast" | "realistic",
+    logLevel: o.logLevel!,
+    controlUrl: o.controlUrl,
+    bindAddress: o.bindAddress!,
+    port,
+    etcdServers,
+    storage,
+    compactionIntervalMs: compaction * 1000,
+    componentStatus: parseComponents(o.componentStatus!),
+  };
+}

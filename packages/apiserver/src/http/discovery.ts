@@ -1,0 +1,145 @@
+/**
+ * Discovery documents: legacy (APIVersions, APIGroupList, APIGroup, APIResourceList) and
+ * aggregated (apidiscovery.k8s.io/v2 APIGroupDiscoveryList), built from the registry.
+ */
+import type { Registry } from "../registry/registry.js";
+import { ALL_VERBS, groupVersion, type ResourceDef } from "../registry/types.js";
+
+export const AGGREGATED_CONTENT_TYPE = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+const AGGREGATED_V2BETA1 = "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList";
+
+/** Which aggregated format the Accept header asks for, if any. */
+export function wantsAggregated(accept: string | undefined): string | undefined {
+  if (!accept) return undefined;
+  for (const part of accept.split(",")) {
+    const p = part.replace(/\s+/g, "");
+    if (p.includes("g=apidiscovery.k8s.io") && p.includes("as=APIGroupDiscoveryList")) {
+      if (p.includes("v=v2beta1")) return AGGREGATED_V2BETA1;
+      if (p.includes("v=v2")) return AGGREGATED_CONTENT_TYPE;
+    }
+  }
+  return undefined;
+}
+
+const verbsOf = (r: ResourceDef) => [...(r.verbs ?? ALL_VERBS)];
+
+/** A subresource's kind, group and verbs as upstream reports them. */
+function subresourceInfo(r: ResourceDef, sub: string): { group?: string; version?: string; kind: string; verbs: string[] } {
+  switch (sub) {
+    case "status":
+      return { kind: r.kind, verbs: ["get", "patch", "update"] };
+    case "scale":
+      return { group: "autoscaling", version: "v1", kind: "Scale", verbs: ["get", "patch", "update"] };
+    case "binding":
+      return { kind: "Binding", verbs: ["create"] };
+    case "eviction":
+      return { group: "policy", version: "v1", kind: "Eviction", verbs: ["create"] };
+    case "finalize":
+      return { kind: r.kind, verbs: ["update"] };
+    default:
+      return { kind: r.kind, verbs: ["get"] };
+  }
+}
+
+export function apiVersions(serverAddress: string): unknown {
+  return {
+    kind: "APIVersions",
+    versions: ["v1"],
+    serverAddressByClientCIDRs: [{ clientCIDR: "0.0.0.0/0", serverAddress }],
+  };
+}
+
+function groupEntry(registry: Registry, group: string) {
+  const versions = registry
+    .groupVersions()
+    .filter((gv) => gv.group === group)
+    .map((gv) => ({ groupVersion: groupVersion(gv), version: gv.version }));
+  return { name: group, versions, preferredVersion: versions[0]! };
+}
+
+export function apiGroupList(registry: Registry): unknown {
+  const groups = [...new Set(registry.groupVersions().map((gv) => gv.group))].filter((g) => g !== "");
+  return { kind: "APIGroupList", apiVersion: "v1", groups: groups.map((g) => groupEntry(registry, g)) };
+}
+
+export function apiGroup(registry: Registry, group: string): unknown | undefined {
+  if (group === "" || !registry.groupVersions().some((gv) => gv.group === group)) return undefined;
+  return { kind: "APIGroup", apiVersion: "v1", ...groupEntry(registry, group) };
+}
+
+export function apiResourceList(registry: Registry, group: string, version: string): unknown | undefined {
+  if (!registry.hasGroupVersion(group, version)) return undefined;
+  const resources: unknown[] = [];
+  for (const r of registry.inGroupVersion(group, version)) {
+    resources.push({
+      name: r.plural,
+      singularName: r.singular,
+      namespaced: r.namespaced,
+      kind: r.kind,
+      verbs: verbsOf(r),
+      ...(r.shortNames?.length ? { shortNames: [...r.shortNames] } : {}),
+      ...(r.categories?.length ? { categories: [...r.categories] } : {}),
+      storageVersionHash: storageVersionHash(r),
+    });
+    for (const sub of r.subresources ?? []) {
+      const info = subresourceInfo(r, sub);
+      resources.push({
+        name: `${r.plural}/${sub}`,
+        singularName: "",
+        namespaced: r.namespaced,
+        ...(info.group !== undefined ? { group: info.group, version: info.version } : {}),
+        kind: info.kind,
+        verbs: info.verbs,
+      });
+    }
+  }
+  return { kind: "APIResourceList", apiVersion: "v1", groupVersion: groupVersion({ group, version }), resources };
+}
+
+/** A stable short hash of the resource's identity (clients only compare it for equality). */
+function storageVersionHash(r: ResourceDef): string {
+  let h = 2166136261;
+  for (const ch of `${r.group}/${r.version}/${r.kind}`) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;
+  return Buffer.from(h.toString(16).padStart(8, "0"), "hex").toString("base64").slice(0, 11);
+}
+
+/** Aggregated discovery for /api (core only) or /apis (every named group). */
+export function aggregatedDiscovery(registry: Registry, core: boolean, apiVersion = "apidiscovery.k8s.io/v2"): unknown {
+  const groups = [...new Set(registry.groupVersions().map((gv) => gv.group))].filter((g) => (core ? g === "" : g !== ""));
+  return {
+    kind: "APIGroupDiscoveryList",
+    apiVersion,
+    metadata: {},
+    items: groups.map((g) => ({
+      metadata: { name: g, creationTimestamp: null },
+      versions: registry
+        .groupVersions()
+        .filter((gv) => gv.group === g)
+        .map((gv) => ({
+          version: gv.version,
+          freshness: "Current",
+          resources: registry.inGroupVersion(gv.group, gv.version).map((r) => ({
+            resource: r.plural,
+            responseKind: { group: r.group, version: r.version, kind: r.kind },
+            scope: r.namespaced ? "Namespaced" : "Cluster",
+            singularResource: r.singular,
+            verbs: verbsOf(r),
+            ...(r.shortNames?.length ? { shortNames: [...r.shortNames] } : {}),
+            ...(r.categories?.length ? { categories: [...r.categories] } : {}),
+            ...(r.subresources?.length
+              ? {
+                  subresources: r.subresources.map((sub) => {
+                    const info = subresourceInfo(r, sub);
+                    return {
+                      subresource: sub,
+                      responseKind: { group: info.group ?? r.group, version: info.version ?? r.version, kind: info.kind },
+                      verbs: info.verbs,
+                    };
+                  }),
+                }
+              : {}),
+          })),
+        })),
+    })),
+  };
+}

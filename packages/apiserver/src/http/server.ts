@@ -1,0 +1,208 @@
+/**
+ * The API server's HTTP front: routing of /version, health, metrics, discovery, OpenAPI, the
+ * kubemu control endpoints, the internal wire API and the REST resources. Every failure is
+ * answered with a Status; nothing a client sends can take the process down.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { FaultInjector, handleControlRequest, type ProcessStatus } from "@kubemu/common";
+import { openApiV2Document, openApiV3Document, openApiV3Index, unknownFields, type SerializedDocument } from "../openapi/index.js";
+import { decodeProtobufBody } from "../protobuf/index.js";
+import type { ServerContext } from "../rest/context.js";
+import type { ResourceStore } from "../rest/store.js";
+import type { KubeObject } from "../storage/index.js";
+import type { ResourceDef } from "../registry/types.js";
+import { notFoundPath } from "../rest/errors.js";
+import { parseRequestPath } from "./request-info.js";
+import { sendBytes, sendError, sendJson } from "./respond.js";
+import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from "./discovery.js";
+import { ApiMetrics } from "./metrics.js";
+import { handleResource } from "../handlers/resource.js";
+
+export const SERVER_VERSION = {
+  major: "1",
+  minor: "32",
+  gitVersion: "v1.32.4-kubemu",
+  gitCommit: "kubemu",
+  gitTreeState: "clean",
+  buildDate: "2025-01-01T00:00:00Z",
+  goVersion: "node",
+  compiler: "tsc",
+  platform: `${process.platform}/${process.arch === "x64" ? "amd64" : process.arch}`,
+};
+
+export interface HttpFrontOptions {
+  ctx: ServerContext;
+  store: ResourceStore;
+  name: string;
+  faults: FaultInjector;
+  metrics: ApiMetrics;
+  /** Readiness: false until bootstrap finished and while the store is unreachable. */
+  ready: () => boolean;
+  status: () => ProcessStatus | Promise<ProcessStatus>;
+  computed?: (def: ResourceDef) => Promise<KubeObject[]> | undefined;
+}
+
+export class HttpFront {
+  readonly server: Server;
+  private readonly v3Docs = new Map<string, SerializedDocument>();
+
+  constructor(private readonly o: HttpFrontOptions) {
+    this.server = createServer({ requestTimeout: 0, keepAliveTimeout: 65_000 }, (req, res) => {
+      this.handle(req, res).catch((e) => {
+        o.ctx.log.error({ err: e instanceof Error ? (e.stack ?? e.message) : String(e) }, "request handler failed");
+        sendError(req, res, e);
+      });
+    });
+    this.server.on("clientError", (_e, socket) => {
+      if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
+      else socket.destroy();
+    });
+  }
+
+  async listen(host: string, port: number): Promise<AddressInfo> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(port, host, () => {
+        this.server.off("error", reject);
+        resolve();
+      });
+    });
+    return this.server.address() as AddressInfo;
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const start = process.hrtime.bigint();
+    const url = new URL(req.url ?? "/", "http://apiserver");
+    const path = url.pathname;
+    if (handleControlRequest(req, res, { faults: this.o.faults, status: this.o.status, logger: this.o.ctx.log })) return;
+    const labels = { verb: (req.method ?? "GET").toUpperCase(), group: "", version: "", resource: "", subresource: "" };
+    let code = 200;
+    try {
+      const verb = await this.route(req, res, url, path, labels);
+      if (verb) labels.verb = verb.toUpperCase();
+      code = res.statusCode;
+    } catch (e) {
+      const status = sendError(req, res, e);
+      code = status.code;
+      if (status.code >= 500) this.o.ctx.log.warn({ path, method: req.method, status: status.message }, "request failed");
+    } finally {
+      this.o.metrics.requests.inc({ ...labels, code: String(code) });
+      if (labels.verb !== "WATCH") this.o.metrics.latency.observe(labels, Number(process.hrtime.bigint() - start) / 1e9);
+    }
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse, url: URL, path: string, labels: Record<string, string>): Promise<string | undefined> {
+    const method = req.method ?? "GET";
+    const isRead = method === "GET" || method === "HEAD";
+    switch (path) {
+      case "/version":
+      case "/version/":
+        if (!isRead) throw notFoundPath();
+        sendJson(req, res, 200, SERVER_VERSION);
+        return;
+      case "/healthz":
+      case "/livez":
+        res.writeHead(200, { "content-type": "text/plain; charset=utf-8" }).end("ok");
+        return;
+      case "/readyz":
+        if (this.o.ready()) res.writeHead(200, { "content-type": "text/plain; charset=utf-8" }).end("ok");
+        else res.writeHead(503, { "content-type": "text/plain; charset=utf-8" }).end("[-]kubemu-ready failed: not ready\nreadyz check failed");
+        return;
+      case "/metrics": {
+        const body = await this.o.metrics.registry.metrics();
+        sendBytes(req, res, 200, this.o.metrics.registry.contentType, Buffer.from(body));
+        return;
+      }
+      case "/openapi/v2":
+        // kubectl asks for the protobuf form only as a fallback and treats 404 as "none".
+        if (/protobuf/.test(req.headers.accept ?? "") && !/json/.test(req.headers.accept ?? "")) throw notFoundPath();
+        this.sendDocument(req, res, openApiV2Document(this.o.ctx.registry.resources));
+        return;
+      case "/openapi/v3":
+      case "/openapi/v3/":
+        this.sendDocument(req, res, openApiV3Index(this.o.ctx.registry.resources));
+        return;
+      case "/":
+        sendJson(req, res, 200, { paths: ["/api", "/api/v1", "/apis", ...this.o.ctx.registry.groupVersions().filter((g) => g.group).map((g) => `/apis/${g.group}/${g.version}`), "/healthz", "/livez", "/metrics", "/openapi/v2", "/openapi/v3", "/readyz", "/version"] });
+        return;
+    }
+    if (path.startsWith("/healthz/") || path.startsWith("/livez/") || path.startsWith("/readyz/")) {
+      res.writeHead(200, { "content-type": "text/plain; charset=utf-8" }).end("ok");
+      return;
+    }
+    if (path.startsWith("/openapi/v3/")) {
+      const gv = path.slice("/openapi/v3/".length);
+      let doc = this.v3Docs.get(gv);
+      if (!doc) {
+        const groupVersion = gv.startsWith("api/") ? gv.slice(4) : gv.startsWith("apis/") ? gv.slice(5) : undefined;
+        doc = groupVersion ? openApiV3Document(groupVersion, this.o.ctx.registry.resources) : undefined;
+        if (!doc) throw notFoundPath();
+        this.v3Docs.set(gv, doc);
+      }
+      this.sendDocument(req, res, doc);
+      return;
+    }
+    const info = parseRequestPath(path);
+    const registry = this.o.ctx.registry;
+    switch (info.kind) {
+      case "other":
+        throw notFoundPath();
+      case "apiVersions":
+        if (!isRead) throw notFoundPath();
+        return this.discovery(req, res, aggregatedDiscovery(registry, true), apiVersions(req.headers.host ?? "127.0.0.1:6443"));
+      case "apiGroups":
+        if (!isRead) throw notFoundPath();
+        return this.discovery(req, res, aggregatedDiscovery(registry, false), apiGroupList(registry));
+      case "apiGroup": {
+        const doc = apiGroup(registry, info.group);
+        if (!doc || !isRead) throw notFoundPath();
+        sendJson(req, res, 200, doc);
+        return;
+      }
+      case "resourceList": {
+        const doc = apiResourceList(registry, info.group, info.version);
+        if (!doc || !isRead) throw notFoundPath();
+        sendJson(req, res, 200, doc);
+        return;
+      }
+      case "resource": {
+        labels.group = info.group;
+        labels.version = info.version;
+        labels.resource = info.resource;
+        labels.subresource = info.subresource ?? "";
+        return handleResource(req, res, info, url, {
+          ctx: this.o.ctx,
+          store: this.o.store,
+          protobuf: (bytes) => decodeProtobufBody(bytes),
+          unknownFields: (def, obj) => unknownFields({ group: def.group, version: def.version, kind: def.kind }, obj),
+          ...(this.o.computed ? { computed: this.o.computed } : {}),
+        });
+      }
+    }
+  }
+
+  private discovery(req: IncomingMessage, res: ServerResponse, aggregated: unknown, legacy: unknown): undefined {
+    const ct = wantsAggregated(req.headers.accept);
+    if (ct) {
+      const body = { ...(aggregated as Record<string, unknown>), apiVersion: ct.includes("v2beta1") ? "apidiscovery.k8s.io/v2beta1" : "apidiscovery.k8s.io/v2" };
+      sendJson(req, res, 200, body, ct);
+    } else sendJson(req, res, 200, legacy);
+    return undefined;
+  }
+
+  private sendDocument(req: IncomingMessage, res: ServerResponse, doc: SerializedDocument): void {
+    if (req.headers["if-none-match"] === doc.etag) {
+      res.writeHead(304, { etag: doc.etag }).end();
+      return;
+    }
+    sendBytes(req, res, 200, "application/json", doc.json, { etag: doc.etag });
+  }
+}
