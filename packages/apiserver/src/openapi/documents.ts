@@ -200,6 +200,21 @@ function schemasFor(items: PathItem[]): Set<string> {
   return referencedDefinitions(roots);
 }
 
+/**
+ * Types with more than one JSON form: v3 says so with oneOf, as upstream does (kubectl explain then
+ * names them <IntOrString> / <Quantity> rather than <string>).
+ */
+const V3_ONE_OF: Record<string, Schema[]> = {
+  "io.k8s.apimachinery.pkg.util.intstr.IntOrString": [{ type: "integer" }, { type: "string" }],
+  "io.k8s.apimachinery.pkg.api.resource.Quantity": [{ type: "string" }, { type: "number" }],
+};
+function v3Definition(name: string, def: Schema): Schema {
+  const oneOf = V3_ONE_OF[name];
+  if (!oneOf) return toV3Schema(def);
+  const { type: _type, ...rest } = def;
+  return { ...rest, oneOf };
+}
+
 /** A definition in the v3 flavour: component refs, and `$ref` siblings moved under allOf as upstream does. */
 function toV3Schema(s: Schema): Schema {
   const out: Schema = { ...s };
@@ -248,7 +263,7 @@ export function openApiV3Document(groupVersion: string, resources: readonly Open
   const items = mine.flatMap(pathItems);
   const defs = definitions();
   const schemas: Record<string, Schema> = {};
-  for (const name of [...schemasFor(items)].sort()) schemas[name] = toV3Schema(defs.get(name) as Schema);
+  for (const name of [...schemasFor(items)].sort()) schemas[name] = v3Definition(name, defs.get(name) as Schema);
   const doc = {
     openapi: "3.0.0",
     info: { title: "Kubernetes", version: "v1.32.0", description: `kubemu; schemas from ${schemaSource}` },

@@ -59,6 +59,8 @@ function resourceList(gv: string, resources: readonly OpenApiResource[]): unknow
 
 export class FakeApiServer {
   readonly requests: RecordedRequest[] = [];
+  /** Objects created through this server, by item URL path; GET returns them, PATCH leaves them as they are. */
+  readonly objects = new Map<string, Record<string, unknown>>();
   private readonly server: http.Server;
   private readonly dir = mkdtempSync(path.join(os.tmpdir(), "kubemu-openapi-"));
   url = "";
@@ -139,7 +141,15 @@ export class FakeApiServer {
       if (req.method === "POST" || req.method === "PUT") {
         rec.decoded = isProtobufContentType(rec.contentType) ? decodeProtobufBody(body) : JSON.parse(body.toString("utf8"));
         const obj = rec.decoded as { metadata?: Record<string, unknown> };
-        return json(201, { ...obj, metadata: { ...obj.metadata, uid: "00000000-0000-0000-0000-000000000001", resourceVersion: "1", creationTimestamp: "2026-01-01T00:00:00Z" } });
+        const stored = { ...obj, metadata: { ...obj.metadata, uid: "00000000-0000-0000-0000-000000000001", resourceVersion: "1", creationTimestamp: "2026-01-01T00:00:00Z" } };
+        const itemPath = req.method === "POST" ? `${p}/${String(obj.metadata?.name)}` : p;
+        if (!url.searchParams.has("dryRun")) this.objects.set(itemPath, stored);
+        return json(req.method === "POST" ? 201 : 200, stored);
+      }
+      const existing = this.objects.get(p);
+      if (existing && (req.method === "GET" || req.method === "PATCH")) {
+        if (req.method === "PATCH") rec.decoded = JSON.parse(body.toString("utf8"));
+        return json(200, existing);
       }
       if (req.method === "GET") return json(404, { kind: "Status", apiVersion: "v1", status: "Failure", code: 404, reason: "NotFound", message: `${p} not found`, details: {} });
       return json(405, { kind: "Status", apiVersion: "v1", status: "Failure", code: 405, reason: "MethodNotAllowed", message: "not here" });
