@@ -26,7 +26,7 @@
  * Writes are delegated to the underlying storage; the cache learns of them via its watch.
  */
 import { type Clock, type Logger, newResourceExpired, realClock, silentLogger, type Timer } from "@kubemu/common";
-import { cloneObject, decodeObject } from "./codec.js";
+import { decodeObject } from "./codec.js";
 import { tooLargeResourceVersion, parseResourceVersion } from "./errors.js";
 import type {
   DeleteOptions,
@@ -61,12 +61,38 @@ export interface CacherOptions {
   restartDelayMs?: number;
 }
 
-/** One change in the window. `prev` (if any) already carries `revision` as its resourceVersion. */
+/**
+ * One cached object: the parsed form (shared; predicates read it, nobody mutates it) and the
+ * stored bytes, from which every consumer gets its own copy (JSON.parse is cheaper than a
+ * structured clone).
+ */
+interface Cached {
+  key: string;
+  obj: KubeObject;
+  value: Uint8Array;
+  rev: number;
+}
+
+/** A private copy of a cached object, with resourceVersion rev (default: its own). */
+function copyOf(c: Cached, rev = c.rev): KubeObject {
+  return decodeObject(c.value, rev, c.key);
+}
+
+/** One change in the window. */
 interface CacheEvent {
   key: string;
   revision: number;
-  cur: KubeObject | undefined;
-  prev: KubeObject | undefined;
+  cur: Cached | undefined;
+  prev: Cached | undefined;
+}
+
+/** The event a watcher with this predicate sees for ev, as its own copy (undefined: none). */
+function eventOf(ev: CacheEvent, predicate: Predicate | undefined): WatchEvent | undefined {
+  const out = eventFor(ev.cur?.obj, ev.prev?.obj, predicate);
+  if (!out) return undefined;
+  // A DELETED (removed, or moved out of the predicate) carries the previous state at the change's revision.
+  const object = out.type === "DELETED" ? copyOf(ev.prev!, ev.revision) : copyOf(ev.cur!);
+  return { type: out.type, object };
 }
 
 interface CacheWatcher {
@@ -91,7 +117,7 @@ export class Cacher implements Storage {
   private readonly restartDelayMs: number;
   private readonly end: Uint8Array;
 
-  private readonly objects = new Map<string, KubeObject>();
+  private readonly objects = new Map<string, Cached>();
   /** The cache reflects the store at this revision (0: not ready). */
   private rev = 0;
   private window: CacheEvent[] = [];
@@ -169,8 +195,8 @@ export class Cacher implements Storage {
     const rv = parseResourceVersion(opts.resourceVersion);
     if (rv === undefined || !this.ready || !this.covers(key)) return this.inner.get(key, opts);
     await this.waitFresh(rv);
-    const obj = this.objects.get(key);
-    if (obj) return cloneObject(obj);
+    const cached = this.objects.get(key);
+    if (cached) return copyOf(cached);
     // Not in the cache: let the store answer (and word the NotFound).
     return this.inner.get(key, { ...(opts.ignoreNotFound ? { ignoreNotFound: true } : {}) });
   }
@@ -189,7 +215,7 @@ export class Cacher implements Storage {
     if (!fromCache) return this.inner.list(prefix, opts);
     await this.waitFresh(plan.minimum);
     const items = this.snapshot(prefix, opts.recursive, opts.predicate);
-    return { items: items.map(cloneObject), resourceVersion: String(this.rev) };
+    return { items: items.map((c) => copyOf(c)), resourceVersion: String(this.rev) };
   }
 
   watch(keyOrPrefix: string, opts: WatchOptions): Watch {
@@ -216,7 +242,7 @@ export class Cacher implements Storage {
     const events: WatchEvent[] = [];
     let after: number;
     if (initial) {
-      for (const obj of this.snapshot(key, recursive, opts.predicate)) events.push({ type: "ADDED", object: cloneObject(obj) });
+      for (const c of this.snapshot(key, recursive, opts.predicate)) events.push({ type: "ADDED", object: copyOf(c) });
       after = this.rev;
       if (opts.sendInitialEvents && opts.allowBookmarks) events.push(bookmarkEvent(this.rev, this.resource, true));
     } else {
@@ -224,8 +250,8 @@ export class Cacher implements Storage {
       after = rv;
       for (const ev of this.window) {
         if (ev.revision <= rv || !matchesKey(key, recursive, ev.key)) continue;
-        const out = eventFor(ev.cur, ev.prev, opts.predicate);
-        if (out) events.push(cloneEvent(out));
+        const out = eventOf(ev, opts.predicate);
+        if (out) events.push(out);
       }
     }
     const w: CacheWatcher = {
@@ -301,9 +327,9 @@ export class Cacher implements Storage {
     const first = await this.backend.range(this.prefix, this.end);
     let page = first;
     let revision = first.revision;
-    const objects = new Map<string, KubeObject>();
+    const objects = new Map<string, Cached>();
     for (;;) {
-      for (const kv of page.kvs) objects.set(kv.key, decodeObject(kv.value, kv.modRevision, kv.key));
+      for (const kv of page.kvs) objects.set(kv.key, { key: kv.key, obj: decodeObject(kv.value, kv.modRevision, kv.key), value: kv.value, rev: kv.modRevision });
       if (!page.more || page.kvs.length === 0) break;
       page = await this.backend.range(page.kvs[page.kvs.length - 1]!.key + "\0", this.end, { revision });
     }
@@ -327,9 +353,8 @@ export class Cacher implements Storage {
   private apply(batch: KvWatchBatch): void {
     if (batch.revision <= this.rev) return;
     for (const c of batch.changes) {
-      const prevStored = this.objects.get(c.key);
-      const cur = c.value ? decodeObject(c.value, c.revision, c.key) : undefined;
-      const prev = prevStored ? { ...prevStored, metadata: { ...prevStored.metadata, resourceVersion: String(c.revision) } } : undefined;
+      const prev = this.objects.get(c.key);
+      const cur = c.value ? { key: c.key, obj: decodeObject(c.value, c.revision, c.key), value: c.value, rev: c.revision } : undefined;
       if (cur) this.objects.set(c.key, cur);
       else this.objects.delete(c.key);
       const ev: CacheEvent = { key: c.key, revision: c.revision, cur, prev };
@@ -348,9 +373,9 @@ export class Cacher implements Storage {
   private dispatch(ev: CacheEvent): void {
     for (const w of this.watchers) {
       if (ev.revision <= w.after || !matchesKey(w.key, w.recursive, ev.key)) continue;
-      const out = eventFor(ev.cur, ev.prev, w.predicate);
+      const out = eventOf(ev, w.predicate);
       if (!out) continue;
-      if (w.queue.tryPush(cloneEvent(out))) {
+      if (w.queue.tryPush(out)) {
         w.sent = ev.revision;
         continue;
       }
@@ -388,17 +413,17 @@ export class Cacher implements Storage {
   }
 
   /** Cached objects under key (or the one object at key), sorted by key, filtered. */
-  private snapshot(key: string, recursive: boolean, predicate: Predicate | undefined): KubeObject[] {
-    const out: [string, KubeObject][] = [];
+  private snapshot(key: string, recursive: boolean, predicate: Predicate | undefined): Cached[] {
+    const out: Cached[] = [];
     if (!recursive) {
-      const obj = this.objects.get(key);
-      if (obj && passes(predicate, obj)) out.push([key, obj]);
+      const c = this.objects.get(key);
+      if (c && passes(predicate, c.obj)) out.push(c);
     } else {
       const dir = key.endsWith("/") ? key : `${key}/`;
-      for (const [k, obj] of this.objects) if (k.startsWith(dir) && passes(predicate, obj)) out.push([k, obj]);
-      out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+      for (const [k, c] of this.objects) if (k.startsWith(dir) && passes(predicate, c.obj)) out.push(c);
+      out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     }
-    return out.map((e) => e[1]);
+    return out;
   }
 
   /** Resolves once the cache reflects revision rev; 504 Too large resource version after freshWaitMs. */
@@ -442,9 +467,4 @@ function passes(predicate: Predicate | undefined, obj: KubeObject): boolean {
   } catch {
     return false;
   }
-}
-
-/** Watchers get their own copy: a handler that mutates an event object cannot corrupt the cache. */
-function cloneEvent(ev: WatchEvent): WatchEvent {
-  return { type: ev.type, object: cloneObject(ev.object) };
 }
