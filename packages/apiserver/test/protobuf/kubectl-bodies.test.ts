@@ -1,12 +1,12 @@
 /**
- * Real kubectl 1.32 `create <generator>` sends protobuf bodies. Each case runs the generator twice
+ * Real kubectl 1.32 (and 1.33) `create <generator>` sends protobuf bodies. Each case runs the generator twice
  * against a fake server: once for real (protobuf POST, decoded by decodeProtobufBody) and once with
  * `--dry-run=client -o json` (kubectl's own JSON of the same object). The two must agree.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeApiServer, kubectlBinary } from "../openapi/fake-apiserver.js";
 
-const kubectl = kubectlBinary(32);
+const binaries = [32, 33].map((minor) => [minor, kubectlBinary(minor)] as const).filter((b): b is readonly [number, string] => b[1] !== undefined);
 
 /** kubectl's JSON prints unset structs as `{}` and unset times as null; a decoded body may omit them. */
 function normalize(v: unknown): unknown {
@@ -21,7 +21,7 @@ function normalize(v: unknown): unknown {
   return out;
 }
 
-describe.skipIf(!kubectl)("protobuf bodies from real kubectl 1.32", () => {
+describe.skipIf(binaries.length === 0).each(binaries)("protobuf bodies from real kubectl 1.%i", (_minor, kubectl) => {
   let server: FakeApiServer;
   beforeAll(async () => {
     server = await new FakeApiServer().start();
@@ -44,12 +44,12 @@ describe.skipIf(!kubectl)("protobuf bodies from real kubectl 1.32", () => {
   ];
 
   it.each(cases)("%s decodes to kubectl's own JSON", async (_name, args) => {
-    const expectedRun = await server.kubectl(kubectl as string, [...args.slice(0, args.indexOf("--") < 0 ? args.length : args.indexOf("--")), "--dry-run=client", "-o", "json", ...(args.includes("--") ? args.slice(args.indexOf("--")) : [])]);
+    const expectedRun = await server.kubectl(kubectl, [...args.slice(0, args.indexOf("--") < 0 ? args.length : args.indexOf("--")), "--dry-run=client", "-o", "json", ...(args.includes("--") ? args.slice(args.indexOf("--")) : [])]);
     expect(expectedRun.code, expectedRun.stderr).toBe(0);
     const expected = JSON.parse(expectedRun.stdout);
 
     const before = server.requests.length;
-    const run = await server.kubectl(kubectl as string, args);
+    const run = await server.kubectl(kubectl, args);
     expect(run.code, run.stderr).toBe(0);
     const post = server.requests.slice(before).find((r) => r.method === "POST");
     expect(post?.contentType).toBe("application/vnd.kubernetes.protobuf");
