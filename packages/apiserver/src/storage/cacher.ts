@@ -246,6 +246,8 @@ export class Cacher implements Storage {
       after = this.rev;
       if (opts.sendInitialEvents && opts.allowBookmarks) events.push(bookmarkEvent(this.rev, this.resource, true));
     } else {
+      // "0" without initial events means "from any point": from now.
+      if (rv === 0) rv = this.rev;
       if (rv < this.windowLow) return this.failedWatch(`too old resource version: ${rv} (${this.windowLow})`);
       after = rv;
       for (const ev of this.window) {

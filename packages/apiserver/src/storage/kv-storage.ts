@@ -268,7 +268,8 @@ export class KvStorage implements Storage {
           if (!(await queue.push(bookmarkEvent(from, this.resource, true)))) return;
         }
       } else {
-        from = rv ?? (await this.call(() => this.backend.currentRevision()));
+        // "0" without initial events means "from any point": from now.
+        from = rv ? rv : await this.call(() => this.backend.currentRevision());
       }
       const batches = this.backend.watch(start, end, {
         startRevision: from + 1,

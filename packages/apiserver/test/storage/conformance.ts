@@ -338,6 +338,15 @@ export function runStorageConformance(name: string, makeTarget: () => Promise<Co
         expect((await w.take(1)).map((e) => objOf(e).metadata.name)).toEqual(["b"]);
       });
 
+      it('resourceVersion "0" with sendInitialEvents=false starts from now', async () => {
+        await pods.create(key("a"), pod(ns, "a"));
+        await target.settle?.();
+        const w = watch(dir, { recursive: true, resourceVersion: "0", sendInitialEvents: false });
+        await new Promise((r) => setTimeout(r, 50));
+        await pods.create(key("b"), pod(ns, "b"));
+        expect((await w.take(1)).map((e) => objOf(e).metadata.name)).toEqual(["b"]);
+      });
+
       it("sendInitialEvents with allowBookmarks ends the initial state with an annotated BOOKMARK", async () => {
         await pods.create(key("a"), pod(ns, "a"));
         const rv = await pods.currentResourceVersion();
