@@ -3,12 +3,11 @@
  * POST /v3/kv/put and /v3/kv/range with base64 keys and values, /v3/watch as a streamed JSON
  * response, over node:http with a keep-alive Agent (one socket per worker).
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { Agent, request } from "node:http";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePortBlock } from "./net.js";
-import { sleep, spawnChild, stopChild, type Child } from "./procs.js";
+import { makeTempDir, removeTempDir, sleep, spawnChild, stopChild, type Child } from "./procs.js";
 import { parseFsyncTotals, type FsyncTotals, type LoadClient, type StoreUnderTest } from "./store.js";
 
 export const etcdBinary = "/usr/bin/etcd";
@@ -72,7 +71,7 @@ export class EtcdStore implements StoreUnderTest {
   readonly label = "etcd";
   readonly clientDescription = "v3 HTTP/JSON gateway (grpc-gateway), node:http keep-alive Agent with maxSockets = concurrency";
   readonly memberCount = 3;
-  private readonly root = mkdtempSync(join(tmpdir(), "kubemu-bench-etcd-"));
+  private readonly root = makeTempDir("kubemu-bench-etcd-");
   private members: Member[] = [];
   private readonly agents = new Set<Agent>();
   private readonly probeAgent = new Agent({ keepAlive: false });
@@ -239,7 +238,7 @@ export class EtcdStore implements StoreUnderTest {
     this.agents.clear();
     this.probeAgent.destroy();
     await Promise.all(this.members.map((m) => (m.child ? stopChild(m.child, "SIGTERM", 5000) : Promise.resolve())));
-    rmSync(this.root, { recursive: true, force: true });
+    removeTempDir(this.root);
   }
 }
 

@@ -1,11 +1,10 @@
 /** A 3-member kubemu-etcd cluster (dist/server/main.js) driven through EtcdClient. */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { EtcdClient, prefixEnd } from "@kubemu/etcd-raft";
 import { freePortBlock } from "./net.js";
-import { sleep, spawnChild, stopChild, type Child } from "./procs.js";
+import { makeTempDir, removeTempDir, sleep, spawnChild, stopChild, type Child } from "./procs.js";
 import { parseFsyncTotals, type FsyncTotals, type LoadClient, type StoreUnderTest } from "./store.js";
 
 const mainJs = fileURLToPath(new URL("../../packages/etcd-raft/dist/server/main.js", import.meta.url));
@@ -40,7 +39,7 @@ export class KubemuStore implements StoreUnderTest {
   readonly label = "kubemu";
   readonly clientDescription = "EtcdClient (one WebSocket connection, msgpack frames, requests multiplexed)";
   readonly memberCount = 3;
-  private readonly root = mkdtempSync(join(tmpdir(), "kubemu-bench-"));
+  private readonly root = makeTempDir("kubemu-bench-");
   private members: Member[] = [];
   private readonly clients = new Set<EtcdClient>();
 
@@ -188,6 +187,6 @@ export class KubemuStore implements StoreUnderTest {
     await Promise.all([...this.clients].map((c) => this.closeClient(c)));
     // SIGTERM first so members with --cpu-prof write their profiles.
     await Promise.all(this.members.map((m) => (m.child ? stopChild(m.child, "SIGTERM", 5000) : Promise.resolve())));
-    rmSync(this.root, { recursive: true, force: true });
+    removeTempDir(this.root);
   }
 }

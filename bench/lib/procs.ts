@@ -1,9 +1,12 @@
 /**
  * Children of a benchmark: every process is spawned through here and killed by its pid when
- * the benchmark ends, fails, or is interrupted (SIGINT/SIGTERM), and on process exit.
+ * the benchmark ends, fails, or is interrupted (SIGINT/SIGTERM), and on process exit. Temp
+ * directories registered here are removed then too.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream } from "node:fs";
+import { createWriteStream, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 export interface Child {
   name: string;
@@ -13,6 +16,7 @@ export interface Child {
 }
 
 const live = new Set<Child>();
+const tempDirs = new Set<string>();
 let hooked = false;
 
 function killAllSync(): void {
@@ -24,6 +28,22 @@ function killAllSync(): void {
     }
   }
   live.clear();
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+  tempDirs.clear();
+}
+
+/** A new directory under the OS temp dir, removed when the benchmark exits (or by removeTempDir). */
+export function makeTempDir(prefix: string): string {
+  hookExit();
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.add(dir);
+  return dir;
+}
+
+/** Removes a directory made by makeTempDir. */
+export function removeTempDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  tempDirs.delete(dir);
 }
 
 function hookExit(): void {
