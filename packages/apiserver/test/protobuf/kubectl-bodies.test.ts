@@ -64,4 +64,16 @@ describe.skipIf(binaries.length === 0).each(binaries)("protobuf bodies from real
     const c = server.requests.find((r) => r.method === "POST" && (r.decoded as any)?.metadata?.name === "c1");
     expect((c?.decoded as any).data).toEqual({ a: "b", empty: "" });
   });
+
+  it("decodes auth can-i (SelfSubjectAccessReview) and create token (TokenRequest)", async () => {
+    const before = server.requests.length;
+    const canI = await server.kubectl(kubectl, ["auth", "can-i", "get", "pods", "-n", "kube-system"]);
+    expect(canI.stdout.trim()).toBe("no"); // the fake server echoes the review without status.allowed
+    await server.kubectl(kubectl, ["create", "token", "builder", "--duration=10m"]);
+    const posts = server.requests.slice(before).filter((r) => r.method === "POST");
+    expect(posts.map((p) => p.contentType)).toEqual(["application/vnd.kubernetes.protobuf", "application/vnd.kubernetes.protobuf"]);
+    expect(posts[0]?.decoded).toMatchObject({ apiVersion: "authorization.k8s.io/v1", kind: "SelfSubjectAccessReview", spec: { resourceAttributes: { namespace: "kube-system", verb: "get", resource: "pods" } } });
+    expect(posts[1]?.url).toBe("/api/v1/namespaces/default/serviceaccounts/builder/token");
+    expect(posts[1]?.decoded).toMatchObject({ apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: 600 } });
+  });
 });
