@@ -2,7 +2,7 @@
  * What kube-apiserver creates for itself at start: the system namespaces and the `kubernetes`
  * Service in `default` (ClusterIP 127.96.0.1). Both API servers run it; AlreadyExists is fine.
  */
-import { isAlreadyExists, isConflict } from "@kubemu/common";
+import { isAlreadyExists, isConflict, isInvalid, isNotFound } from "@kubemu/common";
 import type { ResourceStore } from "./rest/store.js";
 import type { Registry } from "./registry/registry.js";
 
@@ -13,7 +13,7 @@ async function ignoreExisting(p: Promise<unknown>): Promise<void> {
   try {
     await p;
   } catch (e) {
-    if (!isAlreadyExists(e) && !isConflict(e)) throw e;
+    if (!isAlreadyExists(e) && !isConflict(e) && !isInvalid(e)) throw e;
   }
 }
 
@@ -22,6 +22,13 @@ export async function bootstrap(store: ResourceStore, registry: Registry, apiPor
   for (const name of SYSTEM_NAMESPACES)
     await ignoreExisting(store.create(ns, undefined, { metadata: { name } }, { fieldManager: "kube-apiserver" }));
   const svc = registry.lookup("", "v1", "services")!;
+  // Look first: creating again would fail on the ClusterIP allocation, not with AlreadyExists.
+  try {
+    await store.get(svc, "default", "kubernetes");
+    return;
+  } catch (e) {
+    if (!isNotFound(e)) throw e;
+  }
   await ignoreExisting(
     store.create(
       svc,
