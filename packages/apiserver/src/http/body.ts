@@ -51,8 +51,8 @@ export function parseYamlBody(buf: Buffer): unknown {
 
 export type ProtobufDecoder = (bytes: Uint8Array) => unknown;
 
-export function unsupportedMediaType(ct: string): StatusError {
-  return new StatusError(newStatus("UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf`, undefined, 415));
+export function unsupportedMediaType(mt: string): StatusError {
+  return new StatusError(newStatus("UnsupportedMediaType", `the body of the request was in an unknown format (${mt}) - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf`, undefined, 415));
 }
 
 /** Decodes an object body (POST/PUT) by its Content-Type. */

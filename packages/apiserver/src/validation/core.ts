@@ -85,10 +85,6 @@ export function validateSecret(o: KubeObject, old?: KubeObject): FieldError[] {
   return errs;
 }
 
-export function validateNamespace(o: KubeObject): FieldError[] {
-  return [];
-}
-
 export function validatePersistentVolumeClaim(o: KubeObject): FieldError[] {
   const s: Obj = isObj(o.spec) ? o.spec : {};
   const errs: FieldError[] = [];

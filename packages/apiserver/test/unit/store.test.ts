@@ -1,0 +1,220 @@
+import { describe, expect, it } from "vitest";
+import { StatusError } from "@kubemu/common";
+import { newStore } from "./helpers.js";
+
+async function failure(p: Promise<unknown>): Promise<StatusError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof StatusError) return e;
+    throw e;
+  }
+  throw new Error("expected a failure");
+}
+
+const deployment = (name = "d", extra: Record<string, unknown> = {}) => ({
+  apiVersion: "apps/v1",
+  kind: "Deployment",
+  metadata: { name, labels: { app: name } },
+  spec: {
+    selector: { matchLabels: { app: name } },
+    template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "c", image: "nginx" }] } },
+    ...extra,
+  },
+});
+
+describe("generic store semantics", () => {
+  it("creates with server metadata and upstream defaults", async () => {
+    const { store, def } = await newStore();
+    const d = (await store.create(def("apps", "deployments"), "default", deployment(), { fieldManager: "kubectl-create" })) as any;
+    expect(d.metadata.uid).toMatch(/^[0-9a-f-]{36}$/);
+    expect(d.metadata.creationTimestamp).toBe("2026-01-01T00:00:00Z");
+    expect(d.metadata.generation).toBe(1);
+    expect(d.metadata.resourceVersion).toMatch(/^\d+$/);
+    expect(d.spec.strategy).toEqual({ type: "RollingUpdate", rollingUpdate: { maxUnavailable: "25%", maxSurge: "25%" } });
+    expect(d.spec.revisionHistoryLimit).toBe(10);
+    expect(d.spec.progressDeadlineSeconds).toBe(600);
+    const c = d.spec.template.spec.containers[0];
+    expect(c).toMatchObject({ imagePullPolicy: "Always", terminationMessagePath: "/dev/termination-log", terminationMessagePolicy: "File" });
+    expect(d.spec.template.spec).toMatchObject({ restartPolicy: "Always", dnsPolicy: "ClusterFirst", terminationGracePeriodSeconds: 30 });
+    expect(d.metadata.managedFields[0]).toMatchObject({ manager: "kubectl-create", operation: "Update" });
+  });
+
+  it("generates names, refuses duplicates (409 AlreadyExists) and names resources in messages", async () => {
+    const { store, def } = await newStore();
+    const cm = def("", "configmaps");
+    const a = await store.create(cm, "default", { metadata: { generateName: "cfg-" } });
+    expect(a.metadata.name).toMatch(/^cfg-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
+    await store.create(cm, "default", { metadata: { name: "x" } });
+    const e = await failure(store.create(cm, "default", { metadata: { name: "x" } }));
+    expect(e.status).toMatchObject({ code: 409, reason: "AlreadyExists", message: 'configmaps "x" already exists' });
+    const nf = await failure(store.get(def("apps", "deployments"), "default", "nope"));
+    expect(nf.status.message).toBe('deployments.apps "nope" not found');
+  });
+
+  it("bumps generation only on spec changes and keeps status through the main endpoint", async () => {
+    const { store, def } = await newStore();
+    const dd = def("apps", "deployments");
+    await store.create(dd, "default", deployment());
+    const s = await store.update(dd, "default", "d", { ...(await store.get(dd, "default", "d")), status: { replicas: 5 } }, { subresource: "status" });
+    expect((s as any).status.replicas).toBe(5);
+    expect(s.metadata.generation).toBe(1);
+    const cur = (await store.get(dd, "default", "d")) as any;
+    cur.metadata.labels.x = "y";
+    cur.status = { replicas: 99 };
+    const u = (await store.update(dd, "default", "d", cur)) as any;
+    expect(u.metadata.generation).toBe(1);
+    expect(u.status.replicas).toBe(5);
+    const { object } = await store.patch(dd, "default", "d", "merge", { spec: { replicas: 4 } });
+    expect(object.metadata.generation).toBe(2);
+  });
+
+  it("answers 409 Conflict for a stale resourceVersion", async () => {
+    const { store, def } = await newStore();
+    const cm = def("", "configmaps");
+    const created = await store.create(cm, "default", { metadata: { name: "c" }, data: { a: "1" } });
+    await store.update(cm, "default", "c", { ...created, data: { a: "2" } });
+    const e = await failure(store.update(cm, "default", "c", { ...created, data: { a: "3" } }));
+    expect(e.status.code).toBe(409);
+    expect(e.status.message).toContain("the object has been modified");
+  });
+
+  it("validates with field paths (422)", async () => {
+    const { store, def } = await newStore();
+    const bad = deployment("Bad_Name");
+    (bad.spec as any).selector = undefined;
+    const e = await failure(store.create(def("apps", "deployments"), "default", bad));
+    expect(e.status.code).toBe(422);
+    expect(e.status.message).toMatch(/^Deployment.apps "Bad_Name" is invalid: /);
+    const fields = e.status.details?.causes?.map((c) => c.field);
+    expect(fields).toContain("metadata.name");
+    expect(fields).toContain("spec.selector");
+    const pe = await failure(store.create(def("", "pods"), "default", { metadata: { name: "p" }, spec: { containers: [{ name: "c" }] } }));
+    expect(pe.status.details?.causes?.[0]).toMatchObject({ field: "spec.containers[0].image", reason: "FieldValueRequired" });
+  });
+
+  it("rejects changes to immutable ConfigMaps", async () => {
+    const { store, def } = await newStore();
+    const cm = def("", "configmaps");
+    await store.create(cm, "default", { metadata: { name: "i" }, data: { a: "1" }, immutable: true });
+    const e = await failure(store.patch(cm, "default", "i", "merge", { data: { a: "2" } }));
+    expect(e.status.code).toBe(422);
+    const ok = await store.patch(cm, "default", "i", "merge", { metadata: { labels: { l: "v" } } });
+    expect(ok.object.metadata.labels).toEqual({ l: "v" });
+  });
+
+  it("enforces namespace lifecycle", async () => {
+    const { store, def } = await newStore();
+    const e = await failure(store.create(def("", "configmaps"), "missing", { metadata: { name: "c" } }));
+    expect(e.status).toMatchObject({ code: 404, message: 'namespaces "missing" not found' });
+    const ns = def("", "namespaces");
+    await store.create(ns, undefined, { metadata: { name: "t" } });
+    const del = await store.delete(ns, undefined, "t", {});
+    expect(del.deleted).toBe(false);
+    expect((del.object.status as any).phase).toBe("Terminating");
+    const e2 = await failure(store.create(def("", "configmaps"), "t", { metadata: { name: "c" } }));
+    expect(e2.status.code).toBe(403);
+    const e3 = await failure(store.delete(ns, undefined, "kube-system", {}));
+    expect(e3.status.code).toBe(403);
+  });
+
+  it("allocates ClusterIPs and NodePorts and refuses collisions", async () => {
+    const { store, def } = await newStore();
+    const svc = def("", "services");
+    const a = (await store.create(svc, "default", { metadata: { name: "a" }, spec: { type: "NodePort", ports: [{ port: 80, nodePort: 30080 }] } })) as any;
+    expect(a.spec.clusterIP).toMatch(/^127\.96\.\d+\.\d+$/);
+    expect(a.spec.clusterIP).not.toBe("127.96.0.1");
+    expect(a.spec.ports[0]).toMatchObject({ nodePort: 30080, targetPort: 80, protocol: "TCP" });
+    expect(a.spec.sessionAffinity).toBe("None");
+    const e = await failure(store.create(svc, "default", { metadata: { name: "b" }, spec: { type: "NodePort", ports: [{ port: 80, nodePort: 30080 }] } }));
+    expect(e.status.code).toBe(422);
+    expect(e.status.message).toContain("provided port is already allocated");
+    const e2 = await failure(store.create(svc, "default", { metadata: { name: "c" }, spec: { clusterIP: a.spec.clusterIP, ports: [{ port: 80 }] } }));
+    expect(e2.status.message).toContain("already allocated");
+    await store.delete(svc, "default", "a", {});
+    const again = (await store.create(svc, "default", { metadata: { name: "d" }, spec: { type: "NodePort", clusterIP: a.spec.clusterIP, ports: [{ port: 80, nodePort: 30080 }] } })) as any;
+    expect(again.spec.clusterIP).toBe(a.spec.clusterIP);
+  });
+
+  it("deletes pods gracefully once scheduled, at once otherwise; the kubelet's grace 0 finishes", async () => {
+    const { store, def } = await newStore();
+    const pods = def("", "pods");
+    const spec = { containers: [{ name: "c", image: "busybox" }] };
+    await store.create(pods, "default", { metadata: { name: "unscheduled" }, spec });
+    expect((await store.delete(pods, "default", "unscheduled", {})).deleted).toBe(true);
+    const p = (await store.create(pods, "default", { metadata: { name: "p" }, spec })) as any;
+    expect(p.spec.tolerations).toEqual([
+      { key: "node.kubernetes.io/not-ready", operator: "Exists", effect: "NoExecute", tolerationSeconds: 10 },
+      { key: "node.kubernetes.io/unreachable", operator: "Exists", effect: "NoExecute", tolerationSeconds: 10 },
+    ]);
+    expect(p.spec.serviceAccountName).toBe("default");
+    await store.bind(pods, "default", "p", { target: { kind: "Node", name: "n1" } }, {});
+    const bound = await failure(store.bind(pods, "default", "p", { target: { kind: "Node", name: "n2" } }, {}));
+    expect(bound.status.code).toBe(409);
+    const marked = await store.delete(pods, "default", "p", {});
+    expect(marked.deleted).toBe(false);
+    expect(marked.object.metadata.deletionGracePeriodSeconds).toBe(30);
+    expect(marked.object.metadata.deletionTimestamp).toBe("2026-01-01T00:00:30Z");
+    const gone = await store.delete(pods, "default", "p", { gracePeriodSeconds: 0 });
+    expect(gone.deleted).toBe(true);
+  });
+
+  it("records propagation policies as finalizers and deletes when the last finalizer goes", async () => {
+    const { store, def } = await newStore();
+    const dd = def("apps", "deployments");
+    await store.create(dd, "default", deployment());
+    const r = await store.delete(dd, "default", "d", { propagationPolicy: "Orphan" });
+    expect(r.deleted).toBe(false);
+    expect(r.object.metadata.finalizers).toEqual(["orphan"]);
+    expect(r.object.metadata.deletionTimestamp).toBeDefined();
+    await store.patch(dd, "default", "d", "merge", { metadata: { finalizers: null } });
+    const e = await failure(store.get(dd, "default", "d"));
+    expect(e.status.code).toBe(404);
+  });
+
+  it("lists with label and field selectors, and pages with limit/continue", async () => {
+    const { store, def } = await newStore();
+    const cm = def("", "configmaps");
+    for (let i = 0; i < 5; i++) await store.create(cm, "default", { metadata: { name: `c${i}`, labels: { n: String(i % 2) } } });
+    expect((await store.list(cm, "default", { labelSelector: "n=1" })).items.map((i) => i.metadata.name)).toEqual(["c1", "c3"]);
+    expect((await store.list(cm, "default", { fieldSelector: "metadata.name=c4" })).items).toHaveLength(1);
+    const p1 = await store.list(cm, "default", { limit: 2 });
+    expect(p1.items).toHaveLength(2);
+    expect(p1.continue).toBeTruthy();
+    const p2 = await store.list(cm, "default", { limit: 10, continue: p1.continue! });
+    expect(p2.items.map((i) => i.metadata.name)).toEqual(["c2", "c3", "c4"]);
+    const bad = await failure(store.list(def("", "pods"), "default", { fieldSelector: "spec.bogus=1" }));
+    expect(bad.status.code).toBe(400);
+  });
+
+  it("server-side apply creates, updates, and refuses a conflicting manager", async () => {
+    const { store, def } = await newStore();
+    const dd = def("apps", "deployments");
+    const first = await store.patch(dd, "default", "d", "apply", deployment("d", { replicas: 2 }), { fieldManager: "kubectl", force: false });
+    expect(first.created).toBe(true);
+    await store.patch(dd, "default", "d", "merge", { spec: { replicas: 5 } }, { fieldManager: "kubectl-scale" });
+    const e = await failure(store.patch(dd, "default", "d", "apply", deployment("d", { replicas: 2 }), { fieldManager: "kubectl", force: false }));
+    expect(e.status.code).toBe(409);
+    const forced = await store.patch(dd, "default", "d", "apply", deployment("d", { replicas: 2 }), { fieldManager: "kubectl", force: true });
+    expect((forced.object.spec as any).replicas).toBe(2);
+    expect(forced.created).toBe(false);
+  });
+
+  it("dry-run writes nothing", async () => {
+    const { store, def } = await newStore();
+    const cm = def("", "configmaps");
+    const obj = await store.create(cm, "default", { metadata: { name: "dry" } }, { dryRun: true });
+    expect(obj.metadata.uid).toBeDefined();
+    expect((await failure(store.get(cm, "default", "dry"))).status.code).toBe(404);
+  });
+
+  it("refuses bodies of the wrong kind or namespace", async () => {
+    const { store, def } = await newStore();
+    const e = await failure(store.create(def("", "configmaps"), "default", { apiVersion: "v1", kind: "Secret", metadata: { name: "x" } }));
+    expect(e.status.code).toBe(400);
+    const e2 = await failure(store.create(def("", "configmaps"), "default", { metadata: { name: "x", namespace: "other" } }));
+    expect(e2.status.code).toBe(400);
+    const e3 = await failure(store.create(def("", "configmaps"), "default", "not an object"));
+    expect(e3.status.code).toBe(400);
+  });
+});
