@@ -1,0 +1,124 @@
+/**
+ * e2e helper: 3 kubemu-etcd members and N kubemu-apiservers as real processes (built dist/) on
+ * a private loopback subnet, every one killed by pid in stop(). Run `npx tsc -b` first.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ETCD_MAIN = fileURLToPath(new URL("../../../etcd-raft/dist/server/main.js", import.meta.url));
+const APISERVER_MAIN = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
+
+export interface Proc {
+  name: string;
+  proc: ChildProcess;
+  output: string[];
+  exited: Promise<void>;
+}
+
+export class E2eCluster {
+  readonly procs: Proc[] = [];
+  root = "";
+  readonly apiservers: { name: string; url: string }[] = [];
+
+  constructor(
+    private readonly etcdSubnet: string,
+    private readonly apiSubnet: string,
+    private readonly apiserverCount = 2,
+  ) {
+    for (const f of [ETCD_MAIN, APISERVER_MAIN]) if (!existsSync(f)) throw new Error(`${f} is missing: run "npx tsc -b" before these tests`);
+  }
+
+  private spawn(name: string, args: string[]): Proc {
+    const proc = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const output: string[] = [];
+    proc.stdout!.on("data", (d: Buffer) => output.push(d.toString()));
+    proc.stderr!.on("data", (d: Buffer) => output.push(d.toString()));
+    const exited = new Promise<void>((resolve) => proc.on("exit", () => resolve()));
+    const p = { name, proc, output, exited };
+    this.procs.push(p);
+    return p;
+  }
+
+  async start(): Promise<void> {
+    this.root = await mkdtemp(join(tmpdir(), "kubemu-apiserver-e2e-"));
+    const members = [1, 2, 3].map((i) => ({ name: `etcd-${i - 1}`, ip: `${this.etcdSubnet}.${i}` }));
+    const initial = members.map((m) => `${m.name}=ws://${m.ip}:2380`).join(",");
+    for (const m of members)
+      this.spawn(m.name, [
+        ETCD_MAIN,
+        "--name", m.name,
+        "--data-dir", join(this.root, m.name),
+        "--listen-client-urls", `ws://${m.ip}:2379`,
+        "--listen-peer-urls", `ws://${m.ip}:2380`,
+        "--control-url", `http://${m.ip}:2381`,
+        "--initial-cluster", initial,
+        "--log-level", "warn",
+      ]);
+    const etcdServers = members.map((m) => `ws://${m.ip}:2379`).join(",");
+    for (let i = 0; i < this.apiserverCount; i++) {
+      const ip = `${this.apiSubnet}.${i + 1}`;
+      const name = `apiserver-${i}`;
+      this.spawn(name, [
+        APISERVER_MAIN,
+        "--name", name,
+        "--bind-address", ip,
+        "--port", "6443",
+        "--etcd-servers", etcdServers,
+        "--log-level", "warn",
+        "--component-status", members.map((m) => `${m.name}=http://${m.ip}:2381/health`).join(","),
+      ]);
+      this.apiservers.push({ name, url: `http://${ip}:6443` });
+    }
+    await Promise.all(this.apiservers.map((a) => this.waitReady(a.url)));
+  }
+
+  async waitReady(url: string, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      try {
+        const r = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) });
+        if (r.status === 200) return;
+      } catch {
+        // not up yet
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`${url} not ready after ${timeoutMs} ms:\n${this.procs.map((p) => `${p.name}: ${p.output.join("").slice(-2000)}`).join("\n")}`);
+  }
+
+  /** Writes a kubeconfig for apiserver i and returns its path. */
+  async kubeconfig(i = 0): Promise<string> {
+    const path = join(this.root, `kubeconfig-${i}`);
+    const server = this.apiservers[i]!.url;
+    await writeFile(
+      path,
+      `apiVersion: v1\nkind: Config\nclusters:\n- cluster: {server: "${server}"}\n  name: e2e\ncontexts:\n- context: {cluster: e2e, user: e2e}\n  name: e2e\ncurrent-context: e2e\nusers:\n- name: e2e\n  user: {}\n`,
+    );
+    return path;
+  }
+
+  async kill(name: string): Promise<void> {
+    const p = this.procs.find((x) => x.name === name);
+    if (!p || p.proc.exitCode !== null || p.proc.signalCode !== null) return;
+    p.proc.kill("SIGKILL");
+    await p.exited;
+  }
+
+  async stop(): Promise<void> {
+    for (const p of this.procs) {
+      if (p.proc.exitCode === null && p.proc.signalCode === null && p.proc.pid !== undefined) {
+        try {
+          process.kill(p.proc.pid, "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+    }
+    await Promise.all(this.procs.map((p) => p.exited));
+    if (this.root) await rm(this.root, { recursive: true, force: true });
+  }
+}
