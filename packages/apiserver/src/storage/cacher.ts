@@ -40,7 +40,7 @@ import type {
   WatchOptions,
 } from "./interface.js";
 import { type KvBackend, type KvWatchBatch, prefixEndOf } from "./kv.js";
-import { checkKey, type KvStorage, planRead, type ResourceInfo } from "./kv-storage.js";
+import { checkKey, type KvStorage, planRead, RANGE_PAGE, type ResourceInfo } from "./kv-storage.js";
 import { bookmarkEvent, eventFor, type Predicate } from "./watch-filter.js";
 import { EventQueue } from "./watch-queue.js";
 
@@ -326,14 +326,14 @@ export class Cacher implements Storage {
   }
 
   private async listAndWatch(): Promise<void> {
-    const first = await this.backend.range(this.prefix, this.end);
+    const first = await this.backend.range(this.prefix, this.end, { limit: RANGE_PAGE });
     let page = first;
     let revision = first.revision;
     const objects = new Map<string, Cached>();
     for (;;) {
       for (const kv of page.kvs) objects.set(kv.key, { key: kv.key, obj: decodeObject(kv.value, kv.modRevision, kv.key), value: kv.value, rev: kv.modRevision });
       if (!page.more || page.kvs.length === 0) break;
-      page = await this.backend.range(page.kvs[page.kvs.length - 1]!.key + "\0", this.end, { revision });
+      page = await this.backend.range(page.kvs[page.kvs.length - 1]!.key + "\0", this.end, { revision, limit: RANGE_PAGE });
     }
     if (this.abort.signal.aborted) return;
     for (const [k, v] of objects) this.objects.set(k, v);

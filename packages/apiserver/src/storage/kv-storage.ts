@@ -186,11 +186,12 @@ export class KvStorage implements Storage {
       minimum = plan.minimum;
     }
     const items: KubeObject[] = [];
-    let batch = limit;
+    // Unlimited lists are still read in pages (at one revision) so no response frame gets huge.
+    let batch = limit || RANGE_PAGE;
     let remaining: number | undefined;
     let nextStart: string | undefined;
     for (let first = true; ; first = false) {
-      const r = await this.call(() => this.backend.range(start, end, { ...(readRev ? { revision: readRev } : {}), ...(batch ? { limit: batch } : {}) }), context, readRev);
+      const r = await this.call(() => this.backend.range(start, end, { ...(readRev ? { revision: readRev } : {}), limit: batch }), context, readRev);
       if (readRev === 0) {
         readRev = r.revision;
         if (minimum > readRev) throw tooLargeResourceVersion(minimum, readRev);
@@ -220,7 +221,7 @@ export class KvStorage implements Storage {
       if (!r.more || lastKey === undefined) break;
       start = lastKey + "\0";
       // A selective predicate: fetch bigger pages (upstream grows them too).
-      batch = Math.min(batch * 2, 10_000);
+      if (limit) batch = Math.min(batch * 2, RANGE_PAGE * 2);
     }
     const result: ListResult = { items, resourceVersion: String(readRev) };
     if (nextStart !== undefined) {
@@ -331,6 +332,9 @@ export class KvStorage implements Storage {
     }
   }
 }
+
+/** Keys per store read: keeps each response well under the wire's 16 MiB frame limit. */
+export const RANGE_PAGE = 1000;
 
 /** Keys are absolute paths; anything else is a programming error in the caller. */
 export function checkKey(key: string): void {

@@ -2,7 +2,7 @@
 import { FakeClock } from "@kubemu/common";
 import { MvccStore } from "@kubemu/etcd-raft";
 import { describe, expect, it } from "vitest";
-import { KvStorageFactory, MvccBackend, startCompactor } from "../../src/storage/index.js";
+import { KvStorageFactory, MvccBackend, RANGE_PAGE, startCompactor } from "../../src/storage/index.js";
 
 describe("KvStorageFactory", () => {
   it("hands out the same Storage per resource and prefix", async () => {
@@ -47,6 +47,22 @@ describe("KvStorageFactory", () => {
     await new Promise((r) => setTimeout(r, 0));
     expect(store.compactRevision).toBe(4);
     c.stop();
+    await f.close();
+  });
+
+  it("lists more objects than one store read returns (internal paging at one revision), directly and from the cache", async () => {
+    const store = new MvccStore();
+    const n = 2 * RANGE_PAGE + 17;
+    for (let i = 0; i < n; i++) store.apply({ type: "put", key: `/registry/pods/d/p${String(i).padStart(5, "0")}`, value: JSON.stringify({ metadata: { name: `p${i}` } }) });
+    const f = new KvStorageFactory({ backend: new MvccBackend(store) });
+    const pods = f.forResource({ resource: "pods" });
+    await f.waitForCaches();
+    const direct = await pods.list("/registry/pods/", { recursive: true });
+    expect(direct.items).toHaveLength(n);
+    expect(direct.continue).toBeUndefined();
+    const cached = await pods.list("/registry/pods/", { recursive: true, resourceVersion: "0" });
+    expect(cached.items).toHaveLength(n);
+    expect(cached.items.map((o) => o.metadata.resourceVersion)).toEqual(direct.items.map((o) => o.metadata.resourceVersion));
     await f.close();
   });
 });
