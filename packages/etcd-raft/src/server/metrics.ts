@@ -15,7 +15,12 @@ export class ServerMetrics {
   readonly proposalsCommitted = new Counter({ name: "etcd_server_proposals_committed_total", help: "proposals committed and applied", registers: [this.registry] });
   readonly proposalsFailed = new Counter({ name: "etcd_server_proposals_failed_total", help: "proposals that were lost or rejected", registers: [this.registry] });
   readonly proposalsPending = new Gauge({ name: "etcd_server_proposals_pending", help: "proposals waiting to be applied", registers: [this.registry] });
-  readonly snapshots = new Counter({ name: "etcd_server_snapshots_total", help: "snapshots saved (made or received)", registers: [this.registry] });
+  readonly snapshots = new Counter({ name: "etcd_server_snapshots_total", help: "snapshots this member made of its own state", registers: [this.registry] });
+  readonly snapshotsInstalled = new Counter({
+    name: "etcd_server_snapshots_installed_total",
+    help: "snapshots received from the leader and installed",
+    registers: [this.registry],
+  });
   readonly fsyncSeconds = new Histogram({
     name: "etcd_disk_wal_fsync_duration_seconds",
     help: "time to persist one Ready (write + fdatasync, group-committed)",

@@ -444,7 +444,7 @@ export class RaftDriver {
     this.snapshotIndex = snap.metadata.index;
     this.snapshotBytes = snap.data.length;
     for (const m of env.members) if (m.peerUrls[0]) this.o.transport.setPeer(m.id, m.peerUrls[0]);
-    this.o.metrics.snapshots.inc();
+    this.o.metrics.snapshotsInstalled.inc();
     // Proposals at or below the snapshot were decided elsewhere; we cannot tell their results.
     for (const [index, w] of this.proposals) {
       if (index <= snap.metadata.index) {

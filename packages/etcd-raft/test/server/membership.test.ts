@@ -32,6 +32,8 @@ describe("membership", () => {
     await c.put("/m/after-add", "yes");
     const { revision } = await cluster.waitConverged();
     expect(revision).toBeGreaterThanOrEqual(102);
+    const metrics = await (await fetch(`${s3.controlUrl}/metrics`)).text();
+    expect(Number(/^etcd_server_snapshots_installed_total (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
     const own = cluster.client([s3.name]);
     expect((await own.range({ key: "/m/", rangeEnd: "/m0", serializable: true })).count).toBe(101);
     // The new member published its client URL through the log.

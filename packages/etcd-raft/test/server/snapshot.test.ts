@@ -39,7 +39,7 @@ describe("snapshots", () => {
     await cluster.waitForLeader();
     const { revision } = await cluster.waitConverged();
     expect(revision).toBeGreaterThanOrEqual(302);
-    expect(await metric(lagger.controlUrl, "etcd_server_snapshots_total")).toBeGreaterThanOrEqual(1);
+    expect(await metric(lagger.controlUrl, "etcd_server_snapshots_installed_total")).toBeGreaterThanOrEqual(1);
     const own = cluster.client([lagger.name]);
     const r = await own.range({ key: "/snap/k", rangeEnd: "/snap/l", serializable: true });
     expect(r.count).toBe(300);
