@@ -61,6 +61,20 @@ export interface CacherOptions {
   restartDelayMs?: number;
 }
 
+/** A snapshot of a cache's state (see Cacher.stats). */
+export interface CacherStats {
+  resource: string;
+  ready: boolean;
+  revision: number;
+  objects: number;
+  watchers: number;
+  windowEvents: number;
+  /** Times the cache re-listed after its store watch failed. */
+  relists: number;
+  /** Client watches terminated for not keeping up. */
+  slowTerminations: number;
+}
+
 /**
  * One cached object: the parsed form (shared; predicates read it, nobody mutates it) and the
  * stored bytes, from which every consumer gets its own copy (JSON.parse is cheaper than a
@@ -161,6 +175,20 @@ export class Cacher implements Storage {
   /** The revision the cache reflects (0 while not ready). */
   get revision(): number {
     return this.rev;
+  }
+
+  /** Numbers for /metrics and debugging. */
+  stats(): CacherStats {
+    return {
+      resource: this.resource.group ? `${this.resource.resource}.${this.resource.group}` : this.resource.resource,
+      ready: this.ready,
+      revision: this.rev,
+      objects: this.objects.size,
+      watchers: this.watchers.size,
+      windowEvents: this.window.length,
+      relists: Math.max(0, this.generation - 1),
+      slowTerminations: this.slowTerminations,
+    };
   }
 
   /** Stops the store watch and ends every client watch. */

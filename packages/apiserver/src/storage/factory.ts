@@ -4,7 +4,7 @@
  * compaction of the store's history.
  */
 import { type Clock, type Logger, realClock, silentLogger } from "@kubemu/common";
-import { Cacher, type CacherOptions } from "./cacher.js";
+import { Cacher, type CacherOptions, type CacherStats } from "./cacher.js";
 import type { Storage, StorageFactory } from "./interface.js";
 import type { KvBackend } from "./kv.js";
 import { KvStorage, type ResourceInfo } from "./kv-storage.js";
@@ -76,6 +76,11 @@ export class KvStorageFactory implements StorageFactory {
     }
     this.storages.set(id, s);
     return s;
+  }
+
+  /** The state of every watch cache (for /metrics). */
+  cacheStats(): CacherStats[] {
+    return this.cachers.map((c) => c.stats());
   }
 
   /** Resolves once every cache created so far holds its resource's state. */

@@ -15,7 +15,7 @@ export {
 export { MvccBackend } from "./mvcc-backend.js";
 export { EtcdBackend } from "./etcd-backend.js";
 export { KvStorage, planRead, RANGE_PAGE, type KvStorageOptions, type ResourceInfo } from "./kv-storage.js";
-export { Cacher, type CacherOptions } from "./cacher.js";
+export { Cacher, type CacherOptions, type CacherStats } from "./cacher.js";
 export { KvStorageFactory, startCompactor, COMPACTION_INTERVAL_MS, type KvStorageFactoryOptions, type ResourceSpec } from "./factory.js";
 export { nameOfKey, tooLargeResourceVersion, type ResourceRef } from "./errors.js";
 export { encodeContinue, decodeContinue } from "./codec.js";

@@ -144,6 +144,7 @@ describe("Cacher", () => {
     await drain;
     expect(fastSeen).toHaveLength(20);
     expect(cacher.slowTerminations).toBe(1);
+    expect(cacher.stats()).toMatchObject({ resource: "pods", ready: true, objects: 20, watchers: 1, slowTerminations: 1 });
     // The slow watcher gets what was queued, then its stream ends.
     const got: KubeObject[] = [];
     for (;;) {
