@@ -111,13 +111,21 @@ for (const f of protoFiles) {
 // (3) struct tags with patch strategies
 /** `${protoName}#${number}` → Set of JSON-encoded {strategy, mergeKey} */
 const patchTags = new Map();
+/** `${protoName}#${number}` of Go fields embedded with `json:",inline"` (flat in JSON, a message on the wire). */
+const inlineTags = new Set();
 {
   const text = kubectlBin.toString("latin1");
   const tagRe = /(?:[A-Za-z]+:"[^"\x00-\x1f]*" ?){2,}/g;
   for (const m of text.matchAll(tagRe)) {
     const tag = m[0];
-    if (!tag.includes("patchStrategy:") || !tag.includes("protobuf:")) continue;
+    if (!tag.includes("protobuf:")) continue;
     const kv = Object.fromEntries([...tag.matchAll(/([A-Za-z]+):"([^"]*)"/g)].map((x) => [x[1].endsWith("json") ? "json" : x[1], x[2]]));
+    if (kv.json === ",inline") {
+      const inl = /^[a-z0-9]+,(\d+),[a-z]+,(?:.*,)?name=([A-Za-z0-9_]+)/.exec(kv.protobuf ?? "");
+      if (inl) inlineTags.add(`${inl[2]}#${inl[1]}`);
+      continue;
+    }
+    if (!tag.includes("patchStrategy:")) continue;
     const pb = /^[a-z0-9]+,(\d+),([a-z]+),(?:.*,)?name=([A-Za-z0-9_]+)/.exec(kv.protobuf ?? "");
     if (!pb) continue;
     const omitempty = /,omitempty/.test(kv.json ?? "");
@@ -275,6 +283,45 @@ definitions[intOrString] = {
   format: "int-or-string",
 };
 
+// Fields kubectl 1.32's descriptors have but kubernetes-types 1.30 lacks (added in 1.31–1.32): declare them,
+// typed from protobuf, so strict validation and explain know them. Inline-embedded structs are listed for the decoder.
+const inlineFields = [];
+let addedFields = 0;
+const protoToDef = (protoName) => (protoName?.startsWith("k8s.io.") ? `io.k8s.${protoName.slice("k8s.io.".length)}` : undefined);
+function schemaForProtoField(fld) {
+  if (fld.typeName) {
+    const msg = protoMessages.get(fld.typeName);
+    if (msg?.mapEntry) {
+      const value = msg.fields.get("value");
+      return { type: "object", additionalProperties: value ? schemaForProtoField({ ...value, repeated: false }) : {} };
+    }
+    const ref = protoToDef(fld.typeName);
+    const item = ref && definitions[ref] ? { $ref: ref } : { type: "object" };
+    return fld.repeated ? { type: "array", items: item } : item;
+  }
+  const scalar = { 1: { type: "number", format: "double" }, 2: { type: "number", format: "float" }, 3: { type: "integer", format: "int64" }, 5: { type: "integer", format: "int32" }, 8: { type: "boolean" }, 9: { type: "string" }, 12: { type: "string", format: "byte" }, 13: { type: "integer", format: "int32" } }[fld.type] ?? {};
+  return fld.repeated ? { type: "array", items: scalar } : scalar;
+}
+for (const [protoName, msg] of protoMessages) {
+  if (msg.mapEntry) continue;
+  const def = definitions[protoToDef(protoName)];
+  if (!def?.properties || Object.keys(def.properties).length === 0) continue;
+  const lowerProps = new Set(Object.keys(def.properties).map((k) => k.toLowerCase()));
+  for (const [fname, fld] of msg.fields) {
+    if (fname in def.properties) continue;
+    // Embedded structs: tagged `json:",inline"`, or (tags without a name) a message whose fields the parent already has.
+    const embeddedFields = fld.typeName && !fld.repeated ? [...(protoMessages.get(fld.typeName)?.fields.keys() ?? [])] : [];
+    const looksInline = embeddedFields.length > 0 && embeddedFields.filter((f) => f in def.properties).length * 2 >= embeddedFields.length;
+    if (inlineTags.has(`${fname}#${fld.number}`) || looksInline) {
+      inlineFields.push(`${protoName}.${fname}`);
+      continue;
+    }
+    if (lowerProps.has(fname.toLowerCase())) continue; // proto spelling of a known field (uID ↔ uid, aPIGroup ↔ apiGroup)
+    def.properties[fname] = { description: "(added after Kubernetes 1.30: no description in the schema source)", ...schemaForProtoField(fld) };
+    addedFields++;
+  }
+}
+
 function patchMetaFor(defName, fieldName, protoField, optional) {
   // Upstream list types never carry a patch strategy on items; a shared (name, number) tag elsewhere would mislead.
   if (defName.endsWith("List") && fieldName === "items") return undefined;
@@ -308,9 +355,11 @@ writeTs(path.join(pkgDir, "src/protobuf/generated/descriptors.ts"), `Source: k8s
   descriptorsSource: `kubectl ${kubectlVersion} (${protoFiles.length} k8s.io generated.proto files)`,
   descriptorSetGzipBase64: gz.toString("base64"),
   pointerScalarFields: pointerScalars.sort(),
+  inlineMessageFields: inlineFields.sort(),
 });
 const withPatch = Object.values(definitions).reduce((n, d) => n + Object.values(d.properties ?? {}).filter((p) => p["x-kubernetes-patch-strategy"]).length, 0);
 console.log(
   `definitions: ${Object.keys(definitions).length} (${(defsJson.length / 1024).toFixed(0)} KiB), fields with patch strategy: ${withPatch}; ` +
+    `fields only in the 1.32 descriptors: ${addedFields}; inline embedded: ${inlineFields.length}; ` +
     `proto files: ${protoFiles.length} (${pointerScalars.length} pointer scalars), messages: ${protoMessages.size}, descriptor set ${(gz.length / 1024).toFixed(0)} KiB gz; struct tags: ${patchTags.size}`,
 );

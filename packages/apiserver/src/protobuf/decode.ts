@@ -9,8 +9,8 @@ import { gunzipSync } from "node:zlib";
 import protobuf from "protobufjs";
 import descriptorExt from "protobufjs/ext/descriptor/index.js";
 import { newStatus, StatusError, StatusReason } from "@kubemu/common";
-import { definitionNameFor, definitions } from "../openapi/index.js";
-import { descriptorSetGzipBase64, pointerScalarFields } from "./generated/descriptors.js";
+import { definitionNameFor } from "../openapi/index.js";
+import { descriptorSetGzipBase64, inlineMessageFields, pointerScalarFields } from "./generated/descriptors.js";
 
 /** A decoded object: what JSON decoding of the same request would give. */
 export type DecodedObject = { apiVersion?: string; kind?: string; metadata: Record<string, unknown>; [field: string]: unknown };
@@ -88,24 +88,15 @@ const base64 = (v: unknown): string => Buffer.from(v as Uint8Array).toString("ba
 
 /**
  * Go structs embedded with `json:",inline"` (Probe's ProbeHandler, Volume's VolumeSource…) are a
- * nested message on the wire but flat in JSON: a message field the type's schema does not name.
+ * nested message on the wire but flat in JSON; the generator lists them ("<message>.<field>").
  */
-const inlineCache = new Map<string, Set<string>>();
-function inlineFields(type: protobuf.Type): Set<string> {
-  const cached = inlineCache.get(type.fullName);
-  if (cached) return cached;
-  const props = definitions().get(`io.k8s.${type.fullName.slice(".k8s.io.".length)}`)?.properties;
-  const out = new Set<string>();
-  if (props) for (const f of type.fieldsArray) if (f.resolvedType instanceof protobuf.Type && !f.repeated && !(f.name in props)) out.add(f.name);
-  inlineCache.set(type.fullName, out);
-  return out;
-}
+const inlineFields = new Set<string>(inlineMessageFields);
 
 function messageToJson(type: protobuf.Type, msg: any): unknown {
   const special = wellKnown(type.fullName.replace(/^\./, ""), msg);
   if (special !== NOT_SPECIAL) return special;
   const out: Record<string, unknown> = {};
-  const inline = inlineFields(type);
+  const typeName = type.fullName.slice(1);
   for (const field of type.fieldsArray) {
     if (!Object.prototype.hasOwnProperty.call(msg, field.name)) continue;
     const value = msg[field.name];
@@ -124,8 +115,8 @@ function messageToJson(type: protobuf.Type, msg: any): unknown {
       if (v === undefined) continue;
       // Go value fields are always on the wire; their zero means "unset" and JSON's omitempty drops it.
       const isZero = v === "" || v === 0 || v === false;
-      if (isZero && !pointerScalars.has(`${type.fullName.slice(1)}.${field.name}`)) continue;
-      if (inline.has(field.name) && typeof v === "object" && v !== null) Object.assign(out, v);
+      if (isZero && !pointerScalars.has(`${typeName}.${field.name}`)) continue;
+      if (inlineFields.has(`${typeName}.${field.name}`) && typeof v === "object" && v !== null) Object.assign(out, v);
       else out[field.name] = v;
     }
   }

@@ -104,6 +104,15 @@ describe("unknownFields", () => {
     expect(unknownFields({ group: "apps", version: "v1", kind: "ControllerRevision" }, { metadata: {}, data: { anything: [1, { x: 2 }] }, revision: 1 })).toEqual([]);
     expect(unknownFields({ group: "x", version: "v1", kind: "Widget" }, { foo: 1 })).toEqual([]);
   });
+
+  it("knows fields newer than the description source (1.31–1.32, from kubectl 1.32's descriptors)", () => {
+    const pod = { metadata: { name: "p" }, spec: { resources: { limits: { cpu: "1" } }, securityContext: { supplementalGroupsPolicy: "Strict" }, containers: [{ name: "c" }] } };
+    expect(unknownFields({ group: "", version: "v1", kind: "Pod" }, pod)).toEqual([]);
+    const lease = { metadata: { name: "l" }, spec: { strategy: "OldestEmulationVersion", preferredHolder: "x" } };
+    expect(unknownFields({ group: "coordination.k8s.io", version: "v1", kind: "Lease" }, lease)).toEqual([]);
+    const role = { metadata: { name: "r" }, rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get"], bogus: 1 }] };
+    expect(unknownFields({ group: "rbac.authorization.k8s.io", version: "v1", kind: "Role" }, role)).toEqual(["rules[0].bogus"]);
+  });
 });
 
 describe("documents", () => {
