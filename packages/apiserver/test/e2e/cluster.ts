@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 
 const ETCD_MAIN = fileURLToPath(new URL("../../../etcd-raft/dist/server/main.js", import.meta.url));
 const APISERVER_MAIN = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
+const LB_MAIN = fileURLToPath(new URL("../../../cli/dist/apiserver-lb/main.js", import.meta.url));
 
 export interface Proc {
   name: string;
@@ -90,10 +91,27 @@ export class E2eCluster {
     throw new Error(`${url} not ready after ${timeoutMs} ms:\n${this.procs.map((p) => `${p.name}: ${p.output.join("").slice(-2000)}`).join("\n")}`);
   }
 
-  /** Writes a kubeconfig for apiserver i and returns its path. */
-  async kubeconfig(i = 0): Promise<string> {
-    const path = join(this.root, `kubeconfig-${i}`);
-    const server = this.apiservers[i]!.url;
+  /** Starts the launcher's apiserver-lb (health-checked round robin) on ip:6443; returns its URL. */
+  async startLb(ip: string): Promise<string> {
+    if (!existsSync(LB_MAIN)) throw new Error(`${LB_MAIN} is missing: run "npx tsc -b" before these tests`);
+    this.spawn("apiserver-lb", [
+      LB_MAIN,
+      "--name", "apiserver-lb",
+      "--bind-address", ip,
+      "--port", "6443",
+      "--control-url", `http://${ip}:6444`,
+      "--backends", this.apiservers.map((a) => `${a.name}=${a.url}`).join(","),
+      "--log-level", "warn",
+    ]);
+    const url = `http://${ip}:6443`;
+    await this.waitReady(url);
+    return url;
+  }
+
+  /** Writes a kubeconfig for apiserver i (or any URL) and returns its path. */
+  async kubeconfig(i: number | string = 0): Promise<string> {
+    const path = join(this.root, `kubeconfig-${typeof i === "string" ? "url" : i}`);
+    const server = typeof i === "string" ? i : this.apiservers[i]!.url;
     await writeFile(
       path,
       `apiVersion: v1\nkind: Config\nclusters:\n- cluster: {server: "${server}"}\n  name: e2e\ncontexts:\n- context: {cluster: e2e, user: e2e}\n  name: e2e\ncurrent-context: e2e\nusers:\n- name: e2e\n  user: {}\n`,

@@ -243,3 +243,20 @@ describe("kubectl 1.33", { timeout: 60_000 }, () => {
     expect(await k33.ok(["delete", "cm", "c33"])).toBe('configmap "c33" deleted\n');
   });
 });
+
+describe("through apiserver-lb while apiserver-0 dies", { timeout: 90_000 }, () => {
+  it("every kubectl command in a loop keeps working", async () => {
+    const lbUrl = await cluster.startLb("127.0.88.10");
+    const viaLb = new Kubectl(await cluster.kubeconfig(lbUrl), join(dir, "cache-lb"));
+    const failures: string[] = [];
+    const started = Date.now();
+    for (let i = 0; i < 24; i++) {
+      if (i === 6) await cluster.kill("apiserver-0");
+      const r = i % 2 === 0 ? await viaLb.run(["create", "configmap", `lb-${i}`, "--from-literal=i=" + i]) : await viaLb.run(["get", "cm", `lb-${i - 1}`, "-o", "name"]);
+      if (r.code !== 0) failures.push(`${i}: ${r.stderr.trim()}`);
+    }
+    expect(failures).toEqual([]);
+    expect(await viaLb.ok(["get", "cm", "-o", "name"])).toContain("configmap/lb-22");
+    expect(Date.now() - started).toBeLessThan(60_000);
+  });
+});
