@@ -333,7 +333,7 @@ export function runStorageConformance(name: string, makeTarget: () => Promise<Co
       it("sendInitialEvents=false from unset RV starts from now", async () => {
         await pods.create(key("a"), pod(ns, "a"));
         const w = watch(dir, { recursive: true, sendInitialEvents: false });
-        await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, 300)); // let the watch establish its start revision
         await pods.create(key("b"), pod(ns, "b"));
         expect((await w.take(1)).map((e) => objOf(e).metadata.name)).toEqual(["b"]);
       });
@@ -342,7 +342,7 @@ export function runStorageConformance(name: string, makeTarget: () => Promise<Co
         await pods.create(key("a"), pod(ns, "a"));
         await target.settle?.();
         const w = watch(dir, { recursive: true, resourceVersion: "0", sendInitialEvents: false });
-        await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, 300)); // let the watch establish its start revision
         await pods.create(key("b"), pod(ns, "b"));
         expect((await w.take(1)).map((e) => objOf(e).metadata.name)).toEqual(["b"]);
       });
