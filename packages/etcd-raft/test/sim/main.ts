@@ -19,7 +19,7 @@ interface Args {
   jobs: number;
 }
 
-export const DEFAULT_TICKS = 600;
+export const DEFAULT_TICKS = 500;
 
 function usage(msg: string): never {
   process.stderr.write(`sim: ${msg}\nusage: npm run sim -- --seeds N --start S [--nodes 3|5] [--ticks T] [--jobs J] [--trace] [--verbose]\n`);
