@@ -166,7 +166,7 @@ async function watchLatency(s: StoreUnderTest, count: number): Promise<{ fromAck
  * etcd), as a tuned client would: a put a follower forwarded to the dead leader is otherwise
  * answered only at etcd's own request timeout (7 s).
  */
-async function failoverTrial(s: StoreUnderTest, seed: number): Promise<number> {
+async function failoverTrial(s: StoreUnderTest, seed: number): Promise<{ firstWriteMs: number; electedMs: number }> {
   const concurrency = 16;
   const client = await s.client(concurrency, FAILOVER_REQUEST_TIMEOUT_MS);
   const key = randomKeys(seed);
@@ -190,13 +190,16 @@ async function failoverTrial(s: StoreUnderTest, seed: number): Promise<number> {
     const leader = await s.leader();
     killAt = performance.now();
     await s.kill(leader);
+    // The survivors agree on a new leader (polled every 50 ms, so up to ~50 ms late).
+    const elected = s.leader(20_000).then(() => performance.now() - killAt);
     const deadline = killAt + 20_000;
     while (firstOk === Infinity && performance.now() < deadline) await sleep(5);
     stop = true;
     await Promise.all(workers);
     if (firstOk === Infinity) throw new Error(`${s.label}: no write succeeded within 20 s of killing the leader`);
+    const electedMs = await elected;
     await s.restart(leader);
-    return firstOk - killAt;
+    return { firstWriteMs: firstOk - killAt, electedMs };
   } finally {
     stop = true;
     await client.close();
@@ -235,6 +238,7 @@ export async function run(args: string[]): Promise<void> {
   const loadBefore = loadavg().map((l) => Math.round(l * 100) / 100);
   const rows: Row[] = [];
   const failovers: Record<string, number[]> = {};
+  const elections: Record<string, number[]> = {};
   const progress = (m: string) => process.stderr.write(`[etcd bench] ${m}\n`);
   try {
     for (const s of stores) {
@@ -269,15 +273,19 @@ export async function run(args: string[]): Promise<void> {
 
     for (const s of stores) {
       failovers[s.label] = [];
+      elections[s.label] = [];
       for (let t = 0; t < o.failoverTrials; t++) {
         progress(`${s.label} failover trial ${t + 1}/${o.failoverTrials}`);
-        failovers[s.label]!.push(Math.round(await failoverTrial(s, seed++)));
+        const f = await failoverTrial(s, seed++);
+        failovers[s.label]!.push(Math.round(f.firstWriteMs));
+        elections[s.label]!.push(Math.round(f.electedMs));
       }
     }
     if (o.failoverTrials > 0) {
       const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
       rows.push(makeRow("failover: kill leader→first write, median", "ms", Object.fromEntries(labels.map((l) => [l, med(failovers[l]!)]))));
       rows.push(makeRow("failover: kill leader→first write, max", "ms", Object.fromEntries(labels.map((l) => [l, Math.max(...failovers[l]!)]))));
+      rows.push(makeRow("failover: kill leader→new leader seen, median", "ms", Object.fromEntries(labels.map((l) => [l, med(elections[l]!)]))));
     }
   } finally {
     for (const s of stores) await s.stop().catch((e: unknown) => progress(`stopping ${s.label}: ${e instanceof Error ? e.message : String(e)}`));
@@ -304,6 +312,7 @@ export async function run(args: string[]): Promise<void> {
     loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
     rows,
     failoverTrialsMs: failovers,
+    electionTrialsMs: elections,
     goals,
     notes,
     ...(profiles ? { cpuProfiles: profiles } : {}),
