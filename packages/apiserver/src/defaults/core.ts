@@ -27,7 +27,8 @@ export function defaultService(o: KubeObject): void {
       p.protocol ??= "TCP";
       p.targetPort ??= p.port;
     }
-  if (!isObj(o.status)) o.status = { loadBalancer: {} };
+  if (!isObj(o.status)) o.status = {};
+  (o.status as Obj).loadBalancer ??= {};
 }
 
 export function defaultNamespace(o: KubeObject): void {
@@ -39,8 +40,15 @@ export function defaultNamespace(o: KubeObject): void {
   (o.status as Obj).phase ??= "Active";
 }
 
+/** Secrets: type Opaque, and stringData folded into data (base64) as upstream's conversion does. */
 export function defaultSecret(o: KubeObject): void {
   o.type ??= "Opaque";
+  if (isObj(o.stringData)) {
+    const data: Obj = isObj(o.data) ? o.data : {};
+    for (const [k, v] of Object.entries(o.stringData)) data[k] = Buffer.from(String(v), "utf8").toString("base64");
+    o.data = data;
+  }
+  delete o.stringData;
 }
 
 export function defaultPersistentVolume(o: KubeObject): void {

@@ -186,7 +186,8 @@ export class ResourceStore {
     this.setNamespace(def, obj, ns);
     prepareCreateMeta(obj, this.ctx.rng, this.ctx.clock.now(), def.tracksGeneration ?? false);
     if (!obj.metadata.name) throw invalidError(def, "", [{ reason: "FieldValueRequired", field: "metadata.name", message: "name or generateName is required" }]);
-    if (def.hasStatus && def.kind !== "Node") delete obj.status;
+    // Upstream PrepareForCreate resets status (nodes report their own at registration).
+    if (def.hasStatus && def.kind !== "Node") obj.status = {};
     return this.createPrepared(def, obj, opts, false);
   }
 
@@ -371,7 +372,7 @@ export class ResourceStore {
       // Server-side apply create: the applier owns everything it sent.
       const applied = serverSideApply(undefined, obj, opts.fieldManager ?? "unknown", true, this.now(), name);
       prepareCreateMeta(applied, this.ctx.rng, this.ctx.clock.now(), def.tracksGeneration ?? false);
-      if (def.hasStatus && def.kind !== "Node") delete applied.status;
+      if (def.hasStatus && def.kind !== "Node") applied.status = {};
       return this.createPrepared(def, applied, opts, true);
     }
     prepareCreateMeta(obj, this.ctx.rng, this.ctx.clock.now(), def.tracksGeneration ?? false);

@@ -218,3 +218,18 @@ describe("generic store semantics", () => {
     expect(e3.status.code).toBe(400);
   });
 });
+
+describe("defaults on create", () => {
+  it("folds Secret stringData into base64 data and resets status", async () => {
+    const { store, def } = await newStore();
+    const s = (await store.create(def("", "secrets"), "default", { metadata: { name: "s" }, stringData: { pw: "hunter2" }, data: { a: "YQ==" } })) as any;
+    expect(s.data).toEqual({ a: "YQ==", pw: Buffer.from("hunter2").toString("base64") });
+    expect(s.stringData).toBeUndefined();
+    expect(s.type).toBe("Opaque");
+    const d = (await store.create(def("apps", "deployments"), "default", { ...deployment("st"), status: { replicas: 9 } })) as any;
+    expect(d.status).toEqual({});
+    const svc = (await store.create(def("", "services"), "default", { metadata: { name: "h" }, spec: { clusterIP: "None", selector: { a: "b" } } })) as any;
+    expect(svc.spec.clusterIPs).toEqual(["None"]);
+    expect(svc.status).toEqual({ loadBalancer: {} });
+  });
+});

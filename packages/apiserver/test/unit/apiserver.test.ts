@@ -1,0 +1,104 @@
+/** The ApiServer in-process (memory store, port 0): the internal wire API and HTTP basics. */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { StatusError, WireClient } from "@kubemu/common";
+import { MvccStore } from "@kubemu/etcd-raft";
+import { ApiServer } from "../../src/apiserver.js";
+import { KvStorageFactory, MvccBackend } from "../../src/storage/index.js";
+import type { WatchEvent } from "../../src/storage/index.js";
+
+let server: ApiServer;
+let base = "";
+let client: WireClient;
+
+beforeAll(async () => {
+  server = new ApiServer({ name: "apiserver-test", storage: new KvStorageFactory({ backend: new MvccBackend(new MvccStore()) }), compactionIntervalMs: 0 });
+  const addr = await server.start("127.0.0.1", 0);
+  base = `http://127.0.0.1:${addr.port}`;
+  client = new WireClient({ name: "test-component", endpoints: [`ws://127.0.0.1:${addr.port}/kubemu/wire`] });
+});
+
+afterAll(async () => {
+  await client?.close();
+  await server?.stop();
+});
+
+describe("internal wire API", () => {
+  it("creates, gets, lists, patches, updates status and deletes", async () => {
+    const pods = { version: "v1", resource: "pods", namespace: "default" };
+    const created = await client.request<any>("create", { ...pods, body: { metadata: { name: "p" }, spec: { containers: [{ name: "c", image: "busybox" }] } } });
+    expect(created.metadata.uid).toBeDefined();
+    expect(created.status.phase).toBe("Pending");
+    const got = await client.request<any>("get", { ...pods, name: "p" });
+    expect(got.metadata.resourceVersion).toBe(created.metadata.resourceVersion);
+    await client.request("create", { ...pods, name: "p", subresource: "binding", body: { target: { kind: "Node", name: "kubemu" } } });
+    const st = await client.request<any>("update", { ...pods, name: "p", subresource: "status", body: { ...(await client.request<any>("get", { ...pods, name: "p" })), status: { phase: "Running", podIP: "127.244.1.2" } } });
+    expect(st.status.phase).toBe("Running");
+    expect(st.spec.nodeName).toBe("kubemu");
+    const list = await client.request<any>("list", { ...pods, fieldSelector: "spec.nodeName=kubemu,status.phase=Running" });
+    expect(list.items.map((i: any) => i.metadata.name)).toEqual(["p"]);
+    const patched = await client.request<any>("patch", { ...pods, name: "p", patchType: "strategic", body: { metadata: { labels: { a: "b" } } } });
+    expect(patched.metadata.labels).toEqual({ a: "b" });
+    const del = await client.request<any>("delete", { ...pods, name: "p", options: { gracePeriodSeconds: 0 } });
+    expect(del.metadata.name).toBe("p");
+    await expect(client.request("get", { ...pods, name: "p" })).rejects.toBeInstanceOf(StatusError);
+    await expect(client.request("get", { version: "v1", resource: "widgets", name: "x" })).rejects.toMatchObject({ status: { code: 404 } });
+    await expect(client.request("get", { nonsense: true })).rejects.toMatchObject({ status: { code: 400 } });
+  });
+
+  it("multiplexes several watches on one connection", async () => {
+    const cms = { version: "v1", resource: "configmaps", namespace: "default" };
+    const list = await client.request<any>("list", cms);
+    const rv = list.metadata.resourceVersion;
+    const a = client.stream<WatchEvent>("watch", { ...cms, resourceVersion: rv, labelSelector: "w=a" });
+    const b = client.stream<WatchEvent>("watch", { ...cms, resourceVersion: rv, labelSelector: "w=b" });
+    await client.request("create", { ...cms, body: { metadata: { name: "wa", labels: { w: "a" } } } });
+    await client.request("create", { ...cms, body: { metadata: { name: "wb", labels: { w: "b" } } } });
+    const first = async (s: AsyncIterable<WatchEvent>) => {
+      for await (const ev of s) return ev;
+      return undefined;
+    };
+    const [ea, eb] = await Promise.all([first(a), first(b)]);
+    expect([ea?.type, (ea?.object as any).metadata.name]).toEqual(["ADDED", "wa"]);
+    expect([eb?.type, (eb?.object as any).metadata.name]).toEqual(["ADDED", "wb"]);
+  });
+});
+
+describe("HTTP basics", () => {
+  it("serves version, health, discovery and a Status for unknown paths", async () => {
+    expect(await (await fetch(`${base}/version`)).json()).toMatchObject({ major: "1", minor: "32" });
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    const agg = await fetch(`${base}/apis`, { headers: { accept: "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json" } });
+    expect(agg.headers.get("content-type")).toBe("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList");
+    expect(((await agg.json()) as any).items.map((i: any) => i.metadata.name)).toContain("apps");
+    const legacy = (await (await fetch(`${base}/apis`)).json()) as any;
+    expect(legacy.kind).toBe("APIGroupList");
+    const nf = await fetch(`${base}/api/v1/namespaces/default/widgets`);
+    expect(nf.status).toBe(404);
+    expect(((await nf.json()) as any).kind).toBe("Status");
+  });
+
+  it("answers a Table when asked, and gzip when accepted", async () => {
+    const r = await fetch(`${base}/api/v1/namespaces?includeObject=Object`, { headers: { accept: "application/json;as=Table;v=v1;g=meta.k8s.io" } });
+    const t = (await r.json()) as any;
+    expect(t.kind).toBe("Table");
+    expect(t.rows[0].object.kind).toBe("Namespace");
+    const raw = await fetch(`${base}/openapi/v3/api/v1`, { headers: { "accept-encoding": "gzip" } });
+    expect(raw.status).toBe(200);
+    expect(raw.headers.get("content-encoding")).toBe("gzip");
+  });
+
+  it("watch ends at timeoutSeconds and sends 410 Expired for a compacted resourceVersion", async () => {
+    const t0 = Date.now();
+    const r = await fetch(`${base}/api/v1/namespaces/default/configmaps?watch=1&timeoutSeconds=1&resourceVersion=999999`);
+    const text = await r.text();
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(r.status).toBe(200);
+    expect(text === "" || text.includes('"type"')).toBe(true);
+    for (let i = 0; i < 3; i++) await fetch(`${base}/api/v1/namespaces/default/configmaps`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ metadata: { generateName: "c-" } }) });
+    await server.ctx.storage.compact();
+    const old = await fetch(`${base}/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=2&timeoutSeconds=5`);
+    const line = JSON.parse((await old.text()).trim().split("\n")[0]!);
+    expect(line.type).toBe("ERROR");
+    expect(line.object).toMatchObject({ kind: "Status", code: 410, reason: "Expired" });
+  });
+});
