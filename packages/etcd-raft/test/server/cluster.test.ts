@@ -220,4 +220,21 @@ describe("3-member cluster", () => {
     expect([...revisions].sort((a, b) => a - b)).toEqual(revisions);
     expect(w.reconnects).toBeGreaterThan(0);
   });
+
+  it("SIGTERM stops a member gracefully with exit code 0, and it restarts from its data dir", async () => {
+    for (const s of cluster.specs) if (!cluster.running.has(s.name)) cluster.start(s); // the member killed above
+    leader = await cluster.waitForLeader();
+    const c = cluster.client();
+    await c.put("/term", "before");
+    const name = cluster.specs.find((s) => s.name !== leader)!.name;
+    const m = cluster.running.get(name)!;
+    m.proc.kill("SIGTERM");
+    expect(await m.exited).toEqual({ code: 0, signal: null });
+    cluster.running.delete(name);
+    cluster.start(cluster.specs.find((s) => s.name === name)!);
+    await cluster.waitForLeader();
+    await cluster.waitConverged();
+    const own = cluster.client([name]);
+    expect(text((await own.get("/term", { serializable: true }))?.value)).toBe("before");
+  });
 });
