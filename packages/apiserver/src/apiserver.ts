@@ -37,6 +37,8 @@ export interface ApiServerOptions {
   defaultMetrics?: boolean;
   /** Computes componentstatuses; without it the list is empty. */
   componentStatus?: ComponentStatusProbe;
+  /** Serve HTTPS (PEM contents). */
+  tls?: { cert: string | Buffer; key: string | Buffer; ca?: string | Buffer };
 }
 
 export class ApiServer {
@@ -83,6 +85,7 @@ export class ApiServer {
       ready: () => this.ready,
       status: () => ({ name: o.name, pid: process.pid, role: "apiserver", ready: this.ready }),
       computed: (def) => (def.kind === "ComponentStatus" && o.componentStatus ? o.componentStatus() : undefined),
+      ...(o.tls ? { tls: o.tls } : {}),
     });
     this.wire = new WireServer({ name: o.name, logger: log, clock: this.ctx.clock, faults: this.faults });
     registerWireApi(this.wire, this.ctx, this.store);

@@ -24,6 +24,11 @@ export interface ApiServerConfig {
   storage: "etcd" | "memory";
   compactionIntervalMs: number;
   componentStatus: ComponentTarget[];
+  /** PEM files for HTTPS; both or neither. */
+  tlsCertFile: string | undefined;
+  tlsPrivateKeyFile: string | undefined;
+  /** CA bundle for verifying client certificates (requested, not required). */
+  clientCaFile: string | undefined;
 }
 
 const DEFAULT_COMPONENTS =
@@ -79,7 +84,10 @@ export function parseArgs(argv: string[]): ApiServerConfig {
     .option("--etcd-servers <urls>", "comma-separated ws:// URLs of the store members", "")
     .addOption(new Option("--storage <backend>", "storage backend").choices(["etcd", "memory"]).default("etcd"))
     .option("--compaction-interval <seconds>", "store compaction period (0 = never)", "300")
-    .option("--component-status <list>", "name=url,... probed for componentstatuses", DEFAULT_COMPONENTS);
+    .option("--component-status <list>", "name=url,... probed for componentstatuses", DEFAULT_COMPONENTS)
+    .option("--tls-cert-file <file>", "PEM certificate (chain) to serve HTTPS with")
+    .option("--tls-private-key-file <file>", "PEM private key of --tls-cert-file")
+    .option("--client-ca-file <file>", "PEM CA bundle that signs client certificates");
   try {
     cmd.parse(argv, { from: "user" });
   } catch (e) {
@@ -95,7 +103,12 @@ export function parseArgs(argv: string[]): ApiServerConfig {
   const etcdServers = parseUrlList("--etcd-servers", o.etcdServers!, "ws:");
   const storage = o.storage as "etcd" | "memory";
   if (storage === "etcd" && etcdServers.length === 0) throw new ConfigError("--etcd-servers is required (or --storage=memory)");
+  if ((o.tlsCertFile === undefined) !== (o.tlsPrivateKeyFile === undefined))
+    throw new ConfigError("--tls-cert-file and --tls-private-key-file go together");
   return {
+    tlsCertFile: o.tlsCertFile,
+    tlsPrivateKeyFile: o.tlsPrivateKeyFile,
+    clientCaFile: o.clientCaFile,
     name: o.name!,
     dataDir: o.dataDir,
     stateDir: o.stateDir,

@@ -4,6 +4,7 @@
  * prints one line and exits 2; SIGTERM/SIGINT stop it gracefully (not ready, leave the
  * `kubernetes` endpoints, close connections) and exit 0.
  */
+import { readFileSync } from "node:fs";
 import { createLogger, randomRng, realClock, type Logger } from "@kubemu/common";
 import { EtcdClient, MvccStore } from "@kubemu/etcd-raft";
 import { ConfigError, parseArgs, type ApiServerConfig } from "./config.js";
@@ -42,7 +43,16 @@ async function main(): Promise<void> {
       ? new MvccBackend(new MvccStore())
       : new EtcdBackend(new EtcdClient({ endpoints: cfg.etcdServers, name: cfg.name, logger: log, clock: realClock, rng: rng.fork() }));
   const storage = new KvStorageFactory({ backend, logger: log });
+  let tls: { cert: Buffer; key: Buffer; ca?: Buffer } | undefined;
+  try {
+    if (cfg.tlsCertFile && cfg.tlsPrivateKeyFile)
+      tls = { cert: readFileSync(cfg.tlsCertFile), key: readFileSync(cfg.tlsPrivateKeyFile), ...(cfg.clientCaFile ? { ca: readFileSync(cfg.clientCaFile) } : {}) };
+  } catch (e) {
+    process.stderr.write(`kubemu-apiserver: cannot read TLS files: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(2);
+  }
   const server = new ApiServer({
+    ...(tls ? { tls } : {}),
     name: cfg.name,
     storage,
     profile: cfg.profile,

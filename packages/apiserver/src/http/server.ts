@@ -4,6 +4,7 @@
  * answered with a Status; nothing a client sends can take the process down.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { FaultInjector, handleControlRequest, type ProcessStatus } from "@kubemu/common";
 import { openApiV2Document, openApiV3Document, openApiV3Index, unknownFields, type SerializedDocument } from "../openapi/index.js";
@@ -41,6 +42,8 @@ export interface HttpFrontOptions {
   ready: () => boolean;
   status: () => ProcessStatus | Promise<ProcessStatus>;
   computed?: (def: ResourceDef) => Promise<KubeObject[]> | undefined;
+  /** Serve HTTPS with these PEMs (ca: verify client certificates when presented). */
+  tls?: { cert: string | Buffer; key: string | Buffer; ca?: string | Buffer };
 }
 
 export class HttpFront {
@@ -48,12 +51,20 @@ export class HttpFront {
   private readonly v3Docs = new Map<string, SerializedDocument>();
 
   constructor(private readonly o: HttpFrontOptions) {
-    this.server = createServer({ requestTimeout: 0, keepAliveTimeout: 65_000 }, (req, res) => {
+    const onRequest = (req: IncomingMessage, res: ServerResponse) => {
       this.handle(req, res).catch((e) => {
         o.ctx.log.error({ err: e instanceof Error ? (e.stack ?? e.message) : String(e) }, "request handler failed");
         sendError(req, res, e);
       });
-    });
+    };
+    const common = { requestTimeout: 0, keepAliveTimeout: 65_000 };
+    // An https.Server emits the same request/upgrade events; the wire server attaches to either.
+    this.server = o.tls
+      ? (createHttpsServer(
+          { ...common, cert: o.tls.cert, key: o.tls.key, ...(o.tls.ca ? { ca: o.tls.ca, requestCert: true, rejectUnauthorized: false } : {}) },
+          onRequest,
+        ) as unknown as Server)
+      : createServer(common, onRequest);
     this.server.on("clientError", (_e, socket) => {
       if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
       else socket.destroy();
