@@ -70,7 +70,8 @@ export const coreResources: ResourceDef[] = [
     namespaced: true,
     subresources: ["status", "binding", "eviction"],
     hasStatus: true,
-    tracksGeneration: true,
+    // Pods carry no metadata.generation in 1.32 (PodObservedGenerationTracking came later).
+    tracksGeneration: false,
     ...podPrinter,
     defaults: defaultPod,
     validate: (o) => validatePodSpec(o.spec, "spec"),

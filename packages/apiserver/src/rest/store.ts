@@ -350,7 +350,8 @@ export class ResourceStore {
     }
     await commit?.();
     const m = result.metadata;
-    if (m.deletionTimestamp && (!m.finalizers || m.finalizers.length === 0) && m.deletionGracePeriodSeconds === 0 && !opts.dryRun) {
+    const nsFinalizers = def.kind === "Namespace" && isObj(result.spec) && Array.isArray(result.spec.finalizers) ? result.spec.finalizers.length : 0;
+    if (m.deletionTimestamp && (!m.finalizers || m.finalizers.length === 0) && nsFinalizers === 0 && m.deletionGracePeriodSeconds === 0 && !opts.dryRun) {
       try {
         result = await storage.delete(key, { preconditions: { resourceVersion: m.resourceVersion! } });
         await this.afterDelete(def, result);

@@ -233,3 +233,17 @@ describe("defaults on create", () => {
     expect(svc.status).toEqual({ loadBalancer: {} });
   });
 });
+
+describe("namespace termination", () => {
+  it("stays Terminating until spec.finalizers is emptied through /finalize, then goes", async () => {
+    const { store, def } = await newStore();
+    const ns = def("", "namespaces");
+    await store.create(ns, undefined, { metadata: { name: "gone" } });
+    await store.delete(ns, undefined, "gone", {});
+    const cur = await store.get(ns, undefined, "gone");
+    await store.update(ns, undefined, "gone", { ...cur, status: { phase: "Terminating", conditions: [] } }, { subresource: "status" });
+    expect((await store.get(ns, undefined, "gone")).metadata.deletionTimestamp).toBeDefined();
+    await store.update(ns, undefined, "gone", { ...(await store.get(ns, undefined, "gone")), spec: { finalizers: [] } }, { subresource: "finalize" });
+    await expect(store.get(ns, undefined, "gone")).rejects.toMatchObject({ status: { code: 404 } });
+  });
+});
