@@ -26,8 +26,9 @@ const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: ["ignore"
 
 const installed = join(root, "node_modules", ".package-lock.json");
 if (mtime(installed) < mtime(join(root, "package-lock.json"))) {
-  say("installing dependencies (npm ci)");
-  run("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"]);
+  // npm install, not npm ci: see .ci/run (npm 11 drops other platforms' optional deps from the lockfile).
+  say("installing dependencies (npm install)");
+  run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"]);
 }
 
 const packagesDir = join(root, "packages");
