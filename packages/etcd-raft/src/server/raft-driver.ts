@@ -16,7 +16,7 @@
  * apply), which is reported as "not executed" so the client may retry it.
  */
 import type { Clock, Logger, Rng, Timer } from "@kubemu/common";
-import { newServiceUnavailable, newTimeout, StatusError } from "@kubemu/common";
+import { newServiceUnavailable, StatusError } from "@kubemu/common";
 import { notProposed, toStatusError } from "../api/index.js";
 import {
   type ConfChange,
@@ -40,6 +40,7 @@ import {
 import { CodecError, decodeCommand, decodeEnvelope, decodeMemberContext, type LogCommand } from "./codec.js";
 import type { Disk } from "./disk.js";
 import type { ServerMetrics } from "./metrics.js";
+import { ReadIndexQueue } from "./read-index.js";
 import type { StateMachine } from "./state-machine.js";
 import type { PeerTransport } from "./transport.js";
 
@@ -75,11 +76,6 @@ interface ProposalWaiter {
   reject: (err: StatusError) => void;
 }
 
-interface ReadWaiter {
-  resolve: () => void;
-  reject: (err: StatusError) => void;
-}
-
 /** The result of applying an entry, or the error that rejected it. */
 type Outcome = { ok: true; value: unknown } | { ok: false; err: StatusError };
 
@@ -97,11 +93,7 @@ export class RaftDriver {
   private stopped = false;
   private idleWaiters: (() => void)[] = [];
   private readonly proposals = new Map<number, ProposalWaiter>();
-  // ReadIndex: one round in flight at a time; reads queued meanwhile share the next round.
-  private readQueue: ReadWaiter[] = [];
-  private readRound: { ctx: string; waiters: ReadWaiter[]; timer: Timer } | undefined;
-  private readonly readsAwaitingApply: { index: number; waiters: ReadWaiter[] }[] = [];
-  private readSeq = 0;
+  private readonly reads: ReadIndexQueue;
   private snapshotBytes = 0;
   private stage = "idle";
   private stageSince = 0;
@@ -113,6 +105,17 @@ export class RaftDriver {
     this.appliedIndex = opts.appliedIndex;
     this.snapshotIndex = opts.storage.snapshot().metadata.index;
     this.confState = opts.storage.initialState().confState;
+    this.reads = new ReadIndexQueue({
+      clock: opts.clock,
+      prefix: String(opts.id),
+      timeoutMs: opts.electionMs * 2,
+      request: (ctx) => {
+        if (this.stopped) return;
+        this.node.readIndex(ctx);
+        this.schedule();
+      },
+      applied: () => this.appliedIndex,
+    });
     const heartbeatTick = 1;
     const electionTick = Math.max(2, Math.round(opts.electionMs / opts.heartbeatMs));
     this.node = new RawNode({
@@ -146,7 +149,7 @@ export class RaftDriver {
     const err = newServiceUnavailable("member is shutting down");
     for (const w of this.proposals.values()) w.reject(err);
     this.proposals.clear();
-    this.failReads(err);
+    this.reads.failAll(err);
     if (this.running) await new Promise<void>((r) => this.idleWaiters.push(r));
     const hs = this.deferredHardState;
     this.deferredHardState = undefined;
@@ -252,10 +255,7 @@ export class RaftDriver {
   readIndex(): Promise<void> {
     if (this.stopped) return Promise.reject(newServiceUnavailable("member is shutting down"));
     if (this.soft.lead === 0) return Promise.reject(newServiceUnavailable("no leader: cannot serve a linearizable read"));
-    return new Promise((resolve, reject) => {
-      this.readQueue.push({ resolve, reject });
-      this.startReadRound();
-    });
+    return this.reads.wait();
   }
 
   /** Asks for leadership to move to `to`. */
@@ -268,31 +268,6 @@ export class RaftDriver {
   campaign(): void {
     this.node.campaign();
     this.schedule();
-  }
-
-  private startReadRound(): void {
-    if (this.readRound || this.readQueue.length === 0 || this.stopped) return;
-    const ctx = `${this.o.id}:${++this.readSeq}`;
-    const waiters = this.readQueue;
-    this.readQueue = [];
-    const timer = this.o.clock.setTimeout(() => {
-      if (this.readRound?.ctx !== ctx) return;
-      this.readRound = undefined;
-      for (const w of waiters) w.reject(newTimeout("linearizable read timed out waiting for the leader (read index)"));
-      this.startReadRound();
-    }, this.o.electionMs * 2);
-    this.readRound = { ctx, waiters, timer };
-    this.node.readIndex(new TextEncoder().encode(ctx));
-    this.schedule();
-  }
-
-  private failReads(err: StatusError): void {
-    const all = [...this.readQueue, ...(this.readRound?.waiters ?? []), ...this.readsAwaitingApply.flatMap((r) => r.waiters)];
-    this.readRound?.timer.cancel();
-    this.readRound = undefined;
-    this.readQueue = [];
-    this.readsAwaitingApply.length = 0;
-    for (const w of all) w.reject(err);
   }
 
   // ---- the Ready loop -------------------------------------------------------------------------
@@ -370,27 +345,8 @@ export class RaftDriver {
       this.o.metrics.commitIndex.set(hs.commit);
       this.o.metrics.term.set(hs.term);
     }
-    for (const rs of rd.readStates) {
-      const ctx = new TextDecoder().decode(rs.requestCtx);
-      if (this.readRound?.ctx !== ctx) continue;
-      this.readRound.timer.cancel();
-      this.readsAwaitingApply.push({ index: rs.index, waiters: this.readRound.waiters });
-      this.readRound = undefined;
-    }
-    this.settleReads();
-    this.startReadRound();
-  }
-
-  private settleReads(): void {
-    for (let i = 0; i < this.readsAwaitingApply.length; ) {
-      const r = this.readsAwaitingApply[i]!;
-      if (r.index <= this.appliedIndex) {
-        this.readsAwaitingApply.splice(i, 1);
-        for (const w of r.waiters) w.resolve();
-      } else {
-        i++;
-      }
-    }
+    this.reads.onReadStates(rd.readStates);
+    this.reads.onApplied();
   }
 
   private onSoftState(ss: SoftState): void {
@@ -403,13 +359,7 @@ export class RaftDriver {
     this.o.metrics.hasLeader.set(ss.lead !== 0 ? 1 : 0);
     this.o.metrics.isLeader.set(ss.raftState === StateType.Leader ? 1 : 0);
     this.o.metrics.term.set(this.node.raft.term);
-    if (ss.lead === 0 && this.readRound) {
-      // The round was sent to a leader that is gone; retry it with the next one.
-      const round = this.readRound;
-      round.timer.cancel();
-      this.readRound = undefined;
-      this.readQueue.unshift(...round.waiters);
-    }
+    if (ss.lead === 0) this.reads.onLeaderLost();
     if (prev.raftState === StateType.Leader && ss.raftState !== StateType.Leader) {
       // Proposals of the lost term resolve when a newer leader's entries reach them, unless this
       // member stays cut off: then say so rather than leave the clients hanging.
