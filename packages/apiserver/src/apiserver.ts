@@ -18,6 +18,7 @@ import { ApiMetrics } from "./http/metrics.js";
 import { registerWireApi } from "./internal/wire-api.js";
 import { bootstrap } from "./bootstrap.js";
 import { EndpointReconciler } from "./endpoint-reconciler.js";
+import { EventsV1Storage } from "./registry/event-conversion.js";
 import type { ComponentStatusProbe } from "./component-status.js";
 
 export interface ApiServerOptions {
@@ -68,7 +69,13 @@ export class ApiServer {
         let s = this.storages.get(def);
         if (!s) {
           const resource = def.storageResource ?? def.plural;
-          s = o.storage.forResource({ ...(def.group ? { group: def.group } : {}), resource, kind: def.kind, apiVersion: groupVersion(def) } as never);
+          if (def.storedAsCoreEvent) {
+            const core = registry.lookup("", "v1", "events")!;
+            s = new EventsV1Storage(this.ctx.storageFor(core));
+          } else {
+            const spec = { ...(def.group ? { group: def.group } : {}), resource, kind: def.kind, apiVersion: groupVersion(def) };
+            s = o.storage.forResource(spec);
+          }
           this.storages.set(def, s);
         }
         return s;

@@ -73,7 +73,8 @@ export const otherResources: ResourceDef[] = [
     plural: "events",
     singular: "event",
     shortNames: ["ev"],
-    storageResource: "events.events.k8s.io",
+    storageResource: "events",
+    storedAsCoreEvent: true,
     namespaced: true,
     ...eventPrinter,
     fields: {

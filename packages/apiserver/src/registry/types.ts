@@ -74,8 +74,10 @@ export interface ResourceDef {
   scale?: ScaleSpec;
   /** Pods: graceful deletion decided by this hook; returns grace seconds (0 = at once). */
   gracefulDelete?: (obj: KubeObject, requestedGrace: number | undefined) => number;
-  /** Storage key segment when it differs from plural (events.k8s.io events keep their own prefix). */
+  /** Storage key segment when it differs from plural. */
   storageResource?: string;
+  /** events.k8s.io/v1 Event: stored in core/v1 form under /registry/events/ (converted on the way). */
+  storedAsCoreEvent?: boolean;
   /** True if the object cannot be created/updated by clients (computed, e.g. componentstatuses). */
   readOnly?: boolean;
 }

@@ -63,6 +63,32 @@ describe("internal wire API", () => {
   });
 });
 
+describe("events.k8s.io/v1 and core/v1 Events share storage", () => {
+  it("an event written through either API reads through both", async () => {
+    const post = (path: string, body: unknown) => fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const r = await post("/apis/events.k8s.io/v1/namespaces/default/events", {
+      metadata: { name: "e1" },
+      regarding: { kind: "Pod", name: "p", namespace: "default" },
+      note: "Scheduled to kubemu",
+      reason: "Scheduled",
+      type: "Normal",
+      action: "Binding",
+      reportingController: "default-scheduler",
+      reportingInstance: "scheduler-0",
+      eventTime: "2026-01-01T00:00:00.000000Z",
+    });
+    expect(r.status).toBe(201);
+    const core = (await (await fetch(`${base}/api/v1/namespaces/default/events/e1`)).json()) as any;
+    expect(core).toMatchObject({ apiVersion: "v1", kind: "Event", message: "Scheduled to kubemu", involvedObject: { kind: "Pod", name: "p" }, reportingComponent: "default-scheduler" });
+    await post("/api/v1/namespaces/default/events", { metadata: { name: "e2" }, involvedObject: { kind: "Pod", name: "p" }, message: "hello", reason: "Pulled", type: "Normal" });
+    const v1 = (await (await fetch(`${base}/apis/events.k8s.io/v1/namespaces/default/events?fieldSelector=reason%3DPulled`)).json()) as any;
+    expect(v1.items).toHaveLength(1);
+    expect(v1.items[0]).toMatchObject({ apiVersion: "events.k8s.io/v1", note: "hello", regarding: { name: "p" } });
+    const byObject = (await (await fetch(`${base}/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3Dp`)).json()) as any;
+    expect(byObject.items.map((e: any) => e.metadata.name).sort()).toEqual(["e1", "e2"]);
+  });
+});
+
 describe("HTTP basics", () => {
   it("serves version, health, discovery and a Status for unknown paths", async () => {
     expect(await (await fetch(`${base}/version`)).json()).toMatchObject({ major: "1", minor: "32" });
