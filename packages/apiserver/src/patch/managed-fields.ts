@@ -8,7 +8,7 @@ import { newStatus, StatusError, type StatusCause } from "@kubemu/common";
 import type { KubeObject } from "../storage/index.js";
 import { deepEqual } from "../rest/meta.js";
 import { displayPath, fieldSetOf, fromLeaves, leaves, valueAt, type FieldsV1 } from "./fieldset.js";
-import { applyStrategicMergePatch } from "./strategic.js";
+import { applyStrategicMergePatch, type StrategyOf } from "./strategic.js";
 
 export interface ManagedFieldsEntry {
   manager: string;
@@ -103,6 +103,7 @@ export function serverSideApply(
   force: boolean,
   time: string,
   qualifiedName: string,
+  strategyOf?: StrategyOf,
 ): KubeObject {
   const appliedLeaves = leaves(fieldSetOf(applied));
   const appliedSet = new Set(appliedLeaves);
@@ -127,7 +128,7 @@ export function serverSideApply(
   }
   const { managedFields: _m, ...appliedMeta } = applied.metadata;
   const base: KubeObject = live ? structuredClone(live) : { metadata: {} };
-  const merged = applyStrategicMergePatch(base, { ...applied, metadata: appliedMeta }) as KubeObject;
+  const merged = applyStrategicMergePatch(base, { ...applied, metadata: appliedMeta }, strategyOf) as KubeObject;
   const mine = entries.find((e) => sameOwner(e, manager, "Apply"));
   const othersOwn = new Set(entries.filter((e) => !sameOwner(e, manager, "Apply")).flatMap((e) => leaves(e.fieldsV1)));
   for (const l of mine ? leaves(mine.fieldsV1) : []) if (!appliedSet.has(l) && !othersOwn.has(l)) removeAt(merged, l);

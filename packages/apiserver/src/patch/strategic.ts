@@ -13,13 +13,22 @@ const isMap = (v: unknown): v is Map => typeof v === "object" && v !== null && !
 const SET_ORDER = "$setElementOrder/";
 const DELETE_PRIMITIVE = "$deleteFromPrimitiveList/";
 
-/** Applies patch to a copy of original; returns the result. */
-export function applyStrategicMergePatch(original: unknown, patch: unknown): unknown {
+/** How a list at a field path (names from the root, list indexes left out) merges. */
+export type StrategyOf = (path: readonly string[]) => ListStrategy;
+
+/** The built-in table, keyed by field name and parent (used when no schema is known). */
+const tableStrategy: StrategyOf = (path) => listStrategy(path[path.length - 1]!, path.slice(0, -1));
+
+/**
+ * Applies patch to a copy of original; returns the result. `strategyOf` gives each list's
+ * merge strategy (from the kind's schema); the built-in table is the fallback.
+ */
+export function applyStrategicMergePatch(original: unknown, patch: unknown, strategyOf: StrategyOf = tableStrategy): unknown {
   if (!isMap(patch)) throw newBadRequest("strategic merge patch must be a JSON object");
-  return mergeMap(isMap(original) ? structuredClone(original) : {}, patch, []);
+  return mergeMap(isMap(original) ? structuredClone(original) : {}, patch, [], strategyOf);
 }
 
-function mergeMap(orig: Map, patch: Map, path: string[]): Map | undefined {
+function mergeMap(orig: Map, patch: Map, path: string[], strategyOf: StrategyOf): Map | undefined {
   const directive = patch.$patch;
   if (directive === "delete") return undefined;
   if (directive === "replace") {
@@ -53,20 +62,20 @@ function mergeMap(orig: Map, patch: Map, path: string[]): Map | undefined {
     }
     const cur = orig[k];
     if (isMap(v)) {
-      const merged = mergeMap(isMap(cur) ? cur : {}, v, [...path, k]);
+      const merged = mergeMap(isMap(cur) ? cur : {}, v, [...path, k], strategyOf);
       if (merged === undefined) delete orig[k];
       else orig[k] = merged;
     } else if (Array.isArray(v)) {
-      orig[k] = mergeList(Array.isArray(cur) ? cur : [], v, listStrategy(k, path), [...path, k]);
+      orig[k] = mergeList(Array.isArray(cur) ? cur : [], v, strategyOf([...path, k]), [...path, k], strategyOf);
     } else orig[k] = v;
   }
   for (const [list, order] of orders) {
-    if (Array.isArray(orig[list])) orig[list] = reorder(orig[list] as unknown[], order, listStrategy(list, path));
+    if (Array.isArray(orig[list])) orig[list] = reorder(orig[list] as unknown[], order, strategyOf([...path, list]));
   }
   return orig;
 }
 
-function mergeList(orig: unknown[], patch: unknown[], strategy: ListStrategy, path: string[]): unknown[] {
+function mergeList(orig: unknown[], patch: unknown[], strategy: ListStrategy, path: string[], strategyOf: StrategyOf): unknown[] {
   if (strategy === undefined) return stripDirectives(patch) as unknown[];
   if ("primitiveMerge" in strategy) {
     const out = [...orig];
@@ -86,7 +95,7 @@ function mergeList(orig: unknown[], patch: unknown[], strategy: ListStrategy, pa
     }
     if (i === -1) out.push(stripDirectives(p));
     else {
-      const merged = mergeMap(structuredClone(out[i] as Map), p, path);
+      const merged = mergeMap(structuredClone(out[i] as Map), p, path, strategyOf);
       if (merged === undefined) out.splice(i, 1);
       else out[i] = merged;
     }

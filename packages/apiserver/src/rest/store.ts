@@ -18,6 +18,7 @@ import { recordUpdate, serverSideApply } from "../patch/managed-fields.js";
 import { applyJsonPatch } from "../patch/json-patch.js";
 import { applyMergePatch } from "../patch/merge-patch.js";
 import { applyStrategicMergePatch } from "../patch/strategic.js";
+import { strategyFor } from "../patch/schema-strategy.js";
 import type { DeleteOptions } from "./delete-options.js";
 import { NamespaceLifecycle } from "../admission/namespace-lifecycle.js";
 import { addDefaultTolerations, defaultServiceAccount } from "../admission/pods.js";
@@ -282,7 +283,7 @@ export class ResourceStore {
           opts.checkUnknownFields?.(def, applied);
           if (applied.metadata.name !== undefined && applied.metadata.name !== name)
             throw newBadRequest(`the name of the object (${String(applied.metadata.name)}) does not match the name on the URL (${name})`);
-          const merged = serverSideApply(base, applied, opts.fieldManager ?? "unknown", opts.force ?? false, this.now(), `${qualifiedResource(def)} "${name}"`);
+          const merged = serverSideApply(base, applied, opts.fieldManager ?? "unknown", opts.force ?? false, this.now(), `${qualifiedResource(def)} "${name}"`, strategyFor(def));
           merged.metadata.resourceVersion = applied.metadata.resourceVersion ?? cur.metadata.resourceVersion;
           return this.prepareUpdate(def, cur, merged, opts, true);
         }
@@ -290,7 +291,7 @@ export class ResourceStore {
         const target = base;
         if (type === "json") patched = applyJsonPatch(target, patch);
         else if (type === "merge") patched = applyMergePatch(target, patch);
-        else patched = applyStrategicMergePatch(target, patch);
+        else patched = applyStrategicMergePatch(target, patch, strategyFor(def));
         const desired = this.checkBody(patched);
         opts.checkUnknownFields?.(def, desired);
         if (desired.metadata.resourceVersion === cur.metadata.resourceVersion) delete desired.metadata.resourceVersion;

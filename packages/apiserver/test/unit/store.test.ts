@@ -247,3 +247,17 @@ describe("namespace termination", () => {
     await expect(store.get(ns, undefined, "gone")).rejects.toMatchObject({ status: { code: 404 } });
   });
 });
+
+describe("strategic merge patch with the kind's schema", () => {
+  it("merges Service ports by port and replaces atomic lists", async () => {
+    const { store, def } = await newStore();
+    const svc = def("", "services");
+    await store.create(svc, "default", { metadata: { name: "s" }, spec: { ports: [{ name: "http", port: 80 }, { name: "https", port: 443 }] } });
+    const { object } = await store.patch(svc, "default", "s", "strategic", { spec: { ports: [{ port: 443, targetPort: 8443 }] } });
+    expect((object.spec as any).ports.map((p: any) => `${p.port}->${p.targetPort}`)).toEqual(["80->80", "443->8443"]);
+    const pods = def("", "pods");
+    await store.create(pods, "default", { metadata: { name: "p" }, spec: { containers: [{ name: "c", image: "i" }], tolerations: [{ key: "a", operator: "Exists" }] } });
+    const p = await store.patch(pods, "default", "p", "strategic", { spec: { tolerations: [{ key: "b", operator: "Exists" }] } });
+    expect((p.object.spec as any).tolerations).toEqual([{ key: "b", operator: "Exists" }]);
+  });
+});
