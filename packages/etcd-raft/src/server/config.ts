@@ -11,6 +11,14 @@ export class ConfigError extends Error {
   override readonly name = "ConfigError";
 }
 
+/** --help was asked for: main prints `text` to stdout and exits 0. */
+export class HelpRequested extends Error {
+  override readonly name = "HelpRequested";
+  constructor(readonly text: string) {
+    super("help requested");
+  }
+}
+
 export type Profile = "fast" | "realistic";
 
 /** Heartbeat and election timeout per timing profile (DESIGN.md). */
@@ -93,7 +101,7 @@ function httpUrl(raw: string): string {
   return `http://${u.hostname}:${u.port}`;
 }
 
-/** Parses argv (without node and script) into a ServerConfig. Throws ConfigError; never exits. */
+/** Parses argv (without node and script) into a ServerConfig. Throws ConfigError or HelpRequested; never exits. */
 export function parseArgs(argv: readonly string[]): ServerConfig {
   const cmd = new Command("kubemu-etcd")
     .description("a member of kubemu's replicated key-value store (Raft + MVCC)")
@@ -120,9 +128,9 @@ export function parseArgs(argv: readonly string[]): ServerConfig {
   try {
     cmd.parse(argv as string[], { from: "user" });
   } catch (e) {
-    if (e instanceof ConfigError) throw e;
+    if (e instanceof ConfigError || e instanceof HelpRequested) throw e;
     if (e instanceof CommanderError) {
-      if (e.code === "commander.helpDisplayed" || e.code === "commander.version") throw new ConfigError(cmd.helpInformation());
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version") throw new HelpRequested(cmd.helpInformation());
       throw new ConfigError(e.message.replace(/^error: /, ""));
     }
     throw e;

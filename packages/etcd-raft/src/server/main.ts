@@ -6,7 +6,7 @@
  * a fatal error (e.g. a corrupt WAL, named by file and offset) is logged and exits 1.
  */
 import { createLogger, type Logger } from "@kubemu/common";
-import { ConfigError, parseArgs, type ServerConfig } from "./config.js";
+import { ConfigError, HelpRequested, parseArgs, type ServerConfig } from "./config.js";
 import { EtcdServer } from "./server.js";
 
 async function main(): Promise<void> {
@@ -14,6 +14,10 @@ async function main(): Promise<void> {
   try {
     cfg = parseArgs(process.argv.slice(2));
   } catch (e) {
+    if (e instanceof HelpRequested) {
+      process.stdout.write(e.text);
+      process.exit(0);
+    }
     if (e instanceof ConfigError) {
       process.stderr.write(`kubemu-etcd: ${e.message.trim()}\n`);
       process.exit(2);

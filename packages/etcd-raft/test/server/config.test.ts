@@ -1,6 +1,6 @@
 /** Flag parsing and the pure helpers of the server (no processes). */
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseArgs } from "../../src/server/config.js";
+import { ConfigError, HelpRequested, parseArgs } from "../../src/server/config.js";
 import { decodeCommand, decodeEnvelope, encodeCommand, encodeEnvelope } from "../../src/server/codec.js";
 import { memberIdOf } from "../../src/server/members.js";
 import { parseBatch, splitBySize } from "../../src/server/transport.js";
@@ -41,6 +41,7 @@ describe("parseArgs", () => {
     expect(() => parseArgs([...launcherArgs, "extra"])).toThrow(ConfigError);
     expect(() => parseArgs([...launcherArgs, "--name", "Bad_Name"])).toThrow(/--name/);
     expect(() => parseArgs([...launcherArgs, "--profile", "slow"])).toThrow(/profile/);
+    expect(() => parseArgs(["--help"])).toThrow(HelpRequested);
     expect(() => parseArgs([...launcherArgs, "--snapshot-count", "abc"])).toThrow(/--snapshot-count must be an integer/);
     expect(() => parseArgs([...launcherArgs, "--initial-cluster", "etcd-0=ws://10.1.1.1:2380"])).toThrow(/loopback/);
     expect(() => parseArgs([...launcherArgs, "--initial-cluster", "etcd-1=ws://127.0.10.2:2380"])).toThrow(/must include this member/);
