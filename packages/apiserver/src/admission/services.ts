@@ -77,6 +77,13 @@ export async function allocateForUpdate(
     }
     const keep = new Set<number>();
     if (usesNodePorts(spec.type) && Array.isArray(spec.ports)) {
+      // A port that names no nodePort keeps the one it had (upstream patchAllocatedValues).
+      const previous: Obj[] = Array.isArray(oldSpec.ports) ? oldSpec.ports : [];
+      for (const p of spec.ports as Obj[]) {
+        if (p.nodePort !== undefined) continue;
+        const same = previous.find((o) => o.port === p.port && (o.protocol ?? "TCP") === (p.protocol ?? "TCP"));
+        if (typeof same?.nodePort === "number") p.nodePort = same.nodePort;
+      }
       for (const [i, p] of (spec.ports as Obj[]).entries()) {
         if (typeof p.nodePort === "number" && oldPorts.has(p.nodePort)) {
           keep.add(p.nodePort);

@@ -261,3 +261,19 @@ describe("strategic merge patch with the kind's schema", () => {
     expect((p.object.spec as any).tolerations).toEqual([{ key: "b", operator: "Exists" }]);
   });
 });
+
+describe("service updates", () => {
+  it("keep ClusterIP and node ports a replacement body leaves out, and free ports when the type drops them", async () => {
+    const { store, def } = await newStore();
+    const svc = def("", "services");
+    const a = (await store.create(svc, "default", { metadata: { name: "np" }, spec: { type: "NodePort", ports: [{ port: 80 }] } })) as any;
+    const np = a.spec.ports[0].nodePort;
+    const r = (await store.update(svc, "default", "np", { metadata: { name: "np" }, spec: { type: "NodePort", ports: [{ port: 80 }] } })) as any;
+    expect(r.spec.clusterIP).toBe(a.spec.clusterIP);
+    expect(r.spec.ports[0].nodePort).toBe(np);
+    const c = (await store.update(svc, "default", "np", { metadata: { name: "np" }, spec: { type: "ClusterIP", ports: [{ port: 80 }] } })) as any;
+    expect(c.spec.ports[0].nodePort).toBeUndefined();
+    const b = (await store.create(svc, "default", { metadata: { name: "np2" }, spec: { type: "NodePort", ports: [{ port: 80, nodePort: np }] } })) as any;
+    expect(b.spec.ports[0].nodePort).toBe(np);
+  });
+});
