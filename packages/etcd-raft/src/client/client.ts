@@ -208,8 +208,8 @@ export class EtcdClient {
         return r;
       } catch (e) {
         if (!(e instanceof StatusError) || !canRetry(e) || this.clock.now() >= deadline) throw e;
-        if (e.reason === "NotLeader" && e.status.details?.leaderHint === undefined) this.noLeaderStrikes++;
-        else if (e.reason === "ServiceUnavailable") this.noLeaderStrikes++;
+        // Signs that this member cannot reach a leader: after a few, try another member.
+        if (e.reason === "NotLeader" ? e.status.details?.leaderHint === undefined : e.reason !== "Cancelled") this.noLeaderStrikes++;
         if (this.noLeaderStrikes >= 4) this.tryAnotherMember();
         await this.clock.sleep(Math.min(500, 20 * 2 ** Math.min(attempt, 5)));
       }

@@ -69,6 +69,33 @@ describe("EtcdClient retry policy", () => {
   });
 });
 
+describe("EtcdClient failover", () => {
+  it("leaves a member that keeps saying it has no leader for another endpoint", async () => {
+    const cut = new WireServer({ name: "cut-off" });
+    cut.handle(Method.put, () => {
+      throw notProposed("no leader elected yet");
+    });
+    const ok = new WireServer({ name: "healthy" });
+    let served = 0;
+    ok.handle(Method.put, () => {
+      served++;
+      return putResult;
+    });
+    const a = await cut.listen({ host: "127.0.0.1", port: 0 });
+    const b = await ok.listen({ host: "127.0.0.1", port: 0 });
+    const c = new EtcdClient({ endpoints: [a.url, b.url], requestTimeoutMs: 5000 });
+    try {
+      await expect(c.put("k", "v")).resolves.toEqual(putResult);
+      expect(served).toBe(1);
+      expect(c.connection.endpoint).toBe(b.url);
+    } finally {
+      await c.close();
+      await cut.close();
+      await ok.close();
+    }
+  });
+});
+
 describe("EtcdWatch", () => {
   it("re-opens after a retriable end from the last delivered revision + 1 and drops duplicates", async () => {
     const opened: (number | undefined)[] = [];
