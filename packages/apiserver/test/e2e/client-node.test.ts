@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as k8s from "@kubernetes/client-node";
 import { E2eCluster } from "./cluster.js";
 
-const cluster = new E2eCluster("127.0.89", "127.0.90", 1);
+const cluster = new E2eCluster("127.0.145", "127.0.146", 1);
 let kc: k8s.KubeConfig;
 
 beforeAll(async () => {

@@ -9,7 +9,7 @@ import selfsigned from "selfsigned";
 import { Kubectl } from "./kubectl-run.js";
 
 const MAIN = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
-const IP = "127.0.91.1";
+const IP = "127.0.147.1";
 let dir = "";
 let proc: ChildProcess | undefined;
 let exited: Promise<void> | undefined;

@@ -1,6 +1,6 @@
 /**
  * The real kubectl against two kubemu-apiservers on a real 3-member Raft store (processes).
- * Subnets 127.0.87.x (etcd) and 127.0.88.x (apiservers) keep clear of `kubemu up`.
+ * Subnets 127.0.87.x (etcd) and 127.0.144.x (apiservers) keep clear of `kubemu up`.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { E2eCluster } from "./cluster.js";
 import { Kubectl, pinnedKubectl } from "./kubectl-run.js";
 
-const cluster = new E2eCluster("127.0.87", "127.0.88", 2);
+const cluster = new E2eCluster("127.0.143", "127.0.144", 2);
 let k: Kubectl;
 let k1: Kubectl;
 let dir = "";
@@ -68,11 +68,11 @@ describe("kubectl 1.32 (dispatcher) against kubemu-apiserver", { timeout: 60_000
     expect(await k.ok(["get", "svc", "kubernetes", "-o", "jsonpath={.spec.clusterIP}"])).toBe("127.96.0.1");
     // Both servers renew their leases; the reconciler lists both within a few seconds.
     let eps = "";
-    for (let i = 0; i < 40 && !eps.includes("127.0.88.2"); i++) {
+    for (let i = 0; i < 40 && !eps.includes("127.0.144.2"); i++) {
       eps = await k.ok(["get", "endpoints", "kubernetes", "-o", "jsonpath={.subsets[0].addresses[*].ip}"]);
-      if (!eps.includes("127.0.88.2") || !eps.includes("127.0.88.1")) await new Promise((r) => setTimeout(r, 250));
+      if (!eps.includes("127.0.144.2") || !eps.includes("127.0.144.1")) await new Promise((r) => setTimeout(r, 250));
     }
-    expect(eps).toBe("127.0.88.1 127.0.88.2");
+    expect(eps).toBe("127.0.144.1 127.0.144.2");
   });
 
   it("apply creates, apply updates (SMP), and the other server sees it", async () => {
@@ -168,6 +168,28 @@ describe("kubectl 1.32 (dispatcher) against kubemu-apiserver", { timeout: 60_000
     expect(await k.ok(["get", "cm", "ssa", "-o", "jsonpath={.data.a}"])).toBe("1");
   });
 
+  it("edit (scripted EDITOR), wait, run, expose, describe, get events", async () => {
+    await writeFile(join(dir, "editor.sh"), "#!/bin/sh\nsed -i 's/replicas: 4/replicas: 6/' \"$1\"\n", { mode: 0o755 });
+    expect(await k.ok(["edit", "deploy", "web"], { env: { EDITOR: join(dir, "editor.sh"), KUBE_EDITOR: join(dir, "editor.sh") } })).toBe("deployment.apps/web edited\n");
+    expect(await k.ok(["wait", "--for=jsonpath={.spec.replicas}=6", "deploy/web", "--timeout=10s"])).toBe("deployment.apps/web condition met\n");
+    expect(await k.ok(["run", "runner", "--image=busybox", "--", "sleep", "60"])).toBe("pod/runner created\n");
+    const pod = await k.ok(["get", "pod", "runner"]);
+    expect(pod).toMatch(/^runner\s+0\/1\s+Pending\s+0\s+\d+s$/m);
+    expect(await k.ok(["expose", "pod", "runner", "--port=80", "--name=runner-svc"])).toBe("service/runner-svc exposed\n");
+    const desc = await k.ok(["describe", "pod", "runner"]);
+    expect(desc).toMatch(/^Name:\s+runner$/m);
+    expect(desc).toContain("node.kubernetes.io/not-ready:NoExecute op=Exists for 10s");
+    const uid = await k.ok(["get", "pod", "runner", "-o", "jsonpath={.metadata.uid}"]);
+    const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+    await fetch(`${cluster.apiservers[0]!.url}/api/v1/namespaces/default/events`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ metadata: { name: "runner.1" }, involvedObject: { kind: "Pod", name: "runner", namespace: "default", uid }, reason: "Scheduled", message: "Successfully assigned default/runner to kubemu", type: "Normal", source: { component: "default-scheduler" }, firstTimestamp: now, lastTimestamp: now, count: 1 }),
+    });
+    expect(await k.ok(["get", "events"])).toMatch(/^\d+s\s+Normal\s+Scheduled\s+pod\/runner\s+Successfully assigned default\/runner to kubemu$/m);
+    expect(await k.ok(["describe", "pod", "runner"])).toMatch(/Normal\s+Scheduled\s+\d+s\s+default-scheduler\s+Successfully assigned/);
+  });
+
   it("explain, get all, get componentstatuses", async () => {
     const ex = await k.ok(["explain", "pod.spec.containers"]);
     expect(ex).toContain("FIELD: containers <[]Container>");
@@ -246,7 +268,7 @@ describe("kubectl 1.33", { timeout: 60_000 }, () => {
 
 describe("through apiserver-lb while apiserver-0 dies", { timeout: 90_000 }, () => {
   it("every kubectl command in a loop keeps working", async () => {
-    const lbUrl = await cluster.startLb("127.0.88.10");
+    const lbUrl = await cluster.startLb("127.0.144.10");
     const viaLb = new Kubectl(await cluster.kubeconfig(lbUrl), join(dir, "cache-lb"));
     const failures: string[] = [];
     const started = Date.now();
