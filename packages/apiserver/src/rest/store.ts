@@ -13,6 +13,7 @@ import { prepareCreateMeta, prepareUpdateMeta, timestamp } from "./meta.js";
 import { invalidError, methodNotAllowed } from "./errors.js";
 import { validateMeta, validateMetaUpdate, type NameRule } from "../validation/meta.js";
 import { parseLabelSelector } from "../selectors/labels.js";
+import { checkTypes } from "../validation/types.js";
 import { checkFieldsSupported, defaultFields, parseFieldSelector } from "../selectors/fields.js";
 import { recordUpdate, serverSideApply } from "../patch/managed-fields.js";
 import { applyJsonPatch } from "../patch/json-patch.js";
@@ -155,10 +156,11 @@ export class ResourceStore {
     obj.kind = def.kind;
   }
 
-  private checkBody(body: unknown): KubeObject {
+  private checkBody(body: unknown, def?: ResourceDef): KubeObject {
     if (!isObj(body)) throw newBadRequest("the request body must be a JSON object");
-    if (body.metadata === undefined) body.metadata = {};
+    if (body.metadata === undefined || body.metadata === null) body.metadata = {};
     if (!isObj(body.metadata)) throw newBadRequest("metadata must be an object");
+    if (def) checkTypes(def, body);
     return body as KubeObject;
   }
 
@@ -181,7 +183,7 @@ export class ResourceStore {
 
   async create(def: ResourceDef, ns: string | undefined, body: unknown, opts: WriteOptions = {}): Promise<KubeObject> {
     if (def.readOnly) throw methodNotAllowed();
-    const obj = this.checkBody(body);
+    const obj = this.checkBody(body, def);
     this.checkTypeMeta(def, obj);
     opts.checkUnknownFields?.(def, obj);
     this.setNamespace(def, obj, ns);
@@ -253,7 +255,7 @@ export class ResourceStore {
 
   async update(def: ResourceDef, ns: string | undefined, name: string, body: unknown, opts: WriteOptions = {}): Promise<KubeObject> {
     if (def.readOnly) throw methodNotAllowed();
-    const desired = this.checkBody(body);
+    const desired = this.checkBody(body, def);
     opts.checkUnknownFields?.(def, desired);
     if (desired.metadata.name !== undefined && desired.metadata.name !== name)
       throw newBadRequest(`the name of the object (${String(desired.metadata.name)}) does not match the name on the URL (${name})`);
@@ -278,7 +280,7 @@ export class ResourceStore {
         if (!cur) return undefined;
         const base = structuredClone(cur);
         if (type === "apply") {
-          const applied = this.checkBody(structuredClone(patch));
+          const applied = this.checkBody(structuredClone(patch), def);
           this.checkTypeMeta(def, applied);
           opts.checkUnknownFields?.(def, applied);
           if (applied.metadata.name !== undefined && applied.metadata.name !== name)
@@ -292,7 +294,7 @@ export class ResourceStore {
         if (type === "json") patched = applyJsonPatch(target, patch);
         else if (type === "merge") patched = applyMergePatch(target, patch);
         else patched = applyStrategicMergePatch(target, patch, strategyFor(def));
-        const desired = this.checkBody(patched);
+        const desired = this.checkBody(patched, def);
         opts.checkUnknownFields?.(def, desired);
         if (desired.metadata.resourceVersion === cur.metadata.resourceVersion) delete desired.metadata.resourceVersion;
         return this.prepareUpdate(def, cur, desired, opts, false);
@@ -364,7 +366,7 @@ export class ResourceStore {
   }
 
   private async createForMissing(def: ResourceDef, ns: string | undefined, name: string, body: KubeObject, opts: WriteOptions, apply: boolean): Promise<KubeObject> {
-    const obj = this.checkBody(body);
+    const obj = this.checkBody(body, def);
     this.checkTypeMeta(def, obj);
     if (obj.metadata.name === undefined) obj.metadata.name = name;
     if (obj.metadata.name !== name) throw newBadRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${name})`);

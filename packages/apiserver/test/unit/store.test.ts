@@ -277,3 +277,20 @@ describe("service updates", () => {
     expect(b.spec.ports[0].nodePort).toBe(np);
   });
 });
+
+describe("decoding", () => {
+  it("rejects bodies whose field types do not fit the kind (400), accepting numeric quantities and int-or-string", async () => {
+    const { store, def } = await newStore();
+    const pods = def("", "pods");
+    const e = await failure(store.create(pods, "default", { metadata: { name: "p" }, spec: "x" }));
+    expect(e.status.code).toBe(400);
+    expect(e.status.message).toBe('Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal string into Go struct field Pod.spec of type object');
+    const f = await failure(store.create(def("", "configmaps"), "default", { metadata: { name: "c", finalizers: "x" } }));
+    expect(f.status.message).toContain("Go struct field ConfigMap.metadata.finalizers of type array");
+    const ok = (await store.create(pods, "default", {
+      metadata: { name: "q" },
+      spec: { containers: [{ name: "c", image: "i", resources: { limits: { cpu: 1, memory: "64Mi" } }, livenessProbe: { httpGet: { port: "http" } } }] },
+    })) as any;
+    expect(ok.spec.containers[0].resources.limits.cpu).toBe(1);
+  });
+});
