@@ -28,6 +28,8 @@ export interface ResourceHandlerDeps {
   unknownFields?: (def: ResourceDef, obj: unknown) => string[];
   /** Computes the objects of read-only kinds (componentstatuses). */
   computed?: (def: ResourceDef) => Promise<KubeObject[]> | undefined;
+  /** Told how many events each finished watch sent (metrics). */
+  onWatchEnd?: (def: ResourceDef, events: number) => void;
 }
 
 const PATCH_TYPES: Record<string, PatchType> = {
@@ -106,6 +108,7 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
           watch,
           clock: d.ctx.clock,
           timeoutMs: timeout !== undefined ? timeout * 1000 : defaultWatchTimeoutMs(d.ctx.rng),
+          ...(d.onWatchEnd ? { onEnd: (n: number) => d.onWatchEnd!(def, n) } : {}),
           ...(tableVersion ? { table: { version: tableVersion, include: includeObject(q) } } : {}),
         });
         controller.abort();

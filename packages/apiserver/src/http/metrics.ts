@@ -24,7 +24,7 @@ export class ApiMetrics {
     });
     this.watchEvents = new Counter({
       name: "apiserver_watch_events_total",
-      help: "Number of events sent in watch clients",
+      help: "Number of events sent to watch clients (counted when each watch ends)",
       labelNames: ["group", "version", "kind"],
       registers: [this.registry],
     });

@@ -195,6 +195,7 @@ export class HttpFront {
           protobuf: (bytes) => decodeProtobufBody(bytes),
           unknownFields: (def, obj) => unknownFields({ group: def.group, version: def.version, kind: def.kind }, obj),
           ...(this.o.computed ? { computed: this.o.computed } : {}),
+          onWatchEnd: (def, n) => this.o.metrics.watchEvents.inc({ group: def.group, version: def.version, kind: def.kind }, n),
         });
       }
     }

@@ -126,5 +126,7 @@ describe("HTTP basics", () => {
     const line = JSON.parse((await old.text()).trim().split("\n")[0]!);
     expect(line.type).toBe("ERROR");
     expect(line.object).toMatchObject({ kind: "Status", code: 410, reason: "Expired" });
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/apiserver_watch_events_total\{group="",version="v1",kind="ConfigMap"\} [1-9]/);
   });
 });
