@@ -25,8 +25,20 @@ export function sendBytes(req: IncomingMessage, res: ServerResponse, code: numbe
   res.writeHead(code, headers).end(req.method === "HEAD" ? undefined : body);
 }
 
+/** Upstream pretty-prints for ?pretty=true and for curl, wget and browsers (what people read). */
+export function wantsPretty(req: IncomingMessage): boolean {
+  const q = (req.url ?? "").indexOf("?");
+  if (q !== -1) {
+    const pretty = new URLSearchParams((req.url ?? "").slice(q + 1)).get("pretty");
+    if (pretty !== null) return pretty === "true" || pretty === "1" || pretty === "";
+  }
+  const ua = req.headers["user-agent"] ?? "";
+  return /curl|Wget/.test(ua) || ua.startsWith("Mozilla/");
+}
+
 export function sendJson(req: IncomingMessage, res: ServerResponse, code: number, obj: unknown, contentType = "application/json"): void {
-  sendBytes(req, res, code, contentType, Buffer.from(JSON.stringify(obj)));
+  const text = wantsPretty(req) ? JSON.stringify(obj, null, 2) + "\n" : JSON.stringify(obj);
+  sendBytes(req, res, code, contentType, Buffer.from(text));
 }
 
 /** Sends any error as a Kubernetes Status with its code. */

@@ -103,6 +103,14 @@ describe("HTTP basics", () => {
     expect(((await nf.json()) as any).kind).toBe("Status");
   });
 
+  it("pretty-prints for curl and ?pretty=true", async () => {
+    const curl = await (await fetch(`${base}/apis/batch`, { headers: { "user-agent": "curl/8.5.0" } })).text();
+    expect(curl).toContain('{\n  "kind": "APIGroup"');
+    const compact = await (await fetch(`${base}/apis/batch`)).text();
+    expect(compact.startsWith('{"kind":"APIGroup"')).toBe(true);
+    expect(await (await fetch(`${base}/apis/batch?pretty=true`)).text()).toContain("\n  ");
+  });
+
   it("answers a Table when asked, and gzip when accepted", async () => {
     const r = await fetch(`${base}/api/v1/namespaces?includeObject=Object`, { headers: { accept: "application/json;as=Table;v=v1;g=meta.k8s.io" } });
     const t = (await r.json()) as any;
