@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { logLevels, realClock, type Clock } from "@kubemu/common";
 import { down } from "./commands/down.js";
@@ -10,6 +11,7 @@ import { defaultNodeCount, maxNodeCount } from "./components.js";
 import { makeContext, type CommandContext, type Output } from "./context.js";
 import { CliError, errorMessage } from "./errors.js";
 import { addEtcdCommands } from "./etcd/cli.js";
+import { userKubeconfigPath } from "./kubeconfig.js";
 import { parseProfile, profiles } from "./spec.js";
 import { parseClusterName, resolveStateDir } from "./state-dir.js";
 
@@ -98,9 +100,24 @@ export function buildProgram(envIn: CliEnvironment, result: { code: number }): C
     .option("--spec <file>", "YAML/JSON list of processes to run instead of the built-in table")
     .addOption(new Option("--nodes <n>", "number of nodes").argParser(integer("--nodes", 1, maxNodeCount)).default(defaultNodeCount))
     .addOption(waitOption())
+    .option("--no-merge-kubeconfig", "do not add the cluster's context to kubectl's kubeconfig ($KUBECONFIG or ~/.kube/config)")
     .action(run((ctx, cmd) => {
-      const o = cmd.opts<{ spec?: string; nodes: number; wait: number }>();
-      return up(ctx, { ...(o.spec !== undefined ? { specFile: o.spec } : {}), nodes: o.nodes, waitMs: o.wait * 1000 });
+      const o = cmd.opts<{ spec?: string; nodes: number; wait: number; mergeKubeconfig: boolean }>();
+      return up(ctx, {
+        ...(o.spec !== undefined ? { specFile: o.spec } : {}),
+        ...(o.mergeKubeconfig ? { mergeKubeconfigInto: userKubeconfigPath(envIn.env ?? process.env) } : {}),
+        nodes: o.nodes,
+        waitMs: o.wait * 1000,
+      });
+    }));
+
+  program
+    .command("kubeconfig")
+    .description("print the path of the cluster's kubeconfig (use: export KUBECONFIG=$(kubemu kubeconfig))")
+    .action(run(async (ctx) => {
+      if (!existsSync(ctx.paths.kubeconfig)) throw new CliError(`no kubeconfig yet: the API server of cluster "${ctx.cluster}" has not been started (run \`kubemu up\`)`);
+      ctx.io.out(ctx.paths.kubeconfig);
+      return 0;
     }));
 
   program

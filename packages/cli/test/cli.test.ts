@@ -27,6 +27,16 @@ function stateDirWithLog(name: string, lines: string[]): string {
 }
 
 describe("runCli", () => {
+  it("kubeconfig prints the state dir's kubeconfig path, or says the API server was never started", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kubemu-cli-unit-"));
+    dirs.push(dir);
+    const missing = await run(["--state-dir", dir, "kubeconfig"]);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toEqual([expect.stringMatching(/^kubemu: no kubeconfig yet/)]);
+    writeFileSync(join(dir, "kubeconfig"), "apiVersion: v1\n");
+    expect(await run(["--state-dir", dir, "kubeconfig"])).toEqual({ code: 0, out: [join(dir, "kubeconfig")], err: [] });
+  });
+
   const line = JSON.stringify({ level: 30, time: "2026-01-01T00:00:00.000Z", component: "etcd-1", pid: 42, msg: "became leader", term: 3 });
 
   it("pretty-prints a component's JSON log on a terminal and prints it raw otherwise", async () => {

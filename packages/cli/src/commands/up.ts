@@ -4,7 +4,7 @@ import { apiserverLb, clusterTable } from "../components.js";
 import type { CommandContext } from "../context.js";
 import { CliError } from "../errors.js";
 import { isBuilt, newProcessRecord, spawnDetached } from "../launch.js";
-import { writeKubeconfig } from "../kubeconfig.js";
+import { mergeKubeconfig, writeKubeconfig } from "../kubeconfig.js";
 import { withStateLock } from "../lock.js";
 import { assertAddressesFree, pickFreePort, probeBind } from "../ports.js";
 import { isOurProcessAlive } from "../proc.js";
@@ -20,6 +20,8 @@ export interface UpOptions {
   nodes: number;
   /** How long to wait for each process to answer on its control URL. */
   waitMs: number;
+  /** Also merge the cluster's context into this kubeconfig (kubectl's default one), or skip when undefined. */
+  mergeKubeconfigInto?: string;
 }
 
 /**
@@ -85,7 +87,12 @@ async function upFresh(ctx: CommandContext, previous: ClusterState | undefined, 
     const server = `http://${apiserverLb.ip}:${state.apiserverLbPort}`;
     writeKubeconfig(ctx.paths.kubeconfig, state.cluster, server);
     ctx.io.out(`API server (via apiserver-lb): ${server}`);
-    ctx.io.out(`kubectl: export KUBECONFIG=${ctx.paths.kubeconfig}`);
+    if (opts.mergeKubeconfigInto !== undefined) {
+      mergeKubeconfig(opts.mergeKubeconfigInto, state.cluster, server);
+      ctx.io.out(`kubectl: context "${state.cluster}" merged into ${opts.mergeKubeconfigInto} and made current`);
+    } else {
+      ctx.io.out(`kubectl: export KUBECONFIG=${ctx.paths.kubeconfig}`);
+    }
   }
   return exitCode;
 }
