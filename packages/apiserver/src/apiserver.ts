@@ -13,7 +13,7 @@ import type { ResourceDef } from "./registry/types.js";
 import { groupVersion } from "./registry/types.js";
 import { PROFILE_SETTINGS, type ServerContext } from "./rest/context.js";
 import { ResourceStore } from "./rest/store.js";
-import { HttpFront } from "./http/server.js";
+import { HttpFront, WIRE_PATH } from "./http/server.js";
 import { ApiMetrics } from "./http/metrics.js";
 import { registerWireApi } from "./internal/wire-api.js";
 import { bootstrap } from "./bootstrap.js";
@@ -96,7 +96,7 @@ export class ApiServer {
     });
     this.wire = new WireServer({ name: o.name, logger: log, clock: this.ctx.clock, faults: this.faults });
     registerWireApi(this.wire, this.ctx, this.store);
-    this.wire.attach(this.http.server, { path: "/kubemu/wire" });
+    this.wire.attach(this.http.server, { path: WIRE_PATH });
   }
 
   /** Listens, creates the bootstrap objects, starts the reconcilers. Resolves with the bound address. */

@@ -32,6 +32,9 @@ export const SERVER_VERSION = {
   platform: `${process.platform}/${process.arch === "x64" ? "amd64" : process.arch}`,
 };
 
+/** Where the internal wire API is attached (see ApiServer). */
+export const WIRE_PATH = "/kubemu/wire";
+
 export interface HttpFrontOptions {
   ctx: ServerContext;
   store: ResourceStore;
@@ -65,6 +68,14 @@ export class HttpFront {
           onRequest,
         ) as unknown as Server)
       : createServer(common, onRequest);
+    // Upgrades other than the wire API (exec/attach/port-forward until the kubelet serves them)
+    // get a Status instead of a socket left hanging.
+    this.server.on("upgrade", (req: IncomingMessage, socket: import("node:stream").Duplex) => {
+      const path = (req.url ?? "/").split("?")[0];
+      if (path === WIRE_PATH) return;
+      const body = JSON.stringify({ kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: "the server could not find the requested resource", reason: "NotFound", details: {}, code: 404 });
+      socket.end(`HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    });
     this.server.on("clientError", (_e, socket) => {
       if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
       else socket.destroy();

@@ -103,6 +103,21 @@ describe("HTTP basics", () => {
     expect(((await nf.json()) as any).kind).toBe("Status");
   });
 
+  it("answers upgrade requests it does not serve with a 404 Status instead of hanging", async () => {
+    const { request } = await import("node:http");
+    const status = await new Promise<number>((resolve, reject) => {
+      const r = request(`${base}/api/v1/namespaces/default/pods/p/exec?command=sh`, { headers: { connection: "Upgrade", upgrade: "websocket", "sec-websocket-version": "13", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-protocol": "v5.channel.k8s.io" } });
+      r.on("response", (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      r.on("upgrade", () => reject(new Error("unexpected upgrade")));
+      r.on("error", reject);
+      r.end();
+    });
+    expect(status).toBe(404);
+  });
+
   it("pretty-prints for curl and ?pretty=true", async () => {
     const curl = await (await fetch(`${base}/apis/batch`, { headers: { "user-agent": "curl/8.5.0" } })).text();
     expect(curl).toContain('{\n  "kind": "APIGroup"');
