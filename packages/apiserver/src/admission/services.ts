@@ -23,7 +23,10 @@ export async function allocateForCreate(svc: KubeObject, alloc: ServiceAllocator
     if (hasClusterIP(spec)) {
       const requested = spec.clusterIP || (Array.isArray(spec.clusterIPs) ? spec.clusterIPs[0] : undefined);
       if (dryRun) {
-        spec.clusterIP = requested || "127.96.0.0";
+        // Show what a real create would get without keeping it.
+        const ip = await alloc.allocateIp(requested || undefined, name);
+        await alloc.releaseIp(ip);
+        spec.clusterIP = ip;
       } else {
         const ip = await alloc.allocateIp(requested || undefined, name);
         undo.push(() => alloc.releaseIp(ip));

@@ -4,12 +4,12 @@
  * split, generation, finalizers and graceful deletion, managedFields, admission). The HTTP
  * handlers and the internal wire API both call this; neither knows any kind.
  */
-import { isNotFound, newBadRequest, newConflict, newNotFound, type StatusError } from "@kubemu/common";
+import { isAlreadyExists, isNotFound, newBadRequest, newConflict, newNotFound, type StatusError } from "@kubemu/common";
 import type { KubeObject, ListResult, Storage, Watch } from "../storage/index.js";
 import type { FieldError, ResourceDef } from "../registry/types.js";
 import { groupVersion, qualifiedResource } from "../registry/types.js";
 import { keyFor, type ServerContext } from "./context.js";
-import { prepareCreateMeta, prepareUpdateMeta, timestamp } from "./meta.js";
+import { prepareCreateMeta, prepareUpdateMeta, randomSuffix, timestamp } from "./meta.js";
 import { invalidError, methodNotAllowed } from "./errors.js";
 import { validateMeta, validateMetaUpdate, type NameRule } from "../validation/meta.js";
 import { parseLabelSelector } from "../selectors/labels.js";
@@ -191,7 +191,17 @@ export class ResourceStore {
     if (!obj.metadata.name) throw invalidError(def, "", [{ reason: "FieldValueRequired", field: "metadata.name", message: "name or generateName is required" }]);
     // Upstream PrepareForCreate resets status (nodes report their own at registration).
     if (def.hasStatus && def.kind !== "Node") obj.status = {};
-    return this.createPrepared(def, obj, opts, false);
+    const template = obj.metadata.generateName ? structuredClone(obj) : undefined;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.createPrepared(def, obj, opts, false);
+      } catch (e) {
+        // A generated name that collides is retried with a new suffix (upstream RetryGenerateName).
+        if (!template || !isAlreadyExists(e) || attempt >= 8) throw e;
+        Object.assign(obj, structuredClone(template));
+        obj.metadata.name = template.metadata.generateName + randomSuffix(this.ctx.rng);
+      }
+    }
   }
 
   /** Create after metadata is prepared (shared with server-side apply). */

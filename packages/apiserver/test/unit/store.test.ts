@@ -294,3 +294,25 @@ describe("decoding", () => {
     expect(ok.spec.containers[0].resources.limits.cpu).toBe(1);
   });
 });
+
+describe("generateName and dry-run allocation", () => {
+  it("retries a generated name that collides", async () => {
+    const first = await newStore();
+    const cm = first.def("", "configmaps");
+    const name = (await first.store.create(cm, "default", { metadata: { generateName: "g-" } })).metadata.name!;
+    const second = await newStore(); // same seed: the same first suffix
+    await second.store.create(cm, "default", { metadata: { name } });
+    const again = await second.store.create(cm, "default", { metadata: { generateName: "g-" } });
+    expect(again.metadata.name).toMatch(/^g-/);
+    expect(again.metadata.name).not.toBe(name);
+  });
+
+  it("a dry-run Service shows a real-looking ClusterIP and keeps nothing", async () => {
+    const { store, def } = await newStore();
+    const svc = def("", "services");
+    const dry = (await store.create(svc, "default", { metadata: { name: "d" }, spec: { clusterIP: "127.96.5.5", ports: [{ port: 80 }] } }, { dryRun: true })) as any;
+    expect(dry.spec.clusterIP).toBe("127.96.5.5");
+    const real = (await store.create(svc, "default", { metadata: { name: "d" }, spec: { clusterIP: "127.96.5.5", ports: [{ port: 80 }] } })) as any;
+    expect(real.spec.clusterIP).toBe("127.96.5.5");
+  });
+});
