@@ -168,6 +168,10 @@ describe("chaos: leader kills, partitions and leader transfers under load", () =
 
       expect(result.exhausted ?? false, fail(`checker gave up: ${result.info}`)).toBe(false);
       expect(result.ok, fail(`not linearizable: ${result.info}`)).toBe(true);
+      // The history constrains: one read answering a value nobody wrote must break it.
+      const i = workload.history.findIndex((op) => op.input.op === "get" && op.output?.value != null);
+      const tampered = workload.history.map((op, j) => (j === i ? { ...op, output: { value: "never-written" } } : op));
+      expect(checkLinearizable(kvModel, tampered).ok).toBe(false);
 
       // The run exercised what it claims to.
       if (SECONDS >= 25) {
