@@ -40,6 +40,8 @@ export interface ApiServerOptions {
   componentStatus?: ComponentStatusProbe;
   /** Serve HTTPS (PEM contents). */
   tls?: { cert: string | Buffer; key: string | Buffer; ca?: string | Buffer };
+  /** With tls: also serve plain HTTP on this port (components, launcher). */
+  insecurePort?: number;
 }
 
 export class ApiServer {
@@ -93,10 +95,11 @@ export class ApiServer {
       status: () => ({ name: o.name, pid: process.pid, role: "apiserver", ready: this.ready }),
       computed: (def) => (def.kind === "ComponentStatus" && o.componentStatus ? o.componentStatus() : undefined),
       ...(o.tls ? { tls: o.tls } : {}),
+      ...(o.insecurePort !== undefined ? { insecurePort: o.insecurePort } : {}),
     });
     this.wire = new WireServer({ name: o.name, logger: log, clock: this.ctx.clock, faults: this.faults });
     registerWireApi(this.wire, this.ctx, this.store);
-    this.wire.attach(this.http.server, { path: WIRE_PATH });
+    for (const server of this.http.servers()) this.wire.attach(server, { path: WIRE_PATH });
   }
 
   /** Listens, creates the bootstrap objects, starts the reconcilers. Resolves with the bound address. */

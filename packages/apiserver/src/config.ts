@@ -29,6 +29,8 @@ export interface ApiServerConfig {
   tlsPrivateKeyFile: string | undefined;
   /** CA bundle for verifying client certificates (requested, not required). */
   clientCaFile: string | undefined;
+  /** With TLS: a plain-HTTP port on the same address for components and the launcher. */
+  insecurePort: number | undefined;
 }
 
 const DEFAULT_COMPONENTS =
@@ -87,7 +89,8 @@ export function parseArgs(argv: string[]): ApiServerConfig {
     .option("--component-status <list>", "name=url,... probed for componentstatuses", DEFAULT_COMPONENTS)
     .option("--tls-cert-file <file>", "PEM certificate (chain) to serve HTTPS with")
     .option("--tls-private-key-file <file>", "PEM private key of --tls-cert-file")
-    .option("--client-ca-file <file>", "PEM CA bundle that signs client certificates");
+    .option("--client-ca-file <file>", "PEM CA bundle that signs client certificates")
+    .option("--insecure-port <port>", "with TLS: also serve plain HTTP on this port (components, launcher)");
   try {
     cmd.parse(argv, { from: "user" });
   } catch (e) {
@@ -105,7 +108,14 @@ export function parseArgs(argv: string[]): ApiServerConfig {
   if (storage === "etcd" && etcdServers.length === 0) throw new ConfigError("--etcd-servers is required (or --storage=memory)");
   if ((o.tlsCertFile === undefined) !== (o.tlsPrivateKeyFile === undefined))
     throw new ConfigError("--tls-cert-file and --tls-private-key-file go together");
+  let insecurePort: number | undefined;
+  if (o.insecurePort !== undefined) {
+    insecurePort = Number(o.insecurePort);
+    if (!/^\d+$/.test(o.insecurePort) || insecurePort > 65535) throw new ConfigError(`--insecure-port must be an integer 0-65535, got "${o.insecurePort}"`);
+    if (!o.tlsCertFile) throw new ConfigError("--insecure-port needs --tls-cert-file (without TLS the main port is already plain HTTP)");
+  }
   return {
+    insecurePort,
     tlsCertFile: o.tlsCertFile,
     tlsPrivateKeyFile: o.tlsPrivateKeyFile,
     clientCaFile: o.clientCaFile,

@@ -53,6 +53,7 @@ async function main(): Promise<void> {
   }
   const server = new ApiServer({
     ...(tls ? { tls } : {}),
+    ...(cfg.insecurePort !== undefined ? { insecurePort: cfg.insecurePort } : {}),
     name: cfg.name,
     storage,
     profile: cfg.profile,

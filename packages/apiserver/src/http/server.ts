@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
+import type { Duplex } from "node:stream";
 import type { AddressInfo } from "node:net";
 import { FaultInjector, handleControlRequest, type ProcessStatus } from "@kubemu/common";
 import { openApiV2Document, openApiV3Document, openApiV3Index, unknownFields, type SerializedDocument } from "../openapi/index.js";
@@ -47,10 +48,15 @@ export interface HttpFrontOptions {
   computed?: (def: ResourceDef) => Promise<KubeObject[]> | undefined;
   /** Serve HTTPS with these PEMs (ca: verify client certificates when presented). */
   tls?: { cert: string | Buffer; key: string | Buffer; ca?: string | Buffer };
+  /** With tls: also serve plain HTTP on this port of the same address. */
+  insecurePort?: number;
 }
 
 export class HttpFront {
+  /** The main listener (HTTPS when TLS is configured). */
   readonly server: Server;
+  /** Plain-HTTP listener beside an HTTPS one, for in-cluster components and the launcher. */
+  readonly insecureServer: Server | undefined;
   private readonly v3Docs = new Map<string, SerializedDocument>();
 
   constructor(private readonly o: HttpFrontOptions) {
@@ -68,36 +74,53 @@ export class HttpFront {
           onRequest,
         ) as unknown as Server)
       : createServer(common, onRequest);
-    // Upgrades other than the wire API (exec/attach/port-forward until the kubelet serves them)
-    // get a Status instead of a socket left hanging.
-    this.server.on("upgrade", (req: IncomingMessage, socket: import("node:stream").Duplex) => {
-      const path = (req.url ?? "/").split("?")[0];
-      if (path === WIRE_PATH) return;
-      const body = JSON.stringify({ kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: "the server could not find the requested resource", reason: "NotFound", details: {}, code: 404 });
-      socket.end(`HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-    });
-    this.server.on("clientError", (_e, socket) => {
-      if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
-      else socket.destroy();
-    });
+    this.insecureServer = o.tls && o.insecurePort !== undefined ? createServer(common, onRequest) : undefined;
+    for (const server of this.servers()) {
+      // Upgrades other than the wire API (exec/attach/port-forward until the kubelet serves them)
+      // get a Status instead of a socket left hanging.
+      server.on("upgrade", (req: IncomingMessage, socket: Duplex) => {
+        const path = (req.url ?? "/").split("?")[0];
+        if (path === WIRE_PATH) return;
+        const body = JSON.stringify({ kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: "the server could not find the requested resource", reason: "NotFound", details: {}, code: 404 });
+        socket.end(`HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      });
+      server.on("clientError", (_e, socket) => {
+        if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
+        else socket.destroy();
+      });
+    }
   }
 
+  /** Every listener (the wire API attaches to each). */
+  servers(): Server[] {
+    return this.insecureServer ? [this.server, this.insecureServer] : [this.server];
+  }
+
+  /** Listens on host:port (and the insecure port when configured); returns the main address. */
   async listen(host: string, port: number): Promise<AddressInfo> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once("error", reject);
-      this.server.listen(port, host, () => {
-        this.server.off("error", reject);
-        resolve();
+    const bind = (server: Server, p: number) =>
+      new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(p, host, () => {
+          server.off("error", reject);
+          resolve();
+        });
       });
-    });
+    await bind(this.server, port);
+    if (this.insecureServer) await bind(this.insecureServer, this.o.insecurePort!);
     return this.server.address() as AddressInfo;
   }
 
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    await Promise.all(
+      this.servers().map(
+        (server) =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeAllConnections();
+          }),
+      ),
+    );
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -34,7 +34,7 @@ beforeAll(async () => {
   cert = pems.cert;
   await writeFile(join(dir, "tls.crt"), pems.cert);
   await writeFile(join(dir, "tls.key"), pems.private);
-  proc = spawn(process.execPath, [MAIN, "--name", "apiserver-tls", "--storage", "memory", "--bind-address", IP, "--port", "6443", "--log-level", "warn", "--tls-cert-file", join(dir, "tls.crt"), "--tls-private-key-file", join(dir, "tls.key"), "--client-ca-file", join(dir, "tls.crt"), "--component-status", ""], { stdio: "ignore" });
+  proc = spawn(process.execPath, [MAIN, "--name", "apiserver-tls", "--storage", "memory", "--bind-address", IP, "--port", "6443", "--log-level", "warn", "--tls-cert-file", join(dir, "tls.crt"), "--tls-private-key-file", join(dir, "tls.key"), "--client-ca-file", join(dir, "tls.crt"), "--insecure-port", "6080", "--component-status", ""], { stdio: "ignore" });
   exited = new Promise((r) => proc!.on("exit", () => r()));
   const ca = Buffer.from(cert).toString("base64");
   const p = pems as unknown as { clientcert: string; clientprivate: string };
@@ -61,6 +61,12 @@ describe("HTTPS", { timeout: 30_000 }, () => {
   it("kubectl verifies the server certificate and works as over HTTP", async () => {
     expect(await k.ok(["get", "ns", "-o", "name"])).toContain("namespace/default");
     expect(await k.ok(["create", "configmap", "tls", "--from-literal=a=b"])).toBe("configmap/tls created\n");
+  });
+
+  it("serves plain HTTP beside HTTPS on --insecure-port (components, launcher)", async () => {
+    expect((await fetch(`http://${IP}:6080/readyz`)).status).toBe(200);
+    const cm = (await (await fetch(`http://${IP}:6080/api/v1/namespaces/default/configmaps/tls`)).json()) as { data: Record<string, string> };
+    expect(cm.data).toEqual({ a: "b" });
   });
 
   it("a kubeconfig without the CA is refused by kubectl", async () => {
