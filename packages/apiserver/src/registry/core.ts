@@ -28,7 +28,7 @@ import {
   defaultService,
 } from "../defaults/core.js";
 import { defaultReplicationController } from "../defaults/workloads.js";
-import { validatePodSpec } from "../validation/pods.js";
+import { validatePodSpec, validatePodUpdate } from "../validation/pods.js";
 import {
   validateConfigMap,
   validatePersistentVolume,
@@ -74,7 +74,7 @@ export const coreResources: ResourceDef[] = [
     tracksGeneration: false,
     ...podPrinter,
     defaults: defaultPod,
-    validate: (o) => validatePodSpec(o.spec, "spec"),
+    validate: (o, old) => [...validatePodSpec(o.spec, "spec"), ...(old ? validatePodUpdate(o.spec, old.spec) : [])],
     fields: {
       "spec.nodeName": field("spec", "nodeName"),
       "spec.restartPolicy": field("spec", "restartPolicy"),

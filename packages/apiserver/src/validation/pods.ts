@@ -88,3 +88,37 @@ export function withClaimTemplates<T>(names: string[], fn: () => T): T {
     claimTemplateNames = undefined;
   }
 }
+
+/**
+ * Pod updates may change only images, activeDeadlineSeconds, tolerations (additions) and
+ * schedulingGates (removals), as upstream's ValidatePodUpdate.
+ */
+export function validatePodUpdate(spec: unknown, oldSpec: unknown): FieldError[] {
+  if (!isObj(spec) || !isObj(oldSpec)) return [];
+  const mask = (s: Obj, other: Obj): Obj => {
+    const out = structuredClone(s);
+    for (const list of ["containers", "initContainers", "ephemeralContainers"]) {
+      if (!Array.isArray(out[list])) continue;
+      out[list] = out[list].map((c: Obj, i: number) => (isObj(c) ? { ...c, image: other[list]?.[i]?.image ?? c.image } : c));
+    }
+    delete out.activeDeadlineSeconds;
+    delete out.tolerations;
+    delete out.schedulingGates;
+    delete out.ephemeralContainers;
+    return out;
+  };
+  const errs: FieldError[] = [];
+  if (JSON.stringify(mask(spec, oldSpec)) !== JSON.stringify(mask(oldSpec, oldSpec)))
+    errs.push({
+      reason: "FieldValueForbidden",
+      field: "spec",
+      message:
+        "Forbidden: pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)",
+    });
+  const oldTol: unknown[] = Array.isArray(oldSpec.tolerations) ? oldSpec.tolerations : [];
+  const newTol: unknown[] = Array.isArray(spec.tolerations) ? spec.tolerations : [];
+  const kept = new Set(newTol.map((t) => JSON.stringify(t)));
+  if (oldTol.some((t) => !kept.has(JSON.stringify(t))))
+    errs.push({ reason: "FieldValueForbidden", field: "spec.tolerations", message: "Forbidden: existing toleration can not be modified except its tolerationSeconds" });
+  return errs;
+}

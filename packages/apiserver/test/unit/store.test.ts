@@ -255,10 +255,10 @@ describe("strategic merge patch with the kind's schema", () => {
     await store.create(svc, "default", { metadata: { name: "s" }, spec: { ports: [{ name: "http", port: 80 }, { name: "https", port: 443 }] } });
     const { object } = await store.patch(svc, "default", "s", "strategic", { spec: { ports: [{ port: 443, targetPort: 8443 }] } });
     expect((object.spec as any).ports.map((p: any) => `${p.port}->${p.targetPort}`)).toEqual(["80->80", "443->8443"]);
-    const pods = def("", "pods");
-    await store.create(pods, "default", { metadata: { name: "p" }, spec: { containers: [{ name: "c", image: "i" }], tolerations: [{ key: "a", operator: "Exists" }] } });
-    const p = await store.patch(pods, "default", "p", "strategic", { spec: { tolerations: [{ key: "b", operator: "Exists" }] } });
-    expect((p.object.spec as any).tolerations).toEqual([{ key: "b", operator: "Exists" }]);
+    const dd = def("apps", "deployments");
+    await store.create(dd, "default", deployment("t", { template: { metadata: { labels: { app: "t" } }, spec: { containers: [{ name: "c", image: "i" }], tolerations: [{ key: "a", operator: "Exists" }] } } }));
+    const p = await store.patch(dd, "default", "t", "strategic", { spec: { template: { spec: { tolerations: [{ key: "b", operator: "Exists" }] } } } });
+    expect((p.object.spec as any).template.spec.tolerations).toEqual([{ key: "b", operator: "Exists" }]);
   });
 });
 
@@ -314,5 +314,20 @@ describe("generateName and dry-run allocation", () => {
     expect(dry.spec.clusterIP).toBe("127.96.5.5");
     const real = (await store.create(svc, "default", { metadata: { name: "d" }, spec: { clusterIP: "127.96.5.5", ports: [{ port: 80 }] } })) as any;
     expect(real.spec.clusterIP).toBe("127.96.5.5");
+  });
+});
+
+describe("pod updates", () => {
+  it("allow image changes and label edits, forbid other spec changes and toleration removal", async () => {
+    const { store, def } = await newStore();
+    const pods = def("", "pods");
+    await store.create(pods, "default", { metadata: { name: "p" }, spec: { containers: [{ name: "c", image: "i:1", env: [{ name: "A", value: "1" }] }] } });
+    const img = await store.patch(pods, "default", "p", "strategic", { spec: { containers: [{ name: "c", image: "i:2" }] }, metadata: { labels: { x: "y" } } });
+    expect((img.object.spec as any).containers[0].image).toBe("i:2");
+    const env = await failure(store.patch(pods, "default", "p", "strategic", { spec: { containers: [{ name: "c", env: [{ name: "B", value: "2" }] }] } }));
+    expect(env.status.code).toBe(422);
+    expect(env.status.message).toContain("pod updates may not change fields other than");
+    const tol = await failure(store.patch(pods, "default", "p", "merge", { spec: { tolerations: [] } }));
+    expect(tol.status.details?.causes?.[0]?.field).toBe("spec.tolerations");
   });
 });
