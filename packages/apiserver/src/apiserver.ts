@@ -42,6 +42,8 @@ export interface ApiServerOptions {
   tls?: { cert: string | Buffer; key: string | Buffer; ca?: string | Buffer };
   /** With tls: also serve plain HTTP on this port (components, launcher). */
   insecurePort?: number;
+  /** How long a store probe may take before it counts as failed (default 2 s). */
+  storeProbeTimeoutMs?: number;
 }
 
 export class ApiServer {
@@ -54,6 +56,9 @@ export class ApiServer {
   private reconciler: EndpointReconciler | undefined;
   private compactTimer: Timer | undefined;
   private ready = false;
+  /** Whether the last store probe answered (readiness follows it, as upstream's etcd check). */
+  private storeHealthy = true;
+  private probeTimer: Timer | undefined;
   private address: AddressInfo | undefined;
   private readonly storages = new Map<ResourceDef, Storage>();
 
@@ -91,7 +96,7 @@ export class ApiServer {
       name: o.name,
       faults: this.faults,
       metrics: this.metrics,
-      ready: () => this.ready,
+      ready: () => this.ready && this.storeHealthy,
       status: () => ({ name: o.name, pid: process.pid, role: "apiserver", ready: this.ready }),
       computed: (def) => (def.kind === "ComponentStatus" && o.componentStatus ? o.componentStatus() : undefined),
       ...(o.tls ? { tls: o.tls } : {}),
@@ -123,9 +128,44 @@ export class ApiServer {
       this.compactTimer = this.ctx.clock.setInterval(() => {
         this.o.storage.compact().catch((e) => this.ctx.log.warn({ err: String(e) }, "compaction failed"));
       }, every);
+    this.startStoreProbe();
     this.ready = true;
     this.ctx.log.info({ address: `${this.address.address}:${this.address.port}` }, "apiserver ready");
     return this.address;
+  }
+
+  /** Probes the store every second; two failures in a row make /readyz 503 until one succeeds. */
+  private startStoreProbe(): void {
+    let failures = 0;
+    let inFlight = false;
+    const timeoutMs = this.o.storeProbeTimeoutMs ?? 2000;
+    const probe = () => {
+      if (inFlight) return;
+      inFlight = true;
+      const probeDone = this.o.storage.forResource({ resource: "namespaces" }).currentResourceVersion();
+      const timeout = new Promise<never>((_, reject) => {
+        const t = this.ctx.clock.setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
+        probeDone.then(
+          () => t.cancel(),
+          () => t.cancel(),
+        );
+      });
+      Promise.race([probeDone, timeout])
+        .then(() => {
+          if (!this.storeHealthy) this.ctx.log.info("store reachable again; ready");
+          failures = 0;
+          this.storeHealthy = true;
+        })
+        .catch((e: unknown) => {
+          failures++;
+          if (failures >= 2 && this.storeHealthy) {
+            this.storeHealthy = false;
+            this.ctx.log.warn({ err: e instanceof Error ? e.message : String(e) }, "store unreachable; not ready");
+          }
+        })
+        .finally(() => (inFlight = false));
+    };
+    this.probeTimer = this.ctx.clock.setInterval(probe, 1000);
   }
 
   /** Bootstrap needs the store; it may still be electing a leader when we start. */
@@ -146,6 +186,7 @@ export class ApiServer {
   async stop(): Promise<void> {
     this.ready = false;
     this.compactTimer?.cancel();
+    this.probeTimer?.cancel();
     if (this.reconciler) await this.reconciler.withdraw().catch(() => undefined);
     await this.wire.close();
     await this.http.close();

@@ -153,3 +153,35 @@ describe("HTTP basics", () => {
     expect(metrics).toMatch(/apiserver_watch_events_total\{group="",version="v1",kind="ConfigMap"\} [1-9]/);
   });
 });
+
+describe("readiness follows the store", () => {
+  it("turns /readyz 503 while the store does not answer and 200 again after", async () => {
+    const { KvStorageFactory: Factory, MvccBackend: Backend } = await import("../../src/storage/index.js");
+    const backend = new Backend(new MvccStore());
+    let broken = false;
+    const realRevision = backend.currentRevision.bind(backend);
+    backend.currentRevision = () => (broken ? new Promise<number>(() => undefined) : realRevision());
+    const s = new ApiServer({ name: "probe", storage: new Factory({ backend, watchCache: false }), compactionIntervalMs: 0, storeProbeTimeoutMs: 200 });
+    const addr = await s.start("127.0.0.1", 0);
+    const readyz = async () => (await fetch(`http://127.0.0.1:${addr.port}/readyz`)).status;
+    try {
+      expect(await readyz()).toBe(200);
+      broken = true;
+      let code = 200;
+      for (let i = 0; i < 50 && code === 200; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        code = await readyz();
+      }
+      expect(code).toBe(503);
+      broken = false;
+      for (let i = 0; i < 30 && code !== 200; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        code = await readyz();
+      }
+      expect(code).toBe(200);
+    } finally {
+      broken = false;
+      await s.stop();
+    }
+  });
+});
