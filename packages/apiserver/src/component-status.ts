@@ -6,25 +6,30 @@ import type { KubeObject } from "./storage/index.js";
 
 export interface ComponentTarget {
   name: string;
-  url: string;
+  /** Replicas' health URLs: the component is Healthy when any of them answers 2xx. */
+  urls: string[];
 }
 
 export type ComponentStatusProbe = () => Promise<KubeObject[]>;
 
-/** Probes every target concurrently with a short timeout. */
+async function probe(url: string, timeoutMs: number): Promise<Record<string, string>> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    const body = (await res.text()).trim().slice(0, 200);
+    return res.ok ? { type: "Healthy", status: "True", message: body || "ok" } : { type: "Healthy", status: "False", message: "", error: `HTTP probe failed with statuscode: ${res.status}` };
+  } catch (e) {
+    const why = e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e);
+    return { type: "Healthy", status: "False", message: "", error: `Get "${url}": ${why}` };
+  }
+}
+
+/** Probes every target's replicas concurrently with a short timeout. */
 export function httpComponentStatus(targets: readonly ComponentTarget[], timeoutMs = 2000): ComponentStatusProbe {
   return async () =>
     Promise.all(
       targets.map(async (t) => {
-        let condition: Record<string, string>;
-        try {
-          const res = await fetch(t.url, { signal: AbortSignal.timeout(timeoutMs) });
-          const body = (await res.text()).trim().slice(0, 200);
-          condition = res.ok ? { type: "Healthy", status: "True", message: body || "ok" } : { type: "Healthy", status: "False", message: "", error: `HTTP probe failed with statuscode: ${res.status}` };
-        } catch (e) {
-          const why = e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e);
-          condition = { type: "Healthy", status: "False", message: "", error: `Get "${t.url}": ${why}` };
-        }
+        const results = await Promise.all(t.urls.map((u) => probe(u, timeoutMs)));
+        const condition = results.find((r) => r.status === "True") ?? results[0] ?? { type: "Healthy", status: "False", message: "", error: "no probe URL" };
         return { apiVersion: "v1", kind: "ComponentStatus", metadata: { name: t.name }, conditions: [condition] } as KubeObject;
       }),
     );

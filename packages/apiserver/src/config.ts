@@ -34,7 +34,8 @@ export interface ApiServerConfig {
 }
 
 const DEFAULT_COMPONENTS =
-  "scheduler=http://127.0.30.1:10259/healthz,controller-manager=http://127.0.40.1:10257/healthz," +
+  "scheduler=http://127.0.30.1:10259/healthz|http://127.0.30.2:10259/healthz," +
+  "controller-manager=http://127.0.40.1:10257/healthz|http://127.0.40.2:10257/healthz," +
   "etcd-0=http://127.0.10.1:2381/health,etcd-1=http://127.0.10.2:2381/health,etcd-2=http://127.0.10.3:2381/health";
 
 function isLoopback(host: string): boolean {
@@ -63,11 +64,11 @@ function parseComponents(v: string): ComponentTarget[] {
   if (v.trim() === "") return [];
   return v.split(",").map((pair) => {
     const eq = pair.indexOf("=");
-    if (eq <= 0) throw new ConfigError(`--component-status: "${pair}" must be name=http://host:port/path`);
+    if (eq <= 0) throw new ConfigError(`--component-status: "${pair}" must be name=http://host:port/path[|http://...]`);
     const name = pair.slice(0, eq).trim();
-    const url = pair.slice(eq + 1).trim();
-    parseUrlList("--component-status", url, "http:");
-    return { name, url };
+    const urls = pair.slice(eq + 1).split("|").map((u) => u.trim());
+    for (const url of urls) parseUrlList("--component-status", url, "http:");
+    return { name, urls };
   });
 }
 
@@ -86,7 +87,7 @@ export function parseArgs(argv: string[]): ApiServerConfig {
     .option("--etcd-servers <urls>", "comma-separated ws:// URLs of the store members", "")
     .addOption(new Option("--storage <backend>", "storage backend").choices(["etcd", "memory"]).default("etcd"))
     .option("--compaction-interval <seconds>", "store compaction period (0 = never)", "300")
-    .option("--component-status <list>", "name=url,... probed for componentstatuses", DEFAULT_COMPONENTS)
+    .option("--component-status <list>", "name=url[|url...],... probed for componentstatuses (Healthy if any replica answers)", DEFAULT_COMPONENTS)
     .option("--tls-cert-file <file>", "PEM certificate (chain) to serve HTTPS with")
     .option("--tls-private-key-file <file>", "PEM private key of --tls-cert-file")
     .option("--client-ca-file <file>", "PEM CA bundle that signs client certificates")

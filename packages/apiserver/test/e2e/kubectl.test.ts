@@ -230,7 +230,7 @@ describe("kubectl 1.32 (dispatcher) against kubemu-apiserver", { timeout: 60_000
     ];
     for (const [p, code] of cases) {
       const r = await p;
-      const body = await r.json();
+      const body = (await r.json()) as { kind: string; code: number };
       expect({ code: r.status, kind: body.kind }).toEqual({ code, kind: "Status" });
       expect(body.code).toBe(code);
     }
@@ -240,7 +240,7 @@ describe("kubectl 1.32 (dispatcher) against kubemu-apiserver", { timeout: 60_000
       body: JSON.stringify({ metadata: { name: "strict" }, dataa: {} }),
     });
     expect(strict.status).toBe(400);
-    expect((await strict.json()).message).toContain('unknown field "dataa"');
+    expect(((await strict.json()) as { message: string }).message).toContain('unknown field "dataa"');
     const viaKubectl = await k.run(["create", "-f", "-"], { input: "{not yaml: [" });
     expect(viaKubectl.code).not.toBe(0);
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
