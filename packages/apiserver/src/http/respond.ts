@@ -1,10 +1,11 @@
 /** Writing responses: JSON (gzip when the client accepts it), Status errors, and bodies kubectl expects. */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { gzipSync } from "node:zlib";
+import { gzip, gzipSync } from "node:zlib";
 import { toStatus, type Status } from "@kubemu/common";
 
 /** Responses smaller than this are not worth compressing (upstream uses 128 KiB; smaller helps here). */
 const GZIP_MIN_BYTES = 1024;
+const ASYNC_GZIP_BYTES = 64 * 1024;
 
 export function acceptsGzip(req: IncomingMessage): boolean {
   const ae = req.headers["accept-encoding"];
@@ -15,10 +16,20 @@ export function acceptsGzip(req: IncomingMessage): boolean {
 export function sendBytes(req: IncomingMessage, res: ServerResponse, code: number, contentType: string, body: Buffer, extra: Record<string, string> = {}): void {
   const headers: Record<string, string | number> = { "content-type": contentType, "cache-control": "no-cache, private", ...extra };
   if (acceptsGzip(req) && body.length >= GZIP_MIN_BYTES) {
-    const gz = gzipSync(body);
-    headers["content-encoding"] = "gzip";
-    headers["content-length"] = gz.length;
-    res.writeHead(code, headers).end(req.method === "HEAD" ? undefined : gz);
+    const send = (gz: Buffer) => {
+      headers["content-encoding"] = "gzip";
+      headers["content-length"] = gz.length;
+      res.writeHead(code, headers).end(req.method === "HEAD" ? undefined : gz);
+    };
+    // Large bodies (big lists) compress on the thread pool so other requests keep flowing.
+    if (body.length < ASYNC_GZIP_BYTES) send(gzipSync(body));
+    else
+      gzip(body, { level: 4 }, (err, gz) => {
+        if (err) {
+          headers["content-length"] = body.length;
+          res.writeHead(code, headers).end(body);
+        } else send(gz);
+      });
     return;
   }
   headers["content-length"] = body.length;

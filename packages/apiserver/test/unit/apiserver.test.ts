@@ -134,6 +134,11 @@ describe("HTTP basics", () => {
     const raw = await fetch(`${base}/openapi/v3/api/v1`, { headers: { "accept-encoding": "gzip" } });
     expect(raw.status).toBe(200);
     expect(raw.headers.get("content-encoding")).toBe("gzip");
+    for (let i = 0; i < 60; i++)
+      await fetch(`${base}/api/v1/namespaces/default/configmaps`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ metadata: { name: `big-${i}` }, data: { v: "x".repeat(2000) } }) });
+    const big = await fetch(`${base}/api/v1/namespaces/default/configmaps`, { headers: { "accept-encoding": "gzip" } });
+    expect(big.headers.get("content-encoding")).toBe("gzip");
+    expect(((await big.json()) as { items: unknown[] }).items.length).toBeGreaterThanOrEqual(60);
   });
 
   it("watch ends at timeoutSeconds and sends 410 Expired for a compacted resourceVersion", async () => {
