@@ -34,10 +34,13 @@ export class Nemesis {
     private readonly rng: Rng,
   ) {}
 
-  /** Runs steps of the cycle until durationMs has passed (finishing the step in progress). */
-  async run(durationMs: number): Promise<void> {
+  /**
+   * Runs steps of the cycle until durationMs has passed (finishing the step in progress) and at
+   * least minSteps steps are done (so a slow machine still gets every kind of fault).
+   */
+  async run(durationMs: number, minSteps = 0): Promise<void> {
     const end = performance.now() + durationMs;
-    for (let i = 0; performance.now() < end && !this.stopped; i++) {
+    for (let i = 0; (i < minSteps || performance.now() < end) && !this.stopped; i++) {
       await this.step(CYCLE[i % CYCLE.length]!);
       // Quiet time so the workload runs against a healthy cluster between faults too.
       await sleep(this.rng.range(300, 1200));
