@@ -18,8 +18,3 @@ export function methodNotAllowed(): StatusError {
 export function notFoundPath(): StatusError {
   return new StatusError(newStatus("NotFound", "the server could not find the requested resource", {}));
 }
-
-export function forbidden(def: ResourceDef, name: string, why: string): StatusError {
-  const q = def.group ? `${def.plural}.${def.group}` : def.plural;
-  return new StatusError(newStatus("Forbidden", `${q} "${name}" is forbidden: ${why}`, { name, ...(def.group ? { group: def.group } : {}), kind: def.plural }));
-}
