@@ -11,6 +11,7 @@ import {
 } from "../tables/misc.js";
 import { eventPrinter } from "../tables/core.js";
 import { get } from "../tables/format.js";
+import { validateIngress, validateIngressClass } from "../validation/networking.js";
 
 const rbac = { group: "rbac.authorization.k8s.io", version: "v1" } as const;
 
@@ -27,6 +28,7 @@ export const otherResources: ResourceDef[] = [
     hasStatus: true,
     tracksGeneration: true,
     ...ingressPrinter,
+    validate: validateIngress,
   },
   {
     group: "networking.k8s.io",
@@ -36,6 +38,7 @@ export const otherResources: ResourceDef[] = [
     singular: "ingressclass",
     namespaced: false,
     ...ingressClassPrinter,
+    validate: validateIngressClass,
   },
   {
     group: "discovery.k8s.io",

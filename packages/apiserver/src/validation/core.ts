@@ -85,9 +85,23 @@ export function validateSecret(o: KubeObject, old?: KubeObject): FieldError[] {
   return errs;
 }
 
-export function validatePersistentVolumeClaim(o: KubeObject): FieldError[] {
+export function validatePersistentVolumeClaim(o: KubeObject, old?: KubeObject): FieldError[] {
   const s: Obj = isObj(o.spec) ? o.spec : {};
   const errs: FieldError[] = [];
+  if (old) {
+    // Only resources.requests (expansion) and volumeAttributesClassName may change, and volumeName may be set once (binding).
+    const strip = (x: unknown): Obj => {
+      const c: Obj = isObj(x) ? structuredClone(x) : {};
+      delete c.resources;
+      delete c.volumeAttributesClassName;
+      delete c.volumeName;
+      return c;
+    };
+    if (JSON.stringify(strip(o.spec)) !== JSON.stringify(strip(old.spec)))
+      errs.push(forbidden("spec", "spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims"));
+    const prevVolume = isObj(old.spec) ? old.spec.volumeName : undefined;
+    if (prevVolume && s.volumeName !== prevVolume) errs.push(invalid("spec.volumeName", s.volumeName, "field is immutable once set"));
+  }
   if (!Array.isArray(s.accessModes) || s.accessModes.length === 0) errs.push(required("spec.accessModes"));
   if (!s.resources?.requests?.storage && !s.dataSource) errs.push(required("spec.resources[storage]"));
   return errs;

@@ -101,8 +101,12 @@ export function validateJob(o: KubeObject, old?: KubeObject): FieldError[] {
   if (s.manualSelector === true) errs.push(...selectorAndTemplate(s));
   errs.push(...validatePodSpec(s.template?.spec, "spec.template.spec", ["OnFailure", "Never"]));
   if (s.template?.spec?.restartPolicy === undefined) errs.push(required("spec.template.spec.restartPolicy"));
-  if (old && JSON.stringify(specOf(old).template) !== JSON.stringify(s.template) && specOf(old).suspend !== true)
-    errs.push(invalid("spec.template", s.template, "field is immutable"));
+  if (old) {
+    const o2 = specOf(old);
+    if (JSON.stringify(o2.template) !== JSON.stringify(s.template) && o2.suspend !== true) errs.push(invalid("spec.template", s.template, "field is immutable"));
+    if (JSON.stringify(o2.selector) !== JSON.stringify(s.selector)) errs.push(invalid("spec.selector", s.selector, "field is immutable"));
+    if (o2.completions !== s.completions && s.completionMode !== "Indexed") errs.push(invalid("spec.completions", s.completions, "field is immutable"));
+  }
   return errs;
 }
 

@@ -331,3 +331,20 @@ describe("pod updates", () => {
     expect(tol.status.details?.causes?.[0]?.field).toBe("spec.tolerations");
   });
 });
+
+describe("networking and volume validation", () => {
+  it("requires Ingress pathType and backends, and freezes PVC specs but for requests and binding", async () => {
+    const { store, def } = await newStore();
+    const ing = def("networking.k8s.io", "ingresses");
+    const e = await failure(store.create(ing, "default", { metadata: { name: "i" }, spec: { rules: [{ host: "a.example.com", http: { paths: [{ path: "/", backend: { service: { name: "s", port: { number: 80 } } } }] } }] } }));
+    expect(e.status.details?.causes?.map((c) => c.field)).toEqual(["spec.rules[0].http.paths[0].pathType"]);
+    await store.create(ing, "default", { metadata: { name: "i" }, spec: { ingressClassName: "nginx", rules: [{ host: "a.example.com", http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "s", port: { number: 80 } } } }] } }] } });
+    const pvc = def("", "persistentvolumeclaims");
+    await store.create(pvc, "default", { metadata: { name: "c" }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } } });
+    await store.patch(pvc, "default", "c", "merge", { spec: { volumeName: "pv1", resources: { requests: { storage: "2Gi" } } } });
+    const frozen = await failure(store.patch(pvc, "default", "c", "merge", { spec: { accessModes: ["ReadWriteMany"] } }));
+    expect(frozen.status.code).toBe(422);
+    const rebind = await failure(store.patch(pvc, "default", "c", "merge", { spec: { volumeName: "pv2" } }));
+    expect(rebind.status.details?.causes?.[0]?.field).toBe("spec.volumeName");
+  });
+});
