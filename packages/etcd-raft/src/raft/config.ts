@@ -34,6 +34,13 @@ export interface Config {
   checkQuorum?: boolean;
   /** Run a pre-election before bumping the term, so a partitioned node cannot disrupt the cluster. Default true. */
   preVote?: boolean;
+  /**
+   * The leader counts its own entries toward the commit quorum only once advance() reports them
+   * persisted, instead of as soon as it appends them. Required when the driver sends a leader's
+   * replication messages before persisting (splitEarlyMessages): otherwise one follower's ack plus
+   * the leader's unsynced copy would "commit" an entry that a leader crash can erase. Default false.
+   */
+  leaderSelfAckOnPersist?: boolean;
   logger?: RaftLogger;
 }
 
@@ -67,6 +74,7 @@ export function validateConfig(c: Config): ResolvedConfig {
     maxSnapshotChunkBytes: c.maxSnapshotChunkBytes ?? 512 * 1024,
     checkQuorum: c.checkQuorum ?? true,
     preVote: c.preVote ?? true,
+    leaderSelfAckOnPersist: c.leaderSelfAckOnPersist ?? false,
     logger: c.logger ?? discardLogger,
   };
   positiveInt("max size per msg", r.maxSizePerMsg);

@@ -20,6 +20,7 @@ export {
   validateMessage,
   voteRespMsgType,
 } from "./message.js";
+export { type DurableState, splitEarlyMessages } from "./early_send.js";
 export { ProgressState } from "./progress.js";
 export { VoteResult, committedIndex, voteResult } from "./quorum.js";
 export { Raft } from "./raft.js";

@@ -119,6 +119,11 @@ export class RaftLog {
     return this.unstable.maybeLastIndex() ?? this.storage.lastIndex();
   }
 
+  /** Index of the last entry the application has reported persisted (everything before the unstable part). */
+  stableLastIndex(): number {
+    return Math.min(this.lastIndex(), this.unstable.offset - 1);
+  }
+
   commitTo(tocommit: number): void {
     if (this.committed < tocommit) {
       if (this.lastIndex() < tocommit) {

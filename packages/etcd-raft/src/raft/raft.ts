@@ -292,7 +292,7 @@ export class Raft {
       const fresh = this.tracker.newProgress(last + 1, pr.isLearner);
       // A new term starts with nobody known to be active: CheckQuorum needs fresh evidence.
       fresh.recentActive = id === this.id;
-      if (id === this.id) fresh.match = last;
+      if (id === this.id) fresh.match = this.cfg.leaderSelfAckOnPersist ? this.log.stableLastIndex() : last;
       this.tracker.progress.set(id, fresh);
     }
     this.pendingConfIndex = 0;
@@ -357,10 +357,27 @@ export class Raft {
     let li = this.log.lastIndex();
     const stamped = ents.map((e) => ({ ...e, term: this.term, index: ++li }));
     li = this.log.append(stamped);
-    // The leader counts its own entries toward the quorum. Safe because the application persists
-    // them before sending any message (and so before any follower can acknowledge them).
+    // With leaderSelfAckOnPersist the leader's own copy counts only once persisted (onPersisted).
+    if (this.cfg.leaderSelfAckOnPersist) return;
+    // Otherwise it counts at once: safe only because the application then persists them before
+    // sending any message (and so before any follower can acknowledge them).
     this.tracker.progress.get(this.id)?.maybeUpdate(li);
     if (this.maybeCommit()) this.releasePendingReadIndexMessages();
+  }
+
+  /**
+   * @internal RawNode.advance reports entries up to (index, term) persisted. With
+   * leaderSelfAckOnPersist this is the leader's own acknowledgement: it may complete a quorum.
+   */
+  onPersisted(index: number, term: number): void {
+    if (!this.cfg.leaderSelfAckOnPersist || this.state !== StateType.Leader) return;
+    if (!this.log.matchTerm(index, term)) return; // overwritten meanwhile: not this log's entry
+    const pr = this.tracker.progress.get(this.id);
+    if (!pr?.maybeUpdate(index)) return;
+    if (this.maybeCommit()) {
+      this.releasePendingReadIndexMessages();
+      this.bcastAppend();
+    }
   }
 
   // ---- timers -----------------------------------------------------------------------------

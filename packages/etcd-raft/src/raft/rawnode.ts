@@ -207,7 +207,10 @@ export class RawNode {
     if (rd.softState) this.prevSoftState = rd.softState;
     if (rd.hardState) this.prevHardState = rd.hardState;
     const lastEntry = rd.entries[rd.entries.length - 1];
-    if (lastEntry) r.log.stableTo(lastEntry.index, lastEntry.term);
+    if (lastEntry) {
+      r.log.stableTo(lastEntry.index, lastEntry.term);
+      r.onPersisted(lastEntry.index, lastEntry.term);
+    }
     if (rd.snapshot) {
       r.log.stableSnapTo(rd.snapshot.metadata.index);
       // The application installed the snapshot into its state machine while persisting it.

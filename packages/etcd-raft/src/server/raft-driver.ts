@@ -3,8 +3,10 @@
  *
  * Ready loop (one Ready at a time, in the order the RawNode contract demands):
  *   1. install a received snapshot (file + WAL marker, then the state machine),
- *   2. persist HardState + entries to the WAL and wait for the fsync,
- *   3. send messages,
+ *   2. send the leader's replication messages that may go early (splitEarlyMessages), then
+ *      persist HardState + entries to the WAL and wait for the fsync — so the leader's fsync
+ *      overlaps its followers' instead of preceding them,
+ *   3. send the other messages (votes, acks: they promise what was just persisted),
  *   4. apply committed entries and settle the proposals waiting on them,
  *   5. complete ReadIndex reads, advance, and make a snapshot every `snapshotCount` entries.
  * Everything proposed while a Ready is being persisted goes into the next one, so writes that
@@ -35,6 +37,7 @@ import {
   RawNode,
   type Ready,
   type SoftState,
+  splitEarlyMessages,
   StateType,
 } from "../raft/index.js";
 import { CodecError, decodeCommand, decodeEnvelope, decodeMemberContext, type LogCommand } from "./codec.js";
@@ -127,6 +130,9 @@ export class RaftDriver {
       applied: opts.appliedIndex,
       checkQuorum: true,
       preVote: true,
+      // The leader sends replication before its own fsync (splitEarlyMessages), so its own copy
+      // may count toward a commit only once persisted.
+      leaderSelfAckOnPersist: true,
       logger: raftLogger(opts.log),
     });
   }
@@ -310,10 +316,20 @@ export class RaftDriver {
     this.stageSince = this.o.clock.now();
   }
 
+  private sendMessages(messages: Message[]): void {
+    if (messages.length === 0) return;
+    this.o.metrics.peerMessagesSent.inc(messages.length);
+    this.o.transport.send(messages);
+  }
+
   private async handleReady(rd: Ready): Promise<void> {
     this.setStage("ready");
     if (rd.softState) this.onSoftState(rd.softState);
     if (rd.snapshot && !isEmptySnapshot(rd.snapshot)) await this.installSnapshot(rd);
+    // What is durable now: term/vote changes are always synced before storage learns them.
+    const { hardState: durableHs } = this.o.storage.initialState();
+    const { early, afterPersist } = splitEarlyMessages(rd, { term: durableHs.term, vote: durableHs.vote, lastIndex: this.o.storage.lastIndex() });
+    this.sendMessages(early);
     if (rd.mustSync) {
       this.setStage("persist");
       // The newest HardState rides along; a commit-only change deferred earlier is included.
@@ -330,10 +346,7 @@ export class RaftDriver {
     }
     if (rd.hardState) this.o.storage.setHardState(rd.hardState);
     this.setStage("send");
-    if (rd.messages.length > 0) {
-      this.o.metrics.peerMessagesSent.inc(rd.messages.length);
-      this.o.transport.send(rd.messages);
-    }
+    this.sendMessages(afterPersist);
     if (rd.committedEntries.length > 0) {
       const started = performance.now();
       for (const e of rd.committedEntries) this.applyEntry(e);

@@ -12,6 +12,7 @@ import {
   type Ready,
   StateType,
   decodeConfChange,
+  splitEarlyMessages,
 } from "../../src/raft/index.js";
 import { type KvInput, type KvOutput, type Operation, checkLinearizable, kvModel } from "../support/linearizability.js";
 import { SafetyChecker, entryKey } from "./checker.js";
@@ -216,6 +217,7 @@ export class Simulation {
       maxSnapshotChunkBytes: 64,
       checkQuorum: true,
       preVote: true,
+      leaderSelfAckOnPersist: true, // as the server driver: replication may go out before the leader syncs
     });
     this.nodes.set(id, node);
     this.log(`start node ${id} (incarnation ${node.incarnation}, snapshot ${snap.metadata.index})`);
@@ -261,24 +263,30 @@ export class Simulation {
     const rd = raw.ready();
     node.busy = true;
     if (rd.softState?.raftState === StateType.Leader) this.stats.elections++;
+    // As the server's driver does: a leader's replication messages may go out before its own
+    // write is synced (splitEarlyMessages says which); everything else waits for the sync.
+    const durableHs = node.disk.storage.initialState().hardState;
+    const { early, afterPersist } = splitEarlyMessages(rd, { term: durableHs.term, vote: durableHs.vote, lastIndex: node.disk.storage.lastIndex() });
     node.disk.write(rd);
+    const sendEarly = !process.env.NO_EARLY;
+    if (sendEarly) for (const m of early) this.sendMessage(m);
     const inc = node.incarnation;
     const mustSync = rd.mustSync;
     const latency = mustSync ? 1 + node.rng.int(8) : 0;
     const finish = () => {
       if (node.incarnation !== inc || !node.raw) return;
       this.mix(3, node.id, rd.entries.length, rd.messages.length);
-      this.finishReady(node, rd);
+      this.finishReady(node, rd, sendEarly ? afterPersist : rd.messages);
     };
     if (latency === 0) finish();
     else this.q.push(this.now + latency, finish);
   }
 
-  /** Ready steps 1b–5 after the write: sync, send, apply, serve reads, advance. */
-  private finishReady(node: SimNode, rd: Ready): void {
+  /** Ready steps 1b–5 after the write: sync, send the messages that had to wait, apply, serve reads, advance. */
+  private finishReady(node: SimNode, rd: Ready, messages: Message[]): void {
     const raw = node.raw!;
     node.disk.sync();
-    for (const m of rd.messages) {
+    for (const m of messages) {
       this.checkPromiseIsDurable(node, m);
       this.sendMessage(m);
     }
