@@ -63,18 +63,14 @@ async function main(): Promise<void> {
     defaultMetrics: true,
     componentStatus: httpComponentStatus(cfg.componentStatus),
   });
-  try {
-    await server.start(cfg.bindAddress, cfg.port);
-  } catch (e) {
-    log.fatal({ err: e instanceof Error ? `${e.name}: ${e.message}` : String(e) }, "cannot start kubemu-apiserver");
-    exit(1);
-    return;
-  }
+  // Handlers go in before the (slow) start so an early SIGTERM still exits cleanly.
+  let started = false;
   let signalled = false;
   const onSignal = (sig: NodeJS.Signals) => {
     if (signalled) return;
     signalled = true;
     log.info({ signal: sig }, "shutting down");
+    if (!started) return exit(0);
     server.stop().then(
       () => exit(0),
       (e: unknown) => {
@@ -85,6 +81,14 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
+  try {
+    await server.start(cfg.bindAddress, cfg.port);
+    started = true;
+  } catch (e) {
+    log.fatal({ err: e instanceof Error ? `${e.name}: ${e.message}` : String(e) }, "cannot start kubemu-apiserver");
+    exit(1);
+    return;
+  }
 }
 
 void main();
