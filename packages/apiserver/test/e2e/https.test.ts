@@ -13,6 +13,7 @@ const IP = "127.0.147.1";
 let dir = "";
 let proc: ChildProcess | undefined;
 let exited: Promise<void> | undefined;
+let exitCode: number | null = null;
 let k: Kubectl;
 let cert = "";
 
@@ -35,7 +36,12 @@ beforeAll(async () => {
   await writeFile(join(dir, "tls.crt"), pems.cert);
   await writeFile(join(dir, "tls.key"), pems.private);
   proc = spawn(process.execPath, [MAIN, "--name", "apiserver-tls", "--storage", "memory", "--bind-address", IP, "--port", "6443", "--log-level", "warn", "--tls-cert-file", join(dir, "tls.crt"), "--tls-private-key-file", join(dir, "tls.key"), "--client-ca-file", join(dir, "tls.crt"), "--insecure-port", "6080", "--component-status", ""], { stdio: "ignore" });
-  exited = new Promise((r) => proc!.on("exit", () => r()));
+  exited = new Promise((r) =>
+    proc!.on("exit", (code) => {
+      exitCode = code;
+      r();
+    }),
+  );
   const ca = Buffer.from(cert).toString("base64");
   const p = pems as unknown as { clientcert: string; clientprivate: string };
   // With no credential over HTTPS kubectl prompts for a username; real clusters give a client certificate.
@@ -75,5 +81,13 @@ describe("HTTPS", { timeout: 30_000 }, () => {
     const r = await new Kubectl(bad, join(dir, "cache2")).run(["get", "ns"], { input: "" });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/certificate/);
+  });
+
+  it("SIGTERM stops it gracefully with exit code 0", async () => {
+    const t0 = Date.now();
+    proc!.kill("SIGTERM");
+    await exited;
+    expect(exitCode).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(5000);
   });
 });
