@@ -45,39 +45,28 @@ const replicaColumns = () => [
   selectorCol(),
 ];
 
-export const replicaSetPrinter: Printer = {
-  columns: replicaColumns(),
-  row: (o, ctx) => {
-    const [c, i] = containersAndImages(template(o));
-    return [
-      o.metadata.name,
-      num(get(o, "spec", "replicas"), 1),
-      num(get(o, "status", "replicas")),
-      num(get(o, "status", "readyReplicas")),
-      age(o.metadata.creationTimestamp, ctx.now),
-      c,
-      i,
-      labelSelectorString(get(o, "spec", "selector")),
-    ];
-  },
-};
+/** ReplicaSets and ReplicationControllers print alike; only their selector's shape differs. */
+function replicaPrinter(selector: (o: KubeObject) => string): Printer {
+  return {
+    columns: replicaColumns(),
+    row: (o, ctx) => {
+      const [c, i] = containersAndImages(template(o));
+      return [
+        o.metadata.name,
+        num(get(o, "spec", "replicas"), 1),
+        num(get(o, "status", "replicas")),
+        num(get(o, "status", "readyReplicas")),
+        age(o.metadata.creationTimestamp, ctx.now),
+        c,
+        i,
+        selector(o),
+      ];
+    },
+  };
+}
 
-export const replicationControllerPrinter: Printer = {
-  columns: replicaColumns(),
-  row: (o, ctx) => {
-    const [c, i] = containersAndImages(template(o));
-    return [
-      o.metadata.name,
-      num(get(o, "spec", "replicas"), 1),
-      num(get(o, "status", "replicas")),
-      num(get(o, "status", "readyReplicas")),
-      age(o.metadata.creationTimestamp, ctx.now),
-      c,
-      i,
-      mapString(get(o, "spec", "selector")),
-    ];
-  },
-};
+export const replicaSetPrinter = replicaPrinter((o) => labelSelectorString(get(o, "spec", "selector")));
+export const replicationControllerPrinter = replicaPrinter((o) => mapString(get(o, "spec", "selector")));
 
 export const statefulSetPrinter: Printer = {
   columns: [nameCol(), col("Ready", "Number of the pod with ready state"), ageCol(), containersCol(), imagesCol()],

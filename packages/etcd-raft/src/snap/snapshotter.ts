@@ -9,7 +9,7 @@
 import { open, readdir, readFile, rename, rm } from "node:fs/promises";
 import { mkdir } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { writeFully, fsyncDir } from "../wal/fsutil.js";
+import { fsyncDir, readdirOrEmpty, writeFully } from "../wal/fsutil.js";
 import { SnapshotCorruptError, SnapshotNotFoundError } from "./errors.js";
 import { decodeSnapshot, encodeSnapshotHeader, parseSnapshotFileName, snapshotFileName, type PersistedSnapshot } from "./format.js";
 
@@ -80,13 +80,7 @@ export async function saveSnapshot(dir: string, snap: PersistedSnapshot, opts: S
 
 /** Snapshot file names in `dir`, newest (highest index, then term) first. */
 export async function listSnapshots(dir: string): Promise<string[]> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
-    throw e;
-  }
+  const names = await readdirOrEmpty(dir);
   return names.filter((n) => parseSnapshotFileName(n) !== undefined).sort().reverse();
 }
 

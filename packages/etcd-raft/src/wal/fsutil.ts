@@ -1,8 +1,18 @@
 /** Small durable-file helpers shared by the WAL and the snapshot store. */
-import { open, type FileHandle } from "node:fs/promises";
+import { open, readdir, type FileHandle } from "node:fs/promises";
 
 // Linux's writev limit on buffers per call.
 const IOV_MAX = 1024;
+
+/** The names in `dir`, or none when it does not exist yet. */
+export async function readdirOrEmpty(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw e;
+  }
+}
 
 /** Makes a directory's entries (created, renamed, removed files) durable. */
 export async function fsyncDir(dir: string): Promise<void> {

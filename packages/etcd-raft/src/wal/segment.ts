@@ -4,7 +4,7 @@
  * (last index + 1 when the segment was cut). Release uses it to know which segments hold only
  * old entries.
  */
-import { readdir } from "node:fs/promises";
+import { readdirOrEmpty } from "./fsutil.js";
 
 export interface SegmentName {
   seq: number;
@@ -33,13 +33,7 @@ export function parseSegmentName(file: string): SegmentName | undefined {
 
 /** Lists segments in `dir` sorted by sequence number; other files are ignored. */
 export async function listSegments(dir: string): Promise<SegmentName[]> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
-    throw e;
-  }
+  const names = await readdirOrEmpty(dir);
   const segs: SegmentName[] = [];
   for (const n of names) {
     const s = parseSegmentName(n);
