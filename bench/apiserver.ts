@@ -1,0 +1,365 @@
+/**
+ * The API server benchmark: real processes (3 kubemu-etcd, 2 kubemu-apiserver, apiserver-lb on
+ * 127.0.170.x, temp data dirs, plain HTTP); every request goes through the load balancer with
+ * node `http` (keep-alive Agent, maxSockets 32, JSON bodies, pods of one container in `default`).
+ * Measured:
+ * - create / get / update / list (pages of 100) with 32 closed-loop workers: throughput, p50/p99;
+ * - mutating latency at a fixed rate, open loop: creates scheduled at --rate/s for
+ *   --rate-seconds, each latency counted from its scheduled send time (goal p99 ≤ 50 ms at 200/s);
+ * - LIST of all 10,000 pods, from the store (no resourceVersion) and from the watch cache
+ *   (resourceVersion=0), time to the whole parsed body (goal ≤ 1 s);
+ * - watch fan-out: 100 watchers (each its own connection through the balancer) on a label
+ *   selector; pods created one by one; time from each create's answer (and from its send) to
+ *   each watcher's ADDED event.
+ *
+ *   npm run bench -- apiserver [--seconds 3] [--rate 200] [--rate-seconds 10] [--pods 10000]
+ *                              [--watchers 100] [--profile fast|realistic]
+ */
+import { writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import { fileURLToPath } from "node:url";
+import { ApiCluster } from "./lib/apiserver-cluster.js";
+import { KubeHttp, podBody, type KubeObject } from "./lib/apiserver-http.js";
+import { closedLoop, percentile, stats, type Stats } from "./lib/load.js";
+import { killAllChildren, sleep } from "./lib/procs.js";
+
+interface Options {
+  seconds: number;
+  rate: number;
+  rateSeconds: number;
+  pods: number;
+  watchers: number;
+  profile: "fast" | "realistic";
+}
+
+function parseOptions(args: string[]): Options {
+  const o: Options = { seconds: 3, rate: 200, rateSeconds: 10, pods: 10_000, watchers: 100, profile: "fast" };
+  const num = (flag: string, v: string | undefined, min: number, max: number) => {
+    const n = Number(v);
+    if (v === undefined || !Number.isFinite(n) || n < min || n > max) throw new Error(`${flag} takes a number from ${min} to ${max}`);
+    return n;
+  };
+  for (let i = 0; i < args.length; i += 2) {
+    const [flag, v] = [args[i]!, args[i + 1]];
+    if (flag === "--seconds") o.seconds = num(flag, v, 0.5, 120);
+    else if (flag === "--rate") o.rate = num(flag, v, 1, 5000);
+    else if (flag === "--rate-seconds") o.rateSeconds = num(flag, v, 1, 120);
+    else if (flag === "--pods") o.pods = Math.floor(num(flag, v, 1, 100_000));
+    else if (flag === "--watchers") o.watchers = Math.floor(num(flag, v, 1, 1000));
+    else if (flag === "--profile") {
+      if (v !== "fast" && v !== "realistic") throw new Error("--profile takes fast or realistic");
+      o.profile = v;
+    } else throw new Error(`unknown flag ${flag} (see the header of bench/apiserver.ts)`);
+  }
+  return o;
+}
+
+const CONCURRENCY = 32;
+const WARMUP_MS = 300;
+const PODS = "/api/v1/namespaces/default/pods";
+const MUTATING_P99_GOAL_MS = 50;
+const LIST_GOAL_MS = 1000;
+const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d;
+
+interface Dist {
+  count: number;
+  p50ms: number;
+  p99ms: number;
+  maxms: number;
+}
+
+function dist(samples: number[]): Dist {
+  const s = [...samples].sort((a, b) => a - b);
+  return { count: s.length, p50ms: round(percentile(s, 0.5), 2), p99ms: round(percentile(s, 0.99), 2), maxms: round(s[s.length - 1] ?? NaN, 2) };
+}
+
+/** Names of every pod created so far, and one pod per worker that only that worker updates. */
+class PodBook {
+  readonly names: string[] = [];
+  readonly owned = new Map<number, KubeObject>();
+  private seq = 0;
+  next(prefix: string): string {
+    return `${prefix}-${(this.seq++).toString(36).padStart(5, "0")}`;
+  }
+}
+
+async function create(http: KubeHttp, book: PodBook, prefix: string, labels?: Record<string, string>): Promise<KubeObject> {
+  const name = book.next(prefix);
+  const { obj } = await http.call<KubeObject>("POST", PODS, podBody(name, labels));
+  book.names.push(name);
+  return obj;
+}
+
+/** The four closed-loop rows. */
+async function closedLoopRows(http: KubeHttp, book: PodBook, o: Options): Promise<Record<string, Stats>> {
+  const ms = o.seconds * 1000;
+  const rows: Record<string, Stats> = {};
+  let s = await closedLoop(async (w) => void book.owned.set(w, await create(http, book, "c")), CONCURRENCY, ms, WARMUP_MS);
+  rows.create = stats(s.lat, s.ms, s.errors);
+
+  let r = 0x9e3779b9;
+  const pick = () => {
+    r = (Math.imul(r, 1664525) + 1013904223) >>> 0;
+    return book.names[r % book.names.length]!;
+  };
+  s = await closedLoop(async () => void (await http.call("GET", `${PODS}/${pick()}`)), CONCURRENCY, ms, WARMUP_MS);
+  rows.get = stats(s.lat, s.ms, s.errors);
+
+  // Each worker updates its own pod (an annotation), starting from the object it last got back,
+  // so the resourceVersion precondition holds and no 409 is expected.
+  let n = 0;
+  s = await closedLoop(
+    async (w) => {
+      const cur = book.owned.get(w);
+      if (!cur) throw new Error(`worker ${w} created no pod`);
+      cur.metadata.annotations = { ...cur.metadata.annotations, "bench/n": String(n++) };
+      const { obj } = await http.call<KubeObject>("PUT", `${PODS}/${cur.metadata.name}`, cur);
+      book.owned.set(w, obj);
+    },
+    CONCURRENCY,
+    ms,
+    WARMUP_MS,
+  );
+  rows.update = stats(s.lat, s.ms, s.errors);
+
+  s = await closedLoop(async () => void (await http.call("GET", `${PODS}?limit=100`)), CONCURRENCY, ms, WARMUP_MS);
+  rows["list (limit 100)"] = stats(s.lat, s.ms, s.errors);
+  return rows;
+}
+
+interface FixedRate {
+  targetPerSec: number;
+  seconds: number;
+  scheduled: number;
+  ok: number;
+  errors: number;
+  achievedPerSec: number;
+  latency: Dist;
+  /** Latest start of a request behind its schedule (event-loop lag of this client). */
+  maxSendLagMs: number;
+  goalP99ms: number;
+  pass: boolean;
+}
+
+/** Open loop: creates due every 1000/rate ms whatever the answers; latency from the due time. */
+async function fixedRateCreates(http: KubeHttp, book: PodBook, rate: number, seconds: number): Promise<FixedRate> {
+  const total = Math.round(rate * seconds);
+  const interval = 1000 / rate;
+  const lat: number[] = [];
+  let errors = 0;
+  let maxLag = 0;
+  const inflight: Promise<void>[] = [];
+  const t0 = performance.now() + 50;
+  let sent = 0;
+  while (sent < total) {
+    const now = performance.now();
+    while (sent < total && t0 + sent * interval <= now) {
+      const due = t0 + sent * interval;
+      maxLag = Math.max(maxLag, now - due);
+      inflight.push(
+        create(http, book, "r").then(
+          () => void lat.push(performance.now() - due),
+          () => void errors++,
+        ),
+      );
+      sent++;
+    }
+    const nextDue = t0 + sent * interval;
+    await sleep(Math.max(0, Math.min(nextDue - performance.now(), 5)));
+  }
+  await Promise.all(inflight);
+  const elapsed = performance.now() - t0;
+  const latency = dist(lat);
+  return {
+    targetPerSec: rate,
+    seconds,
+    scheduled: total,
+    ok: lat.length,
+    errors,
+    achievedPerSec: round((lat.length / elapsed) * 1000),
+    latency,
+    maxSendLagMs: round(maxLag, 2),
+    goalP99ms: MUTATING_P99_GOAL_MS,
+    pass: errors === 0 && latency.p99ms <= MUTATING_P99_GOAL_MS,
+  };
+}
+
+/** Creates pods (32 workers) until the namespace holds `target`. */
+async function fillTo(http: KubeHttp, book: PodBook, target: number): Promise<number> {
+  const t0 = performance.now();
+  let failures = 0;
+  const worker = async () => {
+    while (book.names.length < target) {
+      try {
+        await create(http, book, "f");
+      } catch (e) {
+        if (++failures > 100) throw e;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  return round((performance.now() - t0) / 1000, 1);
+}
+
+interface ListBig {
+  items: number;
+  bytes: number;
+  fromStore: Dist;
+  fromWatchCache: Dist;
+  goalMs: number;
+  pass: boolean;
+}
+
+async function listAll(http: KubeHttp, expected: number, runs: number): Promise<ListBig> {
+  let items = 0;
+  let bytes = 0;
+  const time = async (query: string) => {
+    const t = performance.now();
+    const { obj, bytes: b } = await http.call<{ items: unknown[] }>("GET", `${PODS}${query}`, undefined, 60_000);
+    const ms = performance.now() - t;
+    if (obj.items.length < expected) throw new Error(`LIST${query} returned ${obj.items.length} pods, expected at least ${expected}`);
+    items = obj.items.length;
+    bytes = b;
+    return ms;
+  };
+  await time(""); // warm-up (first decode of every object on each server)
+  await time("?resourceVersion=0");
+  const store: number[] = [];
+  const cache: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    store.push(await time(""));
+    cache.push(await time("?resourceVersion=0"));
+  }
+  const fromStore = dist(store);
+  const fromWatchCache = dist(cache);
+  return { items, bytes, fromStore, fromWatchCache, goalMs: LIST_GOAL_MS, pass: fromStore.p50ms <= LIST_GOAL_MS && fromWatchCache.p50ms <= LIST_GOAL_MS };
+}
+
+interface WatchFanout {
+  watchers: number;
+  events: number;
+  expectedDeliveries: number;
+  delivered: number;
+  fromAck: Dist;
+  fromSend: Dist;
+}
+
+async function watchFanout(baseUrl: string, http: KubeHttp, book: PodBook, watchers: number, events: number): Promise<WatchFanout> {
+  const selector = encodeURIComponent("bench=watch");
+  const { obj } = await http.call<{ metadata: { resourceVersion: string } }>("GET", `${PODS}?labelSelector=${selector}`);
+  const rv = obj.metadata.resourceVersion;
+  // One connection per watcher (a client's watch never shares its socket with other requests).
+  const watchHttp = new KubeHttp(baseUrl, watchers + 1);
+  const arrivals = new Map<string, number[]>();
+  const cancels: (() => void)[] = [];
+  try {
+    const opened = Array.from({ length: watchers }, () =>
+      watchHttp.watch(`${PODS}?watch=1&labelSelector=${selector}&resourceVersion=${rv}&allowWatchBookmarks=false`, (type, o) => {
+        if (type !== "ADDED") return;
+        const at = performance.now();
+        const list = arrivals.get(o.metadata.name);
+        if (list) list.push(at);
+        else arrivals.set(o.metadata.name, [at]);
+      }),
+    );
+    const timeout = sleep(15_000).then(() => {
+      throw new Error("watches did not open within 15 s");
+    });
+    cancels.push(...(await Promise.race([Promise.all(opened), timeout])));
+    await sleep(500); // let every watch register with its server's watch cache
+    const sends = new Map<string, { sent: number; acked: number }>();
+    for (let i = 0; i < events; i++) {
+      const sent = performance.now();
+      const pod = await create(http, book, "w", { bench: "watch" });
+      sends.set(pod.metadata.name, { sent, acked: performance.now() });
+      await sleep(20);
+    }
+    const expected = watchers * events;
+    const deadline = performance.now() + 10_000;
+    const count = () => [...arrivals.values()].reduce((n, a) => n + a.length, 0);
+    while (count() < expected && performance.now() < deadline) await sleep(50);
+    const fromAck: number[] = [];
+    const fromSend: number[] = [];
+    for (const [name, t] of sends) {
+      for (const at of arrivals.get(name) ?? []) {
+        fromAck.push(Math.max(0, at - t.acked));
+        fromSend.push(at - t.sent);
+      }
+    }
+    return { watchers, events, expectedDeliveries: expected, delivered: count(), fromAck: dist(fromAck), fromSend: dist(fromSend) };
+  } finally {
+    for (const c of cancels) c();
+    watchHttp.close();
+  }
+}
+
+function printTable(rows: Record<string, Stats>, fixed: FixedRate, list: ListBig, watch: WatchFanout): void {
+  const line = (a: string, b: string, c: string, d: string, e: string) => console.log(`${a.padEnd(38)}${b.padStart(10)}${c.padStart(10)}${d.padStart(10)}${e.padStart(9)}`);
+  line("measurement", "ops/s", "p50 ms", "p99 ms", "errors");
+  for (const [name, s] of Object.entries(rows)) line(`${name} (c=${CONCURRENCY}, closed loop)`, String(s.opsPerSec), String(s.p50ms), String(s.p99ms), String(s.errors));
+  line(`create at ${fixed.targetPerSec}/s open loop, ${fixed.seconds} s`, String(fixed.achievedPerSec), String(fixed.latency.p50ms), String(fixed.latency.p99ms), String(fixed.errors));
+  line(`LIST ${list.items} pods (${(list.bytes / 1e6).toFixed(1)} MB) from store`, "", String(list.fromStore.p50ms), String(list.fromStore.maxms) + "*", "0");
+  line(`LIST ${list.items} pods, resourceVersion=0`, "", String(list.fromWatchCache.p50ms), String(list.fromWatchCache.maxms) + "*", "0");
+  line(`watch ${watch.watchers} watchers, from create ack`, "", String(watch.fromAck.p50ms), String(watch.fromAck.p99ms), String(watch.expectedDeliveries - watch.delivered));
+  line(`watch ${watch.watchers} watchers, from create send`, "", String(watch.fromSend.p50ms), String(watch.fromSend.p99ms), "");
+  console.log("* LIST rows: max of the runs instead of p99; watch errors = deliveries missing");
+  console.log(
+    `goals: open-loop create p99 ${fixed.latency.p99ms} ms ≤ ${MUTATING_P99_GOAL_MS} ms: ${fixed.pass ? "PASS" : "FAIL"}; ` +
+      `LIST ${list.items} ≤ ${LIST_GOAL_MS} ms: ${list.pass ? "PASS" : "FAIL"}`,
+  );
+}
+
+export async function run(args: string[]): Promise<void> {
+  const o = parseOptions(args);
+  const cluster = new ApiCluster({ subnet: "127.0.170", profile: o.profile });
+  let http: KubeHttp | undefined;
+  try {
+    const startT = performance.now();
+    await cluster.start();
+    console.log(`cluster up in ${round((performance.now() - startT) / 1000)} s: 3 kubemu-etcd, 2 kubemu-apiserver, apiserver-lb at ${cluster.url} (profile ${o.profile})`);
+    http = new KubeHttp(cluster.url, CONCURRENCY);
+    const book = new PodBook();
+
+    const rows = await closedLoopRows(http, book, o);
+    console.log("closed-loop rows done");
+    const fixed = await fixedRateCreates(http, book, o.rate, o.rateSeconds);
+    console.log(`open-loop creates done (${fixed.ok}/${fixed.scheduled})`);
+    const fillSeconds = await fillTo(http, book, o.pods);
+    console.log(`filled to ${book.names.length} pods in ${fillSeconds} s`);
+    const list = await listAll(http, o.pods, 5);
+    const watch = await watchFanout(cluster.url, http, book, o.watchers, 100);
+
+    printTable(rows, fixed, list, watch);
+    const result = {
+      name: "apiserver",
+      date: new Date().toISOString(),
+      setup: {
+        profile: o.profile,
+        processes: "3 kubemu-etcd + 2 kubemu-apiserver + apiserver-lb (TCP round robin), plain HTTP, loopback",
+        client: `node http keep-alive Agent, maxSockets ${CONCURRENCY}, JSON, through apiserver-lb`,
+        concurrency: CONCURRENCY,
+        secondsPerRow: o.seconds,
+        loadavg1m: round(loadavg()[0]!, 2),
+        podsCreated: book.names.length,
+        fillSeconds,
+      },
+      closedLoop: rows,
+      fixedRateCreate: fixed,
+      list: list,
+      watchFanout: watch,
+      goals: { mutatingP99: fixed.pass, list10k: list.pass },
+    };
+    writeFileSync(fileURLToPath(new URL("./results/apiserver.json", import.meta.url)), JSON.stringify(result, null, 2) + "\n");
+    console.log(`BENCH apiserver ${JSON.stringify(result)}`);
+  } catch (e) {
+    console.error(`apiserver bench failed; process logs were in ${cluster.root}`);
+    throw e;
+  } finally {
+    http?.close();
+    try {
+      await cluster.stop();
+    } catch {
+      killAllChildren();
+    }
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * The control plane the apiserver benchmark drives, as real processes on one private loopback
+ * subnet: 3 kubemu-etcd members (.1–.3), 2 kubemu-apiservers (.11, .12) and apiserver-lb (.20),
+ * temp data dirs, plain HTTP. Every child goes through procs.ts, so it is killed by pid on exit,
+ * error or SIGINT.
+ */
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { freePortBlock } from "./net.js";
+import { makeTempDir, removeTempDir, sleep, spawnChild, stopChild, type Child } from "./procs.js";
+
+const bin = (rel: string) => fileURLToPath(new URL(`../../${rel}`, import.meta.url));
+const etcdJs = bin("packages/etcd-raft/dist/server/main.js");
+const apiserverJs = bin("packages/apiserver/dist/main.js");
+const lbJs = bin("packages/cli/dist/apiserver-lb/main.js");
+
+export interface ApiClusterOptions {
+  /** e.g. "127.0.170": etcd on .1–.3, apiservers on .11/.12, the balancer on .20. */
+  subnet: string;
+  profile: "fast" | "realistic";
+}
+
+/** A running cluster; `url` is the load balancer's base URL (http://ip:port). */
+export class ApiCluster {
+  readonly root = makeTempDir("kubemu-apibench-");
+  private readonly children: Child[] = [];
+  url = "";
+  /** Base URLs of the API servers themselves (for /metrics). */
+  apiservers: string[] = [];
+
+  constructor(private readonly o: ApiClusterOptions) {
+    for (const f of [etcdJs, apiserverJs, lbJs]) if (!existsSync(f)) throw new Error(`${f} is missing: run "npx tsc -b" first`);
+  }
+
+  /** Starts everything and resolves once the balancer answers /readyz 200 from both API servers. */
+  async start(): Promise<void> {
+    const s = this.o.subnet;
+    const etcdIps = [1, 2, 3].map((i) => `${s}.${i}`);
+    const apiIps = [`${s}.11`, `${s}.12`];
+    const lbIp = `${s}.20`;
+    // One block of 3 ports free on every IP: etcd client/peer/control, apiserver port, lb port/control.
+    const port = await freePortBlock([...etcdIps, ...apiIps, lbIp], 3);
+    const initialCluster = etcdIps.map((ip, i) => `etcd-${i}=ws://${ip}:${port + 1}`).join(",");
+    etcdIps.forEach((ip, i) => {
+      const name = `etcd-${i}`;
+      const dataDir = join(this.root, name);
+      mkdirSync(dataDir, { recursive: true });
+      this.spawn(name, [
+        etcdJs, "--name", name, "--data-dir", dataDir,
+        "--listen-client-urls", `ws://${ip}:${port}`, "--listen-peer-urls", `ws://${ip}:${port + 1}`,
+        "--control-url", `http://${ip}:${port + 2}`, "--initial-cluster", initialCluster,
+        "--profile", this.o.profile, "--log-level", "warn",
+      ]);
+    });
+    const etcdServers = etcdIps.map((ip) => `ws://${ip}:${port}`).join(",");
+    this.apiservers = apiIps.map((ip) => `http://${ip}:${port}`);
+    apiIps.forEach((ip, i) => {
+      this.spawn(`apiserver-${i}`, [
+        apiserverJs, "--name", `apiserver-${i}`, "--bind-address", ip, "--port", String(port),
+        "--etcd-servers", etcdServers, "--profile", this.o.profile, "--log-level", "warn",
+        // Nothing else of a cluster runs here; do not probe the default component addresses.
+        "--component-status", "",
+      ]);
+    });
+    const backends = apiIps.map((ip, i) => `apiserver-${i}=http://${ip}:${port}`).join(",");
+    this.spawn("apiserver-lb", [
+      lbJs, "--name", "apiserver-lb", "--bind-address", lbIp, "--port", String(port),
+      "--control-url", `http://${lbIp}:${port + 1}`, "--backends", backends, "--profile", this.o.profile, "--log-level", "warn",
+    ]);
+    this.url = `http://${lbIp}:${port}`;
+    await this.waitReady([...this.apiservers, this.url], 60_000);
+  }
+
+  private spawn(name: string, args: string[]): void {
+    this.children.push(spawnChild(name, process.execPath, args, join(this.root, `${name}.out`)));
+  }
+
+  private async waitReady(urls: string[], timeoutMs: number): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    for (const u of urls) {
+      let last = "";
+      for (;;) {
+        const dead = this.children.find((c) => c.proc.exitCode !== null || c.proc.signalCode !== null);
+        if (dead) throw new Error(`${dead.name} exited during startup (log: ${join(this.root, `${dead.name}.out`)})`);
+        try {
+          const res = await fetch(`${u}/readyz`, { signal: AbortSignal.timeout(1000) });
+          await res.arrayBuffer();
+          if (res.status === 200) break;
+          last = `/readyz ${res.status}`;
+        } catch (e) {
+          last = e instanceof Error ? e.message : String(e);
+        }
+        if (performance.now() > deadline) throw new Error(`${u} not ready within ${timeoutMs} ms (${last})`);
+        await sleep(100);
+      }
+    }
+  }
+
+  /** SIGTERM every process (balancer first), SIGKILL after 5 s, then removes the data dirs. */
+  async stop(): Promise<void> {
+    for (const c of [...this.children].reverse()) await stopChild(c, "SIGTERM", 5000);
+    removeTempDir(this.root);
+  }
+}
