@@ -40,8 +40,11 @@ export class KubeHttp {
     this.agent = new Agent({ keepAlive: true, maxSockets });
   }
 
-  /** One request; resolves to the parsed JSON body of a 2xx answer. `bytes` is the body size. */
-  call<T = unknown>(method: string, path: string, body?: unknown, timeoutMs = 30_000): Promise<{ obj: T; bytes: number }> {
+  /**
+   * One request; resolves to the parsed JSON body of a 2xx answer, its size in bytes, and the
+   * performance.now() at which its last byte arrived (before parsing).
+   */
+  call<T = unknown>(method: string, path: string, body?: unknown, timeoutMs = 30_000): Promise<{ obj: T; bytes: number; lastByteAt: number }> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     return new Promise((resolve, reject) => {
       const req = request(
@@ -62,6 +65,7 @@ export class KubeHttp {
           res.on("data", (c: Buffer) => chunks.push(c));
           res.on("error", (e) => reject(new ApiError(0, e.message)));
           res.on("end", () => {
+            const lastByteAt = performance.now();
             const buf = Buffer.concat(chunks);
             const code = res.statusCode ?? 0;
             if (code < 200 || code >= 300) {
@@ -75,7 +79,7 @@ export class KubeHttp {
               return;
             }
             try {
-              resolve({ obj: JSON.parse(buf.toString()) as T, bytes: buf.length });
+              resolve({ obj: JSON.parse(buf.toString()) as T, bytes: buf.length, lastByteAt });
             } catch (e) {
               reject(new ApiError(code, `${method} ${path}: bad JSON (${(e as Error).message})`));
             }
