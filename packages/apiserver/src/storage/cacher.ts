@@ -39,7 +39,8 @@ import type {
   WatchEvent,
   WatchOptions,
 } from "./interface.js";
-import { type KvBackend, type KvWatchBatch, prefixEndOf } from "./kv.js";
+import { type KvBackend, type KvWatchBatch } from "./kv.js";
+import { prefixEnd } from "@kubemu/etcd-raft";
 import { checkKey, type KvStorage, planRead, RANGE_PAGE, type ResourceInfo } from "./kv-storage.js";
 import { bookmarkEvent, eventFor, type Predicate } from "./watch-filter.js";
 import { EventQueue } from "./watch-queue.js";
@@ -162,7 +163,7 @@ export class Cacher implements Storage {
     this.freshWaitMs = opts.freshWaitMs ?? 3000;
     this.progressIntervalMs = opts.progressIntervalMs ?? 1000;
     this.restartDelayMs = opts.restartDelayMs ?? 100;
-    this.end = prefixEndOf(prefix);
+    this.end = prefixEnd(prefix);
     this.bookmarkTimer = this.clock.setInterval(() => this.sendBookmarks(), opts.bookmarkIntervalMs ?? 60_000);
     void this.run();
   }

@@ -10,7 +10,6 @@ export {
   type KvWatchOptions,
   KvCompactedError,
   KvFutureRevisionError,
-  prefixEndOf,
 } from "./kv.js";
 export { MvccBackend } from "./mvcc-backend.js";
 export { EtcdBackend } from "./etcd-backend.js";

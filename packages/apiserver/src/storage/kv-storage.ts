@@ -25,7 +25,8 @@ import type {
   Watch,
   WatchOptions,
 } from "./interface.js";
-import { type KvBackend, KvCompactedError, type KvPair, prefixEndOf } from "./kv.js";
+import { type KvBackend, KvCompactedError, type KvPair } from "./kv.js";
+import { prefixEnd } from "@kubemu/etcd-raft";
 import { EventQueue } from "./watch-queue.js";
 import { bookmarkEvent, eventFor } from "./watch-filter.js";
 
@@ -167,7 +168,7 @@ export class KvStorage implements Storage {
     if (!Number.isSafeInteger(limit)) throw newBadRequest(`invalid limit ${opts.limit}`);
     if (!opts.recursive) return this.listOne(prefix, opts);
     const dir = prefix.endsWith("/") ? prefix : `${prefix}/`;
-    const end = prefixEndOf(dir);
+    const end = prefixEnd(dir);
     let start = dir;
     let readRev = 0;
     let minimum = 0;
@@ -253,7 +254,7 @@ export class KvStorage implements Storage {
   private async runWatch(keyOrPrefix: string, rv: number | undefined, opts: WatchOptions, queue: EventQueue, signal: AbortSignal): Promise<void> {
     const recursive = opts.recursive;
     const start = recursive && !keyOrPrefix.endsWith("/") ? `${keyOrPrefix}/` : keyOrPrefix;
-    const end = recursive ? prefixEndOf(start) : undefined;
+    const end = recursive ? prefixEnd(start) : undefined;
     const initial = opts.sendInitialEvents ?? !rv;
     try {
       let from: number;

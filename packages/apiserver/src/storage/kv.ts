@@ -105,18 +105,6 @@ export class KvFutureRevisionError extends Error {
   }
 }
 
-/** The end (as bytes) of the key range that holds every key starting with prefix. */
-export function prefixEndOf(prefix: string): Uint8Array {
-  const b = new Uint8Array(Buffer.from(prefix, "utf8"));
-  for (let i = b.length - 1; i >= 0; i--) {
-    if (b[i]! < 0xff) {
-      const out = b.slice(0, i + 1);
-      out[i]! += 1;
-      return out;
-    }
-  }
-  return new Uint8Array([0]);
-}
 
 const decoder = new TextDecoder();
 

@@ -27,7 +27,7 @@ import {
 } from "@kubemu/common";
 import * as api from "../api/index.js";
 import { provedNotExecuted, retriableRead } from "../api/index.js";
-import type { Compare, KeyValue, TxnOp } from "../mvcc/index.js";
+import { type Compare, type KeyValue, prefixEnd, type TxnOp } from "../mvcc/index.js";
 import { EtcdWatch, type WatchOptions } from "./watch.js";
 
 export interface EtcdClientOptions {
@@ -92,7 +92,7 @@ export class EtcdClient {
 
   /** Reads every key with this prefix. */
   prefix(prefix: string, opts: RangeOptions = {}): Promise<api.RangeResponse> {
-    return this.range({ ...opts, key: prefix, rangeEnd: prefixRangeEnd(prefix) });
+    return this.range({ ...opts, key: prefix, rangeEnd: prefixEnd(prefix) });
   }
 
   put(key: Uint8Array | string, value: Uint8Array | string, opts: Omit<api.PutParams, "key" | "value"> = {}): Promise<api.PutResponse> {
@@ -227,15 +227,3 @@ export class EtcdClient {
   }
 }
 
-/** The rangeEnd that selects every key starting with prefix. */
-function prefixRangeEnd(prefix: string): Uint8Array {
-  const b = new Uint8Array(Buffer.from(prefix, "utf8"));
-  for (let i = b.length - 1; i >= 0; i--) {
-    if (b[i]! < 0xff) {
-      const out = b.slice(0, i + 1);
-      out[i]! += 1;
-      return out;
-    }
-  }
-  return new Uint8Array([0]);
-}
