@@ -6,19 +6,19 @@
  * Keys and values travel as raw bytes (Uint8Array) or UTF-8 strings; results always carry bytes.
  */
 import type {
-  Compare,
+  Bytes,
+  DeleteRangeCommand,
   DeleteRangeResult,
   KeyValue,
   MvccEvent,
+  PutCommand,
   PutResult,
+  RangeRequest,
   RangeResult,
-  SortOrder,
-  SortTarget,
-  TxnOp,
+  TxnCommand,
   TxnResult,
   WatchFilter,
 } from "../mvcc/index.js";
-import type { Bytes } from "../mvcc/index.js";
 
 /** Method names on the client URL. */
 export const Method = {
@@ -47,42 +47,19 @@ export type MethodName = (typeof Method)[keyof typeof Method];
 export const PEER_METHOD_MESSAGES = "raft.messages";
 
 /** Read request. Linearizable (ReadIndex) unless serializable is set. */
-export interface RangeParams {
-  key: Bytes;
-  rangeEnd?: Bytes;
-  revision?: number;
-  limit?: number;
-  keysOnly?: boolean;
-  countOnly?: boolean;
-  sortOrder?: SortOrder;
-  sortTarget?: SortTarget;
+export type RangeParams = RangeRequest & {
   /** Serve from this member's local state without a ReadIndex round (may be stale). */
   serializable?: boolean;
-}
+};
 export type RangeResponse = RangeResult & { memberId: number; raftTerm: number };
 
-export interface PutParams {
-  key: Bytes;
-  value?: Bytes;
-  lease?: number;
-  prevKv?: boolean;
-  ignoreValue?: boolean;
-  ignoreLease?: boolean;
-}
+export type PutParams = Omit<PutCommand, "type">;
 export type PutResponse = Omit<PutResult, "type">;
 
-export interface DeleteRangeParams {
-  key: Bytes;
-  rangeEnd?: Bytes;
-  prevKv?: boolean;
-}
+export type DeleteRangeParams = Omit<DeleteRangeCommand, "type">;
 export type DeleteRangeResponse = Omit<DeleteRangeResult, "type">;
 
-export interface TxnParams {
-  compare: Compare[];
-  success: TxnOp[];
-  failure: TxnOp[];
-}
+export type TxnParams = Omit<TxnCommand, "type">;
 export type TxnResponse = Omit<TxnResult, "type">;
 
 export interface CompactParams {
