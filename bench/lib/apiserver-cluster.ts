@@ -19,6 +19,8 @@ export interface ApiClusterOptions {
   /** e.g. "127.0.170": etcd on .1–.3, apiservers on .11/.12, the balancer on .20. */
   subnet: string;
   profile: "fast" | "realistic";
+  /** Extra node flags per process name (etcd-0…2, apiserver-0/1, apiserver-lb), e.g. --cpu-prof. */
+  nodeFlags?: (name: string) => string[];
 }
 
 /** A running cluster; `url` is the load balancer's base URL (http://ip:port). */
@@ -28,6 +30,8 @@ export class ApiCluster {
   url = "";
   /** Base URLs of the API servers themselves (for /metrics). */
   apiservers: string[] = [];
+  /** Control URLs of the etcd members (for /metrics and /kubemu/status), by member index. */
+  etcdControls: string[] = [];
 
   constructor(private readonly o: ApiClusterOptions) {
     for (const f of [etcdJs, apiserverJs, lbJs]) if (!existsSync(f)) throw new Error(`${f} is missing: run "npx tsc -b" first`);
@@ -41,6 +45,7 @@ export class ApiCluster {
     const lbIp = `${s}.20`;
     // One block of 3 ports free on every IP: etcd client/peer/control, apiserver port, lb port/control.
     const port = await freePortBlock([...etcdIps, ...apiIps, lbIp], 3);
+    this.etcdControls = etcdIps.map((ip) => `http://${ip}:${port + 2}`);
     const initialCluster = etcdIps.map((ip, i) => `etcd-${i}=ws://${ip}:${port + 1}`).join(",");
     etcdIps.forEach((ip, i) => {
       const name = `etcd-${i}`;
@@ -73,7 +78,8 @@ export class ApiCluster {
   }
 
   private spawn(name: string, args: string[]): void {
-    this.children.push(spawnChild(name, process.execPath, args, join(this.root, `${name}.out`)));
+    const flags = this.o.nodeFlags?.(name) ?? [];
+    this.children.push(spawnChild(name, process.execPath, [...flags, ...args], join(this.root, `${name}.out`)));
   }
 
   private async waitReady(urls: string[], timeoutMs: number): Promise<void> {
