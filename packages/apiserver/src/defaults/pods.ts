@@ -1,5 +1,6 @@
 /** Pod and pod-template defaulting as upstream's SetDefaults_Pod/PodSpec/Container. */
 import type { KubeObject } from "../storage/index.js";
+import { compareQuantities, parseQuantity } from "../quantity/index.js";
 
 type Obj = Record<string, any>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -83,9 +84,18 @@ export function qosClass(spec: unknown): string {
     if (Object.keys(req).length || Object.keys(lim).length) any = true;
     for (const r of ["cpu", "memory"]) {
       if (lim[r] === undefined) guaranteed = false;
-      else if (req[r] !== undefined && String(req[r]) !== String(lim[r])) guaranteed = false;
+      else if (req[r] !== undefined && !sameQuantity(req[r], lim[r])) guaranteed = false;
     }
   }
   if (!any) return "BestEffort";
   return guaranteed ? "Guaranteed" : "Burstable";
+}
+
+/** Equal values, however spelled (1Gi = 1073741824); unparsable ones compare as text. */
+function sameQuantity(a: unknown, b: unknown): boolean {
+  try {
+    return compareQuantities(parseQuantity(String(a)), parseQuantity(String(b))) === 0;
+  } catch {
+    return String(a) === String(b);
+  }
 }

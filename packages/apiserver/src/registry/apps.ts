@@ -1,5 +1,6 @@
 /** apps/v1 and batch/v1 resource declarations. */
 import type { ResourceDef } from "./types.js";
+import { withQuantities } from "../quantity/index.js";
 import {
   controllerRevisionPrinter,
   cronJobPrinter,
@@ -23,7 +24,7 @@ const apps = { group: "apps", version: "v1" } as const;
 const batch = { group: "batch", version: "v1" } as const;
 const workload = { namespaced: true, categories: ["all"], hasStatus: true, tracksGeneration: true } as const;
 
-export const appsResources: ResourceDef[] = [
+const appsDeclarations: ResourceDef[] = [
   {
     ...apps,
     ...workload,
@@ -107,3 +108,6 @@ export const appsResources: ResourceDef[] = [
     validate: validateCronJob,
   },
 ];
+
+/** The declarations with quantity normalisation and validation added (see quantity/). */
+export const appsResources: ResourceDef[] = appsDeclarations.map(withQuantities);

@@ -1,6 +1,7 @@
 /** core/v1 resource declarations. */
 import type { KubeObject } from "../storage/index.js";
 import type { ResourceDef } from "./types.js";
+import { withQuantities } from "../quantity/index.js";
 import { podPrinter } from "../tables/pods.js";
 import {
   componentStatusPrinter,
@@ -45,7 +46,7 @@ const field = (...path: string[]) => (o: KubeObject) => {
   return v === undefined || v === null ? "" : String(v);
 };
 
-export const coreResources: ResourceDef[] = [
+const coreDeclarations: ResourceDef[] = [
   {
     ...core,
     kind: "Namespace",
@@ -238,3 +239,6 @@ export const coreResources: ResourceDef[] = [
     ...componentStatusPrinter,
   },
 ];
+
+/** The declarations with quantity normalisation and validation added (see quantity/). */
+export const coreResources: ResourceDef[] = coreDeclarations.map(withQuantities);

@@ -291,7 +291,7 @@ describe("decoding", () => {
       metadata: { name: "q" },
       spec: { containers: [{ name: "c", image: "i", resources: { limits: { cpu: 1, memory: "64Mi" } }, livenessProbe: { httpGet: { port: "http" } } }] },
     })) as any;
-    expect(ok.spec.containers[0].resources.limits.cpu).toBe(1);
+    expect(ok.spec.containers[0].resources.limits.cpu).toBe("1"); // stored in canonical form, as upstream
   });
 });
 
