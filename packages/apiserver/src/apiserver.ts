@@ -13,13 +13,14 @@ import type { ResourceDef } from "./registry/types.js";
 import { groupVersion } from "./registry/types.js";
 import { PROFILE_SETTINGS, type ServerContext } from "./rest/context.js";
 import { ResourceStore } from "./rest/store.js";
-import { HttpFront, WIRE_PATH } from "./http/server.js";
+import { HttpFront } from "./http/server.js";
 import { ApiMetrics } from "./http/metrics.js";
 import { registerWireApi } from "./internal/wire-api.js";
 import { bootstrap } from "./bootstrap.js";
 import { EndpointReconciler } from "./endpoint-reconciler.js";
 import { EventsV1Storage } from "./registry/event-conversion.js";
 import type { ComponentStatusProbe } from "./component-status.js";
+import { CrdController } from "./crd/controller.js";
 
 export interface ApiServerOptions {
   /** Process name (apiserver-0). */
@@ -61,6 +62,8 @@ export class ApiServer {
   private probeTimer: Timer | undefined;
   private address: AddressInfo | undefined;
   private readonly storages = new Map<ResourceDef, Storage>();
+  /** Serves CustomResourceDefinitions and the custom resources they declare. */
+  readonly crds: CrdController;
 
   constructor(private readonly o: ApiServerOptions) {
     const registry = o.registry ?? builtinRegistry();
@@ -80,7 +83,7 @@ export class ApiServer {
             const core = registry.lookup("", "v1", "events")!;
             s = new EventsV1Storage(this.ctx.storageFor(core));
           } else {
-            const spec = { ...(def.group ? { group: def.group } : {}), resource, kind: def.kind, apiVersion: groupVersion(def) };
+            const spec = { ...(def.group ? { group: def.group } : {}), resource, kind: def.kind, apiVersion: groupVersion(def), ...(def.storagePrefix ? { prefix: def.storagePrefix } : {}) };
             s = o.storage.forResource(spec);
           }
           this.storages.set(def, s);
@@ -89,6 +92,7 @@ export class ApiServer {
       },
     };
     this.store = new ResourceStore(this.ctx);
+    this.crds = new CrdController(this.ctx, this.store);
     this.metrics = new ApiMetrics(o.defaultMetrics ?? false);
     this.http = new HttpFront({
       ctx: this.ctx,
@@ -104,7 +108,7 @@ export class ApiServer {
     });
     this.wire = new WireServer({ name: o.name, logger: log, clock: this.ctx.clock, faults: this.faults });
     registerWireApi(this.wire, this.ctx, this.store);
-    for (const server of this.http.servers()) this.wire.attach(server, { path: WIRE_PATH });
+    this.http.wireUpgrade = (req, socket, head) => this.wire.handleUpgrade(req, socket, head);
   }
 
   /** Listens, creates the bootstrap objects, starts the reconcilers. Resolves with the bound address. */
@@ -112,6 +116,7 @@ export class ApiServer {
     this.address = await this.http.listen(host, port);
     const adv = advertise ?? { ip: this.address.address, port: this.address.port };
     await this.retry(() => bootstrap(this.store, this.ctx.registry, adv.port));
+    await this.crds.start();
     this.reconciler = new EndpointReconciler({
       store: this.store,
       registry: this.ctx.registry,
@@ -187,6 +192,7 @@ export class ApiServer {
     this.ready = false;
     this.compactTimer?.cancel();
     this.probeTimer?.cancel();
+    await this.crds.stop();
     if (this.reconciler) await this.reconciler.withdraw().catch(() => undefined);
     await this.wire.close();
     await this.http.close();

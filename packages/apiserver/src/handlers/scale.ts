@@ -8,6 +8,7 @@ import { applyMergePatch } from "../patch/merge-patch.js";
 import { applyStrategicMergePatch } from "../patch/strategic.js";
 import { labelSelectorString, mapString } from "../tables/format.js";
 import { invalidError } from "../rest/errors.js";
+import { parseJsonPath } from "../crd/jsonpath.js";
 
 type Obj = Record<string, any>;
 
@@ -15,6 +16,7 @@ type Obj = Record<string, any>;
 export function scaleOf(def: ResourceDef, obj: KubeObject): Record<string, unknown> {
   const spec = (obj.spec ?? {}) as Obj;
   const status = (obj.status ?? {}) as Obj;
+  if (def.scale?.specReplicasPath) return customScaleOf(def, obj);
   const selector = def.scale?.selectorIsMap ? mapString(spec.selector) : labelSelectorString(spec.selector);
   return {
     kind: "Scale",
@@ -29,6 +31,29 @@ export function scaleOf(def: ResourceDef, obj: KubeObject): Record<string, unkno
     spec: { replicas: typeof spec.replicas === "number" ? spec.replicas : 1 },
     status: { replicas: typeof status.replicas === "number" ? status.replicas : 0, ...(selector !== "<none>" ? { selector } : {}) },
   };
+}
+
+/** Scale of a custom resource, read through the CRD's scale paths. */
+function customScaleOf(def: ResourceDef, obj: KubeObject): Record<string, unknown> {
+  const at = (path: string | undefined): unknown => (path ? parseJsonPath(path).find(obj)[0] : undefined);
+  const spec = at(def.scale?.specReplicasPath);
+  const status = at(def.scale?.statusReplicasPath);
+  const selector = at(def.scale?.labelSelectorPath);
+  return {
+    kind: "Scale",
+    apiVersion: "autoscaling/v1",
+    metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace, uid: obj.metadata.uid, resourceVersion: obj.metadata.resourceVersion, creationTimestamp: obj.metadata.creationTimestamp },
+    spec: { replicas: typeof spec === "number" ? spec : 0 },
+    status: { replicas: typeof status === "number" ? status : 0, ...(typeof selector === "string" ? { selector } : {}) },
+  };
+}
+
+/** A merge patch setting `.a.b.c` to value. */
+function patchAt(path: string, value: unknown): Obj {
+  const keys = path.replace(/^\./, "").split(".");
+  let patch: unknown = value;
+  for (const k of keys.reverse()) patch = { [k]: patch };
+  return patch as Obj;
 }
 
 export const applyScale = {
@@ -57,7 +82,7 @@ export const applyScale = {
       ]);
     const rv = (scale.metadata as Obj | undefined)?.resourceVersion;
     const { subresource: _s, ...rest } = opts;
-    const patch: Obj = { spec: { replicas } };
+    const patch: Obj = def.scale?.specReplicasPath ? patchAt(def.scale.specReplicasPath, replicas) : { spec: { replicas } };
     if (typeof rv === "string" && rv !== cur.metadata.resourceVersion) patch.metadata = { resourceVersion: rv };
     const { object } = await store.patch(def, ns, name, "merge", patch, rest);
     return object;

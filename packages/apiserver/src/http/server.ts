@@ -3,11 +3,11 @@
  * kubemu control endpoints, the internal wire API and the REST resources. Every failure is
  * answered with a Status; nothing a client sends can take the process down.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { Duplex } from "node:stream";
 import type { AddressInfo } from "node:net";
-import { FaultInjector, handleControlRequest, type ProcessStatus } from "@kubemu/common";
+import { FaultInjector, handleControlRequest, toStatus, type ProcessStatus, type Status } from "@kubemu/common";
 import { openApiV2Document, openApiV3Document, openApiV3Index, unknownFields, type SerializedDocument } from "../openapi/index.js";
 import { decodeProtobufBody } from "../protobuf/index.js";
 import type { ServerContext } from "../rest/context.js";
@@ -19,6 +19,7 @@ import { parseRequestPath } from "./request-info.js";
 import { sendBytes, sendError, sendJson } from "./respond.js";
 import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from "./discovery.js";
 import { ApiMetrics } from "./metrics.js";
+import { authenticate, authorize } from "./authn.js";
 import { handleResource } from "../handlers/resource.js";
 
 export const SERVER_VERSION = {
@@ -60,6 +61,7 @@ export class HttpFront {
   private readonly v3Docs = new Map<string, SerializedDocument>();
 
   constructor(private readonly o: HttpFrontOptions) {
+    o.ctx.registry.onChange(() => this.v3Docs.clear()); // CRDs change the served group versions
     const onRequest = (req: IncomingMessage, res: ServerResponse) => {
       this.handle(req, res).catch((e) => {
         o.ctx.log.error({ err: e instanceof Error ? (e.stack ?? e.message) : String(e) }, "request handler failed");
@@ -78,11 +80,18 @@ export class HttpFront {
     for (const server of this.servers()) {
       // Upgrades other than the wire API (exec/attach/port-forward until the kubelet serves them)
       // get a Status instead of a socket left hanging.
-      server.on("upgrade", (req: IncomingMessage, socket: Duplex) => {
-        const path = (req.url ?? "/").split("?")[0];
-        if (path === WIRE_PATH) return;
-        const body = JSON.stringify({ kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: "the server could not find the requested resource", reason: "NotFound", details: {}, code: 404 });
-        socket.end(`HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        const url = new URL(req.url ?? "/", "http://apiserver");
+        let status: Status;
+        try {
+          authorize(authenticate(req), req.method ?? "GET", url.pathname, parseRequestPath(url.pathname), url.searchParams);
+          if (url.pathname === WIRE_PATH && this.wireUpgrade) return this.wireUpgrade(req, socket, head);
+          status = toStatus(notFoundPath());
+        } catch (e) {
+          status = toStatus(e);
+        }
+        const body = JSON.stringify(status);
+        socket.end(`HTTP/1.1 ${status.code} ${STATUS_CODES[status.code] ?? ""}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
       });
       server.on("clientError", (_e, socket) => {
         if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
@@ -91,7 +100,10 @@ export class HttpFront {
     }
   }
 
-  /** Every listener (the wire API attaches to each). */
+  /** Upgrades to the internal wire API, once authenticated and authorized, go here. */
+  wireUpgrade: ((req: IncomingMessage, socket: Duplex, head: Buffer) => void) | undefined;
+
+  /** Every listener. */
   servers(): Server[] {
     return this.insecureServer ? [this.server, this.insecureServer] : [this.server];
   }
@@ -127,6 +139,12 @@ export class HttpFront {
     const start = process.hrtime.bigint();
     const url = new URL(req.url ?? "/", "http://apiserver");
     const path = url.pathname;
+    try {
+      authorize(authenticate(req), req.method ?? "GET", path, parseRequestPath(path), url.searchParams);
+    } catch (e) {
+      sendError(req, res, e);
+      return;
+    }
     if (handleControlRequest(req, res, { faults: this.o.faults, status: this.o.status, logger: this.o.ctx.log })) return;
     const labels = { verb: (req.method ?? "GET").toUpperCase(), group: "", version: "", resource: "", subresource: "" };
     let code = 200;
@@ -227,7 +245,7 @@ export class HttpFront {
           ctx: this.o.ctx,
           store: this.o.store,
           protobuf: (bytes) => decodeProtobufBody(bytes),
-          unknownFields: (def, obj) => unknownFields({ group: def.group, version: def.version, kind: def.kind }, obj),
+          unknownFields: (def, obj) => (def.unknownFields ? def.unknownFields(obj) : unknownFields({ group: def.group, version: def.version, kind: def.kind }, obj)),
           ...(this.o.computed ? { computed: this.o.computed } : {}),
           onWatchEnd: (def, n) => this.o.metrics.watchEvents.inc({ group: def.group, version: def.version, kind: def.kind }, n),
         });

@@ -86,9 +86,9 @@ const pascal = (s: string): string => s.replace(/(^|[.-])([a-z])/g, (_m, _sep, c
 const groupId = (group: string): string => (group ? pascal(group.replace(/\.k8s\.io$/, "")) : "Core");
 
 function pathItems(res: OpenApiResource): PathItem[] {
-  const kindDef = definitionNameFor(res.group, res.version, res.kind);
+  const kindDef = res.openapi?.definition ?? definitionNameFor(res.group, res.version, res.kind);
   if (!kindDef) return [];
-  const listDef = definitionNameFor(res.group, res.version, `${res.kind}List`) ?? kindDef;
+  const listDef = res.openapi?.listDefinition ?? definitionNameFor(res.group, res.version, `${res.kind}List`) ?? kindDef;
   const verbs = new Set(res.verbs ?? ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]);
   const base = res.group ? `/apis/${res.group}/${res.version}` : `/api/${res.version}`;
   const ns = res.namespaced;
@@ -193,12 +193,37 @@ function renderPaths(flavor: Flavor, items: PathItem[]): Record<string, unknown>
   return paths;
 }
 
-/** Every definition the operations name, with what they reference. */
-function schemasFor(items: PathItem[]): Set<string> {
+/** Every definition the operations name, with what they reference (custom resources' own definitions included). */
+function schemasFor(items: PathItem[], custom: ReadonlyMap<string, Schema> = new Map()): Set<string> {
   const roots = new Set<string>([`${META}.Status`, `${META}.DeleteOptions`, `${META}.Patch`, `${META}.APIResourceList`]);
   for (const it of items) for (const op of it.ops) roots.add(op.kindDef).add(op.response);
-  return referencedDefinitions(roots);
+  for (const s of custom.values()) collectRefs(s, roots);
+  const out = referencedDefinitions(roots);
+  for (const name of custom.keys()) out.add(name);
+  return out;
 }
+
+/** The definitions custom resources bring (the built-in ones are in definitions()). */
+function customSchemas(resources: readonly OpenApiResource[]): Map<string, Schema> {
+  const out = new Map<string, Schema>();
+  for (const res of resources) for (const [name, schema] of Object.entries(res.openapi?.schemas ?? {})) out.set(name, schema as Schema);
+  return out;
+}
+
+function collectRefs(s: Schema, into: Set<string>): void {
+  if (typeof s.$ref === "string") into.add(s.$ref.slice(s.$ref.lastIndexOf("/") + 1));
+  for (const p of Object.values(s.properties ?? {})) collectRefs(p, into);
+  if (s.items && typeof s.items === "object") collectRefs(s.items, into);
+  if (s.additionalProperties && typeof s.additionalProperties === "object") collectRefs(s.additionalProperties, into);
+  for (const a of s.allOf ?? []) collectRefs(a, into);
+}
+
+/**
+ * v3 documents by group version, reused while the resources of that group version are the same
+ * objects: a registry change (a CRD added) then rebuilds only the documents it touched.
+ */
+const v3ByGroupVersion = new Map<string, { mine: readonly OpenApiResource[]; doc: SerializedDocument }>();
+const sameResources = (a: readonly OpenApiResource[], b: readonly OpenApiResource[]): boolean => a.length === b.length && a.every((r, i) => r === b[i]);
 
 /**
  * Types with more than one JSON form: v3 says so with oneOf, as upstream does (kubectl explain then
@@ -260,10 +285,16 @@ export function openApiV3Document(groupVersion: string, resources: readonly Open
   if (cached) return cached;
   const mine = resources.filter((res) => groupVersionOf(res) === gv);
   if (mine.length === 0) return undefined;
+  const reusable = v3ByGroupVersion.get(gv);
+  if (reusable && sameResources(reusable.mine, mine)) {
+    b.v3.set(gv, reusable.doc);
+    return reusable.doc;
+  }
   const items = mine.flatMap(pathItems);
   const defs = definitions();
+  const custom = customSchemas(mine);
   const schemas: Record<string, Schema> = {};
-  for (const name of [...schemasFor(items)].sort()) schemas[name] = v3Definition(name, defs.get(name) as Schema);
+  for (const name of [...schemasFor(items, custom)].sort()) schemas[name] = v3Definition(name, (custom.get(name) ?? defs.get(name)) as Schema);
   const doc = {
     openapi: "3.0.0",
     info: { title: "Kubernetes", version: "v1.32.0", description: `kubemu; schemas from ${schemaSource}` },
@@ -272,6 +303,7 @@ export function openApiV3Document(groupVersion: string, resources: readonly Open
   };
   const out = serialize(doc);
   b.v3.set(gv, out);
+  v3ByGroupVersion.set(gv, { mine, doc: out });
   return out;
 }
 
@@ -295,8 +327,9 @@ export function openApiV2Document(resources: readonly OpenApiResource[] = defaul
   if (b.v2) return b.v2;
   const items = resources.flatMap(pathItems);
   const defs = definitions();
+  const custom = customSchemas(resources);
   const definitionsOut: Record<string, Schema> = {};
-  for (const name of [...schemasFor(items)].sort()) definitionsOut[name] = defs.get(name) as Schema;
+  for (const name of [...schemasFor(items, custom)].sort()) definitionsOut[name] = (custom.get(name) ?? defs.get(name)) as Schema;
   b.v2 = serialize({
     swagger: "2.0",
     info: { title: "Kubernetes", version: "v1.32.0" },

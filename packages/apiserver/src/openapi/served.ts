@@ -16,6 +16,8 @@ export interface OpenApiResource {
   subresources?: readonly string[];
   /** Verbs served; defaults to the eight CRUD verbs. */
   verbs?: readonly string[];
+  /** Kinds without a built-in definition (custom resources): their definition names and schemas (`$ref`s as `#/definitions/…`). */
+  openapi?: { definition: string; listDefinition: string; schemas: Record<string, Record<string, unknown>> };
 }
 
 const r = (group: string, version: string, kind: string, plural: string, namespaced: boolean, subresources: string[] = [], verbs?: string[]): OpenApiResource =>

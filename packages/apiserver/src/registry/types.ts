@@ -29,6 +29,10 @@ export type Subresource = "status" | "scale" | "binding" | "eviction" | "finaliz
 export interface ScaleSpec {
   /** Label selector object path (spec.selector) — a LabelSelector object, or a plain map (RC). */
   selectorIsMap?: boolean;
+  /** Custom resources: JSON paths (`.spec.replicas`) of desired and observed replicas and of the selector string. */
+  specReplicasPath?: string;
+  statusReplicasPath?: string;
+  labelSelectorPath?: string;
 }
 
 /** Context a hook sees: the API server's clock and profile-dependent settings. */
@@ -80,6 +84,16 @@ export interface ResourceDef {
   storedAsCoreEvent?: boolean;
   /** True if the object cannot be created/updated by clients (computed, e.g. componentstatuses). */
   readOnly?: boolean;
+  /** Storage key prefix when it is not `/registry/<storageResource ?? plural>/` (custom resources: `/registry/<group>/<plural>/`). */
+  storagePrefix?: string;
+  /** Unknown field paths of a body, for kinds whose schema is not a built-in one (custom resources). */
+  unknownFields?: (obj: unknown) => string[];
+  /** Strategic merge patch is refused with 415 (custom resources, as upstream). */
+  noStrategicMerge?: boolean;
+  /** Finalizers a DELETE adds before the object can go (CRDs: customresourcecleanup.apiextensions.k8s.io). */
+  deleteFinalizers?: readonly string[];
+  /** OpenAPI: definition names and schemas of a kind the built-in definitions do not know (custom resources). */
+  openapi?: { definition: string; listDefinition: string; schemas: Record<string, Record<string, unknown>> };
 }
 
 /** The eight standard verbs. */

@@ -29,7 +29,7 @@ export interface ServerContext {
 
 /** Storage key of an object, or of a collection prefix when name is omitted (ends in "/"). */
 export function keyFor(def: ResourceDef, namespace: string | undefined, name?: string): string {
-  const base = `/registry/${def.storageResource ?? def.plural}/`;
+  const base = def.storagePrefix ?? `/registry/${def.storageResource ?? def.plural}/`;
   if (def.namespaced) {
     if (namespace === undefined) return base; // every namespace
     return name === undefined ? `${base}${namespace}/` : `${base}${namespace}/${name}`;

@@ -410,6 +410,7 @@ export class ResourceStore {
     const wantFinalizers = [...(cur.metadata.finalizers ?? [])];
     if (orphan && !wantFinalizers.includes("orphan")) wantFinalizers.push("orphan");
     if (o.propagationPolicy === "Foreground" && !wantFinalizers.includes("foregroundDeletion")) wantFinalizers.push("foregroundDeletion");
+    for (const f of def.deleteFinalizers ?? []) if (!wantFinalizers.includes(f)) wantFinalizers.push(f);
     const nsFinalizers = def.kind === "Namespace" ? ((cur.spec as Obj | undefined)?.finalizers as unknown[] | undefined) ?? [] : [];
     if (cur.metadata.deletionTimestamp && wantFinalizers.length === 0 && nsFinalizers.length === 0) {
       // Already terminating: a shorter grace (kubelet's 0) finishes it.
