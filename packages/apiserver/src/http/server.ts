@@ -8,7 +8,7 @@ import { createServer as createHttpsServer } from "node:https";
 import type { Duplex } from "node:stream";
 import type { AddressInfo } from "node:net";
 import { FaultInjector, handleControlRequest, toStatus, type ProcessStatus, type Status } from "@kubemu/common";
-import { openApiV2Document, openApiV3Document, openApiV3Index, unknownFields, type SerializedDocument } from "../openapi/index.js";
+import { OPENAPI_V2_PROTOBUF, openApiV2Document, openApiV2Protobuf, openApiV3Document, openApiV3Index, unknownFields, type SerializedDocument } from "../openapi/index.js";
 import { decodeProtobufBody } from "../protobuf/index.js";
 import type { ServerContext } from "../rest/context.js";
 import type { ResourceStore } from "../rest/store.js";
@@ -185,8 +185,12 @@ export class HttpFront {
         return;
       }
       case "/openapi/v2":
-        // kubectl asks for the protobuf form only as a fallback and treats 404 as "none".
-        if (/protobuf/.test(req.headers.accept ?? "") && !/json/.test(req.headers.accept ?? "")) throw notFoundPath();
+        // kubectl's client-side validation reads the protobuf form (see openapi/v2-protobuf.ts).
+        if (/protobuf/.test(req.headers.accept ?? "") && !/json/.test(req.headers.accept ?? "")) {
+          const doc = openApiV2Document(this.o.ctx.registry.resources);
+          sendBytes(req, res, 200, OPENAPI_V2_PROTOBUF, openApiV2Protobuf(doc), { etag: doc.etag });
+          return;
+        }
         this.sendDocument(req, res, openApiV2Document(this.o.ctx.registry.resources));
         return;
       case "/openapi/v3":
