@@ -101,9 +101,11 @@ export function buildProgram(envIn: CliEnvironment, result: { code: number }): C
     .addOption(new Option("--nodes <n>", "number of nodes").argParser(integer("--nodes", 1, maxNodeCount)).default(defaultNodeCount))
     .addOption(waitOption())
     .option("--no-merge-kubeconfig", "do not add the cluster's context to kubectl's kubeconfig ($KUBECONFIG or ~/.kube/config)")
+    .option("--insecure-http", "serve the API over plain HTTP on loopback instead of HTTPS with a generated CA and client certificate")
     .action(run((ctx, cmd) => {
-      const o = cmd.opts<{ spec?: string; nodes: number; wait: number; mergeKubeconfig: boolean }>();
+      const o = cmd.opts<{ spec?: string; nodes: number; wait: number; mergeKubeconfig: boolean; insecureHttp?: boolean }>();
       return up(ctx, {
+        insecureHttp: o.insecureHttp === true,
         ...(o.spec !== undefined ? { specFile: o.spec } : {}),
         ...(o.mergeKubeconfig ? { mergeKubeconfigInto: userKubeconfigPath(envIn.env ?? process.env) } : {}),
         nodes: o.nodes,

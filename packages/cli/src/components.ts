@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { PkiPaths } from "./pki.js";
 import type { ProcessSpec } from "./spec.js";
 
 /**
@@ -28,6 +29,8 @@ export const ports = {
   /** etcd's metrics port in real etcd; here also the control endpoint. */
   etcdControl: 2381,
   apiserver: 6443,
+  /** With TLS: the apiserver's loopback plain-HTTP port for the launcher and in-cluster components. */
+  apiserverInsecure: 8080,
   scheduler: 10259,
   controllerManager: 10257,
   kubelet: 10250,
@@ -73,6 +76,8 @@ export interface ClusterLayout {
   apiserverLbPort: number;
   /** apiserver-lb's control endpoint port on 127.0.0.1, picked the same way. */
   apiserverLbControlPort: number;
+  /** The cluster's certificates: HTTPS with client certificates. null: plain HTTP (`up --insecure-http`). */
+  pki: PkiPaths | null;
 }
 
 const hostPort = (ip: string, port: number) => `${ip}:${port}`;
@@ -86,8 +91,12 @@ export function clusterTable(layout: ClusterLayout): ProcessSpec[] {
   const bin = (c: keyof typeof componentBins) => join(repoRoot, componentBins[c]);
   const etcdServers = etcdMembers.map((m) => `ws://${hostPort(m.ip, ports.etcdClient)}`).join(",");
   const initialCluster = etcdMembers.map((m) => `${m.name}=ws://${hostPort(m.ip, ports.etcdPeer)}`).join(",");
-  const apiserverUrls = apiservers.map((a) => `http://${hostPort(a.ip, ports.apiserver)}`).join(",");
-  const namedApiservers = apiservers.map((a) => `${a.name}=http://${hostPort(a.ip, ports.apiserver)}`).join(",");
+  const pki = layout.pki;
+  // Components and the launcher use the plain-HTTP port; kubectl and other clients come through
+  // apiserver-lb to the HTTPS port.
+  const internalPort = pki ? ports.apiserverInsecure : ports.apiserver;
+  const apiserverUrls = apiservers.map((a) => `http://${hostPort(a.ip, internalPort)}`).join(",");
+  const namedApiservers = apiservers.map((a) => `${a.name}=${pki ? "https" : "http"}://${hostPort(a.ip, ports.apiserver)}`).join(",");
   const specs: ProcessSpec[] = [];
 
   for (const m of etcdMembers) {
@@ -116,10 +125,15 @@ export function clusterTable(layout: ClusterLayout): ProcessSpec[] {
       component: "apiserver",
       bin: bin("apiserver"),
       nodeArgs: [],
-      args: ["--bind-address", a.ip, "--port", String(ports.apiserver), "--etcd-servers", etcdServers],
-      // The apiserver serves /kubemu/* on its API port.
-      addresses: { api: hostPort(a.ip, ports.apiserver) },
-      controlUrl: `http://${hostPort(a.ip, ports.apiserver)}`,
+      args: [
+        "--bind-address", a.ip, "--port", String(ports.apiserver), "--etcd-servers", etcdServers,
+        ...(pki
+          ? ["--tls-cert-file", pki.apiserverCert, "--tls-private-key-file", pki.apiserverKey, "--client-ca-file", pki.caCert, "--insecure-port", String(ports.apiserverInsecure)]
+          : []),
+      ],
+      // The apiserver serves /kubemu/* on its plain-HTTP port.
+      addresses: { api: hostPort(a.ip, ports.apiserver), ...(pki ? { insecure: hostPort(a.ip, ports.apiserverInsecure) } : {}) },
+      controlUrl: `http://${hostPort(a.ip, internalPort)}`,
       env: {},
     });
   }
@@ -128,7 +142,7 @@ export function clusterTable(layout: ClusterLayout): ProcessSpec[] {
     component: "apiserver-lb",
     bin: bin("apiserver-lb"),
     nodeArgs: [],
-    args: ["--bind-address", apiserverLb.ip, "--port", String(layout.apiserverLbPort), "--backends", namedApiservers],
+    args: ["--bind-address", apiserverLb.ip, "--port", String(layout.apiserverLbPort), "--backends", namedApiservers, ...(pki ? ["--backend-ca-file", pki.caCert] : [])],
     addresses: {
       api: hostPort(apiserverLb.ip, layout.apiserverLbPort),
       control: hostPort(apiserverLb.ip, layout.apiserverLbControlPort),

@@ -4,22 +4,31 @@ import { delimiter, dirname, join } from "node:path";
 import { parse, stringify } from "yaml";
 import { CliError } from "./errors.js";
 
+/** PEM contents kubectl needs for HTTPS: the CA to trust and the client certificate to present. */
+export interface KubeconfigCredentials {
+  caCert: string;
+  clientCert: string;
+  clientKey: string;
+}
+
+const b64 = (pem: string) => Buffer.from(pem).toString("base64");
+
 /** The cluster, user and context entries kubemu owns in a kubeconfig (all named after the cluster). */
-function entries(cluster: string, server: string) {
+function entries(cluster: string, server: string, creds: KubeconfigCredentials | undefined) {
   return {
-    cluster: { name: cluster, cluster: { server } },
-    user: { name: cluster, user: {} },
+    cluster: { name: cluster, cluster: { server, ...(creds ? { "certificate-authority-data": b64(creds.caCert) } : {}) } },
+    user: { name: cluster, user: creds ? { "client-certificate-data": b64(creds.clientCert), "client-key-data": b64(creds.clientKey) } : {} },
     context: { name: cluster, context: { cluster, user: cluster, namespace: "default" } },
   };
 }
 
 /**
- * A kubeconfig for kubectl that points at the cluster's apiserver-lb over plain HTTP (TLS is not
- * wired into the launcher yet). Cluster, context and user are all named after the cluster, as
- * minikube does.
+ * A kubeconfig for kubectl that points at the cluster's apiserver-lb, with the CA and the admin
+ * client certificate embedded as kind does (none over plain HTTP). Cluster, context and user are
+ * all named after the cluster, as minikube does.
  */
-export function renderKubeconfig(cluster: string, server: string): string {
-  const e = entries(cluster, server);
+export function renderKubeconfig(cluster: string, server: string, creds?: KubeconfigCredentials): string {
+  const e = entries(cluster, server, creds);
   return stringify({
     apiVersion: "v1",
     kind: "Config",
@@ -32,8 +41,8 @@ export function renderKubeconfig(cluster: string, server: string): string {
 }
 
 /** Writes the kubeconfig file (mode 0600, as kubectl expects of credentials files). */
-export function writeKubeconfig(path: string, cluster: string, server: string): void {
-  writeFileSync(path, renderKubeconfig(cluster, server), { mode: 0o600 });
+export function writeKubeconfig(path: string, cluster: string, server: string, creds?: KubeconfigCredentials): void {
+  writeFileSync(path, renderKubeconfig(cluster, server, creds), { mode: 0o600 });
 }
 
 /** The kubeconfig kubectl uses by default: the first file in $KUBECONFIG, else ~/.kube/config. */
@@ -53,7 +62,7 @@ const upsert = (list: unknown, entry: Named): Named[] => {
  * keeping every other cluster, user and context) and makes it the current context, as kind and
  * minikube do. Writes atomically; a file that is not a kubeconfig is left untouched with an error.
  */
-export function mergeKubeconfig(path: string, cluster: string, server: string): void {
+export function mergeKubeconfig(path: string, cluster: string, server: string, creds?: KubeconfigCredentials): void {
   let config: Record<string, unknown> = { apiVersion: "v1", kind: "Config", preferences: {} };
   if (existsSync(path)) {
     const text = readFileSync(path, "utf8");
@@ -68,7 +77,7 @@ export function mergeKubeconfig(path: string, cluster: string, server: string): 
     }
     config = { ...config, ...(parsed as Record<string, unknown>) };
   }
-  const e = entries(cluster, server);
+  const e = entries(cluster, server, creds);
   config.clusters = upsert(config.clusters, e.cluster);
   config.users = upsert(config.users, e.user);
   config.contexts = upsert(config.contexts, e.context);

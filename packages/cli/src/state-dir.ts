@@ -36,6 +36,10 @@ export class StatePaths {
   get kubeconfig(): string {
     return join(this.root, "kubeconfig");
   }
+  /** The cluster CA and certificates (made by `up` unless --insecure-http). */
+  get pkiDir(): string {
+    return join(this.root, "pki");
+  }
   get logsDir(): string {
     return join(this.root, "logs");
   }

@@ -1,5 +1,6 @@
 import { createServer, request, type Server } from "node:http";
-import { FaultInjector, realClock } from "@kubemu/common";
+import { createServer as createHttpsServer, request as httpsRequest } from "node:https";
+import { createCertificateAuthority, FaultInjector, issueCertificate, realClock } from "@kubemu/common";
 import { afterEach, describe, expect, it } from "vitest";
 import { ApiserverBalancer, parseBackends } from "../src/apiserver-lb/balancer.js";
 
@@ -25,8 +26,8 @@ async function fakeApiserver(name: string, ready = () => true): Promise<{ url: s
   return { url: `http://127.0.0.1:${addr.port}`, server };
 }
 
-async function startBalancer(backends: { name: string; url: string }[], faults = new FaultInjector()) {
-  const lb = new ApiserverBalancer({ backends, clock: realClock, healthIntervalMs: 60_000, healthTimeoutMs: 1_000, faults });
+async function startBalancer(backends: { name: string; url: string }[], faults = new FaultInjector(), backendCa?: string) {
+  const lb = new ApiserverBalancer({ backends, clock: realClock, healthIntervalMs: 60_000, healthTimeoutMs: 1_000, faults, ...(backendCa ? { backendCa } : {}) });
   const port = await lb.listen("127.0.0.1", 0);
   cleanups.push(() => lb.close());
   await lb.checkHealth();
@@ -91,6 +92,35 @@ describe("apiserver-lb", () => {
     const bodies = new Set<string>();
     for (let i = 0; i < 4; i++) bodies.add((await get(port)).body);
     expect([...bodies].sort()).toEqual(["apiserver-0", "apiserver-1"]);
+  });
+
+  it("probes https backends against the CA and passes clients' TLS through untouched", async () => {
+    const now = new Date();
+    const ca = await createCertificateAuthority("test-ca", now, 1);
+    const serving = await issueCertificate(ca, { commonName: "kube-apiserver", use: { kind: "server", dnsNames: [], ips: ["127.0.0.1"] }, validDays: 1 }, now);
+    const server = createHttpsServer({ cert: serving.cert, key: serving.key }, (req, res) => res.writeHead(200).end(req.url === "/readyz" ? "ok" : "tls-backend"));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    cleanups.push(() => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }));
+    const url = `https://127.0.0.1:${(server.address() as { port: number }).port}`;
+
+    const { lb, port } = await startBalancer([{ name: "apiserver-0", url }], new FaultInjector(), ca.cert);
+    expect(lb.snapshot()[0]).toMatchObject({ healthy: true });
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = httpsRequest({ host: "127.0.0.1", port, path: "/api", ca: ca.cert, agent: false }, (res) => {
+        let b = "";
+        res.on("data", (d: Buffer) => (b += d.toString()));
+        res.on("end", () => resolve(b));
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    expect(body).toBe("tls-backend");
+
+    // A serving certificate the balancer cannot verify takes the backend out of rotation.
+    const other = await createCertificateAuthority("other-ca", now, 1);
+    const { lb: strict } = await startBalancer([{ name: "apiserver-0", url }], new FaultInjector(), other.cert);
+    expect(strict.snapshot()[0]).toMatchObject({ healthy: false });
+    expect(strict.snapshot()[0]!.lastError).toBe("UNABLE_TO_VERIFY_LEAF_SIGNATURE");
   });
 
   it("parses named and bare backends and rejects bad ones", () => {

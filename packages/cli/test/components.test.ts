@@ -2,9 +2,10 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { clusterTable, nodeName } from "../src/components.js";
 import { renderKubeconfig } from "../src/kubeconfig.js";
+import { pkiPaths } from "../src/pki.js";
 import { validateProcessList } from "../src/spec.js";
 
-const layout = { cluster: "kubemu", nodeCount: 3, apiserverLbPort: 38443, apiserverLbControlPort: 38444 };
+const layout = { cluster: "kubemu", nodeCount: 3, apiserverLbPort: 38443, apiserverLbControlPort: 38444, pki: pkiPaths("/state/pki") };
 
 describe("the component table", () => {
   const table = clusterTable(layout);
@@ -27,7 +28,12 @@ describe("the component table", () => {
       controlUrl: "http://127.0.10.2:2381",
     });
     expect(byName.get("etcd-0")!.args).toEqual(expect.arrayContaining(["--initial-cluster", "etcd-0=ws://127.0.10.1:2380,etcd-1=ws://127.0.10.2:2380,etcd-2=ws://127.0.10.3:2380"]));
-    expect(byName.get("apiserver-1")!.addresses).toEqual({ api: "127.0.20.2:6443" });
+    expect(byName.get("apiserver-1")!.addresses).toEqual({ api: "127.0.20.2:6443", insecure: "127.0.20.2:8080" });
+    expect(byName.get("apiserver-1")!.controlUrl).toBe("http://127.0.20.2:8080");
+    expect(byName.get("apiserver-1")!.args).toEqual(expect.arrayContaining(["--tls-cert-file", "/state/pki/apiserver.crt", "--client-ca-file", "/state/pki/ca.crt", "--insecure-port", "8080"]));
+    expect(byName.get("apiserver-lb")!.args).toEqual(expect.arrayContaining(["--backends", "apiserver-0=https://127.0.20.1:6443,apiserver-1=https://127.0.20.2:6443", "--backend-ca-file", "/state/pki/ca.crt"]));
+    // In-cluster components use the loopback plain-HTTP port.
+    expect(byName.get("scheduler-0")!.args).toEqual(expect.arrayContaining(["--apiserver-urls", "http://127.0.20.1:8080,http://127.0.20.2:8080"]));
     expect(byName.get("apiserver-lb")!.addresses).toEqual({ api: "127.0.0.1:38443", control: "127.0.0.1:38444" });
     expect(byName.get("scheduler-1")!.controlUrl).toBe("http://127.0.30.2:10259");
     expect(byName.get("controller-manager-0")!.controlUrl).toBe("http://127.0.40.1:10257");
@@ -35,6 +41,14 @@ describe("the component table", () => {
     expect(byName.get("kubelet-kubemu")!.args).toEqual(expect.arrayContaining(["--node-labels", "node-role.kubernetes.io/control-plane="]));
     expect(byName.get("kubelet-kubemu-m02")!.args).not.toContain("--node-labels");
     expect(byName.get("kube-proxy-kubemu-m02")!.controlUrl).toBe("http://127.0.100.2:10256");
+  });
+
+  it("serves plain HTTP on the API port when there is no PKI (up --insecure-http)", () => {
+    const plain = new Map(clusterTable({ ...layout, pki: null }).map((p) => [p.name, p]));
+    expect(plain.get("apiserver-0")!.args).not.toContain("--tls-cert-file");
+    expect(plain.get("apiserver-0")!.controlUrl).toBe("http://127.0.20.1:6443");
+    expect(plain.get("apiserver-lb")!.args).toEqual(expect.arrayContaining(["--backends", "apiserver-0=http://127.0.20.1:6443,apiserver-1=http://127.0.20.2:6443"]));
+    expect(plain.get("apiserver-lb")!.args).not.toContain("--backend-ca-file");
   });
 
   it("never gives two processes the same address and only uses loopback", () => {

@@ -3,3 +3,4 @@ export * from "./rng.js";
 export * from "./status.js";
 export * from "./logger.js";
 export * from "./wire/index.js";
+export * from "./pki.js";

@@ -1,11 +1,12 @@
-/** kubemu-apiserver over HTTPS (a generated CA-marked self-signed certificate) with the real kubectl verifying it. */
+/** kubemu-apiserver over HTTPS with the cluster PKI (a CA, a serving and a client certificate): kubectl verifies it, the server authenticates kubectl. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import selfsigned from "selfsigned";
+import { createCertificateAuthority, issueCertificate, type KeyPair } from "@kubemu/common";
 import { Kubectl } from "./kubectl-run.js";
 
 const MAIN = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
@@ -16,40 +17,47 @@ let exited: Promise<void> | undefined;
 let exitCode: number | null = null;
 let k: Kubectl;
 let cert = "";
+let ca: KeyPair;
+let admin: KeyPair;
+
+/** GET over HTTPS with no client certificate. */
+function anonGet(path: string): Promise<{ code: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(`https://${IP}:6443${path}`, { ca: cert }, (m) => {
+      let body = "";
+      m.on("data", (d: Buffer) => (body += d.toString()));
+      m.on("end", () => resolve({ code: m.statusCode ?? 0, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** A kubeconfig trusting the test CA and presenting user's certificate. */
+function kubeconfig(user: KeyPair): string {
+  const b64 = (s: string) => Buffer.from(s).toString("base64");
+  const creds = `{client-certificate-data: ${b64(user.cert)}, client-key-data: ${b64(user.key)}}`;
+  return `apiVersion: v1\nkind: Config\nclusters:\n- cluster: {server: "https://${IP}:6443", certificate-authority-data: ${b64(cert)}}\n  name: tls\ncontexts:\n- context: {cluster: tls, user: tls}\n  name: tls\ncurrent-context: tls\nusers:\n- name: tls\n  user: ${creds}\n`;
+}
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "kubemu-https-"));
-  const pems = selfsigned.generate([{ name: "commonName", value: "kubemu-apiserver" }], {
-    keySize: 2048,
-    days: 1,
-    algorithm: "sha256",
-    clientCertificate: true,
-    clientCertificateCN: "kubemu-admin",
-    extensions: [
-      { name: "basicConstraints", cA: true },
-      { name: "keyUsage", keyCertSign: true, digitalSignature: true, keyEncipherment: true },
-      { name: "extKeyUsage", serverAuth: true },
-      { name: "subjectAltName", altNames: [{ type: 7, ip: IP }] },
-    ],
-  });
-  cert = pems.cert;
-  await writeFile(join(dir, "tls.crt"), pems.cert);
-  await writeFile(join(dir, "tls.key"), pems.private);
-  proc = spawn(process.execPath, [MAIN, "--name", "apiserver-tls", "--storage", "memory", "--bind-address", IP, "--port", "6443", "--log-level", "warn", "--tls-cert-file", join(dir, "tls.crt"), "--tls-private-key-file", join(dir, "tls.key"), "--client-ca-file", join(dir, "tls.crt"), "--insecure-port", "6080", "--component-status", ""], { stdio: "ignore" });
+  const now = new Date();
+  ca = await createCertificateAuthority("kubemu-ca", now, 1);
+  const serving = await issueCertificate(ca, { commonName: "kube-apiserver", use: { kind: "server", dnsNames: ["localhost"], ips: [IP] }, validDays: 1 }, now);
+  admin = await issueCertificate(ca, { commonName: "kubernetes-admin", organizations: ["system:masters"], use: { kind: "client" }, validDays: 1 }, now);
+  cert = ca.cert;
+  await writeFile(join(dir, "tls.crt"), serving.cert);
+  await writeFile(join(dir, "tls.key"), serving.key);
+  await writeFile(join(dir, "ca.crt"), ca.cert);
+  proc = spawn(process.execPath, [MAIN, "--name", "apiserver-tls", "--storage", "memory", "--bind-address", IP, "--port", "6443", "--log-level", "warn", "--tls-cert-file", join(dir, "tls.crt"), "--tls-private-key-file", join(dir, "tls.key"), "--client-ca-file", join(dir, "ca.crt"), "--insecure-port", "6080", "--component-status", ""], { stdio: "ignore" });
   exited = new Promise((r) =>
     proc!.on("exit", (code) => {
       exitCode = code;
       r();
     }),
   );
-  const ca = Buffer.from(cert).toString("base64");
-  const p = pems as unknown as { clientcert: string; clientprivate: string };
-  // With no credential over HTTPS kubectl prompts for a username; real clusters give a client certificate.
-  const user = `{client-certificate-data: ${Buffer.from(p.clientcert).toString("base64")}, client-key-data: ${Buffer.from(p.clientprivate).toString("base64")}}`;
-  await writeFile(
-    join(dir, "kubeconfig"),
-    `apiVersion: v1\nkind: Config\nclusters:\n- cluster: {server: "https://${IP}:6443", certificate-authority-data: ${ca}}\n  name: tls\ncontexts:\n- context: {cluster: tls, user: tls}\n  name: tls\ncurrent-context: tls\nusers:\n- name: tls\n  user: ${user}\n`,
-  );
+  await writeFile(join(dir, "kubeconfig"), kubeconfig(admin));
   k = new Kubectl(join(dir, "kubeconfig"), join(dir, "cache"));
   for (let i = 0; i < 100; i++) {
     if ((await k.run(["get", "--raw", "/readyz"], { input: "" })).code === 0) break;
@@ -73,6 +81,32 @@ describe("HTTPS", { timeout: 30_000 }, () => {
     expect((await fetch(`http://${IP}:6080/readyz`)).status).toBe(200);
     const cm = (await (await fetch(`http://${IP}:6080/api/v1/namespaces/default/configmaps/tls`)).json()) as { data: Record<string, string> };
     expect(cm.data).toEqual({ a: "b" });
+  });
+
+  it("with no credential the user is system:anonymous: health and version only, 403 otherwise", async () => {
+    // (kubectl itself prompts for a user name when a kubeconfig has no credential, so plain requests.)
+    expect(await anonGet("/readyz")).toEqual({ code: 200, body: "ok" });
+    expect((await anonGet("/version")).code).toBe(200);
+    expect(JSON.parse((await anonGet("/api")).body)).toMatchObject({ code: 403, message: 'forbidden: User "system:anonymous" cannot get path "/api"' });
+    expect(JSON.parse((await anonGet("/api/v1/nodes?watch=true")).body)).toMatchObject({ code: 403, message: 'nodes is forbidden: User "system:anonymous" cannot watch resource "nodes" in API group "" at the cluster scope' });
+    const res = await anonGet("/api/v1/namespaces/default/configmaps/tls");
+    expect(res.code).toBe(403);
+    expect(JSON.parse(res.body)).toMatchObject({
+      kind: "Status",
+      reason: "Forbidden",
+      message: 'configmaps "tls" is forbidden: User "system:anonymous" cannot get resource "configmaps" in API group "" in the namespace "default"',
+      details: { name: "tls", kind: "configmaps" },
+    });
+  });
+
+  it("a client certificate from another CA is 401 Unauthorized", async () => {
+    const now = new Date();
+    const other = await createCertificateAuthority("not-the-cluster-ca", now, 1);
+    const stranger = await issueCertificate(other, { commonName: "kubernetes-admin", organizations: ["system:masters"], use: { kind: "client" }, validDays: 1 }, now);
+    await writeFile(join(dir, "kubeconfig-stranger"), kubeconfig(stranger));
+    const r = await new Kubectl(join(dir, "kubeconfig-stranger"), join(dir, "cache-stranger")).run(["get", "ns"], { input: "" });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/Unauthorized|must be logged in/);
   });
 
   it("a kubeconfig without the CA is refused by kubectl", async () => {

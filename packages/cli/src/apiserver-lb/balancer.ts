@@ -1,3 +1,5 @@
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { FAULT_DROP, FaultInjector, newStatus, silentLogger, type Clock, type Logger, type Timer } from "@kubemu/common";
 
@@ -5,7 +7,7 @@ import { FAULT_DROP, FaultInjector, newStatus, silentLogger, type Clock, type Lo
 export interface Backend {
   /** Process name (e.g. "apiserver-0"); fault rules name it as their peer. */
   name: string;
-  /** Base URL, e.g. http://127.0.20.1:6443. */
+  /** Base URL, e.g. https://127.0.20.1:6443 (https: probed over TLS; clients' TLS passes through). */
   url: string;
 }
 
@@ -27,6 +29,8 @@ export interface BalancerOptions {
   healthIntervalMs: number;
   /** Per-probe timeout. */
   healthTimeoutMs: number;
+  /** PEM CA that signs https backends' serving certificates; probes verify against it. */
+  backendCa?: string | Buffer;
   /** Fault rules of this process; a "drop" rule for a backend's name takes it out of rotation. */
   faults?: FaultInjector;
   logger?: Logger;
@@ -100,18 +104,25 @@ export class ApiserverBalancer {
   async checkHealth(): Promise<void> {
     await Promise.all(
       this.backends.map(async (b) => {
-        let error: string | undefined;
-        try {
-          const res = await fetch(`${b.url}/readyz`, { signal: AbortSignal.timeout(this.opts.healthTimeoutMs) });
-          await res.arrayBuffer();
-          if (res.status !== 200) error = `/readyz answered ${res.status}`;
-        } catch (e) {
-          const err = e as Error & { cause?: { code?: string } };
-          error = err.name === "TimeoutError" ? `/readyz timed out` : (err.cause?.code ?? err.message);
-        }
-        this.setHealth(b, error);
+        this.setHealth(b, await this.probeReadyz(b.url));
       }),
     );
+  }
+
+  /** GET <url>/readyz; undefined when it answered 200, else why not. */
+  private probeReadyz(url: string): Promise<string | undefined> {
+    const target = new URL("/readyz", url);
+    const request = target.protocol === "https:" ? httpsRequest : httpRequest;
+    return new Promise((resolve) => {
+      const req = request(target, { timeout: this.opts.healthTimeoutMs, ...(this.opts.backendCa ? { ca: this.opts.backendCa } : {}) }, (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode === 200 ? undefined : `/readyz answered ${res.statusCode}`));
+        res.on("error", (e) => resolve(e.message));
+      });
+      req.on("timeout", () => req.destroy(new Error("/readyz timed out")));
+      req.on("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+      req.end();
+    });
   }
 
   private setHealth(b: BackendState, error: string | undefined): void {
@@ -192,13 +203,18 @@ export class ApiserverBalancer {
   }
 
   private refuse(client: Socket): void {
+    // A TLS client cannot read a plain-HTTP answer: close, as a TCP balancer with no backend does.
+    if (this.opts.backends.some((b) => b.url.startsWith("https:"))) {
+      client.destroy();
+      return;
+    }
     client.resume(); // read (and discard) the request so the client's FIN arrives and the socket closes
     const body = JSON.stringify(newStatus("ServiceUnavailable", "apiserver-lb: no healthy apiserver is available"));
     client.end(`HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
   }
 }
 
-/** Parses `--backends apiserver-0=http://127.0.20.1:6443,...` (a bare URL is named after its host:port). */
+/** Parses `--backends apiserver-0=https://127.0.20.1:6443,...` (a bare URL is named after its host:port). */
 export function parseBackends(value: string): Backend[] {
   return value.split(",").filter((s) => s !== "").map((entry) => {
     const eq = entry.indexOf("=");
@@ -209,7 +225,7 @@ export function parseBackends(value: string): Backend[] {
     } catch {
       throw new Error(`--backends: "${url}" is not a URL`);
     }
-    if (parsed.protocol !== "http:") throw new Error(`--backends: "${url}" must be http://`);
+    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new Error(`--backends: "${url}" must be http:// or https://`);
     return { name: name ?? parsed.host, url: url.replace(/\/+$/, "") };
   });
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * The apiserver-lb process: `node dist/apiserver-lb/main.js --name apiserver-lb --bind-address
- * 127.0.0.1 --port P --backends apiserver-0=http://127.0.20.1:6443,... --control-url URL ...`.
+ * 127.0.0.1 --port P --backends apiserver-0=https://127.0.20.1:6443,... [--backend-ca-file ca.crt] --control-url URL ...`.
  */
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { createLogger, FaultInjector, realClock, startControlServer } from "@kubemu/common";
 import { ApiserverBalancer, parseBackends } from "./balancer.js";
@@ -31,6 +32,7 @@ try {
       "bind-address": { type: "string", default: "127.0.0.1" },
       port: { type: "string" },
       backends: { type: "string" },
+      "backend-ca-file": { type: "string" },
     },
     strict: true,
   }));
@@ -51,11 +53,19 @@ try {
   fail((e as Error).message);
 }
 const controlUrl = new URL(values["control-url"]);
+let backendCa: Buffer | undefined;
+if (values["backend-ca-file"] !== undefined) {
+  try {
+    backendCa = readFileSync(values["backend-ca-file"]);
+  } catch (e) {
+    fail(`cannot read --backend-ca-file: ${(e as Error).message}`);
+  }
+}
 
 const log = createLogger({ component: values.name, stateDir: values["state-dir"], level: values["log-level"] });
 const faults = new FaultInjector();
 const timing = healthTiming[profile];
-const balancer = new ApiserverBalancer({ backends, clock: realClock, healthIntervalMs: timing.intervalMs, healthTimeoutMs: timing.timeoutMs, faults, logger: log });
+const balancer = new ApiserverBalancer({ backends, clock: realClock, healthIntervalMs: timing.intervalMs, healthTimeoutMs: timing.timeoutMs, ...(backendCa ? { backendCa } : {}), faults, logger: log });
 
 try {
   const bound = await balancer.listen(values["bind-address"], port);

@@ -28,7 +28,7 @@ const cliLogName = "kubemu-cli";
 export async function logs(ctx: CommandContext, name: string, opts: LogsOptions): Promise<number> {
   const state = readClusterState(ctx.paths);
   // Without cluster.json, accept the built-in table's names so logs of a past cluster stay readable.
-  const known = state?.processes ?? clusterTable({ cluster: ctx.cluster, nodeCount: defaultNodeCount, apiserverLbPort: 1, apiserverLbControlPort: 1 });
+  const known = state?.processes ?? clusterTable({ cluster: ctx.cluster, nodeCount: defaultNodeCount, apiserverLbPort: 1, apiserverLbControlPort: 1, pki: null });
   if (name !== cliLogName && !known.some((p) => p.name === name)) {
     throw new CliError(`unknown process "${name}" (valid: ${validNames([...known, { name: cliLogName }])})`);
   }

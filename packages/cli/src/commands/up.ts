@@ -1,11 +1,13 @@
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { readClusterState, writeClusterState, type ClusterState, type ProcessRecord } from "../cluster-state.js";
 import { apiserverLb, clusterTable } from "../components.js";
 import type { CommandContext } from "../context.js";
 import { CliError } from "../errors.js";
 import { isBuilt, newProcessRecord, spawnDetached } from "../launch.js";
-import { mergeKubeconfig, writeKubeconfig } from "../kubeconfig.js";
+import { mergeKubeconfig, writeKubeconfig, type KubeconfigCredentials } from "../kubeconfig.js";
 import { withStateLock } from "../lock.js";
+import { ensureClusterPki, type PkiPaths } from "../pki.js";
 import { assertAddressesFree, pickFreePort, probeBind } from "../ports.js";
 import { isOurProcessAlive } from "../proc.js";
 import { describeReadiness, waitReady } from "../readiness.js";
@@ -22,6 +24,8 @@ export interface UpOptions {
   waitMs: number;
   /** Also merge the cluster's context into this kubeconfig (kubectl's default one), or skip when undefined. */
   mergeKubeconfigInto?: string;
+  /** Serve the API over plain HTTP (no CA, no client certificates); HTTPS is the default. */
+  insecureHttp?: boolean;
 }
 
 /**
@@ -45,11 +49,13 @@ async function upFresh(ctx: CommandContext, previous: ClusterState | undefined, 
   const log = ctx.logger();
   let specs: ProcessSpec[];
   let lbPorts: { api: number; control: number } | null = null;
+  let pki: PkiPaths | null = null;
   if (opts.specFile !== undefined) {
     specs = loadSpecFile(opts.specFile);
   } else {
     lbPorts = await chooseLbPorts(previous);
-    specs = clusterTable({ cluster: ctx.cluster, nodeCount: opts.nodes, apiserverLbPort: lbPorts.api, apiserverLbControlPort: lbPorts.control });
+    pki = opts.insecureHttp ? null : await ensureClusterPki(ctx.paths.pkiDir, new Date(ctx.clock.now()), log);
+    specs = clusterTable({ cluster: ctx.cluster, nodeCount: opts.nodes, apiserverLbPort: lbPorts.api, apiserverLbControlPort: lbPorts.control, pki });
   }
   const settings = { paths: ctx.paths, profile: ctx.profile, logLevel: ctx.logLevel };
   const records = specs.map((s) => newProcessRecord(s, settings));
@@ -84,11 +90,14 @@ async function upFresh(ctx: CommandContext, previous: ClusterState | undefined, 
     ctx.io.out(`Not built yet, not started: ${notBuilt.map((r) => r.name).join(", ")}`);
   }
   if (state.apiserverLbPort !== null && toStart.some((r) => r.name === apiserverLb.name)) {
-    const server = `http://${apiserverLb.ip}:${state.apiserverLbPort}`;
-    writeKubeconfig(ctx.paths.kubeconfig, state.cluster, server);
+    const server = `${pki ? "https" : "http"}://${apiserverLb.ip}:${state.apiserverLbPort}`;
+    const creds: KubeconfigCredentials | undefined = pki
+      ? { caCert: readFileSync(pki.caCert, "utf8"), clientCert: readFileSync(pki.adminCert, "utf8"), clientKey: readFileSync(pki.adminKey, "utf8") }
+      : undefined;
+    writeKubeconfig(ctx.paths.kubeconfig, state.cluster, server, creds);
     ctx.io.out(`API server (via apiserver-lb): ${server}`);
     if (opts.mergeKubeconfigInto !== undefined) {
-      mergeKubeconfig(opts.mergeKubeconfigInto, state.cluster, server);
+      mergeKubeconfig(opts.mergeKubeconfigInto, state.cluster, server, creds);
       ctx.io.out(`kubectl: context "${state.cluster}" merged into ${opts.mergeKubeconfigInto} and made current`);
     } else {
       ctx.io.out(`kubectl: export KUBECONFIG=${ctx.paths.kubeconfig}`);

@@ -1,0 +1,82 @@
+/**
+ * `<state>/pki/`: the cluster CA, the API servers' serving certificate and the admin client
+ * certificate kubectl uses, made at the first `up` and kept across down/up (as minikube keeps
+ * its certs), so kubeconfigs merged earlier stay valid. A file that is missing, expiring, not
+ * from the CA or not naming every address is made again.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { certificateProblem, createCertificateAuthority, issueCertificate, type CertificateRequest, type KeyPair, type Logger } from "@kubemu/common";
+import { apiserverLb, apiservers } from "./components.js";
+
+/** The ClusterIP of the `kubernetes` Service (first address of the service range). */
+const KUBERNETES_SERVICE_IP = "127.96.0.1";
+
+/** Paths of the PEM files in a pki dir (kubeadm's names). */
+export function pkiPaths(dir: string) {
+  return {
+    caCert: join(dir, "ca.crt"),
+    caKey: join(dir, "ca.key"),
+    apiserverCert: join(dir, "apiserver.crt"),
+    apiserverKey: join(dir, "apiserver.key"),
+    adminCert: join(dir, "admin.crt"),
+    adminKey: join(dir, "admin.key"),
+  };
+}
+export type PkiPaths = ReturnType<typeof pkiPaths>;
+
+/** What the certificates must say. */
+const caValidDays = 3650;
+const leafValidDays = 365;
+export const apiserverCertRequest: CertificateRequest = {
+  commonName: "kube-apiserver",
+  use: {
+    kind: "server",
+    dnsNames: ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"],
+    ips: [...new Set([apiserverLb.ip, ...apiservers.map((a) => a.ip), KUBERNETES_SERVICE_IP])],
+  },
+  validDays: leafValidDays,
+};
+/** kubeadm's admin identity: a member of system:masters. */
+export const adminCertRequest: CertificateRequest = { commonName: "kubernetes-admin", organizations: ["system:masters"], use: { kind: "client" }, validDays: leafValidDays };
+
+/** Makes sure every file exists and is usable; returns their paths. */
+export async function ensureClusterPki(dir: string, now: Date, log: Logger): Promise<PkiPaths> {
+  const p = pkiPaths(dir);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  let ca = readPair(p.caCert, p.caKey);
+  const caProblem = ca === undefined ? "missing" : certificateProblem(ca, ca, { commonName: "kubemu-ca", use: { kind: "client" }, validDays: caValidDays }, now);
+  if (ca === undefined || caProblem !== undefined) {
+    log.info({ dir, reason: caProblem }, "creating the cluster CA");
+    ca = await createCertificateAuthority("kubemu-ca", now, caValidDays);
+    writePair(p.caCert, p.caKey, ca);
+  }
+  for (const [req, certPath, keyPath] of [
+    [apiserverCertRequest, p.apiserverCert, p.apiserverKey],
+    [adminCertRequest, p.adminCert, p.adminKey],
+  ] as const) {
+    const pair = readPair(certPath, keyPath);
+    const problem = pair === undefined ? "missing" : certificateProblem(pair, ca, req, now);
+    if (problem === undefined) continue;
+    log.info({ cert: certPath, reason: problem }, "issuing certificate");
+    writePair(certPath, keyPath, await issueCertificate(ca, req, now));
+  }
+  return p;
+}
+
+function readPair(certPath: string, keyPath: string): KeyPair | undefined {
+  if (!existsSync(certPath) || !existsSync(keyPath)) return undefined;
+  return { cert: readFileSync(certPath, "utf8"), key: readFileSync(keyPath, "utf8") };
+}
+
+/** Key first (0600), each atomically, so a crash never pairs a new cert with an old key unnoticed. */
+function writePair(certPath: string, keyPath: string, pair: KeyPair): void {
+  writeAtomic(keyPath, pair.key, 0o600);
+  writeAtomic(certPath, pair.cert, 0o644);
+}
+
+function writeAtomic(path: string, text: string, mode: number): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, text, { mode });
+  renameSync(tmp, path);
+}

@@ -1,0 +1,58 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { X509Certificate } from "node:crypto";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { silentLogger } from "@kubemu/common";
+import { afterEach, describe, expect, it } from "vitest";
+import { ensureClusterPki } from "../src/pki.js";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+const newDir = () => {
+  const d = mkdtempSync(join(tmpdir(), "kubemu-pki-"));
+  dirs.push(d);
+  return join(d, "pki");
+};
+
+describe("the cluster PKI", () => {
+  it("issues a serving certificate for every API address and an admin client certificate, both from the CA", async () => {
+    const p = await ensureClusterPki(newDir(), new Date(), silentLogger);
+    const ca = new X509Certificate(readFileSync(p.caCert));
+    const serving = new X509Certificate(readFileSync(p.apiserverCert));
+    const admin = new X509Certificate(readFileSync(p.adminCert));
+    expect(ca.ca).toBe(true);
+    expect(serving.checkIssued(ca) && admin.checkIssued(ca)).toBe(true);
+    for (const name of ["IP Address:127.0.0.1", "IP Address:127.0.20.1", "IP Address:127.0.20.2", "IP Address:127.96.0.1", "DNS:kubernetes.default.svc"]) expect(serving.subjectAltName).toContain(name);
+    expect(admin.subject).toBe("CN=kubernetes-admin\nO=system:masters");
+    expect(serving.checkIP("127.0.20.1")).toBe("127.0.20.1");
+  });
+
+  it("keeps valid files, and remakes what is missing or no longer from the CA", async () => {
+    const dir = newDir();
+    const p = await ensureClusterPki(dir, new Date(), silentLogger);
+    const before = Object.fromEntries(Object.entries(p).map(([k, f]) => [k, readFileSync(f, "utf8")]));
+    await ensureClusterPki(dir, new Date(), silentLogger);
+    for (const [k, f] of Object.entries(p)) expect(readFileSync(f, "utf8"), k).toBe(before[k]);
+
+    rmSync(p.adminKey);
+    await ensureClusterPki(dir, new Date(), silentLogger);
+    expect(readFileSync(p.adminCert, "utf8")).not.toBe(before.adminCert);
+    expect(readFileSync(p.apiserverCert, "utf8")).toBe(before.apiserverCert);
+
+    writeFileSync(p.caCert, "garbage");
+    await ensureClusterPki(dir, new Date(), silentLogger);
+    const ca = new X509Certificate(readFileSync(p.caCert));
+    expect(new X509Certificate(readFileSync(p.apiserverCert)).checkIssued(ca)).toBe(true);
+    expect(new X509Certificate(readFileSync(p.adminCert)).checkIssued(ca)).toBe(true);
+  });
+
+  it("renews certificates that expire within a day", async () => {
+    const dir = newDir();
+    const p = await ensureClusterPki(dir, new Date(), silentLogger);
+    const serving = readFileSync(p.apiserverCert, "utf8");
+    await ensureClusterPki(dir, new Date(Date.now() + 364.5 * 86_400_000), silentLogger);
+    expect(readFileSync(p.apiserverCert, "utf8")).not.toBe(serving);
+  });
+});
