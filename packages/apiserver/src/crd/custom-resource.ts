@@ -65,6 +65,8 @@ function versionDef(spec: Obj, names: Obj, v: Obj, terminating: boolean): Resour
     columns: [{ name: "Name", type: "string", format: "name", description: NAME_DESCRIPTION }, ...columns.map((c) => c.def)],
     row: (obj, ctx) => [obj.metadata.name, ...columns.map((c) => cell(c, obj, ctx.now))],
     defaults: (obj) => {
+      // Upstream drops status on create when it is a subresource; an empty one is the same thing.
+      if (subresources.includes("status") && isObj(obj.status) && Object.keys(obj.status).length === 0) delete obj.status;
       prune(schema, obj);
       applyDefaults(schema, obj);
     },

@@ -69,6 +69,7 @@ function qualifyRefs(s: Schema): Schema {
  * fields of their own): the PATCH body.
  */
 function addSyntheticDefinitions(defs: Map<string, Schema>): void {
+  fixApiExtensionsDefinitions(defs);
   defs.set("io.k8s.apimachinery.pkg.apis.meta.v1.Patch", {
     description: "Patch is provided to give a concrete name and type to the Kubernetes PATCH request body.",
     type: "object",
@@ -121,4 +122,27 @@ function visitRefs(s: Schema, onRef: (name: string) => void): void {
   if (s.items) visitRefs(s.items, onRef);
   if (s.additionalProperties && typeof s.additionalProperties === "object") visitRefs(s.additionalProperties, onRef);
   for (const a of s.allOf ?? []) visitRefs(a, onRef);
+}
+
+/**
+ * kubernetes-types types apiextensions' JSON as an object and drops JSONSchemaProps' x-kubernetes-*
+ * fields; upstream's OpenAPI has JSON free-form and declares those fields (CRDs use them).
+ */
+function fixApiExtensionsDefinitions(defs: Map<string, Schema>): void {
+  const ns = "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1";
+  const json = defs.get(`${ns}.JSON`);
+  if (json) defs.set(`${ns}.JSON`, { description: json.description ?? "JSON represents any valid JSON value." });
+  const props = defs.get(`${ns}.JSONSchemaProps`);
+  if (!props?.properties) return;
+  const flag = (description: string): Schema => ({ description, type: "boolean" });
+  props.properties = {
+    ...props.properties,
+    "x-kubernetes-embedded-resource": flag("x-kubernetes-embedded-resource defines that the value is an embedded Kubernetes runtime.Object, with TypeMeta and ObjectMeta. The type must be object. It is allowed to further restrict the embedded object. kind, apiVersion and metadata are validated automatically. x-kubernetes-preserve-unknown-fields is allowed to be true, but does not have to be if the object is fully specified (up to kind, apiVersion, metadata)."),
+    "x-kubernetes-int-or-string": flag("x-kubernetes-int-or-string specifies that this value is either an integer or a string. If this is true, an empty type is allowed and type as child of anyOf is permitted if following one of the following patterns:\n\n1) anyOf:\n   - type: integer\n   - type: string\n2) allOf:\n   - anyOf:\n     - type: integer\n     - type: string\n   - ... zero or more"),
+    "x-kubernetes-list-map-keys": { description: "x-kubernetes-list-map-keys annotates an array with the x-kubernetes-list-type `map` by specifying the keys used as the index of the map.", type: "array", items: { type: "string" } },
+    "x-kubernetes-list-type": { description: "x-kubernetes-list-type annotates an array to further describe its topology: atomic, set or map.", type: "string" },
+    "x-kubernetes-map-type": { description: "x-kubernetes-map-type annotates an object to further describe its topology: granular or atomic.", type: "string" },
+    "x-kubernetes-preserve-unknown-fields": flag("x-kubernetes-preserve-unknown-fields stops the API server decoding step from pruning fields which are not specified in the validation schema. This affects fields recursively, but switches back to normal pruning behaviour if nested properties or additionalProperties are specified in the schema. This can either be true or undefined. False is forbidden."),
+    "x-kubernetes-validations": { description: "x-kubernetes-validations describes a list of validation rules written in the CEL expression language.", type: "array", items: { $ref: `#/definitions/${ns}.ValidationRule` } },
+  };
 }

@@ -1,0 +1,221 @@
+/**
+ * CustomResourceDefinitions through two in-process API servers sharing one store (as two
+ * apiserver processes share the Raft store): the CRD is created on A, its resource is served by B,
+ * with schema validation, defaults, pruning, printer columns, status/scale subresources,
+ * discovery, OpenAPI, and instance cleanup when the CRD is deleted.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MvccStore } from "@kubemu/etcd-raft";
+import { ApiServer } from "../../src/apiserver.js";
+import { KvStorageFactory, MvccBackend } from "../../src/storage/index.js";
+
+const backend = new MvccBackend(new MvccStore());
+const servers: ApiServer[] = [];
+let a = "";
+let b = "";
+
+const startServer = async (name: string): Promise<string> => {
+  const s = new ApiServer({ name, storage: new KvStorageFactory({ backend }), compactionIntervalMs: 0 });
+  servers.push(s);
+  const addr = await s.start("127.0.0.1", 0);
+  return `http://127.0.0.1:${addr.port}`;
+};
+
+beforeAll(async () => {
+  a = await startServer("apiserver-a");
+  b = await startServer("apiserver-b");
+});
+
+afterAll(async () => {
+  // The servers share the backend: stop every one even if an earlier stop fails.
+  for (const s of servers.reverse()) await s.stop().catch(() => undefined);
+});
+
+type Json = Record<string, any>;
+async function call(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Json }> {
+  const r = await fetch(`${base}${path}`, {
+    method,
+    headers: { "content-type": "application/json", ...headers },
+    ...(body !== undefined ? { body: typeof body === "string" ? body : JSON.stringify(body) } : {}),
+  });
+  const text = await r.text();
+  return { status: r.status, body: text ? (JSON.parse(text) as Json) : {} };
+}
+
+async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, what: string, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (ok(v)) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v).slice(0, 500)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
+const CRONTABS = "/apis/stable.example.com/v1/namespaces/default/crontabs";
+
+const crontabCrd = {
+  apiVersion: "apiextensions.k8s.io/v1",
+  kind: "CustomResourceDefinition",
+  metadata: { name: "crontabs.stable.example.com" },
+  spec: {
+    group: "stable.example.com",
+    scope: "Namespaced",
+    names: { plural: "crontabs", singular: "crontab", kind: "CronTab", shortNames: ["ct"], categories: ["all"] },
+    versions: [
+      {
+        name: "v1",
+        served: true,
+        storage: true,
+        schema: {
+          openAPIV3Schema: {
+            type: "object",
+            properties: {
+              spec: {
+                type: "object",
+                description: "The CronTab's desired state.",
+                properties: {
+                  cronSpec: { type: "string", description: "The cron schedule." },
+                  image: { type: "string" },
+                  replicas: { type: "integer", minimum: 1, maximum: 10, default: 1 },
+                },
+                required: ["cronSpec"],
+              },
+              status: { type: "object", properties: { replicas: { type: "integer" }, selector: { type: "string" } } },
+            },
+          },
+        },
+        subresources: { status: {}, scale: { specReplicasPath: ".spec.replicas", statusReplicasPath: ".status.replicas", labelSelectorPath: ".status.selector" } },
+        additionalPrinterColumns: [
+          { name: "Spec", type: "string", jsonPath: ".spec.cronSpec", description: "The cron spec" },
+          { name: "Replicas", type: "integer", jsonPath: ".spec.replicas" },
+          { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
+        ],
+      },
+    ],
+  },
+};
+
+describe("CustomResourceDefinitions across two API servers", () => {
+  it("validates the CRD itself as 422 with field paths", async () => {
+    const bad = structuredClone(crontabCrd) as Json;
+    bad.metadata.name = "crontab.stable.example.com";
+    bad.spec.versions[0].storage = false;
+    const r = await call(a, "POST", CRDS, bad);
+    expect(r.status).toBe(422);
+    expect(r.body.details.causes.map((c: Json) => c.field)).toEqual(["metadata.name", "spec.versions"]);
+  });
+
+  it("a CRD created on A becomes Established and is served by B", async () => {
+    const created = await call(a, "POST", CRDS, crontabCrd);
+    expect(created.status).toBe(201);
+    const established = await eventually(
+      () => call(a, "GET", `${CRDS}/crontabs.stable.example.com`),
+      (r) => (r.body.status?.conditions ?? []).some((c: Json) => c.type === "Established" && c.status === "True"),
+      "Established",
+    );
+    expect(established.body.status.acceptedNames).toMatchObject({ plural: "crontabs", kind: "CronTab", listKind: "CronTabList" });
+    expect(established.body.status.conditions.map((c: Json) => `${c.type}=${c.status}`)).toEqual(["NamesAccepted=True", "Established=True"]);
+    await eventually(() => call(b, "GET", "/apis/stable.example.com/v1"), (r) => r.status === 200, "discovery on B");
+    const cr = await call(b, "POST", CRONTABS, { apiVersion: "stable.example.com/v1", kind: "CronTab", metadata: { name: "c1" }, spec: { cronSpec: "* * * * */5", image: "img", bogus: true }, status: { replicas: 9 } });
+    expect(cr.status).toBe(201);
+    expect(cr.body.spec).toEqual({ cronSpec: "* * * * */5", image: "img", replicas: 1 });
+    expect(cr.body.status).toBeUndefined();
+    expect(cr.body.metadata.generation).toBe(1);
+    expect((await call(a, "GET", `${CRONTABS}/c1`)).body.spec.replicas).toBe(1);
+  });
+
+  it("rejects invalid bodies (422 with field paths) and unknown fields under Strict (400)", async () => {
+    const bad = await call(b, "POST", CRONTABS, { apiVersion: "stable.example.com/v1", kind: "CronTab", metadata: { name: "bad" }, spec: { replicas: 11, image: 3 } });
+    expect(bad.status).toBe(422);
+    expect(bad.body.message).toBe(
+      'CronTab.stable.example.com "bad" is invalid: [spec.cronSpec: Required value, spec.replicas: Invalid value: 11: spec.replicas in body should be less than or equal to 10, spec.image: Invalid value: "integer": spec.image in body must be of type string: "integer"]',
+    );
+    const strict = await call(b, "POST", `${CRONTABS}?fieldValidation=Strict`, { apiVersion: "stable.example.com/v1", kind: "CronTab", metadata: { name: "s" }, spec: { cronSpec: "x", extra: 1 } });
+    expect(strict.status).toBe(400);
+    expect(strict.body.message).toContain('strict decoding error: unknown field "spec.extra"');
+  });
+
+  it("patches: merge bumps generation, strategic merge is 415, status subresource changes only status", async () => {
+    const merged = await call(a, "PATCH", `${CRONTABS}/c1`, { spec: { replicas: 3 }, status: { replicas: 7 } }, { "content-type": "application/merge-patch+json" });
+    expect(merged.status).toBe(200);
+    expect(merged.body.spec.replicas).toBe(3);
+    expect(merged.body.status).toBeUndefined();
+    expect(merged.body.metadata.generation).toBe(2);
+    const smp = await call(a, "PATCH", `${CRONTABS}/c1`, { spec: { replicas: 4 } }, { "content-type": "application/strategic-merge-patch+json" });
+    expect(smp.status).toBe(415);
+    const st = await call(b, "PATCH", `${CRONTABS}/c1/status`, { spec: { replicas: 9 }, status: { replicas: 2, selector: "app=c1" } }, { "content-type": "application/merge-patch+json" });
+    expect(st.status).toBe(200);
+    expect(st.body.status).toEqual({ replicas: 2, selector: "app=c1" });
+    expect(st.body.spec.replicas).toBe(3);
+    expect(st.body.metadata.generation).toBe(2);
+    const applied = await call(b, "PATCH", `${CRONTABS}/c1?fieldManager=me&force=true`, "apiVersion: stable.example.com/v1\nkind: CronTab\nmetadata:\n  name: c1\nspec:\n  image: applied\n", {
+      "content-type": "application/apply-patch+yaml",
+    });
+    expect(applied.status).toBe(200);
+    expect(applied.body.spec.image).toBe("applied");
+  });
+
+  it("scale subresource follows the CRD's paths", async () => {
+    const scale = await call(b, "GET", `${CRONTABS}/c1/scale`);
+    expect(scale.body).toMatchObject({ kind: "Scale", apiVersion: "autoscaling/v1", spec: { replicas: 3 }, status: { replicas: 2, selector: "app=c1" } });
+    const put = await call(b, "PATCH", `${CRONTABS}/c1/scale`, { spec: { replicas: 5 } }, { "content-type": "application/merge-patch+json" });
+    expect(put.status).toBe(200);
+    expect((await call(a, "GET", `${CRONTABS}/c1`)).body.spec.replicas).toBe(5);
+  });
+
+  it("Table output with the printer columns", async () => {
+    const t = await call(b, "GET", CRONTABS, undefined, { accept: "application/json;as=Table;v=v1;g=meta.k8s.io" });
+    expect(t.body.columnDefinitions.map((c: Json) => `${c.name}:${c.type}`)).toEqual(["Name:string", "Spec:string", "Replicas:integer", "Age:date"]);
+    expect(t.body.rows[0].cells.slice(0, 3)).toEqual(["c1", "* * * * */5", 5]);
+    expect(t.body.rows[0].cells[3]).toMatch(/^\d+s$/);
+  });
+
+  it("discovery (legacy and aggregated) and OpenAPI v3 describe the new resource", async () => {
+    const list = await call(b, "GET", "/apis/stable.example.com/v1");
+    expect(list.body.resources.map((r: Json) => r.name)).toEqual(["crontabs", "crontabs/status", "crontabs/scale"]);
+    expect(list.body.resources[0]).toMatchObject({ kind: "CronTab", namespaced: true, shortNames: ["ct"], categories: ["all"] });
+    const agg = await call(b, "GET", "/apis", undefined, { accept: "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList" });
+    const group = agg.body.items.find((g: Json) => g.metadata.name === "stable.example.com");
+    expect(group.versions[0].resources[0]).toMatchObject({ resource: "crontabs", scope: "Namespaced", shortNames: ["ct"], categories: ["all"] });
+    expect(agg.body.items.some((g: Json) => g.metadata.name === "apiextensions.k8s.io")).toBe(true);
+    const index = await call(b, "GET", "/openapi/v3");
+    const url = index.body.paths["apis/stable.example.com/v1"].serverRelativeURL as string;
+    const doc = await call(b, "GET", url);
+    const schema = doc.body.components.schemas["com.example.stable.v1.CronTab"];
+    expect(schema.properties.spec.properties.cronSpec.description).toBe("The cron schedule.");
+    expect(schema["x-kubernetes-group-version-kind"]).toEqual([{ group: "stable.example.com", kind: "CronTab", version: "v1" }]);
+    expect(doc.body.components.schemas["io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"]).toBeDefined();
+    expect(doc.body.paths["/apis/stable.example.com/v1/namespaces/{namespace}/crontabs"]).toBeDefined();
+  });
+
+  it("a server started later serves the existing CRD at once", async () => {
+    const c = await startServer("apiserver-c");
+    expect((await call(c, "GET", `${CRONTABS}/c1`)).status).toBe(200);
+  });
+
+  it("deleting the CRD waits for instances (Terminating), deletes them, then stops serving on both servers", async () => {
+    const held = await call(a, "POST", CRONTABS, { metadata: { name: "held", finalizers: ["example.com/hold"] }, spec: { cronSpec: "x" } });
+    expect(held.status).toBe(201);
+    const del = await call(a, "DELETE", `${CRDS}/crontabs.stable.example.com`);
+    expect(del.status).toBe(200);
+    expect(del.body.metadata.finalizers).toContain("customresourcecleanup.apiextensions.k8s.io");
+    const terminating = await eventually(
+      () => call(b, "GET", `${CRDS}/crontabs.stable.example.com`),
+      (r) => (r.body.status?.conditions ?? []).some((c: Json) => c.type === "Terminating" && c.status === "True"),
+      "Terminating",
+    );
+    expect(terminating.body.metadata.deletionTimestamp).toBeDefined();
+    expect((await call(b, "POST", CRONTABS, { metadata: { name: "late" }, spec: { cronSpec: "x" } })).status).toBe(405);
+    await eventually(() => call(b, "GET", `${CRONTABS}/c1`), (r) => r.status === 404, "c1 deleted");
+    expect((await call(b, "GET", `${CRDS}/crontabs.stable.example.com`)).status).toBe(200);
+    await call(b, "PATCH", `${CRONTABS}/held`, { metadata: { finalizers: null } }, { "content-type": "application/merge-patch+json" });
+    await eventually(() => call(a, "GET", `${CRDS}/crontabs.stable.example.com`), (r) => r.status === 404, "CRD gone", 8000);
+    for (const base of [a, b]) await eventually(() => call(base, "GET", "/apis/stable.example.com/v1"), (r) => r.status === 404, "group gone");
+    // Instances are gone from the store: a new CRD of the same name starts empty.
+    expect((await call(a, "POST", CRDS, crontabCrd)).status).toBe(201);
+    const items = await eventually(() => call(b, "GET", CRONTABS), (r) => r.status === 200, "served again");
+    expect(items.body.items).toEqual([]);
+  });
+});
