@@ -3,15 +3,26 @@
  * from the key's modRevision on every read. Also the list continue token.
  */
 import { newBadRequest, newInternalError } from "@kubemu/common";
-import type { KubeObject } from "./interface.js";
+import type { KubeObject, ListResult } from "./interface.js";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
-/** The stored form of obj (resourceVersion stripped; obj itself is not modified). */
+/** ObjectMeta's fields in the order kube-apiserver writes them (its Go struct order). */
+const META_ORDER = ["name", "generateName", "namespace", "selfLink", "uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "labels", "annotations", "ownerReferences", "finalizers", "managedFields"];
+
+/**
+ * The stored form of obj (resourceVersion stripped; obj itself is not modified), with fields in
+ * kube-apiserver's order: kind, apiVersion, metadata, the rest, status last. Reads hand out
+ * these bytes' order, so `curl` and `kubectl get --raw` see what a real cluster sends.
+ */
 export function encodeObject(obj: KubeObject): Uint8Array {
-  const { resourceVersion: _rv, ...meta } = obj.metadata ?? {};
-  return encoder.encode(JSON.stringify({ ...obj, metadata: meta }));
+  const source = (obj.metadata ?? {}) as Record<string, unknown>;
+  const meta: Record<string, unknown> = {};
+  for (const k of META_ORDER) if (source[k] !== undefined && k !== "resourceVersion") meta[k] = source[k];
+  for (const k of Object.keys(source)) if (!(k in meta) && k !== "resourceVersion") meta[k] = source[k];
+  const { kind, apiVersion, metadata: _m, status, ...rest } = obj;
+  return encoder.encode(JSON.stringify({ kind, apiVersion, metadata: meta, ...rest, status }));
 }
 
 /** Decodes a stored value and sets its resourceVersion. A damaged value is an InternalError naming the key. */
@@ -27,6 +38,95 @@ export function decodeObject(value: Uint8Array, revision: number, key: string): 
   if (typeof o.metadata !== "object" || o.metadata === null) o.metadata = {};
   o.metadata.resourceVersion = String(revision);
   return o;
+}
+
+/** A stored object as the store holds it: its key, stored bytes and modRevision. */
+export interface RawObject {
+  readonly key: string;
+  readonly value: Uint8Array;
+  readonly rev: number;
+}
+
+/** The raw items behind a ListResult, and how one of them becomes its item. */
+interface RawList {
+  raw: readonly RawObject[];
+  decode: (r: RawObject) => KubeObject;
+  /** Set once `items` was read: the caller may have changed them, so the bytes no longer stand for them. */
+  materialized: boolean;
+}
+
+const rawLists = new WeakMap<ListResult, RawList>();
+
+const plainDecode = (r: RawObject) => decodeObject(r.value, r.rev, r.key);
+
+/**
+ * A ListResult over stored objects whose `items` are decoded on first access. Until then
+ * encodeRawList can write the list response straight from the stored bytes (no JSON.parse and
+ * JSON.stringify of every object). A copy of the result (`{ ...res }`) reads `items`, so
+ * wrappers that transform items never send stale bytes.
+ */
+export function rawListResult(raw: readonly RawObject[], meta: Omit<ListResult, "items">, decode: (r: RawObject) => KubeObject = plainDecode): ListResult {
+  let items: KubeObject[] | undefined;
+  const entry: RawList = { raw, decode, materialized: false };
+  const result: ListResult = {
+    ...meta,
+    get items(): KubeObject[] {
+      entry.materialized = true;
+      return (items ??= raw.map(decode));
+    },
+    set items(v: KubeObject[]) {
+      entry.materialized = true;
+      items = v;
+    },
+  };
+  rawLists.set(result, entry);
+  return result;
+}
+
+/**
+ * `fn` applied to every item of res: for a raw list not yet read, lazily (a new raw list whose
+ * items get fn as they are decoded); otherwise now, in place.
+ */
+export function mapListItems(res: ListResult, fn: (o: KubeObject) => KubeObject): ListResult {
+  const entry = rawLists.get(res);
+  if (entry && !entry.materialized) {
+    const meta: Omit<ListResult, "items"> = { resourceVersion: res.resourceVersion };
+    if (res.continue !== undefined) meta.continue = res.continue;
+    if (res.remainingItemCount !== undefined) meta.remainingItemCount = res.remainingItemCount;
+    return rawListResult(entry.raw, meta, (r) => fn(entry.decode(r)));
+  }
+  res.items = res.items.map(fn);
+  return res;
+}
+
+const utf8 = (s: string) => Buffer.from(s, "utf8");
+const RV_KEY = utf8('"resourceVersion":');
+
+/**
+ * The JSON body of a list (`{"kind","apiVersion","metadata","items":[...]}`) written from the
+ * stored bytes of a raw list whose items were never read; undefined for any other list. An
+ * item whose stored form starts `{"apiVersion":<apiVersion>,"kind":<kind>,"metadata":{` and
+ * holds no `"resourceVersion":` key is copied as stored with its resourceVersion spliced in as
+ * the first field of metadata; any other item is decoded and serialized as usual.
+ */
+export function encodeRawList(res: ListResult, kind: string, apiVersion: string, metadata: Record<string, unknown>): Buffer | undefined {
+  const entry = rawLists.get(res);
+  if (!entry || entry.materialized) return undefined;
+  const prefix = utf8(`{"apiVersion":${JSON.stringify(apiVersion)},"kind":${JSON.stringify(kind)},"metadata":{`);
+  const chunks: Uint8Array[] = [utf8(`{"kind":${JSON.stringify(kind)},"apiVersion":${JSON.stringify(apiVersion)},"metadata":${JSON.stringify(metadata)},"items":[`)];
+  const comma = utf8(",");
+  entry.raw.forEach((r, i) => {
+    if (i > 0) chunks.push(comma);
+    const v = Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength);
+    if (v.length > prefix.length && v.compare(prefix, 0, prefix.length, 0, prefix.length) === 0 && v.indexOf(RV_KEY) === -1) {
+      const emptyMeta = v[prefix.length] === 0x7d; // "}"
+      chunks.push(v.subarray(0, prefix.length), utf8(`"resourceVersion":"${r.rev}"${emptyMeta ? "" : ","}`), v.subarray(prefix.length));
+    } else {
+      chunks.push(utf8(JSON.stringify(entry.decode(r))));
+    }
+  });
+  chunks.push(utf8("]}"));
+  return Buffer.concat(chunks);
 }
 
 /** A deep copy of a JSON object. */
