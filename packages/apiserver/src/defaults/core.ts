@@ -75,8 +75,34 @@ export function defaultEndpoints(o: KubeObject): void {
 export function defaultNode(o: KubeObject): void {
   if (!isObj(o.spec)) o.spec = {};
   if (!isObj(o.status)) o.status = {};
+  const spec = o.spec as Obj;
+  const status = o.status as Obj;
+  // The v1 conversion keeps podCIDR and podCIDRs in step (podCIDR is podCIDRs[0]).
+  if (typeof spec.podCIDR === "string" && spec.podCIDR && !Array.isArray(spec.podCIDRs)) spec.podCIDRs = [spec.podCIDR];
+  else if (Array.isArray(spec.podCIDRs) && typeof spec.podCIDRs[0] === "string" && !spec.podCIDR) spec.podCIDR = spec.podCIDRs[0];
+  // SetDefaults_NodeStatus: allocatable defaults to capacity.
+  if (isObj(status.capacity) && !isObj(status.allocatable)) status.allocatable = { ...status.capacity };
 }
 
 export function defaultEvent(o: KubeObject): void {
   o.type ??= "Normal";
+}
+
+/**
+ * SetDefaults_LimitRangeItem for Container items: the default limit falls back to max, the default
+ * request to the default limit and then to min.
+ */
+export function defaultLimitRange(o: KubeObject): void {
+  const limits = isObj(o.spec) && Array.isArray(o.spec.limits) ? (o.spec.limits as unknown[]) : [];
+  for (const item of limits) {
+    if (!isObj(item) || item.type !== "Container") continue;
+    const dflt: Obj = isObj(item.default) ? { ...item.default } : {};
+    const request: Obj = isObj(item.defaultRequest) ? { ...item.defaultRequest } : {};
+    for (const [k, v] of Object.entries(isObj(item.max) ? item.max : {})) dflt[k] ??= v;
+    for (const [k, v] of Object.entries(dflt)) request[k] ??= v;
+    for (const [k, v] of Object.entries(isObj(item.min) ? item.min : {})) request[k] ??= v;
+    // Empty lists are left out, as Go's omitempty does.
+    if (Object.keys(dflt).length) item.default = dflt;
+    if (Object.keys(request).length) item.defaultRequest = request;
+  }
 }

@@ -61,6 +61,7 @@ export function defaultPod(pod: KubeObject): void {
   const spec = pod.spec as Obj | undefined;
   defaultPodSpec(spec);
   if (isObj(spec)) {
+    for (const list of [spec.containers, spec.initContainers]) if (Array.isArray(list)) for (const c of list) if (isObj(c)) defaultRequestsToLimits(c);
     spec.enableServiceLinks ??= true;
     spec.preemptionPolicy ??= "PreemptLowerPriority";
     spec.priority ??= 0;
@@ -70,7 +71,21 @@ export function defaultPod(pod: KubeObject): void {
   if (!isObj(pod.status)) pod.status = {};
   const status = pod.status as Obj;
   status.phase ??= "Pending";
+  // The v1 conversion keeps the singular and plural IP fields in step.
+  if (typeof status.podIP === "string" && status.podIP && !Array.isArray(status.podIPs)) status.podIPs = [{ ip: status.podIP }];
+  if (typeof status.hostIP === "string" && status.hostIP && !Array.isArray(status.hostIPs)) status.hostIPs = [{ ip: status.hostIP }];
   status.qosClass ??= qosClass(spec);
+}
+
+/**
+ * A limit with no matching request becomes the request too (upstream SetDefaults_Pod; pods only,
+ * not templates, so a Deployment's template keeps what the user wrote).
+ */
+function defaultRequestsToLimits(c: Obj): void {
+  const res = c.resources;
+  if (!isObj(res) || !isObj(res.limits)) return;
+  if (!isObj(res.requests)) res.requests = {};
+  for (const [k, v] of Object.entries(res.limits)) res.requests[k] ??= v;
 }
 
 /** BestEffort / Burstable / Guaranteed from the containers' requests and limits. */

@@ -37,6 +37,8 @@ export const defaultResources: readonly OpenApiResource[] = [
   r("", "v1", "PersistentVolume", "persistentvolumes", false, ["status"]),
   r("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", true, ["status"]),
   r("", "v1", "ReplicationController", "replicationcontrollers", true, ["status", "scale"]),
+  r("", "v1", "ResourceQuota", "resourcequotas", true, ["status"]),
+  r("", "v1", "LimitRange", "limitranges", true),
   r("", "v1", "ComponentStatus", "componentstatuses", false, [], ["get", "list"]),
   r("apps", "v1", "Deployment", "deployments", true, ["status", "scale"]),
   r("apps", "v1", "ReplicaSet", "replicasets", true, ["status", "scale"]),

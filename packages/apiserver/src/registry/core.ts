@@ -12,6 +12,7 @@ import {
   nodePrinter,
   persistentVolumeClaimPrinter,
   persistentVolumePrinter,
+  resourceQuotaPrinter,
   secretPrinter,
   serviceAccountPrinter,
   servicePrinter,
@@ -21,6 +22,7 @@ import { defaultPod } from "../defaults/pods.js";
 import {
   defaultEndpoints,
   defaultEvent,
+  defaultLimitRange,
   defaultNamespace,
   defaultNode,
   defaultPersistentVolume,
@@ -227,6 +229,20 @@ const coreDeclarations: ResourceDef[] = [
     defaults: defaultReplicationController,
     validate: validateReplicationController,
   },
+  {
+    ...core,
+    kind: "ResourceQuota",
+    plural: "resourcequotas",
+    singular: "resourcequota",
+    shortNames: ["quota"],
+    namespaced: true,
+    subresources: ["status"],
+    hasStatus: true,
+    tracksGeneration: false,
+    ...resourceQuotaPrinter,
+  },
+  // No printer upstream either: kubectl shows NAME and CREATED AT.
+  { ...core, kind: "LimitRange", plural: "limitranges", singular: "limitrange", shortNames: ["limits"], namespaced: true, defaults: defaultLimitRange },
   {
     ...core,
     kind: "ComponentStatus",

@@ -251,3 +251,26 @@ export const componentStatusPrinter: Printer = {
     return [o.metadata.name, c.status === "True" ? "Healthy" : "Unhealthy", str(c.message), str(c.error)];
   },
 };
+
+/** `requests.cpu: 0/1, pods: 2/10` for the Request column, `limits.*` for the Limit column (status hard/used, as upstream). */
+function quotaCells(o: KubeObject): [string, string] {
+  const hard = rec(get(o, "status", "hard"));
+  const used = rec(get(o, "status", "used"));
+  const request: string[] = [];
+  const limit: string[] = [];
+  for (const name of Object.keys(hard).sort()) {
+    const cell = `${name}: ${str(used[name], "0")}/${str(hard[name])}`;
+    (name.split(".")[0] === "limits" && name.includes(".") ? limit : request).push(cell);
+  }
+  return [request.join(", "), limit.join(", ")];
+}
+
+export const resourceQuotaPrinter: Printer = {
+  columns: [
+    nameCol(),
+    ageCol(),
+    col("Request", "Request represents a minimum amount of cpu/memory that a container may consume."),
+    col("Limit", "Limits control the maximum amount of cpu/memory that a container may use independent of contention on the node."),
+  ],
+  row: (o, ctx) => [o.metadata.name, age(o.metadata.creationTimestamp, ctx.now), ...quotaCells(o)],
+};
