@@ -37,25 +37,47 @@ export function authenticate(req: IncomingMessage): UserInfo {
   return { name, groups: [...asList(cert.subject.O), "system:authenticated"] };
 }
 
+/** What a request asks to do, in RBAC terms (upstream's authorizer.Attributes). */
+export type RequestAttributes =
+  | { kind: "resource"; verb: string; group: string; resource: string; subresource?: string; namespace?: string; name?: string }
+  | { kind: "nonResource"; verb: string; path: string };
+
+/** The attributes of an HTTP request. */
+export function requestAttributes(method: string, path: string, info: RequestInfo, query: URLSearchParams): RequestAttributes {
+  if (info.kind !== "resource") return { kind: "nonResource", verb: method.toLowerCase(), path };
+  return {
+    kind: "resource",
+    verb: resourceVerb(method, info.name !== undefined, query),
+    group: info.group,
+    resource: info.resource,
+    ...(info.subresource !== undefined ? { subresource: info.subresource } : {}),
+    ...(info.namespace !== undefined ? { namespace: info.namespace } : {}),
+    ...(info.name !== undefined ? { name: info.name } : {}),
+  };
+}
+
 /** Paths anonymous users may GET under upstream's default system:public-info-viewer role. */
 const PUBLIC_PATH = /^\/(healthz|livez|readyz)(\/.*)?$|^\/version\/?$/;
 
-/** Throws 403 when user may not make this request. */
-export function authorize(user: UserInfo, method: string, path: string, info: RequestInfo, query: URLSearchParams): void {
-  if (user !== ANONYMOUS && !user.groups.includes("system:unauthenticated")) return;
-  if ((method === "GET" || method === "HEAD") && PUBLIC_PATH.test(path)) return;
-  if (info.kind !== "resource") throw forbidden(`forbidden: User "${user.name}" cannot ${method.toLowerCase()} path "${path}"`, {});
-  const verb = resourceVerb(method, info.name !== undefined, query);
-  const resource = info.subresource ? `${info.resource}/${info.subresource}` : info.resource;
-  const what = info.name !== undefined ? `${info.resource} "${info.name}"` : info.resource;
-  const scope = info.namespace !== undefined ? `in the namespace "${info.namespace}"` : "at the cluster scope";
-  throw forbidden(`${what} is forbidden: User "${user.name}" cannot ${verb} resource "${resource}" in API group "${info.group}" ${scope}`, {
-    ...(info.name !== undefined ? { name: info.name } : {}),
-    group: info.group,
-    kind: info.resource,
-  });
+/** Whether user may do what attrs say (see the file comment for the policy). */
+export function isAllowed(user: UserInfo, attrs: RequestAttributes): boolean {
+  if (user.groups.includes("system:authenticated")) return true;
+  return attrs.kind === "nonResource" && (attrs.verb === "get" || attrs.verb === "head") && PUBLIC_PATH.test(attrs.path);
 }
 
+/** Throws 403 Forbidden, worded as kube-apiserver words it, when user may not do attrs. */
+export function authorize(user: UserInfo, attrs: RequestAttributes): void {
+  if (isAllowed(user, attrs)) return;
+  if (attrs.kind === "nonResource") throw forbidden(`forbidden: User "${user.name}" cannot ${attrs.verb} path "${attrs.path}"`, {});
+  const resource = attrs.subresource ? `${attrs.resource}/${attrs.subresource}` : attrs.resource;
+  const what = attrs.name !== undefined ? `${attrs.resource} "${attrs.name}"` : attrs.resource;
+  const scope = attrs.namespace !== undefined ? `in the namespace "${attrs.namespace}"` : "at the cluster scope";
+  throw forbidden(`${what} is forbidden: User "${user.name}" cannot ${attrs.verb} resource "${resource}" in API group "${attrs.group}" ${scope}`, {
+    ...(attrs.name !== undefined ? { name: attrs.name } : {}),
+    group: attrs.group,
+    kind: attrs.resource,
+  });
+}
 /** The RBAC verb of a resource request (upstream's RequestInfo.Verb). */
 function resourceVerb(method: string, named: boolean, query: URLSearchParams): string {
   const watch = query.get("watch") === "true" || query.get("watch") === "1";

@@ -17,9 +17,11 @@ import type { ResourceDef } from "../registry/types.js";
 import { notFoundPath } from "../rest/errors.js";
 import { parseRequestPath } from "./request-info.js";
 import { sendBytes, sendError, sendJson } from "./respond.js";
+import { decodeObjectBody, readBody } from "./body.js";
 import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from "./discovery.js";
 import { ApiMetrics } from "./metrics.js";
-import { authenticate, authorize } from "./authn.js";
+import { authenticate, authorize, requestAttributes, type UserInfo } from "./authn.js";
+import { answerReview, isReview } from "./reviews.js";
 import { handleResource } from "../handlers/resource.js";
 
 export const SERVER_VERSION = {
@@ -84,7 +86,7 @@ export class HttpFront {
         const url = new URL(req.url ?? "/", "http://apiserver");
         let status: Status;
         try {
-          authorize(authenticate(req), req.method ?? "GET", url.pathname, parseRequestPath(url.pathname), url.searchParams);
+          authorize(authenticate(req), requestAttributes(req.method ?? "GET", url.pathname, parseRequestPath(url.pathname), url.searchParams));
           if (url.pathname === WIRE_PATH && this.wireUpgrade) return this.wireUpgrade(req, socket, head);
           status = toStatus(notFoundPath());
         } catch (e) {
@@ -139,8 +141,10 @@ export class HttpFront {
     const start = process.hrtime.bigint();
     const url = new URL(req.url ?? "/", "http://apiserver");
     const path = url.pathname;
+    let user: UserInfo;
     try {
-      authorize(authenticate(req), req.method ?? "GET", path, parseRequestPath(path), url.searchParams);
+      user = authenticate(req);
+      authorize(user, requestAttributes(req.method ?? "GET", path, parseRequestPath(path), url.searchParams));
     } catch (e) {
       sendError(req, res, e);
       return;
@@ -149,7 +153,7 @@ export class HttpFront {
     const labels = { verb: (req.method ?? "GET").toUpperCase(), group: "", version: "", resource: "", subresource: "" };
     let code = 200;
     try {
-      const verb = await this.route(req, res, url, path, labels);
+      const verb = await this.route(req, res, url, path, labels, user);
       if (verb) labels.verb = verb.toUpperCase();
       code = res.statusCode;
     } catch (e) {
@@ -162,7 +166,7 @@ export class HttpFront {
     }
   }
 
-  private async route(req: IncomingMessage, res: ServerResponse, url: URL, path: string, labels: Record<string, string>): Promise<string | undefined> {
+  private async route(req: IncomingMessage, res: ServerResponse, url: URL, path: string, labels: Record<string, string>, user: UserInfo): Promise<string | undefined> {
     const method = req.method ?? "GET";
     const isRead = method === "GET" || method === "HEAD";
     switch (path) {
@@ -245,6 +249,11 @@ export class HttpFront {
         labels.version = info.version;
         labels.resource = info.resource;
         labels.subresource = info.subresource ?? "";
+        if (isReview(info)) {
+          const body = req.method === "POST" ? decodeObjectBody(await readBody(req), req.headers["content-type"], decodeProtobufBody) : undefined;
+          sendJson(req, res, 201, answerReview(info, req.method ?? "GET", body, user, new Date(this.o.ctx.clock.now())));
+          return "create";
+        }
         return handleResource(req, res, info, url, {
           ctx: this.o.ctx,
           store: this.o.store,

@@ -77,6 +77,11 @@ describe("HTTPS", { timeout: 30_000 }, () => {
     expect(await k.ok(["create", "configmap", "tls", "--from-literal=a=b"])).toBe("configmap/tls created\n");
   });
 
+  it("kubectl auth whoami / can-i answer from the client certificate", async () => {
+    expect(await k.ok(["auth", "whoami", "-o", "jsonpath={.status.userInfo.username} {.status.userInfo.groups}"])).toBe('kubernetes-admin ["system:masters","system:authenticated"]');
+    expect(await k.ok(["auth", "can-i", "create", "pods"])).toBe("yes\n");
+  });
+
   it("serves plain HTTP beside HTTPS on --insecure-port (components, launcher)", async () => {
     expect((await fetch(`http://${IP}:6080/readyz`)).status).toBe(200);
     const cm = (await (await fetch(`http://${IP}:6080/api/v1/namespaces/default/configmaps/tls`)).json()) as { data: Record<string, string> };
