@@ -43,6 +43,8 @@ interface Operation {
   kindDef: string;
   gvk: { group: string; version: string; kind: string };
   body?: "object" | "patch" | "deleteOptions";
+  /** PATCH media types accepted (default PATCH_TYPES). */
+  patchTypes?: string[];
   response: string;
   query: string[];
 }
@@ -99,7 +101,7 @@ function pathItems(res: OpenApiResource): PathItem[] {
   const idBase = `${groupId(res.group)}${pascal(res.version)}${ns ? "Namespaced" : ""}${res.kind}`;
   const gvk = { group: res.group, version: res.version, kind: res.kind };
   const op = (verb: Verb, action: string, idVerb: string, description: string, extra: Partial<Operation>): Operation => ({
-    verb, action, id: `${idVerb}${idBase}`, description, kindDef, gvk, response: kindDef, query: ["pretty"], ...extra,
+    verb, action, id: `${idVerb}${idBase}`, description, kindDef, gvk, response: kindDef, query: ["pretty"], ...(res.noStrategicMerge ? { patchTypes: PATCH_TYPES.filter((t) => !t.includes("strategic")) } : {}), ...extra,
   });
 
   const out: PathItem[] = [];
@@ -165,7 +167,7 @@ function renderOperation(flavor: Flavor, op: Operation): Record<string, unknown>
   };
   const params: Record<string, unknown>[] = op.query.map((q) => renderParam(flavor, q, "query"));
   const bodyDef = op.body === "object" ? op.kindDef : op.body === "patch" ? `${META}.Patch` : op.body === "deleteOptions" ? `${META}.DeleteOptions` : undefined;
-  const bodyTypes = op.body === "patch" ? PATCH_TYPES : ["*/*"];
+  const bodyTypes = op.body === "patch" ? (op.patchTypes ?? PATCH_TYPES) : ["*/*"];
   const okCode = op.verb === "post" ? "201" : "200";
   if (flavor === "v3") {
     if (bodyDef) out.requestBody = { content: Object.fromEntries(bodyTypes.map((t) => [t, { schema: ref(flavor, bodyDef) }])), required: op.body !== "deleteOptions" };

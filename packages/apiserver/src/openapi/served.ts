@@ -18,6 +18,8 @@ export interface OpenApiResource {
   verbs?: readonly string[];
   /** Kinds without a built-in definition (custom resources): their definition names and schemas (`$ref`s as `#/definitions/…`). */
   openapi?: { definition: string; listDefinition: string; schemas: Record<string, Record<string, unknown>> };
+  /** PATCH does not take strategic merge (custom resources); kubectl apply then sends merge patches. */
+  noStrategicMerge?: boolean;
 }
 
 const r = (group: string, version: string, kind: string, plural: string, namespaced: boolean, subresources: string[] = [], verbs?: string[]): OpenApiResource =>

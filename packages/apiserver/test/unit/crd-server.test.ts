@@ -188,6 +188,12 @@ describe("CustomResourceDefinitions across two API servers", () => {
     expect(schema["x-kubernetes-group-version-kind"]).toEqual([{ group: "stable.example.com", kind: "CronTab", version: "v1" }]);
     expect(doc.body.components.schemas["io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"]).toBeDefined();
     expect(doc.body.paths["/apis/stable.example.com/v1/namespaces/{namespace}/crontabs"]).toBeDefined();
+    // kubectl apply sends strategic merge only where the PATCH operation lists it; CRs take merge patches.
+    expect(Object.keys(doc.body.paths["/apis/stable.example.com/v1/namespaces/{namespace}/crontabs/{name}"].patch.requestBody.content).sort()).toEqual([
+      "application/apply-patch+yaml",
+      "application/json-patch+json",
+      "application/merge-patch+json",
+    ]);
   });
 
   it("a server started later serves the existing CRD at once", async () => {
