@@ -6,11 +6,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { newBadRequest, newNotFound, newStatus, StatusError } from "@kubemu/common";
 import type { KubeObject } from "../storage/index.js";
+import { encodeRawList } from "../storage/index.js";
 import type { ResourceDef } from "../registry/types.js";
 import { groupVersion } from "../registry/types.js";
 import type { ResourceRequest } from "../http/request-info.js";
 import { decodeObjectBody, mediaType, parseJson, parseYamlBody, readBody, type ProtobufDecoder } from "../http/body.js";
-import { sendJson, successStatus } from "../http/respond.js";
+import { sendBytes, sendJson, successStatus, wantsPretty } from "../http/respond.js";
 import { toTable, wantsTable } from "../http/table.js";
 import { methodNotAllowed, notFoundPath } from "../rest/errors.js";
 import type { PatchType, ResourceStore, WriteOptions } from "../rest/store.js";
@@ -124,7 +125,10 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
       const meta: Record<string, unknown> = { resourceVersion: result.resourceVersion };
       if (result.continue) meta.continue = result.continue;
       if (result.remainingItemCount !== undefined) meta.remainingItemCount = result.remainingItemCount;
-      respondObjects(req, res, def, result.items, meta, q, d, false);
+      // A plain JSON list is written from the stored bytes when the storage kept them.
+      const body = wantsTable(req.headers.accept) || wantsPretty(req) ? undefined : encodeRawList(result, def.listKind ?? `${def.kind}List`, groupVersion(def), meta);
+      if (body) sendBytes(req, res, 200, "application/json", body);
+      else respondObjects(req, res, def, result.items, meta, q, d, false);
       return "list";
     }
     case "POST": {

@@ -6,6 +6,7 @@
  */
 import { isAlreadyExists, isNotFound, newBadRequest, newConflict, newNotFound, type StatusError } from "@kubemu/common";
 import type { KubeObject, ListResult, Storage, Watch } from "../storage/index.js";
+import { mapListItems } from "../storage/index.js";
 import type { FieldError, ResourceDef } from "../registry/types.js";
 import { groupVersion, qualifiedResource } from "../registry/types.js";
 import { keyFor, type ServerContext } from "./context.js";
@@ -123,8 +124,7 @@ export class ResourceStore {
       ...(q.continue ? { continue: q.continue } : {}),
       ...(predicate ? { predicate } : {}),
     });
-    for (const o of res.items) this.typed(def, o);
-    return res;
+    return mapListItems(res, (o) => this.typed(def, o));
   }
 
   watch(def: ResourceDef, ns: string | undefined, q: WatchQuery): Watch {

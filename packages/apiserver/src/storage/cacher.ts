@@ -26,7 +26,7 @@
  * Writes are delegated to the underlying storage; the cache learns of them via its watch.
  */
 import { type Clock, type Logger, newResourceExpired, realClock, silentLogger, type Timer } from "@kubemu/common";
-import { decodeObject } from "./codec.js";
+import { decodeObject, rawListResult } from "./codec.js";
 import { tooLargeResourceVersion, parseResourceVersion } from "./errors.js";
 import type {
   DeleteOptions,
@@ -256,7 +256,7 @@ export class Cacher implements Storage {
     if (!fromCache) return this.inner.list(prefix, opts);
     await this.waitFresh(plan.minimum);
     const items = this.snapshot(prefix, opts.recursive, opts.predicate);
-    return { items: items.map((c) => copyOf(c)), resourceVersion: String(this.rev) };
+    return rawListResult(items, { resourceVersion: String(this.rev) });
   }
 
   watch(keyOrPrefix: string, opts: WatchOptions): Watch {

@@ -17,4 +17,4 @@ export { KvStorage, planRead, RANGE_PAGE, type KvStorageOptions, type ResourceIn
 export { Cacher, type CacherOptions, type CacherStats } from "./cacher.js";
 export { KvStorageFactory, startCompactor, COMPACTION_INTERVAL_MS, type KvStorageFactoryOptions, type ResourceSpec } from "./factory.js";
 export { nameOfKey, tooLargeResourceVersion, type ResourceRef } from "./errors.js";
-export { encodeContinue, decodeContinue } from "./codec.js";
+export { encodeContinue, decodeContinue, encodeRawList, mapListItems, type RawObject } from "./codec.js";

@@ -3,7 +3,7 @@
  * to the store; writes are compare-and-swap on modRevision.
  */
 import { type Clock, newAlreadyExists, newBadRequest, newInternalError, newNotFound, realClock } from "@kubemu/common";
-import { decodeContinue, decodeObject, encodeContinue, encodeObject } from "./codec.js";
+import { decodeContinue, decodeObject, encodeContinue, encodeObject, rawListResult, type RawObject } from "./codec.js";
 import {
   expired,
   fromBackend,
@@ -186,7 +186,10 @@ export class KvStorage implements Storage {
       readRev = plan.exact;
       minimum = plan.minimum;
     }
+    // Without a predicate nothing needs the parsed objects: keep the stored bytes (rawListResult).
     const items: KubeObject[] = [];
+    const raw: RawObject[] = [];
+    const count = () => (opts.predicate ? items.length : raw.length);
     // Unlimited lists are still read in pages (at one revision) so no response frame gets huge.
     let batch = limit || RANGE_PAGE;
     let remaining: number | undefined;
@@ -203,10 +206,12 @@ export class KvStorage implements Storage {
       for (; i < r.kvs.length; i++) {
         const kv = r.kvs[i]!;
         lastKey = kv.key;
-        const obj = decodeObject(kv.value, kv.modRevision, kv.key);
-        if (opts.predicate && !opts.predicate(obj)) continue;
-        items.push(obj);
-        if (limit && items.length === limit) {
+        if (opts.predicate) {
+          const obj = decodeObject(kv.value, kv.modRevision, kv.key);
+          if (!opts.predicate(obj)) continue;
+          items.push(obj);
+        } else raw.push({ key: kv.key, value: kv.value, rev: kv.modRevision });
+        if (limit && count() === limit) {
           full = true;
           break;
         }
@@ -215,7 +220,7 @@ export class KvStorage implements Storage {
       if (full) {
         if (more) {
           nextStart = lastKey! + "\0";
-          if (!opts.predicate && first) remaining = r.count - items.length;
+          if (!opts.predicate && first) remaining = r.count - count();
         }
         break;
       }
@@ -224,12 +229,12 @@ export class KvStorage implements Storage {
       // A selective predicate: fetch bigger pages (upstream grows them too).
       if (limit) batch = Math.min(batch * 2, RANGE_PAGE * 2);
     }
-    const result: ListResult = { items, resourceVersion: String(readRev) };
+    const meta: Omit<ListResult, "items"> = { resourceVersion: String(readRev) };
     if (nextStart !== undefined) {
-      result.continue = encodeContinue(readRev, nextStart.slice(dir.length));
-      if (remaining !== undefined && remaining > 0) result.remainingItemCount = remaining;
+      meta.continue = encodeContinue(readRev, nextStart.slice(dir.length));
+      if (remaining !== undefined && remaining > 0) meta.remainingItemCount = remaining;
     }
-    return result;
+    return opts.predicate ? { items, ...meta } : rawListResult(raw, meta);
   }
 
   async currentResourceVersion(): Promise<string> {
