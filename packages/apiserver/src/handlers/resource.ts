@@ -126,7 +126,7 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
       if (result.continue) meta.continue = result.continue;
       if (result.remainingItemCount !== undefined) meta.remainingItemCount = result.remainingItemCount;
       // A plain JSON list is written from the stored bytes when the storage kept them.
-      const body = wantsTable(req.headers.accept) || wantsPretty(req) ? undefined : encodeRawList(result, def.listKind ?? `${def.kind}List`, groupVersion(def), meta);
+      const body = wantsTable(req.headers.accept) || wantsPretty(req) ? undefined : encodeRawList(result, { listKind: def.listKind ?? `${def.kind}List`, kind: def.kind, apiVersion: groupVersion(def) }, meta);
       if (body) sendBytes(req, res, 200, "application/json", body);
       else respondObjects(req, res, def, result.items, meta, q, d, false);
       return "list";

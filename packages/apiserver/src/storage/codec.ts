@@ -101,29 +101,38 @@ export function mapListItems(res: ListResult, fn: (o: KubeObject) => KubeObject)
 
 const utf8 = (s: string) => Buffer.from(s, "utf8");
 const RV_KEY = utf8('"resourceVersion":');
+/** After the stored prefix up to `"metadata":{`: the ObjectMeta fields before uid, then uid (see META_ORDER). */
+const UPTO_UID = /(?:"(?:name|generateName|namespace|selfLink)":"(?:[^"\\]|\\.)*",)*"uid":"(?:[^"\\]|\\.)*"/y;
+/** Longer than the fields before uid can be (names ≤ 253, namespace ≤ 63, uid 36). */
+const HEAD_BYTES = 2048;
 
 /**
  * The JSON body of a list (`{"kind","apiVersion","metadata","items":[...]}`) written from the
  * stored bytes of a raw list whose items were never read; undefined for any other list. An
- * item whose stored form starts `{"apiVersion":<apiVersion>,"kind":<kind>,"metadata":{` and
- * holds no `"resourceVersion":` key is copied as stored with its resourceVersion spliced in as
- * the first field of metadata; any other item is decoded and serialized as usual.
+ * item stored as encodeObject writes it — `{"kind":<kind>,"apiVersion":<apiVersion>,"metadata":{`,
+ * the fields before uid, uid — and holding no `"resourceVersion":` key is copied as stored with
+ * its resourceVersion spliced in after uid (where kube-apiserver writes it); any other item is
+ * decoded and serialized as usual.
  */
-export function encodeRawList(res: ListResult, kind: string, apiVersion: string, metadata: Record<string, unknown>): Buffer | undefined {
+export function encodeRawList(res: ListResult, type: { listKind: string; kind: string; apiVersion: string }, metadata: Record<string, unknown>): Buffer | undefined {
+  const { listKind, kind, apiVersion } = type;
   const entry = rawLists.get(res);
   if (!entry || entry.materialized) return undefined;
-  const prefix = utf8(`{"apiVersion":${JSON.stringify(apiVersion)},"kind":${JSON.stringify(kind)},"metadata":{`);
-  const chunks: Uint8Array[] = [utf8(`{"kind":${JSON.stringify(kind)},"apiVersion":${JSON.stringify(apiVersion)},"metadata":${JSON.stringify(metadata)},"items":[`)];
+  const prefix = utf8(`{"kind":${JSON.stringify(kind)},"apiVersion":${JSON.stringify(apiVersion)},"metadata":{`);
+  const chunks: Uint8Array[] = [utf8(`{"kind":${JSON.stringify(listKind)},"apiVersion":${JSON.stringify(apiVersion)},"metadata":${JSON.stringify(metadata)},"items":[`)];
   const comma = utf8(",");
   entry.raw.forEach((r, i) => {
     if (i > 0) chunks.push(comma);
     const v = Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength);
+    let at = -1;
     if (v.length > prefix.length && v.compare(prefix, 0, prefix.length, 0, prefix.length) === 0 && v.indexOf(RV_KEY) === -1) {
-      const emptyMeta = v[prefix.length] === 0x7d; // "}"
-      chunks.push(v.subarray(0, prefix.length), utf8(`"resourceVersion":"${r.rev}"${emptyMeta ? "" : ","}`), v.subarray(prefix.length));
-    } else {
-      chunks.push(utf8(JSON.stringify(entry.decode(r))));
+      // latin1: one char per byte, so the match offset is a byte offset.
+      const head = v.toString("latin1", 0, Math.min(v.length, HEAD_BYTES));
+      UPTO_UID.lastIndex = prefix.length;
+      if (UPTO_UID.test(head)) at = UPTO_UID.lastIndex;
     }
+    if (at > 0) chunks.push(v.subarray(0, at), utf8(`,"resourceVersion":"${r.rev}"`), v.subarray(at));
+    else chunks.push(utf8(JSON.stringify(entry.decode(r))));
   });
   chunks.push(utf8("]}"));
   return Buffer.concat(chunks);
