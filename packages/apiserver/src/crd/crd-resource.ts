@@ -49,6 +49,7 @@ export const crdResource: ResourceDef = {
   subresources: ["status"],
   hasStatus: true,
   tracksGeneration: true,
+  storagePrefix: "/registry/apiextensions.k8s.io/customresourcedefinitions/",
   deleteFinalizers: [CRD_CLEANUP_FINALIZER],
   defaults: defaultCrd,
   validate: (obj, old) => validateCrd(obj, old),

@@ -27,15 +27,18 @@ export function customResourceDefs(crd: KubeObject): ResourceDef[] {
   const spec = isObj(crd.spec) ? crd.spec : {};
   const names = isObj(spec.names) ? spec.names : {};
   const terminating = crd.metadata.deletionTimestamp !== undefined;
+  const versions = (Array.isArray(spec.versions) ? spec.versions : []).filter(isObj);
+  const storage = versions.find((v) => v.storage === true)?.name;
+  const storageApiVersion = `${String(spec.group)}/${typeof storage === "string" ? storage : ""}`;
   const out: ResourceDef[] = [];
-  for (const v of Array.isArray(spec.versions) ? spec.versions : []) {
-    if (!isObj(v) || v.served !== true || typeof v.name !== "string") continue;
-    out.push(versionDef(spec, names, v, terminating));
+  for (const v of versions) {
+    if (v.served !== true || typeof v.name !== "string") continue;
+    out.push(versionDef(spec, names, v, terminating, storageApiVersion));
   }
   return out;
 }
 
-function versionDef(spec: Obj, names: Obj, v: Obj, terminating: boolean): ResourceDef {
+function versionDef(spec: Obj, names: Obj, v: Obj, terminating: boolean, storageApiVersion: string): ResourceDef {
   const group = String(spec.group);
   const version = String(v.name);
   const kind = String(names.kind);
@@ -69,6 +72,8 @@ function versionDef(spec: Obj, names: Obj, v: Obj, terminating: boolean): Resour
       if (subresources.includes("status") && isObj(obj.status) && Object.keys(obj.status).length === 0) delete obj.status;
       prune(schema, obj);
       applyDefaults(schema, obj);
+      // Versions share one storage (conversion "None"): objects are kept in the storage version.
+      obj.apiVersion = storageApiVersion;
     },
     validate: (obj) => validateAgainstSchema(schema, obj),
     unknownFields: (obj) => (isObj(obj) ? prune(schema, structuredClone(obj)) : []),

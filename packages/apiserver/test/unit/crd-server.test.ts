@@ -224,4 +224,31 @@ describe("CustomResourceDefinitions across two API servers", () => {
     const items = await eventually(() => call(b, "GET", CRONTABS), (r) => r.status === 200, "served again");
     expect(items.body.items).toEqual([]);
   });
+
+  it("versions share one storage: written through v1beta1, read through v1; a kind clash is NamesAccepted=False and not served", async () => {
+    const multi = structuredClone(crontabCrd) as Json;
+    multi.metadata.name = "widgets.example.org";
+    multi.spec.group = "example.org";
+    multi.spec.names = { plural: "widgets", kind: "Widget" };
+    const v1 = multi.spec.versions[0];
+    multi.spec.versions = [{ ...v1, name: "v1beta1", storage: false }, v1];
+    expect((await call(a, "POST", CRDS, multi)).status).toBe(201);
+    await eventually(() => call(b, "GET", "/apis/example.org/v1beta1"), (r) => r.status === 200, "v1beta1 served");
+    const w = await call(b, "POST", "/apis/example.org/v1beta1/namespaces/default/widgets", { apiVersion: "example.org/v1beta1", kind: "Widget", metadata: { name: "w" }, spec: { cronSpec: "x" } });
+    expect(w.status).toBe(201);
+    expect(w.body.apiVersion).toBe("example.org/v1beta1");
+    expect((await call(a, "GET", "/apis/example.org/v1/namespaces/default/widgets/w")).body.apiVersion).toBe("example.org/v1");
+
+    const clash = structuredClone(multi) as Json;
+    clash.metadata.name = "gadgets.example.org";
+    clash.spec.names = { plural: "gadgets", kind: "Widget" };
+    expect((await call(a, "POST", CRDS, clash)).status).toBe(201);
+    const status = await eventually(
+      () => call(b, "GET", `${CRDS}/gadgets.example.org`),
+      (r) => (r.body.status?.conditions ?? []).some((c: Json) => c.type === "NamesAccepted"),
+      "NamesAccepted",
+    );
+    expect(status.body.status.conditions.map((c: Json) => `${c.type}=${c.status}`)).toEqual(["NamesAccepted=False", "Established=False"]);
+    expect((await call(b, "GET", "/apis/example.org/v1/namespaces/default/gadgets")).status).toBe(404);
+  });
 });
