@@ -143,11 +143,9 @@ export class CrdController {
 
   private async reconcile(crd: KubeObject): Promise<void> {
     if (this.stopped) return;
-    const name = crd.metadata.name!;
     const conflict = this.serve(crd);
     await this.updateStatus(crd, conflict);
     if (crd.metadata.deletionTimestamp && (crd.metadata.finalizers ?? []).includes(CRD_CLEANUP_FINALIZER)) await this.cleanup(crd);
-    void name;
   }
 
   /** Registers the CRD's served versions; returns a names-conflict message when it cannot. */

@@ -8,7 +8,7 @@ import type { FieldError } from "../registry/types.js";
 import type { KubeObject } from "../storage/index.js";
 import { dns1035Label, dns1123Subdomain, forbidden, invalid, notSupported, required } from "../validation/fields.js";
 import { JsonPathError, parseJsonPath } from "./jsonpath.js";
-import type { JSONSchemaProps } from "./structural.js";
+import { validateValue, type JSONSchemaProps } from "./structural.js";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -106,7 +106,7 @@ function validateVersions(versions: unknown): FieldError[] {
     if (v.served === true) served++;
     const schema = isObj(v.schema) ? v.schema.openAPIV3Schema : undefined;
     if (!isObj(schema)) errs.push(required(`${at}.schema.openAPIV3Schema`));
-    else errs.push(...validateStructural(schema as JSONSchemaProps, `${at}.schema.openAPIV3Schema`, true));
+    else errs.push(...validateStructural(schema as JSONSchemaProps, `${at}.schema.openAPIV3Schema`, true, ""));
     if (isObj(v.subresources)) errs.push(...validateSubresources(v.subresources, `${at}.subresources`));
     if (Array.isArray(v.additionalPrinterColumns)) v.additionalPrinterColumns.forEach((c, j) => errs.push(...validateColumn(c, `${at}.additionalPrinterColumns[${j}]`)));
   });
@@ -118,7 +118,7 @@ function validateVersions(versions: unknown): FieldError[] {
 }
 
 /** Structural schema rules: a type everywhere (but where int-or-string/preserve-unknown-fields stand in), object at the root. */
-function validateStructural(s: JSONSchemaProps, path: string, root: boolean): FieldError[] {
+function validateStructural(s: JSONSchemaProps, path: string, root: boolean, dataPath: string): FieldError[] {
   const errs: FieldError[] = [];
   const exempt = s["x-kubernetes-int-or-string"] === true || s["x-kubernetes-preserve-unknown-fields"] === true;
   if (root) {
@@ -138,9 +138,16 @@ function validateStructural(s: JSONSchemaProps, path: string, root: boolean): Fi
     }
   }
   if (s.type === "array" && !isObj(s.items) && !exempt) errs.push({ reason: "FieldValueRequired", field: `${path}.items`, message: "Required value: must be specified" });
-  if (isObj(s.properties)) for (const [k, child] of Object.entries(s.properties)) if (isObj(child)) errs.push(...validateStructural(child, `${path}.properties[${k}]`, false));
-  if (isObj(s.items)) errs.push(...validateStructural(s.items, `${path}.items`, false));
-  if (isObj(s.additionalProperties)) errs.push(...validateStructural(s.additionalProperties as JSONSchemaProps, `${path}.additionalProperties`, false));
+  if (s.default !== undefined) {
+    // A default must itself be valid, or every object defaulted with it would be refused.
+    const bad: FieldError[] = [];
+    validateValue(s, s.default, dataPath, bad);
+    for (const e of bad) errs.push({ ...e, field: `${path}.default` });
+  }
+  const child = (key: string) => (dataPath ? `${dataPath}.${key}` : key);
+  if (isObj(s.properties)) for (const [k, c] of Object.entries(s.properties)) if (isObj(c)) errs.push(...validateStructural(c, `${path}.properties[${k}]`, false, child(k)));
+  if (isObj(s.items)) errs.push(...validateStructural(s.items, `${path}.items`, false, `${dataPath}[0]`));
+  if (isObj(s.additionalProperties)) errs.push(...validateStructural(s.additionalProperties as JSONSchemaProps, `${path}.additionalProperties`, false, child("key")));
   return errs;
 }
 

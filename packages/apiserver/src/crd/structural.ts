@@ -153,7 +153,8 @@ export function validateAgainstSchema(root: JSONSchemaProps, obj: Obj): FieldErr
   return errs;
 }
 
-function validateValue(s: JSONSchemaProps, v: unknown, path: string, errs: FieldError[]): void {
+/** Validates one value against a schema node; `path` names it in the messages (`spec.replicas`). */
+export function validateValue(s: JSONSchemaProps, v: unknown, path: string, errs: FieldError[]): void {
   const at = path || "<root>";
   if (v === null) {
     if (s.nullable === true || (s.type === undefined && s["x-kubernetes-int-or-string"] !== true)) return;

@@ -168,6 +168,13 @@ describe("CRD validation", () => {
     ]);
   });
 
+  it("a default must satisfy its own schema", () => {
+    const bad = { type: "object", properties: { spec: { type: "object", properties: { replicas: { type: "integer", maximum: 10, default: 20 } } } } };
+    expect(crdErrs(crd({ versions: [{ name: "v1", served: true, storage: true, schema: { openAPIV3Schema: bad } }] }))).toEqual([
+      "spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[replicas].default: Invalid value: 20: spec.replicas in body should be less than or equal to 10",
+    ]);
+  });
+
   it("group and plural are immutable; scope and kind once established", () => {
     const old = crd();
     old.status = { ...(old.status as object), conditions: [{ type: "Established", status: "True" }] };

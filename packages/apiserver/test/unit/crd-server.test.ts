@@ -5,6 +5,7 @@
  * discovery, OpenAPI, and instance cleanup when the CRD is deleted.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WireClient } from "@kubemu/common";
 import { MvccStore } from "@kubemu/etcd-raft";
 import { ApiServer } from "../../src/apiserver.js";
 import { KvStorageFactory, MvccBackend } from "../../src/storage/index.js";
@@ -194,6 +195,20 @@ describe("CustomResourceDefinitions across two API servers", () => {
       "application/json-patch+json",
       "application/merge-patch+json",
     ]);
+  });
+
+  it("the internal wire API serves custom resources through the same registry", async () => {
+    const client = new WireClient({ name: "crd-test", endpoints: [`${b.replace("http:", "ws:")}/kubemu/wire`] });
+    try {
+      const ref = { group: "stable.example.com", version: "v1", resource: "crontabs", namespace: "default" };
+      const created = await client.request<Json>("create", { ...ref, body: { apiVersion: "stable.example.com/v1", kind: "CronTab", metadata: { name: "wired" }, spec: { cronSpec: "x", junk: 1 } } });
+      expect(created.spec).toEqual({ cronSpec: "x", replicas: 1 });
+      const list = await client.request<Json>("list", ref);
+      expect(list.items.map((i: Json) => i.metadata.name).sort()).toEqual(["c1", "wired"]);
+      await client.request("delete", { ...ref, name: "wired" });
+    } finally {
+      await client.close();
+    }
   });
 
   it("a server started later serves the existing CRD at once", async () => {
