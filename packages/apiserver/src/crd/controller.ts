@@ -84,7 +84,8 @@ export class CrdController {
     this.watch?.stop();
     for (const t of this.timers) t.cancel();
     this.timers.clear();
-    await this.queue.catch(() => undefined);
+    // Let a reconcile in flight finish, but never hang shutdown on an unreachable store.
+    await Promise.race([this.queue.catch(() => undefined), this.ctx.clock.sleep(1000)]);
   }
 
   private async run(onSynced: () => void): Promise<void> {
