@@ -413,7 +413,8 @@ export async function run(args: string[]): Promise<void> {
       return;
     }
     if (o.only === "list") {
-      console.log(`filled to ${book.names.length} pods in ${await fillTo(http, book, o.pods)} s`);
+      const fillSeconds = await fillTo(http, book, o.pods);
+      console.log(`filled to ${book.names.length} pods in ${fillSeconds} s`);
       const list = await listAll(http, book.names.length, 5);
       console.log(`LIST ${list.items} pods (${(list.bytes / 1e6).toFixed(1)} MB): store p50 ${list.fromStore.p50ms} max ${list.fromStore.maxms} (last byte ${list.fromStoreLastByte.p50ms}); ` +
         `watch cache p50 ${list.fromWatchCache.p50ms} max ${list.fromWatchCache.maxms} (last byte ${list.fromWatchCacheLastByte.p50ms}) ms`);

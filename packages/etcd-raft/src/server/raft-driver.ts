@@ -36,6 +36,7 @@ import {
   type RaftLogger,
   RawNode,
   type Ready,
+  type Snapshot,
   type SoftState,
   splitEarlyMessages,
   StateType,
@@ -98,6 +99,8 @@ export class RaftDriver {
   private readonly proposals = new Map<number, ProposalWaiter>();
   private readonly reads: ReadIndexQueue;
   private snapshotBytes = 0;
+  /** Our own snapshot being written to disk (the Ready loop goes on meanwhile). */
+  private snapshotting: Promise<void> | undefined;
   private stage = "idle";
   private stageSince = 0;
   private deferredHardState: HardState | undefined;
@@ -157,6 +160,7 @@ export class RaftDriver {
     this.proposals.clear();
     this.reads.failAll(err);
     if (this.running) await new Promise<void>((r) => this.idleWaiters.push(r));
+    await this.snapshotting;
     const hs = this.deferredHardState;
     this.deferredHardState = undefined;
     if (hs) await this.o.disk.append(hs, []).catch(() => {});
@@ -296,10 +300,7 @@ export class RaftDriver {
         const rd = this.node.ready();
         await this.handleReady(rd);
         this.node.advance(rd);
-        if (this.appliedIndex - this.snapshotIndex >= this.o.snapshotCount) {
-          this.setStage("snapshot");
-          await this.makeSnapshot();
-        }
+        if (!this.snapshotting && this.appliedIndex - this.snapshotIndex >= this.o.snapshotCount) this.startSnapshot();
       }
     } catch (e) {
       this.stopped = true;
@@ -397,6 +398,8 @@ export class RaftDriver {
   }
 
   private async installSnapshot(rd: Ready): Promise<void> {
+    // Our own snapshot must not land (and compact) after the leader's newer one.
+    await this.snapshotting;
     const snap = rd.snapshot!;
     const env = decodeEnvelope(snap.data);
     await this.o.disk.saveSnapshot(snap);
@@ -495,18 +498,43 @@ export class RaftDriver {
     return { ok: true, value: this.confState };
   }
 
-  private async makeSnapshot(): Promise<void> {
+  /**
+   * Snapshots the state machine at the applied index now (synchronously: the state must not move
+   * under it), then writes it to disk and compacts the log in the background, so the Ready loop
+   * (commits, replies) does not stall for the file write and fsync of the whole state. The log
+   * is compacted only once the snapshot is durable; a failure is fatal, as in the Ready loop.
+   */
+  private startSnapshot(): void {
+    this.setStage("snapshot");
     const index = this.appliedIndex;
     const data = this.o.sm.snapshot(this.confState);
     const snap = this.o.storage.createSnapshot(index, this.confState, data);
+    this.snapshotting = this.persistSnapshot(snap, index, data.length)
+      .catch((e: unknown) => {
+        if (this.stopped) return;
+        this.stopped = true;
+        this.ticker?.cancel();
+        this.o.onFatal(e);
+      })
+      .finally(() => {
+        this.snapshotting = undefined;
+        // The next snapshot may be due already.
+        this.schedule();
+      });
+  }
+
+  private async persistSnapshot(snap: Snapshot, index: number, bytes: number): Promise<void> {
     await this.o.disk.saveSnapshot(snap);
+    // A snapshot installed from the leader meanwhile is newer (installSnapshot waits for us, so
+    // this cannot happen today, but never move backwards).
+    if (index <= this.snapshotIndex) return;
     this.snapshotIndex = index;
-    this.snapshotBytes = data.length;
+    this.snapshotBytes = bytes;
     const compactTo = index - this.o.snapshotCatchUpEntries;
     if (compactTo > this.o.storage.firstIndex()) this.o.storage.compact(compactTo);
     if (compactTo > 0) await this.o.disk.releaseTo(compactTo);
     this.o.metrics.snapshots.inc();
-    this.log.info({ index, bytes: data.length, compactTo }, "saved snapshot and compacted the log");
+    this.log.info({ index, bytes, compactTo }, "saved snapshot and compacted the log");
   }
 }
 
