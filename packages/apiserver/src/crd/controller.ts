@@ -23,6 +23,8 @@ const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !
 /** Registry owner of the CRD declaration itself. */
 const CRD_OWNER = "builtin:customresourcedefinitions";
 const ownerOf = (name: string): string => `crd:${name}`;
+/** Instance deletes in flight while a CRD is being deleted. */
+const DELETE_CONCURRENCY = 16;
 
 interface Condition {
   type: string;
@@ -197,7 +199,7 @@ export class CrdController {
     const def = this.storageDef(crd);
     let remaining = 0;
     if (def) {
-      await this.store.deleteCollection(def, undefined, {}, {});
+      await this.deleteAll(def);
       remaining = (await this.store.list(def, undefined, {})).items.length;
     }
     if (remaining > 0) {
@@ -218,6 +220,23 @@ export class CrdController {
     } catch (e) {
       if (!isConflict(e) && !isNotFound(e)) throw e;
     }
+  }
+
+  /** Deletes every instance, a few at a time (one store round trip each; sequential would take minutes for thousands). */
+  private async deleteAll(def: ResourceDef): Promise<void> {
+    const { items } = await this.store.list(def, undefined, {});
+    let next = 0;
+    const worker = async () => {
+      while (next < items.length && !this.stopped) {
+        const item = items[next++]!;
+        try {
+          await this.store.delete(def, item.metadata.namespace, item.metadata.name!, {});
+        } catch (e) {
+          if (!isNotFound(e) && !isConflict(e)) throw e;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: DELETE_CONCURRENCY }, worker));
   }
 
   /** A declaration over the CRD's storage (any version: they share one), served or not. */
