@@ -266,4 +266,19 @@ describe("CustomResourceDefinitions across two API servers", () => {
     expect(status.body.status.conditions.map((c: Json) => `${c.type}=${c.status}`)).toEqual(["NamesAccepted=False", "Established=False"]);
     expect((await call(b, "GET", "/apis/example.org/v1/namespaces/default/gadgets")).status).toBe(404);
   });
+
+  it("cluster-scoped custom resources live outside namespaces", async () => {
+    const cluster = structuredClone(crontabCrd) as Json;
+    cluster.metadata.name = "clusterthings.example.net";
+    cluster.spec.group = "example.net";
+    cluster.spec.scope = "Cluster";
+    cluster.spec.names = { plural: "clusterthings", kind: "ClusterThing" };
+    expect((await call(a, "POST", CRDS, cluster)).status).toBe(201);
+    await eventually(() => call(b, "GET", "/apis/example.net/v1/clusterthings"), (r) => r.status === 200, "served");
+    const created = await call(b, "POST", "/apis/example.net/v1/clusterthings", { metadata: { name: "t", namespace: "ignored" }, spec: { cronSpec: "x" } });
+    expect(created.status).toBe(201);
+    expect(created.body.metadata.namespace).toBeUndefined();
+    expect((await call(a, "GET", "/apis/example.net/v1/clusterthings/t")).status).toBe(200);
+    expect((await call(a, "GET", "/apis/example.net/v1/namespaces/default/clusterthings/t")).status).toBe(404);
+  });
 });
