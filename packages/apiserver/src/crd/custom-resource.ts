@@ -77,6 +77,7 @@ function versionDef(spec: Obj, names: Obj, v: Obj, terminating: boolean, storage
     },
     validate: (obj) => validateAgainstSchema(schema, obj),
     unknownFields: (obj) => (isObj(obj) ? prune(schema, structuredClone(obj)) : []),
+    listStrategy: (path) => listStrategy(schema, path),
     openapi: openApiDefinitions(group, version, kind, typeof names.listKind === "string" ? names.listKind : `${kind}List`, schema),
   };
   if (terminating) def.verbs = ["delete", "deletecollection", "get", "list", "patch", "update", "watch"];
@@ -87,6 +88,20 @@ function versionDef(spec: Obj, names: Obj, v: Obj, terminating: boolean, storage
       ...(typeof scale.labelSelectorPath === "string" ? { labelSelectorPath: scale.labelSelectorPath } : {}),
     };
   return def;
+}
+
+/** Server-side apply merges lists as the schema's `x-kubernetes-list-type` says; other lists are atomic. */
+function listStrategy(root: JSONSchemaProps, path: readonly string[]): { mergeKey: string } | { primitiveMerge: true } | undefined {
+  let node: JSONSchemaProps | undefined = root;
+  for (const seg of path) {
+    while (node?.type === "array" && node.items) node = node.items;
+    node = node?.properties?.[seg] ?? (isObj(node?.additionalProperties) ? (node.additionalProperties as JSONSchemaProps) : undefined);
+    if (!node) return undefined;
+  }
+  const keys = strings(node["x-kubernetes-list-map-keys"]);
+  if (node["x-kubernetes-list-type"] === "map" && keys[0]) return { mergeKey: keys[0] };
+  if (node["x-kubernetes-list-type"] === "set") return { primitiveMerge: true };
+  return undefined;
 }
 
 function printerColumns(raw: unknown): Column[] {

@@ -9,6 +9,7 @@ const cache = new Map<ResourceDef, StrategyOf>();
 
 /** The kind's schema-derived strategies; kinds without a schema use the built-in table. */
 export function strategyFor(def: ResourceDef): StrategyOf {
+  if (def.listStrategy) return def.listStrategy;
   const cached = cache.get(def);
   if (cached) return cached;
   const meta = patchMergeKeys(def.group, def.version, def.kind);

@@ -90,6 +90,8 @@ export interface ResourceDef {
   unknownFields?: (obj: unknown) => string[];
   /** Strategic merge patch is refused with 415 (custom resources, as upstream). */
   noStrategicMerge?: boolean;
+  /** How server-side apply merges the list at `path` (custom resources: `x-kubernetes-list-type`); overrides the schema's patch strategies. */
+  listStrategy?: (path: readonly string[]) => { mergeKey: string } | { primitiveMerge: true } | undefined;
   /** Finalizers a DELETE adds before the object can go (CRDs: customresourcecleanup.apiextensions.k8s.io). */
   deleteFinalizers?: readonly string[];
   /** OpenAPI: definition names and schemas of a kind the built-in definitions do not know (custom resources). */

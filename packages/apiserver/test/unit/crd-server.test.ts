@@ -175,7 +175,7 @@ describe("CustomResourceDefinitions across two API servers", () => {
 
   it("discovery (legacy and aggregated) and OpenAPI v3 describe the new resource", async () => {
     const list = await call(b, "GET", "/apis/stable.example.com/v1");
-    expect(list.body.resources.map((r: Json) => r.name)).toEqual(["crontabs", "crontabs/status", "crontabs/scale"]);
+    expect(list.body.resources.map((r: Json) => r.name).sort()).toEqual(["crontabs", "crontabs/scale", "crontabs/status"]);
     expect(list.body.resources[0]).toMatchObject({ kind: "CronTab", namespaced: true, shortNames: ["ct"], categories: ["all"] });
     const agg = await call(b, "GET", "/apis", undefined, { accept: "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList" });
     const group = agg.body.items.find((g: Json) => g.metadata.name === "stable.example.com");
@@ -280,5 +280,32 @@ describe("CustomResourceDefinitions across two API servers", () => {
     expect(created.body.metadata.namespace).toBeUndefined();
     expect((await call(a, "GET", "/apis/example.net/v1/clusterthings/t")).status).toBe(200);
     expect((await call(a, "GET", "/apis/example.net/v1/namespaces/default/clusterthings/t")).status).toBe(404);
+  });
+
+  it("server-side apply merges lists by x-kubernetes-list-type; other lists are atomic", async () => {
+    const lists = structuredClone(crontabCrd) as Json;
+    lists.metadata.name = "routers.example.io";
+    lists.spec.group = "example.io";
+    lists.spec.names = { plural: "routers", kind: "Router" };
+    lists.spec.versions[0].schema.openAPIV3Schema.properties.spec = {
+      type: "object",
+      properties: {
+        ports: { type: "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"], items: { type: "object", properties: { name: { type: "string" }, port: { type: "integer" } } } },
+        tags: { type: "array", items: { type: "string" } },
+      },
+    };
+    expect((await call(a, "POST", CRDS, lists)).status).toBe(201);
+    const path = "/apis/example.io/v1/namespaces/default/routers/r";
+    await eventually(() => call(b, "GET", "/apis/example.io/v1"), (r) => r.status === 200, "served");
+    const apply = (manager: string, spec: string, force = false) =>
+      call(b, "PATCH", `${path}?fieldManager=${manager}${force ? "&force=true" : ""}`, `apiVersion: example.io/v1\nkind: Router\nmetadata:\n  name: r\nspec:\n${spec}`, { "content-type": "application/apply-patch+yaml" });
+    expect((await apply("one", "  ports: [{name: http, port: 80}]\n  tags: [a]\n")).status).toBe(201);
+    const two = await apply("two", "  ports: [{name: https, port: 443}]\n");
+    expect(two.status).toBe(200);
+    expect(two.body.spec.ports).toEqual([{ name: "http", port: 80 }, { name: "https", port: 443 }]);
+    const clash = await apply("two", "  ports: [{name: https, port: 443}]\n  tags: [b]\n");
+    expect(clash.status).toBe(409);
+    const forced = await apply("two", "  ports: [{name: https, port: 443}]\n  tags: [b]\n", true);
+    expect(forced.body.spec.tags).toEqual(["b"]);
   });
 });
