@@ -4,6 +4,7 @@
  * internal wire API, bootstrap objects, the `kubernetes` endpoints reconciler and periodic
  * compaction. Tests start it in-process on port 0; main.ts starts it as a process.
  */
+import { createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { FaultInjector, realClock, randomRng, silentLogger, WireServer, type Clock, type Rng, type Timer } from "@kubemu/common";
 import type { Logger } from "pino";
@@ -21,6 +22,10 @@ import { EndpointReconciler } from "./endpoint-reconciler.js";
 import { EventsV1Storage } from "./registry/event-conversion.js";
 import type { ComponentStatusProbe } from "./component-status.js";
 import { CrdController } from "./crd/controller.js";
+import { ServiceAccountTokens } from "./serviceaccount/index.js";
+
+/** kube-apiserver's usual --service-account-issuer; also the default API audience. */
+export const DEFAULT_SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local";
 
 export interface ApiServerOptions {
   /** Process name (apiserver-0). */
@@ -43,6 +48,11 @@ export interface ApiServerOptions {
   tls?: { cert: string | Buffer; key: string | Buffer; ca?: string | Buffer };
   /** With tls: also serve plain HTTP on this port (components, launcher). */
   insecurePort?: number;
+  /**
+   * Service account token keys and names (--service-account-*). Without it a key pair is made
+   * at start: tokens then only work on this one apiserver.
+   */
+  serviceAccount?: { signingKey: KeyObject; publicKeys: KeyObject[]; issuer?: string; audiences?: string[] };
   /** How long a store probe may take before it counts as failed (default 2 s). */
   storeProbeTimeoutMs?: number;
 }
@@ -64,6 +74,8 @@ export class ApiServer {
   private readonly storages = new Map<ResourceDef, Storage>();
   /** Serves CustomResourceDefinitions and the custom resources they declare. */
   readonly crds: CrdController;
+  /** Issues and authenticates service account tokens. */
+  readonly tokens: ServiceAccountTokens;
 
   constructor(private readonly o: ApiServerOptions) {
     const registry = o.registry ?? builtinRegistry();
@@ -94,7 +106,9 @@ export class ApiServer {
     this.store = new ResourceStore(this.ctx);
     this.crds = new CrdController(this.ctx, this.store);
     this.metrics = new ApiMetrics(o.defaultMetrics ?? false);
+    this.tokens = this.serviceAccountTokens(registry);
     this.http = new HttpFront({
+      tokens: this.tokens,
       ctx: this.ctx,
       store: this.store,
       name: o.name,
@@ -109,6 +123,23 @@ export class ApiServer {
     this.wire = new WireServer({ name: o.name, logger: log, clock: this.ctx.clock, faults: this.faults });
     registerWireApi(this.wire, this.ctx, this.store);
     this.http.wireUpgrade = (req, socket, head) => this.wire.handleUpgrade(req, socket, head);
+  }
+
+  private serviceAccountTokens(registry: Registry): ServiceAccountTokens {
+    let sa = this.o.serviceAccount;
+    if (!sa) {
+      const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+      sa = { signingKey: privateKey, publicKeys: [createPublicKey(privateKey)] };
+    }
+    const issuer = sa.issuer ?? DEFAULT_SERVICE_ACCOUNT_ISSUER;
+    return new ServiceAccountTokens({
+      signingKey: sa.signingKey,
+      publicKeys: sa.publicKeys,
+      issuer,
+      audiences: sa.audiences ?? [issuer],
+      clock: this.ctx.clock,
+      lookup: (resource, ns, name, fromCache) => this.store.get(registry.lookup("", "v1", resource)!, ns, name, fromCache ? "0" : undefined),
+    });
   }
 
   /** Listens, creates the bootstrap objects, starts the reconcilers. Resolves with the bound address. */

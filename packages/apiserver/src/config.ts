@@ -31,6 +31,12 @@ export interface ApiServerConfig {
   clientCaFile: string | undefined;
   /** With TLS: a plain-HTTP port on the same address for components and the launcher. */
   insecurePort: number | undefined;
+  /** PEM private key that signs service account tokens. */
+  serviceAccountSigningKeyFile: string | undefined;
+  /** PEM files (public or private keys) tokens may be signed with; default: the signing key. */
+  serviceAccountKeyFiles: string[];
+  serviceAccountIssuer: string;
+  apiAudiences: string[];
 }
 
 const DEFAULT_COMPONENTS =
@@ -91,7 +97,11 @@ export function parseArgs(argv: string[]): ApiServerConfig {
     .option("--tls-cert-file <file>", "PEM certificate (chain) to serve HTTPS with")
     .option("--tls-private-key-file <file>", "PEM private key of --tls-cert-file")
     .option("--client-ca-file <file>", "PEM CA bundle that signs client certificates")
-    .option("--insecure-port <port>", "with TLS: also serve plain HTTP on this port (components, launcher)");
+    .option("--insecure-port <port>", "with TLS: also serve plain HTTP on this port (components, launcher)")
+    .option("--service-account-signing-key-file <file>", "PEM private key that signs service account tokens (default: one made at start, valid on this apiserver only)")
+    .option("--service-account-key-file <files>", "comma-separated PEM files of keys that verify service account tokens (default: the signing key)")
+    .option("--service-account-issuer <url>", "the iss of service account tokens", "https://kubernetes.default.svc.cluster.local")
+    .option("--api-audiences <list>", "comma-separated audiences the API accepts in tokens (default: the issuer)");
   try {
     cmd.parse(argv, { from: "user" });
   } catch (e) {
@@ -115,7 +125,16 @@ export function parseArgs(argv: string[]): ApiServerConfig {
     if (!/^\d+$/.test(o.insecurePort) || insecurePort > 65535) throw new ConfigError(`--insecure-port must be an integer 0-65535, got "${o.insecurePort}"`);
     if (!o.tlsCertFile) throw new ConfigError("--insecure-port needs --tls-cert-file (without TLS the main port is already plain HTTP)");
   }
+  const keyFiles = (o.serviceAccountKeyFile ?? "").split(",").map((f) => f.trim()).filter(Boolean);
+  if (keyFiles.length > 0 && o.serviceAccountSigningKeyFile === undefined)
+    throw new ConfigError("--service-account-key-file needs --service-account-signing-key-file (tokens must be signed with one of the keys)");
+  if (o.serviceAccountIssuer!.trim() === "") throw new ConfigError("--service-account-issuer must not be empty");
+  const audiences = (o.apiAudiences ?? "").split(",").map((a) => a.trim()).filter(Boolean);
   return {
+    serviceAccountSigningKeyFile: o.serviceAccountSigningKeyFile,
+    serviceAccountKeyFiles: keyFiles,
+    serviceAccountIssuer: o.serviceAccountIssuer!,
+    apiAudiences: audiences.length > 0 ? audiences : [o.serviceAccountIssuer!],
     insecurePort,
     tlsCertFile: o.tlsCertFile,
     tlsPrivateKeyFile: o.tlsPrivateKeyFile,

@@ -4,11 +4,12 @@
  * prints one line and exits 2; SIGTERM/SIGINT stop it gracefully (not ready, leave the
  * `kubernetes` endpoints, close connections) and exit 0.
  */
+import { createPrivateKey, createPublicKey } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createLogger, randomRng, realClock, type Logger } from "@kubemu/common";
 import { EtcdClient, MvccStore } from "@kubemu/etcd-raft";
 import { ConfigError, parseArgs, type ApiServerConfig } from "./config.js";
-import { ApiServer } from "./apiserver.js";
+import { ApiServer, type ApiServerOptions } from "./apiserver.js";
 import { EtcdBackend, KvStorageFactory, MvccBackend, type KvBackend } from "./storage/index.js";
 import { httpComponentStatus } from "./component-status.js";
 
@@ -44,15 +45,23 @@ async function main(): Promise<void> {
       : new EtcdBackend(new EtcdClient({ endpoints: cfg.etcdServers, name: cfg.name, logger: log, clock: realClock, rng: rng.fork() }));
   const storage = new KvStorageFactory({ backend, logger: log });
   let tls: { cert: Buffer; key: Buffer; ca?: Buffer } | undefined;
+  let serviceAccount: ApiServerOptions["serviceAccount"];
   try {
     if (cfg.tlsCertFile && cfg.tlsPrivateKeyFile)
       tls = { cert: readFileSync(cfg.tlsCertFile), key: readFileSync(cfg.tlsPrivateKeyFile), ...(cfg.clientCaFile ? { ca: readFileSync(cfg.clientCaFile) } : {}) };
+    if (cfg.serviceAccountSigningKeyFile) {
+      const signingKey = createPrivateKey(readFileSync(cfg.serviceAccountSigningKeyFile));
+      const files = cfg.serviceAccountKeyFiles.length > 0 ? cfg.serviceAccountKeyFiles : [cfg.serviceAccountSigningKeyFile];
+      serviceAccount = { signingKey, publicKeys: files.map((f) => createPublicKey(readFileSync(f))), issuer: cfg.serviceAccountIssuer, audiences: cfg.apiAudiences };
+    }
   } catch (e) {
-    process.stderr.write(`kubemu-apiserver: cannot read TLS files: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.stderr.write(`kubemu-apiserver: cannot read key or certificate files: ${e instanceof Error ? e.message : String(e)}\n`);
     process.exit(2);
   }
+  if (!serviceAccount) log.warn("no --service-account-signing-key-file: service account tokens made here are valid on this apiserver only");
   const server = new ApiServer({
     ...(tls ? { tls } : {}),
+    ...(serviceAccount ? { serviceAccount } : {}),
     ...(cfg.insecurePort !== undefined ? { insecurePort: cfg.insecurePort } : {}),
     name: cfg.name,
     storage,

@@ -128,7 +128,10 @@ export function clusterTable(layout: ClusterLayout): ProcessSpec[] {
       args: [
         "--bind-address", a.ip, "--port", String(ports.apiserver), "--etcd-servers", etcdServers,
         ...(pki
-          ? ["--tls-cert-file", pki.apiserverCert, "--tls-private-key-file", pki.apiserverKey, "--client-ca-file", pki.caCert, "--insecure-port", String(ports.apiserverInsecure)]
+          ? [
+              "--tls-cert-file", pki.apiserverCert, "--tls-private-key-file", pki.apiserverKey, "--client-ca-file", pki.caCert, "--insecure-port", String(ports.apiserverInsecure),
+              "--service-account-signing-key-file", pki.saKey, "--service-account-key-file", pki.saPub,
+            ]
           : []),
       ],
       // The apiserver serves /kubemu/* on its plain-HTTP port.

@@ -1,9 +1,10 @@
 /**
- * `<state>/pki/`: the cluster CA, the API servers' serving certificate and the admin client
- * certificate kubectl uses, made at the first `up` and kept across down/up (as minikube keeps
+ * `<state>/pki/`: the cluster CA, the API servers' serving certificate, the admin client
+ * certificate kubectl uses and the service account token signing key, made at the first `up` and kept across down/up (as minikube keeps
  * its certs), so kubeconfigs merged earlier stay valid. A file that is missing, expiring, not
  * from the CA or not naming every address is made again.
  */
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { certificateProblem, createCertificateAuthority, issueCertificate, type CertificateRequest, type KeyPair, type Logger } from "@kubemu/common";
@@ -21,6 +22,9 @@ export function pkiPaths(dir: string) {
     apiserverKey: join(dir, "apiserver.key"),
     adminCert: join(dir, "admin.crt"),
     adminKey: join(dir, "admin.key"),
+    /** The service account token signing key pair (kubeadm's sa.key / sa.pub). */
+    saKey: join(dir, "sa.key"),
+    saPub: join(dir, "sa.pub"),
   };
 }
 export type PkiPaths = ReturnType<typeof pkiPaths>;
@@ -61,7 +65,25 @@ export async function ensureClusterPki(dir: string, now: Date, log: Logger): Pro
     log.info({ cert: certPath, reason: problem }, "issuing certificate");
     writePair(certPath, keyPath, await issueCertificate(ca, req, now));
   }
+  ensureServiceAccountKey(p, log);
   return p;
+}
+
+/** sa.key (made if missing or unreadable) and sa.pub, always its public half. */
+function ensureServiceAccountKey(p: PkiPaths, log: Logger): void {
+  let key: KeyObject | undefined;
+  try {
+    key = existsSync(p.saKey) ? createPrivateKey(readFileSync(p.saKey)) : undefined;
+  } catch {
+    key = undefined;
+  }
+  if (!key) {
+    log.info({ file: p.saKey }, "creating the service account signing key");
+    key = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey;
+    writeAtomic(p.saKey, key.export({ format: "pem", type: "pkcs8" }).toString(), 0o600);
+  }
+  const pub = createPublicKey(key).export({ format: "pem", type: "spki" }).toString();
+  if (!existsSync(p.saPub) || readFileSync(p.saPub, "utf8") !== pub) writeAtomic(p.saPub, pub, 0o644);
 }
 
 function readPair(certPath: string, keyPath: string): KeyPair | undefined {

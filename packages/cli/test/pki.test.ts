@@ -1,5 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { X509Certificate } from "node:crypto";
+import { createPrivateKey, createPublicKey, X509Certificate } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { silentLogger } from "@kubemu/common";
@@ -46,6 +46,17 @@ describe("the cluster PKI", () => {
     const ca = new X509Certificate(readFileSync(p.caCert));
     expect(new X509Certificate(readFileSync(p.apiserverCert)).checkIssued(ca)).toBe(true);
     expect(new X509Certificate(readFileSync(p.adminCert)).checkIssued(ca)).toBe(true);
+  });
+
+  it("makes a service account signing key whose public half is sa.pub, and keeps it", async () => {
+    const dir = newDir();
+    const p = await ensureClusterPki(dir, new Date(), silentLogger);
+    const key = readFileSync(p.saKey, "utf8");
+    expect(createPublicKey(createPrivateKey(key)).export({ format: "pem", type: "spki" })).toBe(readFileSync(p.saPub, "utf8"));
+    writeFileSync(p.saPub, "stale");
+    await ensureClusterPki(dir, new Date(), silentLogger);
+    expect(readFileSync(p.saKey, "utf8")).toBe(key);
+    expect(readFileSync(p.saPub, "utf8")).toContain("BEGIN PUBLIC KEY");
   });
 
   it("renews certificates that expire within a day", async () => {

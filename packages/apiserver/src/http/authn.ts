@@ -23,18 +23,39 @@ export const ANONYMOUS: UserInfo = { name: "system:anonymous", groups: ["system:
 /** The identity of the trusted plain-HTTP port (upstream's insecure-port user). */
 export const INSECURE_USER: UserInfo = { name: "system:unsecured", groups: ["system:masters", "system:authenticated"] };
 
-/** The user behind req, or a 401 StatusError for a credential that does not verify. */
-export function authenticate(req: IncomingMessage): UserInfo {
+/** Authenticates bearer tokens (service account tokens). Rejects with any error; 401 follows. */
+export interface TokenAuthenticator {
+  authenticate(token: string): Promise<UserInfo>;
+}
+
+/**
+ * The user behind req, or a 401 StatusError for a credential that does not verify. A bearer
+ * token is checked by tokens (none configured: every token is 401).
+ */
+export async function authenticate(req: IncomingMessage, tokens?: TokenAuthenticator): Promise<UserInfo> {
   const socket = req.socket as Partial<TLSSocket>;
   if (socket.encrypted !== true || typeof socket.getPeerCertificate !== "function") return INSECURE_USER;
-  if (/^bearer\s/i.test(req.headers.authorization ?? "")) throw unauthorized(); // no token authenticator yet
+  const bearer = /^bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "")?.[1];
   const cert = socket.getPeerCertificate();
-  if (!cert || Object.keys(cert).length === 0 || !cert.subject) return ANONYMOUS;
-  if (socket.authorized !== true) throw unauthorized();
-  const asList = (v: string | string[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
-  const name = asList(cert.subject.CN)[0];
-  if (!name) throw unauthorized();
-  return { name, groups: [...asList(cert.subject.O), "system:authenticated"] };
+  const hasCert = !!cert && Object.keys(cert).length > 0 && !!cert.subject;
+  if (hasCert) {
+    if (socket.authorized !== true) throw unauthorized();
+    const asList = (v: string | string[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+    const name = asList(cert.subject.CN)[0];
+    if (!name) throw unauthorized();
+    return { name, groups: [...asList(cert.subject.O), "system:authenticated"] };
+  }
+  if (bearer !== undefined) {
+    if (!tokens) throw unauthorized();
+    try {
+      return await tokens.authenticate(bearer);
+    } catch (e) {
+      if (e instanceof StatusError && e.status.code >= 500) throw e; // the store is unavailable: not the client's fault
+      throw unauthorized();
+    }
+  }
+  if (req.headers.authorization !== undefined) throw unauthorized(); // basic auth and other schemes are not served
+  return ANONYMOUS;
 }
 
 /** What a request asks to do, in RBAC terms (upstream's authorizer.Attributes). */

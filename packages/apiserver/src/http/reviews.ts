@@ -47,7 +47,7 @@ function accessAttributes(spec: Record<string, unknown> | undefined): RequestAtt
   const res = spec?.resourceAttributes as Record<string, unknown> | undefined;
   const nonRes = spec?.nonResourceAttributes as Record<string, unknown> | undefined;
   if ((res === undefined) === (nonRes === undefined))
-    throw newInvalid("SelfSubjectAccessReview", "", [{ reason: "FieldValueInvalid", field: "spec.resourceAttributes", message: "exactly one of nonResourceAttributes or resourceAttributes must be specified" }], "authorization.k8s.io");
+    throw newInvalid("SelfSubjectAccessReview.authorization.k8s.io", "", [{ reason: "FieldValueInvalid", field: "spec.resourceAttributes", message: "exactly one of nonResourceAttributes or resourceAttributes must be specified" }], "authorization.k8s.io");
   if (nonRes) return { kind: "nonResource", verb: str(nonRes.verb), path: str(nonRes.path) };
   return {
     kind: "resource",

@@ -14,7 +14,7 @@ import type { ServerContext } from "../rest/context.js";
 import type { ResourceStore } from "../rest/store.js";
 import type { KubeObject } from "../storage/index.js";
 import type { ResourceDef } from "../registry/types.js";
-import { notFoundPath } from "../rest/errors.js";
+import { methodNotAllowed, notFoundPath } from "../rest/errors.js";
 import { parseRequestPath } from "./request-info.js";
 import { sendBytes, sendError, sendJson } from "./respond.js";
 import { decodeObjectBody, readBody } from "./body.js";
@@ -22,6 +22,7 @@ import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersio
 import { ApiMetrics } from "./metrics.js";
 import { authenticate, authorize, requestAttributes, type UserInfo } from "./authn.js";
 import { answerReview, isReview } from "./reviews.js";
+import type { ServiceAccountTokens } from "../serviceaccount/index.js";
 import { handleResource } from "../handlers/resource.js";
 
 export const SERVER_VERSION = {
@@ -53,6 +54,8 @@ export interface HttpFrontOptions {
   tls?: { cert: string | Buffer; key: string | Buffer; ca?: string | Buffer };
   /** With tls: also serve plain HTTP on this port of the same address. */
   insecurePort?: number;
+  /** Service account tokens: bearer authentication and POST serviceaccounts/<name>/token. */
+  tokens?: ServiceAccountTokens;
 }
 
 export class HttpFront {
@@ -82,24 +85,26 @@ export class HttpFront {
     for (const server of this.servers()) {
       // Upgrades other than the wire API (exec/attach/port-forward until the kubelet serves them)
       // get a Status instead of a socket left hanging.
-      server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-        const url = new URL(req.url ?? "/", "http://apiserver");
-        let status: Status;
-        try {
-          authorize(authenticate(req), requestAttributes(req.method ?? "GET", url.pathname, parseRequestPath(url.pathname), url.searchParams));
-          if (url.pathname === WIRE_PATH && this.wireUpgrade) return this.wireUpgrade(req, socket, head);
-          status = toStatus(notFoundPath());
-        } catch (e) {
-          status = toStatus(e);
-        }
-        const body = JSON.stringify(status);
-        socket.end(`HTTP/1.1 ${status.code} ${STATUS_CODES[status.code] ?? ""}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-      });
+      server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.upgrade(req, socket, head));
       server.on("clientError", (_e, socket) => {
         if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
         else socket.destroy();
       });
     }
+  }
+
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://apiserver");
+    let status: Status;
+    try {
+      authorize(await authenticate(req, this.o.tokens), requestAttributes(req.method ?? "GET", url.pathname, parseRequestPath(url.pathname), url.searchParams));
+      if (url.pathname === WIRE_PATH && this.wireUpgrade) return this.wireUpgrade(req, socket, head);
+      status = toStatus(notFoundPath());
+    } catch (e) {
+      status = toStatus(e);
+    }
+    const body = JSON.stringify(status);
+    socket.end(`HTTP/1.1 ${status.code} ${STATUS_CODES[status.code] ?? ""}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
   }
 
   /** Upgrades to the internal wire API, once authenticated and authorized, go here. */
@@ -143,7 +148,7 @@ export class HttpFront {
     const path = url.pathname;
     let user: UserInfo;
     try {
-      user = authenticate(req);
+      user = await authenticate(req, this.o.tokens);
       authorize(user, requestAttributes(req.method ?? "GET", path, parseRequestPath(path), url.searchParams));
     } catch (e) {
       sendError(req, res, e);
@@ -202,7 +207,7 @@ export class HttpFront {
         this.sendDocument(req, res, openApiV3Index(this.o.ctx.registry.resources));
         return;
       case "/":
-        sendJson(req, res, 200, { paths: ["/api", "/api/v1", "/apis", ...this.o.ctx.registry.groupVersions().filter((g) => g.group).map((g) => `/apis/${g.group}/${g.version}`), "/healthz", "/livez", "/metrics", "/openapi/v2", "/openapi/v3", "/readyz", "/version"] });
+        sendJson(req, res, 200, { paths: rootPaths(this.o.ctx.registry.groupVersions()) });
         return;
     }
     if (path.startsWith("/healthz/") || path.startsWith("/livez/") || path.startsWith("/readyz/")) {
@@ -249,6 +254,13 @@ export class HttpFront {
         labels.version = info.version;
         labels.resource = info.resource;
         labels.subresource = info.subresource ?? "";
+        if (info.group === "" && info.resource === "serviceaccounts" && info.subresource === "token" && info.namespace !== undefined && info.name !== undefined) {
+          if (req.method !== "POST") throw methodNotAllowed();
+          if (!this.o.tokens) throw notFoundPath();
+          const body = decodeObjectBody(await readBody(req), req.headers["content-type"], decodeProtobufBody);
+          sendJson(req, res, 201, await this.o.tokens.request(info.namespace, info.name, body));
+          return "create";
+        }
         if (isReview(info)) {
           const body = req.method === "POST" ? decodeObjectBody(await readBody(req), req.headers["content-type"], decodeProtobufBody) : undefined;
           sendJson(req, res, 201, answerReview(info, req.method ?? "GET", body, user, new Date(this.o.ctx.clock.now())));
@@ -282,4 +294,12 @@ export class HttpFront {
     }
     sendBytes(req, res, 200, "application/json", doc.json, { etag: doc.etag });
   }
+}
+
+/** The root document's paths, sorted as upstream lists them: every group and group version. */
+function rootPaths(gvs: readonly { group: string; version: string }[]): string[] {
+  const named = gvs.filter((g) => g.group);
+  const paths = new Set(["/api", "/api/v1", "/apis", "/apis/", "/healthz", "/livez", "/metrics", "/openapi/v2", "/openapi/v3", "/openapi/v3/", "/readyz", "/version"]);
+  for (const g of named) paths.add(`/apis/${g.group}`).add(`/apis/${g.group}/${g.version}`);
+  return [...paths].sort();
 }

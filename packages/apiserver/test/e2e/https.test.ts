@@ -82,6 +82,21 @@ describe("HTTPS", { timeout: 30_000 }, () => {
     expect(await k.ok(["auth", "can-i", "create", "pods"])).toBe("yes\n");
   });
 
+  it("kubectl create token: the service account token authenticates until the account is deleted", async () => {
+    await k.ok(["create", "serviceaccount", "robot"]);
+    const token = (await k.ok(["create", "token", "robot"])).trim();
+    // kubectl refuses a token beside a client certificate in one user; use a user with only the token.
+    await writeFile(join(dir, "kubeconfig-robot"), kubeconfig(admin).replace(/user: \{client-certificate-data: [^}]*\}/, `user: {token: ${token}}`));
+    const robot = new Kubectl(join(dir, "kubeconfig-robot"), join(dir, "cache-robot"));
+    expect(await robot.ok(["auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"])).toBe("system:serviceaccount:default:robot");
+    expect(await robot.ok(["get", "configmap", "tls", "-o", "name"])).toBe("configmap/tls\n");
+    expect((await k.run(["create", "token", "robot", "--duration", "1m"], { input: "" })).stderr).toContain("may not specify a duration less than 10 minutes");
+    await k.ok(["delete", "serviceaccount", "robot"]);
+    const r = await robot.run(["get", "configmaps"], { input: "" });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/Unauthorized|must be logged in/);
+  });
+
   it("serves plain HTTP beside HTTPS on --insecure-port (components, launcher)", async () => {
     expect((await fetch(`http://${IP}:6080/readyz`)).status).toBe(200);
     const cm = (await (await fetch(`http://${IP}:6080/api/v1/namespaces/default/configmaps/tls`)).json()) as { data: Record<string, string> };

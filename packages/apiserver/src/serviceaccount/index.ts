@@ -1,0 +1,2 @@
+export { ServiceAccountTokens, type ObjectLookup, type ServiceAccountTokenOptions } from "./tokens.js";
+export { InvalidTokenError, keyId, signToken, verifyToken, type TokenClaims } from "./jwt.js";

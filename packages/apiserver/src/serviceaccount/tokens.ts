@@ -1,0 +1,115 @@
+/**
+ * The TokenRequest API (`POST .../serviceaccounts/<name>/token`, what `kubectl create token`
+ * and the kubelet use) and the authenticator for the tokens it issues, as upstream's
+ * serviceaccount token registry and JWT authenticator behave: a token names its service account
+ * (and the pod or secret it is bound to) by uid, and stops working when that object is gone.
+ */
+import { randomUUID, type KeyObject } from "node:crypto";
+import { isNotFound, newConflict, newInvalid, type Clock, type StatusCause } from "@kubemu/common";
+import type { UserInfo } from "../http/authn.js";
+import type { KubeObject } from "../storage/index.js";
+import { InvalidTokenError, signToken, verifyToken, type TokenClaims } from "./jwt.js";
+
+/** Reads an object: core/v1 serviceaccounts, pods, secrets or nodes. fromCache: a possibly stale read is fine. */
+export type ObjectLookup = (resource: "serviceaccounts" | "pods" | "secrets" | "nodes", namespace: string | undefined, name: string, fromCache: boolean) => Promise<KubeObject>;
+
+export interface ServiceAccountTokenOptions {
+  signingKey: KeyObject;
+  /** Keys tokens may be signed with (the signing key's public half among them). */
+  publicKeys: KeyObject[];
+  /** --service-account-issuer: the `iss` of issued tokens and the only one accepted. */
+  issuer: string;
+  /** --api-audiences: the default `aud`, and a token must name one of them. */
+  audiences: string[];
+  clock: Clock;
+  lookup: ObjectLookup;
+}
+
+const MIN_EXPIRATION_SECONDS = 600;
+const MAX_EXPIRATION_SECONDS = 2 ** 32;
+const DEFAULT_EXPIRATION_SECONDS = 3600;
+const BINDABLE_KINDS = ["Pod", "Secret", "Node"] as const;
+
+const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+
+export class ServiceAccountTokens {
+  constructor(private readonly o: ServiceAccountTokenOptions) {}
+
+  /** Answers a TokenRequest for service account namespace/name (body as decoded from the request). */
+  async request(namespace: string, name: string, body: unknown): Promise<KubeObject> {
+    const spec = ((body as { spec?: Record<string, unknown> } | undefined)?.spec ?? {}) as Record<string, unknown>;
+    const causes: StatusCause[] = [];
+    const expirationSeconds = spec.expirationSeconds ?? DEFAULT_EXPIRATION_SECONDS;
+    if (typeof expirationSeconds !== "number" || !Number.isInteger(expirationSeconds))
+      causes.push({ reason: "FieldValueInvalid", field: "spec.expirationSeconds", message: `Invalid value: ${JSON.stringify(expirationSeconds)}: must be an integer` });
+    else if (expirationSeconds < MIN_EXPIRATION_SECONDS)
+      causes.push({ reason: "FieldValueInvalid", field: "spec.expirationSeconds", message: `Invalid value: ${expirationSeconds}: may not specify a duration less than 10 minutes` });
+    else if (expirationSeconds > MAX_EXPIRATION_SECONDS)
+      causes.push({ reason: "FieldValueInvalid", field: "spec.expirationSeconds", message: `Invalid value: ${expirationSeconds}: may not specify a duration larger than 2^32 seconds` });
+    const audiences = spec.audiences === undefined || (Array.isArray(spec.audiences) && spec.audiences.length === 0) ? this.o.audiences : spec.audiences;
+    if (!Array.isArray(audiences) || !audiences.every((a) => typeof a === "string" && a !== ""))
+      causes.push({ reason: "FieldValueInvalid", field: "spec.audiences", message: "Invalid value: must be a list of non-empty strings" });
+    const ref = spec.boundObjectRef as { kind?: unknown; apiVersion?: unknown; name?: unknown; uid?: unknown } | undefined | null;
+    if (ref) {
+      if (!BINDABLE_KINDS.includes(ref.kind as (typeof BINDABLE_KINDS)[number]))
+        causes.push({ reason: "FieldValueNotSupported", field: "spec.boundObjectRef.kind", message: `Unsupported value: ${JSON.stringify(ref.kind)}: supported values: "Pod", "Secret", "Node"` });
+      if (ref.apiVersion !== undefined && ref.apiVersion !== "v1")
+        causes.push({ reason: "FieldValueNotSupported", field: "spec.boundObjectRef.apiVersion", message: `Unsupported value: ${JSON.stringify(ref.apiVersion)}: supported values: "v1"` });
+      if (typeof ref.name !== "string" || ref.name === "") causes.push({ reason: "FieldValueRequired", field: "spec.boundObjectRef.name", message: "Required value" });
+    }
+    if (causes.length > 0) throw newInvalid("TokenRequest.authentication.k8s.io", name, causes, "authentication.k8s.io");
+
+    const sa = await this.o.lookup("serviceaccounts", namespace, name, false);
+    const claims: TokenClaims["kubernetes.io"] = { namespace, serviceaccount: { name, uid: sa.metadata.uid ?? "" } };
+    if (ref) {
+      const kind = ref.kind as (typeof BINDABLE_KINDS)[number];
+      const resource = kind === "Pod" ? "pods" : kind === "Secret" ? "secrets" : "nodes";
+      const bound = await this.o.lookup(resource, kind === "Node" ? undefined : namespace, ref.name as string, false);
+      if (typeof ref.uid === "string" && ref.uid !== "" && ref.uid !== bound.metadata.uid)
+        throw newConflict({ resource }, ref.name as string, `the UID in the bound object reference (${ref.uid}) does not match the UID in record. The object might have been deleted and then recreated`);
+      claims[kind === "Pod" ? "pod" : kind === "Secret" ? "secret" : "node"] = { name: ref.name as string, uid: bound.metadata.uid ?? "" };
+    }
+    const nowMs = this.o.clock.now();
+    const now = Math.floor(nowMs / 1000);
+    const exp = now + (expirationSeconds as number);
+    const token = signToken(
+      { aud: audiences as string[], exp, iat: now, iss: this.o.issuer, jti: randomUUID(), "kubernetes.io": claims, nbf: now, sub: `system:serviceaccount:${namespace}:${name}` },
+      this.o.signingKey,
+    );
+    return {
+      kind: "TokenRequest",
+      apiVersion: "authentication.k8s.io/v1",
+      metadata: { name, namespace, creationTimestamp: iso(nowMs) },
+      spec: { audiences, expirationSeconds, boundObjectRef: ref ?? null },
+      status: { token, expirationTimestamp: iso(exp * 1000) },
+    };
+  }
+
+  /** The service account user a bearer token stands for; InvalidTokenError when it does not. */
+  async authenticate(token: string): Promise<UserInfo> {
+    const claims = verifyToken(token, this.o.publicKeys, Math.floor(this.o.clock.now() / 1000));
+    if (claims.iss !== this.o.issuer) throw new InvalidTokenError(`issuer ${claims.iss} is not ${this.o.issuer}`);
+    const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+    if (!aud.some((a) => this.o.audiences.includes(a))) throw new InvalidTokenError("token audiences do not include the API's");
+    const k = claims["kubernetes.io"];
+    if (!k?.serviceaccount) throw new InvalidTokenError("not a service account token");
+    const ns = k.namespace;
+    await this.expectLive("serviceaccounts", ns, k.serviceaccount);
+    if (k.pod) await this.expectLive("pods", ns, k.pod);
+    if (k.secret) await this.expectLive("secrets", ns, k.secret);
+    if (k.node) await this.expectLive("nodes", undefined, k.node);
+    return { name: `system:serviceaccount:${ns}:${k.serviceaccount.name}`, groups: ["system:serviceaccounts", `system:serviceaccounts:${ns}`, "system:authenticated"] };
+  }
+
+  private async expectLive(resource: "serviceaccounts" | "pods" | "secrets" | "nodes", ns: string | undefined, ref: { name: string; uid: string }): Promise<void> {
+    let obj: KubeObject;
+    try {
+      obj = await this.o.lookup(resource, ns, ref.name, true);
+    } catch (e) {
+      if (isNotFound(e)) throw new InvalidTokenError(`${resource} ${ref.name} the token names no longer exists`);
+      throw e;
+    }
+    if (obj.metadata.uid !== ref.uid) throw new InvalidTokenError(`${resource} ${ref.name} was recreated (uid ${obj.metadata.uid}, token has ${ref.uid})`);
+    if (obj.metadata.deletionTimestamp) throw new InvalidTokenError(`${resource} ${ref.name} is being deleted`);
+  }
+}
