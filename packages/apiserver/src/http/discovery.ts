@@ -2,6 +2,7 @@
  * Discovery documents: legacy (APIVersions, APIGroupList, APIGroup, APIResourceList) and
  * aggregated (apidiscovery.k8s.io/v2 APIGroupDiscoveryList), built from the registry.
  */
+import { createHash } from "node:crypto";
 import type { Registry } from "../registry/registry.js";
 import { ALL_VERBS, groupVersion, type ResourceDef } from "../registry/types.js";
 
@@ -69,7 +70,7 @@ export function apiGroup(registry: Registry, group: string): unknown | undefined
 
 export function apiResourceList(registry: Registry, group: string, version: string): unknown | undefined {
   if (!registry.hasGroupVersion(group, version)) return undefined;
-  const resources: unknown[] = [];
+  const resources: Array<{ name: string; [field: string]: unknown }> = [];
   for (const r of registry.inGroupVersion(group, version)) {
     resources.push({
       name: r.plural,
@@ -93,14 +94,18 @@ export function apiResourceList(registry: Registry, group: string, version: stri
       });
     }
   }
+  // Upstream lists resources by name, each subresource right after its parent.
+  resources.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return { kind: "APIResourceList", apiVersion: "v1", groupVersion: groupVersion({ group, version }), resources };
 }
 
-/** A stable short hash of the resource's identity (clients only compare it for equality). */
+/**
+ * Upstream's hash of the storage version ("group/version/kind"): the first 8 bytes of its SHA-256,
+ * base64 (batch/v1 Job → "mudhfqk/qZY="). events.k8s.io Events are stored as core/v1 Events.
+ */
 function storageVersionHash(r: ResourceDef): string {
-  let h = 2166136261;
-  for (const ch of `${r.group}/${r.version}/${r.kind}`) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;
-  return Buffer.from(h.toString(16).padStart(8, "0"), "hex").toString("base64").slice(0, 11);
+  const gvk = r.storedAsCoreEvent ? "/v1/Event" : `${r.group}/${r.version}/${r.kind}`;
+  return createHash("sha256").update(gvk).digest().subarray(0, 8).toString("base64");
 }
 
 /** Aggregated discovery for /api (core only) or /apis (every named group). */
