@@ -92,6 +92,15 @@ describe.skipIf(!built)("kubemu up with the built-in table", () => {
       req.end();
     });
     expect(anon).toBe(403);
+
+    // SIGKILL apiserver-0 in the middle of a kubectl loop: apiserver-lb keeps every command working.
+    let failures = 0;
+    for (let i = 0; i < 12; i++) {
+      if (i === 3) await ok(kubemu(["kill", "apiserver-0"]));
+      if ((await kubectl(["get", "configmap", "up-e2e", "-o", "name"])).code !== 0) failures++;
+    }
+    expect(failures).toBe(0);
+    await ok(kubemu(["start", "apiserver-0"]));
   }, 180_000);
 
   it("keeps the CA across down/up, so kubeconfigs merged earlier stay valid", async (ctx) => {
