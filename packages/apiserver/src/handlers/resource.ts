@@ -171,8 +171,6 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
         throw new StatusError(
           newStatus("UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`, undefined, 415),
         );
-      if (type === "strategic" && def.noStrategicMerge)
-        throw new StatusError(newStatus("UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`, undefined, 415));
       const raw = await readBody(req);
       if (raw.length === 0) throw newBadRequest("the request body is empty");
       const patch = type === "apply" ? parseYamlBody(raw) : parseJson(raw);

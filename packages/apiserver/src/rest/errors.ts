@@ -18,3 +18,10 @@ export function methodNotAllowed(): StatusError {
 export function notFoundPath(): StatusError {
   return new StatusError(newStatus("NotFound", "the server could not find the requested resource", {}));
 }
+
+/** 415 for a strategic merge patch of a kind that does not take one (custom resources). */
+export function strategicMergeUnsupported(): StatusError {
+  return new StatusError(
+    newStatus("UnsupportedMediaType", "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml", undefined, 415),
+  );
+}

@@ -11,7 +11,7 @@ import type { FieldError, ResourceDef } from "../registry/types.js";
 import { groupVersion, qualifiedResource } from "../registry/types.js";
 import { keyFor, type ServerContext } from "./context.js";
 import { prepareCreateMeta, prepareUpdateMeta, randomSuffix, timestamp } from "./meta.js";
-import { invalidError, methodNotAllowed } from "./errors.js";
+import { invalidError, methodNotAllowed, strategicMergeUnsupported } from "./errors.js";
 import { validateMeta, validateMetaUpdate, type NameRule } from "../validation/meta.js";
 import { parseLabelSelector } from "../selectors/labels.js";
 import { checkTypes } from "../validation/types.js";
@@ -280,6 +280,7 @@ export class ResourceStore {
 
   async patch(def: ResourceDef, ns: string | undefined, name: string, type: PatchType, patch: unknown, opts: WriteOptions = {}): Promise<{ object: KubeObject; created: boolean }> {
     if (def.readOnly) throw methodNotAllowed();
+    if (type === "strategic" && def.noStrategicMerge) throw strategicMergeUnsupported();
     let created = false;
     const object = await this.writeLoop(
       def,

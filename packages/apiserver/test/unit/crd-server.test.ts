@@ -205,6 +205,7 @@ describe("CustomResourceDefinitions across two API servers", () => {
       expect(created.spec).toEqual({ cronSpec: "x", replicas: 1 });
       const list = await client.request<Json>("list", ref);
       expect(list.items.map((i: Json) => i.metadata.name).sort()).toEqual(["c1", "wired"]);
+      await expect(client.request("patch", { ...ref, name: "wired", patchType: "strategic", body: { spec: { image: "x" } } })).rejects.toMatchObject({ status: { code: 415 } });
       await client.request("delete", { ...ref, name: "wired" });
     } finally {
       await client.close();
