@@ -254,6 +254,8 @@ describe("CustomResourceDefinitions across two API servers", () => {
     expect(w.status).toBe(201);
     expect(w.body.apiVersion).toBe("example.org/v1beta1");
     expect((await call(a, "GET", "/apis/example.org/v1/namespaces/default/widgets/w")).body.apiVersion).toBe("example.org/v1");
+    const listed = await call(a, "GET", "/apis/example.org/v1beta1/namespaces/default/widgets");
+    expect([listed.body.apiVersion, listed.body.items[0].apiVersion]).toEqual(["example.org/v1beta1", "example.org/v1beta1"]);
 
     const clash = structuredClone(multi) as Json;
     clash.metadata.name = "gadgets.example.org";
