@@ -48,6 +48,9 @@ import { ReadIndexQueue } from "./read-index.js";
 import type { StateMachine } from "./state-machine.js";
 import type { PeerTransport } from "./transport.js";
 
+/** The leader snapshots this many times less often than followers (see snapshotThreshold). */
+export const LEADER_SNAPSHOT_FACTOR = 3;
+
 export interface DriverOptions {
   id: number;
   name: string;
@@ -101,6 +104,9 @@ export class RaftDriver {
   private snapshotBytes = 0;
   /** Our own snapshot being written to disk (the Ready loop goes on meanwhile). */
   private snapshotting: Promise<void> | undefined;
+  /** Jitter (entries) added to this member's snapshot threshold, drawn anew after each snapshot. */
+  private snapshotJitter: number;
+  private readonly snapshotRng: Rng;
   private stage = "idle";
   private stageSince = 0;
   private deferredHardState: HardState | undefined;
@@ -110,6 +116,8 @@ export class RaftDriver {
     this.log = opts.log;
     this.appliedIndex = opts.appliedIndex;
     this.snapshotIndex = opts.storage.snapshot().metadata.index;
+    this.snapshotRng = opts.rng.fork();
+    this.snapshotJitter = this.drawSnapshotJitter();
     this.confState = opts.storage.initialState().confState;
     this.reads = new ReadIndexQueue({
       clock: opts.clock,
@@ -300,7 +308,7 @@ export class RaftDriver {
         const rd = this.node.ready();
         await this.handleReady(rd);
         this.node.advance(rd);
-        if (!this.snapshotting && this.appliedIndex - this.snapshotIndex >= this.o.snapshotCount) this.startSnapshot();
+        if (!this.snapshotting && this.appliedIndex - this.snapshotIndex >= this.snapshotThreshold()) this.startSnapshot();
       }
     } catch (e) {
       this.stopped = true;
@@ -499,6 +507,22 @@ export class RaftDriver {
   }
 
   /**
+   * Applied entries between this member's snapshots. Encoding the state is synchronous (it
+   * pauses this process for a moment per ~10k objects), so: members add their own jitter, so
+   * they do not all pause at the same index (a paused follower costs nothing while the other
+   * one answers), and the leader, whose pause delays every write, waits for
+   * LEADER_SNAPSHOT_FACTOR times as many entries (its in-memory log grows that much longer).
+   */
+  private snapshotThreshold(): number {
+    const base = this.o.snapshotCount * (this.isLeader ? LEADER_SNAPSHOT_FACTOR : 1);
+    return base + this.snapshotJitter;
+  }
+
+  private drawSnapshotJitter(): number {
+    return this.snapshotRng.int(Math.floor(this.o.snapshotCount / 4) + 1);
+  }
+
+  /**
    * Snapshots the state machine at the applied index now (synchronously: the state must not move
    * under it), then writes it to disk and compacts the log in the background, so the Ready loop
    * (commits, replies) does not stall for the file write and fsync of the whole state. The log
@@ -518,6 +542,7 @@ export class RaftDriver {
       })
       .finally(() => {
         this.snapshotting = undefined;
+        this.snapshotJitter = this.drawSnapshotJitter();
         // The next snapshot may be due already.
         this.schedule();
       });
