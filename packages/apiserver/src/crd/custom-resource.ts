@@ -9,6 +9,9 @@ import { age } from "../tables/format.js";
 import { parseJsonPath, type JsonPath } from "./jsonpath.js";
 import { applyDefaults, prune, validateAgainstSchema, type JSONSchemaProps } from "./structural.js";
 import { openApiDefinitions } from "./openapi.js";
+import { unknownFieldsOf } from "../openapi/index.js";
+
+const OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -76,7 +79,7 @@ function versionDef(spec: Obj, names: Obj, v: Obj, terminating: boolean, storage
       obj.apiVersion = storageApiVersion;
     },
     validate: (obj) => validateAgainstSchema(schema, obj),
-    unknownFields: (obj) => (isObj(obj) ? prune(schema, structuredClone(obj)) : []),
+    unknownFields: (obj) => (isObj(obj) ? [...unknownFieldsOf(OBJECT_META, obj.metadata, "metadata"), ...prune(schema, structuredClone(obj))] : []),
     listStrategy: (path) => listStrategy(schema, path),
     openapi: openApiDefinitions(group, version, kind, typeof names.listKind === "string" ? names.listKind : `${kind}List`, schema),
   };

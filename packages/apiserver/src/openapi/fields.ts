@@ -64,6 +64,15 @@ export function unknownFields(gvk: GroupVersionKind, obj: unknown): string[] {
   return out;
 }
 
+/** Unknown field paths of `value` against one named definition (`io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta`), prefixed with `path`. */
+export function unknownFieldsOf(definition: string, value: unknown, path: string): string[] {
+  const root = definitions().get(definition);
+  if (!root) return [];
+  const out: string[] = [];
+  walkUnknown(root, value, path, 0, out);
+  return out;
+}
+
 function walkUnknown(schema: Schema, value: unknown, path: string, depth: number, out: string[]): void {
   if (depth > MAX_DEPTH || value === null || value === undefined) return;
   const s = resolveSchema(schema);

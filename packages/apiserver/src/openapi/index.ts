@@ -5,7 +5,7 @@
  * by scripts/gen-k8s-schema.mjs.
  */
 export { openApiV2Document, openApiV3Document, openApiV3Index, servedGroupVersions, type SerializedDocument } from "./documents.js";
-export { patchMergeKeys, unknownFields, type PatchMeta } from "./fields.js";
+export { patchMergeKeys, unknownFields, unknownFieldsOf, type PatchMeta } from "./fields.js";
 export { definitionNameFor, definitions, resolveSchema, schemaFor, schemaSource, type GroupVersionKind, type Schema } from "./schema.js";
 export { OPENAPI_V2_PROTOBUF, openApiV2Protobuf } from "./v2-protobuf.js";
 export { defaultResources, groupVersionOf, v3PathOf, type OpenApiResource } from "./served.js";

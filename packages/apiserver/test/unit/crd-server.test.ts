@@ -133,9 +133,9 @@ describe("CustomResourceDefinitions across two API servers", () => {
     expect(bad.body.message).toBe(
       'CronTab.stable.example.com "bad" is invalid: [spec.cronSpec: Required value, spec.replicas: Invalid value: 11: spec.replicas in body should be less than or equal to 10, spec.image: Invalid value: "integer": spec.image in body must be of type string: "integer"]',
     );
-    const strict = await call(b, "POST", `${CRONTABS}?fieldValidation=Strict`, { apiVersion: "stable.example.com/v1", kind: "CronTab", metadata: { name: "s" }, spec: { cronSpec: "x", extra: 1 } });
+    const strict = await call(b, "POST", `${CRONTABS}?fieldValidation=Strict`, { apiVersion: "stable.example.com/v1", kind: "CronTab", metadata: { name: "s", labelz: {} }, spec: { cronSpec: "x", extra: 1 } });
     expect(strict.status).toBe(400);
-    expect(strict.body.message).toContain('strict decoding error: unknown field "spec.extra"');
+    expect(strict.body.message).toContain('strict decoding error: unknown field "metadata.labelz", unknown field "spec.extra"');
   });
 
   it("patches: merge bumps generation, strategic merge is 415, status subresource changes only status", async () => {
