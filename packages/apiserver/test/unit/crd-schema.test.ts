@@ -208,3 +208,32 @@ describe("custom resource declarations", () => {
     expect(d.verbs).not.toContain("create");
   });
 });
+
+describe("robustness", () => {
+  it("CRD defaulting, validation and declaration building never throw on arbitrary specs", () => {
+    const specArb = fc.oneof(
+      fc.jsonValue(),
+      fc.record({
+        group: fc.oneof(fc.constant("stable.example.com"), fc.string()),
+        scope: fc.oneof(fc.constant("Namespaced"), fc.jsonValue()),
+        names: fc.oneof(fc.record({ plural: fc.string(), kind: fc.string(), shortNames: fc.jsonValue() }), fc.jsonValue()),
+        versions: fc.array(fc.record({ name: fc.jsonValue(), served: fc.boolean(), storage: fc.boolean(), schema: fc.oneof(fc.jsonValue(), fc.record({ openAPIV3Schema: fc.jsonValue() })), subresources: fc.jsonValue(), additionalPrinterColumns: fc.jsonValue() }, { requiredKeys: [] })),
+      }, { requiredKeys: [] }),
+    );
+    fc.assert(
+      fc.property(specArb, (spec) => {
+        const obj = { apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", metadata: { name: "x.y.z" }, spec } as KubeObject;
+        defaultCrd(obj);
+        expect(Array.isArray(validateCrd(obj, obj))).toBe(true);
+        for (const d of customResourceDefs(obj)) {
+          const cr = { apiVersion: "a/v1", kind: "K", metadata: { name: "n" }, spec: { a: 1 } } as KubeObject;
+          d.defaults?.(cr);
+          d.validate?.(cr);
+          d.unknownFields?.(cr);
+          d.row?.(cr, { now: new Date() });
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+});
