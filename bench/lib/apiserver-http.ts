@@ -17,11 +17,11 @@ export class ApiError extends Error {
 }
 
 /** A pod with one container, labelled; the body every create sends. */
-export function podBody(name: string, labels: Record<string, string> = {}): Record<string, unknown> {
+export function podBody(name: string, labels: Record<string, string> = {}, namespace = "default"): Record<string, unknown> {
   return {
     apiVersion: "v1",
     kind: "Pod",
-    metadata: { name, namespace: "default", labels: { app: "bench", ...labels } },
+    metadata: { name, namespace, labels: { app: "bench", ...labels } },
     spec: { containers: [{ name: "main", image: "registry.k8s.io/pause:3.10", resources: { requests: { cpu: "10m", memory: "16Mi" } } }] },
   };
 }

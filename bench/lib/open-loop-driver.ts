@@ -19,8 +19,8 @@ import { KubeHttp, podBody } from "./apiserver-http.js";
 export interface OpenLoopSpec {
   /** Base URL, e.g. http://127.0.170.20:40000. */
   url: string;
-  /** Namespace-scoped pods collection path, e.g. /api/v1/namespaces/default/pods. */
-  podsPath: string;
+  /** Namespace of the pods (it must exist). */
+  namespace: string;
   ratePerSec: number;
   warmupSeconds: number;
   seconds: number;
@@ -58,8 +58,8 @@ export interface OpenLoopResult {
   driverLoopDelay: { p50ms: number; p99ms: number; maxms: number };
   /** 1-minute load average at the end of the window. */
   loadavg1m: number;
-  /** Names of every pod created (measured or not), for the parent's bookkeeping. */
-  created: string[];
+  /** How many pods were created (measured or not). */
+  created: number;
 }
 
 const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
@@ -74,7 +74,7 @@ export function latencyDist(samples: number[]): LatencyDist {
 function parseSpec(arg: string | undefined): OpenLoopSpec {
   if (arg === undefined) throw new Error("usage: open-loop-driver.ts '<json spec>'");
   const s = JSON.parse(arg) as Partial<OpenLoopSpec>;
-  for (const k of ["url", "podsPath", "prefix", "out"] as const) if (typeof s[k] !== "string") throw new Error(`spec.${k} must be a string`);
+  for (const k of ["url", "namespace", "prefix", "out"] as const) if (typeof s[k] !== "string") throw new Error(`spec.${k} must be a string`);
   for (const k of ["ratePerSec", "warmupSeconds", "seconds"] as const) if (typeof s[k] !== "number" || !(s[k] >= 0)) throw new Error(`spec.${k} must be a number ≥ 0`);
   return s as OpenLoopSpec;
 }
@@ -88,7 +88,7 @@ export async function runOpenLoop(spec: OpenLoopSpec): Promise<OpenLoopResult> {
   const total = warm + Math.round(spec.ratePerSec * spec.seconds);
   const lat: number[] = [];
   const lag: number[] = [];
-  const created: string[] = [];
+  let created = 0;
   const inflight: Promise<void>[] = [];
   let errors = 0;
   let firstError: string | undefined;
@@ -101,9 +101,9 @@ export async function runOpenLoop(spec: OpenLoopSpec): Promise<OpenLoopResult> {
     const measured = i >= warm;
     if (measured) lag.push(performance.now() - due);
     inflight.push(
-      http.call("POST", spec.podsPath, podBody(name)).then(
+      http.call("POST", `/api/v1/namespaces/${spec.namespace}/pods`, podBody(name, {}, spec.namespace)).then(
         () => {
-          created.push(name);
+          created++;
           if (measured) lat.push(performance.now() - due);
         },
         (e: unknown) => {
