@@ -158,6 +158,18 @@ describe("CustomResourceDefinitions across two API servers", () => {
     expect(applied.body.spec.image).toBe("applied");
   });
 
+  it("JSON patch, PUT with a stale resourceVersion (409), deletecollection by label", async () => {
+    const jp = await call(a, "PATCH", `${CRONTABS}/c1`, [{ op: "replace", path: "/spec/image", value: "jp" }], { "content-type": "application/json-patch+json" });
+    expect(jp.body.spec.image).toBe("jp");
+    const stale = { ...jp.body, metadata: { ...jp.body.metadata, resourceVersion: "1" } };
+    expect((await call(b, "PUT", `${CRONTABS}/c1`, stale)).status).toBe(409);
+    for (const n of ["d1", "d2"]) expect((await call(b, "POST", CRONTABS, { metadata: { name: n, labels: { batch: "x" } }, spec: { cronSpec: "x" } })).status).toBe(201);
+    const dc = await call(a, "DELETE", `${CRONTABS}?labelSelector=batch%3Dx`);
+    expect(dc.status).toBe(200);
+    expect(dc.body.items.map((i: Json) => i.metadata.name)).toEqual(["d1", "d2"]);
+    expect((await call(b, "GET", CRONTABS)).body.items.map((i: Json) => i.metadata.name)).toEqual(["c1"]);
+  });
+
   it("scale subresource follows the CRD's paths", async () => {
     const scale = await call(b, "GET", `${CRONTABS}/c1/scale`);
     expect(scale.body).toMatchObject({ kind: "Scale", apiVersion: "autoscaling/v1", spec: { replicas: 3 }, status: { replicas: 2, selector: "app=c1" } });
