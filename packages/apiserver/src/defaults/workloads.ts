@@ -7,6 +7,16 @@ const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !
 const spec = (o: KubeObject): Obj => (isObj(o.spec) ? o.spec : (o.spec = {}));
 const template = (s: Obj): void => defaultPodSpec(isObj(s.template) ? s.template.spec : undefined);
 
+/**
+ * Status counters Go always serialises (no omitempty), so a fresh object shows them as 0:
+ * `status: {replicas: 0}` for a ReplicaSet, as a real API server answers before any controller ran.
+ */
+function zeroCounters(o: KubeObject, fields: readonly string[]): void {
+  if (!isObj(o.status)) o.status = {};
+  const st = o.status as Obj;
+  for (const f of fields) st[f] ??= 0;
+}
+
 export function defaultDeployment(o: KubeObject): void {
   const s = spec(o);
   s.replicas ??= 1;
@@ -26,6 +36,7 @@ export function defaultReplicaSet(o: KubeObject): void {
   const s = spec(o);
   s.replicas ??= 1;
   template(s);
+  zeroCounters(o, ["replicas"]);
 }
 
 export function defaultReplicationController(o: KubeObject): void {
@@ -35,6 +46,7 @@ export function defaultReplicationController(o: KubeObject): void {
   if (!isObj(s.selector) || Object.keys(s.selector).length === 0) if (isObj(labels)) s.selector = { ...labels };
   if (!o.metadata.labels && isObj(labels)) o.metadata.labels = { ...labels };
   template(s);
+  zeroCounters(o, ["replicas"]);
 }
 
 export function defaultStatefulSet(o: KubeObject): void {
@@ -60,6 +72,7 @@ export function defaultStatefulSet(o: KubeObject): void {
       if (!isObj(t.status)) t.status = { phase: "Pending" };
     }
   template(s);
+  zeroCounters(o, ["replicas", "availableReplicas"]);
 }
 
 export function defaultDaemonSet(o: KubeObject): void {
@@ -73,6 +86,7 @@ export function defaultDaemonSet(o: KubeObject): void {
   }
   s.revisionHistoryLimit ??= 10;
   template(s);
+  zeroCounters(o, ["currentNumberScheduled", "numberMisscheduled", "desiredNumberScheduled", "numberReady"]);
 }
 
 /** Jobs also get a generated selector and labels (controller-uid) unless manualSelector; the uid is known at create. */
