@@ -66,6 +66,7 @@ function versionDef(spec: Obj, names: Obj, v: Obj, terminating: boolean, storage
     subresources,
     hasStatus: subresources.includes("status"),
     tracksGeneration: true,
+    statusBumpsGeneration: !subresources.includes("status"),
     storagePrefix: `/registry/${group}/${plural}/`,
     noStrategicMerge: true,
     columns: [{ name: "Name", type: "string", format: "name", description: NAME_DESCRIPTION }, ...columns.map((c) => c.def)],

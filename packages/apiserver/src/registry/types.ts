@@ -70,6 +70,8 @@ export interface ResourceDef {
   hasStatus?: boolean;
   /** Generation bumps on changes to everything but metadata and status (default true when hasStatus or spec exists). */
   tracksGeneration?: boolean;
+  /** Status changes bump generation too (custom resources without a status subresource, as upstream). */
+  statusBumpsGeneration?: boolean;
   /** Extra fields a fieldSelector may use, with their extractors. */
   fields?: Record<string, (obj: KubeObject) => string | undefined>;
   /** PUT on a missing object creates it (nodes, leases… upstream AllowCreateOnUpdate). */

@@ -18,11 +18,11 @@ export function timestamp(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
 }
 
-/** True when anything outside metadata and status differs (what bumps generation). */
-export function specChanged(a: KubeObject, b: KubeObject): boolean {
+/** True when anything outside metadata and status (and status too, when `withStatus`) differs: what bumps generation. */
+export function specChanged(a: KubeObject, b: KubeObject, withStatus = false): boolean {
   const strip = (o: KubeObject) => {
-    const { metadata: _m, status: _s, apiVersion: _a, kind: _k, ...rest } = o;
-    return rest;
+    const { metadata: _m, status, apiVersion: _a, kind: _k, ...rest } = o;
+    return withStatus ? { ...rest, status } : rest;
   };
   return !deepEqual(strip(a), strip(b));
 }
@@ -56,7 +56,7 @@ export function prepareCreateMeta(obj: KubeObject, rng: Rng, nowMs: number, trac
 }
 
 /** Carries over the server-owned metadata from the current object into an update. */
-export function prepareUpdateMeta(next: KubeObject, cur: KubeObject, tracksGeneration: boolean): void {
+export function prepareUpdateMeta(next: KubeObject, cur: KubeObject, tracksGeneration: boolean, statusBumpsGeneration = false): void {
   const m = next.metadata;
   const c = cur.metadata;
   m.uid = c.uid;
@@ -66,7 +66,7 @@ export function prepareUpdateMeta(next: KubeObject, cur: KubeObject, tracksGener
   if (c.deletionGracePeriodSeconds !== undefined) m.deletionGracePeriodSeconds = c.deletionGracePeriodSeconds;
   else delete m.deletionGracePeriodSeconds;
   if (m.generateName === undefined && c.generateName !== undefined) m.generateName = c.generateName;
-  if (tracksGeneration) m.generation = (c.generation ?? 1) + (specChanged(next, cur) ? 1 : 0);
+  if (tracksGeneration) m.generation = (c.generation ?? 1) + (specChanged(next, cur, statusBumpsGeneration) ? 1 : 0);
   else delete m.generation;
   if (m.labels && Object.keys(m.labels).length === 0) delete m.labels;
   if (m.annotations && Object.keys(m.annotations).length === 0) delete m.annotations;

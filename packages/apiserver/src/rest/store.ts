@@ -254,7 +254,7 @@ export class ResourceStore {
       }
     }
     const rvSent = next.metadata.resourceVersion;
-    prepareUpdateMeta(next, cur, def.tracksGeneration ?? false);
+    prepareUpdateMeta(next, cur, def.tracksGeneration ?? false, def.statusBumpsGeneration ?? false);
     if (!rvSent) next.metadata.resourceVersion = cur.metadata.resourceVersion; // unconditional update
     def.defaults?.(next);
     this.validate(def, next, cur);

@@ -288,11 +288,15 @@ describe("CustomResourceDefinitions across two API servers", () => {
     cluster.spec.group = "example.net";
     cluster.spec.scope = "Cluster";
     cluster.spec.names = { plural: "clusterthings", kind: "ClusterThing" };
+    delete cluster.spec.versions[0].subresources;
     expect((await call(a, "POST", CRDS, cluster)).status).toBe(201);
     await eventually(() => call(b, "GET", "/apis/example.net/v1/clusterthings"), (r) => r.status === 200, "served");
     const created = await call(b, "POST", "/apis/example.net/v1/clusterthings", { metadata: { name: "t", namespace: "ignored" }, spec: { cronSpec: "x" } });
     expect(created.status).toBe(201);
     expect(created.body.metadata.namespace).toBeUndefined();
+    // Without a status subresource, status is part of the object: changing it bumps generation.
+    const bumped = await call(a, "PATCH", "/apis/example.net/v1/clusterthings/t", { status: { replicas: 1 } }, { "content-type": "application/merge-patch+json" });
+    expect([bumped.body.status, bumped.body.metadata.generation]).toEqual([{ replicas: 1 }, 2]);
     expect((await call(a, "GET", "/apis/example.net/v1/clusterthings/t")).status).toBe(200);
     expect((await call(a, "GET", "/apis/example.net/v1/namespaces/default/clusterthings/t")).status).toBe(404);
   });
