@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Clock, Rng } from "@kubemu/common";
 import type { KubeObject, Watch, WatchEvent } from "../storage/index.js";
-import type { ResourceDef } from "../registry/types.js";
+import { groupVersion, type ResourceDef } from "../registry/types.js";
 import { toTable, type IncludeObject } from "../http/table.js";
 
 export interface WatchStreamOptions {
@@ -68,7 +68,10 @@ export async function serveWatch(req: IncomingMessage, res: ServerResponse, o: W
 }
 
 function encodeEvent(o: WatchStreamOptions, ev: WatchEvent, withHeaders: boolean): { type: string; object: unknown } {
-  if (!o.table || ev.type === "ERROR" || ev.type === "BOOKMARK") return { type: ev.type, object: ev.object };
+  if (ev.type === "ERROR" || ev.type === "BOOKMARK") return { type: ev.type, object: ev.object };
+  // Custom resource versions share one storage: objects leave in the version watched (a copy: watchers share events).
+  if (o.def.storagePrefix && (ev.object as KubeObject).apiVersion !== groupVersion(o.def)) ev = { type: ev.type, object: { ...(ev.object as KubeObject), apiVersion: groupVersion(o.def) } };
+  if (!o.table) return { type: ev.type, object: ev.object };
   const obj = ev.object as KubeObject;
   obj.apiVersion ??= o.def.group ? `${o.def.group}/${o.def.version}` : o.def.version;
   obj.kind ??= o.def.kind;

@@ -268,6 +268,8 @@ describe("CustomResourceDefinitions across two API servers", () => {
     expect((await call(a, "GET", "/apis/example.org/v1/namespaces/default/widgets/w")).body.apiVersion).toBe("example.org/v1");
     const listed = await call(a, "GET", "/apis/example.org/v1beta1/namespaces/default/widgets");
     expect([listed.body.apiVersion, listed.body.items[0].apiVersion]).toEqual(["example.org/v1beta1", "example.org/v1beta1"]);
+    const watched = await (await fetch(`${a}/apis/example.org/v1beta1/namespaces/default/widgets?watch=1&timeoutSeconds=1`)).text();
+    expect(JSON.parse(watched.split("\n")[0]!)).toMatchObject({ type: "ADDED", object: { apiVersion: "example.org/v1beta1", metadata: { name: "w" } } });
 
     const clash = structuredClone(multi) as Json;
     clash.metadata.name = "gadgets.example.org";
