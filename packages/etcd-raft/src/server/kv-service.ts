@@ -19,6 +19,7 @@ import {
   newTimeout,
   type Rng,
   type ServerStream,
+  type Timer,
   StatusError,
   type RequestContext,
   type WireServer,
@@ -51,8 +52,20 @@ export interface ServiceContext {
 
 const SNAPSHOT_CHUNK_BYTES = 256 * 1024;
 
+/** Watches asking for progress at one interval, and the one timer that serves them all. */
+interface ProgressTicker {
+  timer: Timer;
+  watchers: Set<Watcher>;
+}
+
 export class KvService {
   private readonly activeWatchers = new Set<Watcher>();
+  /**
+   * One timer per progress interval for every watch asking for it: the progress marks of many
+   * watches (an apiserver holds one per resource) leave in the same turn, so each client's
+   * connection writes them in one batch instead of one wake-up and one write per watch.
+   */
+  private readonly progressTickers = new Map<number, ProgressTicker>();
 
   constructor(private readonly c: ServiceContext) {
     c.sm.onStoreReplaced = () => {
@@ -154,7 +167,8 @@ export class KvService {
     this.activeWatchers.add(watcher);
     const onAbort = () => watcher.cancel();
     ctx.signal.addEventListener("abort", onAbort, { once: true });
-    const progress = params.progressNotifyMs ? this.c.clock.setInterval(() => watcher.requestProgress(), params.progressNotifyMs) : undefined;
+    const progressMs = params.progressNotifyMs;
+    if (progressMs) this.addProgress(progressMs, watcher);
     try {
       await stream.send({ kind: "created", revision: startRevision - 1 });
       for (;;) {
@@ -171,10 +185,30 @@ export class KvService {
         }
       }
     } finally {
-      progress?.cancel();
+      if (progressMs) this.removeProgress(progressMs, watcher);
       ctx.signal.removeEventListener("abort", onAbort);
       watcher.cancel();
       this.activeWatchers.delete(watcher);
+    }
+  }
+
+  private addProgress(ms: number, w: Watcher): void {
+    let t = this.progressTickers.get(ms);
+    if (!t) {
+      const watchers = new Set<Watcher>();
+      t = { watchers, timer: this.c.clock.setInterval(() => watchers.forEach((x) => x.requestProgress()), ms) };
+      this.progressTickers.set(ms, t);
+    }
+    t.watchers.add(w);
+  }
+
+  private removeProgress(ms: number, w: Watcher): void {
+    const t = this.progressTickers.get(ms);
+    if (!t) return;
+    t.watchers.delete(w);
+    if (t.watchers.size === 0) {
+      t.timer.cancel();
+      this.progressTickers.delete(ms);
     }
   }
 
