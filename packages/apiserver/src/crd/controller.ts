@@ -46,6 +46,8 @@ export class CrdController {
   private watch: { stop(): void } | undefined;
   /** What each CRD is served from (spec + terminating), to skip registry churn on status-only changes. */
   private readonly servedFrom = new Map<string, string>();
+  /** CRDs whose names clashed; a CRD going away may free their names. */
+  private readonly clashing = new Set<string>();
   private queue: Promise<void> = Promise.resolve();
   private readonly timers = new Set<Timer>();
   private readonly retryMs: number;
@@ -140,8 +142,19 @@ export class CrdController {
 
   private forget(name: string): void {
     this.servedFrom.delete(name);
+    this.clashing.delete(name);
     this.ctx.registry.remove(ownerOf(name));
     this.ctx.log.info({ crd: name }, "stopped serving custom resource");
+    for (const other of this.clashing) this.enqueue(() => this.recheck(other));
+  }
+
+  /** Reconciles the stored state of a CRD (gone: nothing to do). */
+  private async recheck(name: string): Promise<void> {
+    try {
+      await this.reconcile(await this.store.get(this.crdDef, undefined, name));
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
   }
 
   private async reconcile(crd: KubeObject): Promise<void> {
@@ -158,12 +171,17 @@ export class CrdController {
     if (this.servedFrom.get(name) === key) return undefined;
     const defs = customResourceDefs(crd);
     const clash = defs.find((d) => this.ctx.registry.resources.some((r) => r.group === d.group && r.version === d.version && r.kind === d.kind && !this.ctx.registry.ownedBy(ownerOf(name)).includes(r)));
-    if (clash) return `"${clash.kind}" is already in use`;
+    if (clash) {
+      this.clashing.add(name);
+      return `"${clash.kind}" is already in use`;
+    }
     try {
       this.ctx.registry.set(ownerOf(name), defs);
     } catch (e) {
+      this.clashing.add(name);
       return e instanceof Error ? e.message : String(e);
     }
+    this.clashing.delete(name);
     this.servedFrom.set(name, key);
     this.ctx.log.info({ crd: name, versions: defs.map((d) => d.version) }, "serving custom resource");
     return undefined;
@@ -205,13 +223,7 @@ export class CrdController {
     if (remaining > 0) {
       // Instances with finalizers of their own: look again until they are gone.
       this.ctx.log.info({ crd: name, remaining }, "waiting for custom resources to be deleted");
-      this.later(() => this.enqueue(async () => {
-        try {
-          await this.reconcile(await this.store.get(this.crdDef, undefined, name));
-        } catch (e) {
-          if (!isNotFound(e)) throw e;
-        }
-      }));
+      this.later(() => this.enqueue(() => this.recheck(name)));
       return;
     }
     const finalizers = (crd.metadata.finalizers ?? []).filter((f) => f !== CRD_CLEANUP_FINALIZER);

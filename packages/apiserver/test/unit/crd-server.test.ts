@@ -282,6 +282,15 @@ describe("CustomResourceDefinitions across two API servers", () => {
     );
     expect(status.body.status.conditions.map((c: Json) => `${c.type}=${c.status}`)).toEqual(["NamesAccepted=False", "Established=False"]);
     expect((await call(b, "GET", "/apis/example.org/v1/namespaces/default/gadgets")).status).toBe(404);
+    // Once the CRD holding the kind is gone, the other one's names are accepted.
+    expect((await call(a, "DELETE", `${CRDS}/widgets.example.org`)).status).toBe(200);
+    await eventually(
+      () => call(b, "GET", `${CRDS}/gadgets.example.org`),
+      (r) => (r.body.status?.conditions ?? []).some((c: Json) => c.type === "Established" && c.status === "True"),
+      "gadgets Established",
+      8000,
+    );
+    await eventually(() => call(b, "GET", "/apis/example.org/v1/namespaces/default/gadgets"), (r) => r.status === 200, "gadgets served");
   });
 
   it("cluster-scoped custom resources live outside namespaces", async () => {
