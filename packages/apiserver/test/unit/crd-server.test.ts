@@ -224,6 +224,21 @@ describe("CustomResourceDefinitions across two API servers", () => {
     }
   });
 
+  it("a schema change on the CRD applies to the next write on both servers", async () => {
+    const cur = (await call(a, "GET", `${CRDS}/crontabs.stable.example.com`)).body;
+    cur.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.suspend = { type: "boolean", default: false };
+    expect((await call(a, "PUT", `${CRDS}/crontabs.stable.example.com`, cur)).status).toBe(200);
+    const created = await eventually(
+      () => call(b, "POST", CRONTABS, { metadata: { generateName: "s-" }, spec: { cronSpec: "x", suspend: true } }),
+      (r) => r.status === 201 && r.body.spec.suspend === true,
+      "new field kept",
+    );
+    await call(b, "DELETE", `${CRONTABS}/${created.body.metadata.name}`);
+    const defaulted = await call(a, "POST", CRONTABS, { metadata: { name: "s-defaulted" }, spec: { cronSpec: "x" } });
+    expect(defaulted.body.spec.suspend).toBe(false);
+    await call(a, "DELETE", `${CRONTABS}/s-defaulted`);
+  });
+
   it("a server started later serves the existing CRD at once", async () => {
     const c = await startServer("apiserver-c");
     expect((await call(c, "GET", `${CRONTABS}/c1`)).status).toBe(200);
