@@ -91,6 +91,17 @@ spec:
   image: my-awesome-cron-image
 ${extra}`;
 
+/** Polls fn until ok(result) (at most 5 s); returns the last result either way. */
+async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 5000;
+  let v = await fn();
+  while (!ok(v) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    v = await fn();
+  }
+  return v;
+}
+
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "kubemu-crd-"));
   await cluster.start();
@@ -168,15 +179,15 @@ describe("CustomResourceDefinitions with kubectl", { timeout: 60_000 }, () => {
 
   it("kubectl delete crd removes its instances and the resource from both servers", async () => {
     expect(await k1.ok(["delete", "crd", "crontabs.stable.example.com"])).toBe('customresourcedefinition.apiextensions.k8s.io "crontabs.stable.example.com" deleted\n');
-    expect(await k0.ok(["get", "crd"])).toBe("");
+    // apiserver-0 learns of the deletion from its watch of the store: allow it a moment.
+    expect(await until(() => k0.ok(["get", "crd"]), (out) => out === "")).toBe("");
     for (const k of [k0, k1]) {
-      const gone = await k.run(["get", "--raw", "/apis/stable.example.com/v1/namespaces/default/crontabs"]);
-      expect(gone.code).not.toBe(0);
+      const gone = await until(() => k.run(["get", "--raw", "/apis/stable.example.com/v1/namespaces/default/crontabs"]), (r) => r.code !== 0);
       expect(gone.stderr).toContain("NotFound");
     }
     expect(await k0.ok(["apply", "-f", join(dir, "crd.yaml")])).toBe("customresourcedefinition.apiextensions.k8s.io/crontabs.stable.example.com created\n");
     await k0.ok(["wait", "--for", "condition=established", "--timeout=10s", "crd/crontabs.stable.example.com"]);
-    const empty = await k1.run(["get", "ct"]);
+    const empty = await until(() => k1.run(["get", "ct"]), (r) => r.code === 0);
     expect(empty.stdout).toBe("");
     expect(empty.stderr).toContain("No resources found in default namespace.");
   });
