@@ -374,7 +374,7 @@ export class Cacher implements Storage {
     for (;;) {
       for (const kv of page.kvs) objects.set(kv.key, new Cached(kv.key, kv.value, kv.modRevision));
       if (!page.more || page.kvs.length === 0) break;
-      page = await this.backend.range(page.kvs[page.kvs.length - 1]!.key + "\0", this.end, { revision, limit: RANGE_PAGE });
+      page = await this.backend.range(page.kvs[page.kvs.length - 1]!.key + "\0", this.end, { revision, limit: RANGE_PAGE, serializable: true });
     }
     if (this.abort.signal.aborted) return;
     for (const [k, v] of objects) this.objects.set(k, v);

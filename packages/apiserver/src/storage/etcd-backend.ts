@@ -60,13 +60,14 @@ export class EtcdBackend implements KvBackend {
     });
   }
 
-  range(start: string, end: Uint8Array, opts: { revision?: number; limit?: number } = {}): Promise<KvRangeResult> {
+  range(start: string, end: Uint8Array, opts: { revision?: number; limit?: number; serializable?: boolean } = {}): Promise<KvRangeResult> {
     return run(async () => {
       const r = await this.client.range({
         key: start,
         rangeEnd: end,
         ...(opts.revision ? { revision: opts.revision } : {}),
         ...(opts.limit ? { limit: opts.limit } : {}),
+        ...(opts.serializable && opts.revision ? { serializable: true } : {}),
       });
       return { kvs: r.kvs.map(pairOf), revision: r.header.revision, more: r.more, count: r.count };
     });

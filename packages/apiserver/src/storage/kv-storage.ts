@@ -195,7 +195,8 @@ export class KvStorage implements Storage {
     let remaining: number | undefined;
     let nextStart: string | undefined;
     for (let first = true; ; first = false) {
-      const r = await this.call(() => this.backend.range(start, end, { ...(readRev ? { revision: readRev } : {}), limit: batch }), context, readRev);
+      // Later pages read at the revision this list's first page established: no new ReadIndex.
+      const r = await this.call(() => this.backend.range(start, end, { ...(readRev ? { revision: readRev } : {}), limit: batch, ...(first ? {} : { serializable: true }) }), context, readRev);
       if (readRev === 0) {
         readRev = r.revision;
         if (minimum > readRev) throw tooLargeResourceVersion(minimum, readRev);

@@ -73,7 +73,12 @@ export interface KvBackend {
   /** Reads one key at `revision` (0/undefined: latest, linearizable). */
   get(key: string, revision?: number): Promise<{ kv: KvPair | undefined; revision: number }>;
   /** Reads keys in [start, end) in key order. */
-  range(start: string, end: Uint8Array, opts?: { revision?: number; limit?: number }): Promise<KvRangeResult>;
+  /**
+   * `serializable`: the caller already made a linearizable read at `revision` on this backend
+   * (the first page of the same list), so the member may answer from its own state without
+   * another round of ReadIndex.
+   */
+  range(start: string, end: Uint8Array, opts?: { revision?: number; limit?: number; serializable?: boolean }): Promise<KvRangeResult>;
   /** Writes key only if it does not exist. */
   create(key: string, value: Uint8Array): Promise<KvWriteResult>;
   /** Writes key only if its modRevision is still `modRevision`. */

@@ -54,7 +54,7 @@ export class MvccBackend implements KvBackend {
     });
   }
 
-  range(start: string, end: Uint8Array, opts: { revision?: number; limit?: number } = {}): Promise<KvRangeResult> {
+  range(start: string, end: Uint8Array, opts: { revision?: number; limit?: number; serializable?: boolean } = {}): Promise<KvRangeResult> {
     return run(() => {
       const r = this.store.range({
         key: start,
