@@ -1,5 +1,6 @@
 /** apps/v1 and batch/v1 resource declarations. */
-import type { ResourceDef } from "./types.js";
+import type { FieldError, ResourceDef } from "./types.js";
+import type { KubeObject } from "../storage/index.js";
 import { withQuantities } from "../quantity/index.js";
 import {
   controllerRevisionPrinter,
@@ -19,6 +20,25 @@ import {
   validateReplicaSet,
   validateStatefulSet,
 } from "../validation/workloads.js";
+
+/**
+ * rollingUpdate is only allowed with type RollingUpdate. StatefulSet's updateStrategy has no
+ * retainKeys patch strategy, so `kubectl patch … {"type":"OnDelete"}` keeps the defaulted
+ * rollingUpdate and a real API server refuses it (the StatefulSet Basics tutorial's known trap).
+ */
+function statefulSetStrategyRules(o: KubeObject): FieldError[] {
+  const strategy = (o.spec as { updateStrategy?: { type?: unknown; rollingUpdate?: { partition?: unknown } | null } } | undefined)?.updateStrategy;
+  if (strategy?.type !== "OnDelete" || strategy.rollingUpdate === undefined || strategy.rollingUpdate === null) return [];
+  const partition = typeof strategy.rollingUpdate.partition === "number" ? strategy.rollingUpdate.partition : 0;
+  return [
+    {
+      reason: "FieldValueInvalid",
+      field: "spec.updateStrategy.rollingUpdate",
+      // Go's %#v of the internal struct, as upstream prints it.
+      message: `Invalid value: apps.RollingUpdateStatefulSetStrategy{Partition:${partition}, MaxUnavailable:(*intstr.IntOrString)(nil)}: only allowed for updateStrategy 'RollingUpdate'`,
+    },
+  ];
+}
 
 const apps = { group: "apps", version: "v1" } as const;
 const batch = { group: "batch", version: "v1" } as const;
@@ -62,7 +82,7 @@ const appsDeclarations: ResourceDef[] = [
     scale: {},
     ...statefulSetPrinter,
     defaults: defaultStatefulSet,
-    validate: validateStatefulSet,
+    validate: (o, old) => [...validateStatefulSet(o, old), ...statefulSetStrategyRules(o)],
   },
   {
     ...apps,

@@ -254,6 +254,9 @@ export class ResourceStore {
       }
     }
     const rvSent = next.metadata.resourceVersion;
+    // Decode-time normalisation first (quantities, defaults), as upstream: `cpu: 0.1` re-sent
+    // against a stored `100m` is no spec change and must not bump generation.
+    def.defaults?.(next);
     prepareUpdateMeta(next, cur, def.tracksGeneration ?? false, def.statusBumpsGeneration ?? false);
     if (!rvSent) next.metadata.resourceVersion = cur.metadata.resourceVersion; // unconditional update
     def.defaults?.(next);

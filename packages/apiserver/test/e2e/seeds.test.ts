@@ -252,6 +252,26 @@ describe("seed scenarios with the real kubectl", { timeout: 90_000 }, () => {
     expect(invalid.stderr).toBe('The Pod "bad" is invalid: spec.containers[0].resources.requests[cpu]: Invalid value: "2": must be less than or equal to cpu limit of 1\n');
   });
 
+  it("StatefulSet Basics patches: partitions, json patch of the image, and OnDelete refused while rollingUpdate stays (as upstream)", async () => {
+    // Re-applying the manifest re-sends `cpu: 0.1` against the stored `100m`: no spec change.
+    await k.ok(["apply", "-f", "-"], { input: seedObjects });
+    await k.ok(["apply", "-f", "-"], { input: seedObjects });
+    expect(await k.ok(["get", "sts", "web", "-o", "jsonpath={.metadata.generation}"])).toBe("1");
+    await k.ok(["patch", "statefulset", "web", "-p", '{"spec":{"updateStrategy":{"type":"RollingUpdate","rollingUpdate":{"partition":3}}}}']);
+    await k.ok(["patch", "statefulset", "web", "--type=json", "-p", '[{"op": "replace", "path": "/spec/template/spec/containers/0/image", "value":"registry.k8s.io/nginx-slim:0.24"}]']);
+    expect(await k.ok(["get", "sts", "web", "-o", "jsonpath={.spec.updateStrategy} {.spec.template.spec.containers[0].image} {.metadata.generation}"])).toBe(
+      '{"rollingUpdate":{"partition":3},"type":"RollingUpdate"} registry.k8s.io/nginx-slim:0.24 3',
+    );
+    const onDelete = await k.run(["patch", "statefulset", "web", "-p", '{"spec":{"updateStrategy":{"type":"OnDelete"}}}']);
+    expect(onDelete.stderr).toBe(
+      `The StatefulSet "web" is invalid: spec.updateStrategy.rollingUpdate: Invalid value: apps.RollingUpdateStatefulSetStrategy{Partition:3, MaxUnavailable:(*intstr.IntOrString)(nil)}: only allowed for updateStrategy 'RollingUpdate'\n`,
+    );
+    await k.ok(["patch", "statefulset", "web", "-p", '{"spec":{"updateStrategy":{"type":"OnDelete","rollingUpdate":null}}}']);
+    expect(await k.ok(["get", "sts", "web", "-o", "jsonpath={.spec.updateStrategy}"])).toBe('{"type":"OnDelete"}');
+    await k.ok(["patch", "sts", "web", "-p", '{"spec":{"replicas":3}}']);
+    expect(await k.ok(["get", "sts", "web", "-o", "jsonpath={.spec.replicas} {.status.replicas} {.status.availableReplicas}"])).toBe("3 0 0");
+  });
+
   it("serves ResourceQuota and LimitRange with kubectl's columns and describers", async () => {
     await k.ok(["apply", "-f", "-"], { input: seedObjects });
     expect((await k.ok(["get", "quota"])).split("\n")[0]).toMatch(/^NAME\s+AGE\s+REQUEST\s+LIMIT$/);

@@ -225,6 +225,22 @@ describe("quantities in stored objects", () => {
     expect((object as any).spec.template.spec.containers[0].resources.requests.cpu).toBe("250m");
   });
 
+  it("an update that re-sends a quantity in another spelling is no spec change (generation stays)", async () => {
+    const { store, def } = await newStore();
+    const d = def("apps", "deployments");
+    const body = (cpu: string) => ({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "d" },
+      spec: { selector: { matchLabels: { app: "d" } }, template: { metadata: { labels: { app: "d" } }, spec: { containers: [{ name: "c", image: "nginx", resources: { requests: { cpu } } }] } } },
+    });
+    await store.create(d, "default", body("0.1"));
+    const same = (await store.update(d, "default", "d", body("100m"))) as any;
+    expect(same.metadata.generation).toBe(1);
+    const changed = (await store.update(d, "default", "d", body("0.2"))) as any;
+    expect(changed.metadata.generation).toBe(2);
+  });
+
   it("refuses a malformed quantity as upstream's decoder does (400)", async () => {
     const { store, def } = await newStore();
     const e = await failure(store.create(def("", "pods"), "default", pod({ limits: { cpu: "one" } })));
