@@ -350,6 +350,30 @@ async function watchFanout(baseUrl: string, http: KubeHttp, book: PodBook, watch
   }
 }
 
+/**
+ * The headline numbers of the results file this run replaces, kept beside the new ones (older
+ * files had one in-process open-loop run under `fixedRateCreate.latency`).
+ */
+function previousSummary(file: string): Record<string, unknown> | undefined {
+  let old: Record<string, any>; // any past schema
+  try {
+    old = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  const f = old.fixedRateCreate ?? {};
+  const runs = Array.isArray(f.runs) ? (f.runs as { latency: Dist; loadavg1m: number }[]) : f.latency ? [{ latency: f.latency as Dist, loadavg1m: old.setup?.loadavg1m }] : [];
+  return {
+    date: old.date,
+    loadavg1m: old.setup?.loadavg1m,
+    openLoopCreate: runs.map((r) => ({ p50ms: r.latency.p50ms, p99ms: r.latency.p99ms, maxms: r.latency.maxms, loadavg1m: r.loadavg1m })),
+    listFromStoreP50ms: old.list?.fromStore?.p50ms,
+    listFromWatchCacheP50ms: old.list?.fromWatchCache?.p50ms,
+    listFromStoreLastByteP50ms: old.list?.fromStoreLastByte?.p50ms,
+    listFromWatchCacheLastByteP50ms: old.list?.fromWatchCacheLastByte?.p50ms,
+  };
+}
+
 function printFixedRate(fixed: FixedRate): void {
   console.log(`create at ${fixed.targetPerSec}/s, open loop from a separate process, ${fixed.warmupSeconds} s warm-up + ${fixed.secondsPerRun} s measured, latency from due time:`);
   const line = (...c: string[]) => console.log(c.map((x, i) => (i === 0 ? x.padEnd(6) : x.padStart(9))).join(""));
@@ -452,7 +476,9 @@ export async function run(args: string[]): Promise<void> {
       watchFanout: watch,
       goals: { mutatingP99: fixed.pass, list10k: list.pass },
     };
-    writeFileSync(fileURLToPath(new URL("./results/apiserver.json", import.meta.url)), JSON.stringify(result, null, 2) + "\n");
+    const file = fileURLToPath(new URL("./results/apiserver.json", import.meta.url));
+    const previous = previousSummary(file);
+    writeFileSync(file, JSON.stringify({ ...result, ...(previous ? { previous } : {}) }, null, 2) + "\n");
     console.log(`BENCH apiserver ${JSON.stringify(result)}`);
   } catch (e) {
     console.error(`apiserver bench failed; process logs were in ${cluster.root}`);
