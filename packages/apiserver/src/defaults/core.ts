@@ -1,5 +1,7 @@
 /** Defaulting of core kinds other than pods (services, namespaces, secrets, volumes…). */
+import { newBadRequest } from "@kubemu/common";
 import type { KubeObject } from "../storage/index.js";
+import { base64ErrorOffset } from "./base64.js";
 
 type Obj = Record<string, any>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -40,8 +42,24 @@ export function defaultNamespace(o: KubeObject): void {
   (o.status as Obj).phase ??= "Active";
 }
 
+/** Throws the decoder's 400 when a `[]byte` map (Secret data, ConfigMap binaryData) holds malformed base64. */
+function checkBytes(o: KubeObject, kind: string, map: unknown): void {
+  if (!isObj(map)) return;
+  for (const v of Object.values(map)) {
+    if (typeof v !== "string") continue;
+    const at = base64ErrorOffset(v);
+    if (at !== undefined) throw newBadRequest(`${kind} in version "v1" cannot be handled as a ${kind}: illegal base64 data at input byte ${at}`);
+  }
+}
+
+/** ConfigMaps: binaryData must decode as base64, as it does when upstream decodes the object. */
+export function defaultConfigMap(o: KubeObject): void {
+  checkBytes(o, "ConfigMap", o.binaryData);
+}
+
 /** Secrets: type Opaque, and stringData folded into data (base64) as upstream's conversion does. */
 export function defaultSecret(o: KubeObject): void {
+  checkBytes(o, "Secret", o.data);
   o.type ??= "Opaque";
   if (isObj(o.stringData)) {
     const data: Obj = isObj(o.data) ? o.data : {};

@@ -20,6 +20,7 @@ import {
 import { replicationControllerPrinter } from "../tables/workloads.js";
 import { defaultPod } from "../defaults/pods.js";
 import {
+  defaultConfigMap,
   defaultEndpoints,
   defaultEvent,
   defaultLimitRange,
@@ -141,7 +142,7 @@ const coreDeclarations: ResourceDef[] = [
     ...endpointsPrinter,
     defaults: defaultEndpoints,
   },
-  { ...core, kind: "ConfigMap", plural: "configmaps", singular: "configmap", shortNames: ["cm"], namespaced: true, ...configMapPrinter, validate: validateConfigMap },
+  { ...core, kind: "ConfigMap", plural: "configmaps", singular: "configmap", shortNames: ["cm"], namespaced: true, ...configMapPrinter, defaults: defaultConfigMap, validate: validateConfigMap },
   {
     ...core,
     kind: "Secret",

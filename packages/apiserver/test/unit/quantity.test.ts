@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { StatusError } from "@kubemu/common";
 import { canonicalQuantity, compareQuantities, formatQuantity, parseQuantity, QuantityError, type Quantity, type QuantityFormat } from "../../src/quantity/index.js";
 import { newStore } from "./helpers.js";
+import { base64ErrorOffset } from "../../src/defaults/base64.js";
 
 const FORMAT_ERROR = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
 
@@ -262,5 +263,27 @@ describe("quantities in stored objects", () => {
     );
     const v = await failure(store.create(def("", "pods"), "default", pod({}, { volumes: [{ name: "v", emptyDir: { sizeLimit: "-1" } }] })));
     expect(v.status.details?.causes).toContainEqual({ reason: "FieldValueForbidden", field: "spec.volumes[0].emptyDir.sizeLimit", message: "Forbidden: SizeLimit field must be a valid resource quantity" });
+  });
+});
+
+// Decode-time checks share this file with quantities: both are what upstream's typed decoder refuses.
+describe("[]byte fields decode as Go's base64.StdEncoding", () => {
+  it("accepts padded base64 with line breaks anywhere, and names the offset Go names otherwise", () => {
+    for (const ok of ["", "YQ==", "YWI=", "YWJj", "YW\nJj", "YWJj\r\nZGVm", Buffer.from("hello world").toString("base64")]) expect(base64ErrorOffset(ok)).toBeUndefined();
+    expect(base64ErrorOffset("MIIEpQIBAAKCAQEAulqb/Y ...\n")).toBe(22);
+    expect(base64ErrorOffset("YWJ")).toBe(0);
+    expect(base64ErrorOffset("YWJjZ")).toBe(4);
+    expect(base64ErrorOffset("Y===")).toBe(1);
+    expect(base64ErrorOffset("YQ==YQ==")).toBe(4);
+    expect(base64ErrorOffset("a-b_")).toBe(1);
+  });
+
+  it("refuses a Secret whose data is not base64 with the decoder's 400", async () => {
+    const { store, def } = await newStore();
+    const e = await failure(store.create(def("", "secrets"), "default", { apiVersion: "v1", kind: "Secret", metadata: { name: "s" }, data: { k: "MIIEpQIBAAKCAQEAulqb/Y ...\n" } }));
+    expect(e.status.code).toBe(400);
+    expect(e.status.message).toBe('Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte 22');
+    const c = await failure(store.create(def("", "configmaps"), "default", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c" }, binaryData: { k: "%%" } }));
+    expect(c.status.message).toBe('ConfigMap in version "v1" cannot be handled as a ConfigMap: illegal base64 data at input byte 0');
   });
 });
