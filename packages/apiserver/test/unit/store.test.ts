@@ -284,9 +284,16 @@ describe("decoding", () => {
     const pods = def("", "pods");
     const e = await failure(store.create(pods, "default", { metadata: { name: "p" }, spec: "x" }));
     expect(e.status.code).toBe(400);
-    expect(e.status.message).toBe('Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal string into Go struct field Pod.spec of type object');
+    expect(e.status.message).toBe('Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal string into Go struct field Pod.spec of type v1.PodSpec');
     const f = await failure(store.create(def("", "configmaps"), "default", { metadata: { name: "c", finalizers: "x" } }));
-    expect(f.status.message).toContain("Go struct field ConfigMap.metadata.finalizers of type array");
+    // Go's encoding/json words: innermost struct, JSON path without indexes, Go type.
+    expect(f.status.message).toBe('ConfigMap in version "v1" cannot be handled as a ConfigMap: json: cannot unmarshal string into Go struct field ObjectMeta.metadata.finalizers of type []string');
+    const g = await failure(store.create(pods, "default", { metadata: { name: "p" }, spec: { containers: ["nginx"] } }));
+    expect(g.status.message).toBe('Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal string into Go struct field PodSpec.spec.containers of type v1.Container');
+    const h = await failure(store.create(pods, "default", { metadata: { name: "p" }, spec: { containers: [{ name: "c", image: "i", ports: [{ containerPort: "80" }] }] } }));
+    expect(h.status.message).toContain("json: cannot unmarshal string into Go struct field ContainerPort.spec.containers.ports.containerPort of type int32");
+    const n = await failure(store.create(def("", "configmaps"), "default", { metadata: { name: 5 } }));
+    expect(n.status.message).toContain("json: cannot unmarshal number into Go struct field ObjectMeta.metadata.name of type string");
     const ok = (await store.create(pods, "default", {
       metadata: { name: "q" },
       spec: { containers: [{ name: "c", image: "i", resources: { limits: { cpu: 1, memory: "64Mi" } }, livenessProbe: { httpGet: { port: "http" } } }] },
