@@ -14,6 +14,17 @@ function nonNegative(v: unknown, field: string): FieldError[] {
   return [];
 }
 
+/** Upstream prints the labels with Go's %#v: map[string]string{"app":"web"}, or map[string]string(nil) when unset. */
+function labelsMismatch(field: string, labels: unknown): FieldError {
+  const shown = isObj(labels)
+    ? `map[string]string{${Object.keys(labels)
+        .sort()
+        .map((k) => `${JSON.stringify(k)}:${JSON.stringify(String(labels[k]))}`)
+        .join(", ")}}`
+    : "map[string]string(nil)";
+  return { reason: "FieldValueInvalid", field, message: `Invalid value: ${shown}: \`selector\` does not match template \`labels\`` };
+}
+
 /** spec.selector required, non-empty, and matching spec.template.metadata.labels. */
 function selectorAndTemplate(spec: Obj, path = "spec"): FieldError[] {
   const errs: FieldError[] = [];
@@ -23,7 +34,7 @@ function selectorAndTemplate(spec: Obj, path = "spec"): FieldError[] {
     errs.push(invalid(`${path}.selector`, sel, "empty selector is invalid for deployment"));
   const labels = isObj(spec.template) && isObj(spec.template.metadata) ? spec.template.metadata.labels : undefined;
   if (isObj(sel) && !selectorFromObject(sel).matches(labels))
-    errs.push(invalid(`${path}.template.metadata.labels`, labels ?? {}, "`selector` does not match template `labels`"));
+    errs.push(labelsMismatch(`${path}.template.metadata.labels`, labels));
   return errs;
 }
 
@@ -56,7 +67,7 @@ export function validateReplicationController(o: KubeObject): FieldError[] {
   const labels = s.template?.metadata?.labels ?? {};
   for (const [k, v] of Object.entries(isObj(s.selector) ? s.selector : {}))
     if (labels[k] !== v) {
-      errs.push(invalid("spec.template.metadata.labels", labels, "`selector` does not match template `labels`"));
+      errs.push(labelsMismatch("spec.template.metadata.labels", s.template?.metadata?.labels));
       break;
     }
   errs.push(...validatePodSpec(s.template?.spec, "spec.template.spec", ["Always"]));

@@ -272,6 +272,27 @@ describe("seed scenarios with the real kubectl", { timeout: 90_000 }, () => {
     expect(await k.ok(["get", "sts", "web", "-o", "jsonpath={.spec.replicas} {.status.replicas} {.status.availableReplicas}"])).toBe("3 0 0");
   });
 
+  it("refuses the seeds' broken manifests with a real API server's messages", async () => {
+    // Kubernetes in Action's abbreviated snippets and typos, applied as a learner would.
+    const abbreviated = await k.run(["apply", "-f", "-"], { input: "apiVersion: v1\nkind: Pod\nmetadata:\n  name: mongodb\nspec:\n  containers:\n    - ...\n" });
+    expect(abbreviated.stderr).toBe(
+      'Error from server (BadRequest): error when creating "STDIN": Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal string into Go struct field PodSpec.spec.containers of type v1.Container\n',
+    );
+    const secret = await k.run(["apply", "-f", "-"], {
+      input: "apiVersion: v1\nkind: Secret\nmetadata:\n  name: secret-ssh-auth\ntype: kubernetes.io/ssh-auth\ndata:\n  ssh-privatekey: |\n          MIIEpQIBAAKCAQEAulqb/Y ...\n",
+    });
+    expect(secret.stderr).toBe('Error from server (BadRequest): error when creating "STDIN": Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte 22\n');
+    const typo = await k.run(["apply", "-f", "-"], { input: "apiVersion: v1\nkind: Service\nmetadata:\n  name: kubia-headless\nspec:\n  clusterIp: None\n  ports:\n  - port: 80\n" });
+    expect(typo.stderr).toBe('Error from server (BadRequest): error when creating "STDIN": Service in version "v1" cannot be handled as a Service: strict decoding error: unknown field "spec.clusterIp"\n');
+    const noTemplate = await k.run(["apply", "-f", "-"], {
+      input: "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: todo-db\nspec:\n  selector:\n    matchLabels:\n      app: todo-db\n  serviceName: todo-db\n  replicas: 2\n  template:\n",
+    });
+    expect(noTemplate.stderr).toContain('spec.template.metadata.labels: Invalid value: map[string]string(nil): `selector` does not match template `labels`');
+    const mismatch = await k.run(["create", "deployment", "x", "--image=nginx", "--dry-run=client", "-o", "yaml"]);
+    const broken = mismatch.stdout.replace("app: x\n    spec:", "app: other\n    spec:");
+    expect((await k.run(["apply", "-f", "-"], { input: broken })).stderr).toContain('spec.template.metadata.labels: Invalid value: map[string]string{"app":"other"}: `selector` does not match template `labels`');
+  });
+
   it("serves ResourceQuota and LimitRange with kubectl's columns and describers", async () => {
     await k.ok(["apply", "-f", "-"], { input: seedObjects });
     expect((await k.ok(["get", "quota"])).split("\n")[0]).toMatch(/^NAME\s+AGE\s+REQUEST\s+LIMIT$/);
