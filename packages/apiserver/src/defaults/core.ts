@@ -124,3 +124,24 @@ export function defaultLimitRange(o: KubeObject): void {
     if (Object.keys(request).length) item.defaultRequest = request;
   }
 }
+
+/** SetDefaults_NetworkPolicy: policyTypes from the rules given; rule ports default to TCP. */
+export function defaultNetworkPolicy(o: KubeObject): void {
+  if (!isObj(o.spec)) o.spec = {};
+  const s = o.spec as Obj;
+  if (!isObj(s.podSelector)) s.podSelector = {};
+  for (const rules of [s.ingress, s.egress])
+    if (Array.isArray(rules))
+      for (const r of rules) if (isObj(r) && Array.isArray(r.ports)) for (const p of r.ports) if (isObj(p)) p.protocol ??= "TCP";
+  if (!Array.isArray(s.policyTypes) || s.policyTypes.length === 0) {
+    s.policyTypes = ["Ingress"];
+    if (Array.isArray(s.egress) && s.egress.length > 0) s.policyTypes.push("Egress");
+  }
+}
+
+/** PodDisruptionBudget status counters Go always serialises start at 0. */
+export function defaultPodDisruptionBudget(o: KubeObject): void {
+  if (!isObj(o.status)) o.status = {};
+  const st = o.status as Obj;
+  for (const f of ["disruptionsAllowed", "currentHealthy", "desiredHealthy", "expectedPods"]) st[f] ??= 0;
+}

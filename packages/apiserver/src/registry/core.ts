@@ -12,13 +12,14 @@ import {
   nodePrinter,
   persistentVolumeClaimPrinter,
   persistentVolumePrinter,
+  podTemplatePrinter,
   resourceQuotaPrinter,
   secretPrinter,
   serviceAccountPrinter,
   servicePrinter,
 } from "../tables/core.js";
 import { replicationControllerPrinter } from "../tables/workloads.js";
-import { defaultPod } from "../defaults/pods.js";
+import { defaultPod, defaultPodSpec } from "../defaults/pods.js";
 import {
   defaultConfigMap,
   defaultEndpoints,
@@ -241,6 +242,15 @@ const coreDeclarations: ResourceDef[] = [
     hasStatus: true,
     tracksGeneration: false,
     ...resourceQuotaPrinter,
+  },
+  {
+    ...core,
+    kind: "PodTemplate",
+    plural: "podtemplates",
+    singular: "podtemplate",
+    namespaced: true,
+    ...podTemplatePrinter,
+    defaults: (o) => defaultPodSpec((o.template as { spec?: unknown } | undefined)?.spec),
   },
   // No printer upstream either: kubectl shows NAME and CREATED AT.
   { ...core, kind: "LimitRange", plural: "limitranges", singular: "limitrange", shortNames: ["limits"], namespaced: true, defaults: defaultLimitRange },

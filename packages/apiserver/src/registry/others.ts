@@ -5,6 +5,8 @@ import {
   ingressClassPrinter,
   ingressPrinter,
   leasePrinter,
+  networkPolicyPrinter,
+  podDisruptionBudgetPrinter,
   roleBindingPrinter,
   rolePrinter,
   storageClassPrinter,
@@ -12,6 +14,7 @@ import {
 import { eventPrinter } from "../tables/core.js";
 import { get } from "../tables/format.js";
 import { validateIngress, validateIngressClass } from "../validation/networking.js";
+import { defaultNetworkPolicy, defaultPodDisruptionBudget } from "../defaults/core.js";
 
 const rbac = { group: "rbac.authorization.k8s.io", version: "v1" } as const;
 
@@ -39,6 +42,37 @@ export const otherResources: ResourceDef[] = [
     namespaced: false,
     ...ingressClassPrinter,
     validate: validateIngressClass,
+  },
+  {
+    group: "networking.k8s.io",
+    version: "v1",
+    kind: "NetworkPolicy",
+    plural: "networkpolicies",
+    singular: "networkpolicy",
+    shortNames: ["netpol"],
+    namespaced: true,
+    tracksGeneration: true,
+    ...networkPolicyPrinter,
+    defaults: defaultNetworkPolicy,
+  },
+  {
+    group: "policy",
+    version: "v1",
+    kind: "PodDisruptionBudget",
+    plural: "poddisruptionbudgets",
+    singular: "poddisruptionbudget",
+    shortNames: ["pdb"],
+    namespaced: true,
+    subresources: ["status"],
+    hasStatus: true,
+    tracksGeneration: true,
+    ...podDisruptionBudgetPrinter,
+    defaults: defaultPodDisruptionBudget,
+    validate: (o) => {
+      const s = (o.spec ?? {}) as { minAvailable?: unknown; maxUnavailable?: unknown };
+      if (s.minAvailable === undefined || s.maxUnavailable === undefined) return [];
+      return [{ reason: "FieldValueInvalid", field: "spec", message: `Invalid value: ${JSON.stringify(o.spec)}: minAvailable and maxUnavailable cannot be both set` }];
+    },
   },
   {
     group: "discovery.k8s.io",

@@ -1,6 +1,6 @@
 /** Rows for core/v1 kinds other than pods, as upstream's printers. */
 import type { KubeObject } from "../storage/index.js";
-import { age, arr, get, mapString, num, rec, str } from "./format.js";
+import { age, arr, containersAndImages, get, mapString, num, rec, str } from "./format.js";
 import { ageCol, col, nameCol, type Printer } from "./columns.js";
 
 function servicePorts(o: KubeObject): string {
@@ -273,4 +273,17 @@ export const resourceQuotaPrinter: Printer = {
     col("Limit", "Limits control the maximum amount of cpu/memory that a container may use independent of contention on the node."),
   ],
   row: (o, ctx) => [o.metadata.name, age(o.metadata.creationTimestamp, ctx.now), ...quotaCells(o)],
+};
+
+export const podTemplatePrinter: Printer = {
+  columns: [
+    nameCol(),
+    col("Containers", "Names of each container in the template."),
+    col("Images", "Images referenced by each container in the template."),
+    col("Pod Labels", "The labels for the pod template."),
+  ],
+  row: (o) => {
+    const [names, images] = containersAndImages(get(o, "template", "spec"));
+    return [o.metadata.name, names, images, mapString(get(o, "template", "metadata", "labels"))];
+  },
 };

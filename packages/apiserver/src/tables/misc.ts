@@ -1,5 +1,5 @@
 /** Rows for networking, discovery, coordination, storage and RBAC kinds, and the default printer. */
-import { age, arr, get, str } from "./format.js";
+import { age, arr, get, labelSelectorString, str } from "./format.js";
 import { ageCol, col, nameCol, type Printer } from "./columns.js";
 
 export const ingressPrinter: Printer = {
@@ -114,3 +114,28 @@ export const roleBindingPrinter: Printer = {
 
 /** Upstream's default table for kinds without a printer: NAME CREATED AT. */
 export const defaultPrinter: Printer = rolePrinter;
+
+export const networkPolicyPrinter: Printer = {
+  columns: [nameCol(), col("Pod-Selector", "Pods to which this policy applies"), ageCol()],
+  row: (o, ctx) => [o.metadata.name, labelSelectorString(get(o, "spec", "podSelector")), age(o.metadata.creationTimestamp, ctx.now)],
+};
+
+/** An int-or-string cell, or N/A when unset (PodDisruptionBudget's min/max columns). */
+const intOrNA = (v: unknown): string => (typeof v === "number" || typeof v === "string" ? String(v) : "N/A");
+
+export const podDisruptionBudgetPrinter: Printer = {
+  columns: [
+    nameCol(),
+    col("Min Available", "The minimum number of pods that must be available simultaneously.  This can be either an integer or a string specifying a percentage, e.g. \"28%\"."),
+    col("Max Unavailable", "The maximum number of pods that may be unavailable simultaneously.  This can be either an integer or a string specifying a percentage, e.g. \"28%\"."),
+    col("Allowed Disruptions", "Calculated number of pods that may be disrupted at this time.", 0, "integer"),
+    ageCol(),
+  ],
+  row: (o, ctx) => [
+    o.metadata.name,
+    intOrNA(get(o, "spec", "minAvailable")),
+    intOrNA(get(o, "spec", "maxUnavailable")),
+    typeof get(o, "status", "disruptionsAllowed") === "number" ? get(o, "status", "disruptionsAllowed") : 0,
+    age(o.metadata.creationTimestamp, ctx.now),
+  ],
+};

@@ -293,7 +293,7 @@ describe("seed scenarios with the real kubectl", { timeout: 90_000 }, () => {
     expect((await k.run(["apply", "-f", "-"], { input: broken })).stderr).toContain('spec.template.metadata.labels: Invalid value: map[string]string{"app":"other"}: `selector` does not match template `labels`');
   });
 
-  it("serves ResourceQuota and LimitRange with kubectl's columns and describers", async () => {
+  it("serves ResourceQuota, LimitRange, NetworkPolicy, PodDisruptionBudget and PodTemplate with kubectl's columns and describers", async () => {
     await k.ok(["apply", "-f", "-"], { input: seedObjects });
     expect((await k.ok(["get", "quota"])).split("\n")[0]).toMatch(/^NAME\s+AGE\s+REQUEST\s+LIMIT$/);
     expect((await k.ok(["get", "limits"])).split("\n")[0]).toMatch(/^NAME\s+CREATED AT$/);
@@ -301,6 +301,44 @@ describe("seed scenarios with the real kubectl", { timeout: 90_000 }, () => {
     const limits = await k.ok(["describe", "limitrange", "example"]);
     expect(limits).toMatch(/Container\s+cpu\s+50m\s+1\s+1\s+1\s+-/);
     expect(limits).toMatch(/Container\s+memory\s+5Mi\s+1Gi\s+1Gi\s+1Gi\s+-/);
+    // Kubernetes in Action's NetworkPolicy and PodDisruptionBudget, and a PodTemplate.
+    await k.ok(["apply", "-f", "-"], {
+      input: `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: postgres-netpolicy}
+spec:
+  podSelector:
+    matchLabels: {app: database}
+  ingress:
+  - from:
+    - podSelector:
+        matchLabels: {app: webserver}
+    ports:
+    - port: 5432
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: kubia-pdb}
+spec:
+  minAvailable: 2
+  selector:
+    matchLabels: {app: kubia}
+---
+apiVersion: v1
+kind: PodTemplate
+metadata: {name: pt}
+template:
+  metadata:
+    labels: {app: x}
+  spec:
+    containers:
+    - {name: c, image: nginx, resources: {limits: {cpu: 0.25}}}
+`,
+    });
+    expect(await k.ok(["get", "netpol", "postgres-netpolicy", "-o", "jsonpath={.spec.policyTypes} {.spec.ingress[0].ports[0].protocol}"])).toBe('["Ingress"] TCP');
+    expect(await k.ok(["get", "pdb"])).toMatch(/^NAME\s+MIN AVAILABLE\s+MAX UNAVAILABLE\s+ALLOWED DISRUPTIONS\s+AGE\nkubia-pdb\s+2\s+N\/A\s+0\s+/);
+    expect(await k.ok(["describe", "netpol", "postgres-netpolicy"])).toMatch(/Allowing ingress traffic:\n\s+To Port: 5432\/TCP\n\s+From:\n\s+PodSelector: app=webserver/);
+    expect(await k.ok(["get", "podtemplate", "pt", "-o", "jsonpath={.template.spec.containers[0].resources.limits.cpu}"])).toBe("250m");
     const resources = await k.ok(["api-resources", "--api-group="]);
     expect(resources).toMatch(/\nlimitranges\s+limits\s+v1\s+true\s+LimitRange\n/);
     expect(resources).toMatch(/\nresourcequotas\s+quota\s+v1\s+true\s+ResourceQuota\n/);
