@@ -150,6 +150,8 @@ export function validateQuantities(group: string, version: string, kind: string,
       else errs.push({ reason: "FieldValueInvalid", field: path, message: `Invalid value: ${JSON.stringify(raw)}: must be greater than or equal to 0` });
     },
     (req, path) => {
+      for (const list of ["limits", "requests"] as const)
+        if (isObj(req[list])) for (const name of Object.keys(req[list])) errs.push(...containerResourceNameErrors(name, `${path}.${list}[${name}]`));
       if (!isObj(req.requests) || !isObj(req.limits)) return;
       for (const [name, raw] of Object.entries(req.requests)) {
         const request = tryParse(raw);
@@ -164,4 +166,28 @@ export function validateQuantities(group: string, version: string, kind: string,
     },
   );
   return errs;
+}
+
+/** Resource names a container may request without a domain prefix (upstream's standard container resources). */
+const CONTAINER_RESOURCES = new Set(["cpu", "memory", "ephemeral-storage"]);
+const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+
+/**
+ * Upstream's validateContainerResourceName: an unprefixed name must be a standard resource
+ * ("cpus" is refused twice, as the standard-type and the container check both fail); a prefixed
+ * one must be a qualified name.
+ */
+function containerResourceNameErrors(name: string, field: string): QuantityFieldError[] {
+  const invalidName = (detail: string): QuantityFieldError => ({ reason: "FieldValueInvalid", field, message: `Invalid value: ${JSON.stringify(name)}: ${detail}` });
+  const slash = name.indexOf("/");
+  const local = slash === -1 ? name : name.slice(slash + 1);
+  if (local.length === 0 || local.length > 63 || !QUALIFIED_NAME.test(local))
+    return [
+      invalidName(
+        "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')",
+      ),
+    ];
+  if (slash !== -1) return [];
+  if (CONTAINER_RESOURCES.has(name) || name.startsWith("hugepages-")) return [];
+  return [invalidName("must be a standard resource type or fully qualified"), invalidName("must be a standard resource for containers")];
 }

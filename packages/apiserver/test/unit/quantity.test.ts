@@ -261,6 +261,13 @@ describe("quantities in stored objects", () => {
         { reason: "FieldValueInvalid", field: "spec.containers[0].resources.requests[cpu]", message: 'Invalid value: "2": must be less than or equal to cpu limit of 1' },
       ]),
     );
+    const typo = await failure(store.create(def("", "pods"), "default", pod({ limits: { cpus: "1", "example.com/gpu": "1" } })));
+    expect(typo.status.details?.causes).toEqual([
+      { reason: "FieldValueInvalid", field: "spec.containers[0].resources.limits[cpus]", message: 'Invalid value: "cpus": must be a standard resource type or fully qualified' },
+      { reason: "FieldValueInvalid", field: "spec.containers[0].resources.limits[cpus]", message: 'Invalid value: "cpus": must be a standard resource for containers' },
+      { reason: "FieldValueInvalid", field: "spec.containers[0].resources.requests[cpus]", message: 'Invalid value: "cpus": must be a standard resource type or fully qualified' },
+      { reason: "FieldValueInvalid", field: "spec.containers[0].resources.requests[cpus]", message: 'Invalid value: "cpus": must be a standard resource for containers' },
+    ]);
     const v = await failure(store.create(def("", "pods"), "default", pod({}, { volumes: [{ name: "v", emptyDir: { sizeLimit: "-1" } }] })));
     expect(v.status.details?.causes).toContainEqual({ reason: "FieldValueForbidden", field: "spec.volumes[0].emptyDir.sizeLimit", message: "Forbidden: SizeLimit field must be a valid resource quantity" });
   });
