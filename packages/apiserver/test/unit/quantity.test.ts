@@ -1,7 +1,17 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { StatusError } from "@kubemu/common";
-import { canonicalQuantity, compareQuantities, formatQuantity, parseQuantity, QuantityError, type Quantity, type QuantityFormat } from "../../src/quantity/index.js";
+import {
+  canonicalQuantity,
+  compareQuantities,
+  formatQuantity,
+  normalizeQuantities,
+  parseQuantity,
+  QuantityError,
+  validateQuantities,
+  type Quantity,
+  type QuantityFormat,
+} from "../../src/quantity/index.js";
 import { newStore } from "./helpers.js";
 import { base64ErrorOffset } from "../../src/defaults/base64.js";
 
@@ -143,6 +153,29 @@ describe("quantity properties", () => {
         expect(compareQuantities(parseQuantity(canonical), parseQuantity(s.trim()))).toBe(0);
       }),
       { numRuns: 3000 },
+    );
+  });
+});
+
+describe("quantity passes over arbitrary bodies", () => {
+  it("never fail but with a QuantityError, whatever shape the fields have", () => {
+    const anyQuantity = fc.oneof(fc.jsonValue(), fc.constantFrom("1", "0.5", "-1Gi", "1Ki", "x"));
+    const resources = fc.oneof(fc.jsonValue(), fc.record({ limits: fc.oneof(fc.jsonValue(), fc.dictionary(fc.string(), anyQuantity)), requests: fc.oneof(fc.jsonValue(), fc.dictionary(fc.string(), anyQuantity)) }));
+    const pod = fc.record({
+      metadata: fc.constant({ name: "p" }),
+      spec: fc.oneof(fc.jsonValue(), fc.record({ containers: fc.oneof(fc.jsonValue(), fc.array(fc.oneof(fc.jsonValue(), fc.record({ name: fc.string(), resources })))), overhead: fc.jsonValue() })),
+    });
+    fc.assert(
+      fc.property(pod, (body) => {
+        try {
+          normalizeQuantities("", "v1", "Pod", body);
+        } catch (e) {
+          expect(e).toBeInstanceOf(QuantityError);
+          return;
+        }
+        expect(Array.isArray(validateQuantities("", "v1", "Pod", body))).toBe(true);
+      }),
+      { numRuns: 1000 },
     );
   });
 });
