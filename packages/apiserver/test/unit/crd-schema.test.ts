@@ -102,7 +102,7 @@ describe("structural schema: validation", () => {
       }),
       { numRuns: 300 },
     );
-  });
+  }, 30_000); // property runs are CPU-bound: give them room on a loaded machine
 });
 
 describe("printer-column JSONPath", () => {
@@ -235,5 +235,5 @@ describe("robustness", () => {
       }),
       { numRuns: 400 },
     );
-  });
+  }, 30_000);
 });
