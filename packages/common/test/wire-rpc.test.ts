@@ -266,3 +266,38 @@ describe("wire server on a shared http.Server", () => {
     }
   });
 });
+
+describe("wire notify (one-way requests)", () => {
+  it("runs the handler in order with no reply; failures and unknown methods leave the connection up", async () => {
+    const { server, url } = await startServer({ name: "etcd-0" });
+    const seen: number[] = [];
+    server.handle<number, void>("push", (n, ctx) => {
+      expect(ctx.peer).toBe("etcd-1");
+      seen.push(n);
+    });
+    server.handle("fails", () => {
+      throw new Error("bad message");
+    });
+    server.handle("add", (p: { a: number; b: number }) => p.a + p.b);
+    const client = newClient([url], { name: "etcd-1" });
+    expect(client.notify("push", 0)).toBe(false); // not connected yet: nothing is queued
+    await client.ready();
+    for (let i = 1; i <= 100; i++) expect(client.notify("push", i)).toBe(true);
+    expect(client.notify("fails", {})).toBe(true);
+    expect(client.notify("no.such.method", {})).toBe(true);
+    expect(await client.request("add", { a: 1, b: 2 })).toBe(3); // same connection, still serving
+    await waitFor(() => seen.length === 100);
+    expect(seen).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+  });
+
+  it("refuses to queue behind a backlog and refuses frames over the size limit", async () => {
+    const { server, url } = await startServer();
+    server.handle("sink", () => undefined);
+    const client = newClient([url], { maxFrameBytes: 64 * 1024 });
+    await client.ready();
+    expect(client.notify("sink", "x".repeat(100 * 1024))).toBe(false);
+    let refused = false;
+    for (let i = 0; i < 200 && !refused; i++) refused = !client.notify("sink", "y".repeat(60 * 1024), { maxBufferedBytes: 256 * 1024 });
+    expect(refused).toBe(true);
+  });
+});

@@ -143,6 +143,16 @@ export class ClientConnection {
     this.calls.set(id, call);
   }
 
+  /** Sends a one-way request; throws (e.g. RequestEntityTooLarge) when it cannot. */
+  sendNotify(method: string, params: unknown): void {
+    this.link.send([FrameType.Notify, method, params]);
+  }
+
+  /** Bytes written to this connection but not yet on the wire. */
+  get bufferedBytes(): number {
+    return this.link.bufferedBytes;
+  }
+
   /** Opens a stream; throws without registering it. */
   openStream(sink: StreamSink, method: string, params: unknown, credit: number): number {
     const id = this.nextId++;

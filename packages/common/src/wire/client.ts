@@ -159,6 +159,25 @@ export class WireClient extends EventEmitter implements StreamHost {
     });
   }
 
+  /**
+   * Sends a one-way request (no response, no retry, no redirect) on the current connection.
+   * Returns false, sending nothing, when there is no connection, when more than
+   * maxBufferedBytes wait unsent on it (a slow or stalled peer), or when the frame is too large.
+   * For traffic that tolerates loss and has its own recovery, like Raft messages.
+   */
+  notify(method: string, params: unknown, opts: { maxBufferedBytes?: number } = {}): boolean {
+    const conn = this.current;
+    if (this.closed || !conn) return false;
+    if (opts.maxBufferedBytes !== undefined && conn.bufferedBytes > opts.maxBufferedBytes) return false;
+    try {
+      conn.sendNotify(method, params);
+      return true;
+    } catch (e) {
+      this.log.debug({ method, err: e instanceof Error ? e.message : String(e) }, "wire: notify not sent");
+      return false;
+    }
+  }
+
   /** Opens a server stream; iterate the result with for await. */
   stream<T = unknown, P = unknown>(method: string, params: P, opts: StreamOptions<T, P> = {}): WireStream<T> {
     const s = new WireStream<T>(this, method, params, opts, this.streamWindow);

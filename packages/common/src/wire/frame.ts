@@ -21,6 +21,7 @@ export const FrameType = {
   End: 11,
   Ping: 12,
   Pong: 13,
+  Notify: 14,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
@@ -51,6 +52,8 @@ export type CreditFrame = [typeof FrameType.Credit, number, number];
 export type EndFrame = [typeof FrameType.End, number, number];
 export type PingFrame = [typeof FrameType.Ping, number];
 export type PongFrame = [typeof FrameType.Pong, number];
+/** A one-way request: the server runs the method's handler and sends nothing back. */
+export type NotifyFrame = [typeof FrameType.Notify, string, unknown];
 
 export type Frame =
   | HelloFrame
@@ -65,7 +68,8 @@ export type Frame =
   | CreditFrame
   | EndFrame
   | PingFrame
-  | PongFrame;
+  | PongFrame
+  | NotifyFrame;
 
 /** WebSocket close codes used by the wire layer. */
 export const CloseCode = {
@@ -178,6 +182,9 @@ export function decodeFrame(data: Uint8Array): Frame {
     case FrameType.Pong:
       if (n === 2 && typeof f[1] === "number") return f as Frame;
       break;
+    case FrameType.Notify:
+      if (n === 3 && typeof f[1] === "string") return f as Frame;
+      break;
     default:
       throw new FrameError(CloseCode.ProtocolError, `unknown frame type ${String(f[0])}`);
   }
@@ -187,6 +194,7 @@ export function decodeFrame(data: Uint8Array): Frame {
 /** Frame types a server accepts from a client (after the handshake). */
 export const clientToServer: ReadonlySet<number> = new Set([
   FrameType.Request,
+  FrameType.Notify,
   FrameType.Cancel,
   FrameType.Open,
   FrameType.Credit,

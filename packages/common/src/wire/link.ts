@@ -104,6 +104,11 @@ export class Link {
     this.liveness = this.opts.clock.setInterval(() => this.checkLiveness(), this.opts.pingIntervalMs);
   }
 
+  /** Bytes queued in the socket but not yet written (backpressure for one-way sends). */
+  get bufferedBytes(): number {
+    return this.ws.bufferedAmount;
+  }
+
   /**
    * Encodes and sends a frame. Throws a RequestEntityTooLarge StatusError if it is too big (the
    * link stays up). Frames sent after close are ignored: the owner learns of the close via onClose.

@@ -143,6 +143,8 @@ export class ServerConnection {
         return this.onHello(f[1]);
       case FrameType.Request:
         return this.onRequest(f[1], f[2], f[3]);
+      case FrameType.Notify:
+        return this.onNotify(f[1], f[2]);
       case FrameType.Open:
         return this.onOpen(f[1], f[2], f[3], f[4]);
       case FrameType.Credit:
@@ -194,6 +196,23 @@ export class ServerConnection {
       );
     } else {
       this.finishRequest(id, ctx, result, false);
+    }
+  }
+
+  /** A one-way request: run the handler; failures are logged, since there is no one to tell. */
+  private onNotify(method: string, params: unknown): void {
+    const handler = this.server.requestHandlers.get(method);
+    if (!handler) {
+      this.log.debug({ method }, "wire: notify for an unknown method ignored");
+      return;
+    }
+    const ctx = new Context(method, this.peerName, this.log);
+    const failed = (e: unknown) => this.log.warn({ method, err: e instanceof Error ? e.message : String(e) }, "wire: notify handler failed");
+    try {
+      const result = handler(params, ctx);
+      if (result instanceof Promise) result.catch(failed);
+    } catch (e) {
+      failed(e);
     }
   }
 

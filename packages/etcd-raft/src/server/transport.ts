@@ -3,10 +3,11 @@
  * theirs on this member's peer URL.
  *
  * One WireClient per peer, named after this member so fault rules on the receiving side match
- * by process name. Messages for one peer produced by one Ready go out as one request (a batch);
- * requests to a peer are pipelined on its single connection, so order is preserved. A peer that
- * is not connected gets nothing (Raft retries on its own timers) and is reported unreachable;
- * a failed snapshot send is reported so the leader retries it.
+ * by process name. Messages for one peer produced by one Ready go out as one batch on its single
+ * connection, so order is preserved. Batches are one-way (wire notify): Raft's own acks and
+ * timers recover lost messages, so a reply frame per batch would only double the socket writes.
+ * A peer that is not connected or has too much unsent gets nothing and is reported unreachable.
+ * Batches carrying a snapshot are requests, so a failed snapshot send is reported and retried.
  */
 import { type Clock, type FaultInjector, type Logger, type Rng, WireClient, WireServer, newBadRequest } from "@kubemu/common";
 import { PEER_METHOD_MESSAGES } from "../api/index.js";
@@ -28,8 +29,10 @@ export interface TransportOptions {
   log: Logger;
   faults: FaultInjector;
   handler: TransportHandler;
-  /** Most unanswered batches per peer before new ones are dropped. */
+  /** Most unanswered snapshot batches per peer before new ones are dropped. */
   maxInflightBatches?: number;
+  /** Most bytes waiting unsent to one peer before new batches are dropped (a stalled peer). */
+  maxBufferedBytes?: number;
 }
 
 interface Peer {
@@ -42,11 +45,13 @@ interface Peer {
 export class PeerTransport {
   private readonly peers = new Map<number, Peer>();
   private readonly maxInflight: number;
+  private readonly maxBuffered: number;
   /** Counts for metrics. */
   readonly stats = { sent: 0, dropped: 0, received: 0, rejected: 0 };
 
   constructor(private readonly opts: TransportOptions) {
     this.maxInflight = opts.maxInflightBatches ?? 512;
+    this.maxBuffered = opts.maxBufferedBytes ?? 4 * MAX_BATCH_BYTES;
   }
 
   /** Registers the peer-message handler on the peer WireServer. */
@@ -117,9 +122,18 @@ export class PeerTransport {
       if (hasSnap) this.opts.handler.reportSnapshot(to, false);
       return;
     }
+    if (!hasSnap) {
+      if (peer.client.notify(PEER_METHOD_MESSAGES, { to, msgs: batch }, { maxBufferedBytes: this.maxBuffered })) {
+        this.stats.sent += batch.length;
+      } else {
+        this.stats.dropped += batch.length;
+        this.opts.handler.reportUnreachable(to);
+      }
+      return;
+    }
     peer.inflight++;
     this.stats.sent += batch.length;
-    peer.client.request(PEER_METHOD_MESSAGES, { to, msgs: batch }, { timeoutMs: hasSnap ? 30_000 : 5000 }).then(
+    peer.client.request(PEER_METHOD_MESSAGES, { to, msgs: batch }, { timeoutMs: 30_000 }).then(
       () => {
         peer.inflight--;
       },
@@ -127,7 +141,7 @@ export class PeerTransport {
         peer.inflight--;
         this.opts.log.debug({ peer: to, err: e instanceof Error ? e.message : String(e) }, "peer send failed");
         this.opts.handler.reportUnreachable(to);
-        if (hasSnap) this.opts.handler.reportSnapshot(to, false);
+        this.opts.handler.reportSnapshot(to, false);
       },
     );
   }
