@@ -9,23 +9,27 @@ export type Readiness =
   | { kind: "ready"; status: ControlStatus }
   | { kind: "exited"; lastOutput: string }
   | { kind: "not-answering" }
+  | { kind: "not-ready"; status: ControlStatus }
   | { kind: "not-checked" };
 
 /**
- * Waits until the process answers GET /kubemu/status on its control URL, exits, or waitMs passes.
- * waitMs 0 only checks that it has not already died.
+ * Waits until the process answers GET /kubemu/status on its control URL without `ready: false`,
+ * exits, or waitMs passes. waitMs 0 only checks that it has not already died.
  */
 export async function waitReady(rec: ProcessRecord, outFile: string, waitMs: number, clock: Clock): Promise<Readiness> {
   const deadline = clock.now() + waitMs;
+  let notReady: ControlStatus | undefined;
   for (;;) {
     if (!isOurProcessAlive(rec)) return { kind: "exited", lastOutput: lastLine(outFile) };
     if (waitMs === 0) return { kind: "not-checked" };
     try {
-      return { kind: "ready", status: await getControlStatus(rec.controlUrl, 500) };
+      const status = await getControlStatus(rec.controlUrl, 500);
+      if (status.ready !== false) return { kind: "ready", status };
+      notReady = status;
     } catch {
       /* not listening yet */
     }
-    if (clock.now() >= deadline) return { kind: "not-answering" };
+    if (clock.now() >= deadline) return notReady ? { kind: "not-ready", status: notReady } : { kind: "not-answering" };
     await clock.sleep(100);
   }
 }
@@ -55,6 +59,8 @@ export function describeReadiness(r: Readiness, rec: ProcessRecord, waitMs: numb
       return `EXITED right after start${r.lastOutput ? `: ${r.lastOutput}` : ""} (see \`kubemu logs ${rec.name}\`)`;
     case "not-answering":
       return `started, but ${rec.controlUrl}/kubemu/status did not answer within ${waitMs / 1000}s`;
+    case "not-ready":
+      return `started, but not ready within ${waitMs / 1000}s (see \`kubemu logs ${rec.name}\`)`;
     case "not-checked":
       return "started";
   }

@@ -209,6 +209,16 @@ describe("kubemu kill / stop / start / restart", () => {
     expect(statuses[1]).toEqual({ name: "fake-b", pid: b.pid, state: "exited", addresses: expect.any(Object) });
   }, 60_000);
 
+  it("waits at up until a process's status stops saying ready: false, and says which never got ready", async () => {
+    const t0 = Date.now();
+    const { res } = await upThree(47, { "fake-a": ["--ready-after-ms", "1500"], "fake-b": ["--ready-after-ms", "600000"] });
+    expect(res.code).toBe(0);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1500);
+    expect(res.stdout).toMatch(/fake-a\s+pid \d+\s+ready\n/);
+    expect(res.stdout).toMatch(/fake-b\s+pid \d+\s+started, but not ready within \d+s/);
+    expect(res.stdout).toMatch(/fake-c\s+pid \d+\s+ready/);
+  }, 90_000);
+
   it("reports an EXITED process at up and exits 1", async () => {
     const { stateDir, res } = await upThree(45, { "fake-c": ["--no-such-flag"] });
     expect(res.code).toBe(1);

@@ -19,6 +19,8 @@ export interface BackendState extends Backend {
   lastError?: string;
   /** Connections currently proxied to it. */
   connections: number;
+  /** Whether health has been decided by a probe or a connection attempt yet. */
+  probed: boolean;
 }
 
 /** Options of {@link ApiserverBalancer}. */
@@ -56,7 +58,7 @@ export class ApiserverBalancer {
 
   constructor(private readonly opts: BalancerOptions) {
     if (opts.backends.length === 0) throw new Error("apiserver-lb needs at least one backend");
-    this.backends = opts.backends.map((b) => ({ ...b, healthy: true, connections: 0 }));
+    this.backends = opts.backends.map((b) => ({ ...b, healthy: true, connections: 0, probed: false }));
     this.faults = opts.faults ?? new FaultInjector();
     this.log = opts.logger ?? silentLogger;
     // A new drop rule cuts existing connections too, as a partition would.
@@ -129,6 +131,7 @@ export class ApiserverBalancer {
     const healthy = error === undefined;
     if (healthy !== b.healthy) this.log.info({ backend: b.name, healthy, error }, healthy ? "backend is healthy" : "backend is down");
     b.healthy = healthy;
+    b.probed = true;
     if (error === undefined) delete b.lastError;
     else b.lastError = error;
   }

@@ -74,7 +74,10 @@ try {
     port: Number(controlUrl.port),
     faults,
     logger: log,
-    status: () => ({ name: values.name, pid: process.pid, backends: balancer.snapshot() }),
+    status: () => {
+      const backends = balancer.snapshot();
+      return { name: values.name, pid: process.pid, ready: backends.some((b) => b.healthy && b.probed), backends };
+    },
   });
   log.info({ address: `${values["bind-address"]}:${bound}`, backends, controlUrl: control.url }, "apiserver-lb listening");
   const shutdown = (signal: string) => {

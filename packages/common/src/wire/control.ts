@@ -18,6 +18,8 @@ export interface ProcessStatus {
   pid: number;
   role?: string;
   term?: number;
+  /** False while the process runs but cannot serve yet (the launcher waits for it); absent = ready. */
+  ready?: boolean;
   [extra: string]: unknown;
 }
 
