@@ -23,6 +23,26 @@ export const ANONYMOUS: UserInfo = { name: "system:anonymous", groups: ["system:
 /** The identity of the trusted plain-HTTP port (upstream's insecure-port user). */
 export const INSECURE_USER: UserInfo = { name: "system:unsecured", groups: ["system:masters", "system:authenticated"] };
 
+/** The certificate identity of each TLS connection: fixed at the handshake, so read once per connection. */
+const certificateUsers = new WeakMap<TLSSocket, UserInfo | null>();
+
+/** The user a verified client certificate names; null without one; 401 for one that does not verify. */
+function certificateUser(socket: TLSSocket): UserInfo | null {
+  const known = certificateUsers.get(socket);
+  if (known !== undefined) return known;
+  const cert = socket.getPeerCertificate();
+  let user: UserInfo | null = null;
+  if (cert && Object.keys(cert).length > 0 && cert.subject) {
+    if (socket.authorized !== true) throw unauthorized();
+    const asList = (v: string | string[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+    const name = asList(cert.subject.CN)[0];
+    if (!name) throw unauthorized();
+    user = { name, groups: [...asList(cert.subject.O), "system:authenticated"] };
+  }
+  certificateUsers.set(socket, user);
+  return user;
+}
+
 /** Authenticates bearer tokens (service account tokens). Rejects with any error; 401 follows. */
 export interface TokenAuthenticator {
   authenticate(token: string): Promise<UserInfo>;
@@ -36,15 +56,8 @@ export async function authenticate(req: IncomingMessage, tokens?: TokenAuthentic
   const socket = req.socket as Partial<TLSSocket>;
   if (socket.encrypted !== true || typeof socket.getPeerCertificate !== "function") return INSECURE_USER;
   const bearer = /^bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "")?.[1];
-  const cert = socket.getPeerCertificate();
-  const hasCert = !!cert && Object.keys(cert).length > 0 && !!cert.subject;
-  if (hasCert) {
-    if (socket.authorized !== true) throw unauthorized();
-    const asList = (v: string | string[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
-    const name = asList(cert.subject.CN)[0];
-    if (!name) throw unauthorized();
-    return { name, groups: [...asList(cert.subject.O), "system:authenticated"] };
-  }
+  const certUser = certificateUser(socket as TLSSocket);
+  if (certUser) return certUser;
   if (bearer !== undefined) {
     if (!tokens) throw unauthorized();
     try {

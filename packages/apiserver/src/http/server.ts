@@ -15,7 +15,7 @@ import type { ResourceStore } from "../rest/store.js";
 import type { KubeObject } from "../storage/index.js";
 import type { ResourceDef } from "../registry/types.js";
 import { methodNotAllowed, notFoundPath } from "../rest/errors.js";
-import { parseRequestPath } from "./request-info.js";
+import { parseRequestPath, type RequestInfo } from "./request-info.js";
 import { sendBytes, sendError, sendJson } from "./respond.js";
 import { decodeObjectBody, readBody } from "./body.js";
 import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from "./discovery.js";
@@ -146,10 +146,11 @@ export class HttpFront {
     const start = process.hrtime.bigint();
     const url = new URL(req.url ?? "/", "http://apiserver");
     const path = url.pathname;
+    const info = parseRequestPath(path);
     let user: UserInfo;
     try {
       user = await authenticate(req, this.o.tokens);
-      authorize(user, requestAttributes(req.method ?? "GET", path, parseRequestPath(path), url.searchParams));
+      authorize(user, requestAttributes(req.method ?? "GET", path, info, url.searchParams));
     } catch (e) {
       sendError(req, res, e);
       return;
@@ -158,7 +159,7 @@ export class HttpFront {
     const labels = { verb: (req.method ?? "GET").toUpperCase(), group: "", version: "", resource: "", subresource: "" };
     let code = 200;
     try {
-      const verb = await this.route(req, res, url, path, labels, user);
+      const verb = await this.route(req, res, url, path, info, labels, user);
       if (verb) labels.verb = verb.toUpperCase();
       code = res.statusCode;
     } catch (e) {
@@ -171,7 +172,7 @@ export class HttpFront {
     }
   }
 
-  private async route(req: IncomingMessage, res: ServerResponse, url: URL, path: string, labels: Record<string, string>, user: UserInfo): Promise<string | undefined> {
+  private async route(req: IncomingMessage, res: ServerResponse, url: URL, path: string, info: RequestInfo, labels: Record<string, string>, user: UserInfo): Promise<string | undefined> {
     const method = req.method ?? "GET";
     const isRead = method === "GET" || method === "HEAD";
     switch (path) {
@@ -226,7 +227,6 @@ export class HttpFront {
       this.sendDocument(req, res, doc);
       return;
     }
-    const info = parseRequestPath(path);
     const registry = this.o.ctx.registry;
     switch (info.kind) {
       case "other":
