@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Makes a fresh clone runnable: installs dependencies when node_modules is missing or older than
 // the lockfile, and rebuilds dist/ when any package source is newer than its build.
-// Uses only Node built-ins so it can run before `npm ci`.
+// Uses only Node built-ins so it can run before any dependency is installed.
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
