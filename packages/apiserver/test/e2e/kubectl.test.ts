@@ -68,9 +68,10 @@ describe("kubectl 1.32 (dispatcher) against kubemu-apiserver", { timeout: 60_000
     expect(await k.ok(["get", "svc", "kubernetes", "-o", "jsonpath={.spec.clusterIP}"])).toBe("127.96.0.1");
     // Both servers renew their leases; the reconciler lists both within a few seconds.
     let eps = "";
-    for (let i = 0; i < 40 && !eps.includes("127.0.144.2"); i++) {
+    const both = () => eps.includes("127.0.144.1") && eps.includes("127.0.144.2");
+    for (let i = 0; i < 40 && !both(); i++) {
       eps = await k.ok(["get", "endpoints", "kubernetes", "-o", "jsonpath={.subsets[0].addresses[*].ip}"]);
-      if (!eps.includes("127.0.144.2") || !eps.includes("127.0.144.1")) await new Promise((r) => setTimeout(r, 250));
+      if (!both()) await new Promise((r) => setTimeout(r, 250));
     }
     expect(eps).toBe("127.0.144.1 127.0.144.2");
   });
