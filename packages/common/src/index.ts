@@ -5,3 +5,8 @@ export * from "./logger.js";
 export * from "./wire/index.js";
 export * from "./pki.js";
 export * from "./process-main.js";
+export type * from "./api/object.js";
+export type * from "./api/params.js";
+export * from "./selectors/labels.js";
+export * from "./selectors/fields.js";
+export * from "./quantity/index.js";

@@ -5,36 +5,13 @@
  *
  * Params name the resource like a URL does: {group, version, resource, namespace?, name?}.
  */
-import { newBadRequest, type WireServer } from "@kubemu/common";
+import { newBadRequest, type ListParams, type ResourceParams, type WireServer, type WriteParams } from "@kubemu/common";
 import type { ServerContext } from "../rest/context.js";
-import type { ListQuery, PatchType, ResourceStore, WriteOptions } from "../rest/store.js";
+import type { ResourceStore, WriteOptions } from "../rest/store.js";
 import type { ResourceDef } from "../registry/types.js";
 import type { WatchEvent } from "../storage/index.js";
 import { notFoundPath } from "../rest/errors.js";
 import { parseDeleteOptions } from "../rest/delete-options.js";
-
-export interface ResourceParams {
-  group?: string;
-  version?: string;
-  resource: string;
-  namespace?: string;
-  name?: string;
-  subresource?: string;
-}
-
-interface WriteParams extends ResourceParams {
-  body?: unknown;
-  dryRun?: boolean;
-  fieldManager?: string;
-  patchType?: PatchType;
-  force?: boolean;
-  options?: unknown;
-}
-
-interface ListParams extends ResourceParams, ListQuery {
-  allowBookmarks?: boolean;
-  sendInitialEvents?: boolean;
-}
 
 const PATCH_TYPES = new Set(["json", "merge", "strategic", "apply"]);
 

@@ -6,7 +6,7 @@
 import { newBadRequest } from "@kubemu/common";
 import type { ResourceDef } from "../registry/types.js";
 import { hasQuantities, normalizeQuantities, validateQuantities } from "./fields.js";
-import { QuantityError } from "./quantity.js";
+import { QuantityError } from "@kubemu/common";
 
 /** def with quantity normalisation and validation added; kinds without quantities come back unchanged. */
 export function withQuantities(def: ResourceDef): ResourceDef {

@@ -5,7 +5,7 @@
  * container requests not above limits).
  */
 import { resolveSchema, schemaFor, type Schema } from "../openapi/index.js";
-import { compareQuantities, formatQuantity, parseQuantity, quantitySign, canonicalQuantity, type Quantity } from "./quantity.js";
+import { compareQuantities, formatQuantity, parseQuantity, quantitySign, canonicalQuantity, type Quantity } from "@kubemu/common";
 
 const QUANTITY_REF = ".api.resource.Quantity";
 const REQUIREMENTS_REF = ".api.core.v1.ResourceRequirements";

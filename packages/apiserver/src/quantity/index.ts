@@ -13,6 +13,6 @@ export {
   quantitySign,
   type Quantity,
   type QuantityFormat,
-} from "./quantity.js";
+} from "@kubemu/common";
 export { hasQuantities, normalizeQuantities, validateQuantities, type QuantityFieldError } from "./fields.js";
 export { withQuantities } from "./declare.js";

@@ -13,9 +13,9 @@ import { keyFor, type ServerContext } from "./context.js";
 import { prepareCreateMeta, prepareUpdateMeta, randomSuffix, timestamp } from "./meta.js";
 import { invalidError, methodNotAllowed, strategicMergeUnsupported } from "./errors.js";
 import { validateMeta, validateMetaUpdate, type NameRule } from "../validation/meta.js";
-import { parseLabelSelector } from "../selectors/labels.js";
+import { parseLabelSelector } from "@kubemu/common";
 import { checkTypes } from "../validation/types.js";
-import { checkFieldsSupported, defaultFields, parseFieldSelector } from "../selectors/fields.js";
+import { checkFieldsSupported, defaultFields, parseFieldSelector } from "@kubemu/common";
 import { recordUpdate, serverSideApply } from "../patch/managed-fields.js";
 import { applyJsonPatch } from "../patch/json-patch.js";
 import { applyMergePatch } from "../patch/merge-patch.js";
@@ -27,7 +27,8 @@ import { addDefaultTolerations, defaultServiceAccount } from "../admission/pods.
 import { allocateForCreate, allocateForUpdate, releaseForDelete } from "../admission/services.js";
 import { ServiceAllocators } from "../allocators/service-allocators.js";
 
-export type PatchType = "json" | "merge" | "strategic" | "apply";
+import type { PatchType } from "@kubemu/common";
+export type { PatchType };
 
 export interface WriteOptions {
   dryRun?: boolean;

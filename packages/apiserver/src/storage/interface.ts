@@ -10,43 +10,9 @@
  * - Every error is a {@link StatusError} from @kubemu/common whose message names the resource,
  *   exactly as kube-apiserver does (`pods "x" not found`).
  */
-import type { Status } from "@kubemu/common";
+import type { KubeObject, WatchEvent } from "@kubemu/common";
 
-/** metav1.OwnerReference. */
-export interface OwnerReference {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-  controller?: boolean;
-  blockOwnerDeletion?: boolean;
-}
-
-/** metav1.ObjectMeta: the fields storage and the registry read or write. */
-export interface ObjectMeta {
-  name?: string;
-  generateName?: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  generation?: number;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
-  deletionGracePeriodSeconds?: number;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  finalizers?: string[];
-  ownerReferences?: OwnerReference[];
-  managedFields?: unknown[];
-}
-
-/** Any Kubernetes object. Storage treats everything but `metadata` as opaque JSON. */
-export interface KubeObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata: ObjectMeta;
-  [field: string]: unknown;
-}
+export type { KubeObject, ObjectMeta, OwnerReference, WatchEvent, WatchEventType } from "@kubemu/common";
 
 /** Conditions a write checks against the current object; a mismatch is 409 Conflict. */
 export interface Preconditions {
@@ -84,19 +50,6 @@ export interface ListResult {
   continue?: string;
   /** Items after this page (upstream only reports it without a predicate). */
   remainingItemCount?: number;
-}
-
-export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
-
-/**
- * One watch event. DELETED carries the object's last state, with resourceVersion set to the
- * revision of the deletion. BOOKMARK carries an object of the resource's kind holding only
- * `metadata.resourceVersion`. ERROR carries a Status (410 Expired when the start revision is
- * compacted) and ends the watch.
- */
-export interface WatchEvent {
-  type: WatchEventType;
-  object: KubeObject | Status;
 }
 
 /** Options of {@link Storage.watch}. */

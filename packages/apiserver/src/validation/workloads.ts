@@ -1,7 +1,7 @@
 /** Validation of workload kinds: selector present and matching the template, replicas, strategies. */
 import type { KubeObject } from "../storage/index.js";
 import type { FieldError } from "../registry/types.js";
-import { selectorFromObject } from "../selectors/labels.js";
+import { selectorFromObject } from "@kubemu/common";
 import { forbidden, invalid, notSupported, required } from "./fields.js";
 import { validatePodSpec, withClaimTemplates } from "./pods.js";
 

@@ -3,7 +3,7 @@
  * (`a=b`, `a==b`, `a!=b`) and set-based (`a in (x,y)`, `a notin (x)`, `a`, `!a`), comma = AND.
  * Parsing rejects malformed input with a BadRequest StatusError, as kube-apiserver does.
  */
-import { newBadRequest } from "@kubemu/common";
+import { newBadRequest } from "../status.js";
 
 export type LabelOperator = "=" | "!=" | "in" | "notin" | "exists" | "!";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { isStatus, StatusError } from "@kubemu/common";
-import { parseLabelSelector, selectorFromObject } from "../../src/selectors/labels.js";
-import { parseFieldSelector } from "../../src/selectors/fields.js";
+import { isStatus, StatusError } from "../src/index.js";
+import { parseLabelSelector, selectorFromObject } from "../src/selectors/labels.js";
+import { parseFieldSelector } from "../src/selectors/fields.js";
 
 describe("label selectors", () => {
   const m = (sel: string, labels: Record<string, string>) => parseLabelSelector(sel).matches(labels);

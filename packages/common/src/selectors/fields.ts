@@ -3,8 +3,8 @@
  * exist upstream; each resource declares which fields it supports (metadata.name and
  * metadata.namespace always). An unsupported field is a BadRequest, as upstream.
  */
-import { newBadRequest } from "@kubemu/common";
-import type { KubeObject } from "../storage/index.js";
+import { newBadRequest } from "../status.js";
+import type { KubeObject } from "../api/object.js";
 
 export interface FieldRequirement {
   field: string;

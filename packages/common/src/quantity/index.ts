@@ -1,0 +1,12 @@
+export {
+  QUANTITY_PATTERN,
+  QuantityError,
+  canonicalQuantity,
+  compareQuantities,
+  formatQuantity,
+  isWholeQuantity,
+  parseQuantity,
+  quantitySign,
+  type Quantity,
+  type QuantityFormat,
+} from "./quantity.js";
