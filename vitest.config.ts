@@ -10,6 +10,7 @@ export default defineConfig({
       "@kubemu/common": src("common"),
       "@kubemu/etcd-raft": src("etcd-raft"),
       "@kubemu/apiserver": src("apiserver"),
+      "@kubemu/scheduler": src("scheduler"),
     },
   },
   test: {

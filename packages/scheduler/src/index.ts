@@ -1,0 +1,2 @@
+/** @kubemu/scheduler: kube-scheduler's behaviour, leader-elected. */
+export {};
