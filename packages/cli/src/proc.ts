@@ -1,29 +1,6 @@
-import { readFileSync } from "node:fs";
-import type { Clock } from "@kubemu/common";
+import { isProcessAlive, readProcStat, type Clock, type ProcStat } from "@kubemu/common";
 
-/** What /proc/<pid>/stat says about a process. */
-export interface ProcStat {
-  /** One-letter state: R, S, D, T, Z (zombie), X (dead)... */
-  state: string;
-  /** Field 22: start time in clock ticks after boot. With the pid, it identifies one process for good. */
-  startTime: number;
-}
-
-/** Reads /proc/<pid>/stat; undefined when there is no such process. */
-export function readProcStat(pid: number): ProcStat | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, "utf8");
-  } catch {
-    return undefined;
-  }
-  // Field 2 (comm) is in parentheses and may itself contain spaces or ')', so split after the last ')'.
-  const rest = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  const state = rest[0];
-  const startTime = Number(rest[19]); // field 22; rest[0] is field 3
-  if (state === undefined || !Number.isFinite(startTime)) return undefined;
-  return { state, startTime };
-}
+export { readProcStat, type ProcStat };
 
 /** A process we started: its pid and the start time recorded when we started it. */
 export interface ProcessIdentity {
@@ -37,9 +14,7 @@ export interface ProcessIdentity {
  */
 export function isOurProcessAlive(id: ProcessIdentity): boolean {
   if (id.pid === null || id.startTime === null) return false;
-  const stat = readProcStat(id.pid);
-  if (stat === undefined || stat.startTime !== id.startTime) return false;
-  return stat.state !== "Z" && stat.state !== "X";
+  return isProcessAlive(id.pid, id.startTime);
 }
 
 /**

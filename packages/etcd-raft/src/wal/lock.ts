@@ -2,8 +2,10 @@
  * One writer per WAL directory. Two store processes appending to the same log would
  * interleave records and destroy it, so the writer holds a `LOCK` file naming its pid.
  * A lock left by a process that no longer exists (SIGKILL, crash, container restart) is taken
- * over; node has no flock(2), so liveness is checked with signal 0.
+ * over; node has no flock(2), so liveness is checked through /proc (`isProcessAlive`: a zombie,
+ * killed but not yet reaped by its parent, is gone — signal 0 alone would call it alive).
  */
+import { isProcessAlive } from "@kubemu/common";
 import { open, readFile, rename, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { WalError } from "./errors.js";
@@ -23,7 +25,7 @@ export async function lockDir(dir: string): Promise<DirLock> {
   if (heldHere.has(key)) throw new WalError(`WAL in ${dir} is already open in this process`);
   const path = join(dir, LOCK_FILE);
   const holder = await readHolder(path);
-  if (holder !== undefined && holder !== process.pid && isAlive(holder)) {
+  if (holder !== undefined && holder !== process.pid && isProcessAlive(holder)) {
     throw new WalError(`WAL in ${dir} is locked by running process ${holder}`);
   }
   // Write the new lock beside the old one and rename over it, so the file is never half-written.
@@ -54,15 +56,5 @@ async function readHolder(path: string): Promise<number | undefined> {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw e;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM: it exists but belongs to someone else — still alive.
-    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }
