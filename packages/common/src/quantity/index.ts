@@ -10,3 +10,4 @@ export {
   type Quantity,
   type QuantityFormat,
 } from "./quantity.js";
+export { quantityMilliValue, quantityValue } from "./value.js";
