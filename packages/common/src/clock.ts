@@ -10,6 +10,11 @@ export interface Timer {
 export interface Clock {
   /** Milliseconds since the epoch (wall time for RealClock, virtual for FakeClock). */
   now(): number;
+  /**
+   * Milliseconds on a clock that only moves forward at a steady rate (never stepped by NTP or an
+   * operator), for measuring durations such as lease expiry; its origin is arbitrary.
+   */
+  monotonic(): number;
   /** Runs fn once after ms. */
   setTimeout(fn: () => void, ms: number): Timer;
   /** Runs fn every ms until cancelled. */
@@ -37,6 +42,9 @@ function sleepOn(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> 
 export class RealClock implements Clock {
   now(): number {
     return Date.now();
+  }
+  monotonic(): number {
+    return performance.now();
   }
   setTimeout(fn: () => void, ms: number): Timer {
     const t = setTimeout(fn, ms);
@@ -75,6 +83,10 @@ export class FakeClock implements Clock {
   }
 
   now(): number {
+    return this.current;
+  }
+
+  monotonic(): number {
     return this.current;
   }
 

@@ -11,3 +11,4 @@ export type * from "./api/params.js";
 export * from "./selectors/labels.js";
 export * from "./selectors/fields.js";
 export * from "./quantity/index.js";
+export * from "./client/index.js";

@@ -30,6 +30,17 @@ export interface ConnectOptions {
   knownPeer: string | undefined;
   /** Aborting gives up on the attempt at once (the client is closing). */
   signal?: AbortSignal;
+  /** For wss:// endpoints: the CA to trust and this client's certificate. */
+  tls?: WireTlsOptions;
+}
+
+/** TLS settings of a wss:// connection (PEM text or buffers). */
+export interface WireTlsOptions {
+  /** CA certificate(s) the server's certificate must chain to. */
+  ca?: string | Buffer;
+  /** This client's certificate and key (the server maps CN/O to user/groups). */
+  cert?: string | Buffer;
+  key?: string | Buffer;
 }
 
 const handshakeAccepts: ReadonlySet<number> = new Set([FrameType.Welcome, FrameType.Reject, FrameType.Ping, FrameType.Pong]);
@@ -68,7 +79,7 @@ export class ClientConnection {
       };
       let ws: WebSocket;
       try {
-        ws = new WebSocket(endpoint, { maxPayload: opts.link.maxFrameBytes, perMessageDeflate: false });
+        ws = new WebSocket(endpoint, { maxPayload: opts.link.maxFrameBytes, perMessageDeflate: false, ...(opts.tls ?? {}) });
       } catch (e) {
         reject(newServiceUnavailable(`cannot connect to ${endpoint}: ${e instanceof Error ? e.message : String(e)}`));
         return;

@@ -11,7 +11,7 @@ import { fromStatus, newCancelled, newServiceUnavailable, newTimeout, StatusErro
 import { CloseCode, DEFAULT_MAX_FRAME_BYTES } from "./frame.js";
 import type { FaultInjector } from "./faults.js";
 import { DEFAULT_DEAD_AFTER_MS, DEFAULT_PING_INTERVAL_MS, type LinkClose, type LinkOptions } from "./link.js";
-import { ClientConnection, type CallSink } from "./client-connection.js";
+import { ClientConnection, type CallSink, type WireTlsOptions } from "./client-connection.js";
 import { WireStream, type StreamHost, type StreamOptions } from "./client-stream.js";
 
 export interface WireClientOptions {
@@ -37,6 +37,8 @@ export interface WireClientOptions {
   maxFrameBytes?: number;
   /** Default stream credit window (default 256 items). */
   streamWindow?: number;
+  /** CA and client certificate for wss:// endpoints. */
+  tls?: WireTlsOptions;
 }
 
 export interface RequestOptions {
@@ -72,6 +74,7 @@ export class WireClient extends EventEmitter implements StreamHost {
   private readonly backoffMaxMs: number;
   private readonly maxRedirects: number;
   private readonly streamWindow: number;
+  private readonly tls: WireTlsOptions | undefined;
   private readonly knownPeers = new Map<string, string>();
 
   private index = 0;
@@ -105,6 +108,7 @@ export class WireClient extends EventEmitter implements StreamHost {
     this.backoffMaxMs = opts.backoffMaxMs ?? 5000;
     this.maxRedirects = opts.maxRedirects ?? 5;
     this.streamWindow = opts.streamWindow ?? 256;
+    this.tls = opts.tls;
     this.linkOptions = {
       clock: this.clock,
       log: this.log,
@@ -276,6 +280,7 @@ export class WireClient extends EventEmitter implements StreamHost {
           connectTimeoutMs: this.connectTimeoutMs,
           knownPeer: this.knownPeers.get(endpoint),
           signal: this.stopping.signal,
+          ...(this.tls ? { tls: this.tls } : {}),
         });
       } catch (e) {
         this.lastError = e instanceof StatusError ? e : newServiceUnavailable(String(e));

@@ -11,3 +11,4 @@ export type { WireClientOptions, RequestOptions, ConnectionState } from "./clien
 export { WireStream } from "./client-stream.js";
 export type { StreamOptions } from "./client-stream.js";
 export { DEFAULT_PING_INTERVAL_MS, DEFAULT_DEAD_AFTER_MS } from "./link.js";
+export type { WireTlsOptions } from "./client-connection.js";

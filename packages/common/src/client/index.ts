@@ -1,0 +1,12 @@
+export { ApiClient, WIRE_API_PATH, eventResourceVersion } from "./api-client.js";
+export type { ApiClientOptions, ListOptions, WatchOptions, WriteOptions, PatchOptions, DeleteOptions, DeleteCollectionOptions } from "./api-client.js";
+export { Resources, apiVersionOf, qualifiedName, type ResourceRef } from "./resources.js";
+export { Indexer, Indexes, objectKey, splitKey, standardIndexers, namespaceIndex, nodeNameIndex, ownerUidIndex, type IndexFunc, type Lister } from "./indexer.js";
+export { SharedInformer, DeletedFinalStateUnknown, deletedObject, type EventHandler, type ListerWatcher, type InformerOptions } from "./informer.js";
+export { InformerFactory, listerWatcherFor, stripManagedFields, type InformerFactoryOptions, type InformerScope } from "./informer-factory.js";
+export { WorkQueue, type WorkQueueOptions } from "./workqueue.js";
+export { ItemExponentialRateLimiter, BucketRateLimiter, MaxOfRateLimiter, defaultControllerRateLimiter, type RateLimiter } from "./rate-limiter.js";
+export { runWorkers, type WorkerOptions } from "./workers.js";
+export { EventRecorder, referenceTo, rfc3339Seconds, type EventRecorderOptions, type EventType, type ObjectReference, type CoreEvent } from "./events.js";
+export { LeaderElector, ApiLeaseLock, leaderElectionProblem, microTime, type LeaderElectionOptions, type LeaderElectionRecord, type LeaseLock, type LeaderCallbacks } from "./leader-election.js";
+export { randomId, holderIdentity } from "./ids.js";
