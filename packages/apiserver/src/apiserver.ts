@@ -14,6 +14,7 @@ import type { ResourceDef } from "./registry/types.js";
 import { groupVersion } from "./registry/types.js";
 import { PROFILE_SETTINGS, type ServerContext } from "./rest/context.js";
 import { ResourceStore } from "./rest/store.js";
+import { ResourceApi } from "./rest/resource-api.js";
 import { HttpFront } from "./http/server.js";
 import { ApiMetrics } from "./http/metrics.js";
 import { registerWireApi } from "./internal/wire-api.js";
@@ -26,6 +27,9 @@ import { ServiceAccountTokens } from "./serviceaccount/index.js";
 
 /** kube-apiserver's usual --service-account-issuer; also the default API audience. */
 export const DEFAULT_SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local";
+
+/** How long stop() waits to leave the `kubernetes` endpoints (a store write) before going on without. */
+const withdrawTimeoutMs = 1_000;
 
 export interface ApiServerOptions {
   /** Process name (apiserver-0). */
@@ -60,6 +64,8 @@ export interface ApiServerOptions {
 export class ApiServer {
   readonly ctx: ServerContext;
   readonly store: ResourceStore;
+  /** The verbs both front ends (HTTP, wire) serve, over the store. */
+  readonly api: ResourceApi;
   readonly http: HttpFront;
   readonly wire: WireServer;
   readonly faults = new FaultInjector();
@@ -104,24 +110,24 @@ export class ApiServer {
       },
     };
     this.store = new ResourceStore(this.ctx);
+    this.api = new ResourceApi(this.store, registry, (def) => (def.kind === "ComponentStatus" && o.componentStatus ? o.componentStatus() : undefined));
     this.crds = new CrdController(this.ctx, this.store);
     this.metrics = new ApiMetrics(o.defaultMetrics ?? false);
     this.tokens = this.serviceAccountTokens(registry);
     this.http = new HttpFront({
       tokens: this.tokens,
       ctx: this.ctx,
-      store: this.store,
+      api: this.api,
       name: o.name,
       faults: this.faults,
       metrics: this.metrics,
       ready: () => this.ready && this.storeHealthy,
       status: () => ({ name: o.name, pid: process.pid, role: "apiserver", ready: this.ready }),
-      computed: (def) => (def.kind === "ComponentStatus" && o.componentStatus ? o.componentStatus() : undefined),
       ...(o.tls ? { tls: o.tls } : {}),
       ...(o.insecurePort !== undefined ? { insecurePort: o.insecurePort } : {}),
     });
     this.wire = new WireServer({ name: o.name, logger: log, clock: this.ctx.clock, faults: this.faults });
-    registerWireApi(this.wire, this.ctx, this.store);
+    registerWireApi(this.wire, this.api);
     this.http.wireUpgrade = (req, socket, head) => this.wire.handleUpgrade(req, socket, head);
   }
 
@@ -218,15 +224,36 @@ export class ApiServer {
     }
   }
 
-  /** Graceful stop: not ready, withdraw from the `kubernetes` endpoints, close listeners and storage. */
+  /**
+   * Graceful stop: not ready, withdraw from the `kubernetes` endpoints, close listeners and storage.
+   * Withdrawing writes to the store, so it gets at most {@link withdrawTimeoutMs}: with the store
+   * unreachable the endpoints keep this server until its lease expires, as after a crash.
+   */
   async stop(): Promise<void> {
     this.ready = false;
     this.compactTimer?.cancel();
     this.probeTimer?.cancel();
     await this.crds.stop();
-    if (this.reconciler) await this.reconciler.withdraw().catch(() => undefined);
+    if (this.reconciler) await this.withdraw(this.reconciler);
     await this.wire.close();
     await this.http.close();
     await this.o.storage.close();
+  }
+
+  private async withdraw(reconciler: EndpointReconciler): Promise<void> {
+    let timer: Timer | undefined;
+    const timedOut = new Promise<"timeout">((resolve) => (timer = this.ctx.clock.setTimeout(() => resolve("timeout"), withdrawTimeoutMs)));
+    const outcome = await Promise.race([
+      reconciler.withdraw().then(
+        () => "done" as const,
+        (e: unknown) => {
+          this.ctx.log.warn({ err: e instanceof Error ? e.message : String(e) }, "could not leave the kubernetes endpoints");
+          return "failed" as const;
+        },
+      ),
+      timedOut,
+    ]);
+    timer?.cancel();
+    if (outcome === "timeout") this.ctx.log.warn({ timeoutMs: withdrawTimeoutMs }, "leaving the kubernetes endpoints took too long (store unreachable?); stopping anyway");
   }
 }

@@ -4,7 +4,8 @@
  */
 import { createHash } from "node:crypto";
 import type { Registry } from "../registry/registry.js";
-import { ALL_VERBS, groupVersion, type ResourceDef } from "../registry/types.js";
+import { ALL_VERBS, groupVersion, type ResourceDef, type Subresource } from "../registry/types.js";
+import { SUBRESOURCES } from "../rest/resource-api.js";
 
 export const AGGREGATED_CONTENT_TYPE = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
 const AGGREGATED_V2BETA1 = "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList";
@@ -24,22 +25,10 @@ export function wantsAggregated(accept: string | undefined): string | undefined 
 
 const verbsOf = (r: ResourceDef) => [...(r.verbs ?? ALL_VERBS)];
 
-/** A subresource's kind, group and verbs as upstream reports them. */
-function subresourceInfo(r: ResourceDef, sub: string): { group?: string; version?: string; kind: string; verbs: string[] } {
-  switch (sub) {
-    case "status":
-      return { kind: r.kind, verbs: ["get", "patch", "update"] };
-    case "scale":
-      return { group: "autoscaling", version: "v1", kind: "Scale", verbs: ["get", "patch", "update"] };
-    case "binding":
-      return { kind: "Binding", verbs: ["create"] };
-    case "eviction":
-      return { group: "policy", version: "v1", kind: "Eviction", verbs: ["create"] };
-    case "finalize":
-      return { kind: r.kind, verbs: ["update"] };
-    default:
-      return { kind: r.kind, verbs: ["get"] };
-  }
+/** A subresource's kind, group and verbs as upstream reports them (the adapter's table, which serves them). */
+function subresourceInfo(r: ResourceDef, sub: Subresource): { group?: string; version?: string; kind: string; verbs: string[] } {
+  const info = SUBRESOURCES[sub];
+  return { ...(info.group !== undefined ? { group: info.group, version: info.version } : {}), kind: info.kind ?? r.kind, verbs: [...info.verbs] };
 }
 
 export function apiVersions(serverAddress: string): unknown {

@@ -64,8 +64,3 @@ export function sendError(req: IncomingMessage, res: ServerResponse, e: unknown)
   sendBytes(req, res, status.code, "application/json", Buffer.from(JSON.stringify(status)), extra);
   return status;
 }
-
-/** A success Status (DELETE of an object that is gone, eviction, binding). */
-export function successStatus(details?: Record<string, unknown>): Record<string, unknown> {
-  return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", ...(details ? { details } : {}) };
-}

@@ -11,9 +11,7 @@ import { FaultInjector, handleControlRequest, toStatus, type ProcessStatus, type
 import { OPENAPI_V2_PROTOBUF, openApiV2Document, openApiV2Protobuf, openApiV3Document, openApiV3Index, unknownFields, type SerializedDocument } from "../openapi/index.js";
 import { decodeProtobufBody } from "../protobuf/index.js";
 import type { ServerContext } from "../rest/context.js";
-import type { ResourceStore } from "../rest/store.js";
-import type { KubeObject } from "../storage/index.js";
-import type { ResourceDef } from "../registry/types.js";
+import type { ResourceApi } from "../rest/resource-api.js";
 import { methodNotAllowed, notFoundPath } from "../rest/errors.js";
 import { parseRequestPath, type RequestInfo } from "./request-info.js";
 import { sendBytes, sendError, sendJson } from "./respond.js";
@@ -42,14 +40,14 @@ export const WIRE_PATH = "/kubemu/wire";
 
 export interface HttpFrontOptions {
   ctx: ServerContext;
-  store: ResourceStore;
+  /** The verbs on declared resources (shared with the internal wire API). */
+  api: ResourceApi;
   name: string;
   faults: FaultInjector;
   metrics: ApiMetrics;
   /** Readiness: false until bootstrap finished and while the store is unreachable. */
   ready: () => boolean;
   status: () => ProcessStatus | Promise<ProcessStatus>;
-  computed?: (def: ResourceDef) => Promise<KubeObject[]> | undefined;
   /** Serve HTTPS with these PEMs (ca: verify client certificates when presented). */
   tls?: { cert: string | Buffer; key: string | Buffer; ca?: string | Buffer };
   /** With tls: also serve plain HTTP on this port of the same address. */
@@ -268,10 +266,9 @@ export class HttpFront {
         }
         return handleResource(req, res, info, url, {
           ctx: this.o.ctx,
-          store: this.o.store,
+          api: this.o.api,
           protobuf: (bytes) => decodeProtobufBody(bytes),
           unknownFields: (def, obj) => (def.unknownFields ? def.unknownFields(obj) : unknownFields({ group: def.group, version: def.version, kind: def.kind }, obj)),
-          ...(this.o.computed ? { computed: this.o.computed } : {}),
           onWatchEnd: (def, n) => this.o.metrics.watchEvents.inc({ group: def.group, version: def.version, kind: def.kind }, n),
         });
       }

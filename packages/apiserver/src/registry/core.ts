@@ -75,6 +75,7 @@ const coreDeclarations: ResourceDef[] = [
     namespaced: true,
     subresources: ["status", "binding", "eviction"],
     hasStatus: true,
+    returnDeletedObject: true,
     // Pods carry no metadata.generation in 1.32 (PodObservedGenerationTracking came later).
     tracksGeneration: false,
     ...podPrinter,

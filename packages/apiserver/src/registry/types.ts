@@ -53,8 +53,8 @@ export interface ResourceDef {
   categories?: readonly string[];
   namespaced: boolean;
   subresources?: readonly Subresource[];
-  /** Verbs served (default: the eight CRUD verbs). */
-  verbs?: readonly string[];
+  /** Verbs served (default: the eight CRUD verbs); the others answer 405 MethodNotAllowed on every front end. */
+  verbs?: readonly Verb[];
   /** Table columns (default: Name, Created At... as upstream's default printer: Name, Age). */
   columns?: TableColumn[];
   /** Cells for one row after the name and in column order (Name is supplied by the caller). */
@@ -84,6 +84,8 @@ export interface ResourceDef {
   storageResource?: string;
   /** events.k8s.io/v1 Event: stored in core/v1 form under /registry/events/ (converted on the way). */
   storedAsCoreEvent?: boolean;
+  /** A delete that removes the object at once answers the object, not a Success Status (pods, as upstream's ReturnDeletedObject). */
+  returnDeletedObject?: boolean;
   /** True if the object cannot be created/updated by clients (computed, e.g. componentstatuses). */
   readOnly?: boolean;
   /** Storage key prefix when it is not `/registry/<storageResource ?? plural>/` (custom resources: `/registry/<group>/<plural>/`). */
@@ -102,6 +104,9 @@ export interface ResourceDef {
 
 /** The eight standard verbs. */
 export const ALL_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"] as const;
+
+/** An API verb, as discovery and authorization name it. */
+export type Verb = (typeof ALL_VERBS)[number];
 
 /** "apps/v1" or "v1". */
 export function groupVersion(def: { group: string; version: string }): string {

@@ -2,12 +2,12 @@
 import { newBadRequest } from "@kubemu/common";
 import type { KubeObject } from "../storage/index.js";
 import type { ResourceDef } from "../registry/types.js";
-import type { PatchType, ResourceStore, WriteOptions } from "../rest/store.js";
+import type { PatchType, ResourceStore, WriteOptions } from "./store.js";
 import { applyJsonPatch } from "../patch/json-patch.js";
 import { applyMergePatch } from "../patch/merge-patch.js";
 import { applyStrategicMergePatch } from "../patch/strategic.js";
 import { labelSelectorString, mapString } from "../tables/format.js";
-import { invalidError } from "../rest/errors.js";
+import { invalidError } from "./errors.js";
 import { parseJsonPath } from "../crd/jsonpath.js";
 
 type Obj = Record<string, any>;
