@@ -137,13 +137,15 @@ export interface FixtureProcess {
   name: string;
   ip: string;
   extraArgs?: string[];
+  /** The component it stands in for (decides its stop order); default "fake". */
+  component?: string;
 }
 
 /** Writes a --spec YAML file of fixture processes and returns its path. */
 export function writeFixtureSpec(stateDir: string, port: number, procs: FixtureProcess[]): string {
   const spec = procs.map((p) => ({
     name: p.name,
-    component: "fake",
+    component: p.component ?? "fake",
     bin: fixture,
     nodeArgs: ["--import", tsxLoader],
     args: p.extraArgs ?? [],

@@ -95,6 +95,35 @@ describe("kubemu up / status / down", () => {
     expect((await runKubemu(stateDir, ["down"])).code).toBe(0);
   }, 90_000);
 
+  it("down stops in reverse dependency order: node agents, then apiservers, then the store", async () => {
+    const stateDir = newStateDir();
+    const { ips, port } = await freeAddresses(100, 4);
+    const slow = ["--stop-delay-ms", "300"];
+    const procs = [
+      { name: "store", component: "etcd" },
+      { name: "api", component: "apiserver" },
+      { name: "agent", component: "kubelet" },
+      { name: "proxy", component: "kube-proxy" },
+    ].map((p, i) => ({ ...p, ip: ips[i]!, extraArgs: slow }));
+    const spec = writeFixtureSpec(stateDir, port, procs);
+    expect((await runKubemu(stateDir, ["up", "--spec", spec])).code).toBe(0);
+    rememberPids(stateDir);
+    const down = await runKubemu(stateDir, ["down"]);
+    expect(down.code).toBe(0);
+    expect(down.stdout).not.toContain("killed");
+    const sigtermAt = (name: string) => {
+      const lines = readFileSync(join(stateDir, "logs", `${name}.log`), "utf8").split("\n").filter(Boolean);
+      const line = lines.map((l) => JSON.parse(l) as { msg: string; time: string }).find((l) => l.msg === "SIGTERM: shutting down");
+      expect(line, `${name} logged its SIGTERM`).toBeDefined();
+      return Date.parse(line!.time);
+    };
+    const [store, api, agent, proxy] = ["store", "api", "agent", "proxy"].map(sigtermAt) as [number, number, number, number];
+    // Node agents together; each next tier only once the previous one has exited (300 ms each).
+    expect(Math.abs(agent - proxy)).toBeLessThan(250);
+    expect(api - Math.max(agent, proxy)).toBeGreaterThanOrEqual(290);
+    expect(store - api).toBeGreaterThanOrEqual(290);
+  }, 60_000);
+
   it("up on a running cluster restarts only the processes that are not running", async () => {
     const { stateDir, spec } = await upThree(10);
     const before = recorded(stateDir);

@@ -1,7 +1,10 @@
 /**
  * The life of a component process, the same for every kubemu binary: parse flags (a bad flag is
  * one line on stderr and exit 2), make the logger, log and exit 1 on an uncaught error, start,
- * and on SIGTERM/SIGINT stop gracefully and exit 0 (1 if stopping fails).
+ * and on SIGTERM/SIGINT stop gracefully and exit 0 (1 if stopping fails). Stopping is bounded: a
+ * stop that has not finished `stopDeadlineMs` after the signal is logged and the process exits 1
+ * anyway, and a second signal exits at once — so SIGTERM always ends a component within
+ * about two seconds and the launcher never has to SIGKILL it.
  */
 import type { Logger } from "pino";
 
@@ -11,6 +14,9 @@ export interface UsageOutcome {
   text: string;
   help: boolean;
 }
+
+/** How long a component's stop() may run after SIGTERM/SIGINT before the process exits anyway. */
+export const defaultStopDeadlineMs = 2_000;
 
 /** What a binary supplies to {@link runProcessMain}. */
 export interface ProcessEntry<C> {
@@ -22,6 +28,8 @@ export interface ProcessEntry<C> {
   logger(config: C): Logger;
   /** Starts the component; exit ends the process (for fatal errors found later). */
   start(config: C, log: Logger, exit: (code: number) => void): Promise<{ stop(): Promise<void> }>;
+  /** Bound on stop() after a signal; default {@link defaultStopDeadlineMs}. */
+  stopDeadlineMs?: number;
 }
 
 const errText = (e: unknown) => (e instanceof Error ? (e.stack ?? e.message) : String(e));
@@ -60,11 +68,20 @@ export async function runProcessMain<C>(entry: ProcessEntry<C>, argv = process.a
   // Signal handlers go in before the (possibly slow) start so an early SIGTERM still exits cleanly.
   let running: { stop(): Promise<void> } | undefined;
   let signalled = false;
+  const deadlineMs = entry.stopDeadlineMs ?? defaultStopDeadlineMs;
   const onSignal = (sig: NodeJS.Signals) => {
-    if (signalled) return;
+    if (signalled) {
+      log.warn({ signal: sig }, "second signal while shutting down; exiting now");
+      return exit(1);
+    }
     signalled = true;
     log.info({ signal: sig }, "shutting down");
     if (!running) return exit(0);
+    const deadline = setTimeout(() => {
+      log.warn({ deadlineMs }, `shutdown did not finish within ${deadlineMs} ms; exiting anyway`);
+      exit(1);
+    }, deadlineMs);
+    deadline.unref();
     running.stop().then(
       () => exit(0),
       (e: unknown) => {

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { createLogger, FaultInjector, realClock, startControlServer } from "@kubemu/common";
+import { createLogger, defaultStopDeadlineMs, FaultInjector, realClock, startControlServer } from "@kubemu/common";
 import { ApiserverBalancer, parseBackends } from "./balancer.js";
 
 /** Probe timing per profile (fast reacts within about a second; realistic is HAProxy-like). */
@@ -80,12 +80,29 @@ try {
     },
   });
   log.info({ address: `${values["bind-address"]}:${bound}`, backends, controlUrl: control.url }, "apiserver-lb listening");
+  // Bounded like every component (runProcessMain): exit anyway after the deadline, at once on a second signal.
+  let stopping = false;
   const shutdown = (signal: string) => {
+    if (stopping) {
+      log.warn({ signal }, "second signal while shutting down; exiting now");
+      process.exit(1);
+    }
+    stopping = true;
     log.info({ signal }, "shutting down");
-    void Promise.all([balancer.close(), control.close()]).then(() => process.exit(0));
+    setTimeout(() => {
+      log.warn({ deadlineMs: defaultStopDeadlineMs }, `shutdown did not finish within ${defaultStopDeadlineMs} ms; exiting anyway`);
+      process.exit(1);
+    }, defaultStopDeadlineMs).unref();
+    Promise.all([balancer.close(), control.close()]).then(
+      () => process.exit(0),
+      (e: unknown) => {
+        log.error({ err: (e as Error).message }, "shutdown failed");
+        process.exit(1);
+      },
+    );
   };
-  process.once("SIGTERM", () => shutdown("SIGTERM"));
-  process.once("SIGINT", () => shutdown("SIGINT"));
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
 } catch (e) {
   log.fatal({ err: (e as Error).message }, "cannot start");
   fail((e as Error).message);

@@ -13,8 +13,8 @@ export interface DownOptions {
 
 /**
  * `kubemu down`: stops every process recorded in cluster.json, by pid and only if the pid still
- * belongs to the process we started (start time matches). All are asked at once: SIGTERM, up to
- * graceMs, then SIGKILL. Data and logs stay. On a cluster that is not up it says so and exits 0
+ * belongs to the process we started (start time matches), in reverse dependency order (see
+ * {@link stopTiers}): SIGTERM, up to graceMs, then SIGKILL. Data and logs stay. On a cluster that is not up it says so and exits 0
  * (like `kind delete cluster`), so scripts can always call it.
  */
 export async function down(ctx: CommandContext, opts: DownOptions): Promise<number> {
@@ -36,22 +36,40 @@ export async function down(ctx: CommandContext, opts: DownOptions): Promise<numb
   });
 }
 
-/** Stops the given records concurrently; each result is an outcome or the error that prevented it. */
+/**
+ * The order processes stop in: each tier depends on the ones after it, so it goes first and the
+ * store goes last (an apiserver stopped after the store would wait on it to leave the
+ * `kubernetes` endpoints). Components not named here (a --spec file's own) stop in the first tier.
+ */
+export const stopTiers: readonly (readonly string[])[] = [["kubelet", "kube-proxy"], ["controller-manager"], ["scheduler"], ["apiserver-lb"], ["apiserver"], ["etcd"]];
+
+function stopTier(component: string): number {
+  const i = stopTiers.findIndex((tier) => tier.includes(component));
+  return i < 0 ? 0 : i;
+}
+
+/**
+ * Stops the given records tier by tier (stopTiers), the records of one tier concurrently; each
+ * result is an outcome or the error that prevented it, in the order of `records`.
+ */
 export async function stopAll(ctx: CommandContext, records: ProcessRecord[], graceMs: number): Promise<(StopOutcome | Error)[]> {
   const log = ctx.logger();
-  return Promise.all(
-    records.map(async (rec) => {
-      rec.desired = "stopped";
-      try {
-        const outcome = await stopOurProcess(rec, graceMs, ctx.clock);
-        if (outcome !== "not-running") log.info({ process: rec.name, processPid: rec.pid, outcome }, "stopped process");
-        return outcome;
-      } catch (e) {
-        log.error({ process: rec.name, processPid: rec.pid, err: errorMessage(e) }, "failed to stop process");
-        return e instanceof Error ? e : new Error(String(e));
-      }
-    }),
-  );
+  const results = new Map<ProcessRecord, StopOutcome | Error>();
+  const stopOne = async (rec: ProcessRecord) => {
+    rec.desired = "stopped";
+    try {
+      const outcome = await stopOurProcess(rec, graceMs, ctx.clock);
+      if (outcome !== "not-running") log.info({ process: rec.name, processPid: rec.pid, outcome }, "stopped process");
+      results.set(rec, outcome);
+    } catch (e) {
+      log.error({ process: rec.name, processPid: rec.pid, err: errorMessage(e) }, "failed to stop process");
+      results.set(rec, e instanceof Error ? e : new Error(String(e)));
+    }
+  };
+  for (let tier = 0; tier < stopTiers.length; tier++) {
+    await Promise.all(records.filter((rec) => stopTier(rec.component) === tier).map(stopOne));
+  }
+  return records.map((rec) => results.get(rec)!);
 }
 
 /** One human phrase for a stop result. */
