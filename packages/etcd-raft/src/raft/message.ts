@@ -5,7 +5,7 @@ import type { Entry, SnapshotMetadata } from "./types.js";
  * MsgProp…), so there is one entry point to test.
  *
  * NOTE: when adding a message type, update IS_LOCAL_MSG and IS_RESPONSE_MSG below, the switch in
- * the role step functions in raft.ts, and the table test in test/raft/message.test.ts.
+ * the role step functions in raft.ts, and the table test in test/raft/rawnode.test.ts.
  */
 export enum MessageType {
   /** Local: start an election (the election timer fired, or campaign() was called). */

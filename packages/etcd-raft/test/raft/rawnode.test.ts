@@ -235,17 +235,31 @@ describe("MemoryStorage", () => {
 });
 
 describe("messages and conf change encoding", () => {
-  it("every message type is classified in the lookup tables", () => {
+  it("classifies every message type as etcd raft's isLocalMsg / isResponseMsg tables do", () => {
     const names = Object.keys(MessageType).filter((k) => Number.isNaN(Number(k)));
     expect(names).toHaveLength(MESSAGE_TYPE_COUNT);
-    for (let t = 0; t < MESSAGE_TYPE_COUNT; t++) {
-      expect(typeof isLocalMsg(t)).toBe("boolean");
-      expect(typeof isResponseMsg(t)).toBe("boolean");
-    }
-    expect(isLocalMsg(MessageType.MsgHup)).toBe(true);
-    expect(isLocalMsg(MessageType.MsgApp)).toBe(false);
-    expect(isResponseMsg(MessageType.MsgAppResp)).toBe(true);
-    expect(isResponseMsg(MessageType.MsgVote)).toBe(false);
+    const all = Array.from({ length: MESSAGE_TYPE_COUNT }, (_, t) => t as MessageType);
+    // etcd raft's util.go lists, less its MsgStorage* types (kubemu has no asynchronous storage
+    // writes): local types never come from the network; response types answer a request
+    // (MsgUnreachable is both there too).
+    expect(all.filter(isLocalMsg).map((t) => MessageType[t])).toEqual(["MsgHup", "MsgBeat", "MsgUnreachable", "MsgSnapStatus", "MsgCheckQuorum"]);
+    expect(all.filter(isResponseMsg).map((t) => MessageType[t])).toEqual(["MsgAppResp", "MsgVoteResp", "MsgHeartbeatResp", "MsgUnreachable", "MsgReadIndexResp", "MsgPreVoteResp"]);
+    expect(isLocalMsg(99 as MessageType)).toBe(false);
+    expect(isResponseMsg(99 as MessageType)).toBe(false);
+  });
+
+  it("RawNode.step refuses exactly the local message types", () => {
+    const refused = (t: MessageType): boolean => {
+      const n = newNode(1, new MemoryStorage({ voters: [1, 2, 3], learners: [] }));
+      try {
+        n.step(newMessage({ type: t, from: 2, to: 1, term: 1 }));
+        return false;
+      } catch (e) {
+        return e instanceof StepLocalMessageError;
+      }
+    };
+    const all = Array.from({ length: MESSAGE_TYPE_COUNT }, (_, t) => t as MessageType);
+    expect(all.filter(refused)).toEqual(all.filter(isLocalMsg));
   });
 
   it("round-trips conf changes and rejects malformed data with a clear error", () => {
