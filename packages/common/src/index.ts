@@ -12,3 +12,4 @@ export * from "./selectors/labels.js";
 export * from "./selectors/fields.js";
 export * from "./quantity/index.js";
 export * from "./client/index.js";
+export * from "./component/index.js";

@@ -1,0 +1,42 @@
+/** DESIGN.md's timing profiles: every duration a component takes from `--profile`. */
+
+export const profileNames = ["fast", "realistic"] as const;
+export type ProfileName = (typeof profileNames)[number];
+
+export interface TimingProfile {
+  /** Leader election: lease duration, renew deadline, retry period. */
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+  /** Node heartbeats: the kubelet's Lease renew interval and the node controller's grace period. */
+  nodeLeaseRenewMs: number;
+  nodeMonitorGraceMs: number;
+  /** not-ready / unreachable tolerationSeconds the API server adds to pods. */
+  notReadyTolerationSeconds: number;
+  /** CrashLoopBackOff: first delay and cap. */
+  crashLoopBackoffBaseMs: number;
+  crashLoopBackoffCapMs: number;
+}
+
+export const TIMING_PROFILES: Readonly<Record<ProfileName, TimingProfile>> = {
+  fast: {
+    leaseDurationMs: 3000,
+    renewDeadlineMs: 2000,
+    retryPeriodMs: 500,
+    nodeLeaseRenewMs: 1000,
+    nodeMonitorGraceMs: 5000,
+    notReadyTolerationSeconds: 10,
+    crashLoopBackoffBaseMs: 1000,
+    crashLoopBackoffCapMs: 30_000,
+  },
+  realistic: {
+    leaseDurationMs: 15_000,
+    renewDeadlineMs: 10_000,
+    retryPeriodMs: 2000,
+    nodeLeaseRenewMs: 10_000,
+    nodeMonitorGraceMs: 40_000,
+    notReadyTolerationSeconds: 300,
+    crashLoopBackoffBaseMs: 10_000,
+    crashLoopBackoffCapMs: 300_000,
+  },
+};

@@ -1,0 +1,107 @@
+/**
+ * The HTTP endpoint every control-plane component serves on its own address (kube-scheduler's
+ * :10259, kube-controller-manager's :10257): /healthz /livez /readyz as upstream answers them
+ * ("ok", or 500 with the failing check), /metrics in Prometheus text (prom-client), and the
+ * kubemu control endpoints /kubemu/status and /kubemu/faults.
+ */
+import { createServer, type Server } from "node:http";
+import type { Logger } from "pino";
+import { Registry, collectDefaultMetrics } from "prom-client";
+import { silentLogger } from "../logger.js";
+import { handleControlRequest, type ProcessStatus } from "../wire/control.js";
+import type { FaultInjector } from "../wire/faults.js";
+
+/** A named health check: undefined when healthy, else why not. */
+export type HealthCheck = () => string | undefined;
+
+export interface ComponentServerOptions {
+  host: string;
+  port: number;
+  /** Checks for /healthz and /livez (the process works). */
+  liveness?: Record<string, HealthCheck>;
+  /** Extra checks for /readyz (the process can do its job, e.g. informers synced). */
+  readiness?: Record<string, HealthCheck>;
+  status: () => ProcessStatus;
+  faults: FaultInjector;
+  /** Metrics to serve; default metrics (process, GC, event loop) are added to it. */
+  registry?: Registry;
+  logger?: Logger;
+}
+
+export interface ComponentServer {
+  readonly url: string;
+  readonly registry: Registry;
+  close(): Promise<void>;
+}
+
+/** Upstream's healthz text: "ok", or one line per check "[+]name ok" / "[-]name failed: reason". */
+function healthAnswer(checks: Record<string, HealthCheck>, verbose: boolean): { code: number; body: string } {
+  const lines: string[] = [];
+  let failed = false;
+  for (const [name, check] of Object.entries(checks)) {
+    let why: string | undefined;
+    try {
+      why = check();
+    } catch (e) {
+      why = e instanceof Error ? e.message : String(e);
+    }
+    if (why === undefined) lines.push(`[+]${name} ok`);
+    else {
+      failed = true;
+      lines.push(`[-]${name} failed: ${why}`);
+    }
+  }
+  if (failed) return { code: 500, body: `${lines.join("\n")}\nhealthz check failed\n` };
+  return { code: 200, body: verbose ? `${lines.join("\n")}\nhealthz check passed\n` : "ok" };
+}
+
+export async function startComponentServer(o: ComponentServerOptions): Promise<ComponentServer> {
+  const log = o.logger ?? silentLogger;
+  const registry = o.registry ?? new Registry();
+  collectDefaultMetrics({ register: registry });
+  const live = { ping: () => undefined, ...(o.liveness ?? {}) } as Record<string, HealthCheck>;
+  const ready = { ...live, ...(o.readiness ?? {}) };
+  const server: Server = createServer((req, res) => {
+    if (handleControlRequest(req, res, { faults: o.faults, status: o.status, logger: log })) return;
+    const url = new URL(req.url ?? "/", "http://component");
+    const send = (code: number, body: string, type = "text/plain; charset=utf-8") => {
+      res.writeHead(code, { "content-type": type, "x-content-type-options": "nosniff", "content-length": Buffer.byteLength(body) }).end(body);
+    };
+    const verbose = url.searchParams.has("verbose");
+    switch (url.pathname) {
+      case "/healthz":
+      case "/livez": {
+        const a = healthAnswer(live, verbose);
+        return send(a.code, a.body);
+      }
+      case "/readyz": {
+        const a = healthAnswer(ready, verbose);
+        return send(a.code, a.body);
+      }
+      case "/metrics":
+        registry.metrics().then(
+          (text) => send(200, text, registry.contentType),
+          (e: unknown) => send(500, `metrics failed: ${e instanceof Error ? e.message : String(e)}\n`),
+        );
+        return;
+      default:
+        return send(404, "404 page not found\n");
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(o.port, o.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  return {
+    url: `http://${o.host}:${o.port}`,
+    registry,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
