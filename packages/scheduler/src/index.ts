@@ -4,3 +4,6 @@ export * from "./framework/node-info.js";
 export * from "./framework/snapshot.js";
 export * from "./framework/events.js";
 export * from "./framework/labels.js";
+export * from "./queue/scheduling-queue.js";
+export type { NominatingInfo, PodLookup } from "./queue/nominator.js";
+export { podKey } from "./queue/nominator.js";
