@@ -36,7 +36,8 @@ export const DEFAULT_FIELD_MANAGER = "kubemu-internal";
 
 const RESOURCE_KEYS = ["group", "version", "resource", "namespace", "name", "subresource"] as const;
 const SELECTOR_KEYS = ["labelSelector", "fieldSelector"] as const;
-const LIST_KEYS = [...RESOURCE_KEYS, ...SELECTOR_KEYS, "limit", "continue", "resourceVersion", "resourceVersionMatch"] as const;
+// allowBookmarks is ignored by list, as upstream ignores allowWatchBookmarks on a list.
+const LIST_KEYS = [...RESOURCE_KEYS, ...SELECTOR_KEYS, "limit", "continue", "resourceVersion", "resourceVersionMatch", "allowBookmarks"] as const;
 const WATCH_KEYS = [...RESOURCE_KEYS, ...SELECTOR_KEYS, "resourceVersion", "allowBookmarks", "sendInitialEvents"] as const;
 const WRITE_KEYS = [...RESOURCE_KEYS, "body", "dryRun", "fieldManager"] as const;
 const PATCH_KEYS = [...WRITE_KEYS, "patchType", "force"] as const;
