@@ -8,12 +8,12 @@
  * - on deletion, deletes every instance, then removes the cleanup finalizer so the CRD goes.
  * Both API servers do all of it; every write is idempotent or a compare-and-swap, so they agree.
  */
-import { isConflict, isNotFound, type Timer } from "@kubemu/common";
+import { deletedObject, isConflict, isNotFound, runWorkers, SharedInformer, WorkQueue, type KubeObject } from "@kubemu/common";
 import type { ServerContext } from "../rest/context.js";
 import type { ResourceStore } from "../rest/store.js";
-import type { KubeObject } from "../storage/index.js";
 import type { ResourceDef } from "../registry/types.js";
 import { timestamp } from "../rest/meta.js";
+import { storeListerWatcher } from "../internal/local-informer.js";
 import { CRD_CLEANUP_FINALIZER, crdResource } from "./crd-resource.js";
 import { customResourceDefs } from "./custom-resource.js";
 
@@ -35,21 +35,26 @@ interface Condition {
 }
 
 export interface CrdControllerOptions {
-  /** Retry delay after a failed list/watch or an unfinished cleanup (default 1000 ms). */
+  /** Retry delay after an unfinished cleanup, and the informer's first backoff (default 1000 ms). */
   retryMs?: number;
   /** start() resolves at the first sync, or after this long (default 5000 ms). */
   syncTimeoutMs?: number;
 }
 
+/**
+ * An informer on customresourcedefinitions feeds CRD names into a work queue; reconcile(name)
+ * makes the registry, the status and the instances match the CRD as the informer has it last
+ * (gone: stop serving it).
+ */
 export class CrdController {
-  private stopped = false;
-  private watch: { stop(): void } | undefined;
+  private readonly stopping = new AbortController();
   /** What each CRD is served from (spec + terminating), to skip registry churn on status-only changes. */
   private readonly servedFrom = new Map<string, string>();
   /** CRDs whose names clashed; a CRD going away may free their names. */
   private readonly clashing = new Set<string>();
-  private queue: Promise<void> = Promise.resolve();
-  private readonly timers = new Set<Timer>();
+  private readonly informer: SharedInformer<KubeObject>;
+  private readonly queue: WorkQueue<string>;
+  private running: Promise<unknown> | undefined;
   private readonly retryMs: number;
   private readonly syncTimeoutMs: number;
 
@@ -62,103 +67,70 @@ export class CrdController {
     this.retryMs = o.retryMs ?? 1000;
     this.syncTimeoutMs = o.syncTimeoutMs ?? 5000;
     if (!ctx.registry.lookup(crdResource.group, crdResource.version, crdResource.plural)) ctx.registry.set(CRD_OWNER, [crdResource]);
+    this.informer = new SharedInformer<KubeObject>({
+      name: "customresourcedefinitions",
+      listerWatcher: storeListerWatcher(store, () => this.crdDef),
+      clock: ctx.clock,
+      logger: ctx.log,
+      backoffInitialMs: this.retryMs,
+      backoffMaxMs: 10 * this.retryMs,
+    });
+    this.queue = new WorkQueue<string>({ clock: ctx.clock });
+    const enqueue = (crd: KubeObject) => this.queue.add(crd.metadata.name!);
+    this.informer.addEventHandler({
+      onAdd: enqueue,
+      onUpdate: (_old, crd) => enqueue(crd),
+      onDelete: (crd) => this.queue.add(deletedObject(crd).metadata.name!),
+    });
   }
 
   private get crdDef(): ResourceDef {
     return this.ctx.registry.lookup(crdResource.group, crdResource.version, crdResource.plural)!;
   }
 
-  /** Starts list+watch; resolves once existing CRDs are served (or after syncTimeoutMs). */
-  start(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const t = this.ctx.clock.setTimeout(() => {
-        this.ctx.log.warn("CRDs not synced in time; serving what is known");
-        resolve();
-      }, this.syncTimeoutMs);
-      void this.run(() => {
-        t.cancel();
-        resolve();
-      });
-    });
-  }
-
-  /** Stops watching; the registry keeps what it serves. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.watch?.stop();
-    for (const t of this.timers) t.cancel();
-    this.timers.clear();
-    // Let a reconcile in flight finish, but never hang shutdown on an unreachable store.
-    await Promise.race([this.queue.catch(() => undefined), this.ctx.clock.sleep(1000)]);
-  }
-
-  private async run(onSynced: () => void): Promise<void> {
-    let synced = false;
-    while (!this.stopped) {
-      try {
-        const list = await this.store.list(this.crdDef, undefined, {});
-        const present = new Set(list.items.map((c) => c.metadata.name!));
-        for (const name of [...this.servedFrom.keys()]) if (!present.has(name)) this.enqueue(() => this.forget(name));
-        for (const crd of list.items) this.enqueue(() => this.reconcile(crd));
-        await this.queue;
-        if (!synced) {
-          synced = true;
-          onSynced();
-        }
-        const watch = this.store.watch(this.crdDef, undefined, { resourceVersion: list.resourceVersion });
-        this.watch = watch;
-        if (this.stopped) watch.stop();
-        for await (const ev of watch) {
-          if (ev.type === "ERROR") break; // e.g. 410 Expired: list again
-          if (ev.type === "BOOKMARK") continue;
-          const crd = ev.object as KubeObject;
-          if (ev.type === "DELETED") this.enqueue(() => this.forget(crd.metadata.name!));
-          else this.enqueue(() => this.reconcile(crd));
-        }
-        watch.stop();
-      } catch (e) {
-        if (this.stopped) return;
-        this.ctx.log.warn({ err: e instanceof Error ? e.message : String(e) }, "CRD watch failed; listing again");
-      }
-      if (!this.stopped) await this.ctx.clock.sleep(this.retryMs);
+  /** Starts the informer and the worker; resolves once existing CRDs are served (or after syncTimeoutMs). */
+  async start(): Promise<void> {
+    const signal = this.stopping.signal;
+    this.running = Promise.all([this.informer.run(signal), runWorkers(this.queue, (name) => this.reconcileKey(name), { logger: this.ctx.log })]);
+    const timeout = new AbortController();
+    const t = this.ctx.clock.setTimeout(() => timeout.abort(), this.syncTimeoutMs);
+    const synced = await this.informer.waitForSync(AbortSignal.any([signal, timeout.signal]));
+    t.cancel();
+    if (!synced) {
+      this.ctx.log.warn("CRDs not synced in time; serving what is known");
+      return;
     }
+    // Serve every existing CRD before the API server answers anything; statuses follow in the queue.
+    for (const crd of this.informer.lister.list()) this.serve(crd);
   }
 
-  /** Runs work one item at a time, in event order; a failure is logged, never fatal. */
-  private enqueue(work: () => Promise<void> | void): void {
-    this.queue = this.queue.then(work).catch((e: unknown) => {
-      this.ctx.log.warn({ err: e instanceof Error ? e.message : String(e) }, "CRD reconcile failed");
-    });
+  /** Stops the informer and the worker; the registry keeps what it serves. */
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    const drained = this.queue.shutDownWithDrain();
+    // Let a reconcile in flight finish, but never hang shutdown on an unreachable store.
+    await Promise.race([Promise.all([drained, this.running]).catch(() => undefined), this.ctx.clock.sleep(1000)]);
   }
 
-  private later(fn: () => void): void {
-    if (this.stopped) return;
-    const t = this.ctx.clock.setTimeout(() => {
-      this.timers.delete(t);
-      fn();
-    }, this.retryMs);
-    this.timers.add(t);
+  /** Level-triggered: whatever happened to the CRD, make everything match its cached state. */
+  private async reconcileKey(name: string): Promise<void> {
+    if (this.stopping.signal.aborted) return;
+    const crd = this.informer.lister.get(undefined, name);
+    if (!crd) return this.forget(name);
+    await this.reconcile(crd);
   }
 
   private forget(name: string): void {
+    if (!this.servedFrom.has(name) && !this.clashing.has(name)) return;
     this.servedFrom.delete(name);
     this.clashing.delete(name);
     this.ctx.registry.remove(ownerOf(name));
     this.ctx.log.info({ crd: name }, "stopped serving custom resource");
-    for (const other of this.clashing) this.enqueue(() => this.recheck(other));
-  }
-
-  /** Reconciles the stored state of a CRD (gone: nothing to do). */
-  private async recheck(name: string): Promise<void> {
-    try {
-      await this.reconcile(await this.store.get(this.crdDef, undefined, name));
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
-    }
+    // Its names are free now: a CRD that clashed with it may be served.
+    for (const other of this.clashing) this.queue.add(other);
   }
 
   private async reconcile(crd: KubeObject): Promise<void> {
-    if (this.stopped) return;
     const conflict = this.serve(crd);
     await this.updateStatus(crd, conflict);
     if (crd.metadata.deletionTimestamp && (crd.metadata.finalizers ?? []).includes(CRD_CLEANUP_FINALIZER)) await this.cleanup(crd);
@@ -223,7 +195,7 @@ export class CrdController {
     if (remaining > 0) {
       // Instances with finalizers of their own: look again until they are gone.
       this.ctx.log.info({ crd: name, remaining }, "waiting for custom resources to be deleted");
-      this.later(() => this.enqueue(() => this.recheck(name)));
+      this.queue.addAfter(name, this.retryMs);
       return;
     }
     const finalizers = (crd.metadata.finalizers ?? []).filter((f) => f !== CRD_CLEANUP_FINALIZER);
@@ -239,7 +211,7 @@ export class CrdController {
     const { items } = await this.store.list(def, undefined, {});
     let next = 0;
     const worker = async () => {
-      while (next < items.length && !this.stopped) {
+      while (next < items.length && !this.stopping.signal.aborted) {
         const item = items[next++]!;
         try {
           await this.store.delete(def, item.metadata.namespace, item.metadata.name!, {});
