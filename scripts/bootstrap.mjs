@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// Makes a fresh clone runnable: installs dependencies when node_modules is missing or older than
-// the lockfile, and rebuilds dist/ when any package source is newer than its build.
+// Makes a fresh clone runnable: installs dependencies when node_modules is missing (`npm ci`:
+// exactly package-lock.json) or older than the lockfile (`npm install`: adds and removes what
+// changed, at the locked versions), and rebuilds dist/ when any package source is newer than its
+// build.
 // Uses only Node built-ins so it can run before any dependency is installed.
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
@@ -25,9 +27,11 @@ function newestUnder(dir) {
 const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: ["ignore", quiet ? "ignore" : "inherit", "inherit"] });
 
 const installed = join(root, "node_modules", ".package-lock.json");
-if (mtime(installed) < mtime(join(root, "package-lock.json"))) {
-  // npm install, not npm ci: see .ci/run (npm 11 drops other platforms' optional deps from the lockfile).
-  say("installing dependencies (npm install)");
+if (!existsSync(installed)) {
+  say("installing dependencies (npm ci)");
+  run("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"]);
+} else if (mtime(installed) < mtime(join(root, "package-lock.json"))) {
+  say("updating dependencies to the lockfile (npm install)");
   run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"]);
 }
 
