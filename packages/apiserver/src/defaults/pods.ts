@@ -56,15 +56,14 @@ export function defaultPodSpec(spec: unknown): void {
     }
 }
 
-/** Pod-only defaults on top of the spec: priority, enableServiceLinks, status.phase on create. */
+/** Pod-only defaults on top of the spec: enableServiceLinks, status.phase on create. */
 export function defaultPod(pod: KubeObject): void {
   const spec = pod.spec as Obj | undefined;
   defaultPodSpec(spec);
   if (isObj(spec)) {
     for (const list of [spec.containers, spec.initContainers]) if (Array.isArray(list)) for (const c of list) if (isObj(c)) defaultRequestsToLimits(c);
     spec.enableServiceLinks ??= true;
-    spec.preemptionPolicy ??= "PreemptLowerPriority";
-    spec.priority ??= 0;
+    // spec.priority and spec.preemptionPolicy are the Priority admission plugin's (admission/priority.ts).
     spec.serviceAccountName ??= "default";
     if (spec.serviceAccount === undefined) spec.serviceAccount = spec.serviceAccountName;
   }

@@ -43,6 +43,8 @@ import {
 } from "../validation/core.js";
 import { validateReplicationController } from "../validation/workloads.js";
 import { get, str } from "../tables/format.js";
+import { addDefaultTolerations, defaultServiceAccount } from "../admission/pods.js";
+import { admitPodPriority } from "../admission/priority.js";
 
 const core = { group: "", version: "v1" } as const;
 const field = (...path: string[]) => (o: KubeObject) => {
@@ -80,6 +82,12 @@ const coreDeclarations: ResourceDef[] = [
     tracksGeneration: false,
     ...podPrinter,
     defaults: defaultPod,
+    // Upstream's plugin order: ServiceAccount, Priority, DefaultTolerationSeconds.
+    admit: async (a) => {
+      if (a.operation === "CREATE") defaultServiceAccount(a.object!);
+      await admitPodPriority(a);
+      if (a.operation === "CREATE") addDefaultTolerations(a.object!, a.defaultTolerationSeconds);
+    },
     validate: (o, old) => [...validatePodSpec(o.spec, "spec"), ...(old ? validatePodUpdate(o.spec, old.spec) : [])],
     fields: {
       "spec.nodeName": field("spec", "nodeName"),

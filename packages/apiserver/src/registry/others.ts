@@ -1,4 +1,4 @@
-/** networking, discovery, coordination, storage, events and RBAC resource declarations. */
+/** networking, policy, discovery, coordination, scheduling, storage, events and RBAC resource declarations. */
 import type { ResourceDef } from "./types.js";
 import {
   endpointSlicePrinter,
@@ -7,6 +7,7 @@ import {
   leasePrinter,
   networkPolicyPrinter,
   podDisruptionBudgetPrinter,
+  priorityClassPrinter,
   roleBindingPrinter,
   rolePrinter,
   storageClassPrinter,
@@ -15,6 +16,8 @@ import { eventPrinter } from "../tables/core.js";
 import { get } from "../tables/format.js";
 import { validateIngress, validateIngressClass } from "../validation/networking.js";
 import { defaultNetworkPolicy, defaultPodDisruptionBudget } from "../defaults/core.js";
+import { defaultPriorityClass, validatePriorityClass } from "../validation/scheduling.js";
+import { admitPriorityClass } from "../admission/priority.js";
 
 const rbac = { group: "rbac.authorization.k8s.io", version: "v1" } as const;
 
@@ -92,6 +95,19 @@ export const otherResources: ResourceDef[] = [
     singular: "lease",
     namespaced: true,
     ...leasePrinter,
+  },
+  {
+    group: "scheduling.k8s.io",
+    version: "v1",
+    kind: "PriorityClass",
+    plural: "priorityclasses",
+    singular: "priorityclass",
+    shortNames: ["pc"],
+    namespaced: false,
+    ...priorityClassPrinter,
+    defaults: defaultPriorityClass,
+    validate: validatePriorityClass,
+    admit: admitPriorityClass,
   },
   {
     group: "storage.k8s.io",

@@ -40,6 +40,28 @@ export interface HookContext {
   now: Date;
 }
 
+/**
+ * What an admission hook sees (upstream's admission.Attributes, for the built-in plugins kubemu
+ * runs). Hooks run for writes of the resource itself, never of its subresources, as upstream's
+ * Priority, ServiceAccount and DefaultTolerationSeconds plugins skip subresources.
+ */
+export interface Admission {
+  operation: "CREATE" | "UPDATE" | "DELETE";
+  /** The object being written, after defaulting, before validation; hooks may change it. Unset on DELETE. */
+  object?: KubeObject;
+  /** The stored object (UPDATE). */
+  old?: KubeObject;
+  /** The name the request carries: "" on a create that lets the server generate it (as admission errors name it). */
+  name: string;
+  dryRun: boolean;
+  /** NoExecute toleration seconds for not-ready/unreachable nodes (the timing profile's). */
+  defaultTolerationSeconds: number;
+  /** Every object of a built-in resource as a lister sees them (may be a moment stale: served from the watch cache), or read consistently. */
+  list(group: string, version: string, plural: string, consistent?: boolean): Promise<KubeObject[]>;
+  /** One object of a built-in resource, read consistently; undefined when there is none. */
+  get(group: string, version: string, plural: string, name: string): Promise<KubeObject | undefined>;
+}
+
 export interface ResourceDef {
   /** "" for core. */
   group: string;
@@ -61,6 +83,12 @@ export interface ResourceDef {
   row?: (obj: KubeObject, ctx: HookContext) => unknown[];
   /** Fills defaults in place (create, and update after merging). */
   defaults?: (obj: KubeObject) => void;
+  /**
+   * Admission plugins of this resource (upstream's mutating and validating admission for it):
+   * throw a StatusError to refuse; may change `object`. Runs on create and update after
+   * defaulting and before validation, and on delete before the object is read.
+   */
+  admit?: (a: Admission) => void | Promise<void>;
   /** Kind-specific validation; metadata validation is generic. old is set on update. */
   validate?: (obj: KubeObject, old?: KubeObject) => FieldError[];
   /**

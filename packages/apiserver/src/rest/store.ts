@@ -4,10 +4,10 @@
  * split, generation, finalizers and graceful deletion, managedFields, admission). The HTTP
  * handlers and the internal wire API both call this; neither knows any kind.
  */
-import { isAlreadyExists, isNotFound, newBadRequest, newConflict, newNotFound, type StatusError } from "@kubemu/common";
+import { isAlreadyExists, isNotFound, newBadRequest, newConflict, newInternalError, newNotFound, type StatusError } from "@kubemu/common";
 import type { KubeObject, ListResult, Storage, Watch } from "../storage/index.js";
 import { mapListItems } from "../storage/index.js";
-import type { FieldError, ResourceDef } from "../registry/types.js";
+import type { Admission, FieldError, ResourceDef } from "../registry/types.js";
 import { groupVersion, qualifiedResource } from "../registry/types.js";
 import { keyFor, type ServerContext } from "./context.js";
 import { prepareCreateMeta, prepareUpdateMeta, randomSuffix, timestamp } from "./meta.js";
@@ -23,7 +23,6 @@ import { applyStrategicMergePatch } from "../patch/strategic.js";
 import { strategyFor } from "../patch/schema-strategy.js";
 import type { DeleteOptions } from "./delete-options.js";
 import { NamespaceLifecycle } from "../admission/namespace-lifecycle.js";
-import { addDefaultTolerations, defaultServiceAccount } from "../admission/pods.js";
 import { allocateForCreate, allocateForUpdate, releaseForDelete } from "../admission/services.js";
 import { ServiceAllocators } from "../allocators/service-allocators.js";
 
@@ -188,6 +187,7 @@ export class ResourceStore {
     this.checkTypeMeta(def, obj);
     opts.checkUnknownFields?.(def, obj);
     this.setNamespace(def, obj, ns);
+    const requestName = obj.metadata.name ?? "";
     prepareCreateMeta(obj, this.ctx.rng, this.ctx.clock.now(), def.tracksGeneration ?? false);
     if (!obj.metadata.name) throw invalidError(def, "", [{ reason: "FieldValueRequired", field: "metadata.name", message: "name or generateName is required" }]);
     // Upstream PrepareForCreate resets status (nodes report their own at registration).
@@ -195,7 +195,7 @@ export class ResourceStore {
     const template = obj.metadata.generateName ? structuredClone(obj) : undefined;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.createPrepared(def, obj, opts, false);
+        return await this.createPrepared(def, obj, opts, false, requestName);
       } catch (e) {
         // A generated name that collides is retried with a new suffix (upstream RetryGenerateName).
         if (!template || !isAlreadyExists(e) || attempt >= 8) throw e;
@@ -205,14 +205,41 @@ export class ResourceStore {
     }
   }
 
+  /**
+   * The admission hooks of def (upstream's admission chain for it); none for subresource
+   * writes. `name` is the request's: "" for a create whose name the server generates.
+   */
+  private async admit(def: ResourceDef, operation: Admission["operation"], name: string, opts: { dryRun?: boolean; subresource?: string }, object?: KubeObject, old?: KubeObject): Promise<void> {
+    if (!def.admit || opts.subresource) return;
+    const lookup = (group: string, version: string, plural: string): ResourceDef => {
+      const d = this.ctx.registry.lookup(group, version, plural);
+      if (!d) throw newInternalError(`admission of ${qualifiedResource(def)} reads ${plural}, which is not served`);
+      return d;
+    };
+    await def.admit({
+      operation,
+      ...(object ? { object } : {}),
+      ...(old ? { old } : {}),
+      name,
+      dryRun: opts.dryRun ?? false,
+      defaultTolerationSeconds: this.ctx.profile.defaultTolerationSeconds,
+      list: async (group, version, plural, consistent) => (await this.list(lookup(group, version, plural), undefined, consistent ? {} : { resourceVersion: "0" })).items,
+      get: async (group, version, plural, n) => {
+        try {
+          return await this.get(lookup(group, version, plural), undefined, n);
+        } catch (e) {
+          if (isNotFound(e)) return undefined;
+          throw e;
+        }
+      },
+    });
+  }
+
   /** Create after metadata is prepared (shared with server-side apply). */
-  private async createPrepared(def: ResourceDef, obj: KubeObject, opts: WriteOptions, managedFieldsDone: boolean): Promise<KubeObject> {
+  private async createPrepared(def: ResourceDef, obj: KubeObject, opts: WriteOptions, managedFieldsDone: boolean, requestName: string): Promise<KubeObject> {
     if (def.namespaced && def.kind !== "Namespace") await this.lifecycle.checkCreate(obj.metadata.namespace!, qualifiedResource(def), obj.metadata.name);
     def.defaults?.(obj);
-    if (def.kind === "Pod") {
-      defaultServiceAccount(obj);
-      addDefaultTolerations(obj, this.ctx.profile.defaultTolerationSeconds);
-    }
+    await this.admit(def, "CREATE", requestName, opts, obj);
     this.validate(def, obj);
     if (!managedFieldsDone) recordUpdate(undefined, obj, opts.fieldManager ?? "unknown", this.now(), opts.subresource);
     let undo: (() => Promise<void>) | undefined;
@@ -231,7 +258,7 @@ export class ResourceStore {
    * The shared update path: `next` is the client's desired object (from PUT or a patch), `cur` the
    * stored one. Returns what to store.
    */
-  private prepareUpdate(def: ResourceDef, cur: KubeObject, desired: KubeObject, opts: WriteOptions, ssaDone: boolean): KubeObject {
+  private async prepareUpdate(def: ResourceDef, cur: KubeObject, desired: KubeObject, opts: WriteOptions, ssaDone: boolean): Promise<KubeObject> {
     this.checkTypeMeta(def, desired);
     if (desired.metadata.name !== undefined && desired.metadata.name !== cur.metadata.name)
       throw newBadRequest(`the name of the object (${String(desired.metadata.name)}) does not match the name on the URL (${String(cur.metadata.name)})`);
@@ -261,6 +288,7 @@ export class ResourceStore {
     prepareUpdateMeta(next, cur, def.tracksGeneration ?? false, def.statusBumpsGeneration ?? false);
     if (!rvSent) next.metadata.resourceVersion = cur.metadata.resourceVersion; // unconditional update
     def.defaults?.(next);
+    await this.admit(def, "UPDATE", cur.metadata.name ?? "", opts, next, cur);
     this.validate(def, next, cur);
     if (!ssaDone) recordUpdate(cur, next, opts.fieldManager ?? "unknown", this.now(), opts.subresource);
     else if (!next.metadata.managedFields && cur.metadata.managedFields) delete next.metadata.managedFields;
@@ -333,7 +361,7 @@ export class ResourceStore {
     ns: string | undefined,
     name: string,
     opts: WriteOptions,
-    tryUpdate: (cur: KubeObject | undefined) => KubeObject | undefined,
+    tryUpdate: (cur: KubeObject | undefined) => KubeObject | undefined | Promise<KubeObject | undefined>,
     whenMissing: () => { body: KubeObject; apply: boolean } | undefined,
   ): Promise<KubeObject> {
     const key = keyFor(def, ns, name);
@@ -347,7 +375,7 @@ export class ResourceStore {
         async (cur) => {
           await undo?.();
           undo = commit = undefined;
-          const next = tryUpdate(cur);
+          const next = await tryUpdate(cur);
           if (!next) throw newNotFound({ group: def.group || undefined, resource: def.plural }, name);
           if (def.kind === "Service" && def.group === "" && cur && opts.subresource !== "status") {
             const a = await allocateForUpdate(next, cur, this.allocators, opts.dryRun ?? false);
@@ -392,10 +420,10 @@ export class ResourceStore {
       const applied = serverSideApply(undefined, obj, opts.fieldManager ?? "unknown", true, this.now(), name);
       prepareCreateMeta(applied, this.ctx.rng, this.ctx.clock.now(), def.tracksGeneration ?? false);
       if (def.hasStatus && def.kind !== "Node") applied.status = {};
-      return this.createPrepared(def, applied, opts, true);
+      return this.createPrepared(def, applied, opts, true, name);
     }
     prepareCreateMeta(obj, this.ctx.rng, this.ctx.clock.now(), def.tracksGeneration ?? false);
-    return this.createPrepared(def, obj, opts, false);
+    return this.createPrepared(def, obj, opts, false, name);
   }
 
   /**
@@ -404,6 +432,7 @@ export class ResourceStore {
    */
   async delete(def: ResourceDef, ns: string | undefined, name: string, o: DeleteOptions): Promise<DeleteResult> {
     if (def.readOnly) throw methodNotAllowed();
+    await this.admit(def, "DELETE", name, o);
     if (def.kind === "Namespace" && def.group === "") this.lifecycle.checkDelete(name);
     const key = keyFor(def, ns, name);
     const storage = this.storage(def);

@@ -77,6 +77,22 @@ export const storageClassPrinter: Printer = {
   },
 };
 
+export const priorityClassPrinter: Printer = {
+  columns: [
+    nameCol(),
+    col("Value", "value represents the integer value of this priority class. This is the actual priority that pods receive when they have the name of this class in their pod spec.", 0, "integer"),
+    col(
+      "Global-Default",
+      "globalDefault specifies whether this PriorityClass should be considered as the default priority for pods that do not have any priority class. Only one PriorityClass can be marked as `globalDefault`. However, if more than one PriorityClasses exists with their `globalDefault` field set to true, the smallest value of such global default PriorityClasses will be used as the default priority.",
+      0,
+      "boolean",
+    ),
+    ageCol(),
+    col("PreemptionPolicy", "preemptionPolicy is the Policy for preempting pods with lower priority. One of Never, PreemptLowerPriority. Defaults to PreemptLowerPriority if unset.", 0, "string"),
+  ],
+  row: (o, ctx) => [o.metadata.name, typeof o.value === "number" ? o.value : 0, o.globalDefault === true, age(o.metadata.creationTimestamp, ctx.now), str(o.preemptionPolicy)],
+};
+
 const createdAt = () => col("Created At", "CreationTimestamp is a timestamp representing the server time when this object was created.", 0, "date");
 
 /** Roles and ClusterRoles: NAME CREATED AT. */
