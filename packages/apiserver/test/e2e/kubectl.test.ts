@@ -201,6 +201,27 @@ describe("kubectl 1.32 (dispatcher) against kubemu-apiserver", { timeout: 60_000
     expect(cs).toMatch(/^etcd-0\s+Healthy/m);
   });
 
+  it("priority classes: the system classes, create priorityclass, api-resources, explain, Priority admission", async () => {
+    const pc = await k.ok(["get", "pc"]);
+    expect(pc.split("\n")[0]).toMatch(/^NAME\s+VALUE\s+GLOBAL-DEFAULT\s+AGE\s+PREEMPTIONPOLICY$/);
+    expect(pc).toMatch(/^system-cluster-critical\s+2000000000\s+false\s+\d+s\s+PreemptLowerPriority$/m);
+    expect(pc).toMatch(/^system-node-critical\s+2000001000\s+false\s+\d+s\s+PreemptLowerPriority$/m);
+    expect(await k.ok(["create", "priorityclass", "high", "--value=1000", "--description=important"])).toBe("priorityclass.scheduling.k8s.io/high created\n");
+    expect(await k1.ok(["get", "priorityclass", "high", "-o", "jsonpath={.value} {.preemptionPolicy} {.description}"])).toBe("1000 PreemptLowerPriority important");
+    const big = await k.run(["create", "priorityclass", "huge", "--value=2000000000"]);
+    expect(big.stderr).toContain('PriorityClass.scheduling.k8s.io "huge" is invalid: value: Forbidden: maximum allowed value of a user defined priority is 1000000000');
+    const del = await k.run(["delete", "pc", "system-node-critical"]);
+    expect(del.stderr).toContain('priorityclasses.scheduling.k8s.io "system-node-critical" is forbidden: this is a system priority class and cannot be deleted');
+    expect(await k.ok(["api-resources", "--api-group=scheduling.k8s.io"])).toMatch(/^priorityclasses\s+pc\s+scheduling\.k8s\.io\/v1\s+false\s+PriorityClass$/m);
+    expect(await k.ok(["explain", "priorityclass.value"])).toContain("FIELD: value <integer>");
+    await writeFile(join(dir, "prio-pod.yaml"), "apiVersion: v1\nkind: Pod\nmetadata:\n  name: prio\nspec:\n  priorityClassName: high\n  containers:\n  - name: c\n    image: busybox\n");
+    await k.ok(["create", "-f", join(dir, "prio-pod.yaml")]);
+    expect(await k.ok(["get", "pod", "prio", "-o", "jsonpath={.spec.priority} {.spec.preemptionPolicy}"])).toBe("1000 PreemptLowerPriority");
+    const unknown = await k.run(["run", "noclass", "--image=busybox", "--overrides", JSON.stringify({ spec: { priorityClassName: "nope" } })]);
+    expect(unknown.stderr).toContain('Error from server (Forbidden): pods "noclass" is forbidden: no PriorityClass with name nope was found');
+    await k.ok(["delete", "pod", "prio", "--wait=false"]);
+  });
+
   it("delete, delete --cascade=orphan records the orphan finalizer, dry-run deletes nothing", async () => {
     expect(await k.ok(["delete", "cm", "cfg"])).toBe('configmap "cfg" deleted\n');
     expect((await k.run(["get", "cm", "cfg"])).stderr).toContain('Error from server (NotFound): configmaps "cfg" not found');
