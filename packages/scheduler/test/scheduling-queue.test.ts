@@ -498,8 +498,7 @@ describe("activate, gating, nominated pods, responsibility", () => {
     q.delete(p2);
     expect(q.nominatedPodsForNode("n2")).toEqual([]);
     // A pod with status.nominatedNodeName is nominated when added; a bound pod is refused.
-    const withStatus = pod("s");
-    withStatus.status = { nominatedNodeName: "n3" };
+    const withStatus = { ...pod("s"), status: { nominatedNodeName: "n3" } };
     q.add(withStatus);
     expect(q.nominatedPodsForNode("n3")).toHaveLength(1);
     bound.add("b");
