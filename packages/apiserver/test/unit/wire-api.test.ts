@@ -3,7 +3,7 @@
  * MVCC backend) and a real WireClient, so params cross msgpack frames as a component's do.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { StatusError, WireClient, WireServer, type KubeObject } from "@kubemu/common";
+import { ApiClient, Resources, StatusError, WireClient, WireServer, type KubeObject } from "@kubemu/common";
 import { registerWireApi } from "../../src/internal/wire-api.js";
 import { ResourceApi } from "../../src/rest/resource-api.js";
 import { customResourceDefs } from "../../src/crd/custom-resource.js";
@@ -11,6 +11,7 @@ import { newStore } from "./helpers.js";
 
 let server: WireServer;
 let client: WireClient;
+let url = "";
 
 /** A CRD whose listKind is not `<Kind>List`, with status and scale subresources. */
 const widgetCrd = (terminating = false): KubeObject => ({
@@ -50,7 +51,8 @@ beforeAll(async () => {
   server = new WireServer({ name: "apiserver-wire-test" });
   registerWireApi(server, new ResourceApi(store, ctx.registry));
   const addr = await server.listen({ host: "127.0.0.1", port: 0 });
-  client = new WireClient({ name: "wire-api-test", endpoints: [addr.url] });
+  url = addr.url;
+  client = new WireClient({ name: "wire-api-test", endpoints: [url] });
 });
 
 afterAll(async () => {
@@ -287,6 +289,41 @@ describe("wire API: watch", () => {
     for await (const ev of s) {
       expect([ev.type, ev.object.metadata.name]).toEqual(["ADDED", "w-one"]);
       break;
+    }
+  });
+});
+
+describe("wire API: the common ApiClient speaks it", () => {
+  it("create, bind, updateStatus, patch, list, deleteCollection, delete and watch through ApiClient", async () => {
+    const api = new ApiClient({ name: "kube-scheduler-test", endpoints: [url], fieldManager: "kube-scheduler" });
+    try {
+      const rv = (await api.list(Resources.pods, { namespace: "default" })).metadata.resourceVersion;
+      const events = api.watch(Resources.pods, { namespace: "default", resourceVersion: rv, labelSelector: "via=client" });
+      const pod = await api.create(Resources.pods, { apiVersion: "v1", kind: "Pod", metadata: { name: "via-client", namespace: "default", labels: { via: "client" } }, spec: { containers: [{ name: "c", image: "busybox" }] } } as KubeObject);
+      expect(pod.metadata.managedFields?.[0]).toMatchObject({ manager: "kube-scheduler" });
+      await api.bind("default", "via-client", "kubemu", { uid: pod.metadata.uid! });
+      const bound = await api.get<any>(Resources.pods, "default", "via-client");
+      expect(bound.spec.nodeName).toBe("kubemu");
+      const st = await api.updateStatus<any>(Resources.pods, { ...bound, spec: { ...bound.spec, nodeName: "elsewhere" }, status: { ...bound.status, phase: "Running" } });
+      expect([st.status.phase, st.spec.nodeName]).toEqual(["Running", "kubemu"]);
+      const patched = await api.patch<any>(Resources.pods, "default", "via-client", "merge", { metadata: { annotations: { seen: "yes" } } });
+      expect(patched.metadata.annotations).toEqual({ seen: "yes" });
+      const pcs = await api.list(Resources.priorityClasses);
+      expect(pcs.kind).toBe("PriorityClassList");
+      await api.create(Resources.configMaps, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "via-client-cm", namespace: "default", labels: { via: "client" } } } as KubeObject);
+      const gone = await api.deleteCollection(Resources.configMaps, { namespace: "default", labelSelector: "via=client" });
+      expect(gone.items.map((i) => i.metadata.name)).toEqual(["via-client-cm"]);
+      const last = await api.delete<any>(Resources.pods, "default", "via-client", { gracePeriodSeconds: 0 });
+      expect(last.metadata.name).toBe("via-client");
+      const seen: string[] = [];
+      for await (const ev of events) {
+        seen.push(ev.type);
+        if (ev.type === "DELETED") break;
+      }
+      expect(seen[0]).toBe("ADDED");
+      expect(seen).toContain("MODIFIED");
+    } finally {
+      await api.close();
     }
   });
 });
