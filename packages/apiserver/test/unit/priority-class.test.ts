@@ -118,7 +118,7 @@ describe("PriorityClass", () => {
       ["PreemptionPolicy", "string"],
     ]);
     expect(t.rows[0].cells).toEqual(["high", 1000, false, "10m", "Never"]);
-    const doc = JSON.parse(openApiV3Document("scheduling.k8s.io/v1", builtinRegistry().resources)!.json);
+    const doc = JSON.parse(openApiV3Document("scheduling.k8s.io/v1", builtinRegistry().resources)!.json.toString());
     expect(doc.components.schemas["io.k8s.api.scheduling.v1.PriorityClass"].properties.value).toMatchObject({ type: "integer", format: "int32" });
     expect(Object.keys(doc.paths)).toContain("/apis/scheduling.k8s.io/v1/priorityclasses/{name}");
   });
