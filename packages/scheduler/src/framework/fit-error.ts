@@ -42,10 +42,11 @@ export class FitError extends Error {
   ) {
     super("");
     this.name = "FitError";
-  }
-
-  override get message(): string {
-    const d = this.diagnosis;
-    return fitErrorMessage(this.numAllNodes, d.nodeToStatus, d.preFilterMsg, d.postFilterMsg);
+    // Computed on read: PostFilter's message joins the diagnosis after the error is made.
+    Object.defineProperty(this, "message", {
+      get: () => fitErrorMessage(this.numAllNodes, diagnosis.nodeToStatus, diagnosis.preFilterMsg, diagnosis.postFilterMsg),
+      configurable: true,
+      enumerable: false,
+    });
   }
 }
