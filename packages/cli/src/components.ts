@@ -153,11 +153,16 @@ export function clusterTable(layout: ClusterLayout): ProcessSpec[] {
     controlUrl: `http://${hostPort(apiserverLb.ip, layout.apiserverLbControlPort)}`,
     env: {},
   });
+  // Components reach the API servers' HTTPS port directly (not through apiserver-lb), each with its
+  // own client certificate; the ApiClient fails over between them.
+  const componentApiservers = apiservers.map((a) => `${pki ? "https" : "http"}://${hostPort(a.ip, ports.apiserver)}`).join(",");
+  const credentials = (cert: string | undefined, key: string | undefined) =>
+    pki && cert && key ? ["--ca-file", pki.caCert, "--client-cert-file", cert, "--client-key-file", key] : [];
   const leaderElected = [
-    { component: "scheduler" as const, members: schedulers, port: ports.scheduler },
-    { component: "controller-manager" as const, members: controllerManagers, port: ports.controllerManager },
+    { component: "scheduler" as const, members: schedulers, port: ports.scheduler, creds: credentials(pki?.schedulerCert, pki?.schedulerKey) },
+    { component: "controller-manager" as const, members: controllerManagers, port: ports.controllerManager, creds: credentials(pki?.controllerManagerCert, pki?.controllerManagerKey) },
   ];
-  for (const { component, members, port } of leaderElected) {
+  for (const { component, members, port, creds } of leaderElected) {
     for (const m of members) {
       specs.push({
         name: m.name,
@@ -165,7 +170,7 @@ export function clusterTable(layout: ClusterLayout): ProcessSpec[] {
         bin: bin(component),
         nodeArgs: [],
         // Serves healthz, metrics and /kubemu/* on one port, like the real secure port.
-        args: ["--bind-address", m.ip, "--port", String(port), "--apiserver-urls", apiserverUrls],
+        args: ["--bind-address", m.ip, "--port", String(port), "--apiserver-urls", componentApiservers, ...creds],
         addresses: { healthz: hostPort(m.ip, port) },
         controlUrl: `http://${hostPort(m.ip, port)}`,
         env: {},

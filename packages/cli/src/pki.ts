@@ -22,6 +22,11 @@ export function pkiPaths(dir: string) {
     apiserverKey: join(dir, "apiserver.key"),
     adminCert: join(dir, "admin.crt"),
     adminKey: join(dir, "admin.key"),
+    /** Control-plane components' client certificates (the identities kubeadm puts in scheduler.conf etc.). */
+    schedulerCert: join(dir, "scheduler.crt"),
+    schedulerKey: join(dir, "scheduler.key"),
+    controllerManagerCert: join(dir, "controller-manager.crt"),
+    controllerManagerKey: join(dir, "controller-manager.key"),
     /** The service account token signing key pair (kubeadm's sa.key / sa.pub). */
     saKey: join(dir, "sa.key"),
     saPub: join(dir, "sa.pub"),
@@ -44,6 +49,10 @@ export const apiserverCertRequest: CertificateRequest = {
 /** kubeadm's admin identity: a member of system:masters. */
 export const adminCertRequest: CertificateRequest = { commonName: "kubernetes-admin", organizations: ["system:masters"], use: { kind: "client" }, validDays: leafValidDays };
 
+/** The scheduler's and controller-manager's identities, as upstream's RBAC bootstrap roles name them. */
+export const schedulerCertRequest: CertificateRequest = { commonName: "system:kube-scheduler", use: { kind: "client" }, validDays: leafValidDays };
+export const controllerManagerCertRequest: CertificateRequest = { commonName: "system:kube-controller-manager", use: { kind: "client" }, validDays: leafValidDays };
+
 /** Makes sure every file exists and is usable; returns their paths. */
 export async function ensureClusterPki(dir: string, now: Date, log: Logger): Promise<PkiPaths> {
   const p = pkiPaths(dir);
@@ -58,6 +67,8 @@ export async function ensureClusterPki(dir: string, now: Date, log: Logger): Pro
   for (const [req, certPath, keyPath] of [
     [apiserverCertRequest, p.apiserverCert, p.apiserverKey],
     [adminCertRequest, p.adminCert, p.adminKey],
+    [schedulerCertRequest, p.schedulerCert, p.schedulerKey],
+    [controllerManagerCertRequest, p.controllerManagerCert, p.controllerManagerKey],
   ] as const) {
     const pair = readPair(certPath, keyPath);
     const problem = pair === undefined ? "missing" : certificateProblem(pair, ca, req, now);

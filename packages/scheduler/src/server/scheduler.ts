@@ -1,0 +1,116 @@
+/**
+ * The kubemu-scheduler process: informers on everything scheduling reads (kept warm on the
+ * standby too), leader election on Lease kube-system/kube-scheduler, and — only while leading —
+ * a scheduling queue, a cache and the scheduling loop, made afresh for each term from the
+ * informers' caches.
+ */
+import type { KubeObject, Logger, ProcessStatus, SharedInformer } from "@kubemu/common";
+import { ApiClient, ElectedComponent, EventRecorder, FaultInjector, InformerFactory, Resources, holderIdentity, randomRng, realClock, startComponentServer, type ComponentConfig } from "@kubemu/common";
+import type { Node, Pod } from "kubernetes-types/core/v1.js";
+import { SchedulingQueue } from "../queue/scheduling-queue.js";
+import { SchedulerCache } from "../cache/cache.js";
+import { registerEventHandlers } from "./event-handlers.js";
+import { newSchedulerMetrics } from "./metrics.js";
+import { SchedulingLoop } from "./scheduling-loop.js";
+import { newAlgorithm, pluginEvents } from "./algorithm.js";
+
+export const LEASE_NAME = "kube-scheduler";
+/** The name in events' source and reportingController, as upstream's default profile. */
+export const SCHEDULER_NAME = "default-scheduler";
+
+export interface RunningScheduler {
+  stop(): Promise<void>;
+  readonly identity: string;
+  readonly url: string;
+}
+
+export async function startScheduler(cfg: ComponentConfig, log: Logger): Promise<RunningScheduler> {
+  const clock = realClock;
+  const { rng, seed } = randomRng();
+  const identity = holderIdentity(cfg.name, rng);
+  log.info({ identity, seed, apiservers: cfg.apiserverEndpoints }, "starting kube-scheduler");
+  const faults = new FaultInjector({ rng: rng.fork() });
+  const client = new ApiClient({ name: cfg.name, endpoints: cfg.apiserverEndpoints, ...(cfg.tls ? { tls: cfg.tls } : {}), fieldManager: "kube-scheduler", clock, rng: rng.fork(), logger: log, faults });
+  const factory = new InformerFactory(client, { clock, rng: rng.fork(), logger: log });
+  const pods = factory.informerFor<Pod & KubeObject>(Resources.pods);
+  const nodes = factory.informerFor<Node & KubeObject>(Resources.nodes);
+  const listers = {
+    pods: pods.lister,
+    nodes: nodes.lister,
+    namespaces: factory.informerFor(Resources.namespaces).lister,
+    persistentVolumeClaims: factory.informerFor(Resources.persistentVolumeClaims).lister,
+    persistentVolumes: factory.informerFor(Resources.persistentVolumes).lister,
+    storageClasses: factory.informerFor(Resources.storageClasses).lister,
+    services: factory.informerFor(Resources.services).lister,
+    replicaSets: factory.informerFor(Resources.replicaSets).lister,
+    statefulSets: factory.informerFor(Resources.statefulSets).lister,
+    replicationControllers: factory.informerFor(Resources.replicationControllers).lister,
+  };
+  const volumeInformers: { informer: SharedInformer<KubeObject>; resource: "PersistentVolume" | "PersistentVolumeClaim" | "StorageClass" }[] = [
+    { informer: factory.informerFor(Resources.persistentVolumes), resource: "PersistentVolume" },
+    { informer: factory.informerFor(Resources.persistentVolumeClaims), resource: "PersistentVolumeClaim" },
+    { informer: factory.informerFor(Resources.storageClasses), resource: "StorageClass" },
+  ];
+  const recorder = new EventRecorder({ client, component: SCHEDULER_NAME, reportingInstance: identity, clock, logger: log });
+  const metrics = newSchedulerMetrics();
+  const stopping = new AbortController();
+
+  const lead = async (signal: AbortSignal) => {
+    log.info("leading: starting to schedule");
+    metrics.leaderStatus.set({ name: LEASE_NAME }, 1);
+    if (!(await factory.waitForCacheSync(signal))) return;
+    const queue = new SchedulingQueue({
+      clock,
+      pluginEvents: pluginEvents(),
+      podLookup: (ns: string, name: string) => pods.lister.get(ns, name) as Pod | undefined,
+      namespaceLabels: (ns: string) => listers.namespaces.get(undefined, ns)?.metadata.labels,
+      onIncomingPod: (q, event) => metrics.incomingPods.inc({ queue: q, event }),
+    });
+    const cache = new SchedulerCache({ clock });
+    const handlers = registerEventHandlers({ pods, nodes, others: volumeInformers, queue, cache });
+    const gauge = clock.setInterval(() => {
+      const n = queue.pendingPods();
+      for (const [q, v] of Object.entries(n)) metrics.pendingPods.set({ queue: q }, v);
+    }, 1000);
+    queue.run();
+    const loop = new SchedulingLoop({ client, recorder, queue, cache, pods: pods.lister, metrics, clock, logger: log, pvcs: listers.persistentVolumeClaims, algorithm: newAlgorithm({ cache, queue, listers, rng: rng.fork(), now: () => clock.now() }) });
+    try {
+      await loop.run(signal);
+    } finally {
+      gauge.cancel();
+      handlers.remove();
+      queue.close();
+      metrics.leaderStatus.set({ name: LEASE_NAME }, 0);
+      log.info("stopped scheduling");
+    }
+  };
+
+  const elected = new ElectedComponent({ client, leaseName: LEASE_NAME, identity, leaseDurationMs: cfg.leaseDurationMs, renewDeadlineMs: cfg.renewDeadlineMs, retryPeriodMs: cfg.retryPeriodMs, lead, recorder, clock, rng: rng.fork(), logger: log });
+  const status = (): ProcessStatus => {
+    const s = elected.status();
+    return { name: cfg.name, pid: process.pid, identity, ...s, ready: factory.hasSynced() };
+  };
+  const server = await startComponentServer({
+    host: cfg.bindAddress,
+    port: cfg.port,
+    status,
+    faults,
+    registry: metrics.registry,
+    readiness: { "informer-sync": () => (factory.hasSynced() ? undefined : "informers not synced") },
+    logger: log,
+  });
+  factory.start(stopping.signal);
+  const running = cfg.leaderElect ? elected.run(stopping.signal) : lead(stopping.signal);
+  return {
+    identity,
+    url: server.url,
+    async stop() {
+      stopping.abort();
+      await running;
+      recorder.stop();
+      await Promise.race([recorder.flush(), clock.sleep(500)]);
+      await server.close();
+      await client.close();
+    },
+  };
+}
