@@ -47,6 +47,7 @@ export interface PreFilterRun {
 
 export class Framework {
   readonly plugins: FrameworkPlugins;
+  private readonly filtersByState = new WeakMap<CycleState, FilterPlugin[]>();
 
   constructor(
     readonly handle: Handle,
@@ -136,26 +137,35 @@ export class Framework {
     return null;
   }
 
+  /** The Filter plugins the cycle's PreFilter did not switch off, computed once per CycleState. */
+  private activeFilters(state: CycleState): FilterPlugin[] {
+    let list = this.filtersByState.get(state);
+    if (list === undefined) {
+      const skip = state.skipFilterPlugins;
+      list = skip.size === 0 ? this.plugins.filter : this.plugins.filter.filter((p) => !skip.has(p.name));
+      this.filtersByState.set(state, list);
+    }
+    return list;
+  }
+
   /** Runs the Filter plugins on one node; the first non-success status is the node's. */
   runFilterPlugins(state: CycleState, pod: PodInfo, nodeInfo: NodeInfo): Status | null {
-    const filters = this.plugins.filter;
-    const skip = state.skipFilterPlugins;
-    const checkSkip = skip.size > 0;
-    for (let i = 0; i < filters.length; i++) {
-      const pl = filters[i]!;
-      if (checkSkip && skip.has(pl.name)) continue;
-      let s: Status | null;
-      try {
-        s = pl.filter(state, pod, nodeInfo);
-      } catch (e) {
-        s = asStatus(e);
+    const filters = this.activeFilters(state);
+    let i = 0;
+    let s: Status | null = null;
+    try {
+      for (; i < filters.length; i++) {
+        s = filters[i]!.filter(state, pod, nodeInfo);
+        if (s !== null && !s.isSuccess()) break;
+        s = null;
       }
-      if (s !== null && !s.isSuccess()) {
-        if (!s.isRejected()) s = new Status("Error", [`running "${pl.name}" filter plugin: ${s.message()}`]);
-        return s.withPlugin(pl.name);
-      }
+    } catch (e) {
+      s = asStatus(e);
     }
-    return null;
+    if (s === null) return null;
+    const pl = filters[i]!;
+    if (!s.isRejected()) s = new Status("Error", [`running "${pl.name}" filter plugin: ${s.message()}`]);
+    return s.withPlugin(pl.name);
   }
 
   /**

@@ -362,6 +362,12 @@ export class NodeInfo {
   imageStates: Map<string, ImageStateSummary> = new Map();
   pvcRefCounts: Map<string, number> = new Map();
   generation: number;
+  /**
+   * PodTopologySpread's memo of matching-pod counts by interned selector id, each tagged with the
+   * generation it was counted at (so a stale entry is simply recounted). Not copied by clone().
+   */
+  spreadCountMemo: Map<number, { generation: number; count: number }> | undefined = undefined;
+  private nodeName = "";
 
   constructor(node?: Node) {
     this.generation = nextGeneration();
@@ -370,12 +376,13 @@ export class NodeInfo {
 
   /** The node's name, or "" without a node. */
   get name(): string {
-    return this.node?.metadata?.name ?? "";
+    return this.nodeName;
   }
 
   /** Sets (or replaces) the Node object; allocatable is re-read from its status. */
   setNode(node: Node): void {
     this.node = node;
+    this.nodeName = node.metadata?.name ?? "";
     this.allocatable = resourcesFromList(node.status?.allocatable as Record<string, string> | undefined);
     this.generation = nextGeneration();
   }
@@ -383,6 +390,7 @@ export class NodeInfo {
   /** Forgets the Node object, keeping the pods (the cache removes the NodeInfo once its pods are gone). */
   removeNode(): void {
     this.node = undefined;
+    this.nodeName = "";
     this.generation = nextGeneration();
   }
 
@@ -436,6 +444,8 @@ export class NodeInfo {
   clone(): NodeInfo {
     const c = Object.create(NodeInfo.prototype) as NodeInfo;
     c.node = this.node;
+    c.nodeName = this.nodeName;
+    c.spreadCountMemo = undefined;
     c.pods = this.pods.slice();
     c.podsWithAffinity = this.podsWithAffinity.slice();
     c.podsWithRequiredAntiAffinity = this.podsWithRequiredAntiAffinity.slice();

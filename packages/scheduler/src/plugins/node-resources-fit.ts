@@ -72,6 +72,23 @@ export function fitsRequest(request: Resources, nodeInfo: NodeInfo, opts: FitOpt
   return out;
 }
 
+/**
+ * True if the request certainly fits (the allocation-free common case of the filter loop); false
+ * means "look closer" — fitsRequest then lists the shortfalls, honouring ignored resources.
+ */
+function fitsQuickly(request: Resources, nodeInfo: NodeInfo): boolean {
+  const alloc = nodeInfo.allocatable;
+  const used = nodeInfo.requested;
+  if (nodeInfo.pods.length + 1 > alloc.allowedPodNumber) return false;
+  if (request.milliCPU > 0 && request.milliCPU > alloc.milliCPU - used.milliCPU) return false;
+  if (request.memory > 0 && request.memory > alloc.memory - used.memory) return false;
+  if (request.ephemeralStorage > 0 && request.ephemeralStorage > alloc.ephemeralStorage - used.ephemeralStorage) return false;
+  if (request.scalar.size > 0) {
+    for (const [name, q] of request.scalar) if (q > 0 && q > (alloc.scalar.get(name) ?? 0) - (used.scalar.get(name) ?? 0)) return false;
+  }
+  return true;
+}
+
 /** Upstream's leastRequestedScore: the free share of capacity on a 0..100 scale (integer division). */
 export function leastRequestedScore(requested: number, capacity: number): number {
   if (capacity === 0 || requested > capacity) return 0;
@@ -100,6 +117,7 @@ export class NodeResourcesFit implements PreFilterPlugin, FilterPlugin, PreScore
   }
 
   filter(_state: CycleState, pi: PodInfo, nodeInfo: NodeInfo): Status | null {
+    if (fitsQuickly(pi.requests, nodeInfo)) return null;
     const insufficient = fitsRequest(pi.requests, nodeInfo, this.opts);
     if (insufficient.length === 0) return null;
     return new Status(

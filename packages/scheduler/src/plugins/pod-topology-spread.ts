@@ -15,7 +15,8 @@ import { MAX_NODE_SCORE, type FilterPlugin, type Handle, type PreFilterOutcome, 
 import { compileLabelSelector, type LabelMatcher } from "../framework/labels.js";
 import type { NodeInfo, PodInfo } from "../framework/node-info.js";
 import { Status } from "../framework/status.js";
-import { requiredNodeAffinityOf, type RequiredNodeAffinity } from "./helper/node-affinity.js";
+import { DomainCounts } from "./helper/domain-counts.js";
+import { admitsEveryNode, requiredNodeAffinityOf, type RequiredNodeAffinity } from "./helper/node-affinity.js";
 import { defaultSelector } from "./helper/spread.js";
 import { findMatchingUntoleratedTaint, isDoNotScheduleTaint } from "./helper/taints.js";
 import { POD_TOPOLOGY_SPREAD } from "./names.js";
@@ -37,12 +38,18 @@ export const SYSTEM_DEFAULT_CONSTRAINTS: readonly TopologySpreadConstraint[] = [
 const PRE_FILTER_KEY = "PreFilter" + POD_TOPOLOGY_SPREAD;
 const PRE_SCORE_KEY = "PreScore" + POD_TOPOLOGY_SPREAD;
 const MAX_INT32 = 2147483647;
+/** Distinct selectors remembered per node before the node's memo is dropped. */
+const MEMO_PER_NODE = 64;
 
 /** A parsed constraint (upstream's topologySpreadConstraint). */
 export interface SpreadConstraint {
   maxSkew: number;
   topologyKey: string;
   selector: LabelMatcher;
+  /** Canonical text of the selector, for the per-node count memo. */
+  selectorKey: string;
+  /** The interned id of (namespace, selectorKey), set on first use in a cycle. */
+  memoId?: number;
   minDomains: number;
   nodeAffinityPolicy: string;
   nodeTaintsPolicy: string;
@@ -58,6 +65,11 @@ function matchNodeInclusionPolicies(c: SpreadConstraint, pod: Pod, node: Node, r
   if (c.nodeAffinityPolicy === "Honor" && !required.match(node)) return false;
   if (c.nodeTaintsPolicy === "Honor" && findMatchingUntoleratedTaint(node.spec?.taints, pod.spec?.tolerations, isDoNotScheduleTaint) !== undefined) return false;
   return true;
+}
+
+/** True if the constraint's node inclusion policies cannot exclude any node for this pod. */
+function inclusionIsTrivial(c: SpreadConstraint, required: RequiredNodeAffinity): boolean {
+  return (c.nodeAffinityPolicy !== "Honor" || admitsEveryNode(required)) && c.nodeTaintsPolicy !== "Honor";
 }
 
 /** Pods in `ns`, not terminating, that the selector matches; an empty selector counts nothing (upstream). */
@@ -98,6 +110,7 @@ function filterConstraints(constraints: readonly TopologySpreadConstraint[], pod
       maxSkew: c.maxSkew,
       topologyKey: c.topologyKey,
       selector: constraintSelector(c, podLabels),
+      selectorKey: JSON.stringify([c.labelSelector ?? null, (c.matchLabelKeys ?? []).map((k) => [k, podLabels?.[k] ?? null])]),
       minDomains: c.minDomains ?? 1,
       nodeAffinityPolicy: c.nodeAffinityPolicy ?? "Honor",
       nodeTaintsPolicy: c.nodeTaintsPolicy ?? "Ignore",
@@ -200,6 +213,36 @@ export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreScor
   readonly name = POD_TOPOLOGY_SPREAD;
   private readonly defaultConstraints: readonly TopologySpreadConstraint[];
   private readonly systemDefaulted: boolean;
+  /** Selector text → small id, so the per-node memo hashes numbers, not long strings. */
+  private readonly selectorIds = new Map<string, number>();
+  private nextSelectorId = 0;
+
+  private readonly domainCounts = new Map<string, DomainCounts>();
+
+  /** The constraint's domain counts over all nodes, synced with the snapshot (see DomainCounts). */
+  private domainCountsFor(c: SpreadConstraint, ns: string, requireAll: boolean, constraints: readonly SpreadConstraint[]): DomainCounts {
+    let id = c.memoId;
+    if (id === undefined) c.memoId = id = this.internSelector(`${ns}\u0000${c.selectorKey}`);
+    const keys = requireAll ? constraints.map((x) => x.topologyKey) : [];
+    const key = `${id}\u0000${c.topologyKey}\u0000${requireAll}\u0000${keys.join("\u0001")}`;
+    let dc = this.domainCounts.get(key);
+    if (dc === undefined) {
+      if (this.domainCounts.size >= 256) this.domainCounts.clear();
+      this.domainCounts.set(key, (dc = new DomainCounts(c.topologyKey, keys, requireAll)));
+    }
+    dc.sync(this.handle.snapshot.nodeInfoList, (ni) => this.countMatching(ni, c, ns));
+    return dc;
+  }
+
+  private internSelector(text: string): number {
+    let id = this.selectorIds.get(text);
+    if (id === undefined) {
+      // Ids are never reused: forgetting old texts only costs recounting.
+      if (this.selectorIds.size >= 10_000) this.selectorIds.clear();
+      this.selectorIds.set(text, (id = this.nextSelectorId++));
+    }
+    return id;
+  }
 
   constructor(
     private readonly handle: Handle,
@@ -229,8 +272,34 @@ export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreScor
     if (constraints.length === 0) return constraints;
     const selector = defaultSelector(pod, this.handle.listers);
     if (selector.empty) return [];
-    for (const c of constraints) c.selector = selector;
+    for (const c of constraints) {
+      c.selector = selector;
+      c.selectorKey = `default:${selector.key}`;
+    }
     return constraints;
+  }
+
+  /**
+   * countPodsMatchSelector for a node, memoised per (NodeInfo, generation): a NodeInfo's
+   * generation changes with every pod added or removed, so an unchanged node — nearly all of them
+   * from one cycle to the next — is not walked again.
+   */
+  private countMatching(ni: NodeInfo, c: SpreadConstraint, ns: string): number {
+    let memo = ni.spreadCountMemo;
+    if (memo === undefined) ni.spreadCountMemo = memo = new Map();
+    let key = c.memoId;
+    if (key === undefined) c.memoId = key = this.internSelector(`${ns}\u0000${c.selectorKey}`);
+    const hit = memo.get(key);
+    if (hit !== undefined && hit.generation === ni.generation) return hit.count;
+    const count = countPodsMatchSelector(ni.pods, c.selector, ns);
+    if (hit !== undefined) {
+      hit.generation = ni.generation;
+      hit.count = count;
+    } else {
+      if (memo.size >= MEMO_PER_NODE) memo.clear();
+      memo.set(key, { generation: ni.generation, count });
+    }
+    return count;
   }
 
   preFilter(state: CycleState, pi: PodInfo): PreFilterOutcome {
@@ -240,15 +309,26 @@ export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreScor
     const ns = pod.metadata?.namespace ?? "";
     const required = requiredNodeAffinityOf(pod);
     const pairToMatchNum = new Map<string, number>();
-    for (const ni of this.handle.snapshot.nodeInfoList) {
-      const node = ni.node;
-      if (node === undefined) continue;
-      const labels = node.metadata?.labels;
-      if (!nodeLabelsMatchSpreadConstraints(labels, constraints)) continue;
-      for (const c of constraints) {
-        if (!matchNodeInclusionPolicies(c, pod, node, required)) continue;
-        const k = pairKey(c.topologyKey, labels![c.topologyKey]!);
-        pairToMatchNum.set(k, (pairToMatchNum.get(k) ?? 0) + countPodsMatchSelector(ni.pods, c.selector, ns));
+    const direct: SpreadConstraint[] = [];
+    for (const c of constraints) {
+      if (!inclusionIsTrivial(c, required)) {
+        direct.push(c);
+        continue;
+      }
+      const dc = this.domainCountsFor(c, ns, true, constraints);
+      for (const value of dc.domainNodes.keys()) pairToMatchNum.set(pairKey(c.topologyKey, value), dc.totals.get(value) ?? 0);
+    }
+    if (direct.length > 0) {
+      for (const ni of this.handle.snapshot.nodeInfoList) {
+        const node = ni.node;
+        if (node === undefined) continue;
+        const labels = node.metadata?.labels;
+        if (!nodeLabelsMatchSpreadConstraints(labels, constraints)) continue;
+        for (const c of direct) {
+          if (!matchNodeInclusionPolicies(c, pod, node, required)) continue;
+          const k = pairKey(c.topologyKey, labels![c.topologyKey]!);
+          pairToMatchNum.set(k, (pairToMatchNum.get(k) ?? 0) + this.countMatching(ni, c, ns));
+        }
       }
     }
     const domainsNum = new Map<string, number>();
@@ -340,20 +420,34 @@ export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreScor
     const weights = constraints.map((c, i) => topologyNormalizingWeight(c.topologyKey === LABEL_HOSTNAME ? filteredNodes.length - ignored.size : topoSize[i]!));
     const ns = pod.metadata?.namespace ?? "";
     const required = requiredNodeAffinityOf(pod);
-    for (const ni of allNodes) {
-      const node = ni.node;
-      if (node === undefined) continue;
-      const labels = node.metadata?.labels;
-      if (requireAll && !nodeLabelsMatchSpreadConstraints(labels, constraints)) continue;
-      for (let i = 0; i < constraints.length; i++) {
-        const c = constraints[i]!;
-        const m = counts[i]!;
-        if (m.size === 0) continue;
-        const value = labels?.[c.topologyKey] ?? "";
-        const cur = m.get(value);
-        if (cur === undefined) continue;
-        if (!matchNodeInclusionPolicies(c, pod, node, required)) continue;
-        m.set(value, cur + countPodsMatchSelector(ni.pods, c.selector, ns));
+    const direct: number[] = [];
+    for (let i = 0; i < constraints.length; i++) {
+      const c = constraints[i]!;
+      const m = counts[i]!;
+      // Hostname constraints are counted per node in Score; nothing to add up here.
+      if (m.size === 0) continue;
+      if (!inclusionIsTrivial(c, required)) {
+        direct.push(i);
+        continue;
+      }
+      const dc = this.domainCountsFor(c, ns, requireAll, constraints);
+      for (const value of m.keys()) m.set(value, dc.totals.get(value) ?? 0);
+    }
+    if (direct.length > 0) {
+      for (const ni of allNodes) {
+        const node = ni.node;
+        if (node === undefined) continue;
+        const labels = node.metadata?.labels;
+        if (requireAll && !nodeLabelsMatchSpreadConstraints(labels, constraints)) continue;
+        for (const i of direct) {
+          const c = constraints[i]!;
+          const m = counts[i]!;
+          const value = labels?.[c.topologyKey] ?? "";
+          const cur = m.get(value);
+          if (cur === undefined) continue;
+          if (!matchNodeInclusionPolicies(c, pod, node, required)) continue;
+          m.set(value, cur + this.countMatching(ni, c, ns));
+        }
       }
     }
     state.write(PRE_SCORE_KEY, new PreScoreState(constraints, ignored, counts, weights));
@@ -363,7 +457,7 @@ export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreScor
   score(state: CycleState, pi: PodInfo, nodeInfo: NodeInfo): number {
     const s = state.read<PreScoreState>(PRE_SCORE_KEY);
     if (s === undefined) throw new Error(`reading "${PRE_SCORE_KEY}" from cycleState: not found`);
-    if (s.ignoredNodes.has(nodeInfo.name)) return 0;
+    if (s.ignoredNodes.size > 0 && s.ignoredNodes.has(nodeInfo.name)) return 0;
     const labels = nodeInfo.node?.metadata?.labels ?? {};
     const ns = pi.pod.metadata?.namespace ?? "";
     let score = 0;
@@ -371,7 +465,7 @@ export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreScor
       const c = s.constraints[i]!;
       const value = labels[c.topologyKey];
       if (value === undefined) continue;
-      const cnt = c.topologyKey === LABEL_HOSTNAME ? countPodsMatchSelector(nodeInfo.pods, c.selector, ns) : (s.valueToPodCounts[i]!.get(value) ?? 0);
+      const cnt = c.topologyKey === LABEL_HOSTNAME ? this.countMatching(nodeInfo, c, ns) : (s.valueToPodCounts[i]!.get(value) ?? 0);
       score += scoreForCount(cnt, c.maxSkew, s.normalizingWeight[i]!);
     }
     // Go's math.Round rounds half away from zero; scores are never negative here.

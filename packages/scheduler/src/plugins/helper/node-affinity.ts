@@ -138,6 +138,11 @@ export function requiredNodeAffinityOf(pod: Pod): RequiredNodeAffinity {
 
 const MATCH_ALL: RequiredNodeAffinity = { match: () => true };
 
+/** True if the pod has neither a nodeSelector nor required node affinity (its RequiredNodeAffinity admits every node). */
+export function admitsEveryNode(r: RequiredNodeAffinity): boolean {
+  return r === MATCH_ALL;
+}
+
 /** Preferred terms with weights (upstream's PreferredSchedulingTerms): Score = sum of matching weights. */
 export interface PreferredSchedulingTerms {
   score(node: Node): number;

@@ -11,6 +11,8 @@ import { compileLabelMap, compileLabelSelector, type LabelMatcher } from "../../
 /** A conjunction of matchers; `empty` when it has no requirement at all (upstream's Selector.Empty()). */
 export interface SpreadSelector extends LabelMatcher {
   readonly empty: boolean;
+  /** A canonical text of the requirements: equal keys select the same pods (for memoising counts). */
+  readonly key: string;
 }
 
 /** The pod's controller reference (upstream's metav1.GetControllerOf). */
@@ -60,12 +62,14 @@ export function defaultSelector(pod: Pod, listers: ClusterListers): SpreadSelect
       requirements += n;
     }
   }
-  if (requirements === 0) return { matches: () => true, everything: true, nothing: false, empty: true };
-  if (parts.length === 1) return { ...parts[0]!, matches: parts[0]!.matches, empty: false };
+  if (requirements === 0) return { matches: () => true, everything: true, nothing: false, empty: true, key: "" };
+  const key = JSON.stringify([Object.entries(merged).sort(), ownerSelector ?? null]);
+  if (parts.length === 1) return { ...parts[0]!, matches: parts[0]!.matches, empty: false, key };
   return {
     everything: false,
     nothing: false,
     empty: false,
+    key,
     matches: (l) => parts.every((p) => p.matches(l)),
   };
 }
