@@ -177,4 +177,38 @@ describe("PodTopologySpread Score (upstream's scoring_test cases)", () => {
     expect(s[1]).toBe(Math.min(...s));
     expect(s[2]).toBe(100);
   });
+
+  it("a long-lived plugin (with its cross-cycle counts) scores exactly as a fresh one, cycle after cycle", () => {
+    const Z = "topology.kubernetes.io/zone";
+    const rs: ReplicaSet = { metadata: { name: "web-1", namespace: "default" }, spec: { selector: { matchLabels: { app: "web" } }, template: {} } };
+    const owner = { apiVersion: "apps/v1", kind: "ReplicaSet", name: "web-1" };
+    const nodes = Array.from({ length: 7 }, (_, i) => makeNode(`n${i}`, { labels: i === 6 ? {} : { [Z]: `z${i % 3}` } }));
+    const snapshot = snapshotOf(nodes);
+    const data = listersOf({ replicaSets: [rs] });
+    const longLived = new PodTopologySpread(handleOf(snapshot, data));
+    const soft = [constraint(Z, 1, { whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: { app: "web" } } })];
+    const hard = [constraint(Z, 2, { labelSelector: { matchLabels: { app: "web" } } })];
+    for (let round = 0; round < 30; round++) {
+      const variants = [makePod(`d${round}`, { labels: { app: "web" }, owner }), makePod(`s${round}`, { labels: { app: "web" }, spec: { topologySpreadConstraints: soft } }), makePod(`h${round}`, { labels: { app: "web" }, spec: { topologySpreadConstraints: hard } })];
+      for (const pod of variants) {
+        const results = [longLived, new PodTopologySpread(handleOf(snapshot, data))].map((pl) => {
+          const pi = newPodInfo(pod);
+          const state = new CycleState();
+          const pre = pl.preFilter(state, pi).status;
+          const filters = pre === null ? snapshot.nodeInfoList.map((n) => pl.filter(state, pi, n)?.message() ?? "ok") : pre.code;
+          const ps = pl.preScore(state, pi, snapshot.nodeInfoList);
+          const sc = ps === null ? snapshot.nodeInfoList.map((n) => pl.score(state, pi, n)) : ps.code;
+          return { filters, sc };
+        });
+        expect(results[0]).toEqual(results[1]);
+      }
+      // Place one replica, and now and then remove one, so counts move between cycles.
+      const target = snapshot.nodeInfoList[(round * 5) % 7]!;
+      target.addPod(makePod(`w${round}`, { labels: { app: "web" }, owner, nodeName: target.name }));
+      if (round % 4 === 3) {
+        const victim = snapshot.nodeInfoList[round % 7]!;
+        if (victim.pods.length > 0) victim.removePod(victim.pods[0]!.pod);
+      }
+    }
+  });
 });
