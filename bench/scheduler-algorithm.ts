@@ -5,7 +5,8 @@
  * would. By default the pods belong to 10 ReplicaSets, so PodTopologySpread's system-default
  * spreading is active, as for Deployment pods in a real cluster.
  *
- *   npm run bench -- scheduler-algorithm [--nodes 1000] [--pods 10000] [--replicasets 10] [--cpu-prof]
+ *   npm run bench -- scheduler-algorithm [--nodes 1000] [--pods 10000] [--replicasets 10]
+ *   node --cpu-prof --import tsx bench/main.ts scheduler-algorithm …   (profile; bench/lib/cpuprofile.ts reads it)
  *
  * `benchAlgorithm` is exported for the `scheduler` benchmark to compose.
  */

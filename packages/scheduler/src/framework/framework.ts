@@ -48,6 +48,8 @@ export interface PreFilterRun {
 export class Framework {
   readonly plugins: FrameworkPlugins;
   private readonly filtersByState = new WeakMap<CycleState, FilterPlugin[]>();
+  private lastState: CycleState | undefined;
+  private lastFilters: FilterPlugin[] = [];
 
   constructor(
     readonly handle: Handle,
@@ -139,12 +141,15 @@ export class Framework {
 
   /** The Filter plugins the cycle's PreFilter did not switch off, computed once per CycleState. */
   private activeFilters(state: CycleState): FilterPlugin[] {
+    if (state === this.lastState) return this.lastFilters;
     let list = this.filtersByState.get(state);
     if (list === undefined) {
       const skip = state.skipFilterPlugins;
       list = skip.size === 0 ? this.plugins.filter : this.plugins.filter.filter((p) => !skip.has(p.name));
       this.filtersByState.set(state, list);
     }
+    this.lastState = state;
+    this.lastFilters = list;
     return list;
   }
 
