@@ -188,7 +188,8 @@ export class LeaderElector {
   /** Campaigns, leads until the lease is lost or the signal aborts, then returns (once). */
   async run(signal: AbortSignal): Promise<void> {
     try {
-      if (!(await this.acquire(signal))) return;
+      const acquiredAt = await this.acquire(signal);
+      if (acquiredAt === undefined) return;
       const work = new AbortController();
       this.leading = true;
       this.log.info({ identity: this.identity }, "successfully acquired lease");
@@ -198,25 +199,39 @@ export class LeaderElector {
       } catch (e) {
         this.log.error({ err: e instanceof Error ? e.message : String(e) }, "onStartedLeading threw");
       }
-      await this.renewUntilLost(signal, work);
+      await this.renewUntilLost(signal, work, acquiredAt);
     } finally {
       this.leading = false;
       this.o.callbacks.onStoppedLeading();
     }
   }
 
-  /** Retries every retryPeriod (jittered) until it holds the lease; false if the signal aborted. */
-  private async acquire(signal: AbortSignal): Promise<boolean> {
+  /**
+   * Retries every retryPeriod (jittered) until it holds the lease. Answers the monotonic time the
+   * successful attempt began (the lease is trusted from then, as a renew's is), or undefined if
+   * the signal aborted first.
+   */
+  private async acquire(signal: AbortSignal): Promise<number | undefined> {
     this.log.info({ identity: this.identity }, `attempting to acquire leader lease ${this.lock.describe()}...`);
     while (!signal.aborted) {
-      if (await this.tryAcquireOrRenew(this.clock.monotonic())) return true;
+      const start = this.clock.monotonic();
+      if (await this.tryAcquireOrRenew(start)) {
+        // Stopped while the request was in flight: give back what we just took, never lead on it.
+        if (signal.aborted) {
+          if (this.o.releaseOnCancel !== false) await this.release();
+          return undefined;
+        }
+        // An answer slower than renewDeadline: others may count the lease as expired already.
+        if (this.clock.monotonic() < start + this.o.renewDeadlineMs) return start;
+        this.log.info({ identity: this.identity }, "acquired the lease too late to trust it; confirming with another renew");
+      }
       try {
         await this.clock.sleep(this.o.retryPeriodMs * (1 + this.rng.float() * (JITTER - 1)), signal);
       } catch {
-        return false;
+        return undefined;
       }
     }
-    return false;
+    return undefined;
   }
 
   /**
@@ -224,11 +239,20 @@ export class LeaderElector {
    * that succeeded: the write that succeeded was sent after that moment, so every other
    * candidate's leaseDuration is counted from later still.
    */
-  private async renewUntilLost(signal: AbortSignal, work: AbortController): Promise<void> {
-    let lastRenewStart = this.clock.monotonic();
+  private async renewUntilLost(signal: AbortSignal, work: AbortController, acquiredAt: number): Promise<void> {
+    // The acquiring request was sent at acquiredAt: the first deadline counts from there, not from its answer.
+    let lastRenewStart = acquiredAt;
     let deadline: Timer | undefined;
     let lost = false;
     const wake = new AbortController();
+    // A graceful stop ends the work at once, even while a renew request is still in flight (the
+    // deadline below no longer fires once the signal aborted).
+    const onStop = () => {
+      if (lost) return;
+      this.leading = false;
+      work.abort();
+    };
+    signal.addEventListener("abort", onStop, { once: true });
     const armDeadline = () => {
       deadline?.cancel();
       const remaining = lastRenewStart + this.o.renewDeadlineMs - this.clock.monotonic();
@@ -262,6 +286,7 @@ export class LeaderElector {
       }
     } finally {
       deadline?.cancel();
+      signal.removeEventListener("abort", onStop);
     }
     if (!lost) {
       // Graceful stop while leading.
