@@ -281,7 +281,7 @@ export async function run(args: string[]): Promise<void> {
   if (!o.skipAlgorithm) {
     for (const [nodes, pods] of o.rows) {
       const r = benchAlgorithm({ nodes, pods });
-      algorithm.push({ nodes, pods, ...r });
+      algorithm.push(r);
       console.log(`algorithm alone ${nodes} nodes × ${pods} pods: ${JSON.stringify(r)}`);
     }
   }
