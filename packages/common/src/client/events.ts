@@ -3,9 +3,11 @@
  * correlator so `kubectl get events` and `describe` read as on a real cluster:
  * - an identical event (same object, type, reason, message, source) within the cache's life
  *   updates the first one's `count` and `lastTimestamp` instead of making a new object;
- * - more than 10 events differing only in message within 10 minutes are folded into one event
- *   "(combined from similar events): <latest message>";
- * - a per-object token bucket (burst 25, one more every 5 minutes) drops floods.
+ * - from the 10th distinct message with the same reason (no gap of more than 10 minutes
+ *   between two of them) on, they are folded into one event "(combined from similar events):
+ *   <latest message>";
+ * - a per-source-and-object token bucket (burst 25, one more every 5 minutes) drops floods;
+ *   a dropped event still counts, so the next one written carries the full `count`.
  * Recording never blocks or throws: a write that fails is retried a few times, then logged.
  */
 import type { Logger } from "pino";
@@ -116,7 +118,7 @@ export class EventRecorder {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly maxQueued: number;
-  private readonly similar = new Lru<{ messages: Set<string>; since: number }>(CACHE_LIMIT);
+  private readonly similar = new Lru<{ messages: Set<string>; last: number }>(CACHE_LIMIT);
   private readonly observed = new Lru<Observed>(CACHE_LIMIT);
   private readonly buckets = new Lru<{ tokens: number; at: number }>(CACHE_LIMIT);
   private readonly queue: Write[] = [];
@@ -137,19 +139,20 @@ export class EventRecorder {
     const ref = referenceTo(obj, fieldPath);
     const now = this.clock.now();
     const source = this.opts.component + "\0" + (this.opts.host ?? "");
-    const objectId = [ref.kind, ref.namespace, ref.name, ref.uid, ref.apiVersion, ref.fieldPath].join("\0");
-    if (!this.allow(source + "\0" + objectId, now)) {
-      this.log.debug({ object: `${ref.namespace ?? ""}/${ref.name ?? ""}`, reason }, "event dropped by the spam filter");
-      return;
-    }
-    // Aggregation: many distinct messages with the same reason become one combined event.
+    // client-go's keys: the spam filter's and the aggregator's leave out fieldPath, the identical-event key has it.
+    const objectId = [ref.kind, ref.namespace, ref.name, ref.uid, ref.apiVersion].join("\0");
+    // Aggregation: many distinct messages with the same reason become one combined event. The
+    // group lapses after 10 minutes without a similar event (client-go's aggregator).
     const aggregateKey = [source, objectId, type, reason, this.reportingController, this.reportingInstance].join("\0");
     let rec = this.similar.get(aggregateKey);
-    if (!rec || now - rec.since > SIMILAR_WINDOW_MS) rec = { messages: new Set(), since: now };
+    if (!rec || now - rec.last > SIMILAR_WINDOW_MS) rec = { messages: new Set(), last: now };
     rec.messages.add(message);
+    rec.last = now;
     this.similar.set(aggregateKey, rec);
-    let key = aggregateKey + "\0" + message;
+    let key = [aggregateKey, ref.fieldPath ?? "", message].join("\0");
     if (rec.messages.size >= MAX_SIMILAR) {
+      // Keep the set below the threshold (client-go's PopAny; here the oldest), so it stays bounded.
+      rec.messages.delete(rec.messages.values().next().value!);
       key = aggregateKey;
       message = `(combined from similar events): ${message}`;
     }
@@ -173,6 +176,11 @@ export class EventRecorder {
       reportingInstance: this.reportingInstance,
     };
     this.observed.set(key, { name: event.metadata.name!, namespace, count: event.count, firstTimestamp: event.firstTimestamp });
+    // The spam filter runs last, as client-go's correlator does: a dropped event is still counted above.
+    if (!this.allow(source + "\0" + objectId, now)) {
+      this.log.debug({ object: `${ref.namespace ?? ""}/${ref.name ?? ""}`, reason }, "event dropped by the spam filter");
+      return;
+    }
     this.enqueue({ kind: prev ? "patch" : "create", event, key });
   }
 
