@@ -32,8 +32,13 @@ describe("the component table", () => {
     expect(byName.get("apiserver-1")!.controlUrl).toBe("http://127.0.20.2:8080");
     expect(byName.get("apiserver-1")!.args).toEqual(expect.arrayContaining(["--tls-cert-file", "/state/pki/apiserver.crt", "--client-ca-file", "/state/pki/ca.crt", "--insecure-port", "8080"]));
     expect(byName.get("apiserver-lb")!.args).toEqual(expect.arrayContaining(["--backends", "apiserver-0=https://127.0.20.1:6443,apiserver-1=https://127.0.20.2:6443", "--backend-ca-file", "/state/pki/ca.crt"]));
-    // In-cluster components use the loopback plain-HTTP port.
-    expect(byName.get("scheduler-0")!.args).toEqual(expect.arrayContaining(["--apiserver-urls", "http://127.0.20.1:8080,http://127.0.20.2:8080"]));
+    // The scheduler and controller-manager reach both apiservers' HTTPS port with their own certificates.
+    expect(byName.get("scheduler-0")!.args).toEqual(
+      expect.arrayContaining(["--apiserver-urls", "https://127.0.20.1:6443,https://127.0.20.2:6443", "--ca-file", "/state/pki/ca.crt", "--client-cert-file", "/state/pki/scheduler.crt", "--client-key-file", "/state/pki/scheduler.key"]),
+    );
+    expect(byName.get("controller-manager-1")!.args).toEqual(expect.arrayContaining(["--client-cert-file", "/state/pki/controller-manager.crt"]));
+    // Node agents still use the loopback plain-HTTP port until their issues move them.
+    expect(byName.get("kubelet-kubemu")!.args).toEqual(expect.arrayContaining(["--apiserver-urls", "http://127.0.20.1:8080,http://127.0.20.2:8080"]));
     expect(byName.get("apiserver-lb")!.addresses).toEqual({ api: "127.0.0.1:38443", control: "127.0.0.1:38444" });
     expect(byName.get("scheduler-1")!.controlUrl).toBe("http://127.0.30.2:10259");
     expect(byName.get("controller-manager-0")!.controlUrl).toBe("http://127.0.40.1:10257");
@@ -49,6 +54,8 @@ describe("the component table", () => {
     expect(plain.get("apiserver-0")!.controlUrl).toBe("http://127.0.20.1:6443");
     expect(plain.get("apiserver-lb")!.args).toEqual(expect.arrayContaining(["--backends", "apiserver-0=http://127.0.20.1:6443,apiserver-1=http://127.0.20.2:6443"]));
     expect(plain.get("apiserver-lb")!.args).not.toContain("--backend-ca-file");
+    expect(plain.get("scheduler-0")!.args).toEqual(expect.arrayContaining(["--apiserver-urls", "http://127.0.20.1:6443,http://127.0.20.2:6443"]));
+    expect(plain.get("scheduler-0")!.args).not.toContain("--client-cert-file");
   });
 
   it("never gives two processes the same address and only uses loopback", () => {
