@@ -5,7 +5,7 @@
  * taken, e.g. by a cluster the developer is running.
  */
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -18,7 +18,7 @@ const needed = [
   ...etcdMembers.flatMap((m) => [ports.etcdClient, ports.etcdPeer, ports.etcdControl].map((port) => ({ ip: m.ip, port }))),
   ...apiservers.flatMap((a) => [ports.apiserver, ports.apiserverInsecure].map((port) => ({ ip: a.ip, port }))),
 ];
-const built = ["packages/etcd-raft/dist/server/main.js", "packages/apiserver/dist/main.js"].every((f) => existsSync(join(repo, f)));
+const built = ["packages/etcd-raft/dist/server/main.js", "packages/apiserver/dist/main.js", "packages/scheduler/dist/main.js"].every((f) => existsSync(join(repo, f)));
 
 let stateDir = "";
 let userKubeconfig = "";
@@ -101,6 +101,27 @@ describe.skipIf(!built)("kubemu up with the built-in table", () => {
     }
     expect(failures).toBe(0);
     await ok(kubemu(["start", "apiserver-0"]));
+
+    // The schedulers reach the apiservers over TLS with their own certificate: one leads, the
+    // Lease names it, kubectl get cs says Healthy, and a pod on a Node object gets bound.
+    for (const f of ["scheduler.crt", "scheduler.key"]) expect(existsSync(join(stateDir, "pki", f))).toBe(true);
+    let holder = "";
+    for (let i = 0; i < 50 && !holder; i++) {
+      holder = (await kubectl(["get", "lease", "-n", "kube-system", "kube-scheduler", "-o", "jsonpath={.spec.holderIdentity}"])).stdout;
+      if (!holder) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(holder).toMatch(/^scheduler-[01]_[0-9a-z]{4}$/);
+    expect(await ok(kubectl(["get", "cs", "scheduler", "--no-headers"]))).toMatch(/^scheduler\s+Healthy\s+ok/);
+    const node = { apiVersion: "v1", kind: "Node", metadata: { name: "up-e2e-node" }, status: { allocatable: { cpu: "2", memory: "4Gi", pods: "110" }, capacity: { cpu: "2", memory: "4Gi", pods: "110" }, conditions: [{ type: "Ready", status: "True", reason: "KubeletReady", message: "" }] } };
+    writeFileSync(join(stateDir, "up-e2e-node.json"), JSON.stringify(node));
+    await ok(kubectl(["apply", "-f", join(stateDir, "up-e2e-node.json")]));
+    await ok(kubectl(["run", "up-e2e-pod", "--image=nginx"]));
+    let bound = "";
+    for (let i = 0; i < 50 && !bound; i++) {
+      bound = (await kubectl(["get", "pod", "up-e2e-pod", "-o", "jsonpath={.spec.nodeName}"])).stdout;
+      if (!bound) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(bound).toBe("up-e2e-node");
   }, 180_000);
 
   it("keeps the CA across down/up, so kubeconfigs merged earlier stay valid", async (ctx) => {
