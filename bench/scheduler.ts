@@ -277,7 +277,7 @@ export async function run(args: string[]): Promise<void> {
   if (!existsSync(schedulerJs)) throw new Error(`${schedulerJs} is missing: run "npx tsc -b" first`);
   if (o.cpuProfDir) mkdirSync(o.cpuProfDir, { recursive: true });
   const result: Record<string, unknown> = { name: "scheduler", date: new Date().toISOString(), loadavg1mAtStart: round(loadavg()[0]!, 2) };
-  const algorithm: Record<string, unknown>[] = [];
+  const algorithm: ReturnType<typeof benchAlgorithm>[] = [];
   if (!o.skipAlgorithm) {
     for (const [nodes, pods] of o.rows) {
       const r = benchAlgorithm({ nodes, pods });

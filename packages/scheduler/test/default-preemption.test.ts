@@ -88,8 +88,8 @@ describe("filterPodsWithPDBViolation", () => {
 
 describe("DefaultPreemption eligibility", () => {
   it("waits while a victim of its earlier preemption is still terminating on the nominated node", () => {
-    const terminating = makePod("victim", { nodeName: "n1", priority: 0, cpu: "2", status: { conditions: [{ type: "DisruptionTarget", status: "True", reason: "PreemptionByScheduler" }] } });
-    terminating.metadata!.deletionTimestamp = "2024-06-01T00:00:00Z";
+    const made = makePod("victim", { nodeName: "n1", priority: 0, cpu: "2", status: { conditions: [{ type: "DisruptionTarget", status: "True", reason: "PreemptionByScheduler" }] } });
+    const terminating = { ...made, metadata: { ...made.metadata, deletionTimestamp: "2024-06-01T00:00:00Z" } };
     const p = profile(undefined, [terminating]);
     const pod = makePod("vip", { priority: 5, cpu: "1", status: { nominatedNodeName: "n1" } });
     const { state, pi } = preFiltered(p.framework, pod);

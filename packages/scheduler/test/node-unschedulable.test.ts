@@ -5,7 +5,7 @@ import { CycleState, makeNode, makePod, newPodInfo } from "./algo-fixtures.js";
 
 describe("NodeUnschedulable", () => {
   const pl = new NodeUnschedulable();
-  const run = (unschedulable: boolean, tolerations?: Parameters<typeof makePod>[1]["tolerations"]) =>
+  const run = (unschedulable: boolean, tolerations?: NonNullable<Parameters<typeof makePod>[1]>["tolerations"]) =>
     pl.filter(new CycleState(), newPodInfo(makePod("p", tolerations ? { tolerations } : {})), new NodeInfo(makeNode("n", { unschedulable })));
   it.each([
     ["a schedulable node admits any pod", false, undefined, null],

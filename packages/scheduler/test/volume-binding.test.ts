@@ -74,11 +74,10 @@ describe("VolumeBinding PreFilter", () => {
   it("rejects a missing claim, a missing ephemeral claim, a claim being deleted and a lost claim", () => {
     expect(run(["a"], {}).pre).toBe('UnschedulableAndUnresolvable: persistentvolumeclaim "a" not found');
     expect(run(["vol"], {}, true).pre).toBe('UnschedulableAndUnresolvable: waiting for ephemeral volume controller to create the persistentvolumeclaim "p-vol"');
-    const deleting = pvc("a", { class: "immediate" });
-    deleting.metadata!.deletionTimestamp = "2024-01-01T00:00:00Z";
+    const live = pvc("a", { class: "immediate" });
+    const deleting = { ...live, metadata: { ...live.metadata, deletionTimestamp: "2024-01-01T00:00:00Z" } };
     expect(run(["a"], { pvcs: [deleting] }).pre).toBe('UnschedulableAndUnresolvable: persistentvolumeclaim "a" is being deleted');
-    const lost = pvc("a", { volumeName: "gone" });
-    lost.status = { phase: "Lost" };
+    const lost = { ...pvc("a", { volumeName: "gone" }), status: { phase: "Lost" } };
     expect(run(["a"], { pvcs: [lost] }).pre).toBe('UnschedulableAndUnresolvable: persistentvolumeclaim "a" bound to non-existent persistentvolume "gone"');
   });
   it("rejects an ephemeral claim the pod does not own", () => {
