@@ -7,6 +7,7 @@ import { SeededRng, type KubeObject, type Lister, type Rng } from "@kubemu/commo
 import type { Namespace, PersistentVolume, PersistentVolumeClaim, ReplicationController, Service } from "kubernetes-types/core/v1.js";
 import type { ReplicaSet, StatefulSet } from "kubernetes-types/apps/v1.js";
 import type { StorageClass } from "kubernetes-types/storage/v1.js";
+import type { PodDisruptionBudget } from "kubernetes-types/policy/v1.js";
 import { SchedulingAlgorithm, type ScheduleOutcome } from "../algorithm/schedule-one.js";
 import type { ClusterEvent } from "../framework/events.js";
 import type { ClusterListers } from "../framework/interface.js";
@@ -26,6 +27,7 @@ export interface InformerListers {
   replicaSets: L;
   statefulSets: L;
   replicationControllers: L;
+  podDisruptionBudgets: L;
 }
 
 export function clusterListers(l: InformerListers): ClusterListers {
@@ -41,6 +43,7 @@ export function clusterListers(l: InformerListers): ClusterListers {
     replicationController: (ns, name) => get<ReplicationController>(l.replicationControllers, ns, name),
     namespace: (name) => get<Namespace>(l.namespaces, undefined, name),
     namespaces: () => l.namespaces.list() as Namespace[],
+    podDisruptionBudgets: () => l.podDisruptionBudgets.list() as PodDisruptionBudget[],
   };
 }
 
@@ -53,7 +56,7 @@ export function pluginEvents(): Map<string, ClusterEvent[]> {
 
 function emptyListers(): InformerListers {
   const none: L = { get: () => undefined, getByKey: () => undefined, list: () => [], byIndex: () => [], keys: () => [], size: () => 0 };
-  return { namespaces: none, persistentVolumeClaims: none, persistentVolumes: none, storageClasses: none, services: none, replicaSets: none, statefulSets: none, replicationControllers: none };
+  return { namespaces: none, persistentVolumeClaims: none, persistentVolumes: none, storageClasses: none, services: none, replicaSets: none, statefulSets: none, replicationControllers: none, podDisruptionBudgets: none };
 }
 
 /** One attempt: snapshot the cache, run the algorithm. */

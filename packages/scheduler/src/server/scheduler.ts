@@ -45,6 +45,7 @@ export async function startScheduler(cfg: ComponentConfig, log: Logger): Promise
     replicaSets: factory.informerFor(Resources.replicaSets).lister,
     statefulSets: factory.informerFor(Resources.statefulSets).lister,
     replicationControllers: factory.informerFor(Resources.replicationControllers).lister,
+    podDisruptionBudgets: factory.informerFor(Resources.podDisruptionBudgets).lister,
   };
   const volumeInformers: { informer: SharedInformer<KubeObject>; resource: "PersistentVolume" | "PersistentVolumeClaim" | "StorageClass" }[] = [
     { informer: factory.informerFor(Resources.persistentVolumes), resource: "PersistentVolume" },
