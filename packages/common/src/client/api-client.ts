@@ -2,7 +2,8 @@
  * ApiClient: what a component does with the API, over the API servers' internal wire API
  * (`/kubemu/wire`, msgpack frames on a WebSocket). One connection at a time to any of the API
  * servers, failing over between them; a watch survives its API server dying by re-opening on
- * another one from the last resourceVersion it delivered. Every failure is a {@link StatusError}
+ * another one from the last resourceVersion it delivered. Every failure is a {@link StatusError},
+ * rejected (the methods are async, so even a bad argument never throws synchronously)
  * (use `isNotFound`, `isConflict`, `isAlreadyExists`, `isGone`...).
  */
 import type { Logger } from "pino";
@@ -128,12 +129,12 @@ export class ApiClient {
     return this.wire.ready(timeoutMs);
   }
 
-  get<T extends KubeObject = KubeObject>(r: ResourceRef, namespace: string | undefined, name: string, opts: { signal?: AbortSignal } = {}): Promise<T> {
+  async get<T extends KubeObject = KubeObject>(r: ResourceRef, namespace: string | undefined, name: string, opts: { signal?: AbortSignal } = {}): Promise<T> {
     return this.wire.request<T>("get", target(r, namespace, name), { idempotent: true, ...(opts.signal ? { signal: opts.signal } : {}) });
   }
 
   /** One page of a list (all of it without `limit`). */
-  list<T extends KubeObject = KubeObject>(r: ResourceRef, opts: ListOptions = {}): Promise<KubeList<T>> {
+  async list<T extends KubeObject = KubeObject>(r: ResourceRef, opts: ListOptions = {}): Promise<KubeList<T>> {
     const { namespace, ...query } = opts;
     const params: ListParams = { ...target(r, namespace), ...query };
     return this.wire.request<KubeList<T>>("list", params, { idempotent: true });
@@ -173,24 +174,24 @@ export class ApiClient {
     });
   }
 
-  create<T extends KubeObject = KubeObject>(r: ResourceRef, obj: T, opts: WriteOptions & { namespace?: string } = {}): Promise<T> {
+  async create<T extends KubeObject = KubeObject>(r: ResourceRef, obj: T, opts: WriteOptions & { namespace?: string } = {}): Promise<T> {
     const ns = opts.namespace ?? obj.metadata?.namespace;
     return this.wire.request<T>("create", this.write(target(r, ns), obj, opts));
   }
 
   /** Replaces the object (compare-and-swap on its metadata.resourceVersion when set: 409 Conflict if stale). */
-  update<T extends KubeObject = KubeObject>(r: ResourceRef, obj: T, opts: WriteOptions = {}): Promise<T> {
+  async update<T extends KubeObject = KubeObject>(r: ResourceRef, obj: T, opts: WriteOptions = {}): Promise<T> {
     return this.wire.request<T>("update", this.write(target(r, obj.metadata?.namespace, nameOf(obj)), obj, opts));
   }
 
   /** Replaces the object's status (the status subresource: spec changes are ignored). */
-  updateStatus<T extends KubeObject = KubeObject>(r: ResourceRef, obj: T, opts: WriteOptions = {}): Promise<T> {
+  async updateStatus<T extends KubeObject = KubeObject>(r: ResourceRef, obj: T, opts: WriteOptions = {}): Promise<T> {
     const p = this.write(target(r, obj.metadata?.namespace, nameOf(obj)), obj, opts);
     p.subresource = "status";
     return this.wire.request<T>("update", p);
   }
 
-  patch<T extends KubeObject = KubeObject>(r: ResourceRef, namespace: string | undefined, name: string, patchType: PatchType, body: unknown, opts: PatchOptions = {}): Promise<T> {
+  async patch<T extends KubeObject = KubeObject>(r: ResourceRef, namespace: string | undefined, name: string, patchType: PatchType, body: unknown, opts: PatchOptions = {}): Promise<T> {
     const p = this.write(target(r, namespace, name), body, opts);
     p.patchType = patchType;
     if (opts.subresource) p.subresource = opts.subresource;
@@ -199,7 +200,7 @@ export class ApiClient {
   }
 
   /** Deletes the object; answers its last state (or, with finalizers, the object now terminating). */
-  delete<T extends KubeObject = KubeObject>(r: ResourceRef, namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<T> {
+  async delete<T extends KubeObject = KubeObject>(r: ResourceRef, namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<T> {
     const { dryRun, ...options } = opts;
     const p: WriteParams = { ...target(r, namespace, name), options };
     if (dryRun) p.dryRun = true;
@@ -207,7 +208,7 @@ export class ApiClient {
   }
 
   /** Deletes every object a list with these selectors would return. */
-  deleteCollection<T extends KubeObject = KubeObject>(r: ResourceRef, opts: DeleteCollectionOptions = {}): Promise<KubeList<T>> {
+  async deleteCollection<T extends KubeObject = KubeObject>(r: ResourceRef, opts: DeleteCollectionOptions = {}): Promise<KubeList<T>> {
     const { namespace, labelSelector, fieldSelector, dryRun, ...options } = opts;
     const p: DeleteCollectionParams = { ...target(r, namespace), options };
     if (labelSelector) p.labelSelector = labelSelector;
