@@ -1,6 +1,6 @@
 /** Pod and pod-template defaulting as upstream's SetDefaults_Pod/PodSpec/Container. */
 import type { KubeObject } from "../storage/index.js";
-import { compareQuantities, parseQuantity } from "../quantity/index.js";
+import { compareQuantities, parseQuantity } from "@kubemu/common";
 
 type Obj = Record<string, any>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);

@@ -33,7 +33,8 @@ export class E2eCluster {
     for (const f of [ETCD_MAIN, APISERVER_MAIN]) if (!existsSync(f)) throw new Error(`${f} is missing: run "npx tsc -b" before these tests`);
   }
 
-  private spawn(name: string, args: string[]): Proc {
+  /** Starts a node process (killed by pid in stop()); its output is kept for failure messages. */
+  spawn(name: string, args: string[]): Proc {
     const proc = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
     const output: string[] = [];
     proc.stdout!.on("data", (d: Buffer) => output.push(d.toString()));

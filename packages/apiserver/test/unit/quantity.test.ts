@@ -1,17 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { StatusError } from "@kubemu/common";
-import {
-  canonicalQuantity,
-  compareQuantities,
-  formatQuantity,
-  normalizeQuantities,
-  parseQuantity,
-  QuantityError,
-  validateQuantities,
-  type Quantity,
-  type QuantityFormat,
-} from "../../src/quantity/index.js";
+import { canonicalQuantity, compareQuantities, formatQuantity, parseQuantity, QuantityError, StatusError, type Quantity, type QuantityFormat } from "@kubemu/common";
+import { normalizeQuantities, validateQuantities } from "../../src/quantity/index.js";
 import { newStore } from "./helpers.js";
 import { base64ErrorOffset } from "../../src/defaults/base64.js";
 

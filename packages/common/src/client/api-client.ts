@@ -15,6 +15,7 @@ import { isStatus, newBadRequest } from "../status.js";
 import { WireClient } from "../wire/client.js";
 import type { WireStream } from "../wire/client-stream.js";
 import type { WireTlsOptions } from "../wire/client-connection.js";
+import type { FaultInjector } from "../wire/faults.js";
 import type { ResourceRef } from "./resources.js";
 
 /** The path the API servers serve the wire API on. */
@@ -34,19 +35,12 @@ export interface ApiClientOptions {
   logger?: Logger;
   /** Per-request timeout (default 30 s). */
   requestTimeoutMs?: number;
+  /** The process's fault rules (`kubemu partition`), applied to its API connections. */
+  faults?: FaultInjector;
 }
 
-/** Options of a list. */
-export interface ListOptions {
-  namespace?: string;
-  labelSelector?: string;
-  fieldSelector?: string;
-  limit?: number;
-  continue?: string;
-  /** "" (default): the latest data; "0": any data (the watch cache); "N": at least as new as N. */
-  resourceVersion?: string;
-  resourceVersionMatch?: "NotOlderThan" | "Exact";
-}
+/** Options of a list: the wire API's list params without the resource (namespace included). */
+export type ListOptions = Omit<ListParams, keyof ResourceParams | "allowBookmarks" | "sendInitialEvents"> & { namespace?: string };
 
 /** Options of a watch. */
 export interface WatchOptions {
@@ -120,6 +114,7 @@ export class ApiClient {
       ...(opts.rng ? { rng: opts.rng } : {}),
       ...(opts.logger ? { logger: opts.logger } : {}),
       ...(opts.requestTimeoutMs !== undefined ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
+      ...(opts.faults ? { faults: opts.faults } : {}),
     });
     this.fieldManager = opts.fieldManager ?? opts.name;
   }

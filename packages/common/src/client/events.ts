@@ -68,6 +68,7 @@ const SPAM_BURST = 25;
 const SPAM_REFILL_MS = 300_000;
 const CACHE_LIMIT = 4096;
 const WRITE_ATTEMPTS = 3;
+const WRITE_CONCURRENCY = 8;
 
 /** RFC 3339 to the second, as metav1.Time serialises. */
 export function rfc3339Seconds(ms: number): string {
@@ -233,8 +234,30 @@ export class EventRecorder {
     if (!this.writing) this.writing = this.drain().finally(() => (this.writing = undefined));
   }
 
+  /**
+   * Writes up to WRITE_CONCURRENCY events at once (one at a time, as client-go's broadcaster
+   * does, cannot keep up with a scheduler binding hundreds of pods a second), but never two of
+   * the same event: a repeat's patch must follow its create.
+   */
   private async drain(): Promise<void> {
-    for (let w = this.queue.shift(); w; w = this.queue.shift()) await this.write(w);
+    const busy = new Set<string>();
+    const workers = Array.from({ length: WRITE_CONCURRENCY }, async () => {
+      for (;;) {
+        const i = this.queue.findIndex((q) => !busy.has(q.event.metadata.name!));
+        if (i === -1) return;
+        const [w] = this.queue.splice(i, 1);
+        const name = w!.event.metadata.name!;
+        busy.add(name);
+        try {
+          await this.write(w!);
+        } finally {
+          busy.delete(name);
+        }
+      }
+    });
+    await Promise.all(workers);
+    // Writes held back behind a busy name (or queued meanwhile) go in the next round.
+    if (this.queue.length > 0) await this.drain();
   }
 
   private async write(w: Write): Promise<void> {

@@ -4,7 +4,6 @@
  * every process is killed by pid in stop(). Node objects are written by the test (no kubelets yet).
  * Run `npx tsc -b` first: the processes run the built dist/.
  */
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ApiClient, Resources, type KubeObject } from "@kubemu/common";
@@ -58,7 +57,7 @@ export class SchedulerHarness {
   startScheduler(i: number): void {
     const ip = `${this.subnets.scheduler}.${i + 1}`;
     const name = `scheduler-${i}`;
-    const proc = this.spawn(name, [
+    const proc = this.cluster.spawn(name, [
       SCHEDULER_MAIN, "--name", name, "--bind-address", ip, "--port", "10259",
       "--apiserver-urls", this.cluster.apiservers.map((a) => a.url).join(","), "--profile", "fast", "--log-level", "info",
     ]);
@@ -66,17 +65,6 @@ export class SchedulerHarness {
     const entry = { name, url: `http://${ip}:10259`, proc };
     if (existing === -1) this.schedulers.push(entry);
     else this.schedulers[existing] = entry;
-  }
-
-  private spawn(name: string, args: string[]): Proc {
-    const proc = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
-    const output: string[] = [];
-    proc.stdout!.on("data", (d: Buffer) => output.push(d.toString()));
-    proc.stderr!.on("data", (d: Buffer) => output.push(d.toString()));
-    const exited = new Promise<void>((resolve) => proc.on("exit", () => resolve()));
-    const p = { name, proc, output, exited };
-    this.cluster.procs.push(p);
-    return p;
   }
 
   async status(name: string): Promise<SchedulerStatus | undefined> {
