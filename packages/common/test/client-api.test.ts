@@ -14,6 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   ApiClient,
   createCertificateAuthority,
+  EventRecorder,
   eventResourceVersion,
   InformerFactory,
   isAlreadyExists,
@@ -21,6 +22,7 @@ import {
   isNotFound,
   issueCertificate,
   Resources,
+  type CoreEvent,
   type KeyPair,
   type KubeObject,
   type LeaderElectionRecord,
@@ -291,6 +293,27 @@ describe("ApiClient over the wire API", { timeout: 60_000 }, () => {
       stop.abort();
       await factory.stopped();
     }
+  });
+
+  it("EventRecorder writes through the real API: one Event per occurrence group, repeats patch its count", async () => {
+    const c = newClient("events-test");
+    await ensureNamespace(c, "ev");
+    const p = await c.create(Resources.pods, { apiVersion: "v1", kind: "Pod", metadata: { name: "evpod", namespace: "ev" }, spec: { containers: [{ name: "c", image: "nginx" }] } });
+    const n = { apiVersion: "v1", kind: "Node", metadata: { name: "ev-node", uid: "u-node" } };
+    const rec = new EventRecorder({ client: c, component: "test-controller", host: "kubemu", reportingInstance: "test-0" });
+    rec.event(p, "Normal", "Testing", "hello");
+    rec.event(p, "Normal", "Testing", "hello");
+    rec.event(p, "Warning", "Broken", "oh no", "spec.containers{c}");
+    rec.event(n, "Normal", "NodeReady", "Node ev-node status is now: NodeReady");
+    await rec.flush();
+    const inNs = (await c.list<CoreEvent>(Resources.events, { namespace: "ev" })).items.filter((e) => e.involvedObject.name === "evpod");
+    expect(inNs.map((e) => `${e.reason} x${e.count}`).sort()).toEqual(["Broken x1", "Testing x2"]);
+    const testing = inNs.find((e) => e.reason === "Testing")!;
+    expect(testing).toMatchObject({ type: "Normal", message: "hello", source: { component: "test-controller", host: "kubemu" }, involvedObject: { kind: "Pod", namespace: "ev", uid: p.metadata.uid } });
+    expect(testing.metadata.name).toMatch(/^evpod\.[0-9a-f]+$/);
+    expect(inNs.find((e) => e.reason === "Broken")!.involvedObject.fieldPath).toBe("spec.containers{c}");
+    const nodeEvents = (await c.list<CoreEvent>(Resources.events, { namespace: "default" })).items.filter((e) => e.involvedObject.name === "ev-node");
+    expect(nodeEvents.map((e) => e.reason)).toEqual(["NodeReady"]);
   });
 
   it("SIGKILL of the apiserver a watch is on: the watch continues on the other one with no event lost or duplicated", async () => {

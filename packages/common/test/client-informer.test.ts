@@ -266,7 +266,7 @@ describe("SharedInformer", () => {
     await running;
   });
 
-  it("a watch that just ends is reopened at once from the last RV", async () => {
+  it("a watch that ends after delivering events is reopened at once from the last RV", async () => {
     const { lw, informer, stop, start } = setup();
     lw.lists.push(list(10, []));
     const running = start();
@@ -275,12 +275,39 @@ describe("SharedInformer", () => {
     lw.stream.end();
     await flush();
     expect(lw.watchCalls).toEqual(["10", "11"]);
+    lw.stream.push(ev("ADDED", pod("y", 12)));
     lw.stream.end();
     await flush();
-    expect(lw.watchCalls).toEqual(["10", "11", "11"]);
+    expect(lw.watchCalls).toEqual(["10", "11", "12"]);
     expect(lw.listCalls).toEqual(["0"]);
-    expect(informer.lastSyncResourceVersion).toBe("11");
-    expect(informer.stats.watches).toBe(3);
+    expect(informer.lastSyncResourceVersion).toBe("12");
+    stop.abort();
+    await running;
+  });
+
+  it("a watch that ends at once with nothing in it is reopened only after a backoff (no hot loop), as client-go's 'very short watch'", async () => {
+    const { clock, lw, informer, stop, start } = setup();
+    lw.lists.push(list(10, []));
+    const running = start();
+    await flush();
+    // Every watch from now on closes right away, empty (an apiserver shutting down, say).
+    // (Each ends on the next turn of the event loop, so a hot loop shows as many calls, not a hang.)
+    const orig = lw.watch.bind(lw);
+    lw.watch = (opts) => {
+      const ch = orig(opts) as Channel<WatchEvent>;
+      setImmediate(() => ch.end());
+      return ch;
+    };
+    lw.stream.end();
+    for (let i = 0; i < 100; i++) await flush(1);
+    const quick = lw.watchCalls.length;
+    expect(quick).toBeLessThanOrEqual(3);
+    await clock.advanceAsync(3000, 50);
+    // Backing off: 100, 200, 400, 800 ms (± jitter)… a handful in 3 s, not thousands.
+    expect(lw.watchCalls.length).toBeGreaterThan(quick);
+    expect(lw.watchCalls.length).toBeLessThan(15);
+    expect(lw.watchCalls.every((rv) => rv === "10")).toBe(true);
+    expect(informer.hasSynced()).toBe(true);
     stop.abort();
     await running;
   });

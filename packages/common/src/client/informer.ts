@@ -175,7 +175,11 @@ export class SharedInformer<T extends KubeObject = KubeObject> {
             await this.listAndReplace();
             needList = false;
           }
-          await this.watchOnce(signal);
+          const began = this.clock.now();
+          const events = await this.watchOnce(signal);
+          // client-go's "very short watch": a watch closed within a second with nothing in it is a
+          // failure (backoff), or a server that keeps closing watches would be asked again at once, forever.
+          if (events === 0 && !signal.aborted && this.clock.now() - began < 1000) throw new Error("very short watch: closed within a second with no events");
           failures = 0;
         } catch (e) {
           if (signal.aborted) break;
@@ -236,12 +240,14 @@ export class SharedInformer<T extends KubeObject = KubeObject> {
     }
   }
 
-  /** One watch from lastRv until it ends (normally: resume; 410: throws Gone). */
-  private async watchOnce(signal: AbortSignal): Promise<void> {
+  /** One watch from lastRv until it ends (normally: resume; 410: throws Gone). Answers the events it received. */
+  private async watchOnce(signal: AbortSignal): Promise<number> {
     this.watches++;
+    let received = 0;
     const stream = this.lw.watch({ resourceVersion: this.lastRv, signal });
     for await (const ev of stream) {
-      if (signal.aborted) return;
+      received++;
+      if (signal.aborted) return received;
       if (ev.type === "ERROR") throw isStatus(ev.object) ? fromStatus(ev.object as Status) : new StatusError({ kind: "Status", apiVersion: "v1", status: "Failure", code: 500, reason: "InternalError", message: "watch ERROR event without a Status", metadata: {} });
       const rv = (ev.object as KubeObject | undefined)?.metadata?.resourceVersion;
       if (ev.type === "BOOKMARK") {
@@ -264,6 +270,7 @@ export class SharedInformer<T extends KubeObject = KubeObject> {
       }
       if (typeof rv === "string" && rv !== "") this.lastRv = rv;
     }
+    return received;
   }
 
   /** Validates an object from the server; a malformed one is logged and skipped. */
