@@ -30,10 +30,16 @@ const flush = () => new Promise<void>((r) => setImmediate(r));
 class SteppingClock extends FakeClock {
   private readonly dues = new Map<number, number>();
   private ids = 0;
+  /** Added to wall time only (now()), as an NTP step or an operator would; monotonic() is unaffected. */
+  wallSkew = 0;
+
+  override now(): number {
+    return this.monotonic() + this.wallSkew;
+  }
 
   override setTimeout(fn: () => void, ms: number): Timer {
     const id = this.ids++;
-    this.dues.set(id, this.now() + Math.max(0, ms));
+    this.dues.set(id, this.monotonic() + Math.max(0, ms));
     const t = super.setTimeout(() => {
       this.dues.delete(id);
       fn();
@@ -63,14 +69,14 @@ class SteppingClock extends FakeClock {
       await flush();
       const next = this.nextDue();
       if (next === undefined || next > t) break;
-      this.advance(next - this.now());
+      this.advance(next - this.monotonic());
     }
-    if (t > this.now()) this.advance(t - this.now());
+    if (t > this.monotonic()) this.advance(t - this.monotonic());
     await flush();
   }
 
   run(ms: number): Promise<void> {
-    return this.runUntil(this.now() + ms);
+    return this.runUntil(this.monotonic() + ms);
   }
 }
 
@@ -109,7 +115,7 @@ class MemoryLock implements LeaseLock {
 
   private call<T>(op: string, apply: () => T): Promise<T> {
     const net = this.net;
-    const rec: { op: string; start: number; ok?: boolean } = { op, start: this.clock.now() };
+    const rec: { op: string; start: number; ok?: boolean } = { op, start: this.clock.monotonic() };
     this.calls.push(rec);
     return new Promise<T>((resolve, reject) => {
       // A dead process sends nothing and hears nothing.
@@ -123,7 +129,7 @@ class MemoryLock implements LeaseLock {
         d2 += total - first;
         if (!fail && net.chaos.rng.chance(net.chaos.failP)) fail = net.chaos.rng.chance(0.5) ? "before" : "after";
       }
-      const flight = { until: this.clock.now() + d1 + d2 };
+      const flight = { until: this.clock.monotonic() + d1 + d2 };
       net.inFlight.add(flight);
       const answer = (fn: () => void) => {
         net.inFlight.delete(flight);
@@ -184,7 +190,7 @@ class MemoryLock implements LeaseLock {
   private write(record: LeaderElectionRecord): string {
     this.lease.record = { ...record };
     this.lease.version++;
-    this.lease.writes.push({ at: this.clock.now(), by: this.process, record: { ...record } });
+    this.lease.writes.push({ at: this.clock.monotonic(), by: this.process, record: { ...record } });
     return String(this.lease.version);
   }
 
@@ -231,12 +237,12 @@ function startCandidate(clock: SteppingClock, lease: MemoryLease, net: Network, 
     recorder: { event: (_o, type, reason, message) => c.events.push(`${type} ${reason} ${message}`) },
     callbacks: {
       onStartedLeading: (signal) => {
-        const term: { start: number; end?: number } = { start: clock.now() };
+        const term: { start: number; end?: number } = { start: clock.monotonic() };
         c.terms.push(term);
-        if (signal.aborted) term.end = clock.now();
-        else signal.addEventListener("abort", () => (term.end = clock.now()), { once: true });
+        if (signal.aborted) term.end = clock.monotonic();
+        else signal.addEventListener("abort", () => (term.end = clock.monotonic()), { once: true });
       },
-      onStoppedLeading: () => c.stoppedLeading.push(clock.now()),
+      onStoppedLeading: () => c.stoppedLeading.push(clock.monotonic()),
       onNewLeader: (id) => c.newLeaders.push(id),
     },
     ...over,
@@ -256,7 +262,7 @@ function setup() {
 describe("LeaderElector", () => {
   it("one candidate acquires at once (creating the Lease), reports itself and renews every retryPeriod", async () => {
     const { clock, lease, net } = setup();
-    const t0 = clock.now();
+    const t0 = clock.monotonic();
     const a = startCandidate(clock, lease, net, "a");
     await clock.run(0);
     expect(a.terms).toEqual([{ start: t0 }]);
@@ -297,7 +303,7 @@ describe("LeaderElector", () => {
     await clock.run(0);
     const b = startCandidate(clock, lease, net, "b", {}, 2);
     await clock.run(5000);
-    const killedAt = clock.now();
+    const killedAt = clock.monotonic();
     net.dead.add("a");
     const lastRenew = lease.writes.filter((w) => w.by === "a").at(-1)!.at;
     await clock.run(10_000);
@@ -320,7 +326,7 @@ describe("LeaderElector", () => {
     await clock.run(0);
     const b = startCandidate(clock, lease, net, "b", {}, 2);
     await clock.run(4000);
-    const stopAt = clock.now();
+    const stopAt = clock.monotonic();
     a.stop.abort();
     await clock.run(0);
     expect(a.terms[0]!.end).toBe(stopAt); // work stops at once
@@ -343,7 +349,7 @@ describe("LeaderElector", () => {
     net.delays.set("a", [30_000, 0]);
     await clock.run(MAX_RETRY + 10); // a renew is on the wire now
     expect(a.lock.calls.at(-1)!.ok).toBeUndefined();
-    const stopAt = clock.now();
+    const stopAt = clock.monotonic();
     a.stop.abort();
     await clock.run(0);
     expect(a.terms[0]!.end).toBe(stopAt);
@@ -362,7 +368,7 @@ describe("LeaderElector", () => {
     await clock.run(0);
     const b = startCandidate(clock, lease, net, "b", {}, 2);
     await clock.run(2000);
-    const stopAt = clock.now();
+    const stopAt = clock.monotonic();
     a.stop.abort();
     await clock.run(LD - MAX_RETRY * 2);
     expect(b.terms).toEqual([]);
@@ -406,7 +412,7 @@ describe("LeaderElector", () => {
     const { clock, lease, net } = setup();
     // The acquiring get and create are each answered 600 ms late; after that nothing is answered.
     net.delays.set("a", [0, 600]);
-    const sentAt = clock.now();
+    const sentAt = clock.monotonic();
     const a = startCandidate(clock, lease, net, "a");
     await clock.run(601);
     net.delays.set("a", [0, 60_000]);
@@ -418,7 +424,7 @@ describe("LeaderElector", () => {
 
   it("an acquire answered after its renew deadline passed does not start leading on it", async () => {
     const { clock, lease, net } = setup();
-    const t0 = clock.now();
+    const t0 = clock.monotonic();
     net.delays.set("a", [0, RD + 200]);
     const a = startCandidate(clock, lease, net, "a");
     await clock.run(RD + 300);
@@ -429,6 +435,29 @@ describe("LeaderElector", () => {
     expect(a.terms.length).toBeGreaterThanOrEqual(1);
     for (const t of a.terms) expect(t.start).toBeGreaterThan(t0 + 2 * (RD + 200));
     expect(leading(a)).toBe(true);
+  });
+
+  it("expiry is judged on the monotonic clock: a wall clock stepped by hours changes nothing", async () => {
+    const { clock, lease, net } = setup();
+    const a = startCandidate(clock, lease, net, "a");
+    await clock.run(0);
+    const b = startCandidate(clock, lease, net, "b", {}, 2);
+    await clock.run(2000);
+    clock.wallSkew = 3_600_000; // an hour ahead
+    await clock.run(5000);
+    clock.wallSkew = -7_200_000; // and then an hour behind
+    await clock.run(5000);
+    expect(b.terms).toEqual([]);
+    expect(leading(a)).toBe(true);
+    const killedAt = clock.monotonic();
+    net.dead.add("a");
+    await clock.run(2 * MAX_RETRY); // b has seen a's last record by now
+    clock.wallSkew = 86_400_000; // the wall clock leaps a day: by wall time, a's lease is long gone
+    await clock.run(LD - 4 * MAX_RETRY);
+    expect(b.terms).toEqual([]); // not early, however far the wall clock jumped
+    await clock.run(6 * MAX_RETRY);
+    expect(ledAt(b)! - killedAt).toBeGreaterThanOrEqual(LD - MAX_RETRY);
+    expect(ledAt(b)! - killedAt).toBeLessThanOrEqual(LD + 2 * MAX_RETRY);
   });
 
   it("leaseTransitions counts every change of holder", async () => {
@@ -529,7 +558,7 @@ describe("LeaderElector property", () => {
         ),
         async (n, seed, failP, slowP, chaosList) => {
           const clock = new SteppingClock(5_000_000);
-          const t0 = clock.now();
+          const t0 = clock.monotonic();
           const lease = new MemoryLease();
           const net = new Network();
           const rng = new SeededRng(seed);
@@ -551,12 +580,12 @@ describe("LeaderElector property", () => {
               rng: rng.fork(),
               callbacks: {
                 onStartedLeading: (signal) => {
-                  const term: { start: number; end?: number } = { start: clock.now() };
+                  const term: { start: number; end?: number } = { start: clock.monotonic() };
                   c.terms.push(term);
-                  if (signal.aborted) term.end = clock.now();
-                  else signal.addEventListener("abort", () => (term.end ??= clock.now()), { once: true });
+                  if (signal.aborted) term.end = clock.monotonic();
+                  else signal.addEventListener("abort", () => (term.end ??= clock.monotonic()), { once: true });
                 },
-                onStoppedLeading: () => c.stoppedLeading.push(clock.now()),
+                onStoppedLeading: () => c.stoppedLeading.push(clock.monotonic()),
               },
             });
             all.push(c);
@@ -577,7 +606,7 @@ describe("LeaderElector property", () => {
             p.dead = true;
             net.dead.add(p.c.name);
             // A dead process does no work from this instant.
-            for (const t of p.c.terms) t.end ??= clock.now();
+            for (const t of p.c.terms) t.end ??= clock.monotonic();
             clock.setTimeout(() => {
               if (procs[p.slot] === p) procs[p.slot] = spawn(p.slot, p.gen + 1);
             }, rng.int(2000));
@@ -599,7 +628,7 @@ describe("LeaderElector property", () => {
           await clock.runUntil(t0 + CHAOS_MS);
 
           // Heal everything: no partitions, failures or delays from now on.
-          const healAt = clock.now();
+          const healAt = clock.monotonic();
           net.partitioned.clear();
           net.failing.clear();
           net.chaos = undefined;
