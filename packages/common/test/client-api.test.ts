@@ -221,6 +221,14 @@ describe("ApiClient over the wire API", { timeout: 60_000 }, () => {
     const bound = await c.get<KubeObject & { spec: { nodeName?: string } }>(Resources.pods, "bind", "p");
     expect(bound.spec.nodeName).toBe("kubemu");
     await expect(c.bind("bind", "p", "other")).rejects.toSatisfy(isConflict);
+    // The status subresource: status changes land, spec changes are ignored.
+    type PodLike = KubeObject & { spec: { nodeName?: string; containers: { name: string; image: string }[] }; status?: { phase?: string; message?: string } };
+    const withStatus = await c.updateStatus<PodLike>(Resources.pods, { ...bound, spec: { ...bound.spec, containers: [{ name: "c", image: "changed" }] }, status: { phase: "Running" } } as PodLike);
+    expect(withStatus.status?.phase).toBe("Running");
+    expect(withStatus.spec.containers[0]!.image).toBe("nginx");
+    const patchedStatus = await c.patch<PodLike>(Resources.pods, "bind", "p", "merge", { status: { message: "hi" }, spec: { nodeName: "elsewhere" } }, { subresource: "status" });
+    expect(patchedStatus.status).toMatchObject({ phase: "Running", message: "hi" });
+    expect(patchedStatus.spec.nodeName).toBe("kubemu");
     for (const [n, tier] of [["a", "web"], ["b", "web"], ["c", "db"]] as const) await c.create(Resources.configMaps, cm(n, "bind", { tier }));
     const deleted = await c.deleteCollection(Resources.configMaps, { namespace: "bind", labelSelector: "tier=web" });
     expect(deleted.items.map((i) => i.metadata.name).sort()).toEqual(["a", "b"]);
