@@ -14,6 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   ApiClient,
   createCertificateAuthority,
+  deletedObject,
   EventRecorder,
   eventResourceVersion,
   InformerFactory,
@@ -216,7 +217,7 @@ describe("ApiClient over the wire API", { timeout: 60_000 }, () => {
   it("binds a pod to a node, and deletes a collection by label", async () => {
     const c = newClient("bind-test");
     await ensureNamespace(c, "bind");
-    const p = await c.create(Resources.pods, { apiVersion: "v1", kind: "Pod", metadata: { name: "p", namespace: "bind" }, spec: { containers: [{ name: "c", image: "nginx" }] } });
+    const p = await c.create<KubeObject>(Resources.pods, { apiVersion: "v1", kind: "Pod", metadata: { name: "p", namespace: "bind" }, spec: { containers: [{ name: "c", image: "nginx" }] } });
     await c.bind("bind", "p", "kubemu", { uid: p.metadata.uid! });
     const bound = await c.get<KubeObject & { spec: { nodeName?: string } }>(Resources.pods, "bind", "p");
     expect(bound.spec.nodeName).toBe("kubemu");
@@ -279,7 +280,7 @@ describe("ApiClient over the wire API", { timeout: 60_000 }, () => {
       onUpdate: (a, b) => {
         if (a.metadata.resourceVersion !== b.metadata.resourceVersion) seen.push(`update ${b.metadata.name}`);
       },
-      onDelete: (o) => seen.push(`delete ${("obj" in o ? o.obj : o).metadata.name}`),
+      onDelete: (o) => seen.push(`delete ${deletedObject(o).metadata.name}`),
     });
     const stop = new AbortController();
     factory.start(stop.signal);
@@ -306,7 +307,7 @@ describe("ApiClient over the wire API", { timeout: 60_000 }, () => {
   it("EventRecorder writes through the real API: one Event per occurrence group, repeats patch its count", async () => {
     const c = newClient("events-test");
     await ensureNamespace(c, "ev");
-    const p = await c.create(Resources.pods, { apiVersion: "v1", kind: "Pod", metadata: { name: "evpod", namespace: "ev" }, spec: { containers: [{ name: "c", image: "nginx" }] } });
+    const p = await c.create<KubeObject>(Resources.pods, { apiVersion: "v1", kind: "Pod", metadata: { name: "evpod", namespace: "ev" }, spec: { containers: [{ name: "c", image: "nginx" }] } });
     const n = { apiVersion: "v1", kind: "Node", metadata: { name: "ev-node", uid: "u-node" } };
     const rec = new EventRecorder({ client: c, component: "test-controller", host: "kubemu", reportingInstance: "test-0" });
     rec.event(p, "Normal", "Testing", "hello");
