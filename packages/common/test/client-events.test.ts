@@ -26,14 +26,44 @@ class FakeEvents {
   readonly failPatches: Error[] = [];
   /** Errors the next creates throw after storing the event (an answer lost after it landed). */
   readonly failAfterCreate: Error[] = [];
+  /** Virtual time each call takes (0: answered at once). */
+  delayMs = 0;
+  /** Calls in flight now, and the most at once, per event name and overall. */
+  private readonly inFlight = new Map<string, number>();
+  maxSameName = 0;
+  maxInFlight = 0;
+  private total = 0;
+
+  private async enter(name: string): Promise<void> {
+    const n = (this.inFlight.get(name) ?? 0) + 1;
+    this.inFlight.set(name, n);
+    this.total++;
+    this.maxSameName = Math.max(this.maxSameName, n);
+    this.maxInFlight = Math.max(this.maxInFlight, this.total);
+    if (this.delayMs > 0) await this.clock.sleep(this.delayMs);
+    else await Promise.resolve();
+  }
+
+  private leave(name: string): void {
+    this.inFlight.set(name, this.inFlight.get(name)! - 1);
+    this.total--;
+  }
 
   constructor(private readonly clock: FakeClock) {}
 
   async create<T extends KubeObject>(r: ResourceRef, obj: T): Promise<T> {
-    await Promise.resolve();
+    await this.enter(obj.metadata.name!);
+    try {
+      return await this.doCreate(r, obj);
+    } finally {
+      this.leave(obj.metadata.name!);
+    }
+  }
+
+  private async doCreate<T extends KubeObject>(r: ResourceRef, obj: T): Promise<T> {
     const e = structuredClone(obj) as unknown as CoreEvent;
     const key = `${e.metadata.namespace}/${e.metadata.name}`;
-    const call: Call = { verb: "create", at: this.clock.now(), namespace: e.metadata.namespace!, name: e.metadata.name!, body: e as unknown as Record<string, unknown>, ok: false };
+    const call: Call = { verb: "create", at: this.clock.now(), namespace: e.metadata.namespace!, name: e.metadata.name!, body: structuredClone(e) as unknown as Record<string, unknown>, ok: false };
     this.calls.push(call);
     expect(r.resource).toBe("events");
     const fail = this.failCreates.shift();
@@ -47,7 +77,15 @@ class FakeEvents {
   }
 
   async patch<T extends KubeObject>(r: ResourceRef, namespace: string | undefined, name: string, patchType: string, body: unknown): Promise<T> {
-    await Promise.resolve();
+    await this.enter(name);
+    try {
+      return await this.doPatch(r, namespace, name, patchType, body);
+    } finally {
+      this.leave(name);
+    }
+  }
+
+  private async doPatch<T extends KubeObject>(r: ResourceRef, namespace: string | undefined, name: string, patchType: string, body: unknown): Promise<T> {
     const call: Call = { verb: "patch", at: this.clock.now(), namespace: namespace!, name, body: body as Record<string, unknown>, ok: false };
     this.calls.push(call);
     expect(r.resource).toBe("events");
@@ -297,7 +335,7 @@ describe("EventRecorder", () => {
     expect(client.event("shop", client.calls[4]!.name)!.count).toBe(2);
   });
 
-  it("writes go one at a time in order; stop() records nothing more, flush() waits for what was queued", async () => {
+  it("writes start in the order recorded; stop() records nothing more, flush() waits for what was queued", async () => {
     const { client, rec, settle } = setup();
     for (let i = 0; i < 5; i++) rec.event(pod, "Normal", `R${i}`, "m");
     rec.stop();
@@ -306,15 +344,33 @@ describe("EventRecorder", () => {
     expect(client.calls.map((c) => c.body.reason)).toEqual(["R0", "R1", "R2", "R3", "R4"]);
   });
 
-  it("more queued writes than maxQueued: the oldest are dropped (logged)", async () => {
+  it("slow writes: several events are written at once, but never two writes of one event (a repeat's patch waits for its create)", async () => {
+    const { client, rec, settle } = setup();
+    client.delayMs = 300;
+    for (let i = 0; i < 3; i++) rec.event(pod, "Warning", "BackOff", "Back-off restarting failed container");
+    for (let i = 0; i < 6; i++) rec.event({ ...pod, metadata: { ...pod.metadata, name: `other-${i}`, uid: `u-o${i}` } }, "Normal", "Scheduled", "ok");
+    await settle();
+    expect(client.maxSameName).toBe(1);
+    expect(client.maxInFlight).toBeGreaterThan(1);
+    const mine = client.calls.filter((c) => c.name.startsWith("web-0."));
+    expect(mine.map((c) => `${c.verb}${c.ok ? "" : " failed"} ${String(c.body.count)}`)).toEqual(["create 1", "patch 2", "patch 3"]);
+    expect(client.event("shop", mine[0]!.name)!.count).toBe(3);
+    expect(client.calls.filter((c) => c.name.startsWith("other-") && c.ok)).toHaveLength(6);
+  });
+
+  it("more writes waiting than maxQueued (beyond the 8 in flight): the oldest waiting are dropped (logged)", async () => {
     const clock = new FakeClock(T0);
     const client = new FakeEvents(clock);
+    client.delayMs = 100;
     const { logger, lines } = captureLogger();
     const rec = new EventRecorder({ client, component: "kubelet", clock, logger, maxQueued: 3 });
-    for (let i = 0; i < 6; i++) rec.event({ ...pod, metadata: { ...pod.metadata, name: `p${i}` } }, "Normal", `R${i}`, "m");
-    await rec.flush();
-    // The first write was already under way; of the next five, the last three stayed queued.
-    expect(client.calls.map((c) => c.body.reason)).toEqual(["R0", "R3", "R4", "R5"]);
-    expect(lines.filter((l) => l.msg === "event queue full; dropping the oldest event")).toHaveLength(2);
+    for (let i = 0; i < 12; i++) rec.event({ ...pod, metadata: { ...pod.metadata, name: `p${i}` } }, "Normal", `R${i}`, "m");
+    const f = rec.flush();
+    await clock.advanceAsync(1000, 50);
+    await f;
+    expect(client.maxInFlight).toBe(8);
+    // R0–R7 were being written; of R8–R11 waiting, the oldest went.
+    expect(client.calls.map((c) => c.body.reason)).toEqual(["R0", "R1", "R2", "R3", "R4", "R5", "R6", "R7", "R9", "R10", "R11"]);
+    expect(lines.filter((l) => l.msg === "event queue full; dropping the oldest event")).toHaveLength(1);
   });
 });

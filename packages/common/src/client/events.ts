@@ -123,7 +123,10 @@ export class EventRecorder {
   private readonly observed = new Lru<Observed>(CACHE_LIMIT);
   private readonly buckets = new Lru<{ tokens: number; at: number }>(CACHE_LIMIT);
   private readonly queue: Write[] = [];
-  private writing: Promise<void> | undefined;
+  /** Writer loops running (at most WRITE_CONCURRENCY), the event names being written, flush() waiters. */
+  private writers = 0;
+  private readonly busy = new Set<string>();
+  private idleWaiters: (() => void)[] = [];
   private stopped = false;
   private lastNameMs = 0;
   private nameSeq = 0;
@@ -187,7 +190,8 @@ export class EventRecorder {
 
   /** Resolves once every queued write has been tried. */
   async flush(): Promise<void> {
-    while (this.writing) await this.writing;
+    // A queued write always has a writer loop that will take it (see enqueue), so idle = done.
+    if (this.writers > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
   }
 
   /** Stops recording; queued writes are still tried (await flush() to wait for them). */
@@ -231,7 +235,12 @@ export class EventRecorder {
       const dropped = this.queue.shift()!;
       this.log.warn({ reason: dropped.event.reason }, "event queue full; dropping the oldest event");
     }
-    if (!this.writing) this.writing = this.drain().finally(() => (this.writing = undefined));
+    // One more writer loop per queued write, up to the limit: events recorded one after another
+    // (the usual case) are written concurrently too, not only a backlog present when writing began.
+    if (this.writers < WRITE_CONCURRENCY) {
+      this.writers++;
+      void this.writeLoop();
+    }
   }
 
   /**
@@ -239,25 +248,25 @@ export class EventRecorder {
    * does, cannot keep up with a scheduler binding hundreds of pods a second), but never two of
    * the same event: a repeat's patch must follow its create.
    */
-  private async drain(): Promise<void> {
-    const busy = new Set<string>();
-    const workers = Array.from({ length: WRITE_CONCURRENCY }, async () => {
+  private async writeLoop(): Promise<void> {
+    try {
       for (;;) {
-        const i = this.queue.findIndex((q) => !busy.has(q.event.metadata.name!));
+        const i = this.queue.findIndex((q) => !this.busy.has(q.event.metadata.name!));
+        // Nothing, or only writes of names being written: their writers take those next.
         if (i === -1) return;
         const [w] = this.queue.splice(i, 1);
         const name = w!.event.metadata.name!;
-        busy.add(name);
+        this.busy.add(name);
         try {
           await this.write(w!);
         } finally {
-          busy.delete(name);
+          this.busy.delete(name);
         }
       }
-    });
-    await Promise.all(workers);
-    // Writes held back behind a busy name (or queued meanwhile) go in the next round.
-    if (this.queue.length > 0) await this.drain();
+    } finally {
+      // Counted down in the same turn as the decision to stop, so enqueue never sees a stale count.
+      if (--this.writers === 0) for (const r of this.idleWaiters.splice(0)) r();
+    }
   }
 
   private async write(w: Write): Promise<void> {
