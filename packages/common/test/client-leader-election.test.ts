@@ -408,17 +408,18 @@ describe("LeaderElector", () => {
     expect(a.terms[0]!.end! - lastOk.start).toBeLessThanOrEqual(RD);
   });
 
-  it("the renew deadline counts from when the acquiring attempt began, not from its slow answer", async () => {
+  it("the renew deadline counts from when the acquiring write was sent, not from its slow answer", async () => {
     const { clock, lease, net } = setup();
     // The acquiring get and create are each answered 600 ms late; after that nothing is answered.
     net.delays.set("a", [0, 600]);
-    const sentAt = clock.monotonic();
+    // The create goes out when the get's answer arrives, 600 ms in: no one can have seen it before.
+    const sentAt = clock.monotonic() + 600;
     const a = startCandidate(clock, lease, net, "a");
     await clock.run(601);
     net.delays.set("a", [0, 60_000]);
     await clock.run(5000);
     expect(a.terms).toHaveLength(1);
-    expect(a.terms[0]!.start).toBe(sentAt + 1200);
+    expect(a.terms[0]!.start).toBe(sentAt + 600);
     expect(a.terms[0]!.end! - sentAt).toBeLessThanOrEqual(RD);
   });
 

@@ -208,14 +208,14 @@ export class LeaderElector {
 
   /**
    * Retries every retryPeriod (jittered) until it holds the lease. Answers the monotonic time the
-   * successful attempt began (the lease is trusted from then, as a renew's is), or undefined if
+   * successful write was sent (the lease is trusted from then, as a renew's is), or undefined if
    * the signal aborted first.
    */
   private async acquire(signal: AbortSignal): Promise<number | undefined> {
     this.log.info({ identity: this.identity }, `attempting to acquire leader lease ${this.lock.describe()}...`);
     while (!signal.aborted) {
-      const start = this.clock.monotonic();
-      if (await this.tryAcquireOrRenew(start)) {
+      const start = await this.tryAcquireOrRenew();
+      if (start !== undefined) {
         // Stopped while the request was in flight: give back what we just took, never lead on it.
         if (signal.aborted) {
           if (this.o.releaseOnCancel !== false) await this.release();
@@ -271,16 +271,17 @@ export class LeaderElector {
     const both = AbortSignal.any([signal, wake.signal]);
     try {
       while (!lost && !signal.aborted) {
+        // Every retryPeriod, sooner when the deadline is nearer than that (after a slow acquire).
+        const left = lastRenewStart + this.o.renewDeadlineMs - this.clock.monotonic();
         try {
-          await this.clock.sleep(this.o.retryPeriodMs, both);
+          await this.clock.sleep(Math.min(this.o.retryPeriodMs, Math.max(this.o.retryPeriodMs / 5, left - this.o.retryPeriodMs)), both);
         } catch {
           break;
         }
-        const start = this.clock.monotonic();
-        const ok = await this.tryAcquireOrRenew(start);
+        const sent = await this.tryAcquireOrRenew();
         if (lost || signal.aborted) break;
-        if (ok) {
-          lastRenewStart = start;
+        if (sent !== undefined) {
+          lastRenewStart = sent;
           armDeadline();
         }
       }
@@ -309,8 +310,13 @@ export class LeaderElector {
     }
   }
 
-  /** client-go's tryAcquireOrRenew: true if this process holds the lease after the call. */
-  private async tryAcquireOrRenew(startMono: number): Promise<boolean> {
+  /**
+   * client-go's tryAcquireOrRenew. Answers, when this process holds the lease after the call, the
+   * monotonic time just before its successful write was sent (others can only have seen that
+   * write later, so their leaseDuration counts from after it); undefined otherwise. The read
+   * before the write (slow on a fresh connection) does not eat into the leader's renew deadline.
+   */
+  private async tryAcquireOrRenew(): Promise<number | undefined> {
     const wall = microTime(this.clock.now());
     const desired: LeaderElectionRecord = {
       holderIdentity: this.identity,
@@ -323,9 +329,10 @@ export class LeaderElector {
       // 1. Fast path for the leader: update the record we wrote last.
       if (this.leading && this.observed?.holderIdentity === this.identity) {
         const rec = { ...desired, acquireTime: this.observed.acquireTime, leaseTransitions: this.observed.leaseTransitions };
+        const sent = this.clock.monotonic();
         try {
-          this.setObserved(rec, await this.lock.update(rec, this.observedVersion), startMono);
-          return true;
+          this.setObserved(rec, await this.lock.update(rec, this.observedVersion), sent);
+          return sent;
         } catch (e) {
           this.log.info({ err: e instanceof Error ? e.message : String(e) }, "lease renew fast path failed; reading the lease");
         }
@@ -334,20 +341,21 @@ export class LeaderElector {
       const current = await this.lock.get();
       if (!current) {
         let version: string;
+        const sent = this.clock.monotonic();
         try {
           version = await this.lock.create(desired);
         } catch (e) {
           if (!isAlreadyExists(e)) this.log.warn({ err: e instanceof Error ? e.message : String(e) }, "error initially creating the lease");
-          return false;
+          return undefined;
         }
-        this.setObserved(desired, version, startMono);
-        return true;
+        this.setObserved(desired, version, sent);
+        return sent;
       }
       const now = this.clock.monotonic();
       if (!this.observed || !sameRecord(this.observed, current.record) || this.observedVersion !== current.version) this.setObserved(current.record, current.version, now);
       // 3. Someone else holds it and it has not expired as we measure it.
       const held = current.record.holderIdentity !== "" && current.record.holderIdentity !== this.identity;
-      if (held && this.observedAt + current.record.leaseDurationSeconds * 1000 > now) return false;
+      if (held && this.observedAt + current.record.leaseDurationSeconds * 1000 > now) return undefined;
       // 4. Take or renew it.
       if (current.record.holderIdentity === this.identity) {
         desired.acquireTime = current.record.acquireTime;
@@ -355,11 +363,12 @@ export class LeaderElector {
       } else {
         desired.leaseTransitions = current.record.leaseTransitions + 1;
       }
-      this.setObserved(desired, await this.lock.update(desired, current.version), startMono);
-      return true;
+      const sent = this.clock.monotonic();
+      this.setObserved(desired, await this.lock.update(desired, current.version), sent);
+      return sent;
     } catch (e) {
       this.log.debug({ err: e instanceof Error ? e.message : String(e) }, "failed to acquire or renew the lease");
-      return false;
+      return undefined;
     }
   }
 

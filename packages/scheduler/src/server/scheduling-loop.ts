@@ -35,7 +35,7 @@ export interface SchedulingLoopOptions {
   logger: Logger;
   /** Profile name for metrics (upstream's default profile is the scheduler name). */
   profile?: string;
-  /** Binds in flight at most; the loop waits when reached (default 64). */
+  /** Binds in flight at most; the loop waits when reached (default 256: upstream binds in unbounded goroutines). */
   maxInFlightBinds?: number;
 }
 
@@ -52,7 +52,7 @@ export class SchedulingLoop {
   constructor(o: SchedulingLoopOptions) {
     this.o = o;
     this.profile = o.profile ?? "default-scheduler";
-    this.maxBinds = o.maxInFlightBinds ?? 64;
+    this.maxBinds = o.maxInFlightBinds ?? 256;
   }
 
   /** Schedules until the signal aborts, then waits for binds in flight. */
