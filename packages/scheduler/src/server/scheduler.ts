@@ -6,6 +6,7 @@
  */
 import type { KubeObject, Logger, ProcessStatus, SharedInformer } from "@kubemu/common";
 import { ApiClient, ElectedComponent, EventRecorder, FaultInjector, InformerFactory, Resources, holderIdentity, randomRng, realClock, startComponentServer, type ComponentConfig } from "@kubemu/common";
+import { setMaxListeners } from "node:events";
 import type { Node, Pod } from "kubernetes-types/core/v1.js";
 import { SchedulingQueue } from "../queue/scheduling-queue.js";
 import { SchedulerCache } from "../cache/cache.js";
@@ -55,6 +56,8 @@ export async function startScheduler(cfg: ComponentConfig, log: Logger): Promise
   const recorder = new EventRecorder({ client, component: SCHEDULER_NAME, reportingInstance: identity, clock, logger: log });
   const metrics = newSchedulerMetrics();
   const stopping = new AbortController();
+  // Every informer, the elector and the loop listen on it: more than Node's default 10.
+  setMaxListeners(100, stopping.signal);
 
   const lead = async (signal: AbortSignal) => {
     log.info("leading: starting to schedule");

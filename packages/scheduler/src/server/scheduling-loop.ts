@@ -64,8 +64,7 @@ export class SchedulingLoop {
         await this.scheduleOne(info, signal);
       } catch (e) {
         this.o.logger.error({ pod: podKey(info.pod), err: e instanceof Error ? (e.stack ?? e.message) : String(e) }, "scheduling attempt failed");
-        this.o.queue.addUnschedulableIfNotPresent(info, this.o.queue.schedulingCycle());
-        this.o.queue.done(info.pod.metadata!.uid!);
+        this.requeue(info, this.o.queue.schedulingCycle());
       }
     }
     await Promise.all(this.binds);
@@ -99,17 +98,43 @@ export class SchedulingLoop {
     if (this.inFlight >= this.maxBinds) await new Promise<void>((r) => this.bindSlotWaiters.push(r));
     if (signal.aborted) {
       // Lost the lease between deciding and binding: undo, the next leader decides again.
-      this.o.cache.forgetPod(assumed);
+      this.forget(assumed);
       this.o.queue.done(uid);
       return;
     }
     this.inFlight++;
-    const bind = this.bindingCycle(info, assumed, outcome.nodeName, outcome.volumes, start).finally(() => {
+    const bind = this.bindingCycle(info, assumed, outcome.nodeName, outcome.volumes, start)
+      .catch((e: unknown) => this.o.logger.error({ pod: podKey(pod), err: e instanceof Error ? (e.stack ?? e.message) : String(e) }, "binding cycle failed"))
+      .finally(() => {
       this.inFlight--;
       this.binds.delete(bind);
       this.bindSlotWaiters.shift()?.();
     });
     this.binds.add(bind);
+  }
+
+  /** Back to the queue after a failed attempt; never throws (the loop must go on whatever happened). */
+  private requeue(info: QueuedPodInfo, cycle: number): void {
+    try {
+      this.o.queue.addUnschedulableIfNotPresent(info, cycle);
+    } catch (e) {
+      // Already back in the queue (an informer event re-added it meanwhile): nothing is lost.
+      this.o.logger.debug({ pod: podKey(info.pod), err: e instanceof Error ? e.message : String(e) }, "pod already queued");
+    }
+    this.o.queue.done(info.pod.metadata!.uid!);
+  }
+
+  /**
+   * Undoes an assumption. A bind whose answer was lost (its API server died) may have landed: the
+   * informer then confirmed the pod on its node before we got here, and there is nothing to undo.
+   */
+  private forget(assumed: Pod): void {
+    if (!this.o.cache.isAssumedPod(assumed)) return;
+    try {
+      this.o.cache.forgetPod(assumed);
+    } catch (e) {
+      this.o.logger.error({ pod: podKey(assumed), err: e instanceof Error ? e.message : String(e) }, "scheduler cache ForgetPod failed");
+    }
   }
 
   private async bindingCycle(info: QueuedPodInfo, assumed: Pod, nodeName: string, volumes: VolumeDecisions | undefined, start: number): Promise<void> {
@@ -129,7 +154,7 @@ export class SchedulingLoop {
       this.o.recorder.event(pod as KubeObject, "Normal", "Scheduled", `Successfully assigned ${ns}/${name} to ${nodeName}`);
       this.o.queue.done(uid);
     } catch (e) {
-      this.o.cache.forgetPod(assumed);
+      this.forget(assumed);
       // The room it took is free again: pods waiting for room may fit now (upstream does the same).
       this.o.queue.moveAllToActiveOrBackoffQueue({ resource: "AssignedPod", actionType: "Delete" }, assumed, undefined);
       this.o.metrics.scheduleAttempts.inc({ result: "error", profile: this.profile });
@@ -145,8 +170,7 @@ export class SchedulingLoop {
       this.o.recorder.event(pod as KubeObject, "Warning", "FailedScheduling", message);
       // An error, not "unschedulable": the pod waits out its backoff and is tried again.
       info.unschedulablePlugins = new Set();
-      this.o.queue.addUnschedulableIfNotPresent(info, this.o.queue.schedulingCycle());
-      this.o.queue.done(uid);
+      this.requeue(info, this.o.queue.schedulingCycle());
     }
   }
 
@@ -167,7 +191,6 @@ export class SchedulingLoop {
   }
 
   private async failed(info: QueuedPodInfo, pod: Pod, outcome: Exclude<ScheduleOutcome, { kind: "Scheduled" }>, cycle: number, start: number): Promise<void> {
-    const uid = pod.metadata!.uid!;
     const result = outcome.kind === "Unschedulable" ? "unschedulable" : "error";
     this.o.metrics.scheduleAttempts.inc({ result, profile: this.profile });
     this.o.metrics.attemptDuration.observe({ result, profile: this.profile }, (this.o.clock.monotonic() - start) / 1000);
@@ -175,8 +198,7 @@ export class SchedulingLoop {
     info.unschedulablePlugins = outcome.kind === "Unschedulable" ? outcome.unschedulablePlugins : new Set();
     const nominated = outcome.kind === "Unschedulable" ? outcome.nominatedNodeName : undefined;
     if (outcome.kind === "Unschedulable") await this.applyPreemption(pod, outcome);
-    this.o.queue.addUnschedulableIfNotPresent(info, cycle);
-    this.o.queue.done(uid);
+    this.requeue(info, cycle);
     this.o.recorder.event(pod as KubeObject, "Warning", "FailedScheduling", outcome.message);
     // In the background, like the binds: a burst of unschedulable pods must not wait on round trips.
     this.background(this.setUnschedulable(pod, outcome.kind === "Unschedulable" ? "Unschedulable" : "SchedulerError", outcome.message, nominated));

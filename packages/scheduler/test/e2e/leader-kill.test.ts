@@ -14,7 +14,8 @@ const PODS = 1000;
 
 beforeAll(async () => {
   await h.start();
-  for (let i = 0; i < 5; i++) await h.createNode(`node-${i}`, { cpu: "64", memory: "256Gi", pods: "250" });
+  // Room for both bursts (1,300 pods) with some to spare.
+  for (let i = 0; i < 5; i++) await h.createNode(`node-${i}`, { cpu: "64", memory: "256Gi", pods: "400" });
 }, 90_000);
 
 afterAll(async () => {
