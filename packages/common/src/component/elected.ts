@@ -60,6 +60,20 @@ export class ElectedComponent {
     return this.elector?.isLeader() ?? false;
   }
 
+  /** The leader's work for one term; if it ends or fails while still leading, it starts again (a leader must not hold the lease idle). */
+  private async runWork(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        await this.o.lead(signal);
+      } catch (e) {
+        this.log.error({ err: e instanceof Error ? (e.stack ?? e.message) : String(e) }, "leader work failed");
+      }
+      if (signal.aborted) return;
+      this.log.error("leader work ended while still leading; starting it again in 1 s");
+      await this.clock.sleep(1000, signal).catch(() => undefined);
+    }
+  }
+
   /** Campaigns and leads, again and again, until the signal aborts; then releases the lease. */
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
@@ -76,9 +90,7 @@ export class ElectedComponent {
         ...(this.o.recorder ? { recorder: this.o.recorder } : {}),
         callbacks: {
           onStartedLeading: (workSignal) => {
-            this.work = this.o.lead(workSignal).catch((e: unknown) => {
-              this.log.error({ err: e instanceof Error ? (e.stack ?? e.message) : String(e) }, "leader work failed");
-            });
+            this.work = this.runWork(workSignal);
           },
           onStoppedLeading: () => {
             if (!signal.aborted && this.work) this.log.error("leaderelection lost");
