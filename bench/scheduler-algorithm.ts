@@ -25,6 +25,8 @@ export interface AlgorithmBenchOptions {
   replicaSets?: number;
   zones?: number;
   seed?: number;
+  /** Each pod's requests (default 10m / 16Mi; scheduler_perf's pod-default.yaml asks 100m / 500Mi). */
+  requests?: { cpu: string; memory: string };
 }
 
 export interface AlgorithmBenchResult {
@@ -78,7 +80,7 @@ function benchNode(i: number, zones: number): Node {
   };
 }
 
-function pausePod(i: number, rsCount: number): Pod {
+function pausePod(i: number, rsCount: number, requests = { cpu: "10m", memory: "16Mi" }): Pod {
   const rs = rsCount > 0 ? i % rsCount : -1;
   const labels: Record<string, string> = rs >= 0 ? { app: `app-${rs}`, "pod-template-hash": "5d4f8c" } : { app: "bare" };
   return {
@@ -90,7 +92,7 @@ function pausePod(i: number, rsCount: number): Pod {
       ...(rs >= 0 ? { ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: `app-${rs}-5d4f8c`, uid: `rs-${rs}`, controller: true }] } : {}),
     },
     spec: {
-      containers: [{ name: "pause", image: "registry.k8s.io/pause:3.9", resources: { requests: { cpu: "10m", memory: "16Mi" } } }],
+      containers: [{ name: "pause", image: "registry.k8s.io/pause:3.9", resources: { requests } }],
       tolerations: [
         { key: "node.kubernetes.io/not-ready", operator: "Exists", effect: "NoExecute", tolerationSeconds: 300 },
         { key: "node.kubernetes.io/unreachable", operator: "Exists", effect: "NoExecute", tolerationSeconds: 300 },
@@ -125,7 +127,7 @@ export function benchAlgorithm(opts: AlgorithmBenchOptions): AlgorithmBenchResul
   const rsCount = opts.replicaSets ?? 10;
   const snapshot = new BenchSnapshot(Array.from({ length: opts.nodes }, (_, i) => new NodeInfo(benchNode(i, zones))));
   const algo = new SchedulingAlgorithm({ listers: listers(rsCount), rng: new SeededRng(opts.seed ?? 1), now: () => 0 });
-  const pods = Array.from({ length: opts.pods }, (_, i) => pausePod(i, rsCount));
+  const pods = Array.from({ length: opts.pods }, (_, i) => pausePod(i, rsCount, opts.requests));
   const times = new Float64Array(opts.pods);
   let scheduled = 0;
   let unschedulable = 0;

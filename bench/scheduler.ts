@@ -301,7 +301,8 @@ export async function run(args: string[]): Promise<void> {
   const algorithm: ReturnType<typeof benchAlgorithm>[] = [];
   if (!o.skipAlgorithm) {
     for (const [nodes, pods] of o.rows) {
-      const r = benchAlgorithm({ nodes, pods });
+      // The same inputs as the end-to-end rows: bare pods (no owner, so no default spreading) asking 100m / 500Mi.
+      const r = benchAlgorithm({ nodes, pods, replicaSets: 0, requests: { cpu: "100m", memory: "500Mi" } });
       algorithm.push(r);
       console.log(`algorithm alone ${nodes} nodes × ${pods} pods: ${JSON.stringify(r)}`);
     }
