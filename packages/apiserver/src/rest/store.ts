@@ -508,8 +508,15 @@ export class ResourceStore {
     const b = isObj(body) ? body : {};
     const target = isObj(b.target) ? b.target : {};
     if (typeof target.name !== "string" || !target.name) throw invalidError(def, name, [{ reason: "FieldValueRequired", field: "target.name", message: "Required value" }]);
+    // The Binding's uid and resourceVersion are preconditions on the pod, as upstream's setPodHostAndAnnotations:
+    // a bind decided for a pod that was deleted and recreated under the same name must not land on the new one.
+    const bmeta = isObj(b.metadata) ? b.metadata : {};
+    const wantUid = typeof bmeta.uid === "string" && bmeta.uid !== "" ? bmeta.uid : undefined;
+    const wantRv = typeof bmeta.resourceVersion === "string" && bmeta.resourceVersion !== "" ? bmeta.resourceVersion : undefined;
     await this.writeLoop(def, ns, name, opts, (cur) => {
       if (!cur) return undefined;
+      if (wantUid !== undefined && cur.metadata.uid !== wantUid) throw newConflict({ resource: "pods" }, name, `Precondition failed: UID in precondition: ${wantUid}, UID in object meta: ${cur.metadata.uid ?? ""}`);
+      if (wantRv !== undefined && cur.metadata.resourceVersion !== wantRv) throw newConflict({ resource: "pods" }, name, `Precondition failed: ResourceVersion in precondition: ${wantRv}, ResourceVersion in object meta: ${cur.metadata.resourceVersion ?? ""}`);
       const spec = isObj(cur.spec) ? cur.spec : {};
       if (cur.metadata.deletionTimestamp) throw newConflict({ resource: "pods" }, name, "pod is being deleted, cannot be assigned to a host");
       if (spec.nodeName) throw newConflict({ resource: "pods" }, name, `pod ${name} is already assigned to node "${String(spec.nodeName)}"`);

@@ -152,6 +152,18 @@ describe("wire API: subresources", () => {
     expect(noTarget.status).toMatchObject({ code: 422, reason: "Invalid" });
   });
 
+  it("a Binding's uid is a precondition: a bind decided for a deleted pod does not land on its same-name successor", async () => {
+    const first = await call("create", { ...pods, body: { metadata: { name: "reborn" }, spec: { containers: [{ name: "c", image: "busybox" }] } } });
+    await call("delete", { ...pods, name: "reborn", options: { gracePeriodSeconds: 0 } });
+    const second = await call("create", { ...pods, body: { metadata: { name: "reborn" }, spec: { containers: [{ name: "c", image: "busybox" }] } } });
+    expect(second.metadata.uid).not.toBe(first.metadata.uid);
+    const stale = await failure(call("create", { ...pods, name: "reborn", subresource: "binding", body: { metadata: { name: "reborn", uid: first.metadata.uid }, target: { name: "kubemu" } } }));
+    expect(stale.status).toMatchObject({ code: 409, reason: "Conflict", message: `Operation cannot be fulfilled on pods "reborn": Precondition failed: UID in precondition: ${first.metadata.uid}, UID in object meta: ${second.metadata.uid}` });
+    expect((await call("get", { ...pods, name: "reborn" })).spec.nodeName).toBeUndefined();
+    await call("create", { ...pods, name: "reborn", subresource: "binding", body: { metadata: { name: "reborn", uid: second.metadata.uid }, target: { name: "kubemu" } } });
+    expect((await call("get", { ...pods, name: "reborn" })).spec.nodeName).toBe("kubemu");
+  });
+
   it("a status update changes status only: spec changes in the body are ignored", async () => {
     const created = await call("create", { ...deploys, body: deployment("st") });
     const body = { ...created, spec: { ...created.spec, replicas: 7 }, status: { replicas: 3, observedGeneration: 1 } };
