@@ -214,7 +214,7 @@ export class EventRecorder {
       this.lastNameMs = now;
       this.nameSeq = 0;
     }
-    const nanos = BigInt(now) * 1_000_000n + BigInt(this.nameSeq);
+    const nanos = BigInt(Math.floor(now)) * 1_000_000n + BigInt(this.nameSeq);
     return `${objectName}.${nanos.toString(16)}`;
   }
 

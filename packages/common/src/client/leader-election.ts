@@ -125,6 +125,8 @@ export interface LeaderElectionOptions {
   callbacks: LeaderCallbacks;
   /** Release the lease when run()'s signal aborts while leading (default true). */
   releaseOnCancel?: boolean;
+  /** Awaited (at most renewDeadline) after the work's signal aborted and before the release: resolves once the work has stopped. */
+  beforeRelease?: () => Promise<void>;
   /** Records the upstream LeaderElection events on the Lease. */
   recorder?: { event(obj: KubeObject, type: "Normal" | "Warning", reason: string, message: string): void };
   clock?: Clock;
@@ -290,9 +292,11 @@ export class LeaderElector {
       signal.removeEventListener("abort", onStop);
     }
     if (!lost) {
-      // Graceful stop while leading.
+      // Graceful stop while leading: the work stops first (its writes must not land after a
+      // standby took over), then the lease goes.
       this.leading = false;
       work.abort();
+      if (this.o.beforeRelease) await Promise.race([this.o.beforeRelease().catch(() => undefined), this.clock.sleep(this.o.renewDeadlineMs)]);
       if (this.o.releaseOnCancel !== false) await this.release();
     }
   }

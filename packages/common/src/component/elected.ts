@@ -88,6 +88,7 @@ export class ElectedComponent {
         ...(this.o.rng ? { rng: this.o.rng } : {}),
         logger: this.log,
         ...(this.o.recorder ? { recorder: this.o.recorder } : {}),
+        beforeRelease: () => this.work ?? Promise.resolve(),
         callbacks: {
           onStartedLeading: (workSignal) => {
             this.work = this.runWork(workSignal);

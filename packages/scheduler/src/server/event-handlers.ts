@@ -45,20 +45,40 @@ export function registerEventHandlers(o: {
 }): Handlers {
   const { queue, cache } = o;
   const mine = (p: Pod) => !assigned(p) && responsibleForPod(p, o.schedulerNames) && !terminal(p);
+  const onPodAdd = (pod: Pod) => {
+    if (occupying(pod)) {
+      cache.addPod(pod);
+      queue.assignedPodAdded(pod);
+    } else if (mine(pod)) queue.add(pod);
+  };
+  const onPodDelete = (pod: Pod) => {
+    if (occupying(pod)) {
+      cache.removePod(pod);
+      queue.moveAllToActiveOrBackoffQueue({ resource: "AssignedPod", actionType: "Delete" }, pod, undefined);
+    } else if (!assigned(pod)) {
+      // Also an assumed pod deleted before its bind was seen: the cache lets go of it.
+      if (cache.isAssumedPod(pod)) cache.removePod(pod);
+      queue.delete(pod);
+      // A pod that vanished while nominated frees the room it held for preemption.
+      queue.deleteNominatedPodIfExists(pod);
+    }
+  };
   const regs = [
     o.pods.addEventHandler(
       {
-        onAdd: (obj) => {
-          const pod = obj as Pod;
-          if (occupying(pod)) {
-            cache.addPod(pod);
-            queue.assignedPodAdded(pod);
-          } else if (mine(pod)) queue.add(pod);
-        },
+        onAdd: (obj) => onPodAdd(obj as Pod),
         onUpdate: (oldObj, newObj) => {
           const oldPod = oldObj as Pod;
           const newPod = newObj as Pod;
           if (oldObj.metadata.resourceVersion === newObj.metadata.resourceVersion) return;
+          if (oldPod.metadata?.uid !== newPod.metadata?.uid) {
+            // Deleted and recreated under the same name while the informer relisted: two pods, not one.
+            onPodDelete(oldPod);
+            onPodAdd(newPod);
+            return;
+          }
+          // Bound by us and not yet seen so: the binding cycle owns it (upstream skips assumed pods too).
+          if (!assigned(newPod) && cache.isAssumedPod(newPod)) return;
           const wasOcc = occupying(oldPod);
           const isOcc = occupying(newPod);
           if (wasOcc && isOcc) {
@@ -78,17 +98,7 @@ export function registerEventHandlers(o: {
             else queue.add(newPod);
           } else if (mine(oldPod)) queue.delete(oldPod);
         },
-        onDelete: (obj) => {
-          const pod = deletedObject(obj as Pod & KubeObject | DeletedFinalStateUnknown<Pod & KubeObject>) as Pod;
-          if (occupying(pod)) {
-            cache.removePod(pod);
-            queue.moveAllToActiveOrBackoffQueue({ resource: "AssignedPod", actionType: "Delete" }, pod, undefined);
-          } else if (!assigned(pod)) {
-            queue.delete(pod);
-            // A pod that vanished while nominated frees the room it held for preemption.
-            queue.deleteNominatedPodIfExists(pod);
-          }
-        },
+        onDelete: (obj) => onPodDelete(deletedObject(obj as Pod & KubeObject | DeletedFinalStateUnknown<Pod & KubeObject>) as Pod),
       },
       { resync: false },
     ),

@@ -60,9 +60,8 @@ export async function startScheduler(cfg: ComponentConfig, log: Logger): Promise
   setMaxListeners(100, stopping.signal);
 
   const lead = async (signal: AbortSignal) => {
-    log.info("leading: starting to schedule");
-    metrics.leaderStatus.set({ name: LEASE_NAME }, 1);
     if (!(await factory.waitForCacheSync(signal))) return;
+    log.info("leading: starting to schedule");
     const queue = new SchedulingQueue({
       clock,
       pluginEvents: pluginEvents(),
@@ -71,19 +70,23 @@ export async function startScheduler(cfg: ComponentConfig, log: Logger): Promise
       onIncomingPod: (q, event) => metrics.incomingPods.inc({ queue: q, event }),
     });
     const cache = new SchedulerCache({ clock });
-    const handlers = registerEventHandlers({ pods, nodes, others: volumeInformers, queue, cache });
+    let handlers: { remove(): void } | undefined;
     const gauge = clock.setInterval(() => {
       const n = queue.pendingPods();
       for (const [q, v] of Object.entries(n)) metrics.pendingPods.set({ queue: q }, v);
     }, 1000);
-    queue.run();
-    const loop = new SchedulingLoop({ client, recorder, queue, cache, pods: pods.lister, metrics, clock, logger: log, pvcs: listers.persistentVolumeClaims, algorithm: newAlgorithm({ cache, queue, listers, rng: rng.fork(), now: () => clock.now() }) });
     try {
+      metrics.leaderStatus.set({ name: LEASE_NAME }, 1);
+      handlers = registerEventHandlers({ pods, nodes, others: volumeInformers, queue, cache });
+      queue.run();
+      const loop = new SchedulingLoop({ client, recorder, queue, cache, pods: pods.lister, metrics, clock, logger: log, pvcs: listers.persistentVolumeClaims, algorithm: newAlgorithm({ cache, queue, listers, rng: rng.fork(), now: () => clock.now() }) });
       await loop.run(signal);
     } finally {
       gauge.cancel();
-      handlers.remove();
+      handlers?.remove();
       queue.close();
+      // A standby reports nothing pending and no mastership.
+      metrics.pendingPods.reset();
       metrics.leaderStatus.set({ name: LEASE_NAME }, 0);
       log.info("stopped scheduling");
     }
@@ -104,7 +107,12 @@ export async function startScheduler(cfg: ComponentConfig, log: Logger): Promise
     logger: log,
   });
   factory.start(stopping.signal);
-  const running = cfg.leaderElect ? elected.run(stopping.signal) : lead(stopping.signal);
+  const running = cfg.leaderElect
+    ? elected.run(stopping.signal)
+    : lead(stopping.signal).catch((e: unknown) => {
+        log.fatal({ err: e instanceof Error ? (e.stack ?? e.message) : String(e) }, "scheduling failed (--leader-elect=false: nothing to fall back to)");
+        process.exitCode = 1;
+      });
   return {
     identity,
     url: server.url,
