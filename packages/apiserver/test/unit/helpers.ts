@@ -1,5 +1,5 @@
 /** An in-process API server store over the in-memory MVCC backend (the real storage code). */
-import { FakeClock, SeededRng, silentLogger } from "@kubemu/common";
+import { FakeClock, SeededRng, silentLogger, StatusError } from "@kubemu/common";
 import { MvccStore } from "@kubemu/etcd-raft";
 import { KvStorageFactory, MvccBackend } from "../../src/storage/index.js";
 import { builtinRegistry } from "../../src/registry/registry.js";
@@ -35,4 +35,15 @@ export async function newStore(): Promise<{ store: ResourceStore; ctx: ServerCon
     return d;
   };
   return { store, ctx, clock, def, factory };
+}
+
+/** The StatusError a promise rejects with (fails the test if it resolves or rejects otherwise). */
+export async function failure(p: Promise<unknown>): Promise<StatusError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof StatusError) return e;
+    throw e;
+  }
+  throw new Error("expected a failure");
 }

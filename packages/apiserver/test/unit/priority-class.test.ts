@@ -1,21 +1,11 @@
 /** scheduling.k8s.io/v1 PriorityClass and the Priority admission plugin, on the real store. */
 import { describe, expect, it } from "vitest";
-import { StatusError } from "@kubemu/common";
-import { newStore } from "./helpers.js";
+import { newStore, failure } from "./helpers.js";
 import { builtinRegistry } from "../../src/registry/registry.js";
 import { apiResourceList } from "../../src/http/discovery.js";
 import { toTable } from "../../src/http/table.js";
 import { openApiV3Document } from "../../src/openapi/index.js";
 
-async function failure(p: Promise<unknown>): Promise<StatusError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof StatusError) return e;
-    throw e;
-  }
-  throw new Error("expected a failure");
-}
 
 const pod = (name: string, spec: Record<string, unknown> = {}) => ({ metadata: { name }, spec: { containers: [{ name: "c", image: "busybox" }], ...spec } });
 

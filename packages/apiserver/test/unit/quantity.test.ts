@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { canonicalQuantity, compareQuantities, formatQuantity, parseQuantity, QuantityError, StatusError, type Quantity, type QuantityFormat } from "@kubemu/common";
+import { canonicalQuantity, compareQuantities, formatQuantity, parseQuantity, QuantityError, type Quantity, type QuantityFormat } from "@kubemu/common";
 import { normalizeQuantities, validateQuantities } from "../../src/quantity/index.js";
-import { newStore } from "./helpers.js";
+import { newStore, failure } from "./helpers.js";
 import { base64ErrorOffset } from "../../src/defaults/base64.js";
 
 const FORMAT_ERROR = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
@@ -170,15 +170,6 @@ describe("quantity passes over arbitrary bodies", () => {
   });
 });
 
-async function failure(p: Promise<unknown>): Promise<StatusError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof StatusError) return e;
-    throw e;
-  }
-  throw new Error("expected a failure");
-}
 
 const pod = (resources: unknown, extra: Record<string, unknown> = {}) => ({
   apiVersion: "v1",

@@ -1,16 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { StatusError } from "@kubemu/common";
-import { newStore } from "./helpers.js";
+import { newStore, failure } from "./helpers.js";
 
-async function failure(p: Promise<unknown>): Promise<StatusError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof StatusError) return e;
-    throw e;
-  }
-  throw new Error("expected a failure");
-}
 
 const deployment = (name = "d", extra: Record<string, unknown> = {}) => ({
   apiVersion: "apps/v1",

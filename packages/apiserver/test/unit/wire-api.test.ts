@@ -3,11 +3,11 @@
  * MVCC backend) and a real WireClient, so params cross msgpack frames as a component's do.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApiClient, Resources, StatusError, WireClient, WireServer, type KubeObject } from "@kubemu/common";
+import { ApiClient, Resources, WireClient, WireServer, type KubeObject } from "@kubemu/common";
 import { registerWireApi } from "../../src/internal/wire-api.js";
 import { ResourceApi } from "../../src/rest/resource-api.js";
 import { customResourceDefs } from "../../src/crd/custom-resource.js";
-import { newStore } from "./helpers.js";
+import { newStore, failure } from "./helpers.js";
 
 let server: WireServer;
 let client: WireClient;
@@ -62,15 +62,6 @@ afterAll(async () => {
 
 const call = <T = any>(method: string, params: unknown) => client.request<T>(method, params);
 
-async function failure(p: Promise<unknown>): Promise<StatusError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof StatusError) return e;
-    throw e;
-  }
-  throw new Error("expected a failure");
-}
 
 const pods = { version: "v1", resource: "pods", namespace: "default" };
 const cms = { version: "v1", resource: "configmaps", namespace: "default" };
