@@ -3,17 +3,17 @@
  * nominator over the scheduling queue, and one SchedulingAlgorithm run per attempt on a fresh
  * incremental snapshot of the cache.
  */
-import { SeededRng, type KubeObject, type Lister, type Rng } from "@kubemu/common";
+import type { KubeObject, Lister, Rng } from "@kubemu/common";
 import type { Namespace, PersistentVolume, PersistentVolumeClaim, ReplicationController, Service } from "kubernetes-types/core/v1.js";
 import type { ReplicaSet, StatefulSet } from "kubernetes-types/apps/v1.js";
 import type { StorageClass } from "kubernetes-types/storage/v1.js";
 import type { PodDisruptionBudget } from "kubernetes-types/policy/v1.js";
 import { SchedulingAlgorithm, type ScheduleOutcome } from "../algorithm/schedule-one.js";
 import type { ClusterEvent } from "../framework/events.js";
-import type { ClusterListers } from "../framework/interface.js";
+import type { ClusterListers, PodNominator } from "../framework/interface.js";
 import { CacheSnapshot } from "../cache/snapshot.js";
 import type { SchedulerCache } from "../cache/cache.js";
-import type { QueuedPodInfo, SchedulingQueue } from "../queue/scheduling-queue.js";
+import type { QueuedPodInfo } from "../queue/scheduling-queue.js";
 
 type L = Lister<KubeObject>;
 
@@ -47,24 +47,21 @@ export function clusterListers(l: InformerListers): ClusterListers {
   };
 }
 
-/** The events each default plugin registered (the queue needs them before any attempt runs). */
-export function pluginEvents(): Map<string, ClusterEvent[]> {
-  // The registrations do not depend on the inputs; a throwaway instance answers them.
-  const probe = new SchedulingAlgorithm({ listers: clusterListers(emptyListers()), rng: new SeededRng(0), now: () => 0 });
-  return probe.eventsToRegister();
+/** The algorithm as the scheduling loop uses it: one attempt on a fresh snapshot of the cache. */
+export interface ProcessAlgorithm {
+  attempt(info: QueuedPodInfo): ScheduleOutcome;
+  /** The events each plugin registered, for the scheduling queue. */
+  eventsToRegister(): Map<string, ClusterEvent[]>;
 }
 
-function emptyListers(): InformerListers {
-  const none: L = { get: () => undefined, getByKey: () => undefined, list: () => [], byIndex: () => [], keys: () => [], size: () => 0 };
-  return { namespaces: none, persistentVolumeClaims: none, persistentVolumes: none, storageClasses: none, services: none, replicaSets: none, statefulSets: none, replicationControllers: none, podDisruptionBudgets: none };
-}
-
-/** One attempt: snapshot the cache, run the algorithm. */
-export function newAlgorithm(o: { cache: SchedulerCache; queue: SchedulingQueue; listers: InformerListers; rng: Rng; now: () => number }): (info: QueuedPodInfo) => ScheduleOutcome {
-  const algorithm = new SchedulingAlgorithm({ listers: clusterListers(o.listers), rng: o.rng, now: o.now, nominator: o.queue });
+export function newAlgorithm(o: { cache: SchedulerCache; nominator: PodNominator; listers: InformerListers; rng: Rng; now: () => number }): ProcessAlgorithm {
+  const algorithm = new SchedulingAlgorithm({ listers: clusterListers(o.listers), rng: o.rng, now: o.now, nominator: o.nominator });
   const snapshot = new CacheSnapshot();
-  return (info) => {
-    o.cache.updateSnapshot(snapshot);
-    return algorithm.schedule(info.podInfo ?? info.pod, snapshot);
+  return {
+    attempt: (info) => {
+      o.cache.updateSnapshot(snapshot);
+      return algorithm.schedule(info.podInfo ?? info.pod, snapshot);
+    },
+    eventsToRegister: () => algorithm.eventsToRegister(),
   };
 }

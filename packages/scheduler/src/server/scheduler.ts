@@ -13,7 +13,7 @@ import { SchedulerCache } from "../cache/cache.js";
 import { registerEventHandlers } from "./event-handlers.js";
 import { newSchedulerMetrics } from "./metrics.js";
 import { SchedulingLoop } from "./scheduling-loop.js";
-import { newAlgorithm, pluginEvents } from "./algorithm.js";
+import { newAlgorithm } from "./algorithm.js";
 
 export const LEASE_NAME = "kube-scheduler";
 /** The name in events' source and reportingController, as upstream's default profile. */
@@ -62,14 +62,16 @@ export async function startScheduler(cfg: ComponentConfig, log: Logger): Promise
   const lead = async (signal: AbortSignal) => {
     if (!(await factory.waitForCacheSync(signal))) return;
     log.info("leading: starting to schedule");
+    const cache = new SchedulerCache({ clock });
+    // The algorithm reads nominations from the queue (only once attempts run), and the queue needs the plugins' events.
+    const algorithm = newAlgorithm({ cache, nominator: { nominatedPodsForNode: (node) => queue.nominatedPodsForNode(node) }, listers, rng: rng.fork(), now: () => clock.now() });
     const queue = new SchedulingQueue({
       clock,
-      pluginEvents: pluginEvents(),
+      pluginEvents: algorithm.eventsToRegister(),
       podLookup: (ns: string, name: string) => pods.lister.get(ns, name) as Pod | undefined,
       namespaceLabels: (ns: string) => listers.namespaces.get(undefined, ns)?.metadata.labels,
       onIncomingPod: (q, event) => metrics.incomingPods.inc({ queue: q, event }),
     });
-    const cache = new SchedulerCache({ clock });
     let handlers: { remove(): void } | undefined;
     const gauge = clock.setInterval(() => {
       const n = queue.pendingPods();
@@ -79,7 +81,7 @@ export async function startScheduler(cfg: ComponentConfig, log: Logger): Promise
       metrics.leaderStatus.set({ name: LEASE_NAME }, 1);
       handlers = registerEventHandlers({ pods, nodes, others: volumeInformers, queue, cache });
       queue.run();
-      const loop = new SchedulingLoop({ client, recorder, queue, cache, pods: pods.lister, metrics, clock, logger: log, pvcs: listers.persistentVolumeClaims, algorithm: newAlgorithm({ cache, queue, listers, rng: rng.fork(), now: () => clock.now() }) });
+      const loop = new SchedulingLoop({ client, recorder, queue, cache, pods: pods.lister, metrics, clock, logger: log, pvcs: listers.persistentVolumeClaims, algorithm: (info) => algorithm.attempt(info) });
       await loop.run(signal);
     } finally {
       gauge.cancel();
