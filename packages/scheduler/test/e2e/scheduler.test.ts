@@ -30,12 +30,18 @@ describe("kubemu-scheduler", () => {
   it("two replicas elect one leader; the Lease names it", async () => {
     const leader = await h.leader();
     expect(leader.identity).toMatch(/^scheduler-[01]_[0-9a-z]{4}$/);
-    const standby = (await Promise.all(h.schedulers.map((s) => h.status(s.name)))).find((s) => s && s.role === "standby");
+    // The standby learns the holder on its next retry (fast profile: 0.5 s), so it may not know yet.
+    const standby = await eventually(
+      async () => (await Promise.all(h.schedulers.map((s) => h.status(s.name)))).find((s) => s && s.role === "standby"),
+      (s) => s?.leaseHolder === leader.identity,
+      "standby sees the leader's identity",
+    );
     expect(standby?.leaseHolder).toBe(leader.identity);
     const holder = await h.kubectl.ok(["get", "lease", "-n", "kube-system", "kube-scheduler", "-o", "jsonpath={.spec.holderIdentity}"]);
     expect(holder).toBe(leader.identity);
-    const ev = await h.client.list(Resources.events, { namespace: "kube-system" });
-    expect((ev.items as unknown as { reason?: string; message?: string }[]).some((e) => e.reason === "LeaderElection" && e.message === `${leader.identity} became leader`)).toBe(true);
+    const becameLeader = (items: unknown[]) => (items as { reason?: string; message?: string }[]).some((e) => e.reason === "LeaderElection" && e.message === `${leader.identity} became leader`);
+    const ev = await eventually(() => h.client.list(Resources.events, { namespace: "kube-system" }), (l) => becameLeader(l.items), "LeaderElection event");
+    expect(becameLeader(ev.items)).toBe(true);
   });
 
   it("binds a pod created with kubectl and records Scheduled as upstream words it", async () => {
