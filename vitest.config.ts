@@ -11,6 +11,7 @@ export default defineConfig({
       "@kubemu/etcd-raft": src("etcd-raft"),
       "@kubemu/apiserver": src("apiserver"),
       "@kubemu/scheduler": src("scheduler"),
+      "@kubemu/controller-manager": src("controller-manager"),
     },
   },
   test: {

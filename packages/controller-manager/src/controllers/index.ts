@@ -1,0 +1,7 @@
+/**
+ * Every controller the manager can run, in upstream's names. Each lives in its own folder with
+ * its wiring (controller.ts) and its reconcile (sync.ts).
+ */
+import type { ControllerDescriptor } from "../controller/context.js";
+
+export const ALL_CONTROLLERS: readonly ControllerDescriptor[] = [];

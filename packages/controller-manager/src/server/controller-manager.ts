@@ -1,0 +1,103 @@
+/**
+ * The kubemu-controller-manager process: shared informers for every enabled controller (warm on
+ * the standby too), leader election on Lease kube-system/kube-controller-manager, and — only
+ * while leading — every enabled controller's workers. A controller whose run fails while leading
+ * is logged and started again after a second; the others keep running.
+ */
+import type { Logger, ProcessStatus } from "@kubemu/common";
+import { ApiClient, ElectedComponent, EventRecorder, FaultInjector, InformerFactory, holderIdentity, randomRng, realClock, startComponentServer, type ComponentConfig } from "@kubemu/common";
+import { setMaxListeners } from "node:events";
+import type { ControllerContext, ControllerDescriptor } from "../controller/context.js";
+import { ALL_CONTROLLERS } from "../controllers/index.js";
+import { enabledControllers } from "./controllers-flag.js";
+import { newManagerMetrics } from "./metrics.js";
+
+export const LEASE_NAME = "kube-controller-manager";
+
+export interface ManagerConfig extends ComponentConfig {
+  /** `--controllers` entries (default `*`). */
+  controllers: string[];
+}
+
+export interface RunningManager {
+  stop(): Promise<void>;
+  readonly identity: string;
+  readonly url: string;
+}
+
+export async function startControllerManager(cfg: ManagerConfig, log: Logger, all: readonly ControllerDescriptor[] = ALL_CONTROLLERS): Promise<RunningManager> {
+  const clock = realClock;
+  const { rng, seed } = randomRng();
+  const enabled = enabledControllers(cfg.controllers, all);
+  const identity = holderIdentity(cfg.name, rng);
+  log.info({ identity, seed, apiservers: cfg.apiserverEndpoints, controllers: enabled.map((c) => c.name) }, "starting kube-controller-manager");
+  const faults = new FaultInjector({ rng: rng.fork() });
+  const client = new ApiClient({ name: cfg.name, endpoints: cfg.apiserverEndpoints, ...(cfg.tls ? { tls: cfg.tls } : {}), fieldManager: "kube-controller-manager", clock, rng: rng.fork(), logger: log, faults });
+  const informers = new InformerFactory(client, { clock, rng: rng.fork(), logger: log });
+  const metrics = newManagerMetrics();
+  const recorders = new Map<string, EventRecorder>();
+  const recorder = (component: string) => {
+    let r = recorders.get(component);
+    if (!r) recorders.set(component, (r = new EventRecorder({ client, component, reportingInstance: identity, clock, logger: log })));
+    return r;
+  };
+  const ctx: ControllerContext = { client, informers, recorder, clock, rng: rng.fork(), logger: log, queueMetrics: metrics };
+  for (const c of enabled) c.informers(ctx);
+  const stopping = new AbortController();
+  setMaxListeners(200, stopping.signal);
+
+  const runOne = async (c: ControllerDescriptor, signal: AbortSignal) => {
+    while (!signal.aborted) {
+      try {
+        await c.run(ctx, signal);
+      } catch (e) {
+        log.error({ controller: c.name, err: e instanceof Error ? (e.stack ?? e.message) : String(e) }, "controller failed; starting it again in 1 s");
+      }
+      if (signal.aborted) return;
+      await clock.sleep(1000, signal).catch(() => undefined);
+    }
+  };
+  const lead = async (signal: AbortSignal) => {
+    setMaxListeners(200, signal);
+    if (!(await informers.waitForCacheSync(signal))) return;
+    log.info({ controllers: enabled.map((c) => c.name) }, "leading: starting controllers");
+    metrics.leaderStatus.set({ name: LEASE_NAME }, 1);
+    try {
+      await Promise.all(enabled.map((c) => runOne(c, signal)));
+    } finally {
+      metrics.leaderStatus.set({ name: LEASE_NAME }, 0);
+      log.info("stopped controllers");
+    }
+  };
+
+  const elected = new ElectedComponent({ client, leaseName: LEASE_NAME, identity, leaseDurationMs: cfg.leaseDurationMs, renewDeadlineMs: cfg.renewDeadlineMs, retryPeriodMs: cfg.retryPeriodMs, lead, recorder: recorder("kube-controller-manager"), clock, rng: rng.fork(), logger: log });
+  const status = (): ProcessStatus => ({ name: cfg.name, pid: process.pid, identity, ...elected.status(), ready: informers.hasSynced(), controllers: enabled.map((c) => c.name) });
+  const server = await startComponentServer({
+    host: cfg.bindAddress,
+    port: cfg.port,
+    status,
+    faults,
+    registry: metrics.registry,
+    readiness: { "informer-sync": () => (informers.hasSynced() ? undefined : "informers not synced") },
+    logger: log,
+  });
+  informers.start(stopping.signal);
+  const running = cfg.leaderElect
+    ? elected.run(stopping.signal)
+    : lead(stopping.signal).catch((e: unknown) => {
+        log.fatal({ err: e instanceof Error ? (e.stack ?? e.message) : String(e) }, "controllers failed (--leader-elect=false: nothing to fall back to)");
+        process.exitCode = 1;
+      });
+  return {
+    identity,
+    url: server.url,
+    async stop() {
+      stopping.abort();
+      await running;
+      for (const r of recorders.values()) r.stop();
+      await Promise.race([Promise.all([...recorders.values()].map((r) => r.flush())), clock.sleep(500)]);
+      await server.close();
+      await client.close();
+    },
+  };
+}
