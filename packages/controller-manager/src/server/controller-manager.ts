@@ -63,7 +63,8 @@ export async function startControllerManager(cfg: ManagerConfig, log: Logger, al
     log.info({ controllers: enabled.map((c) => c.name) }, "leading: starting controllers");
     metrics.leaderStatus.set({ name: LEASE_NAME }, 1);
     try {
-      await Promise.all(enabled.map((c) => runOne(c, signal)));
+      // Each controller runs until the term ends (runOne restarts a failed one); with none enabled the leader just holds the lease.
+      await Promise.all([...enabled.map((c) => runOne(c, signal)), untilAborted(signal)]);
     } finally {
       metrics.leaderStatus.set({ name: LEASE_NAME }, 0);
       log.info("stopped controllers");
@@ -100,4 +101,8 @@ export async function startControllerManager(cfg: ManagerConfig, log: Logger, al
       await client.close();
     },
   };
+}
+
+function untilAborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
 }
