@@ -21,6 +21,7 @@ import { MetricsWindow, type ProcWindow } from "./lib/proc-metrics.js";
 import { canBind } from "./lib/net.js";
 import { sleep, spawnChild, stopChild, type Child } from "./lib/procs.js";
 import { percentile } from "./lib/load.js";
+import { pool } from "./lib/pool.js";
 import { benchAlgorithm } from "./scheduler-algorithm.js";
 
 const schedulerJs = fileURLToPath(new URL("../packages/scheduler/dist/main.js", import.meta.url));
@@ -80,16 +81,6 @@ function podObject(name: string): KubeObject {
     metadata: { name, namespace: "default", labels: { app: "bench" } },
     spec: { containers: [{ name: "pause", image: "registry.k8s.io/pause:3.10", resources: { requests: { cpu: "100m", memory: "500Mi" } } }] },
   };
-}
-
-/** Runs fn over items, `concurrency` at a time. */
-async function pool<T>(items: T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
 }
 
 async function createNodes(client: ApiClient, n: number): Promise<void> {
