@@ -12,6 +12,8 @@ export default defineConfig({
       "@kubemu/apiserver": src("apiserver"),
       "@kubemu/scheduler": src("scheduler"),
       "@kubemu/controller-manager": src("controller-manager"),
+      "@kubemu/images": src("images"),
+      "@kubemu/kubelet": src("kubelet"),
     },
   },
   test: {

@@ -1,0 +1,2 @@
+/** @kubemu/kubelet: the node agent. */
+export {};
