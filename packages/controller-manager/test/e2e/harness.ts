@@ -187,6 +187,46 @@ export class ManagerHarness {
     });
   }
 
+  /**
+   * Plays every kubelet until the returned stop() is called: each new pod matching the selector is
+   * made Running+Ready after `readyDelayMs`, and a bound pod's graceful delete is completed
+   * (a bound pod otherwise stays Terminating until its kubelet confirms).
+   */
+  autoKubelet(opts: { namespace?: string; labelSelector?: string; readyDelayMs?: number; node?: string } = {}): { stop(): Promise<void> } {
+    const namespace = opts.namespace ?? "default";
+    const abort = new AbortController();
+    const seen = new Set<string>();
+    const pending = new Set<Promise<unknown>>();
+    const track = (p: Promise<unknown>) => {
+      const q = p.catch(() => undefined).finally(() => pending.delete(q));
+      pending.add(q);
+    };
+    const watching = (async () => {
+      const rv = (await this.client.list(Resources.pods, { namespace, limit: 1 })).metadata.resourceVersion!;
+      for await (const ev of this.client.watch<PodObj>(Resources.pods, { namespace, resourceVersion: rv, signal: abort.signal, ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}) })) {
+        if (ev.type !== "ADDED" && ev.type !== "MODIFIED") continue;
+        const pod = ev.object as PodObj;
+        const name = pod.metadata.name!;
+        if (pod.metadata.deletionTimestamp) {
+          if (!seen.has(`deleted/${name}`)) {
+            seen.add(`deleted/${name}`);
+            track(this.client.delete(Resources.pods, namespace, name, { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid! } }));
+          }
+        } else if (!seen.has(name)) {
+          seen.add(name);
+          track(new Promise((r) => setTimeout(r, opts.readyDelayMs ?? 0)).then(() => this.markRunningReady(namespace, name, opts.node)));
+        }
+      }
+    })().catch(() => undefined);
+    return {
+      stop: async () => {
+        abort.abort();
+        await watching;
+        await Promise.all(pending);
+      },
+    };
+  }
+
   async stop(): Promise<void> {
     await this.base.stop();
   }
