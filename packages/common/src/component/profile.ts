@@ -16,6 +16,14 @@ export interface TimingProfile {
   /** CrashLoopBackOff: first delay and cap. */
   crashLoopBackoffBaseMs: number;
   crashLoopBackoffCapMs: number;
+  /** Kubelet: node status computed (posted when it changed) every update period, posted anyway every report period. */
+  nodeStatusUpdateMs: number;
+  nodeStatusReportMs: number;
+  /** Kubelet: periodic resync of every pod (configMap/secret/downwardAPI volumes refreshed, status checked). */
+  podResyncMs: number;
+  /** Kubelet: how long a simulated image pull takes (min, max). */
+  imagePullMinMs: number;
+  imagePullMaxMs: number;
 }
 
 export const TIMING_PROFILES: Readonly<Record<ProfileName, TimingProfile>> = {
@@ -28,6 +36,11 @@ export const TIMING_PROFILES: Readonly<Record<ProfileName, TimingProfile>> = {
     notReadyTolerationSeconds: 10,
     crashLoopBackoffBaseMs: 1000,
     crashLoopBackoffCapMs: 30_000,
+    nodeStatusUpdateMs: 1000,
+    nodeStatusReportMs: 10_000,
+    podResyncMs: 2000,
+    imagePullMinMs: 100,
+    imagePullMaxMs: 400,
   },
   realistic: {
     leaseDurationMs: 15_000,
@@ -38,5 +51,10 @@ export const TIMING_PROFILES: Readonly<Record<ProfileName, TimingProfile>> = {
     notReadyTolerationSeconds: 300,
     crashLoopBackoffBaseMs: 10_000,
     crashLoopBackoffCapMs: 300_000,
+    nodeStatusUpdateMs: 10_000,
+    nodeStatusReportMs: 60_000,
+    podResyncMs: 60_000,
+    imagePullMinMs: 800,
+    imagePullMaxMs: 2500,
   },
 };
