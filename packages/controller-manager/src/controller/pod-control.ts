@@ -76,7 +76,8 @@ export function messageOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-function isNamespaceTerminating(e: unknown): boolean {
+/** The create failed because its namespace is being deleted (upstream's NamespaceTerminatingCause). */
+export function isNamespaceTerminating(e: unknown): boolean {
   const causes = (e as { status?: { details?: { causes?: { type?: string }[] } } }).status?.details?.causes ?? [];
   return causes.some((c) => c.type === "NamespaceTerminating");
 }
