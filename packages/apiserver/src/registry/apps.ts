@@ -111,6 +111,7 @@ const appsDeclarations: ResourceDef[] = [
     plural: "jobs",
     singular: "job",
     subresources: ["status"],
+    defaultGarbageCollectionPolicy: "OrphanDependents",
     ...jobPrinter,
     defaults: defaultJob,
     validate: validateJob,

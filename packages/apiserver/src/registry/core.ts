@@ -171,6 +171,7 @@ const coreDeclarations: ResourceDef[] = [
     singular: "event",
     shortNames: ["ev"],
     namespaced: true,
+    defaultGarbageCollectionPolicy: "Unsupported",
     ...eventPrinter,
     defaults: defaultEvent,
     fields: {
@@ -236,6 +237,7 @@ const coreDeclarations: ResourceDef[] = [
     hasStatus: true,
     tracksGeneration: true,
     scale: { selectorIsMap: true },
+    defaultGarbageCollectionPolicy: "OrphanDependents",
     ...replicationControllerPrinter,
     defaults: defaultReplicationController,
     validate: validateReplicationController,

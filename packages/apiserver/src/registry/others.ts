@@ -129,6 +129,7 @@ export const otherResources: ResourceDef[] = [
     storageResource: "events",
     storedAsCoreEvent: true,
     namespaced: true,
+    defaultGarbageCollectionPolicy: "Unsupported",
     ...eventPrinter,
     fields: {
       "regarding.kind": (o) => String(get(o, "regarding", "kind") ?? ""),

@@ -126,6 +126,12 @@ export interface ResourceDef {
   listStrategy?: (path: readonly string[]) => { mergeKey: string } | { primitiveMerge: true } | undefined;
   /** Finalizers a DELETE adds before the object can go (CRDs: customresourcecleanup.apiextensions.k8s.io). */
   deleteFinalizers?: readonly string[];
+  /**
+   * Upstream's DefaultGarbageCollectionPolicy when it is not DeleteDependents: a DELETE naming no
+   * propagation policy orphans the dependents (v1 ReplicationControllers, batch/v1 Jobs, for
+   * backwards compatibility), or the kind takes no orphan/foregroundDeletion finalizers at all (Events).
+   */
+  defaultGarbageCollectionPolicy?: "OrphanDependents" | "Unsupported";
   /** OpenAPI: definition names and schemas of a kind the built-in definitions do not know (custom resources). */
   openapi?: { definition: string; listDefinition: string; schemas: Record<string, Record<string, unknown>> };
 }

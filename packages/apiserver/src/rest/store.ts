@@ -22,6 +22,7 @@ import { applyMergePatch } from "../patch/merge-patch.js";
 import { applyStrategicMergePatch } from "../patch/strategic.js";
 import { strategyFor } from "../patch/schema-strategy.js";
 import type { DeleteOptions } from "./delete-options.js";
+import { deletionFinalizers } from "./gc-finalizers.js";
 import { NamespaceLifecycle } from "../admission/namespace-lifecycle.js";
 import { allocateForCreate, allocateForUpdate, releaseForDelete } from "../admission/services.js";
 import { ServiceAllocators } from "../allocators/service-allocators.js";
@@ -439,22 +440,14 @@ export class ResourceStore {
     const cur = (await storage.get(key))!;
     if (o.preconditions?.uid && o.preconditions.uid !== cur.metadata.uid)
       throw newConflict({ group: def.group || undefined, resource: def.plural }, name, `Precondition failed: UID in precondition: ${o.preconditions.uid}, UID in object meta: ${cur.metadata.uid ?? ""}`);
-    let grace = def.gracefulDelete ? def.gracefulDelete(cur, o.gracePeriodSeconds) : 0;
-    const orphan = o.propagationPolicy === "Orphan" || (o.propagationPolicy === undefined && o.orphanDependents === true);
-    const wantFinalizers = [...(cur.metadata.finalizers ?? [])];
-    if (orphan && !wantFinalizers.includes("orphan")) wantFinalizers.push("orphan");
-    if (o.propagationPolicy === "Foreground" && !wantFinalizers.includes("foregroundDeletion")) wantFinalizers.push("foregroundDeletion");
-    for (const f of def.deleteFinalizers ?? []) if (!wantFinalizers.includes(f)) wantFinalizers.push(f);
+    const grace = def.gracefulDelete ? def.gracefulDelete(cur, o.gracePeriodSeconds) : 0;
+    // A graceful deletion under way can only be shortened (kubelet's 0 finishes it); a DELETE
+    // that does not shorten it changes nothing, finalizers included (upstream's pendingGraceful).
+    const curGrace = cur.metadata.deletionGracePeriodSeconds ?? 0;
+    if (cur.metadata.deletionTimestamp && def.gracefulDelete && curGrace > 0 && grace >= curGrace) return { object: this.typed(def, cur), deleted: false };
+    const wantFinalizers = this.finalizersOnDelete(def, cur, o);
     const nsFinalizers = def.kind === "Namespace" ? ((cur.spec as Obj | undefined)?.finalizers as unknown[] | undefined) ?? [] : [];
-    if (cur.metadata.deletionTimestamp && wantFinalizers.length === 0 && nsFinalizers.length === 0) {
-      // Already terminating: a shorter grace (kubelet's 0) finishes it.
-      const curGrace = cur.metadata.deletionGracePeriodSeconds ?? 0;
-      if (grace > 0 && grace >= curGrace) return { object: this.typed(def, cur), deleted: false };
-      if (grace > 0) return { object: await this.markDeleting(def, key, cur, grace, wantFinalizers, o), deleted: false };
-    } else if (wantFinalizers.length > 0 || grace > 0 || nsFinalizers.length > 0) {
-      if (wantFinalizers.length > 0 && grace === 0 && !def.gracefulDelete) grace = 0;
-      return { object: await this.markDeleting(def, key, cur, grace, wantFinalizers, o), deleted: false };
-    }
+    if (wantFinalizers.length > 0 || grace > 0 || nsFinalizers.length > 0) return { object: await this.markDeleting(def, key, cur, grace, o), deleted: false };
     const deleted = await storage.delete(key, {
       preconditions: { resourceVersion: o.preconditions?.resourceVersion ?? cur.metadata.resourceVersion!, ...(o.preconditions?.uid ? { uid: o.preconditions.uid } : {}) },
       dryRun: o.dryRun ?? false,
@@ -463,7 +456,14 @@ export class ResourceStore {
     return { object: this.typed(def, deleted), deleted: true };
   }
 
-  private async markDeleting(def: ResourceDef, key: string, cur: KubeObject, grace: number, finalizers: string[], o: DeleteOptions): Promise<KubeObject> {
+  /** The finalizers an object keeps through a DELETE: the garbage collector's as the options say, plus the kind's own. */
+  private finalizersOnDelete(def: ResourceDef, obj: KubeObject, o: DeleteOptions): string[] {
+    const fin = deletionFinalizers(def, obj.metadata.finalizers ?? [], o);
+    for (const f of def.deleteFinalizers ?? []) if (!fin.includes(f)) fin.push(f);
+    return fin;
+  }
+
+  private async markDeleting(def: ResourceDef, key: string, cur: KubeObject, grace: number, o: DeleteOptions): Promise<KubeObject> {
     const updated = await this.storage(def).guaranteedUpdate(
       key,
       (c) => {
@@ -474,8 +474,9 @@ export class ResourceStore {
         const existing = m.deletionTimestamp ? Date.parse(m.deletionTimestamp) : Infinity;
         if (!m.deletionTimestamp || deadline < existing) m.deletionTimestamp = timestamp(deadline);
         m.deletionGracePeriodSeconds = grace;
-        const fin = [...new Set([...(m.finalizers ?? []), ...finalizers])];
+        const fin = this.finalizersOnDelete(def, c, o);
         if (fin.length) m.finalizers = fin;
+        else delete m.finalizers;
         if (def.kind === "Namespace") next.status = { ...(isObj(next.status) ? next.status : {}), phase: "Terminating" };
         return next;
       },
