@@ -329,4 +329,18 @@ describe("wire API: the common ApiClient speaks it", () => {
       await api.close();
     }
   });
+
+  it("update with subresource finalize replaces a terminating Namespace's spec.finalizers, and the namespace goes", async () => {
+    const api = new ApiClient({ name: "kube-controller-manager-test", endpoints: [url], fieldManager: "kube-controller-manager" });
+    try {
+      await api.create(Resources.namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: "finalize-me" } } as KubeObject);
+      const terminating = await api.delete<any>(Resources.namespaces, undefined, "finalize-me");
+      expect([terminating.status.phase, terminating.spec.finalizers]).toEqual(["Terminating", ["kubernetes"]]);
+      const finalized = await api.update<any>(Resources.namespaces, { ...terminating, spec: { finalizers: [] } }, { subresource: "finalize" });
+      expect(finalized.spec.finalizers ?? []).toEqual([]);
+      expect((await failure(api.get(Resources.namespaces, undefined, "finalize-me"))).status.code).toBe(404);
+    } finally {
+      await api.close();
+    }
+  });
 });

@@ -61,6 +61,12 @@ export interface WriteOptions {
   fieldManager?: string;
 }
 
+/** Options of an update. */
+export interface UpdateOptions extends WriteOptions {
+  /** "finalize" replaces a Namespace's spec.finalizers (PUT namespaces/{name}/finalize); status has updateStatus. */
+  subresource?: string;
+}
+
 export interface PatchOptions extends WriteOptions {
   /** "status" patches the status subresource. */
   subresource?: string;
@@ -174,9 +180,11 @@ export class ApiClient {
     return this.wire.request<T>("create", this.write(target(r, ns), obj, opts));
   }
 
-  /** Replaces the object (compare-and-swap on its metadata.resourceVersion when set: 409 Conflict if stale). */
-  async update<T extends KubeObject = KubeObject>(r: ResourceRef, obj: T, opts: WriteOptions = {}): Promise<T> {
-    return this.wire.request<T>("update", this.write(target(r, obj.metadata?.namespace, nameOf(obj)), obj, opts));
+  /** Replaces the object (compare-and-swap on its metadata.resourceVersion when set: 409 Conflict if stale), or a subresource of it. */
+  async update<T extends KubeObject = KubeObject>(r: ResourceRef, obj: T, opts: UpdateOptions = {}): Promise<T> {
+    const p = this.write(target(r, obj.metadata?.namespace, nameOf(obj)), obj, opts);
+    if (opts.subresource) p.subresource = opts.subresource;
+    return this.wire.request<T>("update", p);
   }
 
   /** Replaces the object's status (the status subresource: spec changes are ignored). */

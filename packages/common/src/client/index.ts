@@ -1,5 +1,5 @@
 export { ApiClient, WIRE_API_PATH, eventResourceVersion } from "./api-client.js";
-export type { ApiClientOptions, ListOptions, WatchOptions, WriteOptions, PatchOptions, DeleteOptions, DeleteCollectionOptions } from "./api-client.js";
+export type { ApiClientOptions, ListOptions, WatchOptions, WriteOptions, UpdateOptions, PatchOptions, DeleteOptions, DeleteCollectionOptions } from "./api-client.js";
 export { Resources, apiVersionOf, qualifiedName, type ResourceRef } from "./resources.js";
 export { Indexer, Indexes, objectKey, splitKey, standardIndexers, namespaceIndex, nodeNameIndex, ownerUidIndex, type IndexFunc, type Lister } from "./indexer.js";
 export { SharedInformer, DeletedFinalStateUnknown, deletedObject, type EventHandler, type ListerWatcher, type InformerOptions } from "./informer.js";
