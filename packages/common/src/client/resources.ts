@@ -17,7 +17,7 @@ export interface ResourceRef {
 const ref = (group: string, version: string, resource: string, kind: string, namespaced = true): ResourceRef =>
   Object.freeze({ group, version, resource, kind, namespaced });
 
-/** The built-in resources components read and write. */
+/** The built-in resources components read and write (every served one but componentstatuses and events.k8s.io's view of Events). */
 export const Resources = {
   pods: ref("", "v1", "pods", "Pod"),
   nodes: ref("", "v1", "nodes", "Node", false),
@@ -44,6 +44,16 @@ export const Resources = {
   podDisruptionBudgets: ref("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget"),
   endpointSlices: ref("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice"),
   customResourceDefinitions: ref("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", false),
+  resourceQuotas: ref("", "v1", "resourcequotas", "ResourceQuota"),
+  limitRanges: ref("", "v1", "limitranges", "LimitRange"),
+  podTemplates: ref("", "v1", "podtemplates", "PodTemplate"),
+  ingresses: ref("networking.k8s.io", "v1", "ingresses", "Ingress"),
+  ingressClasses: ref("networking.k8s.io", "v1", "ingressclasses", "IngressClass", false),
+  networkPolicies: ref("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy"),
+  roles: ref("rbac.authorization.k8s.io", "v1", "roles", "Role"),
+  roleBindings: ref("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding"),
+  clusterRoles: ref("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false),
+  clusterRoleBindings: ref("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", false),
 } as const;
 
 /** `apps/v1` or `v1`. */
