@@ -3,5 +3,6 @@
  * its wiring (controller.ts) and its reconcile (sync.ts).
  */
 import type { ControllerDescriptor } from "../controller/context.js";
+import { daemonSetController } from "./daemonset/index.js";
 
-export const ALL_CONTROLLERS: readonly ControllerDescriptor[] = [];
+export const ALL_CONTROLLERS: readonly ControllerDescriptor[] = [daemonSetController];
