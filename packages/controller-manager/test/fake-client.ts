@@ -3,13 +3,19 @@
  * object store that records every action, with reactors to make a verb fail. Patches are applied
  * as JSON merge patches (strategic `$patch: delete` entries in ownerReferences included), enough
  * for what controllers patch.
+ *
+ * With `{ lifecycle: true }` deletion behaves as the API server's for finalizers (graceful pod
+ * deletion is not modelled): a delete of an object with finalizers — or asking Orphan/Foreground,
+ * which add `orphan`/`foregroundDeletion` — only sets deletionTimestamp, a write that removes the
+ * last finalizer of such an object deletes it, and a Namespace waits for its spec.finalizers
+ * (`update(..., { subresource: "finalize" })`).
  */
-import type { DeleteOptions, KubeList, KubeObject, PatchOptions, PatchType, ResourceRef, WriteOptions } from "@kubemu/common";
+import type { DeleteCollectionOptions, DeleteOptions, KubeList, KubeObject, PatchOptions, PatchType, ResourceRef, UpdateOptions, WriteOptions } from "@kubemu/common";
 import { Indexer, StatusError, newAlreadyExists, newConflict, newNotFound, objectKey, standardIndexers } from "@kubemu/common";
 import type { ControllerClient } from "../src/controller/client.js";
 import type { Recorder } from "../src/controller/context.js";
 
-export type Verb = "get" | "list" | "create" | "update" | "update-status" | "patch" | "delete";
+export type Verb = "get" | "list" | "create" | "update" | "update-status" | "patch" | "delete" | "deletecollection";
 
 export interface Action {
   verb: Verb;
@@ -50,9 +56,13 @@ export class FakeClient implements ControllerClient {
   private readonly stores = new Map<string, Map<string, KubeObject>>();
   private revision = 100;
   private names = 0;
+  private readonly lifecycle: boolean;
+  private readonly now: () => string;
 
-  constructor(objects: { resource: ResourceRef; objects: KubeObject[] }[] = []) {
+  constructor(objects: { resource: ResourceRef; objects: KubeObject[] }[] = [], opts: { lifecycle?: boolean; now?: () => string } = {}) {
     for (const { resource, objects: list } of objects) for (const o of list) this.store(resource).set(objectKey(o), structuredClone(o));
+    this.lifecycle = opts.lifecycle ?? false;
+    this.now = opts.now ?? (() => "2026-01-01T00:00:00Z");
   }
 
   /** Makes matching actions fail; reactors run in the order added. */
@@ -137,15 +147,22 @@ export class FakeClient implements ControllerClient {
     return structuredClone(o);
   }
 
-  private replace<T extends KubeObject>(r: ResourceRef, obj: T, verb: "update" | "update-status"): T {
+  private replace<T extends KubeObject>(r: ResourceRef, obj: T, verb: "update" | "update-status", subresource?: string): T {
     const key = this.key(obj.metadata.namespace, obj.metadata.name!);
-    this.record({ verb, resource: r.resource, namespace: obj.metadata.namespace, name: obj.metadata.name, object: structuredClone(obj), ...(verb === "update-status" ? { subresource: "status" } : {}) });
+    const sub = verb === "update-status" ? "status" : subresource;
+    this.record({ verb, resource: r.resource, namespace: obj.metadata.namespace, name: obj.metadata.name, object: structuredClone(obj), ...(sub ? { subresource: sub } : {}) });
     const cur = this.store(r).get(key);
     if (!cur) throw this.notFound(r, obj.metadata.name!);
     if (obj.metadata.resourceVersion && obj.metadata.resourceVersion !== cur.metadata.resourceVersion) {
       throw newConflict({ group: r.group, resource: r.resource }, obj.metadata.name!, "the object has been modified; please apply your changes to the latest version and try again");
     }
     const next = structuredClone(obj);
+    if (sub === "finalize") {
+      const fin = structuredClone(cur) as T & { spec?: Record<string, unknown> };
+      fin.spec = { ...(fin.spec ?? {}), finalizers: (next as { spec?: { finalizers?: unknown } }).spec?.finalizers };
+      fin.metadata.resourceVersion = String(++this.revision);
+      return this.settle(r, key, fin);
+    }
     if (verb === "update-status") {
       const merged = { ...structuredClone(cur), status: (next as { status?: unknown }).status } as unknown as T;
       merged.metadata.resourceVersion = String(++this.revision);
@@ -154,12 +171,21 @@ export class FakeClient implements ControllerClient {
     }
     (next as { status?: unknown }).status = (cur as { status?: unknown }).status;
     next.metadata = { ...next.metadata, uid: cur.metadata.uid, resourceVersion: String(++this.revision) };
+    return this.settle(r, key, next);
+  }
+
+  /** Stores a written object; with lifecycle, one being deleted whose last finalizer went is removed instead. */
+  private settle<T extends KubeObject>(r: ResourceRef, key: string, next: T): T {
+    if (this.lifecycle && next.metadata.deletionTimestamp && !next.metadata.finalizers?.length && !namespaceFinalizers(r, next).length) {
+      this.store(r).delete(key);
+      return structuredClone(next);
+    }
     this.store(r).set(key, next);
     return structuredClone(next);
   }
 
-  async update<T extends KubeObject = KubeObject>(r: ResourceRef, obj: T): Promise<T> {
-    return this.replace(r, obj, "update");
+  async update<T extends KubeObject = KubeObject>(r: ResourceRef, obj: T, opts: UpdateOptions = {}): Promise<T> {
+    return this.replace(r, obj, "update", opts.subresource);
   }
 
   async updateStatus<T extends KubeObject = KubeObject>(r: ResourceRef, obj: T): Promise<T> {
@@ -174,8 +200,7 @@ export class FakeClient implements ControllerClient {
     if (patchType === "json") throw new Error("FakeClient: json patches are not applied; use merge or strategic");
     const next = mergePatch(cur, body) as T;
     next.metadata.resourceVersion = String(++this.revision);
-    this.store(r).set(key, next);
-    return structuredClone(next);
+    return this.settle(r, key, next);
   }
 
   async delete<T extends KubeObject = KubeObject>(r: ResourceRef, namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<T> {
@@ -186,9 +211,56 @@ export class FakeClient implements ControllerClient {
     if (opts.preconditions?.uid && opts.preconditions.uid !== cur.metadata.uid) {
       throw newConflict({ group: r.group, resource: r.resource }, name, `Precondition failed: UID in precondition: ${opts.preconditions.uid}, UID in object meta: ${cur.metadata.uid}`);
     }
+    if (opts.preconditions?.resourceVersion && opts.preconditions.resourceVersion !== cur.metadata.resourceVersion) {
+      throw newConflict({ group: r.group, resource: r.resource }, name, `Precondition failed: ResourceVersion in precondition: ${opts.preconditions.resourceVersion}, ResourceVersion in object meta: ${cur.metadata.resourceVersion}`);
+    }
+    if (this.lifecycle) {
+      const finalizers = gcFinalizers(cur.metadata.finalizers ?? [], opts.propagationPolicy);
+      if (finalizers.length > 0 || namespaceFinalizers(r, cur).length > 0) {
+        const next = structuredClone(cur);
+        next.metadata.deletionTimestamp ??= this.now();
+        next.metadata.deletionGracePeriodSeconds ??= 0;
+        if (finalizers.length > 0) next.metadata.finalizers = finalizers;
+        else delete next.metadata.finalizers;
+        if (r.kind === "Namespace") (next as { status?: Record<string, unknown> }).status = { ...((next as { status?: Record<string, unknown> }).status ?? {}), phase: "Terminating" };
+        next.metadata.resourceVersion = String(++this.revision);
+        this.store(r).set(key, next);
+        return structuredClone(next) as T;
+      }
+    }
     this.store(r).delete(key);
     return structuredClone(cur) as T;
   }
+
+  /** Deletes every stored object of `r` (in the namespace, when given) one by one, as the API server's deletecollection. */
+  async deleteCollection<T extends KubeObject = KubeObject>(r: ResourceRef, opts: DeleteCollectionOptions = {}): Promise<KubeList<T>> {
+    const { namespace, labelSelector: _l, fieldSelector: _f, ...options } = opts;
+    this.record({ verb: "deletecollection", resource: r.resource, namespace, name: undefined, options: opts });
+    const items: T[] = [];
+    for (const o of this.objects<T>(r)) {
+      if (namespace && o.metadata.namespace !== namespace) continue;
+      const saved = this.actions.length;
+      items.push(await this.delete<T>(r, o.metadata.namespace, o.metadata.name!, options));
+      this.actions.splice(saved); // one recorded action for the collection, as the API server's is one request
+    }
+    return { apiVersion: "v1", kind: `${r.kind}List`, metadata: { resourceVersion: String(this.revision) }, items } as KubeList<T>;
+  }
+}
+
+/** A namespace's spec.finalizers (none for other kinds). */
+function namespaceFinalizers(r: ResourceRef, o: KubeObject): unknown[] {
+  if (r.kind !== "Namespace") return [];
+  const f = (o as { spec?: { finalizers?: unknown } }).spec?.finalizers;
+  return Array.isArray(f) ? f : [];
+}
+
+/** The finalizers a delete leaves (the API server's orphan/foregroundDeletion bookkeeping, without per-kind defaults). */
+function gcFinalizers(finalizers: readonly string[], policy: DeleteOptions["propagationPolicy"]): string[] {
+  if (policy === undefined) return [...finalizers];
+  const out = finalizers.filter((f) => f !== "orphan" && f !== "foregroundDeletion");
+  if (policy === "Orphan") out.push("orphan");
+  if (policy === "Foreground") out.push("foregroundDeletion");
+  return out;
 }
 
 /** An event as a FakeRecorder saw it. */

@@ -4,4 +4,4 @@
  */
 import type { ApiClient } from "@kubemu/common";
 
-export type ControllerClient = Pick<ApiClient, "get" | "list" | "create" | "update" | "updateStatus" | "patch" | "delete">;
+export type ControllerClient = Pick<ApiClient, "get" | "list" | "create" | "update" | "updateStatus" | "patch" | "delete" | "deleteCollection">;

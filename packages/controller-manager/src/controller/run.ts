@@ -5,7 +5,7 @@
  * workers finish the keys in hand and unregister the handlers. A reconcile that throws is
  * logged with its key and retried with backoff; it never takes the process down.
  */
-import type { KubeObject, SharedInformer } from "@kubemu/common";
+import type { KubeObject, RateLimiter, SharedInformer } from "@kubemu/common";
 import { WorkQueue, deletedObject, objectKey, runWorkers } from "@kubemu/common";
 import type { ControllerContext } from "./context.js";
 
@@ -18,12 +18,14 @@ export interface QueueController {
   reconcile(key: string): Promise<void>;
   /** Extra background work while running (periodic scans); must stop on the signal. */
   background?(queue: WorkQueue<string>, signal: AbortSignal): Promise<void>;
+  /** The queue's rate limiter when not client-go's default controller one (the namespace controller's). */
+  rateLimiter?: RateLimiter<string>;
 }
 
 export async function runQueueController(ctx: ControllerContext, c: QueueController, signal: AbortSignal): Promise<void> {
   const log = ctx.logger.child({ controller: c.name });
   if (!(await ctx.informers.waitForCacheSync(signal))) return;
-  const queue = new InstrumentedQueue(c.name, ctx);
+  const queue = new InstrumentedQueue(c.name, ctx, c.rateLimiter);
   const registrations = c.register(queue);
   const onAbort = () => queue.shutDown();
   signal.addEventListener("abort", onAbort, { once: true });
@@ -38,13 +40,17 @@ export async function runQueueController(ctx: ControllerContext, c: QueueControl
   }
 }
 
-/** A WorkQueue that reports its depth, adds and retries to the manager's metrics. */
-class InstrumentedQueue extends WorkQueue<string> {
+/**
+ * A WorkQueue that reports its depth, adds and retries to the manager's metrics (for controllers
+ * that run their own queues, as the garbage collector's two).
+ */
+export class InstrumentedQueue extends WorkQueue<string> {
   constructor(
     private readonly queueName: string,
     private readonly ctx: ControllerContext,
+    rateLimiter?: RateLimiter<string>,
   ) {
-    super({ clock: ctx.clock });
+    super({ clock: ctx.clock, ...(rateLimiter ? { rateLimiter } : {}) });
   }
 
   override add(key: string): void {
