@@ -5,5 +5,6 @@
 import type { ControllerDescriptor } from "../controller/context.js";
 import { daemonSetController } from "./daemonset/index.js";
 import { deploymentController } from "./deployment/index.js";
+import { statefulSetController } from "./statefulset/index.js";
 
-export const ALL_CONTROLLERS: readonly ControllerDescriptor[] = [daemonSetController, deploymentController];
+export const ALL_CONTROLLERS: readonly ControllerDescriptor[] = [daemonSetController, deploymentController, statefulSetController];
