@@ -76,8 +76,11 @@ export function messageOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** The create failed because its namespace is being deleted (upstream's NamespaceTerminatingCause). */
+/**
+ * The create failed because its namespace is being deleted (upstream's NamespaceTerminatingCause;
+ * a StatusCause's type travels as "reason" on the wire, as the API server's lifecycle admission sends it).
+ */
 export function isNamespaceTerminating(e: unknown): boolean {
-  const causes = (e as { status?: { details?: { causes?: { type?: string }[] } } }).status?.details?.causes ?? [];
-  return causes.some((c) => c.type === "NamespaceTerminating");
+  const causes = (e as { status?: { details?: { causes?: { reason?: string }[] } } }).status?.details?.causes ?? [];
+  return causes.some((c) => c.reason === "NamespaceTerminating");
 }
