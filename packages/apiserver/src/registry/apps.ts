@@ -53,6 +53,7 @@ const appsDeclarations: ResourceDef[] = [
     singular: "deployment",
     shortNames: ["deploy"],
     subresources: ["status", "scale"],
+    statusWritesMetadata: true,
     scale: {},
     ...deploymentPrinter,
     defaults: defaultDeployment,

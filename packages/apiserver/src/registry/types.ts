@@ -96,6 +96,12 @@ export interface ResourceDef {
    * status, writes through /status keep everything but status (and labels/annotations allowed).
    */
   hasStatus?: boolean;
+  /**
+   * A /status write also stores the sender's metadata except labels (upstream's Deployment status
+   * strategy resets only spec and labels: the deployment controller records its revision
+   * annotation with its status writes).
+   */
+  statusWritesMetadata?: boolean;
   /** Generation bumps on changes to everything but metadata and status (default true when hasStatus or spec exists). */
   tracksGeneration?: boolean;
   /** Status changes bump generation too (custom resources without a status subresource, as upstream). */

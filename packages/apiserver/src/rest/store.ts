@@ -271,6 +271,10 @@ export class ResourceStore {
       next = structuredClone(cur);
       if (desired.status !== undefined) next.status = desired.status;
       else delete next.status;
+      if (def.statusWritesMetadata) {
+        const { labels: _ignored, ...meta } = structuredClone(desired.metadata);
+        next.metadata = { ...meta, ...(cur.metadata.labels ? { labels: structuredClone(cur.metadata.labels) } : {}) };
+      }
       if (desired.metadata.resourceVersion) next.metadata.resourceVersion = desired.metadata.resourceVersion;
     } else if (opts.subresource === "finalize") {
       next = structuredClone(cur);
