@@ -5,6 +5,7 @@
 import type { ControllerDescriptor } from "../controller/context.js";
 import { daemonSetController } from "./daemonset/index.js";
 import { deploymentController } from "./deployment/index.js";
+import { replicaSetController, replicationControllerController } from "./replicaset/index.js";
 import { statefulSetController } from "./statefulset/index.js";
 
-export const ALL_CONTROLLERS: readonly ControllerDescriptor[] = [daemonSetController, deploymentController, statefulSetController];
+export const ALL_CONTROLLERS: readonly ControllerDescriptor[] = [daemonSetController, deploymentController, replicaSetController, replicationControllerController, statefulSetController];
