@@ -1,8 +1,8 @@
 /**
  * A fake ControllerClient for controllers' unit tests (client-go's fake clientset): an in-memory
  * object store that records every action, with reactors to make a verb fail. Patches are applied
- * as JSON merge patches (strategic `$patch: delete` entries in ownerReferences included), enough
- * for what controllers patch.
+ * as JSON merge patches (strategic ones with `$patch: delete` entries in ownerReferences,
+ * finalizers merged as a set and `$deleteFromPrimitiveList/<list>`), enough for what controllers patch.
  *
  * With `{ lifecycle: true }` deletion behaves as the API server's for finalizers (graceful pod
  * deletion is not modelled): a delete of an object with finalizers — or asking Orphan/Foreground,
@@ -34,18 +34,29 @@ export type Reactor = (action: Action) => Error | undefined;
 
 const isMap = (v: unknown): v is Record<string, unknown> => !!v && typeof v === "object" && !Array.isArray(v);
 
-function mergePatch(target: unknown, patch: unknown, key = ""): unknown {
+/** The strategic-merge directive that removes values from a primitive list (`$deleteFromPrimitiveList/finalizers`). */
+const DELETE_FROM_PRIMITIVE_LIST = "$deleteFromPrimitiveList/";
+
+function mergePatch(target: unknown, patch: unknown, key = "", strategic = false): unknown {
   if (Array.isArray(patch) && key === "ownerReferences" && Array.isArray(target)) {
     const deletes = new Set(patch.filter((p) => isMap(p) && p.$patch === "delete").map((p) => (p as { uid: string }).uid));
     const adds = patch.filter((p) => !(isMap(p) && p.$patch === "delete")) as { uid: string }[];
     const kept = (target as { uid: string }[]).filter((r) => !deletes.has(r.uid) && !adds.some((a) => a.uid === r.uid));
     return [...kept, ...adds];
   }
+  // Strategic merge: finalizers merge as a set (patchStrategy merge on a primitive list).
+  if (strategic && Array.isArray(patch) && key === "finalizers" && Array.isArray(target)) return [...new Set([...(target as unknown[]), ...patch])];
   if (!isMap(patch)) return structuredClone(patch);
   const out: Record<string, unknown> = isMap(target) ? { ...target } : {};
   for (const [k, v] of Object.entries(patch)) {
-    if (v === null) delete out[k];
-    else out[k] = mergePatch(out[k], v, k);
+    if (strategic && k.startsWith(DELETE_FROM_PRIMITIVE_LIST)) {
+      const list = k.slice(DELETE_FROM_PRIMITIVE_LIST.length);
+      const drop = new Set(Array.isArray(v) ? v : []);
+      const kept = (Array.isArray(out[list]) ? (out[list] as unknown[]) : []).filter((x) => !drop.has(x));
+      if (kept.length > 0) out[list] = kept;
+      else delete out[list];
+    } else if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v, k, strategic);
   }
   return out;
 }
@@ -198,7 +209,7 @@ export class FakeClient implements ControllerClient {
     const cur = this.store(r).get(key);
     if (!cur) throw this.notFound(r, name);
     if (patchType === "json") throw new Error("FakeClient: json patches are not applied; use merge or strategic");
-    const next = mergePatch(cur, body) as T;
+    const next = mergePatch(cur, body, "", patchType === "strategic") as T;
     next.metadata.resourceVersion = String(++this.revision);
     return this.settle(r, key, next);
   }
