@@ -32,6 +32,8 @@ export interface ClaimOptions<T extends KubeObject> {
   resource: ResourceRef;
   /** Whether obj's labels match the owner's selector. */
   matches(obj: T): boolean;
+  /** Finalizers an adopted object gets in the same patch (the Job controller's tracking finalizer). */
+  finalizers?: readonly string[];
 }
 
 /**
@@ -74,7 +76,7 @@ async function recheckOwner<T extends KubeObject>(o: ClaimOptions<T>): Promise<v
 }
 
 function adopt<T extends KubeObject>(obj: T, o: ClaimOptions<T>): Promise<T> {
-  const patch = { metadata: { ownerReferences: [newControllerRef(o.owner, o.ownerResource)], uid: obj.metadata.uid } };
+  const patch = { metadata: { ownerReferences: [newControllerRef(o.owner, o.ownerResource)], uid: obj.metadata.uid, ...(o.finalizers?.length ? { finalizers: [...o.finalizers] } : {}) } };
   return o.client.patch<T>(o.resource, obj.metadata.namespace, obj.metadata.name!, "strategic", patch);
 }
 
