@@ -2,6 +2,7 @@
 import type { FieldError, ResourceDef } from "./types.js";
 import type { KubeObject } from "../storage/index.js";
 import { withQuantities } from "../quantity/index.js";
+import { admitDaemonSetTemplateGeneration } from "../admission/daemonsets.js";
 import {
   controllerRevisionPrinter,
   cronJobPrinter,
@@ -95,6 +96,7 @@ const appsDeclarations: ResourceDef[] = [
     subresources: ["status"],
     ...daemonSetPrinter,
     defaults: defaultDaemonSet,
+    admit: admitDaemonSetTemplateGeneration,
     validate: validateDaemonSet,
   },
   {
