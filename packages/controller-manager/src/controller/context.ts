@@ -19,6 +19,16 @@ export interface ControllerContext {
   logger: Logger;
   /** Reports one controller's queue to /metrics (workqueue_* by upstream's names). */
   queueMetrics?: QueueMetricsSink;
+  /** Settings controllers take from the manager's flags (upstream's per-controller options). */
+  options?: ControllerOptions;
+}
+
+/** Per-controller settings from flags; a controller uses upstream's default for what is unset. */
+export interface ControllerOptions {
+  /** --job-pod-failure-backoff: the Job controller's first delay before replacing a failed pod (10 s). */
+  jobPodFailureBackoffMs?: number;
+  /** --job-pod-failure-backoff-max: the cap of that doubling delay (10 min). */
+  jobPodFailureBackoffMaxMs?: number;
 }
 
 export interface QueueMetricsSink {

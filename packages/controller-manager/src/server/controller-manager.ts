@@ -7,7 +7,7 @@
 import type { Logger, ProcessStatus } from "@kubemu/common";
 import { ApiClient, ElectedComponent, EventRecorder, FaultInjector, InformerFactory, holderIdentity, randomRng, realClock, startComponentServer, type ComponentConfig } from "@kubemu/common";
 import { setMaxListeners } from "node:events";
-import type { ControllerContext, ControllerDescriptor } from "../controller/context.js";
+import type { ControllerContext, ControllerDescriptor, ControllerOptions } from "../controller/context.js";
 import { ALL_CONTROLLERS } from "../controllers/index.js";
 import { enabledControllers } from "./controllers-flag.js";
 import { newManagerMetrics } from "./metrics.js";
@@ -17,6 +17,8 @@ export const LEASE_NAME = "kube-controller-manager";
 export interface ManagerConfig extends ComponentConfig {
   /** `--controllers` entries (default `*`). */
   controllers: string[];
+  /** Per-controller settings from flags (--job-pod-failure-backoff...). */
+  controllerOptions?: ControllerOptions;
 }
 
 export interface RunningManager {
@@ -41,7 +43,7 @@ export async function startControllerManager(cfg: ManagerConfig, log: Logger, al
     if (!r) recorders.set(component, (r = new EventRecorder({ client, component, reportingInstance: identity, clock, logger: log })));
     return r;
   };
-  const ctx: ControllerContext = { client, informers, recorder, clock, rng: rng.fork(), logger: log, queueMetrics: metrics };
+  const ctx: ControllerContext = { client, informers, recorder, clock, rng: rng.fork(), logger: log, queueMetrics: metrics, options: cfg.controllerOptions ?? {} };
   for (const c of enabled) c.informers(ctx);
   const stopping = new AbortController();
   setMaxListeners(200, stopping.signal);
