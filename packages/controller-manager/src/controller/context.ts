@@ -3,6 +3,7 @@
  * caches for every controller), a client to write with, an event recorder under the controller's
  * own component name, and injected time and randomness.
  */
+import type { KeyObject } from "node:crypto";
 import type { Clock, EventRecorder, InformerFactory, Logger, Rng } from "@kubemu/common";
 import type { ControllerClient } from "./client.js";
 
@@ -29,6 +30,10 @@ export interface ControllerOptions {
   jobPodFailureBackoffMs?: number;
   /** --job-pod-failure-backoff-max: the cap of that doubling delay (10 min). */
   jobPodFailureBackoffMaxMs?: number;
+  /** The cluster CA (PEM) published in kube-root-ca.crt and token Secrets: --root-ca-file, else --ca-file's. */
+  rootCA?: string;
+  /** --service-account-private-key-file: signs legacy service account tokens. */
+  serviceAccountPrivateKey?: KeyObject;
 }
 
 export interface QueueMetricsSink {
