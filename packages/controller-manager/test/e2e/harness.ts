@@ -207,13 +207,15 @@ export class ManagerHarness {
         if (ev.type !== "ADDED" && ev.type !== "MODIFIED") continue;
         const pod = ev.object as PodObj;
         const name = pod.metadata.name!;
+        // By uid: a StatefulSet makes a new pod under the name of the one it replaced.
+        const id = pod.metadata.uid ?? name;
         if (pod.metadata.deletionTimestamp) {
-          if (!seen.has(`deleted/${name}`)) {
-            seen.add(`deleted/${name}`);
+          if (!seen.has(`deleted/${id}`)) {
+            seen.add(`deleted/${id}`);
             track(this.client.delete(Resources.pods, namespace, name, { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid! } }));
           }
-        } else if (!seen.has(name)) {
-          seen.add(name);
+        } else if (!seen.has(id)) {
+          seen.add(id);
           track(new Promise((r) => setTimeout(r, opts.readyDelayMs ?? 0)).then(() => this.markRunningReady(namespace, name, opts.node)));
         }
       }
