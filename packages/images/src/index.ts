@@ -1,2 +1,4 @@
 /** @kubemu/images: the image catalog (image references → programs) and the programs themselves. */
-export {};
+export * from "./reference.js";
+export * from "./catalog.js";
+export { builtinImages } from "./builtin.js";
