@@ -5,7 +5,8 @@
 import type { ControllerDescriptor } from "../controller/context.js";
 import { daemonSetController } from "./daemonset/index.js";
 import { deploymentController } from "./deployment/index.js";
+import { jobController } from "./job/index.js";
 import { replicaSetController, replicationControllerController } from "./replicaset/index.js";
 import { statefulSetController } from "./statefulset/index.js";
 
-export const ALL_CONTROLLERS: readonly ControllerDescriptor[] = [daemonSetController, deploymentController, replicaSetController, replicationControllerController, statefulSetController];
+export const ALL_CONTROLLERS: readonly ControllerDescriptor[] = [daemonSetController, deploymentController, replicaSetController, replicationControllerController, statefulSetController, jobController];
