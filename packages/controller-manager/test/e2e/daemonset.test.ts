@@ -148,5 +148,15 @@ describe("DaemonSet controller", () => {
     expect(describe).toMatch(/Pods Status:\s+3 Running \/ 0 Waiting \/ 0 Succeeded \/ 0 Failed/);
     expect(describe).toMatch(/Normal\s+SuccessfulCreate\s+.*daemonset-controller\s+Created pod: node-exporter-[a-z0-9]{5}/);
     expect(describe).toMatch(/Normal\s+SuccessfulDelete\s+.*daemonset-controller\s+Deleted pod: node-exporter-[a-z0-9]{5}/);
+
+    // The revision's data is the patch kubectl applies to go back; revision 1 returns as 3.
+    await h.kubectl.ok(["rollout", "undo", "ds/node-exporter"]);
+    await eventually(
+      async () => (await kubeletPass("app=node-exporter"), h.pods("default", "app=node-exporter")),
+      (ps) => ps.length === 3 && ps.every((p) => p.spec.containers[0]!.image === "prom/node-exporter:v1.7.0" && isReady(p) && !p.metadata.deletionTimestamp),
+      "every node back on the old image",
+      60_000,
+    );
+    expect(await h.kubectl.ok(["rollout", "history", "ds/node-exporter"])).toMatch(/REVISION\s+CHANGE-CAUSE\n2\s+<none>\n3\s+<none>/);
   });
 });
