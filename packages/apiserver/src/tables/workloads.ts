@@ -114,11 +114,13 @@ export const daemonSetPrinter: Printer = {
   },
 };
 
+/** printJob's STATUS, in its order: Complete, Failed, Terminating, Suspended, the interim conditions, Running. */
 function jobStatus(o: KubeObject): string {
   const conds = arr(get(o, "status", "conditions"));
   const has = (t: string) => conds.some((c) => c.type === t && c.status === "True");
-  if (has("Failed")) return "Failed";
   if (has("Complete")) return "Complete";
+  if (has("Failed")) return "Failed";
+  if (o.metadata.deletionTimestamp) return "Terminating";
   if (has("Suspended")) return "Suspended";
   if (has("FailureTarget")) return "FailureTarget";
   if (has("SuccessCriteriaMet")) return "SuccessCriteriaMet";
@@ -140,8 +142,9 @@ export const jobPrinter: Printer = {
     const [c, i] = containersAndImages(template(o));
     const completions = get(o, "spec", "completions");
     const succeeded = num(get(o, "status", "succeeded"));
-    const completionsCell =
-      typeof completions === "number" ? `${succeeded}/${completions}` : `${succeeded}/1 of ${num(get(o, "spec", "parallelism"), 1)}`;
+    const parallelism = num(get(o, "spec", "parallelism"));
+    // Without completions: "n/1", or "n/1 of p" when more than one pod runs at once.
+    const completionsCell = typeof completions === "number" ? `${succeeded}/${completions}` : parallelism > 1 ? `${succeeded}/1 of ${parallelism}` : `${succeeded}/1`;
     const start = Date.parse(str(get(o, "status", "startTime")));
     const end = Date.parse(str(get(o, "status", "completionTime")));
     const duration = Number.isNaN(start) ? "" : humanDuration((Number.isNaN(end) ? ctx.now.getTime() : end) - start);
