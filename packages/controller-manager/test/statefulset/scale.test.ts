@@ -192,3 +192,17 @@ describe("StatefulSet minReadySeconds", () => {
     expect(f.set().status).toMatchObject({ readyReplicas: 1, availableReplicas: 1 });
   });
 });
+
+describe("StatefulSet pod shape", () => {
+  it("leaves out subdomain without a serviceName and volumes without claims", async () => {
+    const set = newSet({ replicas: 1, claims: false });
+    set.spec.serviceName = "";
+    set.spec.template.spec!.containers[0]!.volumeMounts = undefined;
+    const f = Fixture.of(set);
+    await f.sync();
+    const spec = f.pod("web-0").spec!;
+    expect(spec.hostname).toBe("web-0");
+    expect("subdomain" in spec).toBe(false);
+    expect("volumes" in spec).toBe(false);
+  });
+});

@@ -93,6 +93,8 @@ export function updateStorage(set: StatefulSetObject, pod: PodObject): void {
   const volumes: Volume[] = [...claims].map(([name, claim]) => ({ name, persistentVolumeClaim: { claimName: claim.metadata.name! } }));
   for (const v of pod.spec?.volumes ?? []) if (!claims.has(v.name)) volumes.push(v);
   pod.spec = { ...(pod.spec ?? { containers: [] }), volumes };
+  // Go leaves an empty list out (omitempty).
+  if (volumes.length === 0) delete pod.spec.volumes;
 }
 
 /** Name, namespace, pod-name and pod-index labels. */
@@ -106,7 +108,10 @@ export function updateIdentity(set: StatefulSetObject, pod: PodObject): void {
 /** updateIdentity plus hostname and subdomain, which are immutable once the pod exists. */
 function initIdentity(set: StatefulSetObject, pod: PodObject): void {
   updateIdentity(set, pod);
-  pod.spec = { ...(pod.spec ?? { containers: [] }), hostname: pod.metadata.name, subdomain: set.spec.serviceName };
+  pod.spec = { ...(pod.spec ?? { containers: [] }), hostname: pod.metadata.name };
+  // An empty subdomain is no field at all (upstream's "" is omitted in JSON).
+  if (set.spec.serviceName) pod.spec.subdomain = set.spec.serviceName;
+  else delete pod.spec.subdomain;
 }
 
 export function podRevision(pod: PodObject): string {
