@@ -10,6 +10,7 @@ import type { KubeObject, Lister, Logger } from "@kubemu/common";
 import { Resources, isNotFound } from "@kubemu/common";
 import type { EndpointPort } from "kubernetes-types/discovery/v1.js";
 import type { ControllerClient } from "../../controller/client.js";
+import { aggregate } from "../../controller/aggregate.js";
 import { newControllerRef } from "../../controller/controller-ref.js";
 import { isNamespaceTerminating, messageOf } from "../../controller/pod-control.js";
 import { HEADLESS_LABEL, LAST_CHANGE_TRIGGER_TIME, isServiceIPSet, shouldPodBeInEndpoints, type PodObject, type ServiceObject } from "../endpoint-util/pods.js";
@@ -40,13 +41,6 @@ interface Changes {
   create: EndpointSliceObject[];
   update: EndpointSliceObject[];
   delete: EndpointSliceObject[];
-}
-
-/** utilerrors.NewAggregate: one error as itself, several as "[a, b]". */
-export function aggregate(errors: readonly unknown[]): Error | undefined {
-  if (errors.length === 0) return undefined;
-  if (errors.length === 1) return errors[0] instanceof Error ? errors[0] : new Error(String(errors[0]));
-  return new Error(`[${errors.map(messageOf).join(", ")}]`);
 }
 
 /** The address types a Service's slices carry (from spec.ipFamilies; older objects by their cluster IP). */
