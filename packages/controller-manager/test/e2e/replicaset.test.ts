@@ -167,6 +167,43 @@ spec:
     expect(status.fullyLabeledReplicas).toBe(2);
   });
 
+  it("a create the API refuses: FailedCreate event and ReplicaFailure condition, retried with backoff, cleared once creates work", async () => {
+    await h.kubectl.ok(["apply", "-f", "-"], {
+      input: kubiaRs.replace("name: kubia\nspec:\n  replicas: 3", "name: needy\nspec:\n  replicas: 2").replaceAll("app: kubia", "app: needy").replace("    spec:\n", "    spec:\n      priorityClassName: high\n"),
+    });
+    type Rs = KubeObject & { status?: { conditions?: { type: string; status: string; reason: string; message: string }[] } };
+    const failing = await eventually(
+      () => h.kubectl.ok(["get", "rs", "needy", "-o", "json"]).then((s) => JSON.parse(s) as Rs),
+      (rs) => !!rs.status?.conditions?.some((c) => c.type === "ReplicaFailure"),
+      "ReplicaFailure on needy",
+      WAIT,
+    );
+    const cond = failing.status!.conditions!.find((c) => c.type === "ReplicaFailure")!;
+    expect(cond).toMatchObject({ status: "True", reason: "FailedCreate" });
+    expect(cond.message).toContain("no PriorityClass with name high was found");
+    // Backoff, not a hot loop: per-key retries double from 5 ms, and each retry tries one create
+    // (slow start). Counted on the manager's queue (events would hide a loop behind their spam filter).
+    const queueAdds = async () => {
+      const text = await (await fetch(`${h.managers[0]!.url}/metrics`)).text();
+      return Number(/^workqueue_adds_total\{name="replicaset"\} (\d+)/m.exec(text)?.[1] ?? NaN);
+    };
+    const early = await queueAdds();
+    await new Promise((r) => setTimeout(r, 3000));
+    const later = await queueAdds();
+    expect(later - early).toBeLessThan(30);
+    const described = await h.kubectl.ok(["describe", "rs", "needy"]);
+    expect(described).toMatch(/Warning\s+FailedCreate\s+.*replicaset-controller\s+Error creating: .*no PriorityClass with name high was found/);
+
+    await h.kubectl.ok(["create", "priorityclass", "high", "--value=1000"]);
+    await waitActive("default", "app=needy", 2, "needy's pods once the class exists");
+    await eventually(
+      () => h.kubectl.ok(["get", "rs", "needy", "-o", "json"]).then((s) => JSON.parse(s) as Rs),
+      (rs) => !rs.status?.conditions?.some((c) => c.type === "ReplicaFailure"),
+      "ReplicaFailure cleared",
+      WAIT,
+    );
+  });
+
   it("minReadySeconds: ready pods count as available only after it, without any further pod change", async () => {
     await h.kubectl.ok(["apply", "-f", "-"], {
       input: kubiaRs.replace("name: kubia\nspec:\n  replicas: 3", "name: slow\nspec:\n  minReadySeconds: 6\n  replicas: 1").replaceAll("app: kubia", "app: slow"),
