@@ -5,8 +5,14 @@
 import type { ControllerDescriptor } from "../controller/context.js";
 import { daemonSetController } from "./daemonset/index.js";
 import { deploymentController } from "./deployment/index.js";
+import { endpointControllerDescriptor } from "./endpoint/index.js";
+import { endpointSliceControllerDescriptor } from "./endpointslice/index.js";
+import { endpointSliceMirroringControllerDescriptor } from "./endpointslicemirroring/index.js";
 import { jobController } from "./job/index.js";
 import { replicaSetController, replicationControllerController } from "./replicaset/index.js";
+import { rootCaCertPublisherDescriptor } from "./root-ca-cert-publisher/index.js";
+import { serviceAccountControllerDescriptor } from "./serviceaccount/index.js";
+import { serviceAccountTokenControllerDescriptor } from "./serviceaccount-token/index.js";
 import { statefulSetController } from "./statefulset/index.js";
 
-export const ALL_CONTROLLERS: readonly ControllerDescriptor[] = [daemonSetController, deploymentController, replicaSetController, replicationControllerController, statefulSetController, jobController];
+export const ALL_CONTROLLERS: readonly ControllerDescriptor[] = [daemonSetController, deploymentController, replicaSetController, replicationControllerController, statefulSetController, jobController, endpointControllerDescriptor, endpointSliceControllerDescriptor, endpointSliceMirroringControllerDescriptor, serviceAccountControllerDescriptor, serviceAccountTokenControllerDescriptor, rootCaCertPublisherDescriptor];
