@@ -186,7 +186,10 @@ describe("StatefulSet minReadySeconds", () => {
     expect(f.podNames()).toEqual(["web-0"]);
     expect(f.requeues.at(-1)).toEqual({ key: "default/web", ms: 10_000 });
     expect(f.set().status).toMatchObject({ readyReplicas: 1, availableReplicas: 0 });
-    f.clock.advance(10_000);
+    f.clock.advance(9_000);
+    await f.sync();
+    expect(f.podNames()).toEqual(["web-0"]);
+    f.clock.advance(2_000);
     await f.sync();
     expect(f.podNames()).toEqual(["web-0", "web-1"]);
     expect(f.set().status).toMatchObject({ readyReplicas: 1, availableReplicas: 1 });

@@ -4,7 +4,7 @@
  * whose labels changed — every set whose selector matches it, so one can adopt it. A pod turning
  * Ready under a set with minReadySeconds brings the set back once it can count as available.
  */
-import type { KubeObject, Logger, OwnerReference, SharedInformer, WorkQueue } from "@kubemu/common";
+import type { KubeObject, Lister, Logger, OwnerReference, SharedInformer, WorkQueue } from "@kubemu/common";
 import { deletedObject, objectKey, selectorFromObject } from "@kubemu/common";
 import { controllerOf } from "../../controller/controller-ref.js";
 import { isPodReady } from "../../controller/pod-util.js";
@@ -15,23 +15,34 @@ export interface StatefulSetInformers {
   pods: SharedInformer<PodObject>;
 }
 
-export function registerHandlers(inf: StatefulSetInformers, queue: WorkQueue<string>, log: Logger): { remove(): void }[] {
+/** What the handlers enqueue on. */
+export type KeyQueue = Pick<WorkQueue<string>, "add" | "addAfter">;
+
+export interface StatefulSetHandlers {
+  addPod(pod: PodObject): void;
+  updatePod(old: PodObject, cur: PodObject): void;
+  deletePod(pod: PodObject): void;
+  onSet(set: StatefulSetObject): void;
+}
+
+/** The handlers over the set lister: pure mapping of events to keys, testable without informers. */
+export function statefulSetHandlers(sets: Lister<StatefulSetObject>, queue: KeyQueue, log: Logger): StatefulSetHandlers {
   const enqueue = (set: KubeObject) => queue.add(objectKey(set));
 
   const resolve = (namespace: string | undefined, ref: OwnerReference): StatefulSetObject | undefined => {
     if (ref.kind !== "StatefulSet") return undefined;
-    const set = inf.sets.lister.get(namespace, ref.name);
+    const set = sets.get(namespace, ref.name);
     return set && set.metadata.uid === ref.uid ? set : undefined;
   };
 
   /** Sets in the pod's namespace whose (non-empty) selector matches its labels. */
   const setsForPod = (pod: PodObject): StatefulSetObject[] => {
-    const sets = inf.sets.lister.list({ namespace: pod.metadata.namespace! }).filter((s) => {
+    const matching = sets.list({ namespace: pod.metadata.namespace! }).filter((s) => {
       const sel = selectorFromObject(s.spec?.selector);
       return sel.requirements.length > 0 && sel.matches(pod.metadata.labels);
     });
-    if (sets.length > 1) log.warn({ pod: objectKey(pod), labels: pod.metadata.labels, sets: sets.map((s) => s.metadata.name) }, "user error: more than one StatefulSet is selecting pods with labels");
-    return sets;
+    if (matching.length > 1) log.warn({ pod: objectKey(pod), labels: pod.metadata.labels, sets: matching.map((s) => s.metadata.name) }, "user error: more than one StatefulSet is selecting pods with labels");
+    return matching;
   };
 
   const deletePod = (pod: PodObject) => {
@@ -75,9 +86,13 @@ export function registerHandlers(inf: StatefulSetInformers, queue: WorkQueue<str
     if (labelsChanged || refChanged) for (const set of setsForPod(cur)) enqueue(set);
   };
 
-  const onSet = (set: StatefulSetObject) => enqueue(set);
+  return { addPod, updatePod, deletePod, onSet: (set) => enqueue(set) };
+}
+
+export function registerHandlers(inf: StatefulSetInformers, queue: WorkQueue<string>, log: Logger): { remove(): void }[] {
+  const h = statefulSetHandlers(inf.sets.lister, queue, log);
   return [
-    inf.pods.addEventHandler({ onAdd: addPod, onUpdate: updatePod, onDelete: (o) => deletePod(deletedObject(o)) }),
-    inf.sets.addEventHandler({ onAdd: onSet, onUpdate: (_old, cur) => onSet(cur), onDelete: (o) => onSet(deletedObject(o)) }),
+    inf.pods.addEventHandler({ onAdd: h.addPod, onUpdate: h.updatePod, onDelete: (o) => h.deletePod(deletedObject(o)) }),
+    inf.sets.addEventHandler({ onAdd: h.onSet, onUpdate: (_old, cur) => h.onSet(cur), onDelete: (o) => h.onSet(deletedObject(o)) }),
   ];
 }
