@@ -10,13 +10,14 @@ export function isPodReady(pod: Pod): boolean {
   return podCondition(pod, "Ready")?.status === "True";
 }
 
-/** Ready for at least minReadySeconds at `nowMs` (upstream's IsPodAvailable). */
+/** Ready for more than minReadySeconds at `nowMs` (upstream's IsPodAvailable). */
 export function isPodAvailable(pod: Pod, minReadySeconds: number, nowMs: number): boolean {
   const c = podCondition(pod, "Ready");
   if (c?.status !== "True") return false;
   if (minReadySeconds <= 0) return true;
   const since = c.lastTransitionTime ? Date.parse(c.lastTransitionTime) : NaN;
-  return !Number.isNaN(since) && since + minReadySeconds * 1000 <= nowMs;
+  // Strictly after, as upstream's IsPodAvailable (LastTransitionTime + minReadySeconds before now).
+  return !Number.isNaN(since) && since + minReadySeconds * 1000 < nowMs;
 }
 
 /** Succeeded or Failed: its containers will not run again. */

@@ -76,12 +76,13 @@ describe("slowStartBatch", () => {
 });
 
 describe("isPodAvailable", () => {
-  it("needs Ready for minReadySeconds", () => {
+  it("needs Ready for more than minReadySeconds", () => {
     const p = { status: { conditions: [{ type: "Ready", status: "True", lastTransitionTime: "2026-01-01T00:00:00Z" }] } };
     const t = Date.parse("2026-01-01T00:00:00Z");
     expect(isPodAvailable(p, 0, t)).toBe(true);
     expect(isPodAvailable(p, 10, t + 9_000)).toBe(false);
-    expect(isPodAvailable(p, 10, t + 10_000)).toBe(true);
+    expect(isPodAvailable(p, 10, t + 10_000)).toBe(false);
+    expect(isPodAvailable(p, 10, t + 10_001)).toBe(true);
     expect(isPodAvailable({ status: { conditions: [{ type: "Ready", status: "False" }] } }, 0, t)).toBe(false);
   });
 });

@@ -316,7 +316,8 @@ describe("status", () => {
     await b.round();
     expect(b.ds().status).toMatchObject({ desiredNumberScheduled: 2, currentNumberScheduled: 2, numberReady: 2, numberAvailable: 0, numberUnavailable: 2 });
     expect(b.requeued).toContainEqual({ key: KEY, ms: 30_000 });
-    b.clock.advance(30_000);
+    // Available once Ready for strictly more than minReadySeconds (upstream's IsPodAvailable).
+    b.clock.advance(30_001);
     await b.round();
     expect(b.ds().status).toMatchObject({ numberReady: 2, numberAvailable: 2, numberUnavailable: 0 });
   });
