@@ -160,7 +160,13 @@ export function clusterTable(layout: ClusterLayout): ProcessSpec[] {
     pki && cert && key ? ["--ca-file", pki.caCert, "--client-cert-file", cert, "--client-key-file", key] : [];
   const leaderElected = [
     { component: "scheduler" as const, members: schedulers, port: ports.scheduler, creds: credentials(pki?.schedulerCert, pki?.schedulerKey) },
-    { component: "controller-manager" as const, members: controllerManagers, port: ports.controllerManager, creds: credentials(pki?.controllerManagerCert, pki?.controllerManagerKey) },
+    {
+      component: "controller-manager" as const,
+      members: controllerManagers,
+      port: ports.controllerManager,
+      // The CA it publishes (kube-root-ca.crt, token Secrets) and the key it signs legacy service account tokens with, as kubeadm passes them.
+      creds: [...credentials(pki?.controllerManagerCert, pki?.controllerManagerKey), ...(pki ? ["--root-ca-file", pki.caCert, "--service-account-private-key-file", pki.saKey] : [])],
+    },
   ];
   for (const { component, members, port, creds } of leaderElected) {
     for (const m of members) {
