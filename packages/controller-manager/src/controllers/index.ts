@@ -8,11 +8,13 @@ import { deploymentController } from "./deployment/index.js";
 import { endpointControllerDescriptor } from "./endpoint/index.js";
 import { endpointSliceControllerDescriptor } from "./endpointslice/index.js";
 import { endpointSliceMirroringControllerDescriptor } from "./endpointslicemirroring/index.js";
+import { garbageCollectorController } from "./garbagecollector/index.js";
 import { jobController } from "./job/index.js";
+import { namespaceDeletionController } from "./namespace/index.js";
 import { replicaSetController, replicationControllerController } from "./replicaset/index.js";
 import { rootCaCertPublisherDescriptor } from "./root-ca-cert-publisher/index.js";
 import { serviceAccountControllerDescriptor } from "./serviceaccount/index.js";
 import { serviceAccountTokenControllerDescriptor } from "./serviceaccount-token/index.js";
 import { statefulSetController } from "./statefulset/index.js";
 
-export const ALL_CONTROLLERS: readonly ControllerDescriptor[] = [daemonSetController, deploymentController, replicaSetController, replicationControllerController, statefulSetController, jobController, endpointControllerDescriptor, endpointSliceControllerDescriptor, endpointSliceMirroringControllerDescriptor, serviceAccountControllerDescriptor, serviceAccountTokenControllerDescriptor, rootCaCertPublisherDescriptor];
+export const ALL_CONTROLLERS: readonly ControllerDescriptor[] = [daemonSetController, deploymentController, replicaSetController, replicationControllerController, statefulSetController, jobController, endpointControllerDescriptor, endpointSliceControllerDescriptor, endpointSliceMirroringControllerDescriptor, serviceAccountControllerDescriptor, serviceAccountTokenControllerDescriptor, rootCaCertPublisherDescriptor, garbageCollectorController, namespaceDeletionController];
