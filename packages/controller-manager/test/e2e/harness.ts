@@ -42,17 +42,19 @@ export class ManagerHarness {
   readonly managers: { name: string; url: string; proc: Proc }[] = [];
   private readonly managerCount: number;
   private readonly controllers: string;
+  private readonly extraArgs: readonly string[];
   private podIps = 0;
 
-  /** opts.controllers is the --controllers flag (default "*"); opts.schedulers defaults to 0. */
+  /** opts.controllers is the --controllers flag (default "*"); opts.schedulers defaults to 0; opts.args are more flags for every manager. */
   constructor(
     private readonly subnets: ManagerSubnets,
-    opts: { managers?: number; schedulers?: number; controllers?: string } = {},
+    opts: { managers?: number; schedulers?: number; controllers?: string; args?: readonly string[] } = {},
   ) {
     if (!existsSync(MANAGER_MAIN)) throw new Error(`${MANAGER_MAIN} is missing: run "npx tsc -b" before these tests`);
     this.base = new SchedulerHarness({ etcd: subnets.etcd, api: subnets.api, scheduler: subnets.scheduler }, opts.schedulers ?? 0);
     this.managerCount = opts.managers ?? 1;
     this.controllers = opts.controllers ?? "*";
+    this.extraArgs = opts.args ?? [];
   }
 
   get client() {
@@ -78,7 +80,7 @@ export class ManagerHarness {
     const proc = this.cluster.spawn(name, [
       MANAGER_MAIN, "--name", name, "--bind-address", ip, "--port", "10257",
       "--apiserver-urls", this.cluster.apiservers.map((a) => a.url).join(","), "--profile", "fast", "--log-level", "info",
-      "--controllers", this.controllers,
+      "--controllers", this.controllers, ...this.extraArgs,
     ]);
     const entry = { name, url: `http://${ip}:10257`, proc };
     const existing = this.managers.findIndex((m) => m.name === name);
