@@ -14,7 +14,7 @@ import type { ControllerClient } from "../../controller/client.js";
 import type { Recorder } from "../../controller/context.js";
 import { claimObjects } from "../../controller/controller-ref.js";
 import type { ControllerExpectations } from "../../controller/expectations.js";
-import { PodControl, podFromTemplate, type PodObject } from "../../controller/pod-control.js";
+import { PodControl, isNamespaceTerminating, messageOf, podFromTemplate, type PodObject } from "../../controller/pod-control.js";
 import { isPodAvailable, isPodReady, isPodTerminal, slowStartBatch } from "../../controller/pod-util.js";
 import type { Backoff } from "./backoff.js";
 import {
@@ -446,13 +446,4 @@ export class DaemonSetSync {
       }
     }
   }
-}
-
-export function messageOf(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
-function isNamespaceTerminating(e: unknown): boolean {
-  const causes = (e as { status?: { details?: { causes?: { type?: string }[] } } }).status?.details?.causes ?? [];
-  return causes.some((c) => c.type === "NamespaceTerminating");
 }
