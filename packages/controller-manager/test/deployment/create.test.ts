@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { Resources } from "@kubemu/common";
+import { Indexer, Resources, standardIndexers, type KubeObject } from "@kubemu/common";
 import { computeHash } from "../../src/controller/hash.js";
-import type { ReplicaSet } from "../../src/controllers/deployment/types.js";
+import { deploymentForPod, deploymentsForReplicaSet, resolveControllerRef } from "../../src/controllers/deployment/controller.js";
+import type { PodObject, ReplicaSet } from "../../src/controllers/deployment/types.js";
 import { deployment, World } from "./world.js";
 
 describe("a new Deployment", () => {
@@ -99,5 +100,65 @@ describe("a new Deployment", () => {
     await w.sync();
     expect(w.replicaSets()).toEqual([]);
     expect(w.deployment().status).toMatchObject({ observedGeneration: 1 });
+  });
+});
+
+describe("the new ReplicaSet follows the Deployment", () => {
+  it("minReadySeconds is copied onto the new ReplicaSet, also when changed later (no rollout for it)", async () => {
+    const w = new World();
+    await w.add(Resources.deployments, deployment("web", { minReadySeconds: 5 }));
+    await w.sync();
+    expect(w.replicaSets()[0]!.spec.minReadySeconds).toBe(5);
+    await w.edit("web", (d) => (d.spec.minReadySeconds = 10));
+    await w.converge();
+    expect(w.replicaSets().map((rs) => rs.spec.minReadySeconds)).toEqual([10]);
+  });
+
+  it("an owned ReplicaSet whose labels stop matching is released (its owner reference removed)", async () => {
+    const w = new World();
+    await w.add(Resources.deployments, deployment("web"));
+    await w.converge();
+    const rs = w.replicaSets()[0]!;
+    await w.client.update(Resources.replicaSets, { ...rs, metadata: { ...rs.metadata, labels: { app: "elsewhere" } } });
+    await w.syncQuietly();
+    const released = w.replicaSets().find((r) => r.metadata.name === rs.metadata.name)!;
+    expect(released.metadata.ownerReferences ?? []).toEqual([]);
+    // Its name is the one a new ReplicaSet would get: a collision, so the next try hashes with collisionCount 1.
+    expect(w.deployment().status?.collisionCount).toBe(1);
+    await w.sync();
+    expect(w.replicaSets()).toHaveLength(2);
+    expect(w.replicaSets()[1]!.metadata.name).toBe(`web-${computeHash(deployment("web").spec.template, 1)}`);
+  });
+});
+
+describe("event handler lookups", () => {
+  const ix = <T extends KubeObject>(objs: T[]) => {
+    const i = new Indexer<T>(standardIndexers as never);
+    for (const o of objs) i.set(o);
+    return i;
+  };
+  const d = deployment("web");
+  const rs: ReplicaSet = { metadata: { name: "web-abc", namespace: "default", uid: "uid-rs", labels: { app: "web", "pod-template-hash": "abc" }, ownerReferences: [{ apiVersion: "apps/v1", kind: "Deployment", name: "web", uid: "uid-web", controller: true }] }, spec: { selector: {} } };
+
+  it("a controller reference resolves only to the Deployment with that name and uid", () => {
+    const ds = ix([d]);
+    expect(resolveControllerRef(ds, "default", { apiVersion: "apps/v1", kind: "Deployment", name: "web", uid: "uid-web" })?.metadata.name).toBe("web");
+    expect(resolveControllerRef(ds, "default", { apiVersion: "apps/v1", kind: "Deployment", name: "web", uid: "uid-old" })).toBeUndefined();
+    expect(resolveControllerRef(ds, "default", { apiVersion: "apps/v1", kind: "StatefulSet", name: "web", uid: "uid-web" })).toBeUndefined();
+  });
+
+  it("an orphan ReplicaSet maps to the Deployments whose non-empty selector matches it", () => {
+    const empty = deployment("all");
+    empty.spec.selector = {};
+    const ds = ix([d, empty, deployment("db")]);
+    const orphan = { ...rs, metadata: { ...rs.metadata, ownerReferences: undefined } };
+    expect(deploymentsForReplicaSet(ds, orphan).map((x) => x.metadata.name)).toEqual(["web"]);
+    expect(deploymentsForReplicaSet(ds, { ...orphan, metadata: { ...orphan.metadata, labels: {} } })).toEqual([]);
+  });
+
+  it("a pod maps through its ReplicaSet to the Deployment", () => {
+    const pod = { metadata: { name: "p", namespace: "default", ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: "web-abc", uid: "uid-rs", controller: true }] }, spec: { containers: [] } } as PodObject;
+    expect(deploymentForPod(ix([d]), ix([rs]), pod)?.metadata.name).toBe("web");
+    expect(deploymentForPod(ix([d]), ix([{ ...rs, metadata: { ...rs.metadata, uid: "other" } }]), pod)).toBeUndefined();
   });
 });
