@@ -123,7 +123,8 @@ describe("the new ReplicaSet follows the Deployment", () => {
     await w.syncQuietly();
     const released = w.replicaSets().find((r) => r.metadata.name === rs.metadata.name)!;
     expect(released.metadata.ownerReferences ?? []).toEqual([]);
-    // Its name is the one a new ReplicaSet would get: a collision, so the next try hashes with collisionCount 1.
+    // Its name is the one a new ReplicaSet would get: once the cache shows it released, that is a collision, and the retry hashes with collisionCount 1.
+    await w.syncQuietly();
     expect(w.deployment().status?.collisionCount).toBe(1);
     await w.sync();
     expect(w.replicaSets()).toHaveLength(2);
