@@ -81,6 +81,8 @@ describe("controller-manager leader killed mid-rollout", () => {
       stopWatch.abort();
       await watching;
 
+      // The watch saw the surge (so it was watching), and never more than it allows.
+      expect(maxLive).toBeGreaterThan(REPLICAS);
       expect(maxLive).toBeLessThanOrEqual(REPLICAS + MAX_SURGE);
       expect(minReady).toBeGreaterThanOrEqual(REPLICAS - MAX_UNAVAILABLE);
       const live = (await h.client.list<Pod & { spec: { containers: { image: string }[] } }>(Resources.pods, { namespace: "default", labelSelector: "app=web" })).items.filter((p) => !p.metadata.deletionTimestamp);
