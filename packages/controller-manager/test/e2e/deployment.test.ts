@@ -155,6 +155,20 @@ describe("deployment-controller with kubectl", () => {
     expect(lines.indexOf(`Scaled down replica set ${oldName} from 2 to 0`)).toBeLessThan(lines.indexOf(`Scaled up replica set ${newName} from 0 to 2`));
   }, 240_000);
 
+  it("minReadySeconds holds each step until the new pod has been Ready that long", async () => {
+    await kubectl("create", "deployment", "slow", "--image=nginx:1.25");
+    expect(await rolloutStatus("slow")).toContain("successfully rolled out");
+    await kubectl("patch", "deployment", "slow", "--type=merge", "-p", '{"spec":{"minReadySeconds":3}}');
+    const started = Date.now();
+    await kubectl("set", "image", "deployment/slow", "nginx=nginx:1.26");
+    expect(await rolloutStatus("slow")).toContain("successfully rolled out");
+    // Ready times are whole seconds, so a pod may count as available up to a second early.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
+    const rss = await replicaSets("app=slow");
+    const fresh = rss.find((r) => r.image === "nginx:1.26")!;
+    expect(await kubectl("get", "rs", fresh.name, "-o", "jsonpath={.spec.minReadySeconds}")).toBe("3");
+  }, 120_000);
+
   it("a rollout whose pods never get Ready ends in ProgressDeadlineExceeded and rollout status fails", async () => {
     await kubectl("patch", "deployment", "web", "--type=merge", "-p", '{"spec":{"progressDeadlineSeconds":5}}');
     await kubectl("set", "image", "deployment/web", `nginx=${BROKEN}`);
