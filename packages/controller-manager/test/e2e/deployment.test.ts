@@ -2,7 +2,7 @@
  * deployment-controller against real processes (store, API servers, a controller-manager running
  * the deployment and replicaset controllers) driven by the real kubectl, as the seed notes use
  * Deployments: create, set image, rollout status / history / undo / pause / resume / restart,
- * scale, Recreate, and a rollout stuck past progressDeadlineSeconds.
+ * scale, Recreate, minReadySeconds, and a rollout stuck past progressDeadlineSeconds.
  *
  * There is no kubelet yet: a loop in this file plays it — every pod is bound, Running and Ready
  * soon after it appears (except pods of the image "nginx:broken", which never get Ready), and
