@@ -8,9 +8,16 @@ export interface TimingProfile {
   leaseDurationMs: number;
   renewDeadlineMs: number;
   retryPeriodMs: number;
-  /** Node heartbeats: the kubelet's Lease renew interval and the node controller's grace period. */
+  /** Node heartbeats: the kubelet's Lease renew interval and the node controller's grace period (--node-monitor-grace-period). */
   nodeLeaseRenewMs: number;
   nodeMonitorGraceMs: number;
+  /** Node lifecycle controller: how often it checks node heartbeats (--node-monitor-period). */
+  nodeMonitorPeriodMs: number;
+  /** Node lifecycle controller: the grace for a node that never posted a Ready condition (--node-startup-grace-period). */
+  nodeStartupGraceMs: number;
+  /** Pod GC controller: how often it runs (upstream's gcCheckPeriod) and how long a missing node is quarantined before its pods go (quarantineTime). */
+  podGCPeriodMs: number;
+  podGCQuarantineMs: number;
   /** not-ready / unreachable tolerationSeconds the API server adds to pods. */
   notReadyTolerationSeconds: number;
   /** CrashLoopBackOff: first delay and cap. */
@@ -33,6 +40,10 @@ export const TIMING_PROFILES: Readonly<Record<ProfileName, TimingProfile>> = {
     retryPeriodMs: 500,
     nodeLeaseRenewMs: 1000,
     nodeMonitorGraceMs: 5000,
+    nodeMonitorPeriodMs: 1000,
+    nodeStartupGraceMs: 6000,
+    podGCPeriodMs: 2000,
+    podGCQuarantineMs: 4000,
     notReadyTolerationSeconds: 10,
     crashLoopBackoffBaseMs: 1000,
     crashLoopBackoffCapMs: 30_000,
@@ -47,7 +58,12 @@ export const TIMING_PROFILES: Readonly<Record<ProfileName, TimingProfile>> = {
     renewDeadlineMs: 10_000,
     retryPeriodMs: 2000,
     nodeLeaseRenewMs: 10_000,
-    nodeMonitorGraceMs: 40_000,
+    // kube-controller-manager 1.32's --node-monitor-grace-period default.
+    nodeMonitorGraceMs: 50_000,
+    nodeMonitorPeriodMs: 5000,
+    nodeStartupGraceMs: 60_000,
+    podGCPeriodMs: 20_000,
+    podGCQuarantineMs: 40_000,
     notReadyTolerationSeconds: 300,
     crashLoopBackoffBaseMs: 10_000,
     crashLoopBackoffCapMs: 300_000,
