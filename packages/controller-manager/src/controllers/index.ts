@@ -3,6 +3,7 @@
  * its wiring (controller.ts) and its reconcile (sync.ts).
  */
 import type { ControllerDescriptor } from "../controller/context.js";
+import { cronJobController } from "./cronjob/index.js";
 import { daemonSetController } from "./daemonset/index.js";
 import { deploymentController } from "./deployment/index.js";
 import { endpointControllerDescriptor } from "./endpoint/index.js";
@@ -16,5 +17,6 @@ import { rootCaCertPublisherDescriptor } from "./root-ca-cert-publisher/index.js
 import { serviceAccountControllerDescriptor } from "./serviceaccount/index.js";
 import { serviceAccountTokenControllerDescriptor } from "./serviceaccount-token/index.js";
 import { statefulSetController } from "./statefulset/index.js";
+import { ttlAfterFinishedController } from "./ttlafterfinished/index.js";
 
-export const ALL_CONTROLLERS: readonly ControllerDescriptor[] = [daemonSetController, deploymentController, replicaSetController, replicationControllerController, statefulSetController, jobController, endpointControllerDescriptor, endpointSliceControllerDescriptor, endpointSliceMirroringControllerDescriptor, serviceAccountControllerDescriptor, serviceAccountTokenControllerDescriptor, rootCaCertPublisherDescriptor, garbageCollectorController, namespaceDeletionController];
+export const ALL_CONTROLLERS: readonly ControllerDescriptor[] = [daemonSetController, deploymentController, replicaSetController, replicationControllerController, statefulSetController, jobController, cronJobController, ttlAfterFinishedController, endpointControllerDescriptor, endpointSliceControllerDescriptor, endpointSliceMirroringControllerDescriptor, serviceAccountControllerDescriptor, serviceAccountTokenControllerDescriptor, rootCaCertPublisherDescriptor, garbageCollectorController, namespaceDeletionController];
