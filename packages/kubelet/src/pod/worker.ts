@@ -1,0 +1,649 @@
+/**
+ * A pod worker (upstream's podWorkers: one goroutine per pod): every change to the pod, every
+ * container exit, probe flip, backoff expiry and resync wakes it, and it runs one sync at a
+ * time — set up the sandbox (IP, /etc/hosts, /etc/resolv.conf) and volumes, run init containers
+ * one after another (sidecars stay up), start or restart the app containers under the pod's
+ * restartPolicy with CrashLoopBackOff, and post the status. A deleted pod is terminated: its
+ * containers get their stop signal, SIGKILL after the grace period, the final status is posted
+ * and only then is the pod deleted for good (grace 0, UID precondition).
+ */
+import { mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Container, Pod, Probe } from "kubernetes-types/core/v1.js";
+import type { Clock, EventRecorder, KubeObject, Logger, Rng } from "@kubemu/common";
+import { parseQuantity, quantityValue } from "@kubemu/common";
+import { containerArgv, type ImageCatalog, type ResolvedImage } from "@kubemu/images";
+import { ContainerProcess, type ExitInfo, type SandboxKind } from "../runtime/container.js";
+import { resolveProcess, StartError } from "../runtime/executables.js";
+import { parseCriLine } from "../runtime/cri-log.js";
+import type { ImageManager } from "../runtime/image-manager.js";
+import type { HostFs, Mount } from "../runtime/sandbox.js";
+import { mountPathProblem } from "../runtime/sandbox.js";
+import { ProbeWorker, initialResult, type ProbeKind } from "../probes/probe-worker.js";
+import { probeExec, probeHttp, probeTcp } from "../probes/probe.js";
+import { formatGoDuration } from "../util/go-duration.js";
+import { PodVolumes, type VolumeSources } from "../volumes/pod-volumes.js";
+import type { Backoff } from "./backoff.js";
+import { ConfigError } from "./downward.js";
+import { hostsFile, podHostname, resolvConf, type DnsSettings } from "./dns.js";
+import { containerEnv, expandCommand, type EnvSources } from "./env.js";
+import type { Ipam } from "./ipam.js";
+import { computePodStatus, isSidecar, podPhase, shouldRestart, type ContainerRecord, type Instance, type PodRuntimeView } from "./status.js";
+
+export interface PodWorkerDeps {
+  nodeName: string;
+  nodeIP: string;
+  /** <root>/kubelet/pods: per-pod volumes and files. */
+  podsDir: string;
+  /** <root>/pods: CRI logs, <ns>_<name>_<uid>/<container>/<restart>.log. */
+  logsDir: string;
+  nodeRoot: string;
+  hidden: string[];
+  clock: Clock;
+  rng: Rng;
+  log: Logger;
+  recorder: EventRecorder;
+  sandbox: SandboxKind;
+  fs: HostFs;
+  nodeBin: string;
+  busyboxDir: string | undefined;
+  images: ImageManager;
+  catalog: () => ImageCatalog;
+  crashBackoff: Backoff;
+  ipam: Ipam;
+  envSources: Omit<EnvSources, "podIP" | "hostIP">;
+  volumeSources: Omit<VolumeSources, "podIP" | "hostIP">;
+  dns: DnsSettings;
+  syncFrequencyMs: number;
+  /** Posts the status now (resolves when written or given up). */
+  postStatus: (pod: Pod, status: NonNullable<Pod["status"]>) => Promise<void>;
+  /** The final delete of a terminated pod (grace 0, UID precondition). */
+  finalDelete: (pod: Pod) => Promise<void>;
+  /** Called once the worker is finished with the pod. */
+  onDone: (uid: string) => void;
+}
+
+interface Running {
+  proc: ContainerProcess;
+  instance: Instance;
+  probes: ProbeWorker[];
+  /** Set when the kubelet itself stops it (liveness, deletion): the exit is expected. */
+  stopping?: Promise<ExitInfo>;
+  env: Record<string, string>;
+  termFile: string;
+  logPath: string;
+}
+
+const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+function hexId(rng: Rng): string {
+  let s = "";
+  for (let i = 0; i < 64; i++) s += "0123456789abcdef"[rng.int(16)];
+  return s;
+}
+
+const podRef = (pod: Pod) => pod as unknown as KubeObject;
+
+export class PodWorker {
+  private pod: Pod;
+  private readonly uid: string;
+  private readonly view: PodRuntimeView;
+  private readonly running = new Map<string, Running>();
+  private volumes: PodVolumes;
+  private wakeResolve: (() => void) | undefined;
+  private woken = false;
+  private removed = false;
+  private finished = false;
+  private timers = new Set<NodeJS.Timeout>();
+  private lastPosted = "";
+  private volumeFailures = 0;
+  private nextVolumeAttempt = 0;
+  private readonly loop: Promise<void>;
+
+  constructor(
+    pod: Pod,
+    private readonly d: PodWorkerDeps,
+  ) {
+    this.pod = pod;
+    this.uid = pod.metadata!.uid!;
+    const specs = pod.spec?.containers ?? [];
+    const inits = pod.spec?.initContainers ?? [];
+    const blank = (c: Container): ContainerRecord => ({ name: c.name, image: c.image ?? "", imageID: "", restartCount: 0, ready: false, started: false });
+    this.view = { sandboxReady: false, podIP: undefined, hostIP: d.nodeIP, startTime: undefined, init: inits.map(blank), containers: specs.map(blank) };
+    this.restoreFromStatus();
+    this.volumes = new PodVolumes(pod, d.podsDir, d.nodeRoot, { ...d.volumeSources, podIP: () => this.view.podIP ?? "", hostIP: d.nodeIP }, () => d.clock.now());
+    this.loop = this.run();
+  }
+
+  /** A kubelet that restarts finds its pods' containers gone (they died with it): they count as exited, as after a node reboot. */
+  private restoreFromStatus(): void {
+    const st = this.pod.status;
+    if (!st?.startTime) return;
+    const phase = st.phase;
+    if (phase === "Succeeded" || phase === "Failed") this.view.terminal = phase;
+    this.view.startTime = Date.parse(st.startTime);
+    if (st.podIP) this.view.podIP = st.podIP;
+    const restore = (recs: ContainerRecord[], statuses: NonNullable<Pod["status"]>["containerStatuses"]) => {
+      for (const rec of recs) {
+        const s = statuses?.find((x) => x.name === rec.name);
+        if (!s) continue;
+        rec.restartCount = s.restartCount ?? 0;
+        rec.imageID = s.imageID ?? "";
+        const t = s.state?.terminated;
+        const r = s.state?.running;
+        const last = s.lastState?.terminated;
+        const asInstance = (x: { containerID?: string; startedAt?: string; finishedAt?: string; exitCode: number; reason?: string; message?: string }): Instance => ({
+          containerID: x.containerID ?? s.containerID ?? "",
+          startedAt: x.startedAt ? Date.parse(x.startedAt) : 0,
+          finishedAt: x.finishedAt ? Date.parse(x.finishedAt) : this.d.clock.now(),
+          exitCode: x.exitCode,
+          ...(x.reason ? { reason: x.reason } : {}),
+          ...(x.message ? { message: x.message } : {}),
+        });
+        if (t) rec.current = asInstance(t);
+        else if (r) {
+          // It was running when the node went away: exited with an unknown status.
+          rec.current = { containerID: s.containerID ?? "", startedAt: r.startedAt ? Date.parse(r.startedAt) : 0, finishedAt: this.d.clock.now(), exitCode: 255, reason: "Unknown" };
+          if (last) rec.previous = asInstance(last);
+        } else if (last) rec.current = asInstance(last);
+      }
+    };
+    restore(this.view.init, st.initContainerStatuses);
+    restore(this.view.containers, st.containerStatuses);
+  }
+
+  update(pod: Pod): void {
+    this.pod = pod;
+    this.wake();
+  }
+
+  /** The pod is gone from the API (deleted for good, or force-deleted). */
+  remove(): void {
+    this.removed = true;
+    this.wake();
+  }
+
+  /** Stops every container at once (kubelet shutdown). */
+  async shutdown(graceMs: number): Promise<void> {
+    this.finished = true;
+    this.wake();
+    await Promise.all([...this.running.values()].map((r) => this.stopContainer(r, graceMs)));
+    for (const t of this.timers) clearTimeout(t);
+  }
+
+  done(): Promise<void> {
+    return this.loop;
+  }
+
+  private wake(): void {
+    this.woken = true;
+    this.wakeResolve?.();
+  }
+
+  private wakeAt(ms: number): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      this.wake();
+    }, Math.max(0, ms - this.d.clock.now()));
+    this.timers.add(t);
+  }
+
+  private async run(): Promise<void> {
+    const resync = setInterval(() => this.wake(), this.d.syncFrequencyMs);
+    try {
+      while (!this.finished) {
+        if (!this.woken) await new Promise<void>((r) => (this.wakeResolve = r));
+        this.wakeResolve = undefined;
+        this.woken = false;
+        if (this.finished) break;
+        try {
+          if (this.removed || this.pod.metadata?.deletionTimestamp) {
+            await this.terminate();
+            break;
+          }
+          await this.sync();
+        } catch (e) {
+          this.d.log.error({ pod: this.key, err: e instanceof Error ? (e.stack ?? e.message) : String(e) }, "pod sync failed; will retry");
+          this.wakeAt(this.d.clock.now() + 1000);
+        }
+      }
+    } finally {
+      clearInterval(resync);
+      for (const t of this.timers) clearTimeout(t);
+      this.d.onDone(this.uid);
+    }
+  }
+
+  get key(): string {
+    return `${this.pod.metadata?.namespace}/${this.pod.metadata?.name}`;
+  }
+
+  private event(type: "Normal" | "Warning", reason: string, message: string, container?: string): void {
+    const fieldPath = container === undefined ? undefined : this.fieldPath(container);
+    this.d.recorder.event(podRef(this.pod), type, reason, message, fieldPath);
+  }
+
+  private fieldPath(name: string): string {
+    const i = (this.pod.spec?.initContainers ?? []).findIndex((c) => c.name === name);
+    if (i !== -1) return `spec.initContainers{${name}}`;
+    return `spec.containers{${name}}`;
+  }
+
+  private get formatPod(): string {
+    return `${this.pod.metadata?.name}_${this.pod.metadata?.namespace}(${this.uid})`;
+  }
+
+  private async postStatus(): Promise<void> {
+    const status = computePodStatus(this.pod, this.view, this.d.clock.now());
+    const text = JSON.stringify(status);
+    if (text === this.lastPosted) return;
+    await this.d.postStatus(this.pod, status);
+    this.lastPosted = text;
+  }
+
+  // --- sync -----------------------------------------------------------------------------
+
+  private async sync(): Promise<void> {
+    const pod = this.pod;
+    if (this.view.terminal) {
+      await this.postStatus();
+      return;
+    }
+    const now = this.d.clock.now();
+    if (this.view.startTime === undefined) this.view.startTime = now;
+    if (!this.view.sandboxReady) this.setUpSandbox();
+    const deadline = pod.spec?.activeDeadlineSeconds;
+    if (deadline !== undefined && now >= this.view.startTime + deadline * 1000) {
+      this.event("Normal", "DeadlineExceeded", "Pod was active on the node longer than the specified deadline");
+      await this.stopAll((pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000);
+      this.view.terminal = "Failed";
+      this.view.reason = "DeadlineExceeded";
+      this.view.message = "Pod was active on the node longer than the specified deadline";
+      await this.postStatus();
+      return;
+    }
+    if (deadline !== undefined) this.wakeAt(this.view.startTime + deadline * 1000);
+
+    if (!(await this.setUpVolumes())) {
+      await this.postStatus();
+      return;
+    }
+    const initOk = await this.syncInit();
+    if (initOk) await this.syncContainers();
+    const phase = podPhase(pod, this.view);
+    if (phase === "Succeeded" || phase === "Failed") {
+      // Sidecars stop once the app containers are done; the pod's containers are not restarted again.
+      await this.stopAll((pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000);
+      this.view.terminal = podPhase(pod, this.view) === "Succeeded" ? "Succeeded" : phase;
+      this.view.sandboxReady = false;
+    }
+    await this.postStatus();
+  }
+
+  private setUpSandbox(): void {
+    const pod = this.pod;
+    this.view.podIP = pod.spec?.hostNetwork ? this.d.nodeIP : this.d.ipam.allocate(this.uid, this.view.podIP ?? pod.status?.podIP);
+    const dir = join(this.d.podsDir, this.uid);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "etc-hosts"), hostsFile(pod, this.view.podIP, this.d.dns.clusterDomain));
+    writeFileSync(join(dir, "resolv.conf"), resolvConf(pod, this.d.dns));
+    this.view.sandboxReady = true;
+  }
+
+  private async setUpVolumes(): Promise<boolean> {
+    const now = this.d.clock.now();
+    if (now < this.nextVolumeAttempt) return false;
+    try {
+      await this.volumes.setUp(this.pod);
+      this.volumeFailures = 0;
+      return true;
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      this.event("Warning", "FailedMount", msg);
+      // Upstream's exponential backoff for mount operations: 500 ms doubling, capped at 2 min 2 s.
+      const delay = Math.min(500 * 2 ** this.volumeFailures, 122_000);
+      this.volumeFailures++;
+      this.nextVolumeAttempt = now + delay;
+      this.wakeAt(this.nextVolumeAttempt);
+      return false;
+    }
+  }
+
+  /** Runs init containers in order; true once all are done (sidecars started). */
+  private async syncInit(): Promise<boolean> {
+    const specs = this.pod.spec?.initContainers ?? [];
+    const policy = this.pod.spec?.restartPolicy ?? "Always";
+    for (let i = 0; i < specs.length; i++) {
+      const spec = specs[i]!;
+      const rec = this.view.init[i]!;
+      const cur = rec.current;
+      if (isSidecar(spec)) {
+        if (cur && cur.finishedAt === undefined) {
+          if (!rec.started) return false;
+          continue;
+        }
+        if (cur && !(await this.restartAllowed(rec, cur))) return false;
+        if (!(await this.startContainer(spec, rec))) return false;
+        if (!rec.started) return false;
+        continue;
+      }
+      if (cur && cur.finishedAt === undefined) return false;
+      if (cur && cur.exitCode === 0) continue;
+      if (cur) {
+        if (policy === "Never") return false;
+        if (!(await this.restartAllowed(rec, cur))) return false;
+      }
+      await this.startContainer(spec, rec);
+      return false;
+    }
+    return true;
+  }
+
+  private async syncContainers(): Promise<void> {
+    const specs = this.pod.spec?.containers ?? [];
+    const policy = this.pod.spec?.restartPolicy;
+    for (let i = 0; i < specs.length; i++) {
+      const spec = specs[i]!;
+      const rec = this.view.containers[i]!;
+      const cur = rec.current;
+      if (cur && cur.finishedAt === undefined) continue;
+      if (cur) {
+        if (!shouldRestart(policy, cur.exitCode ?? 0)) continue;
+        if (!(await this.restartAllowed(rec, cur))) continue;
+      }
+      await this.startContainer(spec, rec);
+    }
+  }
+
+  /** CrashLoopBackOff: whether an exited container may start again now (else it waits, with the event). */
+  private async restartAllowed(rec: ContainerRecord, cur: Instance): Promise<boolean> {
+    const key = `${this.pod.metadata?.name}_${this.pod.metadata?.namespace}_${this.uid}_${rec.name}`;
+    const finished = cur.finishedAt ?? this.d.clock.now();
+    const now = this.d.clock.now();
+    const b = this.d.crashBackoff;
+    if (b.isInBackOffSince(key, finished, now)) {
+      rec.waiting = { reason: "CrashLoopBackOff", message: `back-off ${formatGoDuration(b.get(key))} restarting failed container=${rec.name} pod=${this.formatPod}` };
+      this.event("Warning", "BackOff", `Back-off restarting failed container ${rec.name} in pod ${this.formatPod}`, rec.name);
+      this.wakeAt(b.readyAt(key, finished) + 5);
+      return false;
+    }
+    b.next(key, finished);
+    return true;
+  }
+
+  private eventSink(name: string) {
+    return (type: "Normal" | "Warning", reason: string, message: string) => this.event(type, reason, message, name);
+  }
+
+  /** Pulls, configures and starts one container; false when it could not start (the record says why). */
+  private async startContainer(spec: Container, rec: ContainerRecord): Promise<boolean> {
+    const pull = await this.d.images.ensure(this.uid, spec, this.eventSink(spec.name));
+    if (this.removed || this.pod.metadata?.deletionTimestamp || this.finished) return false;
+    if (!pull.ok) {
+      rec.waiting = { reason: pull.reason, message: pull.message };
+      this.event("Warning", "Failed", `Error: ${pull.reason}`, spec.name);
+      if (pull.reason === "ImagePullBackOff" || pull.reason === "ErrImagePull") {
+        // Retry once the pull backoff has passed.
+        this.wakeAt(this.d.clock.now() + Math.max(this.d.images.retryAfterMs(this.uid, spec.image ?? ""), 1000) + 5);
+      }
+      return false;
+    }
+    rec.image = pull.image.name;
+    rec.imageID = pull.image.imageID;
+    let env: [string, string][];
+    try {
+      const result = containerEnv(this.pod, spec, { ...this.d.envSources, podIP: this.view.podIP ?? "", hostIP: this.d.nodeIP });
+      for (const w of result.warnings) this.event("Warning", w.reason, w.message);
+      env = result.env;
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      rec.waiting = { reason: "CreateContainerConfigError", message: e.message };
+      this.event("Warning", "Failed", `Error: ${e.message}`, spec.name);
+      this.wakeAt(this.d.clock.now() + 2000);
+      return false;
+    }
+    let mounts: Mount[];
+    try {
+      mounts = this.mountsFor(spec);
+    } catch (e) {
+      rec.waiting = { reason: "CreateContainerConfigError", message: (e as Error).message };
+      this.event("Warning", "Failed", `Error: ${(e as Error).message}`, spec.name);
+      return false;
+    }
+    const restartCount = rec.current ? rec.restartCount + 1 : rec.restartCount;
+    const containerID = hexId(this.d.rng);
+    const termDir = join(this.d.podsDir, this.uid, "containers", spec.name);
+    mkdirSync(termDir, { recursive: true });
+    const termFile = join(termDir, containerID.slice(0, 8));
+    writeFileSync(termFile, "");
+    mounts.push({ hostPath: termFile, containerPath: spec.terminationMessagePath ?? "/dev/termination-log", readOnly: false });
+    const processEnv = this.processEnv(pull.image, env);
+    if (this.d.busyboxDir && pull.image.entry.busybox) mounts.push({ hostPath: this.d.busyboxDir, containerPath: "/.kubemu-busybox", readOnly: true });
+    const argv = containerArgv(pull.image.entry, expandCommand(spec.command, env), expandCommand(spec.args, env));
+    const cwd = spec.workingDir || pull.image.entry.workingDir || "/";
+    const previous = rec.current;
+    const rotate = (inst: Instance) => {
+      if (previous) {
+        rec.previous = previous;
+        rec.restartCount = restartCount;
+      }
+      rec.current = inst;
+      rec.ready = false;
+      rec.started = false;
+    };
+    let resolved;
+    try {
+      resolved = resolveProcess(pull.image.entry, argv, processEnv, mounts, this.d.nodeBin, this.view.podIP ?? "", cwd);
+    } catch (e) {
+      if (!(e instanceof StartError)) throw e;
+      const now = this.d.clock.now();
+      this.event("Normal", "Created", `Created container: ${spec.name}`, spec.name);
+      this.event("Warning", "Failed", `Error: ${e.message}`, spec.name);
+      rotate({ containerID: `kubemu://${containerID}`, startedAt: 0, finishedAt: now, exitCode: 128, reason: "StartError", message: e.message });
+      rec.waiting = { reason: "RunContainerError", message: e.message };
+      this.wake();
+      return false;
+    }
+    if (resolved.catalogProgram && processEnv.POD_IP === undefined) processEnv.POD_IP = this.view.podIP ?? "";
+    const limit = (spec.resources?.limits as Record<string, string> | undefined)?.memory;
+    const logPath = join(this.d.logsDir, `${this.pod.metadata?.namespace}_${this.pod.metadata?.name}_${this.uid}`, spec.name, `${restartCount}.log`);
+    const dir = join(this.d.podsDir, this.uid);
+    this.event("Normal", "Created", `Created container: ${spec.name}`, spec.name);
+    const proc = new ContainerProcess(
+      {
+        containerID,
+        argv: resolved.argv,
+        env: processEnv,
+        cwd,
+        hostname: podHostname(this.pod),
+        mounts,
+        etcHosts: join(dir, "etc-hosts"),
+        resolvConf: join(dir, "resolv.conf"),
+        hidden: this.d.hidden,
+        logPath,
+        ...(limit ? { memoryLimitBytes: quantityValue(parseQuantity(limit)) } : {}),
+        stopSignal: pull.image.entry.stopSignal ?? "SIGTERM",
+      },
+      this.d.sandbox,
+      this.d.fs,
+      this.d.log,
+      () => this.d.clock.now(),
+    );
+    await proc.started();
+    const inst: Instance = { containerID: `kubemu://${containerID}`, startedAt: this.d.clock.now() };
+    rotate(inst);
+    rec.waiting = undefined;
+    const entry: Running = { proc, instance: inst, probes: [], env: processEnv, termFile, logPath };
+    this.running.set(spec.name, entry);
+    this.event("Normal", "Started", `Started container ${spec.name}`, spec.name);
+    void proc.exited.then((exit) => this.onExit(spec, rec, entry, exit));
+    this.startProbes(spec, rec, entry);
+    return true;
+  }
+
+  /** The process environment: the image's ENV, HOSTNAME, then the container's (which win). */
+  private processEnv(image: ResolvedImage, env: [string, string][]): Record<string, string> {
+    const out: Record<string, string> = { PATH: DEFAULT_PATH, ...(image.entry.env ?? {}), HOSTNAME: podHostname(this.pod) };
+    for (const [k, v] of env) out[k] = v;
+    if (!out.HOME) out.HOME = "/root";
+    if (this.d.busyboxDir && image.entry.busybox) out.PATH = `/.kubemu-busybox:${out.PATH}`;
+    return out;
+  }
+
+  private mountsFor(spec: Container): Mount[] {
+    const out: Mount[] = [];
+    for (const vm of spec.volumeMounts ?? []) {
+      const problem = mountPathProblem(vm.mountPath);
+      if (problem) throw new Error(problem);
+      const base = this.volumes.hostPathOf(vm.name);
+      if (!base) throw new Error(`cannot find volume "${vm.name}" to mount into container "${spec.name}"`);
+      let hostPath = base;
+      if (vm.subPath || vm.subPathExpr) {
+        const sub = vm.subPath ?? vm.subPathExpr!;
+        if (sub.split("/").includes("..") || sub.startsWith("/")) throw new Error(`subPath "${sub}" must be a relative path without '..'`);
+        hostPath = join(base, sub);
+        // A subPath into an AtomicWriter volume binds the file the link points at now: later updates do not reach it (as upstream).
+        try {
+          hostPath = realpathIn(hostPath);
+        } catch {
+          mkdirSync(hostPath, { recursive: true });
+        }
+      }
+      out.push({ hostPath, containerPath: vm.mountPath, readOnly: vm.readOnly === true });
+    }
+    return out;
+  }
+
+  private startProbes(spec: Container, rec: ContainerRecord, r: Running): void {
+    const add = (kind: ProbeKind, probe: Probe | undefined) => {
+      if (!probe) return undefined;
+      const worker = new ProbeWorker({
+        kind,
+        probe,
+        clock: this.d.clock,
+        startedAt: r.instance.startedAt,
+        attempt: (timeoutMs) => {
+          const ip = this.view.podIP ?? "";
+          if (probe.httpGet) return probeHttp(probe.httpGet, ip, spec, timeoutMs);
+          if (probe.tcpSocket) return probeTcp(probe.tcpSocket, ip, spec, timeoutMs);
+          if (probe.exec) return probeExec(probe.exec.command ?? [], this.d.sandbox.kind === "bwrap" ? r.proc.pid : undefined, r.env, timeoutMs);
+          return Promise.resolve({ result: "error" as const, output: "kubemu supports exec, httpGet and tcpSocket probes (grpc is not implemented)" });
+        },
+        ...(kind !== "startup" && spec.startupProbe ? { gate: () => rec.started } : {}),
+        onResult: (ok) => this.onProbe(spec, rec, r, kind, ok),
+        onEvent: (type, reason, message) => this.event(type, reason, message, spec.name),
+      });
+      r.probes.push(worker);
+      void worker.run();
+      return worker;
+    };
+    rec.ready = !spec.readinessProbe ? true : initialResult("readiness");
+    rec.started = !spec.startupProbe;
+    add("startup", spec.startupProbe);
+    add("liveness", spec.livenessProbe);
+    add("readiness", spec.readinessProbe);
+    this.wake();
+  }
+
+  private onProbe(spec: Container, rec: ContainerRecord, r: Running, kind: ProbeKind, ok: boolean): void {
+    if (this.running.get(spec.name) !== r) return;
+    if (kind === "readiness") rec.ready = ok;
+    else if (kind === "startup" && ok) rec.started = true;
+    else if (!ok) {
+      this.event("Normal", "Killing", `Container ${spec.name} failed ${kind} probe, will be restarted`, spec.name);
+      const grace = (spec[kind === "liveness" ? "livenessProbe" : "startupProbe"]?.terminationGracePeriodSeconds ?? this.pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000;
+      void this.stopContainer(r, grace);
+    }
+    this.wake();
+  }
+
+  private onExit(spec: Container, rec: ContainerRecord, r: Running, exit: ExitInfo): void {
+    for (const p of r.probes) p.stop();
+    r.instance.finishedAt = exit.finishedAt;
+    r.instance.exitCode = exit.exitCode;
+    r.instance.reason = exit.reason;
+    let message = "";
+    try {
+      message = readFileSync(r.termFile, "utf8").slice(0, 4096);
+    } catch {
+      message = "";
+    }
+    if (!message && spec.terminationMessagePolicy === "FallbackToLogsOnError" && exit.exitCode !== 0) message = tailOfLog(r.logPath, 80, 2048);
+    if (message) r.instance.message = message;
+    rmSync(r.termFile, { force: true });
+    if (this.running.get(spec.name) === r) this.running.delete(spec.name);
+    rec.ready = false;
+    rec.started = false;
+    this.d.log.info({ pod: this.key, container: spec.name, exitCode: exit.exitCode, reason: exit.reason }, "container exited");
+    this.wake();
+  }
+
+  private stopContainer(r: Running, graceMs: number): Promise<ExitInfo> {
+    if (!r.stopping) {
+      for (const p of r.probes) p.stop();
+      r.stopping = r.proc.stop(graceMs);
+    }
+    return r.stopping;
+  }
+
+  private async stopAll(graceMs: number): Promise<void> {
+    await Promise.all([...this.running.values()].map((r) => this.stopContainer(r, graceMs)));
+    // Let the exit handlers record the exits.
+    await new Promise((r) => setImmediate(r));
+  }
+
+  // --- termination ----------------------------------------------------------------------
+
+  private async terminate(): Promise<void> {
+    const pod = this.pod;
+    const graceS = this.removed && !pod.metadata?.deletionTimestamp ? 1 : (pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30);
+    const graceMs = Math.max(graceS, 0) * 1000;
+    const stops: Promise<ExitInfo>[] = [];
+    for (const [name, r] of this.running) {
+      this.event("Normal", "Killing", `Stopping container ${name}`, name);
+      stops.push(this.stopContainer(r, graceMs));
+    }
+    await Promise.all(stops);
+    await new Promise((r) => setImmediate(r));
+    this.view.sandboxReady = false;
+    if (!this.view.terminal) {
+      // Upstream moves a pod it terminated to a terminal phase before the final delete.
+      const anyFailed = [...this.view.containers, ...this.view.init].some((c) => c.current && (c.current.exitCode ?? 0) !== 0);
+      this.view.terminal = anyFailed ? "Failed" : "Succeeded";
+    }
+    if (!this.removed) {
+      try {
+        await this.postStatus();
+      } catch (e) {
+        this.d.log.warn({ pod: this.key, err: String(e) }, "final status not written");
+      }
+      await this.d.finalDelete(pod);
+    }
+    this.volumes.tearDown();
+    this.d.ipam.release(this.uid);
+    rmSync(join(this.d.logsDir, `${pod.metadata?.namespace}_${pod.metadata?.name}_${this.uid}`), { recursive: true, force: true });
+    this.finished = true;
+  }
+}
+
+function realpathIn(path: string): string {
+  return realpathSync(path);
+}
+
+/** The last lines of a container's log, at most maxBytes (FallbackToLogsOnError). */
+function tailOfLog(logPath: string, lines: number, maxBytes: number): string {
+  let text: string;
+  try {
+    text = readFileSync(logPath, "utf8");
+  } catch {
+    return "";
+  }
+  const content = text
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => parseCriLine(l))
+    .filter((l) => l !== undefined)
+    .map((l) => l.content + (l.tag === "F" ? "\n" : ""));
+  const tail = content.slice(-lines).join("");
+  return Buffer.byteLength(tail) > maxBytes ? Buffer.from(tail).subarray(-maxBytes).toString("utf8") : tail;
+}

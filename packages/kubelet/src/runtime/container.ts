@@ -1,0 +1,194 @@
+/**
+ * One container process: started in a bwrap sandbox (or, where bwrap cannot run, as a plain
+ * child process that dies with the kubelet through setpriv --pdeathsig), its stdout/stderr
+ * written to its CRI log file, its exit observed, stopped with its stop signal then SIGKILL after
+ * the grace period, and — with a memory limit — watched: a process tree whose resident memory
+ * goes over the limit is SIGKILLed and reported as OOMKilled (exit 137), as the kernel's cgroup
+ * OOM killer would (a sampling watchdog: cgroups are not used).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import type { Logger } from "@kubemu/common";
+import { CriLogWriter } from "./cri-log.js";
+import { bwrapArgs, type HostFs, type Mount } from "./sandbox.js";
+
+export interface LaunchSpec {
+  containerID: string;
+  /** [executable (host path), ...args]. */
+  argv: string[];
+  env: Record<string, string>;
+  cwd: string;
+  hostname: string;
+  mounts: Mount[];
+  etcHosts?: string;
+  resolvConf?: string;
+  /** Host paths to hide from the container. */
+  hidden: string[];
+  logPath: string;
+  memoryLimitBytes?: number;
+  stopSignal: NodeJS.Signals;
+}
+
+export interface ExitInfo {
+  exitCode: number;
+  reason: "Completed" | "Error" | "OOMKilled";
+  finishedAt: number;
+}
+
+export type SandboxKind = { kind: "bwrap"; unshareUser: boolean } | { kind: "none"; setpriv: boolean };
+
+const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGUSR1: 10, SIGUSR2: 12, SIGTERM: 15 };
+
+/** Resident memory of a process and its descendants, from /proc (bytes; 0 if gone). */
+export function treeRssBytes(pid: number): number {
+  let total = 0;
+  const seen = new Set<number>();
+  const stack = [pid];
+  while (stack.length > 0) {
+    const p = stack.pop()!;
+    if (seen.has(p)) continue;
+    seen.add(p);
+    try {
+      const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${p}/status`, "utf8"));
+      if (m) total += Number(m[1]) * 1024;
+      for (const t of readFileSync(`/proc/${p}/task/${p}/children`, "utf8").split(" ").filter(Boolean)) stack.push(Number(t));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return total;
+}
+
+export class ContainerProcess {
+  /** Host pid of the container's process (PID 1 in its namespace); undefined until known. */
+  pid: number | undefined;
+  readonly exited: Promise<ExitInfo>;
+  private readonly child: ChildProcess;
+  private oomKilled = false;
+  private watchdog: NodeJS.Timeout | undefined;
+  private readonly log: CriLogWriter;
+  private readonly pidKnown: Promise<number | undefined>;
+  private readonly groupKill: boolean;
+
+  constructor(
+    private readonly spec: LaunchSpec,
+    sandbox: SandboxKind,
+    fs: HostFs,
+    private readonly logger: Logger,
+    private readonly now: () => number,
+  ) {
+    this.log = new CriLogWriter(spec.logPath);
+    this.groupKill = sandbox.kind === "none";
+    let args: string[];
+    let bin: string;
+    if (sandbox.kind === "bwrap") {
+      bin = "bwrap";
+      args = bwrapArgs(fs, {
+        hostname: spec.hostname,
+        mounts: spec.mounts,
+        ...(spec.etcHosts ? { etcHosts: spec.etcHosts } : {}),
+        ...(spec.resolvConf ? { resolvConf: spec.resolvConf } : {}),
+        hidden: spec.hidden,
+        cwd: spec.cwd,
+        argv: spec.argv,
+        infoFd: 3,
+        statusFd: 4,
+        unshareUser: sandbox.unshareUser,
+      });
+    } else if (sandbox.setpriv) {
+      bin = "setpriv";
+      args = ["--pdeathsig", "KILL", "--", ...spec.argv];
+    } else {
+      bin = spec.argv[0]!;
+      args = spec.argv.slice(1);
+    }
+    const cwd = sandbox.kind === "none" && !existsSync(spec.cwd) ? "/" : sandbox.kind === "none" ? spec.cwd : "/";
+    this.child = spawn(bin, args, {
+      env: spec.env,
+      cwd,
+      stdio: ["ignore", "pipe", "pipe", "pipe", "pipe"],
+      // Plain processes get their own group so a stop reaches their children too.
+      detached: sandbox.kind === "none",
+    });
+    this.child.stdout!.on("data", (d: Buffer) => this.log.write("stdout", d));
+    this.child.stderr!.on("data", (d: Buffer) => this.log.write("stderr", d));
+    let statusExit: number | undefined;
+    this.pidKnown = new Promise((resolve) => {
+      if (sandbox.kind !== "bwrap") {
+        this.pid = this.child.pid;
+        resolve(this.child.pid);
+        return;
+      }
+      let info = "";
+      const fd3 = this.child.stdio[3] as NodeJS.ReadableStream | null;
+      fd3?.on("data", (d: Buffer) => {
+        info += d.toString();
+        const m = /"child-pid":\s*(\d+)/.exec(info);
+        if (m && this.pid === undefined) {
+          this.pid = Number(m[1]);
+          resolve(this.pid);
+        }
+      });
+      fd3?.on("end", () => resolve(this.pid));
+      let status = "";
+      const fd4 = this.child.stdio[4] as NodeJS.ReadableStream | null;
+      fd4?.on("data", (d: Buffer) => {
+        status += d.toString();
+        const m = /"exit-code":\s*(\d+)/.exec(status);
+        if (m) statusExit = Number(m[1]);
+      });
+    });
+    this.exited = new Promise((resolve) => {
+      this.child.on("error", (e) => {
+        this.logger.error({ err: e.message, container: spec.containerID }, "cannot start the container process");
+      });
+      this.child.on("close", (code, signal) => {
+        if (this.watchdog) clearInterval(this.watchdog);
+        let exitCode = statusExit ?? code ?? (signal ? 128 + (SIGNALS[signal] ?? 9) : 1);
+        if (this.oomKilled) exitCode = 137;
+        void this.log.close().then(() =>
+          resolve({ exitCode, reason: this.oomKilled ? "OOMKilled" : exitCode === 0 ? "Completed" : "Error", finishedAt: this.now() }),
+        );
+      });
+    });
+    if (spec.memoryLimitBytes) {
+      const limit = spec.memoryLimitBytes;
+      this.watchdog = setInterval(() => {
+        if (this.pid === undefined || this.oomKilled) return;
+        if (treeRssBytes(this.pid) > limit) {
+          this.oomKilled = true;
+          this.logger.info({ container: spec.containerID, limit }, "memory limit exceeded: killing the container (OOMKilled)");
+          this.signal("SIGKILL");
+        }
+      }, 250);
+      this.watchdog.unref();
+    }
+  }
+
+  /** Resolves once the container's pid is known (undefined if it never started). */
+  started(): Promise<number | undefined> {
+    return this.pidKnown;
+  }
+
+  signal(sig: NodeJS.Signals): void {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    try {
+      // A plain process's whole group; a sandbox's PID 1 (its namespace dies with it).
+      if (this.pid !== undefined) process.kill(this.groupKill ? -this.pid : this.pid, sig);
+      else this.child.kill("SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
+
+  /** Stop: the stop signal, then SIGKILL once graceMs passed. Resolves with the exit. */
+  async stop(graceMs: number): Promise<ExitInfo> {
+    this.signal(this.spec.stopSignal);
+    const timer = setTimeout(() => this.signal("SIGKILL"), Math.max(0, graceMs));
+    try {
+      return await this.exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * Container logs in the CRI format the kubelet's log reader parses (what containerd writes under
+ * /var/log/pods): `<RFC3339Nano> <stdout|stderr> <F|P> <content>`, one line each; a line longer
+ * than 16 KiB is split into P(artial) pieces ending with an F(ull) one.
+ */
+import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
+import { dirname } from "node:path";
+
+export const MAX_LINE = 16 * 1024;
+
+const hrBase = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+
+/** Wall-clock nanoseconds, monotonic within this process. */
+export function nowNanos(): bigint {
+  return hrBase + process.hrtime.bigint();
+}
+
+/** Go's time.RFC3339Nano in UTC: fractional seconds with trailing zeros dropped. */
+export function rfc3339Nano(nanos: bigint): string {
+  const ms = Number(nanos / 1_000_000n);
+  const frac = String(nanos % 1_000_000_000n).padStart(9, "0").replace(/0+$/, "");
+  return `${new Date(ms).toISOString().slice(0, 19)}${frac ? `.${frac}` : ""}Z`;
+}
+
+/** The CRI lines for one chunk of complete content (no trailing newline). */
+export function criLines(stream: "stdout" | "stderr", line: string, ts: string): string {
+  let out = "";
+  let rest = line;
+  while (Buffer.byteLength(rest) > MAX_LINE) {
+    // Split on a character boundary at or below the byte limit.
+    let cut = MAX_LINE;
+    while (Buffer.byteLength(rest.slice(0, cut)) > MAX_LINE) cut--;
+    out += `${ts} ${stream} P ${rest.slice(0, cut)}\n`;
+    rest = rest.slice(cut);
+  }
+  return `${out}${ts} ${stream} F ${rest}\n`;
+}
+
+/** Parses one CRI line (for tests and readers): undefined when malformed. */
+export function parseCriLine(text: string): { time: string; stream: string; tag: string; content: string } | undefined {
+  const m = /^(\S+) (stdout|stderr) ([FP]) (.*)$/.exec(text);
+  return m ? { time: m[1]!, stream: m[2]!, tag: m[3]!, content: m[4]! } : undefined;
+}
+
+/** Writes one container instance's stdout and stderr to its log file. */
+export class CriLogWriter {
+  private readonly out: WriteStream;
+  private readonly pending = { stdout: "", stderr: "" };
+
+  constructor(readonly path: string) {
+    mkdirSync(dirname(path), { recursive: true });
+    this.out = createWriteStream(path, { flags: "a" });
+    this.out.on("error", () => undefined);
+  }
+
+  write(stream: "stdout" | "stderr", chunk: Buffer): void {
+    const text = this.pending[stream] + chunk.toString("utf8");
+    const parts = text.split("\n");
+    this.pending[stream] = parts.pop()!;
+    const ts = rfc3339Nano(nowNanos());
+    let out = "";
+    for (const p of parts) out += criLines(stream, p, ts);
+    // A line still growing past the limit is flushed in partial pieces.
+    while (Buffer.byteLength(this.pending[stream]) > MAX_LINE) {
+      const piece = this.pending[stream].slice(0, MAX_LINE);
+      out += `${ts} ${stream} P ${piece}\n`;
+      this.pending[stream] = this.pending[stream].slice(piece.length);
+    }
+    if (out) this.out.write(out);
+  }
+
+  /** Flushes unterminated output and closes the file. */
+  close(): Promise<void> {
+    const ts = rfc3339Nano(nowNanos());
+    for (const s of ["stdout", "stderr"] as const) if (this.pending[s] !== "") this.out.write(criLines(s, this.pending[s], ts));
+    return new Promise((resolve) => this.out.end(() => resolve()));
+  }
+}
