@@ -76,12 +76,14 @@ export class DeploymentSync {
   async getReplicaSetsForDeployment(d: Deployment): Promise<ReplicaSet[]> {
     const all = this.deps.replicaSets.list({ namespace: d.metadata.namespace });
     const selector = selectorFromObject(d.spec.selector);
+    // A nil selector selects nothing (an empty one was refused above).
+    const hasSelector = !!d.spec.selector;
     return claimObjects<ReplicaSet>(all, {
       client: this.deps.client,
       owner: d,
       ownerResource: Resources.deployments,
       resource: Resources.replicaSets,
-      matches: (rs) => selector.matches(rs.metadata.labels),
+      matches: (rs) => hasSelector && selector.matches(rs.metadata.labels),
     });
   }
 
