@@ -18,7 +18,7 @@ const needed = [
   ...etcdMembers.flatMap((m) => [ports.etcdClient, ports.etcdPeer, ports.etcdControl].map((port) => ({ ip: m.ip, port }))),
   ...apiservers.flatMap((a) => [ports.apiserver, ports.apiserverInsecure].map((port) => ({ ip: a.ip, port }))),
 ];
-const built = ["packages/etcd-raft/dist/server/main.js", "packages/apiserver/dist/main.js", "packages/scheduler/dist/main.js"].every((f) => existsSync(join(repo, f)));
+const built = ["packages/etcd-raft/dist/server/main.js", "packages/apiserver/dist/main.js", "packages/scheduler/dist/main.js", "packages/controller-manager/dist/main.js"].every((f) => existsSync(join(repo, f)));
 
 let stateDir = "";
 let userKubeconfig = "";
@@ -121,7 +121,26 @@ describe.skipIf(!built)("kubemu up with the built-in table", () => {
       bound = (await kubectl(["get", "pod", "up-e2e-pod", "-o", "jsonpath={.spec.nodeName}"])).stdout;
       if (!bound) await new Promise((r) => setTimeout(r, 200));
     }
-    expect(bound).toBe("up-e2e-node");
+    // Once the kubelet is built, `up` also registers node "kubemu", which the pod may land on.
+    expect(["up-e2e-node", "kubemu"]).toContain(bound);
+
+    // The controller-managers: one leads over TLS with its own certificate, and a Deployment gets
+    // its ReplicaSet and pods.
+    let cmHolder = "";
+    for (let i = 0; i < 50 && !cmHolder; i++) {
+      cmHolder = (await kubectl(["get", "lease", "-n", "kube-system", "kube-controller-manager", "-o", "jsonpath={.spec.holderIdentity}"])).stdout;
+      if (!cmHolder) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(cmHolder).toMatch(/^controller-manager-[01]_[0-9a-z]{4}$/);
+    expect(await ok(kubectl(["get", "cs", "controller-manager", "--no-headers"]))).toMatch(/^controller-manager\s+Healthy\s+ok/);
+    await ok(kubectl(["create", "deployment", "up-e2e-web", "--image=nginx", "--replicas=2"]));
+    let pods: string[] = [];
+    for (let i = 0; i < 100 && pods.length < 2; i++) {
+      pods = (await kubectl(["get", "pods", "-l", "app=up-e2e-web", "-o", "name"])).stdout.split("\n").filter(Boolean);
+      if (pods.length < 2) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(pods).toHaveLength(2);
+    expect(pods.every((p) => /^pod\/up-e2e-web-[bcdfghjklmnpqrstvwxz2456789]+-[a-z0-9]{5}$/.test(p))).toBe(true);
   }, 180_000);
 
   it("keeps the CA across down/up, so kubeconfigs merged earlier stay valid", async (ctx) => {
