@@ -78,6 +78,12 @@ export function defaultPersistentVolume(o: KubeObject): void {
   (o.status as Obj).phase ??= "Pending";
 }
 
+/** SetDefaults_StorageClass: reclaimPolicy Delete, volumeBindingMode Immediate. */
+export function defaultStorageClass(o: KubeObject): void {
+  o.reclaimPolicy ??= "Delete";
+  o.volumeBindingMode ??= "Immediate";
+}
+
 export function defaultPersistentVolumeClaim(o: KubeObject): void {
   if (!isObj(o.spec)) o.spec = {};
   (o.spec as Obj).volumeMode ??= "Filesystem";

@@ -45,6 +45,7 @@ import { validateReplicationController } from "../validation/workloads.js";
 import { get, str } from "../tables/format.js";
 import { addDefaultTolerations, defaultServiceAccount } from "../admission/pods.js";
 import { admitPodPriority } from "../admission/priority.js";
+import { admitPersistentVolume, admitPersistentVolumeClaim } from "../admission/storage.js";
 
 const core = { group: "", version: "v1" } as const;
 const field = (...path: string[]) => (o: KubeObject) => {
@@ -210,6 +211,7 @@ const coreDeclarations: ResourceDef[] = [
     ...persistentVolumePrinter,
     defaults: defaultPersistentVolume,
     validate: validatePersistentVolume,
+    admit: admitPersistentVolume,
   },
   {
     ...core,
@@ -224,6 +226,7 @@ const coreDeclarations: ResourceDef[] = [
     ...persistentVolumeClaimPrinter,
     defaults: defaultPersistentVolumeClaim,
     validate: validatePersistentVolumeClaim,
+    admit: admitPersistentVolumeClaim,
   },
   {
     ...core,

@@ -15,7 +15,7 @@ import {
 import { eventPrinter } from "../tables/core.js";
 import { get } from "../tables/format.js";
 import { validateIngress, validateIngressClass } from "../validation/networking.js";
-import { defaultNetworkPolicy, defaultPodDisruptionBudget } from "../defaults/core.js";
+import { defaultNetworkPolicy, defaultPodDisruptionBudget, defaultStorageClass } from "../defaults/core.js";
 import { defaultPriorityClass, validatePriorityClass } from "../validation/scheduling.js";
 import { admitPriorityClass } from "../admission/priority.js";
 
@@ -118,6 +118,7 @@ export const otherResources: ResourceDef[] = [
     shortNames: ["sc"],
     namespaced: false,
     ...storageClassPrinter,
+    defaults: defaultStorageClass,
   },
   {
     group: "events.k8s.io",

@@ -203,7 +203,8 @@ export const persistentVolumePrinter: Printer = {
       str(get(o, "spec", "capacity", "storage")),
       accessModes(get(o, "spec", "accessModes")),
       str(get(o, "spec", "persistentVolumeReclaimPolicy"), "Retain"),
-      str(get(o, "status", "phase"), "Pending"),
+      // printPersistentVolume: a PV being deleted reads Terminating.
+      o.metadata.deletionTimestamp ? "Terminating" : str(get(o, "status", "phase"), "Pending"),
       claim.name ? `${str(claim.namespace)}/${str(claim.name)}` : "",
       str(get(o, "spec", "storageClassName")),
       str(get(o, "spec", "volumeAttributesClassName")) || "<unset>",
@@ -228,7 +229,8 @@ export const persistentVolumeClaimPrinter: Printer = {
   ],
   row: (o, ctx) => [
     o.metadata.name,
-    str(get(o, "status", "phase"), "Pending"),
+    // printPersistentVolumeClaim: a claim being deleted reads Terminating.
+    o.metadata.deletionTimestamp ? "Terminating" : str(get(o, "status", "phase"), "Pending"),
     str(get(o, "spec", "volumeName")),
     str(get(o, "status", "capacity", "storage")),
     accessModes(get(o, "status", "accessModes")),

@@ -89,12 +89,16 @@ export function validatePersistentVolumeClaim(o: KubeObject, old?: KubeObject): 
   const s: Obj = isObj(o.spec) ? o.spec : {};
   const errs: FieldError[] = [];
   if (old) {
-    // Only resources.requests (expansion) and volumeAttributesClassName may change, and volumeName may be set once (binding).
+    // Only resources.requests (expansion) and volumeAttributesClassName may change, volumeName may be set once (binding),
+    // and a claim created without any class may be given one (the PV controller's retroactive default class).
+    const oldSpec: Obj = isObj(old.spec) ? old.spec : {};
+    const classAssigned = (oldSpec.storageClassName === undefined || oldSpec.storageClassName === null) && old.metadata.annotations?.["volume.beta.kubernetes.io/storage-class"] === undefined;
     const strip = (x: unknown): Obj => {
       const c: Obj = isObj(x) ? structuredClone(x) : {};
       delete c.resources;
       delete c.volumeAttributesClassName;
       delete c.volumeName;
+      if (classAssigned) delete c.storageClassName;
       return c;
     };
     if (JSON.stringify(strip(o.spec)) !== JSON.stringify(strip(old.spec)))
