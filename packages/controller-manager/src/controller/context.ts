@@ -34,6 +34,38 @@ export interface ControllerOptions {
   rootCA?: string;
   /** --service-account-private-key-file: signs legacy service account tokens. */
   serviceAccountPrivateKey?: KeyObject;
+  /** The node lifecycle controller's flags (--node-monitor-period...); unset fields take the fast profile's or upstream's defaults. */
+  nodeLifecycle?: Partial<NodeLifecycleOptions>;
+  /** The pod garbage collector's settings (--terminated-pod-gc-threshold; period and quarantine from --profile). */
+  podGC?: Partial<PodGCOptions>;
+}
+
+/** kube-controller-manager's NodeLifecycleControllerConfiguration (plus the node monitor period). */
+export interface NodeLifecycleOptions {
+  /** --node-monitor-period: how often node heartbeats are checked. */
+  nodeMonitorPeriodMs: number;
+  /** --node-monitor-grace-period: no heartbeat for this long makes a node's conditions Unknown. */
+  nodeMonitorGracePeriodMs: number;
+  /** --node-startup-grace-period: the same for a node that never posted a Ready condition. */
+  nodeStartupGracePeriodMs: number;
+  /** --node-eviction-rate: nodes tainted NoExecute per second in a healthy zone (0.1). */
+  nodeEvictionRate: number;
+  /** --secondary-node-eviction-rate: the rate in a partially disrupted large zone (0.01). */
+  secondaryNodeEvictionRate: number;
+  /** --large-cluster-size-threshold: a zone larger than this keeps evicting at the secondary rate when partially disrupted (50). */
+  largeClusterSizeThreshold: number;
+  /** --unhealthy-zone-threshold: the share of not-ready nodes (at least 3) that makes a zone partially disrupted (0.55). */
+  unhealthyZoneThreshold: number;
+}
+
+/** kube-controller-manager's PodGCControllerConfiguration plus upstream's gcCheckPeriod and quarantineTime constants. */
+export interface PodGCOptions {
+  /** --terminated-pod-gc-threshold: terminated pods kept before the oldest are deleted (12500; 0 disables). */
+  terminatedPodGCThreshold: number;
+  /** How often the collector runs (upstream's 20 s gcCheckPeriod; from --profile). */
+  gcPeriodMs: number;
+  /** How long a node missing from the informer waits before a live read confirms it is gone (upstream's 40 s quarantineTime; from --profile). */
+  quarantineMs: number;
 }
 
 export interface QueueMetricsSink {
