@@ -1,16 +1,17 @@
 /**
  * The garbage collector in a real cluster, driven by the real kubectl: cascading deletes in the
  * three propagation modes (the seed's `kubectl delete statefulset web --cascade=orphan` among
- * them), a custom resource owning a ConfigMap, and an object whose owner never existed. Only the
- * garbage collector runs: the owners and their pods are written by the test, ownerReferences
- * included, so nothing here depends on the workload controllers. There is no kubelet: the pods are
- * never bound, so the API server deletes them at once.
+ * them), a custom resource owning a ConfigMap, and an object whose owner never existed. The
+ * ReplicaSets' pods come from the ReplicaSet controller (and a Deployment's ReplicaSet from the
+ * deployment controller); the StatefulSet's pods are written by the test, ownerReferences included,
+ * as no StatefulSet controller runs here. There is no kubelet: the pods are never bound, so the
+ * API server deletes them at once.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Resources, type KubeObject, type ResourceRef } from "@kubemu/common";
 import { eventually, ManagerHarness } from "./harness.js";
 
-const h = new ManagerHarness({ etcd: "127.1.38", api: "127.1.39", scheduler: "127.1.40", manager: "127.1.41" }, { controllers: "garbage-collector-controller" });
+const h = new ManagerHarness({ etcd: "127.1.38", api: "127.1.39", scheduler: "127.1.40", manager: "127.1.41" }, { controllers: "garbage-collector-controller,deployment-controller,replicaset-controller" });
 const NS = "gc";
 
 beforeAll(async () => {
@@ -25,8 +26,8 @@ afterAll(async () => {
 const template = (app: string) => ({ metadata: { labels: { app } }, spec: { containers: [{ name: "c", image: "nginx" }] } });
 
 /** An owner object of resource r (ReplicaSet or StatefulSet shaped), written directly. */
-async function owner(r: ResourceRef, name: string): Promise<KubeObject> {
-  const spec = r.kind === "StatefulSet" ? { serviceName: name, replicas: 2, selector: { matchLabels: { app: name } }, template: template(name) } : { replicas: 2, selector: { matchLabels: { app: name } }, template: template(name) };
+async function owner(r: ResourceRef, name: string, replicas = 2): Promise<KubeObject> {
+  const spec = r.kind === "StatefulSet" ? { serviceName: name, replicas, selector: { matchLabels: { app: name } }, template: template(name) } : { replicas, selector: { matchLabels: { app: name } }, template: template(name) };
   return h.client.create(r, { apiVersion: `${r.group}/${r.version}`, kind: r.kind, metadata: { name, namespace: NS }, spec } as KubeObject);
 }
 
@@ -40,22 +41,27 @@ async function ownedPods(r: ResourceRef, o: KubeObject, names: string[]): Promis
 
 const podNames = async (app: string) => (await h.pods(NS, `app=${app}`)).map((p) => p.metadata.name).sort();
 
+/** A ReplicaSet and the pods the ReplicaSet controller makes for it. */
+async function replicaSetWithPods(name: string, replicas: number): Promise<void> {
+  await owner(Resources.replicaSets, name, replicas);
+  await eventually(() => podNames(name), (n) => n.length === replicas, `${name}'s ${replicas} pods`, 40_000);
+}
+
 describe("garbage collector with kubectl", () => {
   it("kubectl delete rs (background, kubectl's default) removes its pods", async () => {
-    const rs = await owner(Resources.replicaSets, "bg");
-    await ownedPods(Resources.replicaSets, rs, ["bg-a", "bg-b"]);
+    await replicaSetWithPods("bg", 2);
     expect(await h.kubectl.ok(["delete", "rs", "bg", "-n", NS])).toContain('replicaset.apps "bg" deleted');
     await eventually(() => podNames("bg"), (n) => n.length === 0, "the ReplicaSet's pods collected", 30_000);
   });
 
   it("kubectl delete rs --cascade=orphan returns and leaves the pods without ownerReferences", async () => {
-    const rs = await owner(Resources.replicaSets, "orph");
-    await ownedPods(Resources.replicaSets, rs, ["orph-a", "orph-b"]);
+    await replicaSetWithPods("orph", 2);
+    const before = await podNames("orph");
     // kubectl waits until the ReplicaSet is gone, which needs the collector to drop the orphan finalizer.
     expect(await h.kubectl.ok(["delete", "rs", "orph", "-n", NS, "--cascade=orphan"])).toContain('replicaset.apps "orph" deleted');
     expect((await h.kubectl.run(["get", "rs", "orph", "-n", NS])).code).not.toBe(0);
     const pods = await h.pods(NS, "app=orph");
-    expect(pods.map((p) => p.metadata.name).sort()).toEqual(["orph-a", "orph-b"]);
+    expect(pods.map((p) => p.metadata.name).sort()).toEqual(before);
     for (const p of pods) expect(p.metadata.ownerReferences ?? []).toEqual([]);
   });
 
@@ -71,8 +77,7 @@ describe("garbage collector with kubectl", () => {
   });
 
   it("kubectl delete rs --cascade=foreground returns only once the pods are gone", async () => {
-    const rs = await owner(Resources.replicaSets, "fg");
-    await ownedPods(Resources.replicaSets, rs, ["fg-a", "fg-b", "fg-c"]);
+    await replicaSetWithPods("fg", 3);
     expect(await h.kubectl.ok(["delete", "rs", "fg", "-n", NS, "--cascade=foreground"])).toContain('replicaset.apps "fg" deleted');
     // The owner went last: by the time kubectl saw it gone, its blocking dependents were already deleted.
     expect(await podNames("fg")).toEqual([]);
@@ -127,5 +132,19 @@ describe("garbage collector with kubectl", () => {
       30_000,
     );
     expect((await h.client.get(Resources.configMaps, NS, "kept")).metadata.name).toBe("kept");
+  });
+
+  it("kubectl delete deploy --cascade=orphan returns and leaves the ReplicaSet and its pods; deleting the ReplicaSet then collects the pods", async () => {
+    await h.kubectl.ok(["create", "deployment", "site", "-n", NS, "--image=nginx", "--replicas=2"]);
+    await eventually(() => podNames("site"), (n) => n.length === 2, "the Deployment's two pods", 40_000);
+    await h.kubectl.ok(["delete", "deploy", "site", "-n", NS, "--cascade=orphan"]);
+    const rss = (await h.client.list(Resources.replicaSets, { namespace: NS, labelSelector: "app=site" })).items;
+    expect(rss).toHaveLength(1);
+    expect(rss[0]!.metadata.ownerReferences ?? []).toEqual([]);
+    const pods = await h.pods(NS, "app=site");
+    expect(pods).toHaveLength(2);
+    for (const p of pods) expect(p.metadata.ownerReferences?.[0]?.uid).toBe(rss[0]!.metadata.uid);
+    await h.kubectl.ok(["delete", "rs", rss[0]!.metadata.name!, "-n", NS]);
+    await eventually(() => podNames("site"), (n) => n.length === 0, "the orphaned ReplicaSet's pods collected", 30_000);
   });
 });
