@@ -99,12 +99,13 @@ export function truncateSubsets(subsets: readonly EndpointSubset[]): EndpointSub
     if (truncateReady) {
       const addresses = (s.addresses ?? []).slice(0, toBeAdded);
       canBeAdded -= addresses.length;
-      const { notReadyAddresses: _dropped, ...rest } = s;
-      return { ...rest, addresses };
+      const { notReadyAddresses: _dropped, addresses: _all, ...rest } = s;
+      return { ...(addresses.length ? { addresses } : {}), ...rest };
     }
     const notReadyAddresses = (s.notReadyAddresses ?? []).slice(0, toBeAdded);
     canBeAdded -= notReadyAddresses.length;
-    return { ...s, notReadyAddresses };
+    const { notReadyAddresses: _all, ...rest } = s;
+    return { ...rest, ...(notReadyAddresses.length ? { notReadyAddresses } : {}) };
   });
 }
 
