@@ -11,5 +11,6 @@ export type * from "./api/params.js";
 export * from "./selectors/labels.js";
 export * from "./selectors/fields.js";
 export * from "./quantity/index.js";
+export * from "./quota/index.js";
 export * from "./client/index.js";
 export * from "./component/index.js";
