@@ -3,14 +3,15 @@
  * sequence (create -f, get, delete returns once it is gone), a namespace full of content (pods,
  * an owned ReplicaSet chain, ConfigMaps, Secrets, a Service, a Role, a custom resource) emptied
  * and removed, and content held by a finalizer reported in the namespace's conditions until it
- * goes. The namespace and garbage-collector controllers run. There is no kubelet: the test plays
+ * goes — the leading controller-manager killed meanwhile, so its standby finishes the deletion.
+ * The namespace and garbage-collector controllers run, in two controller-managers. There is no kubelet: the test plays
  * its part for the one bound pod, deleting it once it is terminating.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Resources, type KubeObject, type ResourceRef } from "@kubemu/common";
 import { eventually, ManagerHarness } from "./harness.js";
 
-const h = new ManagerHarness({ etcd: "127.1.42", api: "127.1.43", scheduler: "127.1.44", manager: "127.1.45" }, { controllers: "namespace-controller,garbage-collector-controller" });
+const h = new ManagerHarness({ etcd: "127.1.42", api: "127.1.43", scheduler: "127.1.44", manager: "127.1.45" }, { managers: 2, controllers: "namespace-controller,garbage-collector-controller" });
 const gadgets: ResourceRef = { group: "example.com", version: "v1", resource: "gadgets", kind: "Gadget", namespaced: true };
 
 beforeAll(async () => {
@@ -98,7 +99,7 @@ describe("namespace deletion with kubectl", () => {
     expect((await h.kubectl.run(["get", "ns", "team"])).code).not.toBe(0);
   });
 
-  it("content held by a finalizer: the namespace reports it in its conditions and goes once it is released", async () => {
+  it("content held by a finalizer: the namespace reports it in its conditions; with the leader killed, the new leader removes it once the content is released", async () => {
     await h.kubectl.ok(["create", "namespace", "held"]);
     await h.client.create(Resources.configMaps, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "stuck", namespace: "held", finalizers: ["example.com/hold"] } } as KubeObject);
     await h.kubectl.ok(["delete", "ns", "held", "--wait=false"]);
@@ -117,6 +118,9 @@ describe("namespace deletion with kubectl", () => {
       NamespaceFinalizersRemaining: "True SomeFinalizerRemain: Some finalizers are remaining: example.com/hold in 1 resource instances",
     });
     expect(await h.kubectl.ok(["get", "ns", "held", "-o", "jsonpath={.status.phase}"])).toBe("Terminating");
+    const leader = await h.leader(30_000);
+    await h.kill(leader.name);
+    await h.leader(30_000, leader.name);
     await h.kubectl.ok(["patch", "configmap", "stuck", "-n", "held", "--type=merge", "-p", '{"metadata":{"finalizers":null}}']);
     await eventually(() => h.kubectl.run(["get", "ns", "held"]), (r) => r.code !== 0 && r.stderr.includes("not found"), "the held namespace gone", 40_000);
   });
