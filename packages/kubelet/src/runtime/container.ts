@@ -7,7 +7,7 @@
  * OOM killer would (a sampling watchdog: cgroups are not used).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, readlinkSync } from "node:fs";
 import type { Logger } from "@kubemu/common";
 import { CriLogWriter } from "./cri-log.js";
 import { bwrapArgs, type HostFs, type Mount } from "./sandbox.js";
@@ -165,9 +165,25 @@ export class ContainerProcess {
     }
   }
 
-  /** Resolves once the container's pid is known (undefined if it never started). */
-  started(): Promise<number | undefined> {
-    return this.pidKnown;
+  /**
+   * Resolves once the container's process runs its own program (undefined if it never started):
+   * bwrap reports the pid before it has set up the mounts and exec'd, and an exec probe entering
+   * the namespaces earlier would see a half-made root.
+   */
+  async started(): Promise<number | undefined> {
+    const pid = await this.pidKnown;
+    if (pid === undefined || this.child.spawnargs[0] !== "bwrap") return pid;
+    for (let i = 0; i < 200; i++) {
+      let exe = "";
+      try {
+        exe = readlinkSync(`/proc/${pid}/exe`);
+      } catch {
+        return pid;
+      }
+      if (!exe.endsWith("/bwrap")) return pid;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    return pid;
   }
 
   signal(sig: NodeJS.Signals): void {
