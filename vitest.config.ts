@@ -14,6 +14,7 @@ export default defineConfig({
       "@kubemu/controller-manager": src("controller-manager"),
       "@kubemu/images": src("images"),
       "@kubemu/kubelet": src("kubelet"),
+      "@kubemu/kube-proxy": src("kube-proxy"),
     },
   },
   test: {
