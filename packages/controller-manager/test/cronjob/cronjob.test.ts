@@ -184,7 +184,7 @@ describe("cronjob controller: status.active against the Jobs that exist", () => 
     expect(h.cronJob("m").status!.active).toBeUndefined();
   });
 
-  it("UnexpectedJob: a running Job it controls but does not list (kubectl create job --from)", async () => {
+  it("UnexpectedJob: a running Job it controls but does not list (kubectl create job --from, or made just before a crash)", async () => {
     const manual = ownedJob("u", CREATED);
     manual.metadata.name = "manual-run";
     manual.metadata.annotations = { "cronjob.kubernetes.io/instantiate": "manual" };
