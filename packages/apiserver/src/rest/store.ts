@@ -26,6 +26,7 @@ import { deletionFinalizers } from "./gc-finalizers.js";
 import { NamespaceLifecycle } from "../admission/namespace-lifecycle.js";
 import { allocateForCreate, allocateForUpdate, releaseForDelete } from "../admission/services.js";
 import { ServiceAllocators } from "../allocators/service-allocators.js";
+import { ResourceAdmission } from "../admission/resource-admission.js";
 
 import type { PatchType } from "@kubemu/common";
 export type { PatchType };
@@ -79,11 +80,19 @@ const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !
 export class ResourceStore {
   readonly lifecycle: NamespaceLifecycle;
   readonly allocators: ServiceAllocators;
+  /** LimitRanger and ResourceQuota: the admission plugins of every namespaced resource. */
+  readonly resourceAdmission: ResourceAdmission;
 
   constructor(private readonly ctx: ServerContext) {
     const nsDef = ctx.registry.lookup("", "v1", "namespaces")!;
     this.lifecycle = new NamespaceLifecycle(ctx.storageFor(nsDef), ctx.clock);
     this.allocators = new ServiceAllocators(ctx.storage.forResource({ resource: "ranges" }), ctx.rng);
+    this.resourceAdmission = new ResourceAdmission({
+      def: (plural) => ctx.registry.lookup("", "v1", plural)!,
+      list: async (def, ns, consistent) => (await this.list(def, ns, consistent ? {} : { resourceVersion: "0" })).items,
+      storage: (def) => this.storage(def),
+      clock: ctx.clock,
+    });
   }
 
   private storage(def: ResourceDef): Storage {
@@ -240,8 +249,10 @@ export class ResourceStore {
   private async createPrepared(def: ResourceDef, obj: KubeObject, opts: WriteOptions, managedFieldsDone: boolean, requestName: string): Promise<KubeObject> {
     if (def.namespaced && def.kind !== "Namespace") await this.lifecycle.checkCreate(obj.metadata.namespace!, qualifiedResource(def), obj.metadata.name);
     def.defaults?.(obj);
+    if (!opts.subresource) await this.resourceAdmission.mutate(def, { operation: "CREATE", object: obj });
     await this.admit(def, "CREATE", requestName, opts, obj);
     this.validate(def, obj);
+    await this.resourceAdmission.validate(def, { operation: "CREATE", object: obj, dryRun: opts.dryRun ?? false, ...(opts.subresource ? { subresource: opts.subresource } : {}) });
     if (!managedFieldsDone) recordUpdate(undefined, obj, opts.fieldManager ?? "unknown", this.now(), opts.subresource);
     let undo: (() => Promise<void>) | undefined;
     if (def.kind === "Service" && def.group === "") undo = await allocateForCreate(obj, this.allocators, opts.dryRun ?? false);
@@ -295,6 +306,7 @@ export class ResourceStore {
     def.defaults?.(next);
     await this.admit(def, "UPDATE", cur.metadata.name ?? "", opts, next, cur);
     this.validate(def, next, cur);
+    await this.resourceAdmission.validate(def, { operation: "UPDATE", object: next, old: cur, dryRun: opts.dryRun ?? false, ...(opts.subresource ? { subresource: opts.subresource } : {}) });
     if (!ssaDone) recordUpdate(cur, next, opts.fieldManager ?? "unknown", this.now(), opts.subresource);
     else if (!next.metadata.managedFields && cur.metadata.managedFields) delete next.metadata.managedFields;
     return next;

@@ -5,13 +5,13 @@
  * match the quota's scopes; names the quota does not limit are dropped.
  */
 import type { QuotaEvaluator, QuotaObject, GroupResource } from "./evaluators.js";
-import { addLists, wholeQuantity, subtractNames, intersectNames, maskList, parseResourceList, type ResourceList } from "./resource-list.js";
+import { addLists, wholeQuantity, subtractNames, intersectNames, maskList, parseResourceList, type ResourceList, type SpecHolder } from "./resource-list.js";
 import { quotaScopeSelectors } from "./scopes.js";
 
 export interface CalculateUsageInput {
   namespace: string;
   /** The quota (its spec's hard limits, scopes and scopeSelector). */
-  quota: { spec?: unknown };
+  quota: SpecHolder;
   evaluators: readonly QuotaEvaluator[];
   /** The objects of a resource in a namespace (throws when they cannot be listed, e.g. a cache not synced). */
   list(gr: GroupResource, namespace: string): QuotaObject[];

@@ -7,7 +7,7 @@
  */
 import { compareQuantities, type Quantity } from "../quantity/index.js";
 import { containerResources, containersOf, podLimits, podRequests } from "./pod-resources.js";
-import { addLists, wholeQuantity, intersectNames, listsEqual, parseResourceList, type ResourceList } from "./resource-list.js";
+import { addLists, wholeQuantity, intersectNames, listsEqual, parseResourceList, type ResourceList, type SpecHolder } from "./resource-list.js";
 import { podMatchesScope, quotaScopeSelectors, type ScopeSelector } from "./scopes.js";
 
 type Obj = Record<string, unknown>;
@@ -53,7 +53,7 @@ export function objectCountName(gr: GroupResource): string {
 }
 
 /** generic.Matches: the quota tracks one of the evaluator's resources and every scope matches. */
-export function quotaMatches(evaluator: QuotaEvaluator, quota: { spec?: unknown; status?: unknown }, obj: QuotaObject): boolean {
+export function quotaMatches(evaluator: QuotaEvaluator, quota: SpecHolder, obj: QuotaObject): boolean {
   const hard = Object.keys(parseResourceList(isObj(quota.status) ? quota.status.hard : undefined));
   if (evaluator.matchingResources(hard).length === 0) return false;
   return quotaScopeSelectors(quota).every((s) => evaluator.matchesScope(s, obj));

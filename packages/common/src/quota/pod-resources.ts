@@ -6,7 +6,7 @@
  * limits the pod already has).
  */
 import { compareQuantities } from "../quantity/index.js";
-import { addQuantity, parseResourceList, type ResourceList } from "./resource-list.js";
+import { addQuantity, parseResourceList, type ResourceList, type SpecHolder } from "./resource-list.js";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -61,14 +61,14 @@ function overheadOf(spec: unknown): ResourceList {
 }
 
 /** PodRequests; `overhead: false` leaves the pod overhead out (the LimitRanger's pod sums). */
-export function podRequests(pod: { spec?: unknown }, opts: { overhead?: boolean } = {}): ResourceList {
+export function podRequests(pod: SpecHolder, opts: { overhead?: boolean } = {}): ResourceList {
   const reqs = aggregate(pod.spec, "requests");
   if (opts.overhead !== false) addInto(reqs, overheadOf(pod.spec));
   return reqs;
 }
 
 /** PodLimits; the overhead is added only to resources the pod has a limit for. */
-export function podLimits(pod: { spec?: unknown }, opts: { overhead?: boolean } = {}): ResourceList {
+export function podLimits(pod: SpecHolder, opts: { overhead?: boolean } = {}): ResourceList {
   const limits = aggregate(pod.spec, "limits");
   if (opts.overhead !== false) for (const [k, v] of Object.entries(overheadOf(pod.spec))) if (limits[k]) limits[k] = addQuantity(limits[k], v);
   return limits;

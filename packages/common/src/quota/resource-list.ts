@@ -6,6 +6,13 @@
  */
 import { compareQuantities, formatQuantity, parseQuantity, quantitySign, type Quantity } from "../quantity/index.js";
 
+/** Any object with a spec (and maybe status): a pod, a claim, a quota. */
+export interface SpecHolder {
+  metadata?: unknown;
+  spec?: unknown;
+  status?: unknown;
+}
+
 /** Resource name → quantity. */
 export type ResourceList = Record<string, Quantity>;
 

@@ -8,7 +8,7 @@
 import { compareQuantities, quantitySign } from "../quantity/index.js";
 import { labelSelectorOf, type LabelOperator } from "../selectors/labels.js";
 import { containerResources, containersOf } from "./pod-resources.js";
-import { addQuantity, type ResourceList } from "./resource-list.js";
+import { addQuantity, type ResourceList, type SpecHolder } from "./resource-list.js";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -21,7 +21,7 @@ export interface ScopeSelector {
 }
 
 /** The selectors a quota's scopes and scopeSelector amount to (getScopeSelectorsFromQuota). */
-export function quotaScopeSelectors(quota: { spec?: unknown }): ScopeSelector[] {
+export function quotaScopeSelectors(quota: SpecHolder): ScopeSelector[] {
   const spec = isObj(quota.spec) ? quota.spec : {};
   const out: ScopeSelector[] = [];
   for (const s of Array.isArray(spec.scopes) ? spec.scopes : []) if (typeof s === "string") out.push({ scopeName: s, operator: "Exists" });
@@ -37,7 +37,7 @@ export function quotaScopeSelectors(quota: { spec?: unknown }): ScopeSelector[] 
 const QOS_RESOURCES = new Set(["cpu", "memory"]);
 
 /** ComputePodQOS: Guaranteed, Burstable or BestEffort from every container's positive cpu/memory requests and limits. */
-export function computePodQOS(pod: { spec?: unknown }): "Guaranteed" | "Burstable" | "BestEffort" {
+export function computePodQOS(pod: SpecHolder): "Guaranteed" | "Burstable" | "BestEffort" {
   const requests: ResourceList = {};
   const limits: ResourceList = {};
   let guaranteed = true;
@@ -59,13 +59,13 @@ export function computePodQOS(pod: { spec?: unknown }): "Guaranteed" | "Burstabl
 }
 
 /** GetPodQOS: the class the API server recorded in status, else computed. */
-export function podQOS(pod: { spec?: unknown; status?: unknown }): string {
+export function podQOS(pod: SpecHolder): string {
   const recorded = isObj(pod.status) ? pod.status.qosClass : undefined;
   return typeof recorded === "string" && recorded !== "" ? recorded : computePodQOS(pod);
 }
 
 /** A pod with an activeDeadlineSeconds ≥ 0 counts as Terminating. */
-export function isTerminatingPod(pod: { spec?: unknown }): boolean {
+export function isTerminatingPod(pod: SpecHolder): boolean {
   const d = isObj(pod.spec) ? pod.spec.activeDeadlineSeconds : undefined;
   return typeof d === "number" && d >= 0;
 }
@@ -89,7 +89,7 @@ function crossNamespaceTerms(terms: unknown, weighted: boolean): boolean {
 }
 
 /** usesCrossNamespacePodAffinity: an affinity or anti-affinity term naming namespaces or a namespace selector. */
-export function usesCrossNamespacePodAffinity(pod: { spec?: unknown }): boolean {
+export function usesCrossNamespacePodAffinity(pod: SpecHolder): boolean {
   const affinity = isObj(pod.spec) && isObj(pod.spec.affinity) ? pod.spec.affinity : undefined;
   if (!affinity) return false;
   return [affinity.podAffinity, affinity.podAntiAffinity].some(
@@ -98,7 +98,7 @@ export function usesCrossNamespacePodAffinity(pod: { spec?: unknown }): boolean 
 }
 
 /** podMatchesScopeFunc. Throws on a selector that cannot be evaluated. */
-export function podMatchesScope(selector: ScopeSelector, pod: { spec?: unknown; status?: unknown }): boolean {
+export function podMatchesScope(selector: ScopeSelector, pod: SpecHolder): boolean {
   switch (selector.scopeName) {
     case "Terminating":
       return isTerminatingPod(pod);
