@@ -1,4 +1,5 @@
 /** One accepted wire connection on a WireServer: handshake, requests, streams, cancellation. */
+import type { IncomingMessage } from "node:http";
 import type { WebSocket } from "ws";
 import type { Logger } from "pino";
 import type { Timer } from "../clock.js";
@@ -19,6 +20,7 @@ class Context implements RequestContext {
     readonly method: string,
     readonly peer: string,
     readonly log: Logger,
+    readonly request: IncomingMessage | undefined,
   ) {}
 
   get signal(): AbortSignal {
@@ -109,6 +111,7 @@ export class ServerConnection {
     ws: WebSocket,
     socket: Corkable,
     remote: string,
+    private readonly upgradeRequest?: IncomingMessage,
   ) {
     this.log = server.log.child({ remote });
     this.link = new Link(ws, server.linkOptions, handshakeOnly, socket);
@@ -181,7 +184,7 @@ export class ServerConnection {
     const handler = this.server.requestHandlers.get(method);
     if (!handler) return this.sendError(id, unknownMethod(method, this.server.streamHandlers.has(method)));
     if (this.requests.has(id) || this.streams.has(id)) return this.sendError(id, newStatus("BadRequest", `request id ${id} is already in use`));
-    const ctx = new Context(method, this.peerName, this.log);
+    const ctx = new Context(method, this.peerName, this.log, this.upgradeRequest);
     this.requests.set(id, ctx);
     let result: unknown;
     try {
@@ -206,7 +209,7 @@ export class ServerConnection {
       this.log.debug({ method }, "wire: notify for an unknown method ignored");
       return;
     }
-    const ctx = new Context(method, this.peerName, this.log);
+    const ctx = new Context(method, this.peerName, this.log, this.upgradeRequest);
     const failed = (e: unknown) => this.log.warn({ method, err: e instanceof Error ? e.message : String(e) }, "wire: notify handler failed");
     try {
       const result = handler(params, ctx);
@@ -231,7 +234,7 @@ export class ServerConnection {
     const handler = this.server.streamHandlers.get(method);
     if (!handler) return this.sendError(id, unknownMethod(method, this.server.requestHandlers.has(method), true));
     if (this.requests.has(id) || this.streams.has(id)) return this.sendError(id, newStatus("BadRequest", `stream id ${id} is already in use`));
-    const ctx = new Context(method, this.peerName, this.log);
+    const ctx = new Context(method, this.peerName, this.log, this.upgradeRequest);
     const stream = new Stream(this, id, ctx, credit);
     this.streams.set(id, stream);
     const done = (err: unknown, failed: boolean) => {

@@ -21,6 +21,8 @@ export interface RequestContext {
   readonly peer: string;
   readonly method: string;
   readonly log: Logger;
+  /** The HTTP upgrade request this connection was opened with (its headers and socket: who the client is); unset for connections made without one. */
+  readonly request: IncomingMessage | undefined;
 }
 
 /** The sending half of a server-pushed stream. */
@@ -181,7 +183,7 @@ export class WireServer {
     }
     this.stats.connectionsAccepted++;
     this.stats.connectionsOpen++;
-    const conn = new ServerConnection(this, ws, req.socket, req.socket.remoteAddress ?? "?");
+    const conn = new ServerConnection(this, ws, req.socket, req.socket.remoteAddress ?? "?", req);
     this.connections.add(conn);
     conn.closed.then(() => {
       this.connections.delete(conn);
