@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { nodeCertPaths, pkiDirOf } from "./node-certs.js";
 import type { PkiPaths } from "./pki.js";
 import type { ProcessSpec } from "./spec.js";
 
@@ -194,7 +195,9 @@ export function clusterTable(layout: ClusterLayout): ProcessSpec[] {
       bin: bin("kubelet"),
       nodeArgs: [],
       args: [
-        ...nodeFlags,
+        // The kubelet reaches the HTTPS port with its node's certificate (system:node:<node>).
+        "--node-name", node, "--node-ip", ip, "--apiserver-urls", pki ? componentApiservers : apiserverUrls,
+        ...(pki ? credentials(nodeCertPaths(pkiDirOf(pki.caCert), node).cert, nodeCertPaths(pkiDirOf(pki.caCert), node).key) : []),
         "--port", String(ports.kubelet),
         "--pod-cidr", `127.244.${i + 1}.0/24`,
         // minikube labels its first node control-plane without tainting it.

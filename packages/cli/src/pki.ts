@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "
 import { join } from "node:path";
 import { certificateProblem, createCertificateAuthority, issueCertificate, type CertificateRequest, type KeyPair, type Logger } from "@kubemu/common";
 import { apiserverLb, apiservers } from "./components.js";
+import { nodeCertPaths } from "./node-certs.js";
 
 /** The ClusterIP of the `kubernetes` Service (first address of the service range). */
 const KUBERNETES_SERVICE_IP = "127.96.0.1";
@@ -52,9 +53,11 @@ export const adminCertRequest: CertificateRequest = { commonName: "kubernetes-ad
 /** The scheduler's and controller-manager's identities, as upstream's RBAC bootstrap roles name them. */
 export const schedulerCertRequest: CertificateRequest = { commonName: "system:kube-scheduler", use: { kind: "client" }, validDays: leafValidDays };
 export const controllerManagerCertRequest: CertificateRequest = { commonName: "system:kube-controller-manager", use: { kind: "client" }, validDays: leafValidDays };
+/** A kubelet's identity for the Node authorizer: system:node:<name> in system:nodes. */
+export const nodeCertRequest = (node: string): CertificateRequest => ({ commonName: `system:node:${node}`, organizations: ["system:nodes"], use: { kind: "client" }, validDays: leafValidDays });
 
 /** Makes sure every file exists and is usable; returns their paths. */
-export async function ensureClusterPki(dir: string, now: Date, log: Logger): Promise<PkiPaths> {
+export async function ensureClusterPki(dir: string, now: Date, log: Logger, nodes: readonly string[] = []): Promise<PkiPaths> {
   const p = pkiPaths(dir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   let ca = readPair(p.caCert, p.caKey);
@@ -69,6 +72,7 @@ export async function ensureClusterPki(dir: string, now: Date, log: Logger): Pro
     [adminCertRequest, p.adminCert, p.adminKey],
     [schedulerCertRequest, p.schedulerCert, p.schedulerKey],
     [controllerManagerCertRequest, p.controllerManagerCert, p.controllerManagerKey],
+    ...nodes.map((n) => [nodeCertRequest(n), nodeCertPaths(dir, n).cert, nodeCertPaths(dir, n).key] as const),
   ] as const) {
     const pair = readPair(certPath, keyPath);
     const problem = pair === undefined ? "missing" : certificateProblem(pair, ca, req, now);

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { readClusterState, writeClusterState, type ClusterState, type ProcessRecord } from "../cluster-state.js";
-import { apiserverLb, clusterTable } from "../components.js";
+import { apiserverLb, clusterTable, nodeName } from "../components.js";
 import type { CommandContext } from "../context.js";
 import { CliError } from "../errors.js";
 import { isBuilt, newProcessRecord, spawnDetached } from "../launch.js";
@@ -54,7 +54,8 @@ async function upFresh(ctx: CommandContext, previous: ClusterState | undefined, 
     specs = loadSpecFile(opts.specFile);
   } else {
     lbPorts = await chooseLbPorts(previous);
-    pki = opts.insecureHttp ? null : await ensureClusterPki(ctx.paths.pkiDir, new Date(ctx.clock.now()), log);
+    const nodes = Array.from({ length: opts.nodes }, (_, i) => nodeName(ctx.cluster, i));
+    pki = opts.insecureHttp ? null : await ensureClusterPki(ctx.paths.pkiDir, new Date(ctx.clock.now()), log, nodes);
     specs = clusterTable({ cluster: ctx.cluster, nodeCount: opts.nodes, apiserverLbPort: lbPorts.api, apiserverLbControlPort: lbPorts.control, pki });
   }
   const settings = { paths: ctx.paths, profile: ctx.profile, logLevel: ctx.logLevel };

@@ -1,0 +1,13 @@
+import { dirname, join } from "node:path";
+
+/**
+ * Each kubelet's client certificate in the cluster's pki dir (kubeadm's kubelet-client-current.pem,
+ * one per node here). Its own module so both the PKI and the component table use it without an
+ * import cycle.
+ */
+export function nodeCertPaths(pkiDir: string, node: string): { cert: string; key: string } {
+  return { cert: join(pkiDir, `kubelet-${node}.crt`), key: join(pkiDir, `kubelet-${node}.key`) };
+}
+
+/** The pki dir of a cluster's CA certificate path. */
+export const pkiDirOf = (caCert: string) => dirname(caCert);
