@@ -2,3 +2,4 @@ export { TIMING_PROFILES, profileNames, type ProfileName, type TimingProfile } f
 export { startComponentServer, type ComponentServer, type ComponentServerOptions, type HealthCheck } from "./server.js";
 export { FlagError, componentCommand, parseComponentFlags, parseDuration, wireEndpoint, type ComponentConfig } from "./flags.js";
 export { ElectedComponent, type ElectedOptions, type ElectionStatus } from "./elected.js";
+export { startElectedProcess, type ElectedProcess, type ElectedProcessOptions } from "./elected-process.js";

@@ -4,8 +4,8 @@
  * while leading — every enabled controller's workers. A controller whose run fails while leading
  * is logged and started again after a second; the others keep running.
  */
-import type { Logger, ProcessStatus } from "@kubemu/common";
-import { ApiClient, ElectedComponent, EventRecorder, FaultInjector, InformerFactory, holderIdentity, randomRng, realClock, startComponentServer, type ComponentConfig } from "@kubemu/common";
+import type { Logger } from "@kubemu/common";
+import { ApiClient, EventRecorder, FaultInjector, InformerFactory, holderIdentity, randomRng, realClock, startElectedProcess, type ComponentConfig } from "@kubemu/common";
 import { setMaxListeners } from "node:events";
 import type { ControllerContext, ControllerDescriptor, ControllerOptions } from "../controller/context.js";
 import { ALL_CONTROLLERS } from "../controllers/index.js";
@@ -73,36 +73,14 @@ export async function startControllerManager(cfg: ManagerConfig, log: Logger, al
     }
   };
 
-  const elected = new ElectedComponent({ client, leaseName: LEASE_NAME, identity, leaseDurationMs: cfg.leaseDurationMs, renewDeadlineMs: cfg.renewDeadlineMs, retryPeriodMs: cfg.retryPeriodMs, lead, recorder: recorder("kube-controller-manager"), clock, rng: rng.fork(), logger: log });
-  const status = (): ProcessStatus => ({ name: cfg.name, pid: process.pid, identity, ...elected.status(), ready: informers.hasSynced(), controllers: enabled.map((c) => c.name) });
-  const server = await startComponentServer({
-    host: cfg.bindAddress,
-    port: cfg.port,
-    status,
-    faults,
-    registry: metrics.registry,
-    readiness: { "informer-sync": () => (informers.hasSynced() ? undefined : "informers not synced") },
-    logger: log,
+  const proc = await startElectedProcess({
+    cfg, log, client, informers, faults, registry: metrics.registry, leaseName: LEASE_NAME, identity, lead,
+    recorder: recorder("kube-controller-manager"),
+    recorders: () => [...recorders.values()],
+    statusExtra: () => ({ controllers: enabled.map((c) => c.name) }),
+    stopping, clock, rng: rng.fork(),
   });
-  informers.start(stopping.signal);
-  const running = cfg.leaderElect
-    ? elected.run(stopping.signal)
-    : lead(stopping.signal).catch((e: unknown) => {
-        log.fatal({ err: e instanceof Error ? (e.stack ?? e.message) : String(e) }, "controllers failed (--leader-elect=false: nothing to fall back to)");
-        process.exitCode = 1;
-      });
-  return {
-    identity,
-    url: server.url,
-    async stop() {
-      stopping.abort();
-      await running;
-      for (const r of recorders.values()) r.stop();
-      await Promise.race([Promise.all([...recorders.values()].map((r) => r.flush())), clock.sleep(500)]);
-      await server.close();
-      await client.close();
-    },
-  };
+  return { identity, url: proc.url, stop: () => proc.stop() };
 }
 
 function untilAborted(signal: AbortSignal): Promise<void> {

@@ -4,8 +4,8 @@
  * a scheduling queue, a cache and the scheduling loop, made afresh for each term from the
  * informers' caches.
  */
-import type { KubeObject, Logger, ProcessStatus, SharedInformer } from "@kubemu/common";
-import { ApiClient, ElectedComponent, EventRecorder, FaultInjector, InformerFactory, Resources, holderIdentity, randomRng, realClock, startComponentServer, type ComponentConfig } from "@kubemu/common";
+import type { KubeObject, Logger, SharedInformer } from "@kubemu/common";
+import { ApiClient, EventRecorder, FaultInjector, InformerFactory, Resources, holderIdentity, randomRng, realClock, startElectedProcess, type ComponentConfig } from "@kubemu/common";
 import { setMaxListeners } from "node:events";
 import type { Node, Pod } from "kubernetes-types/core/v1.js";
 import { SchedulingQueue } from "../queue/scheduling-queue.js";
@@ -94,37 +94,10 @@ export async function startScheduler(cfg: ComponentConfig, log: Logger): Promise
     }
   };
 
-  const elected = new ElectedComponent({ client, leaseName: LEASE_NAME, identity, leaseDurationMs: cfg.leaseDurationMs, renewDeadlineMs: cfg.renewDeadlineMs, retryPeriodMs: cfg.retryPeriodMs, lead, recorder, clock, rng: rng.fork(), logger: log });
-  const status = (): ProcessStatus => {
-    const s = elected.status();
-    return { name: cfg.name, pid: process.pid, identity, ...s, ready: factory.hasSynced() };
-  };
-  const server = await startComponentServer({
-    host: cfg.bindAddress,
-    port: cfg.port,
-    status,
-    faults,
-    registry: metrics.registry,
-    readiness: { "informer-sync": () => (factory.hasSynced() ? undefined : "informers not synced") },
-    logger: log,
+  const proc = await startElectedProcess({
+    cfg, log, client, informers: factory, faults, registry: metrics.registry, leaseName: LEASE_NAME, identity, lead, recorder,
+    recorders: () => [recorder],
+    stopping, clock, rng: rng.fork(),
   });
-  factory.start(stopping.signal);
-  const running = cfg.leaderElect
-    ? elected.run(stopping.signal)
-    : lead(stopping.signal).catch((e: unknown) => {
-        log.fatal({ err: e instanceof Error ? (e.stack ?? e.message) : String(e) }, "scheduling failed (--leader-elect=false: nothing to fall back to)");
-        process.exitCode = 1;
-      });
-  return {
-    identity,
-    url: server.url,
-    async stop() {
-      stopping.abort();
-      await running;
-      recorder.stop();
-      await Promise.race([recorder.flush(), clock.sleep(500)]);
-      await server.close();
-      await client.close();
-    },
-  };
+  return { identity, url: proc.url, stop: () => proc.stop() };
 }
