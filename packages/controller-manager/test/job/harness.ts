@@ -108,12 +108,12 @@ export class JobHarness {
   async finish(podName: string, exitCode = 0, extra: { conditions?: { type: string; status: string }[] } = {}): Promise<void> {
     const pod = this.pods().find((p) => p.metadata.name === podName)!;
     const now = rfc3339(this.clock.now());
-    pod.status = {
+    const status = {
       phase: exitCode === 0 ? "Succeeded" : "Failed",
       conditions: [{ type: "Ready", status: "False", reason: "PodCompleted", lastTransitionTime: now }, ...(extra.conditions ?? [])],
       containerStatuses: pod.spec!.containers.map((c) => ({ name: c.name, image: c.image ?? "", imageID: "", ready: false, restartCount: 0, state: { terminated: { exitCode, reason: exitCode === 0 ? "Completed" : "Error", finishedAt: now, startedAt: now } } })),
     };
-    await this.fake.updateStatus(Resources.pods, pod);
+    await this.fake.updateStatus(Resources.pods, { ...pod, status });
     this.observe();
   }
 
@@ -124,8 +124,7 @@ export class JobHarness {
     pod.spec!.nodeName = "node-1";
     await this.fake.update(Resources.pods, pod);
     const fresh = this.pods().find((p) => p.metadata.name === podName)!;
-    fresh.status = { phase: "Running", conditions: [{ type: "Ready", status: "True", lastTransitionTime: now }], containerStatuses: [] };
-    await this.fake.updateStatus(Resources.pods, fresh);
+    await this.fake.updateStatus(Resources.pods, { ...fresh, status: { phase: "Running", conditions: [{ type: "Ready", status: "True", lastTransitionTime: now }], containerStatuses: [] } });
     this.observe();
   }
 

@@ -203,8 +203,7 @@ describe("job controller: backoffLimit and the pod failure backoff", () => {
     const h = new JobHarness([job]);
     await h.sync("rs");
     const pod = h.pods()[0]!;
-    pod.status = { phase: "Running", containerStatuses: [{ name: "main", image: "busybox", imageID: "", ready: false, restartCount: 2 }] };
-    await h.fake.updateStatus(Resources.pods, pod);
+    await h.fake.updateStatus(Resources.pods, { ...pod, status: { phase: "Running", containerStatuses: [{ name: "main", image: "busybox", imageID: "", ready: false, restartCount: 2 }] } });
     h.observe();
     await h.sync("rs");
     expect(h.conditions("rs")[0]).toBe("FailureTarget=True BackoffLimitExceeded: Job has reached the specified backoff limit");
