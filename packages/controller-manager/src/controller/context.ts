@@ -34,6 +34,8 @@ export interface ControllerOptions {
   rootCA?: string;
   /** --service-account-private-key-file: signs legacy service account tokens. */
   serviceAccountPrivateKey?: KeyObject;
+  /** --resource-quota-sync-period: how often the resourcequota controller recounts every quota (upstream's 5 min). */
+  resourceQuotaSyncPeriodMs?: number;
   /** The node lifecycle controller's flags (--node-monitor-period...); unset fields take the fast profile's or upstream's defaults. */
   nodeLifecycle?: Partial<NodeLifecycleOptions>;
   /** The pod garbage collector's settings (--terminated-pod-gc-threshold; period and quarantine from --profile). */
