@@ -10,7 +10,7 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Resources, type KubeObject } from "@kubemu/common";
-import { SchedulerHarness, eventually } from "../../../scheduler/test/e2e/harness.js";
+import { SchedulerHarness, eventually, leaderAmong, statusOf } from "../../../scheduler/test/e2e/harness.js";
 import type { Proc } from "../../../apiserver/test/e2e/cluster.js";
 
 export { eventually };
@@ -88,28 +88,13 @@ export class ManagerHarness {
     else this.managers[existing] = entry;
   }
 
-  async status(name: string): Promise<ManagerStatus | undefined> {
-    const m = this.managers.find((x) => x.name === name)!;
-    try {
-      const r = await fetch(`${m.url}/kubemu/status`, { signal: AbortSignal.timeout(1000) });
-      return (await r.json()) as ManagerStatus;
-    } catch {
-      return undefined;
-    }
+  status(name: string): Promise<ManagerStatus | undefined> {
+    return statusOf<ManagerStatus>(this.managers.find((x) => x.name === name)!.url);
   }
 
   /** The manager that says it leads, once exactly one does. */
-  async leader(timeoutMs = 15_000, exclude?: string): Promise<ManagerStatus> {
-    return eventually(
-      async () => {
-        const all = (await Promise.all(this.managers.map((m) => (m.name === exclude ? undefined : this.status(m.name))))).filter((s): s is ManagerStatus => !!s);
-        const leaders = all.filter((s) => s.role === "leader");
-        return leaders.length === 1 ? leaders[0] : undefined;
-      },
-      (v) => v !== undefined,
-      "exactly one controller-manager leading",
-      timeoutMs,
-    ) as Promise<ManagerStatus>;
+  leader(timeoutMs = 15_000, exclude?: string): Promise<ManagerStatus> {
+    return leaderAmong<ManagerStatus>(this.managers, "controller-manager", timeoutMs, exclude);
   }
 
   kill(name: string): Promise<void> {

@@ -67,28 +67,13 @@ export class SchedulerHarness {
     else this.schedulers[existing] = entry;
   }
 
-  async status(name: string): Promise<SchedulerStatus | undefined> {
-    const s = this.schedulers.find((x) => x.name === name)!;
-    try {
-      const r = await fetch(`${s.url}/kubemu/status`, { signal: AbortSignal.timeout(1000) });
-      return (await r.json()) as SchedulerStatus;
-    } catch {
-      return undefined;
-    }
+  status(name: string): Promise<SchedulerStatus | undefined> {
+    return statusOf<SchedulerStatus>(this.schedulers.find((x) => x.name === name)!.url);
   }
 
   /** The scheduler that says it leads, once exactly one does. */
-  async leader(timeoutMs = 15_000, exclude?: string): Promise<SchedulerStatus> {
-    return eventually(
-      async () => {
-        const all = (await Promise.all(this.schedulers.map((s) => (s.name === exclude ? undefined : this.status(s.name))))).filter((s): s is SchedulerStatus => !!s);
-        const leaders = all.filter((s) => s.role === "leader");
-        return leaders.length === 1 ? leaders[0] : undefined;
-      },
-      (v) => v !== undefined,
-      "exactly one scheduler leading",
-      timeoutMs,
-    ) as Promise<SchedulerStatus>;
+  leader(timeoutMs = 15_000, exclude?: string): Promise<SchedulerStatus> {
+    return leaderAmong<SchedulerStatus>(this.schedulers, "scheduler", timeoutMs, exclude);
   }
 
   async kill(name: string): Promise<void> {
@@ -123,6 +108,30 @@ export class SchedulerHarness {
     await this.client?.close().catch(() => undefined);
     await this.cluster.stop();
   }
+}
+
+/** GET <url>/kubemu/status of a component, or undefined when it does not answer. */
+export async function statusOf<S>(url: string): Promise<S | undefined> {
+  try {
+    const r = await fetch(`${url}/kubemu/status`, { signal: AbortSignal.timeout(1000) });
+    return (await r.json()) as S;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The member of a leader-elected group that says it leads, once exactly one does. */
+export async function leaderAmong<S extends { role: string }>(members: readonly { name: string; url: string }[], what: string, timeoutMs: number, exclude?: string): Promise<S> {
+  return eventually(
+    async () => {
+      const all = (await Promise.all(members.map((m) => (m.name === exclude ? undefined : statusOf<S>(m.url))))).filter((s): s is Awaited<S> => !!s);
+      const leaders = all.filter((s) => s.role === "leader");
+      return leaders.length === 1 ? leaders[0] : undefined;
+    },
+    (v) => v !== undefined,
+    `exactly one ${what} leading`,
+    timeoutMs,
+  ) as Promise<S>;
 }
 
 export async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, what: string, timeoutMs = 15_000): Promise<T> {
