@@ -7,6 +7,7 @@ import type { NodeLifecycleOptions, PodGCOptions } from "./controller/context.js
 import { startControllerManager, type ManagerConfig } from "./server/controller-manager.js";
 import { ALL_CONTROLLERS } from "./controllers/index.js";
 import { enabledControllers } from "./server/controllers-flag.js";
+import { PV_SYNC_PERIOD_MS } from "./controllers/persistentvolume/index.js";
 
 function parse(argv: string[]): ManagerConfig {
   const cmd = componentCommand("kubemu-controller-manager", "runs kube-controller-manager's controllers, leader-elected", { port: 10257 }).option(
@@ -25,7 +26,8 @@ function parse(argv: string[]): ManagerConfig {
     .option("--secondary-node-eviction-rate <qps>", "Number of nodes per second on which pods are deleted in case of node failure when a zone is unhealthy (see --unhealthy-zone-threshold for definition of healthy/unhealthy). Zone refers to entire cluster in non-multizone clusters. This value is implicitly overridden to 0 if the cluster size is smaller than --large-cluster-size-threshold.", "0.01")
     .option("--large-cluster-size-threshold <n>", "Number of nodes from which node-lifecycle-controller treats the cluster as large for the eviction logic purposes. --secondary-node-eviction-rate is implicitly overridden to 0 for clusters this size or smaller.", "50")
     .option("--unhealthy-zone-threshold <fraction>", "Fraction of Nodes in a zone which needs to be not Ready (minimum 3) for zone to be treated as unhealthy.", "0.55")
-    .option("--terminated-pod-gc-threshold <n>", "Number of terminated pods that can exist before the terminated pod garbage collector starts deleting terminated pods. If <= 0, the terminated pod garbage collector is disabled.", "12500");
+    .option("--terminated-pod-gc-threshold <n>", "Number of terminated pods that can exist before the terminated pod garbage collector starts deleting terminated pods. If <= 0, the terminated pod garbage collector is disabled.", "12500")
+    .option("--pvclaimbinder-sync-period <duration>", "The period for syncing persistent volumes and persistent volume claims (default from --profile: fast 5s, realistic 15s)");
   const cfg = parseComponentFlags(cmd, argv);
   const controllers = String(cfg.options.controllers ?? "*").split(",");
   enabledControllers(controllers, ALL_CONTROLLERS); // unknown names fail here, before anything starts
@@ -34,6 +36,8 @@ function parse(argv: string[]): ManagerConfig {
     jobPodFailureBackoffMaxMs: parseDuration(String(cfg.options.jobPodFailureBackoffMax), "--job-pod-failure-backoff-max"),
     ...serviceAccountOptions(cfg.options, cfg.tls?.ca),
     ...nodeOptions(cfg),
+    pvClaimBinderSyncPeriodMs:
+      cfg.options.pvclaimbinderSyncPeriod === undefined ? PV_SYNC_PERIOD_MS[cfg.profile] : parseDuration(String(cfg.options.pvclaimbinderSyncPeriod), "--pvclaimbinder-sync-period"),
   };
   return { ...cfg, controllers, controllerOptions };
 }

@@ -36,6 +36,8 @@ export interface ControllerOptions {
   serviceAccountPrivateKey?: KeyObject;
   /** --resource-quota-sync-period: how often the resourcequota controller recounts every quota (upstream's 5 min). */
   resourceQuotaSyncPeriodMs?: number;
+  /** --pvclaimbinder-sync-period: how often the PV controller syncs every claim and PV (upstream's 15 s). */
+  pvClaimBinderSyncPeriodMs?: number;
   /** The node lifecycle controller's flags (--node-monitor-period...); unset fields take the fast profile's or upstream's defaults. */
   nodeLifecycle?: Partial<NodeLifecycleOptions>;
   /** The pod garbage collector's settings (--terminated-pod-gc-threshold; period and quarantine from --profile). */

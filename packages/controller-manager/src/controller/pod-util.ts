@@ -47,3 +47,14 @@ export async function slowStartBatch(count: number, initialBatch: number, fn: ()
   }
   return { successes };
 }
+
+/**
+ * The pod's containers are done (volumeutil.IsPodTerminated): Succeeded or Failed, or being
+ * deleted with no container running any more. The volume controllers' test of a pod still using a volume.
+ */
+export function isPodTerminated(pod: Pod): boolean {
+  if (isPodTerminal(pod)) return true;
+  if (!pod.metadata?.deletionTimestamp) return false;
+  const stopped = (statuses: { state?: { terminated?: unknown; waiting?: unknown } }[] | undefined) => (statuses ?? []).every((s) => s.state?.terminated !== undefined || s.state?.waiting !== undefined);
+  return stopped(pod.status?.initContainerStatuses) && stopped(pod.status?.containerStatuses) && stopped(pod.status?.ephemeralContainerStatuses);
+}
