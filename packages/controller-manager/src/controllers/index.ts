@@ -12,6 +12,9 @@ import { endpointSliceMirroringControllerDescriptor } from "./endpointslicemirro
 import { garbageCollectorController } from "./garbagecollector/index.js";
 import { jobController } from "./job/index.js";
 import { namespaceDeletionController } from "./namespace/index.js";
+import { persistentVolumeBinderController } from "./persistentvolume/index.js";
+import { pvProtectionController } from "./pv-protection/index.js";
+import { pvcProtectionController } from "./pvc-protection/index.js";
 import { replicaSetController, replicationControllerController } from "./replicaset/index.js";
 import { rootCaCertPublisherDescriptor } from "./root-ca-cert-publisher/index.js";
 import { serviceAccountControllerDescriptor } from "./serviceaccount/index.js";
@@ -19,4 +22,4 @@ import { serviceAccountTokenControllerDescriptor } from "./serviceaccount-token/
 import { statefulSetController } from "./statefulset/index.js";
 import { ttlAfterFinishedController } from "./ttlafterfinished/index.js";
 
-export const ALL_CONTROLLERS: readonly ControllerDescriptor[] = [daemonSetController, deploymentController, replicaSetController, replicationControllerController, statefulSetController, jobController, cronJobController, ttlAfterFinishedController, endpointControllerDescriptor, endpointSliceControllerDescriptor, endpointSliceMirroringControllerDescriptor, serviceAccountControllerDescriptor, serviceAccountTokenControllerDescriptor, rootCaCertPublisherDescriptor, garbageCollectorController, namespaceDeletionController];
+export const ALL_CONTROLLERS: readonly ControllerDescriptor[] = [daemonSetController, deploymentController, replicaSetController, replicationControllerController, statefulSetController, jobController, cronJobController, ttlAfterFinishedController, endpointControllerDescriptor, endpointSliceControllerDescriptor, endpointSliceMirroringControllerDescriptor, serviceAccountControllerDescriptor, serviceAccountTokenControllerDescriptor, rootCaCertPublisherDescriptor, garbageCollectorController, namespaceDeletionController, persistentVolumeBinderController, pvcProtectionController, pvProtectionController];
