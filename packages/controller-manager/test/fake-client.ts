@@ -2,7 +2,8 @@
  * A fake ControllerClient for controllers' unit tests (client-go's fake clientset): an in-memory
  * object store that records every action, with reactors to make a verb fail. Patches are applied
  * as JSON merge patches (strategic ones with `$patch: delete` entries in ownerReferences,
- * finalizers merged as a set and `$deleteFromPrimitiveList/<list>`), enough for what controllers patch.
+ * finalizers merged as a set, conditions merged by type and `$deleteFromPrimitiveList/<list>`),
+ * enough for what controllers patch.
  *
  * With `{ lifecycle: true }` deletion behaves as the API server's for finalizers (graceful pod
  * deletion is not modelled): a delete of an object with finalizers — or asking Orphan/Foreground,
@@ -46,6 +47,16 @@ function mergePatch(target: unknown, patch: unknown, key = "", strategic = false
   }
   // Strategic merge: finalizers merge as a set (patchStrategy merge on a primitive list).
   if (strategic && Array.isArray(patch) && key === "finalizers" && Array.isArray(target)) return [...new Set([...(target as unknown[]), ...patch])];
+  // Strategic merge: pod and node conditions merge by type.
+  if (strategic && Array.isArray(patch) && key === "conditions" && Array.isArray(target)) {
+    const out = (target as { type?: string }[]).map((c) => structuredClone(c));
+    for (const p of patch as { type?: string }[]) {
+      const i = out.findIndex((c) => c.type === p.type);
+      if (i === -1) out.push(structuredClone(p));
+      else out[i] = mergePatch(out[i], p, "", true) as { type?: string };
+    }
+    return out;
+  }
   if (!isMap(patch)) return structuredClone(patch);
   const out: Record<string, unknown> = isMap(target) ? { ...target } : {};
   for (const [k, v] of Object.entries(patch)) {
