@@ -16,10 +16,11 @@ import { persistentVolumeBinderController } from "./persistentvolume/index.js";
 import { pvProtectionController } from "./pv-protection/index.js";
 import { pvcProtectionController } from "./pvc-protection/index.js";
 import { replicaSetController, replicationControllerController } from "./replicaset/index.js";
+import { resourceQuotaController } from "./resourcequota/index.js";
 import { rootCaCertPublisherDescriptor } from "./root-ca-cert-publisher/index.js";
 import { serviceAccountControllerDescriptor } from "./serviceaccount/index.js";
 import { serviceAccountTokenControllerDescriptor } from "./serviceaccount-token/index.js";
 import { statefulSetController } from "./statefulset/index.js";
 import { ttlAfterFinishedController } from "./ttlafterfinished/index.js";
 
-export const ALL_CONTROLLERS: readonly ControllerDescriptor[] = [daemonSetController, deploymentController, replicaSetController, replicationControllerController, statefulSetController, jobController, cronJobController, ttlAfterFinishedController, endpointControllerDescriptor, endpointSliceControllerDescriptor, endpointSliceMirroringControllerDescriptor, serviceAccountControllerDescriptor, serviceAccountTokenControllerDescriptor, rootCaCertPublisherDescriptor, garbageCollectorController, namespaceDeletionController, persistentVolumeBinderController, pvcProtectionController, pvProtectionController];
+export const ALL_CONTROLLERS: readonly ControllerDescriptor[] = [daemonSetController, deploymentController, replicaSetController, replicationControllerController, statefulSetController, jobController, cronJobController, ttlAfterFinishedController, endpointControllerDescriptor, endpointSliceControllerDescriptor, endpointSliceMirroringControllerDescriptor, serviceAccountControllerDescriptor, serviceAccountTokenControllerDescriptor, rootCaCertPublisherDescriptor, garbageCollectorController, namespaceDeletionController, persistentVolumeBinderController, pvcProtectionController, pvProtectionController, resourceQuotaController];
