@@ -21,6 +21,7 @@ import type { HostFs, Mount } from "../runtime/sandbox.js";
 import { mountPathProblem } from "../runtime/sandbox.js";
 import { ProbeWorker, initialResult, type ProbeKind } from "../probes/probe-worker.js";
 import { probeExec, probeHttp, probeTcp } from "../probes/probe.js";
+import { runHook, type HookContext } from "../probes/hooks.js";
 import { formatGoDuration } from "../util/go-duration.js";
 import { PodVolumes, type VolumeSources } from "../volumes/pod-volumes.js";
 import type { Backoff } from "./backoff.js";
@@ -72,6 +73,7 @@ interface Running {
   env: Record<string, string>;
   termFile: string;
   logPath: string;
+  spec: Container;
 }
 
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -167,7 +169,7 @@ export class PodWorker {
   async shutdown(graceMs: number): Promise<void> {
     this.finished = true;
     this.wake();
-    await Promise.all([...this.running.values()].map((r) => this.stopContainer(r, graceMs)));
+    await Promise.all([...this.running.values()].map((r) => this.stopContainer(r, graceMs, false)));
     for (const t of this.timers) clearTimeout(t);
   }
 
@@ -473,10 +475,19 @@ export class PodWorker {
     const inst: Instance = { containerID: `kubemu://${containerID}`, startedAt: this.d.clock.now() };
     rotate(inst);
     rec.waiting = undefined;
-    const entry: Running = { proc, instance: inst, probes: [], env: processEnv, termFile, logPath };
+    const entry: Running = { proc, instance: inst, probes: [], env: processEnv, termFile, logPath, spec };
     this.running.set(spec.name, entry);
     this.event("Normal", "Started", `Started container ${spec.name}`, spec.name);
     void proc.exited.then((exit) => this.onExit(spec, rec, entry, exit));
+    const postStart = spec.lifecycle?.postStart;
+    if (postStart) {
+      const failure = await runHook(postStart, this.hookContext(entry, 120_000, proc.exited));
+      if (failure && this.running.get(spec.name) === entry) {
+        this.event("Warning", "FailedPostStartHook", failure, spec.name);
+        void this.stopContainer(entry, (this.pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000, false);
+        return false;
+      }
+    }
     this.startProbes(spec, rec, entry);
     return true;
   }
@@ -578,10 +589,34 @@ export class PodWorker {
     this.wake();
   }
 
-  private stopContainer(r: Running, graceMs: number): Promise<ExitInfo> {
+  private hookContext(r: Running, timeoutMs: number, exited: Promise<unknown>): HookContext {
+    return {
+      container: r.spec,
+      podLabel: this.formatPod,
+      podIP: this.view.podIP ?? "",
+      pid: this.d.sandbox.kind === "bwrap" ? r.proc.pid : undefined,
+      env: r.env,
+      timeoutMs,
+      sleep: (ms) => Promise.race([this.d.clock.sleep(ms), exited.then(() => undefined)]),
+    };
+  }
+
+  /** Stops a container: its preStop hook (within the grace period), the stop signal, SIGKILL when the grace is over. */
+  private stopContainer(r: Running, graceMs: number, preStop = true): Promise<ExitInfo> {
     if (!r.stopping) {
       for (const p of r.probes) p.stop();
-      r.stopping = r.proc.stop(graceMs);
+      r.stopping = (async () => {
+        let remaining = graceMs;
+        const hook = r.spec.lifecycle?.preStop;
+        if (preStop && hook && graceMs > 0) {
+          const start = this.d.clock.now();
+          const failure = await runHook(hook, this.hookContext(r, graceMs, r.proc.exited));
+          if (failure) this.event("Warning", "FailedPreStopHook", failure, r.spec.name);
+          // Upstream leaves at least 2 s for the stop signal after the hook.
+          remaining = Math.max(graceMs - (this.d.clock.now() - start), 2000);
+        }
+        return r.proc.stop(remaining);
+      })();
     }
     return r.stopping;
   }

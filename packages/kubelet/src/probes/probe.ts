@@ -78,9 +78,16 @@ export function probeTcp(p: NonNullable<Probe["tcpSocket"]>, podIP: string, cont
   });
 }
 
+/** What a command run in a container did: its exit code (undefined: it did not run or timed out) and output. */
+export interface ExecResult {
+  code: number | undefined;
+  output: string;
+  timedOut: boolean;
+  error?: string;
+}
+
 /** Runs argv in the namespaces of the container whose host pid is `pid` (nsenter), or on the host without one. */
-export function probeExec(argv: string[], pid: number | undefined, env: Record<string, string>, timeoutMs: number): Promise<ProbeOutcome> {
-  if (argv.length === 0) return Promise.resolve({ result: "error", output: "exec probe has no command" });
+export function execInContainer(argv: string[], pid: number | undefined, env: Record<string, string>, timeoutMs: number): Promise<ExecResult> {
   const cmd = pid !== undefined ? ["nsenter", "--target", String(pid), "--mount", "--uts", "--ipc", "--pid", "--", ...argv] : argv;
   return new Promise((resolve) => {
     const child = spawn(cmd[0]!, cmd.slice(1), { env, stdio: ["ignore", "pipe", "pipe"] });
@@ -92,15 +99,24 @@ export function probeExec(argv: string[], pid: number | undefined, env: Record<s
     child.stderr.on("data", add);
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      resolve({ result: "failure", output: `command ${JSON.stringify(argv.join(" "))} timed out` });
+      resolve({ code: undefined, output: out, timedOut: true });
     }, timeoutMs);
     child.on("error", (e) => {
       clearTimeout(timer);
-      resolve({ result: "error", output: e.message });
+      resolve({ code: undefined, output: out, timedOut: false, error: e.message });
     });
     child.on("close", (code) => {
       clearTimeout(timer);
-      resolve(code === 0 ? { result: "success", output: out } : { result: "failure", output: out });
+      resolve({ code: code ?? undefined, output: out, timedOut: false });
     });
   });
+}
+
+/** An exec probe: exit 0 succeeds; its output is the failure message. */
+export async function probeExec(argv: string[], pid: number | undefined, env: Record<string, string>, timeoutMs: number): Promise<ProbeOutcome> {
+  if (argv.length === 0) return { result: "error", output: "exec probe has no command" };
+  const r = await execInContainer(argv, pid, env, timeoutMs);
+  if (r.error) return { result: "error", output: r.error };
+  if (r.timedOut) return { result: "failure", output: `command ${JSON.stringify(argv.join(" "))} timed out` };
+  return { result: r.code === 0 ? "success" : "failure", output: r.output };
 }

@@ -5,6 +5,7 @@
  * upstream's events; a container over its memory limit is OOMKilled.
  * Subnets: etcd 127.1.63.x, API 127.1.64.x, scheduler 127.1.65.x, node 127.1.70.11, pods 127.246.11.0/24.
  */
+import { existsSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, KubeletHarness, pidsMentioning } from "./harness.js";
 
@@ -73,6 +74,63 @@ describe("kubelet lifecycle e2e", () => {
     const events = await h.kubectl.ok(["get", "events", "--field-selector", "involvedObject.name=kubia-liveness"]);
     expect(events).toContain("Liveness probe failed: HTTP probe failed with statuscode: 500");
     expect(events).toContain("Container kubia failed liveness probe, will be restarted");
+  }, 60_000);
+
+  it("sidecars, postStart/preStop hooks, a downwardAPI volume and a hostPath under the node's root", async () => {
+    await apply({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "hooks", labels: { app: "hooks" } },
+      spec: {
+        terminationGracePeriodSeconds: 5,
+        initContainers: [{ name: "sidecar", image: "busybox", restartPolicy: "Always", command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"] }],
+        containers: [
+          {
+            name: "main",
+            image: "busybox",
+            command: ["sh", "-c", "trap 'exit 0' TERM; cat /etc/podinfo/labels; echo; while true; do sleep 1; done"],
+            lifecycle: { postStart: { exec: { command: ["sh", "-c", "echo poststart > /data/started"] } }, preStop: { exec: { command: ["sh", "-c", "echo prestop > /data/stopped"] } } },
+            volumeMounts: [
+              { name: "data", mountPath: "/data" },
+              { name: "podinfo", mountPath: "/etc/podinfo" },
+            ],
+          },
+        ],
+        volumes: [
+          { name: "data", hostPath: { path: "/data/hooks", type: "DirectoryOrCreate" } },
+          { name: "podinfo", downwardAPI: { items: [{ path: "labels", fieldRef: { fieldPath: "metadata.labels" } }] } },
+        ],
+      },
+    });
+    await eventually(() => h.kubectl.ok(["get", "pod", "hooks", "--no-headers"]), (o) => /\s2\/2\s+Running\s/.test(o), "2/2 Running", 30_000);
+    expect(h.log("kubemu-m02", "default", "hooks", "main")).toBe('app="hooks"');
+    const dataDir = `${h.nodeDir("kubemu-m02")}/root/data/hooks`;
+    await eventually(async () => existsSync(`${dataDir}/started`), (x) => x, "postStart wrote its file");
+    expect(readFileSync(`${dataDir}/started`, "utf8")).toBe("poststart\n");
+    const uid = (await json(["get", "pod", "hooks"])).metadata.uid as string;
+    await h.kubectl.ok(["delete", "pod", "hooks", "--wait=false"]);
+    await eventually(() => status("hooks"), (s) => s.includes("NotFound"), "hooks gone", 30_000);
+    expect(readFileSync(`${dataDir}/stopped`, "utf8")).toBe("prestop\n");
+    expect(pidsMentioning(uid)).toEqual([]);
+  }, 60_000);
+
+  it("termination messages: terminationMessagePath and FallbackToLogsOnError", async () => {
+    await apply({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "last-words" },
+      spec: { restartPolicy: "Never", containers: [{ name: "c", image: "busybox", command: ["sh", "-c", "echo 'bye bye' > /dev/termination-log; exit 2"] }] },
+    });
+    await apply({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "from-logs" },
+      spec: { restartPolicy: "Never", containers: [{ name: "c", image: "busybox", terminationMessagePolicy: "FallbackToLogsOnError", command: ["sh", "-c", "echo 'it went wrong'; exit 1"] }] },
+    });
+    const a = await eventually(() => json(["get", "pod", "last-words"]), (p) => p.status.phase === "Failed", "last-words Failed");
+    expect(a.status.containerStatuses[0].state.terminated).toMatchObject({ exitCode: 2, reason: "Error", message: "bye bye\n" });
+    const b = await eventually(() => json(["get", "pod", "from-logs"]), (p) => p.status.phase === "Failed", "from-logs Failed");
+    expect(b.status.containerStatuses[0].state.terminated.message).toBe("it went wrong\n");
   }, 60_000);
 
   it("a container over its memory limit is OOMKilled (exit 137)", async () => {
