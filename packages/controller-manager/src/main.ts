@@ -8,6 +8,7 @@ import { startControllerManager, type ManagerConfig } from "./server/controller-
 import { ALL_CONTROLLERS } from "./controllers/index.js";
 import { enabledControllers } from "./server/controllers-flag.js";
 import { PV_SYNC_PERIOD_MS } from "./controllers/persistentvolume/index.js";
+import { RESOURCE_QUOTA_SYNC_PERIOD_MS } from "./controllers/resourcequota/controller.js";
 
 function parse(argv: string[]): ManagerConfig {
   const cmd = componentCommand("kubemu-controller-manager", "runs kube-controller-manager's controllers, leader-elected", { port: 10257 }).option(
@@ -27,7 +28,8 @@ function parse(argv: string[]): ManagerConfig {
     .option("--large-cluster-size-threshold <n>", "Number of nodes from which node-lifecycle-controller treats the cluster as large for the eviction logic purposes. --secondary-node-eviction-rate is implicitly overridden to 0 for clusters this size or smaller.", "50")
     .option("--unhealthy-zone-threshold <fraction>", "Fraction of Nodes in a zone which needs to be not Ready (minimum 3) for zone to be treated as unhealthy.", "0.55")
     .option("--terminated-pod-gc-threshold <n>", "Number of terminated pods that can exist before the terminated pod garbage collector starts deleting terminated pods. If <= 0, the terminated pod garbage collector is disabled.", "12500")
-    .option("--pvclaimbinder-sync-period <duration>", "The period for syncing persistent volumes and persistent volume claims (default from --profile: fast 5s, realistic 15s)");
+    .option("--pvclaimbinder-sync-period <duration>", "The period for syncing persistent volumes and persistent volume claims (default from --profile: fast 5s, realistic 15s)")
+    .option("--resource-quota-sync-period <duration>", "The period for syncing quota usage status in the system (default from --profile: fast 30s, realistic 5m0s)");
   const cfg = parseComponentFlags(cmd, argv);
   const controllers = String(cfg.options.controllers ?? "*").split(",");
   enabledControllers(controllers, ALL_CONTROLLERS); // unknown names fail here, before anything starts
@@ -38,6 +40,8 @@ function parse(argv: string[]): ManagerConfig {
     ...nodeOptions(cfg),
     pvClaimBinderSyncPeriodMs:
       cfg.options.pvclaimbinderSyncPeriod === undefined ? PV_SYNC_PERIOD_MS[cfg.profile] : parseDuration(String(cfg.options.pvclaimbinderSyncPeriod), "--pvclaimbinder-sync-period"),
+    resourceQuotaSyncPeriodMs:
+      cfg.options.resourceQuotaSyncPeriod === undefined ? RESOURCE_QUOTA_SYNC_PERIOD_MS[cfg.profile] : parseDuration(String(cfg.options.resourceQuotaSyncPeriod), "--resource-quota-sync-period"),
   };
   return { ...cfg, controllers, controllerOptions };
 }
