@@ -5,6 +5,7 @@
  * Subnets: etcd 127.1.60.x, API 127.1.61.x, scheduler 127.1.62.x, node 127.1.70.1, pods 127.246.1.0/24.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Resources } from "@kubemu/common";
 import { eventually, KubeletHarness, pidsMentioning } from "./harness.js";
 
 const h = new KubeletHarness({ etcd: "127.1.60", api: "127.1.61", scheduler: "127.1.62" }, [{ name: "kubemu", n: 1, labels: "node-role.kubernetes.io/control-plane=" }]);
@@ -105,6 +106,24 @@ describe("kubelet e2e", () => {
     await eventually(() => status("sleeper"), (s) => s.includes("NotFound"), "sleeper gone", 30_000);
     expect(pidsMentioning(uid)).toEqual([]);
   }, 60_000);
+
+  it("pods deleted while they start leave no process behind (100 create/delete cycles)", async () => {
+    const uids: string[] = [];
+    for (let batch = 0; batch < 5; batch++) {
+      await Promise.all(
+        Array.from({ length: 20 }, async (_, i) => {
+          const name = `churn-${batch}-${i}`;
+          const created = await h.client.create(Resources.pods, { apiVersion: "v1", kind: "Pod", metadata: { name, namespace: "default" }, spec: { nodeName: "kubemu", terminationGracePeriodSeconds: 1, containers: [{ name: "pause", image: "registry.k8s.io/pause:3.10" }] } });
+          uids.push(created.metadata.uid!);
+          // Some go at once, some after their container may have started.
+          await new Promise((r) => setTimeout(r, (i % 4) * 150));
+          await h.client.delete(Resources.pods, "default", name);
+        }),
+      );
+    }
+    await eventually(() => h.client.list(Resources.pods, { namespace: "default" }).then((l) => l.items.filter((p) => p.metadata.name!.startsWith("churn-")).length), (n) => n === 0, "every churn pod gone", 60_000);
+    await eventually(async () => uids.filter((u) => pidsMentioning(u).length > 0), (left) => left.length === 0, "no churn process left", 10_000);
+  }, 120_000);
 
   it("a configMap volume's files are visible in the container and follow updates", async () => {
     await h.kubectl.ok(["create", "configmap", "sports", "--from-literal=sport=football"]);
