@@ -36,6 +36,7 @@ export const ports = {
   controllerManager: 10257,
   kubelet: 10250,
   kubeProxyHealthz: 10256,
+  kubeProxyMetrics: 10249,
 } as const;
 
 /** The fixed members; addresses exactly as DESIGN.md gives them. */
@@ -187,7 +188,6 @@ export function clusterTable(layout: ClusterLayout): ProcessSpec[] {
   for (let i = 0; i < layout.nodeCount; i++) {
     const node = nodeName(layout.cluster, i);
     const ip = `127.0.100.${i + 1}`;
-    const nodeFlags = ["--node-name", node, "--node-ip", ip, "--apiserver-urls", apiserverUrls];
     specs.push({
       name: `kubelet-${node}`,
       component: "kubelet",
@@ -213,8 +213,13 @@ export function clusterTable(layout: ClusterLayout): ProcessSpec[] {
       node,
       bin: bin("kube-proxy"),
       nodeArgs: [],
-      args: [...nodeFlags, "--healthz-port", String(ports.kubeProxyHealthz)],
-      addresses: { healthz: hostPort(ip, ports.kubeProxyHealthz) },
+      args: [
+        // kube-proxy reaches the HTTPS port with its own certificate (system:kube-proxy).
+        "--node-name", node, "--node-ip", ip, "--apiserver-urls", pki ? componentApiservers : apiserverUrls,
+        ...credentials(pki?.kubeProxyCert, pki?.kubeProxyKey),
+        "--healthz-bind-address", hostPort(ip, ports.kubeProxyHealthz), "--metrics-bind-address", hostPort(ip, ports.kubeProxyMetrics),
+      ],
+      addresses: { healthz: hostPort(ip, ports.kubeProxyHealthz), metrics: hostPort(ip, ports.kubeProxyMetrics) },
       controlUrl: `http://${hostPort(ip, ports.kubeProxyHealthz)}`,
       env: {},
     });

@@ -28,6 +28,9 @@ export function pkiPaths(dir: string) {
     schedulerKey: join(dir, "scheduler.key"),
     controllerManagerCert: join(dir, "controller-manager.crt"),
     controllerManagerKey: join(dir, "controller-manager.key"),
+    /** kube-proxy's client certificate (system:kube-proxy, bound to system:node-proxier), shared by every node's kube-proxy. */
+    kubeProxyCert: join(dir, "kube-proxy.crt"),
+    kubeProxyKey: join(dir, "kube-proxy.key"),
     /** The service account token signing key pair (kubeadm's sa.key / sa.pub). */
     saKey: join(dir, "sa.key"),
     saPub: join(dir, "sa.pub"),
@@ -53,6 +56,7 @@ export const adminCertRequest: CertificateRequest = { commonName: "kubernetes-ad
 /** The scheduler's and controller-manager's identities, as upstream's RBAC bootstrap roles name them. */
 export const schedulerCertRequest: CertificateRequest = { commonName: "system:kube-scheduler", use: { kind: "client" }, validDays: leafValidDays };
 export const controllerManagerCertRequest: CertificateRequest = { commonName: "system:kube-controller-manager", use: { kind: "client" }, validDays: leafValidDays };
+export const kubeProxyCertRequest: CertificateRequest = { commonName: "system:kube-proxy", use: { kind: "client" }, validDays: leafValidDays };
 /** A kubelet's identity for the Node authorizer: system:node:<name> in system:nodes. */
 export const nodeCertRequest = (node: string): CertificateRequest => ({ commonName: `system:node:${node}`, organizations: ["system:nodes"], use: { kind: "client" }, validDays: leafValidDays });
 
@@ -72,6 +76,7 @@ export async function ensureClusterPki(dir: string, now: Date, log: Logger, node
     [adminCertRequest, p.adminCert, p.adminKey],
     [schedulerCertRequest, p.schedulerCert, p.schedulerKey],
     [controllerManagerCertRequest, p.controllerManagerCert, p.controllerManagerKey],
+    [kubeProxyCertRequest, p.kubeProxyCert, p.kubeProxyKey],
     ...nodes.map((n) => [nodeCertRequest(n), nodeCertPaths(dir, n).cert, nodeCertPaths(dir, n).key] as const),
   ] as const) {
     const pair = readPair(certPath, keyPath);

@@ -37,11 +37,13 @@ describe("the component table", () => {
       expect.arrayContaining(["--apiserver-urls", "https://127.0.20.1:6443,https://127.0.20.2:6443", "--ca-file", "/state/pki/ca.crt", "--client-cert-file", "/state/pki/scheduler.crt", "--client-key-file", "/state/pki/scheduler.key"]),
     );
     expect(byName.get("controller-manager-1")!.args).toEqual(expect.arrayContaining(["--client-cert-file", "/state/pki/controller-manager.crt"]));
-    // Kubelets reach the HTTPS port with their node's certificate; kube-proxy still uses the loopback plain-HTTP port until its issue moves it.
+    // Kubelets reach the HTTPS port with their node's certificate, kube-proxies with system:kube-proxy's.
     expect(byName.get("kubelet-kubemu-m02")!.args).toEqual(
       expect.arrayContaining(["--apiserver-urls", "https://127.0.20.1:6443,https://127.0.20.2:6443", "--ca-file", "/state/pki/ca.crt", "--client-cert-file", "/state/pki/kubelet-kubemu-m02.crt", "--client-key-file", "/state/pki/kubelet-kubemu-m02.key"]),
     );
-    expect(byName.get("kube-proxy-kubemu")!.args).toEqual(expect.arrayContaining(["--apiserver-urls", "http://127.0.20.1:8080,http://127.0.20.2:8080"]));
+    expect(byName.get("kube-proxy-kubemu")!.args).toEqual(
+      expect.arrayContaining(["--apiserver-urls", "https://127.0.20.1:6443,https://127.0.20.2:6443", "--client-cert-file", "/state/pki/kube-proxy.crt", "--client-key-file", "/state/pki/kube-proxy.key", "--healthz-bind-address", "127.0.100.1:10256", "--metrics-bind-address", "127.0.100.1:10249"]),
+    );
     expect(byName.get("apiserver-lb")!.addresses).toEqual({ api: "127.0.0.1:38443", control: "127.0.0.1:38444" });
     expect(byName.get("scheduler-1")!.controlUrl).toBe("http://127.0.30.2:10259");
     expect(byName.get("controller-manager-0")!.controlUrl).toBe("http://127.0.40.1:10257");
