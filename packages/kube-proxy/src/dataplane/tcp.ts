@@ -1,0 +1,141 @@
+/**
+ * One TCP service address: accept, pick an endpoint, splice both ways. Client data waits in
+ * the kernel until the endpoint answers (pauseOnConnect); pipe() carries backpressure each way
+ * and passes a half-close (FIN) on while the other direction keeps flowing; a reset on one
+ * side becomes a reset on the other. A connection to a dead endpoint is retried on another
+ * (as upstream's userspace proxy did); when none is left the client gets a reset.
+ */
+import { connect, createServer, type Server, type Socket } from "node:net";
+import type { Logger } from "pino";
+import type { ListenerSpec } from "../model/listener-plan.js";
+import { endpointString, type EndpointInfo } from "../model/types.js";
+import { errnoCode } from "./errors.js";
+import type { RouteTable } from "./routes.js";
+import type { ProxyStats } from "./stats.js";
+
+/** Endpoints tried for one connection before giving up. */
+const MAX_DIAL_ATTEMPTS = 4;
+/** A connect that has not completed by then counts as failed (loopback answers at once). */
+const DIAL_TIMEOUT_MS = 5000;
+
+export interface TcpListenerDeps {
+  routes: RouteTable;
+  nodeIp: string;
+  stats: ProxyStats;
+  log: Logger;
+}
+
+function reset(s: Socket): void {
+  if (s.destroyed) return;
+  try {
+    s.resetAndDestroy();
+  } catch {
+    s.destroy();
+  }
+}
+
+export class TcpListener {
+  private server: Server | undefined;
+  /** Client sockets of connections still open (they outlive a closed listener: draining). */
+  readonly connections = new Set<Socket>();
+
+  constructor(
+    public spec: ListenerSpec,
+    private readonly deps: TcpListenerDeps,
+  ) {}
+
+  get bound(): boolean {
+    return this.server?.listening ?? false;
+  }
+
+  /** Binds spec.ip:spec.port; rejects with the socket error (EADDRINUSE...). */
+  listen(): Promise<void> {
+    const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (c) => this.onConnection(c));
+    this.server = server;
+    return new Promise<void>((resolve, reject) => {
+      server.once("error", (e) => {
+        this.server = undefined;
+        reject(e);
+      });
+      server.listen({ host: this.spec.ip, port: this.spec.port, exclusive: true, backlog: 4096 }, () => {
+        server.removeAllListeners("error");
+        server.on("error", (e) => this.deps.log.warn({ listener: this.spec.id, err: e.message }, "listener error"));
+        resolve();
+      });
+    });
+  }
+
+  /** Stops accepting; open connections go on until their ends close them. */
+  stopAccepting(): void {
+    const s = this.server;
+    this.server = undefined;
+    s?.close();
+  }
+
+  /** Stops accepting and resets every open connection (process shutdown). */
+  destroy(): void {
+    this.stopAccepting();
+    for (const c of this.connections) reset(c);
+  }
+
+  private onConnection(client: Socket): void {
+    const spec = this.spec;
+    const clientIp = client.remoteAddress ?? "";
+    this.connections.add(client);
+    this.deps.stats.connectionOpened("TCP");
+    let upstream: Socket | undefined;
+    let done = false;
+    client.on("close", (hadError) => {
+      this.connections.delete(client);
+      this.deps.stats.connectionClosed("TCP");
+      done = true;
+      const u = upstream;
+      if (u && !u.destroyed) {
+        if (hadError || u.connecting) reset(u);
+        else u.end();
+      }
+    });
+    client.on("error", () => {
+      // 'close' follows with hadError and resets the other side.
+    });
+    const tried = new Set<string>();
+    const dial = (ep: EndpointInfo, sourceIp: string | undefined) => {
+      const key = endpointString(ep);
+      const u = connect({ host: ep.ip, port: ep.port, allowHalfOpen: true, noDelay: true, ...(sourceIp ? { localAddress: sourceIp } : {}) });
+      upstream = u;
+      u.setTimeout(DIAL_TIMEOUT_MS, () => u.destroy(Object.assign(new Error("dial timeout"), { code: "ETIMEDOUT" })));
+      let connected = false;
+      u.once("connect", () => {
+        connected = true;
+        u.setTimeout(0);
+        if (done) return reset(u);
+        this.deps.stats.proxied("TCP", spec.kind);
+        client.pipe(u);
+        u.pipe(client);
+      });
+      u.on("error", (e) => {
+        if (connected || done) return;
+        // A source address we cannot bind (ports exhausted on it): connect from the default one instead.
+        if ((e as NodeJS.ErrnoException).syscall === "bind" && sourceIp) return dial(ep, undefined);
+        tried.add(key);
+        this.deps.log.debug({ listener: spec.id, endpoint: key, err: errnoCode(e) ?? e.message }, "failed to connect to endpoint");
+        next();
+      });
+      u.on("close", (hadError) => {
+        if (!connected || done) return;
+        if (hadError) reset(client);
+        else if (!client.destroyed) client.end();
+      });
+    };
+    const next = () => {
+      if (done) return;
+      const ep = tried.size < MAX_DIAL_ATTEMPTS ? this.deps.routes.pick(spec.serviceKey, clientIp, spec.traffic, tried) : undefined;
+      if (!ep) {
+        this.deps.stats.rejected("TCP", spec.kind, tried.size === 0 ? "no_endpoints" : "dial_failed");
+        return reset(client);
+      }
+      dial(ep, spec.snatToNode ? this.deps.nodeIp : clientIp);
+    };
+    next();
+  }
+}
