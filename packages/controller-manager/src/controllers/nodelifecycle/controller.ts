@@ -7,6 +7,7 @@
 import type { KubeObject, SharedInformer, WorkQueue } from "@kubemu/common";
 import { Resources, deletedObject, objectKey, runWorkers } from "@kubemu/common";
 import type { ControllerContext } from "../../controller/context.js";
+import { every } from "../../controller/periodic.js";
 import { InstrumentedQueue, type QueueController } from "../../controller/run.js";
 import type { PodObject } from "../node-util/conditions.js";
 import type { NodeObject } from "../node-util/taints.js";
@@ -28,18 +29,6 @@ export function nodeLifecycleInformers(ctx: ControllerContext): { nodes: SharedI
     pods: ctx.informers.informerFor<PodObject>(Resources.pods),
     leases: ctx.informers.informerFor<LeaseObject>(Resources.leases, { namespace: NODE_LEASE_NAMESPACE }),
   };
-}
-
-/** Runs fn, then waits periodMs, until aborted (wait.UntilWithContext); a throwing fn is logged. */
-export async function every(ctx: ControllerContext, periodMs: number, signal: AbortSignal, what: string, fn: () => Promise<void>): Promise<void> {
-  while (!signal.aborted) {
-    try {
-      await fn();
-    } catch (e) {
-      ctx.logger.error({ err: e instanceof Error ? (e.stack ?? e.message) : String(e) }, what);
-    }
-    await ctx.clock.sleep(periodMs, signal).catch(() => undefined);
-  }
 }
 
 export class NodeLifecycleController implements QueueController {
@@ -82,13 +71,14 @@ export class NodeLifecycleController implements QueueController {
   }
 
   async background(_queue: WorkQueue<string>, signal: AbortSignal): Promise<void> {
+    const log = this.ctx.logger.child({ controller: CONTROLLER_NAME });
     const stop = () => this.podQueue.shutDown();
     signal.addEventListener("abort", stop, { once: true });
     try {
       await Promise.all([
-        runWorkers(this.podQueue, (key) => this.core.syncPod(key), { workers: POD_UPDATE_WORKERS, logger: this.ctx.logger.child({ controller: CONTROLLER_NAME }) }),
-        every(this.ctx, NODE_EVICTION_PERIOD_MS, signal, "error in the NoExecute tainting pass", () => this.core.doNoExecuteTaintingPass()),
-        every(this.ctx, this.core.options.nodeMonitorPeriodMs, signal, "error monitoring node health", () => this.core.monitorNodeHealth()),
+        runWorkers(this.podQueue, (key) => this.core.syncPod(key), { workers: POD_UPDATE_WORKERS, logger: log }),
+        every(this.ctx.clock, log, NODE_EVICTION_PERIOD_MS, signal, "error in the NoExecute tainting pass", () => this.core.doNoExecuteTaintingPass()),
+        every(this.ctx.clock, log, this.core.options.nodeMonitorPeriodMs, signal, "error monitoring node health", () => this.core.monitorNodeHealth()),
       ]);
     } finally {
       signal.removeEventListener("abort", stop);
