@@ -12,7 +12,9 @@ import { endpointSliceMirroringControllerDescriptor } from "./endpointslicemirro
 import { garbageCollectorController } from "./garbagecollector/index.js";
 import { jobController } from "./job/index.js";
 import { namespaceDeletionController } from "./namespace/index.js";
+import { nodeLifecycleController } from "./nodelifecycle/index.js";
 import { persistentVolumeBinderController } from "./persistentvolume/index.js";
+import { podGCController } from "./podgc/index.js";
 import { pvProtectionController } from "./pv-protection/index.js";
 import { pvcProtectionController } from "./pvc-protection/index.js";
 import { replicaSetController, replicationControllerController } from "./replicaset/index.js";
@@ -21,6 +23,7 @@ import { rootCaCertPublisherDescriptor } from "./root-ca-cert-publisher/index.js
 import { serviceAccountControllerDescriptor } from "./serviceaccount/index.js";
 import { serviceAccountTokenControllerDescriptor } from "./serviceaccount-token/index.js";
 import { statefulSetController } from "./statefulset/index.js";
+import { taintEvictionController } from "./tainteviction/index.js";
 import { ttlAfterFinishedController } from "./ttlafterfinished/index.js";
 
-export const ALL_CONTROLLERS: readonly ControllerDescriptor[] = [daemonSetController, deploymentController, replicaSetController, replicationControllerController, statefulSetController, jobController, cronJobController, ttlAfterFinishedController, endpointControllerDescriptor, endpointSliceControllerDescriptor, endpointSliceMirroringControllerDescriptor, serviceAccountControllerDescriptor, serviceAccountTokenControllerDescriptor, rootCaCertPublisherDescriptor, garbageCollectorController, namespaceDeletionController, persistentVolumeBinderController, pvcProtectionController, pvProtectionController, resourceQuotaController];
+export const ALL_CONTROLLERS: readonly ControllerDescriptor[] = [daemonSetController, deploymentController, replicaSetController, replicationControllerController, statefulSetController, jobController, cronJobController, ttlAfterFinishedController, endpointControllerDescriptor, endpointSliceControllerDescriptor, endpointSliceMirroringControllerDescriptor, serviceAccountControllerDescriptor, serviceAccountTokenControllerDescriptor, rootCaCertPublisherDescriptor, garbageCollectorController, namespaceDeletionController, persistentVolumeBinderController, pvcProtectionController, pvProtectionController, resourceQuotaController, nodeLifecycleController, taintEvictionController, podGCController];
