@@ -24,3 +24,8 @@ export const podPvcIndex: IndexFunc<KubeObject> = (o) => {
   }
   return keys;
 };
+
+/** The claim was made for this pod's ephemeral volume: the pod is its controller (ephemeral.VolumeIsForPod). */
+export function claimIsForPod(pod: Pod, claim: KubeObject): boolean {
+  return (claim.metadata.ownerReferences ?? []).some((r) => r.controller === true && r.uid === pod.metadata?.uid);
+}

@@ -12,7 +12,7 @@
  */
 import { Resources, splitKey, silentLogger, type Lister, type Logger } from "@kubemu/common";
 import type { ControllerClient } from "../../controller/client.js";
-import { POD_PVC_INDEX, ephemeralClaimName } from "../../controller/pod-pvc-index.js";
+import { POD_PVC_INDEX, claimIsForPod, ephemeralClaimName } from "../../controller/pod-pvc-index.js";
 import { PVC_PROTECTION_FINALIZER, isDeletionCandidate, needToAddFinalizer, withFinalizer, withoutFinalizer } from "../../controller/protection.js";
 import type { ClaimObject } from "../persistentvolume/types.js";
 
@@ -31,11 +31,6 @@ export interface PvcProtectionDeps {
 /** Deleted with a zero grace period: the kubelet is done with it, or it was force-deleted (podIsShutDown). */
 function podIsShutDown(pod: PodObject): boolean {
   return !!pod.metadata.deletionTimestamp && pod.metadata.deletionGracePeriodSeconds === 0;
-}
-
-/** The claim belongs to this pod's ephemeral volume: the pod controls it (ephemeral.VolumeIsForPod). */
-function claimIsForPod(pod: PodObject, claim: ClaimObject): boolean {
-  return (claim.metadata.ownerReferences ?? []).some((r) => r.controller === true && r.uid === pod.metadata.uid);
 }
 
 export function podUsesClaim(pod: PodObject, claim: ClaimObject): boolean {
