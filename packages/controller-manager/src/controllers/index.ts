@@ -9,6 +9,7 @@ import { deploymentController } from "./deployment/index.js";
 import { endpointControllerDescriptor } from "./endpoint/index.js";
 import { endpointSliceControllerDescriptor } from "./endpointslice/index.js";
 import { endpointSliceMirroringControllerDescriptor } from "./endpointslicemirroring/index.js";
+import { ephemeralVolumeController } from "./ephemeral/index.js";
 import { garbageCollectorController } from "./garbagecollector/index.js";
 import { jobController } from "./job/index.js";
 import { namespaceDeletionController } from "./namespace/index.js";
@@ -26,4 +27,4 @@ import { statefulSetController } from "./statefulset/index.js";
 import { taintEvictionController } from "./tainteviction/index.js";
 import { ttlAfterFinishedController } from "./ttlafterfinished/index.js";
 
-export const ALL_CONTROLLERS: readonly ControllerDescriptor[] = [daemonSetController, deploymentController, replicaSetController, replicationControllerController, statefulSetController, jobController, cronJobController, ttlAfterFinishedController, endpointControllerDescriptor, endpointSliceControllerDescriptor, endpointSliceMirroringControllerDescriptor, serviceAccountControllerDescriptor, serviceAccountTokenControllerDescriptor, rootCaCertPublisherDescriptor, garbageCollectorController, namespaceDeletionController, persistentVolumeBinderController, pvcProtectionController, pvProtectionController, resourceQuotaController, nodeLifecycleController, taintEvictionController, podGCController];
+export const ALL_CONTROLLERS: readonly ControllerDescriptor[] = [daemonSetController, deploymentController, replicaSetController, replicationControllerController, statefulSetController, jobController, cronJobController, ttlAfterFinishedController, endpointControllerDescriptor, endpointSliceControllerDescriptor, endpointSliceMirroringControllerDescriptor, serviceAccountControllerDescriptor, serviceAccountTokenControllerDescriptor, rootCaCertPublisherDescriptor, garbageCollectorController, namespaceDeletionController, persistentVolumeBinderController, pvcProtectionController, pvProtectionController, ephemeralVolumeController, resourceQuotaController, nodeLifecycleController, taintEvictionController, podGCController];
