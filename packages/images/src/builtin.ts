@@ -38,6 +38,11 @@ function kubia(repository: string, tags: string[] | "*", variant: string): Image
   };
 }
 
+/** An image whose entrypoint is one of this package's programs. */
+function program(repository: string, tags: string[] | "*", entrypoint: string[], executable: { program: string; args?: string[] }, sizeBytes: number, extra: Partial<ImageEntry> = {}): ImageEntry {
+  return { repository, tags, entrypoint, env: { PATH }, executables: { [entrypoint.join(" ")]: executable }, sizeBytes, ...extra };
+}
+
 function helloApp(repository: string, tag: string, version: string): ImageEntry {
   return { repository, tags: [tag], entrypoint: ["/hello-app"], env: { PATH }, executables: { "/hello-app": { program: "hello-app", args: [version] } }, sizeBytes: 4_309_232 };
 }
@@ -74,6 +79,7 @@ export const builtinImages: readonly ImageEntry[] = [
   kubia("docker.io/luksa/kubia-unhealthy", "*", "unhealthy"),
   kubia("docker.io/luksa/kubia-pet", "*", "pet"),
   userland("docker.io/library/busybox", ["sh"], 2_167_176, { busybox: true }),
+  userland("gcr.io/google-containers/busybox", ["sh"], 1_315_168, { busybox: true }),
   userland("registry.k8s.io/busybox", ["sh"], 1_144_547, { busybox: true }),
   userland("docker.io/library/alpine", ["/bin/sh"], 3_653_068),
   userland("docker.io/library/ubuntu", ["/bin/bash"], 29_754_422),
@@ -84,6 +90,17 @@ export const builtinImages: readonly ImageEntry[] = [
   userland("docker.io/tutum/dnsutils", ["/bin/bash"], 80_563_229),
   userland("docker.io/curlimages/curl", ["curl"], 10_425_432, { entrypoint: ["/entrypoint.sh"], executables: { "/entrypoint.sh": { passthrough: true } } }),
   userland("docker.io/library/node", ["node"], 399_208_345, { entrypoint: ["docker-entrypoint.sh"], executables: { "docker-entrypoint.sh": { passthrough: true } } }),
+  program("docker.io/luksa/fortune", ["latest"], ["/bin/fortuneloop.sh"], { program: "fortune", args: ["latest"] }, 88_354_802),
+  program("docker.io/luksa/fortune", ["env"], ["/bin/fortuneloop.sh"], { program: "fortune", args: ["env"] }, 88_354_895, { env: { PATH, INTERVAL: "10" } }),
+  program("docker.io/luksa/fortune", ["args"], ["/bin/fortuneloop.sh"], { program: "fortune", args: ["args"] }, 88_354_890, { cmd: ["10"] }),
+  userland("docker.io/luksa/ssd-monitor", [], 1_113_554, { entrypoint: ["sh", "-c", 'while true; do echo "SSD OK"; sleep 5; done'], busybox: true }),
+  program("docker.io/luksa/kubectl-proxy", "*", ["/kubectl-proxy.sh"], { program: "kubectl-proxy" }, 14_620_364),
+  program("docker.io/kubetm/app", "*", ["node", "app.js"], { program: "kubetm", args: ["app"] }, 258_311_052, { workingDir: "/app" }),
+  program("docker.io/kubetm/init", "*", ["node", "app.js"], { program: "kubetm", args: ["init"] }, 258_311_118, { workingDir: "/app" }),
+  userland("docker.io/kiamol/ch03-sleep", ["sleep", "infinity"], 3_741_420),
+  program("docker.io/kiamol/ch05-pi", "*", ["dotnet", "Pi.Web.dll"], { program: "pi" }, 97_815_322, { cmd: ["-m", "web"], workingDir: "/app" }),
+  program("registry.k8s.io/test-webserver", "*", ["/test-webserver"], { program: "test-webserver" }, 3_017_218),
+  program("registry.k8s.io/goproxy", "*", ["/goproxy"], { program: "goproxy" }, 2_519_640),
   {
     repository: "docker.io/library/redis",
     tags: "*",

@@ -21,7 +21,7 @@ describe("image references", () => {
 describe("the catalog", () => {
   const cat = ImageCatalog.withUserFile(undefined);
   it("resolves the seeds' images and not unknown ones", () => {
-    for (const img of ["nginx", "nginx:1.25", "nginx:alpine", "registry.k8s.io/nginx-slim:0.8", "gcr.io/google-samples/hello-app:1.0", "luksa/kubia", "luksa/kubia:v3", "luksa/kubia-unhealthy", "busybox", "busybox:1.36", "alpine", "ubuntu", "redis", "registry.k8s.io/pause:3.10"]) {
+    for (const img of ["nginx", "nginx:1.25", "nginx:alpine", "registry.k8s.io/nginx-slim:0.8", "gcr.io/google-samples/hello-app:1.0", "luksa/kubia", "luksa/kubia:v3", "luksa/kubia-unhealthy", "busybox", "busybox:1.36", "alpine", "ubuntu", "redis", "registry.k8s.io/pause:3.10", "luksa/fortune:env", "luksa/fortune:args", "luksa/ssd-monitor", "luksa/kubectl-proxy:1.6.2", "kubetm/app", "kubetm/init", "kiamol/ch03-sleep", "kiamol/ch05-pi", "registry.k8s.io/test-webserver", "registry.k8s.io/goproxy:0.1", "gcr.io/google-containers/busybox", "tutum/dnsutils", "curlimages/curl"]) {
       expect(cat.resolve(img), img).toBeDefined();
     }
     expect(cat.resolve("doesnotexist/foo")).toBeUndefined();
@@ -44,6 +44,12 @@ describe("the catalog", () => {
     expect(m).toEqual({ executable: { program: "kubia", args: ["v3"] }, rest: [] });
     expect(matchExecutable(kubia, ["node", "-e", "1"])).toBeUndefined();
     expect(programPath("nginx")).toMatch(/\/packages\/images\/dist\/programs\/nginx\.js$/);
+  });
+  it("luksa/fortune:args takes its interval from args; kiamol/ch05-pi's dotnet command is the pi program", () => {
+    const fortune = cat.resolve("luksa/fortune:args")!.entry;
+    expect(matchExecutable(fortune, containerArgv(fortune, undefined, ["25"]))).toEqual({ executable: { program: "fortune", args: ["args"] }, rest: ["25"] });
+    const pi = cat.resolve("kiamol/ch05-pi")!.entry;
+    expect(matchExecutable(pi, ["dotnet", "Pi.Web.dll", "-m", "console", "-dp", "50"])!.rest).toEqual(["-m", "console", "-dp", "50"]);
   });
   it("user entries from images.yaml come first", () => {
     const dir = mkdtempSync(join(tmpdir(), "kubemu-images-"));
