@@ -101,6 +101,8 @@ export class PodWorker {
   private volumeFailures = 0;
   private nextVolumeAttempt = 0;
   private readonly loop: Promise<void>;
+  /** Containers stopped because their definition changed: they start again whatever the policy. */
+  private readonly replaced = new Set<string>();
 
   constructor(
     pod: Pod,
@@ -122,7 +124,11 @@ export class PodWorker {
     const st = this.pod.status;
     if (!st?.startTime) return;
     const phase = st.phase;
-    if (phase === "Succeeded" || phase === "Failed") this.view.terminal = phase;
+    if (phase === "Succeeded" || phase === "Failed") {
+      this.view.terminal = phase;
+      // Its status is final already: nothing to write until it is deleted.
+      this.lastPosted = "restored";
+    }
     this.view.startTime = Date.parse(st.startTime);
     if (st.podIP) this.view.podIP = st.podIP;
     const restore = (recs: ContainerRecord[], statuses: NonNullable<Pod["status"]>["containerStatuses"]) => {
@@ -248,7 +254,7 @@ export class PodWorker {
   private async sync(): Promise<void> {
     const pod = this.pod;
     if (this.view.terminal) {
-      await this.postStatus();
+      if (this.lastPosted !== "restored") await this.postStatus();
       return;
     }
     const now = this.d.clock.now();
@@ -348,12 +354,21 @@ export class PodWorker {
       const spec = specs[i]!;
       const rec = this.view.containers[i]!;
       const cur = rec.current;
-      if (cur && cur.finishedAt === undefined) continue;
+      const r = this.running.get(spec.name);
+      if (cur && cur.finishedAt === undefined) {
+        // An edited image (kubectl set image on a pod) replaces the container, as upstream's hash check does.
+        if (r && !r.stopping && r.spec.image !== spec.image) {
+          this.event("Normal", "Killing", `Container ${spec.name} definition changed, will be restarted`, spec.name);
+          this.replaced.add(spec.name);
+          void this.stopContainer(r, (this.pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000);
+        }
+        continue;
+      }
       if (cur) {
-        if (!shouldRestart(policy, cur.exitCode ?? 0)) continue;
+        if (!shouldRestart(policy, cur.exitCode ?? 0) && !(r === undefined && this.replaced.has(spec.name))) continue;
         if (!(await this.restartAllowed(rec, cur))) continue;
       }
-      await this.startContainer(spec, rec);
+      if (await this.startContainer(spec, rec)) this.replaced.delete(spec.name);
     }
   }
 

@@ -56,6 +56,14 @@ describe("kubelet e2e", () => {
     expect(events).toContain("Started container web");
   }, 60_000);
 
+  it("kubectl set image on the pod replaces its container (restartCount 1, the new image)", async () => {
+    await h.kubectl.ok(["set", "image", "pod/web", "web=nginx:alpine"]);
+    const p = await eventually(() => json(["get", "pod", "web"]), (x) => x.status.containerStatuses[0].restartCount === 1 && !!x.status.containerStatuses[0].state.running, "web replaced", 30_000);
+    expect(p.status.containerStatuses[0].image).toBe("docker.io/library/nginx:alpine");
+    const events = await h.kubectl.ok(["get", "events", "--field-selector", "involvedObject.name=web"]);
+    expect(events).toContain("Container web definition changed, will be restarted");
+  }, 60_000);
+
   it("a crashing command goes to CrashLoopBackOff with restartCount growing", async () => {
     await h.kubectl.ok(["run", "crash", "--image=busybox", "--", "sh", "-c", "echo crashing; exit 3"]);
     await eventually(() => status("crash"), (s) => s === "CrashLoopBackOff", "crash CrashLoopBackOff");
