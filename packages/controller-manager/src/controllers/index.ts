@@ -6,6 +6,7 @@ import type { ControllerDescriptor } from "../controller/context.js";
 import { cronJobController } from "./cronjob/index.js";
 import { daemonSetController } from "./daemonset/index.js";
 import { deploymentController } from "./deployment/index.js";
+import { disruptionController } from "./disruption/index.js";
 import { endpointControllerDescriptor } from "./endpoint/index.js";
 import { endpointSliceControllerDescriptor } from "./endpointslice/index.js";
 import { endpointSliceMirroringControllerDescriptor } from "./endpointslicemirroring/index.js";
@@ -27,4 +28,4 @@ import { statefulSetController } from "./statefulset/index.js";
 import { taintEvictionController } from "./tainteviction/index.js";
 import { ttlAfterFinishedController } from "./ttlafterfinished/index.js";
 
-export const ALL_CONTROLLERS: readonly ControllerDescriptor[] = [daemonSetController, deploymentController, replicaSetController, replicationControllerController, statefulSetController, jobController, cronJobController, ttlAfterFinishedController, endpointControllerDescriptor, endpointSliceControllerDescriptor, endpointSliceMirroringControllerDescriptor, serviceAccountControllerDescriptor, serviceAccountTokenControllerDescriptor, rootCaCertPublisherDescriptor, garbageCollectorController, namespaceDeletionController, persistentVolumeBinderController, pvcProtectionController, pvProtectionController, ephemeralVolumeController, resourceQuotaController, nodeLifecycleController, taintEvictionController, podGCController];
+export const ALL_CONTROLLERS: readonly ControllerDescriptor[] = [daemonSetController, deploymentController, replicaSetController, replicationControllerController, statefulSetController, jobController, cronJobController, ttlAfterFinishedController, endpointControllerDescriptor, endpointSliceControllerDescriptor, endpointSliceMirroringControllerDescriptor, serviceAccountControllerDescriptor, serviceAccountTokenControllerDescriptor, rootCaCertPublisherDescriptor, garbageCollectorController, namespaceDeletionController, persistentVolumeBinderController, pvcProtectionController, pvProtectionController, ephemeralVolumeController, resourceQuotaController, nodeLifecycleController, taintEvictionController, podGCController, disruptionController];

@@ -4,7 +4,7 @@
  * DisruptionTarget condition go to their own delayed queue; the workload listers give the
  * controllers' scales.
  */
-import type { KubeObject, SharedInformer, WorkQueue } from "@kubemu/common";
+import type { KubeObject, WorkQueue } from "@kubemu/common";
 import { Resources, deletedObject, objectKey, runWorkers } from "@kubemu/common";
 import type { ControllerContext } from "../../controller/context.js";
 import { InstrumentedQueue, type QueueController } from "../../controller/run.js";
