@@ -7,7 +7,8 @@
  *   default/mongodb-pvc, ACCESS MODES RWO,ROX), a pod using the claim; `kubectl delete pvc` while
  *   the pod runs leaves the claim Terminating until the pod is deleted; then the PV is Released
  *   (Retain) and a new claim is not given it. Pre-provisioned PVs applied as a List bind claims of
- *   their size; a claim naming a class that does not exist gets ProvisioningFailed.
+ *   their size; deleting one claim runs the recycler pod on its PV (Recycle), which is then
+ *   Available again; a claim naming a class that does not exist gets ProvisioningFailed.
  * - A WaitForFirstConsumer class (the default, provisioner rancher.io/local-path): the claim
  *   waits (WaitForFirstConsumer event) until a pod using it is scheduled; the scheduler's
  *   selected-node, the controller's storage-provisioner annotations and ExternalProvisioning
@@ -258,7 +259,7 @@ describe("volume controllers with kubectl", () => {
     await h.kubectl.ok(["delete", "pvc", "mongodb-pvc"]);
   }, 120_000);
 
-  it("binds claims to pre-provisioned PVs applied as a List, and reports a class that does not exist", async () => {
+  it("binds claims to pre-provisioned PVs applied as a List, recycles one whose claim goes (Recycle), and reports a class that does not exist", async () => {
     await h.kubectl.ok(["apply", "-f", "-"], { input: HOSTPATH_PVS });
     await eventually(async () => table(await h.kubectl.ok(["get", "pv"])).filter((r) => r.NAME?.startsWith("pv-") && r.STATUS === "Available").length, (n) => n === 3, "pv-a, pv-b, pv-c Available", 30_000);
     await h.kubectl.ok(["apply", "-f", "-"], { input: [claimYaml("data-kubia-0", "1Mi", ""), claimYaml("data-kubia-1", "1Mi", "")].join("---\n") });
@@ -267,6 +268,16 @@ describe("volume controllers with kubectl", () => {
     for (const r of rows) expect(r).toMatchObject({ CAPACITY: "1Mi", "ACCESS MODES": "RWO" });
     const pvs = table(await h.kubectl.ok(["get", "pv"])).filter((r) => r.NAME?.startsWith("pv-"));
     expect(pvs.filter((r) => r.STATUS === "Bound").map((r) => r.CLAIM).sort()).toEqual(["default/data-kubia-0", "default/data-kubia-1"]);
+
+    // Recycle: deleting a claim scrubs its PV with a recycler pod (the test plays its kubelet), then it is Available again.
+    const recycled = rows.find((r) => r.NAME === "data-kubia-0")!.VOLUME!;
+    await h.kubectl.ok(["delete", "pvc", "data-kubia-0"]);
+    const recycler = await eventually(() => h.client.get<Obj>(Resources.pods, "default", `recycler-for-${recycled}`).catch(() => undefined), (p) => !!p?.spec?.nodeName, "the recycler pod scheduled", 30_000);
+    expect((recycler!.spec!.volumes as unknown[])[0]).toEqual({ name: "vol", hostPath: { path: `/tmp/${recycled}`, type: "" } });
+    await h.markFinished("default", `recycler-for-${recycled}`, 0, recycler!.spec!.nodeName as string);
+    expect(await eventually(() => rowOf("pv", recycled), (r) => r?.STATUS === "Available", "the recycled PV Available", 30_000)).toMatchObject({ CLAIM: "" });
+    await eventually(() => h.client.get<Obj>(Resources.pods, "default", `recycler-for-${recycled}`).then(() => true, () => false), (exists) => !exists, "the recycler pod deleted", 30_000);
+    expect(await eventsOf(recycled)).toContain("persistentvolume-controller VolumeRecycled Volume recycled");
 
     await h.kubectl.ok(["apply", "-f", "-"], { input: claimYaml("replica-pvc1", "1G", "fast") });
     await eventually(() => eventsOf("replica-pvc1"), (e) => e.includes('persistentvolume-controller ProvisioningFailed storageclass.storage.k8s.io "fast" not found'), "ProvisioningFailed for class fast", 30_000);

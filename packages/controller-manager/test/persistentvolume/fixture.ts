@@ -4,7 +4,7 @@
  * across syncs (its own cache lives as long as the controller). `settle()` plays the informers'
  * events: it syncs every claim and PV, again and again, until a round writes nothing.
  */
-import { Indexer, Resources, standardIndexers, type KubeObject, type Lister, type ResourceRef } from "@kubemu/common";
+import { FakeClock, Indexer, Resources, standardIndexers, type KubeObject, type Lister, type ResourceRef } from "@kubemu/common";
 import type { PodObject } from "../../src/controller/pod-control.js";
 import { POD_PVC_INDEX, podPvcIndex } from "../../src/controller/pod-pvc-index.js";
 import { PersistentVolumeSync } from "../../src/controllers/persistentvolume/sync.js";
@@ -91,6 +91,7 @@ export function pod(name: string, claimName: string, o: { nodeName?: string; pha
 export class Fixture {
   readonly fake: FakeClient;
   readonly recorder = new FakeRecorder();
+  readonly clock = new FakeClock(Date.parse("2026-01-01T00:10:00Z"));
   readonly sync: PersistentVolumeSync;
   readonly enqueued: { claims: string[]; volumes: string[] } = { claims: [], volumes: [] };
 
@@ -115,6 +116,8 @@ export class Fixture {
       recorder: this.recorder,
       enqueueClaim: (k) => this.enqueued.claims.push(k),
       enqueueVolume: (n) => this.enqueued.volumes.push(n),
+      clock: this.clock,
+      recyclerPollMs: 100,
     });
     this.sync.initializeCaches();
   }

@@ -4,10 +4,10 @@
  * that lose their PV, and the controller's cache ignoring versions older than its own writes.
  */
 import { describe, expect, it } from "vitest";
-import { Resources } from "@kubemu/common";
+import { Resources, type KubeObject } from "@kubemu/common";
 import { VersionedCache } from "../../src/controllers/persistentvolume/versioned-cache.js";
 import type { VolumeObject } from "../../src/controllers/persistentvolume/types.js";
-import { Fixture, NS, claim, pv } from "./fixture.js";
+import { Fixture, NS, claim, pod, pv } from "./fixture.js";
 
 const bound = (name: string, o: Parameters<typeof pv>[1] = {}) => pv(name, { ...o, phase: "Bound", claimRef: { kind: "PersistentVolumeClaim", namespace: NS, name: "c", uid: "uid-c", apiVersion: "v1" } });
 
@@ -79,12 +79,11 @@ describe("PV controller: phases and reclaim", () => {
     expect(f.volume("csi").status?.phase).toBe("Released");
   });
 
-  it("Recycle and an unknown policy end Failed with upstream's events", async () => {
-    const f = new Fixture({ volumes: [bound("rec", { policy: "Recycle" }), bound("odd", { policy: "Shred" })] });
+  it("an unknown policy ends Failed with VolumeUnknownReclaimPolicy", async () => {
+    const f = new Fixture({ volumes: [bound("odd", { policy: "Shred" })] });
     await f.settle();
-    expect(f.volume("rec").status).toEqual({ phase: "Failed", message: "No recycler plugin found for the volume!" });
     expect(f.volume("odd").status).toEqual({ phase: "Failed", message: "Volume has unrecognized PersistentVolumeReclaimPolicy" });
-    expect(f.events().sort()).toEqual(["Warning VolumeFailedRecycle No recycler plugin found for the volume!", "Warning VolumeUnknownReclaimPolicy Volume has unrecognized PersistentVolumeReclaimPolicy"]);
+    expect(f.events()).toEqual(["Warning VolumeUnknownReclaimPolicy Volume has unrecognized PersistentVolumeReclaimPolicy"]);
   });
 
   it("does not release a PV whose claim is only missing from the cache: asks the API first", async () => {
@@ -155,5 +154,82 @@ describe("VersionedCache", () => {
     expect(cache.store(at("10"))).toBe(true);
     expect(cache.store(at("11"))).toBe(true);
     expect(cache.get("a")?.metadata.resourceVersion).toBe("11");
+  });
+});
+
+describe("PV controller: Recycle", () => {
+  const recyclable = (name: string, source: Record<string, unknown> = { hostPath: { path: "/tmp/pv-a" } }) =>
+    bound(name, { policy: "Recycle", source, annotations: { "pv.kubernetes.io/bound-by-controller": "yes" } });
+  const recyclerPod = (f: Fixture, name: string) => f.fake.objects(Resources.pods).find((p) => p.metadata.name === `recycler-for-${name}`) as (KubeObject & { spec: Record<string, unknown> }) | undefined;
+
+  /** Plays the kubelet finishing the recycler pod, lets the operation see it, and waits for it to end. */
+  async function finishRecycler(f: Fixture, name: string, phase: "Succeeded" | "Failed", message?: string): Promise<void> {
+    const pod = recyclerPod(f, name)!;
+    await f.fake.updateStatus(Resources.pods, { ...pod, status: { phase, ...(message ? { message } : {}) } });
+    await f.clock.advanceAsync(200, 50);
+    await f.sync.operationsIdle();
+  }
+
+  it("scrubs a released hostPath PV with upstream's recycler pod, then makes it Available (VolumeRecycled)", async () => {
+    const f = new Fixture({ volumes: [recyclable("pv-a", { hostPath: { path: "/tmp/pv-a" } })] });
+    await f.settle();
+    expect(f.volume("pv-a").status?.phase).toBe("Released");
+    const pod = recyclerPod(f, "pv-a")!;
+    expect(pod.metadata.namespace).toBe("default");
+    expect(pod.spec).toEqual({
+      activeDeadlineSeconds: 60,
+      restartPolicy: "Never",
+      volumes: [{ name: "vol", hostPath: { path: "/tmp/pv-a" } }],
+      containers: [
+        {
+          name: "pv-recycler",
+          image: "registry.k8s.io/build-image/debian-base:bookworm-v1.0.4",
+          command: ["/bin/sh"],
+          args: ["-c", 'test -e /scrub && find /scrub -mindepth 1 -delete && test -z "$(ls -A /scrub)" || exit 1'],
+          volumeMounts: [{ name: "vol", mountPath: "/scrub" }],
+        },
+      ],
+    });
+    // Another sync while the pod runs starts nothing new.
+    await f.round();
+    expect(f.fake.writes().filter((a) => a.verb === "create" && a.resource === "pods")).toHaveLength(1);
+    await finishRecycler(f, "pv-a", "Succeeded");
+    expect(recyclerPod(f, "pv-a")).toBeUndefined();
+    const v = f.volume("pv-a");
+    expect(v.spec.claimRef).toBeUndefined();
+    expect(v.status?.phase).toBe("Available");
+    expect(f.events()).toEqual(["Normal VolumeRecycled Volume recycled"]);
+  });
+
+  it("gives an nfs PV 300 s and 30 s more per Gi", async () => {
+    const f = new Fixture({ volumes: [{ ...recyclable("pv0003", { nfs: { server: "172.17.0.2", path: "/tmp" } }), spec: { ...recyclable("pv0003", { nfs: { server: "172.17.0.2", path: "/tmp" } }).spec, capacity: { storage: "20Gi" } } }] });
+    await f.settle();
+    expect(recyclerPod(f, "pv0003")!.spec).toMatchObject({ activeDeadlineSeconds: 600, volumes: [{ name: "vol", nfs: { server: "172.17.0.2", path: "/tmp" } }] });
+  });
+
+  it("marks the PV Failed when the recycler pod fails, and tries again later", async () => {
+    const f = new Fixture({ volumes: [recyclable("pv-a")] });
+    await f.settle();
+    await finishRecycler(f, "pv-a", "Failed", "Pod was active on the node longer than the specified deadline");
+    expect(f.volume("pv-a").status).toEqual({ phase: "Failed", message: "Recycle failed: failed to recycle volume: Pod was active on the node longer than the specified deadline" });
+    expect(f.events()).toEqual(["Warning VolumeFailedRecycle Recycle failed: failed to recycle volume: Pod was active on the node longer than the specified deadline"]);
+    await f.round();
+    expect(recyclerPod(f, "pv-a")?.status).toBeUndefined();
+  });
+
+  it("has no recycler for other volume types, and does not scrub a volume pods still use", async () => {
+    const gce = new Fixture({ volumes: [recyclable("gce", { gcePersistentDisk: { pdName: "pv-a", fsType: "nfs4" } })] });
+    await gce.settle();
+    await gce.sync.operationsIdle();
+    expect(gce.volume("gce").status).toEqual({ phase: "Failed", message: "No recycler plugin found for the volume!" });
+    expect(gce.events()).toEqual(["Warning VolumeFailedRecycle No recycler plugin found for the volume!"]);
+    // The claim is gone but a pod still names it.
+    const f = new Fixture({ volumes: [recyclable("used")], pods: [pod("stuck", "c", { nodeName: "kubemu", phase: "Running" })] });
+    await f.settle();
+    await f.sync.operationsIdle();
+    // Said again at every sync while the pod stays (the events aggregate).
+    expect(new Set(f.eventsFor("used"))).toEqual(new Set(["Normal VolumeFailedRecycle Volume is used by pods: default/stuck"]));
+    expect(recyclerPod(f, "used")).toBeUndefined();
+    expect(f.volume("used").status?.phase).toBe("Released");
   });
 });

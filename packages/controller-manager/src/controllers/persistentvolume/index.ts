@@ -47,6 +47,8 @@ async function run(ctx: ControllerContext, signal: AbortSignal): Promise<void> {
     enqueueClaim: (key) => claimQueue?.add(key),
     enqueueVolume: (name) => volumeQueue?.add(name),
     logger,
+    clock: ctx.clock,
+    signal,
   });
   if (!(await ctx.informers.waitForCacheSync(signal))) return;
   sync.initializeCaches();
@@ -70,6 +72,8 @@ async function run(ctx: ControllerContext, signal: AbortSignal): Promise<void> {
     queueOf(inf.claims as unknown as SharedInformer<KubeObject>, "claims", (key) => sync.claimWork(key), (q) => (claimQueue = q), (s) => resyncEvery(periodMs, sync, ctx.clock, s)),
     queueOf(inf.volumes as unknown as SharedInformer<KubeObject>, "volumes", (key) => sync.volumeWork(key), (q) => (volumeQueue = q)),
   ]);
+  // Recycles stop on the same signal; let them finish (delete their pods) before returning.
+  await sync.operationsIdle();
 }
 
 export const persistentVolumeBinderController: ControllerDescriptor = {

@@ -8,15 +8,20 @@
  *   the hostPath one only (as upstream, for `/tmp/…` paths; the files stay on the node — the
  *   controller-manager has no access to a node's directories), and any other volume is marked
  *   Failed with upstream's VolumeFailedDelete event and message.
- * - Recycle: deprecated upstream and not done here: the PV is marked Failed with
- *   VolumeFailedRecycle "No recycler plugin found for the volume!" (what upstream says for a
- *   volume type without a recycler).
+ * - Recycle (deprecated upstream): a hostPath or nfs PV is scrubbed by a recycler pod in the
+ *   background (recycle.ts) and made Available again (VolumeRecycled); a failed recycle marks it
+ *   Failed (VolumeFailedRecycle "Recycle failed: …", retried at every sync); other volume types
+ *   have no recycler: Failed, "No recycler plugin found for the volume!".
  * - anything else: Failed, VolumeUnknownReclaimPolicy.
  */
-import { Resources, isNotFound, type Logger } from "@kubemu/common";
+import { Resources, isNotFound, type Clock, type Lister, type Logger } from "@kubemu/common";
 import type { ControllerClient } from "../../controller/client.js";
 import type { Recorder } from "../../controller/context.js";
-import { messageOf } from "../../controller/pod-control.js";
+import { messageOf, type PodObject } from "../../controller/pod-control.js";
+import { POD_PVC_INDEX } from "../../controller/pod-pvc-index.js";
+import { isPodTerminated } from "../../controller/pod-util.js";
+import { OperationRunner } from "./operations.js";
+import { recyclerPodFor, runRecyclerPod } from "./recycle.js";
 import { ANN_DYNAMICALLY_PROVISIONED, ANN_MIGRATED_TO, Reasons, type ClaimObject, type VolumeObject } from "./types.js";
 import type { VersionedCache } from "./versioned-cache.js";
 import type { PvWrites } from "./writes.js";
@@ -26,7 +31,14 @@ export interface ReclaimDeps {
   recorder: Recorder;
   claims: VersionedCache<ClaimObject>;
   writes: PvWrites;
+  /** Pods, with the POD_PVC_INDEX index (a volume in use is not recycled; the recycler pod is watched here). */
+  pods: Lister<PodObject>;
+  clock: Clock;
+  /** Stops background operations (the controller is stopping). */
+  signal?: AbortSignal;
   logger: Logger;
+  /** How often a recycler pod is looked at. */
+  recyclerPollMs?: number;
 }
 
 /** What the PV's deleter does: `external` waits for a provisioner, `deleted` removes the PV object, or an error. */
@@ -54,7 +66,12 @@ function deleteVolumeStorage(volume: VolumeObject): DeleteOutcome {
 }
 
 export class Reclaimer {
-  constructor(private readonly d: ReclaimDeps) {}
+  /** Background operations (recycles), one per volume at a time. */
+  readonly operations: OperationRunner;
+
+  constructor(private readonly d: ReclaimDeps) {
+    this.operations = new OperationRunner(d.clock, d.logger);
+  }
 
   async reclaimVolume(volume: VolumeObject): Promise<void> {
     // Migrated to CSI: the external provisioner handles it.
@@ -64,7 +81,7 @@ export class Reclaimer {
         this.d.logger.debug({ volume: volume.metadata.name }, "reclaimVolume: policy is Retain, nothing to do");
         return;
       case "Recycle":
-        await this.d.writes.updateVolumePhaseWithEvent(volume, "Failed", "Warning", Reasons.VolumeFailedRecycle, "No recycler plugin found for the volume!");
+        this.operations.run(`recycle-${volume.metadata.name}[${volume.metadata.uid ?? ""}]`, () => this.recycleVolumeOperation(volume));
         return;
       case "Delete":
         await this.deleteVolumeOperation(volume);
@@ -86,6 +103,61 @@ export class Reclaimer {
     const claim = this.d.claims.get(`${ref.namespace}/${ref.name}`);
     if (claim && claim.metadata.uid === ref.uid) return !!claim.spec.volumeName && claim.spec.volumeName !== volume.metadata.name;
     return true;
+  }
+
+  /** Pods not terminated that use the PV's claim (isVolumeUsed), as `namespace/name`. */
+  private podsUsing(volume: VolumeObject): string[] {
+    const ref = volume.spec.claimRef;
+    if (!ref) return [];
+    return this.d.pods
+      .byIndex(POD_PVC_INDEX, `${ref.namespace}/${ref.name}`)
+      .filter((p) => !isPodTerminated(p))
+      .map((p) => `${p.metadata.namespace}/${p.metadata.name}`)
+      .sort();
+  }
+
+  /** recycleVolumeOperation: runs in the background; its outcome is written to the PV, never thrown. */
+  private async recycleVolumeOperation(volume: VolumeObject): Promise<void> {
+    const log = this.d.logger.child({ volume: volume.metadata.name });
+    let fresh: VolumeObject;
+    try {
+      fresh = await this.d.client.get<VolumeObject>(Resources.persistentVolumes, undefined, volume.metadata.name!);
+    } catch (e) {
+      log.debug({ err: messageOf(e) }, "Error reading persistent volume");
+      return;
+    }
+    if (!this.isVolumeReleased(fresh)) {
+      log.debug("Volume no longer needs recycling, skipping");
+      return;
+    }
+    const used = this.podsUsing(fresh);
+    const ref = fresh.spec.claimRef!;
+    // A cached claim of that name is a new claim using another PV: this one is safe to scrub.
+    const claimCached = this.d.claims.get(`${ref.namespace}/${ref.name}`) !== undefined;
+    if (used.length > 0 && !claimCached) {
+      this.d.recorder.event(fresh, "Normal", Reasons.VolumeFailedRecycle, `Volume is used by pods: ${used.join(",")}`);
+      return;
+    }
+    const pod = recyclerPodFor(fresh);
+    if (!pod) {
+      await this.d.writes.updateVolumePhaseWithEvent(fresh, "Failed", "Warning", Reasons.VolumeFailedRecycle, "No recycler plugin found for the volume!");
+      return;
+    }
+    try {
+      await runRecyclerPod({ client: this.d.client, pods: this.d.pods, clock: this.d.clock, ...(this.d.signal ? { signal: this.d.signal } : {}), ...(this.d.recyclerPollMs ? { pollMs: this.d.recyclerPollMs } : {}) }, pod);
+    } catch (e) {
+      if (this.d.signal?.aborted) return;
+      // Failed stays while the controller tries again at every sync.
+      await this.d.writes.updateVolumePhaseWithEvent(fresh, "Failed", "Warning", Reasons.VolumeFailedRecycle, `Recycle failed: ${messageOf(e)}`);
+      return;
+    }
+    log.info("Volume recycled");
+    this.d.recorder.event(fresh, "Normal", Reasons.VolumeRecycled, "Volume recycled");
+    try {
+      await this.d.writes.unbindVolume(fresh);
+    } catch (e) {
+      log.info({ err: messageOf(e) }, "RecycleVolumeOperation: failed to make recycled volume 'Available', we will recycle the volume again");
+    }
   }
 
   private async deleteVolumeOperation(volume: VolumeObject): Promise<void> {

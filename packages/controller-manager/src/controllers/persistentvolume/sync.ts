@@ -5,7 +5,7 @@
  * repairs what the other says, so a half-done binding (a crash or a conflict between the writes)
  * is finished by the next sync. Built from plain parts so unit tests drive it without informers.
  */
-import { Resources, isNotFound, objectKey, silentLogger, splitKey, type Lister, type Logger } from "@kubemu/common";
+import { Resources, isNotFound, objectKey, silentLogger, splitKey, type Clock, type Lister, type Logger } from "@kubemu/common";
 import type { ControllerClient } from "../../controller/client.js";
 import type { Recorder } from "../../controller/context.js";
 import type { PodObject } from "../../controller/pod-control.js";
@@ -34,6 +34,12 @@ export interface PvSyncDeps {
   enqueueVolume(name: string): void;
   logger?: Logger;
   enableDynamicProvisioning?: boolean;
+  /** Time for background operations (recycler pods). */
+  clock: Clock;
+  /** Stops background operations when the controller stops. */
+  signal?: AbortSignal;
+  /** How often a recycler pod is looked at (tests shorten it). */
+  recyclerPollMs?: number;
 }
 
 const claimKey = (c: ClaimObject) => `${c.metadata.namespace}/${c.metadata.name}`;
@@ -50,8 +56,23 @@ export class PersistentVolumeSync {
   constructor(private readonly d: PvSyncDeps) {
     this.log = d.logger ?? silentLogger;
     this.writes = new PvWrites({ client: d.client, recorder: d.recorder, volumes: this.volumes, claims: this.claims, logger: this.log });
-    this.reclaimer = new Reclaimer({ client: d.client, recorder: d.recorder, claims: this.claims, writes: this.writes, logger: this.log });
+    this.reclaimer = new Reclaimer({
+      client: d.client,
+      recorder: d.recorder,
+      claims: this.claims,
+      writes: this.writes,
+      pods: d.listers.pods,
+      clock: d.clock,
+      logger: this.log,
+      ...(d.signal ? { signal: d.signal } : {}),
+      ...(d.recyclerPollMs ? { recyclerPollMs: d.recyclerPollMs } : {}),
+    });
     this.provisioner = new ClaimProvisioner({ classes: d.listers.classes, recorder: d.recorder, writes: this.writes, logger: this.log, enableDynamicProvisioning: d.enableDynamicProvisioning ?? true });
+  }
+
+  /** Resolves once the background operations started so far (recycles) have ended. */
+  operationsIdle(): Promise<void> {
+    return this.reclaimer.operations.idle();
   }
 
   /** Fills the caches from the informers before the first sync (initializeCaches). */
