@@ -1,0 +1,89 @@
+/**
+ * Authorization for one API server: the chain (system:masters, then RBAC) over informer caches
+ * of the RBAC objects, the ClusterRole aggregation that fills admin/edit/view, and the
+ * bootstrap policy reconcile run at start. The HTTP front and the wire API ask `check`.
+ */
+import type { ServerContext } from "../rest/context.js";
+import type { ResourceStore } from "../rest/store.js";
+import type { RequestAttributes, UserInfo } from "./attributes.js";
+import { authorizeOrThrow, privilegedGroups, SYSTEM_MASTERS, unionAuthorizer, unionRuleResolver, type Authorizer, type AuthorizerResult, type RuleResolver } from "./authorizer.js";
+import { RbacPolicyCache } from "./policy-cache.js";
+import { RBAC_GROUP, RbacAuthorizer } from "./rbac.js";
+import { ClusterRoleAggregationController } from "./aggregation.js";
+import { reconcileBootstrapPolicy } from "./bootstrap/bootstrap-roles.js";
+
+/** How long a request waits for the RBAC caches at start before being judged on what they hold. */
+const SYNC_WAIT_MS = 10_000;
+
+export class Authorization {
+  readonly cache: RbacPolicyCache;
+  readonly rbac: RbacAuthorizer;
+  readonly authorizer: Authorizer;
+  readonly rules: RuleResolver;
+  private readonly aggregation: ClusterRoleAggregationController;
+  private synced: Promise<boolean> | undefined;
+
+  constructor(
+    private readonly ctx: ServerContext,
+    private readonly store: ResourceStore,
+  ) {
+    this.cache = new RbacPolicyCache(ctx, store);
+    this.rbac = new RbacAuthorizer(this.cache.listers);
+    this.authorizer = unionAuthorizer([privilegedGroups, this.rbac]);
+    this.rules = unionRuleResolver([this.rbac]);
+    this.aggregation = new ClusterRoleAggregationController({
+      informer: this.cache.clusterRoles,
+      store,
+      def: () => ctx.registry.lookup(RBAC_GROUP, "v1", "clusterroles")!,
+      clock: ctx.clock,
+      log: ctx.log.child({ controller: "clusterrole-aggregation" }),
+    });
+  }
+
+  /** The rbac/bootstrap-roles post-start hook: the default roles and bindings into the store. */
+  reconcileBootstrapPolicy(): Promise<void> {
+    return reconcileBootstrapPolicy(this.store, this.ctx.registry, this.ctx.log);
+  }
+
+  /** Starts the caches and the aggregation; resolves once the caches synced (or after SYNC_WAIT_MS). */
+  async start(): Promise<void> {
+    this.cache.start();
+    this.aggregation.start();
+    if (!(await this.waitForSync())) this.ctx.log.warn({ waitedMs: SYNC_WAIT_MS }, "RBAC caches not synced yet; requests are judged on what they hold");
+  }
+
+  /** Until the caches have synced once, a request waits for them (bounded), so a starting server does not deny what it would allow. */
+  waitForSync(): Promise<boolean> {
+    if (this.cache.hasSynced()) return Promise.resolve(true);
+    this.synced ??= (async () => {
+      const timeout = new AbortController();
+      const t = this.ctx.clock.setTimeout(() => timeout.abort(), SYNC_WAIT_MS);
+      try {
+        return await this.cache.waitForSync(timeout.signal);
+      } finally {
+        t.cancel();
+        this.synced = undefined;
+      }
+    })();
+    return this.synced;
+  }
+
+  /** True when a decision for user needs no cache (system:masters) or the caches are ready. */
+  canDecideNow(user: UserInfo): boolean {
+    return user.groups.includes(SYSTEM_MASTERS) || this.cache.hasSynced();
+  }
+
+  authorize(user: UserInfo, attrs: RequestAttributes): AuthorizerResult {
+    return this.authorizer.authorize(user, attrs);
+  }
+
+  /** Throws upstream's 403 unless user may do attrs. */
+  check(user: UserInfo, attrs: RequestAttributes): void {
+    authorizeOrThrow(this.authorizer, user, attrs);
+  }
+
+  async stop(): Promise<void> {
+    await this.aggregation.stop();
+    await this.cache.stop();
+  }
+}
