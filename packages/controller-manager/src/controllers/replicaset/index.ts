@@ -5,58 +5,38 @@
  * --concurrent-rc-syncs defaults).
  */
 import { Resources } from "@kubemu/common";
-import type { ControllerContext, ControllerDescriptor } from "../../controller/context.js";
+import type { ControllerDescriptor } from "../../controller/context.js";
+import { queueControllerDescriptor, withQueue } from "../../controller/descriptor.js";
 import { UidTrackingExpectations } from "../../controller/expectations.js";
 import type { PodObject } from "../../controller/pod-control.js";
-import { runQueueController } from "../../controller/run.js";
 import { ReplicaSetHandlers } from "./controller.js";
 import { REPLICATION_CONTROLLER, REPLICA_SET, type ReplicaKind, type ReplicaOwner } from "./kind.js";
 import { ReplicaSetSync } from "./sync.js";
 
 const WORKERS = 5;
 
-function informersFor(ctx: ControllerContext, kind: ReplicaKind) {
-  return { owners: ctx.informers.informerFor<ReplicaOwner>(kind.resource), pods: ctx.informers.informerFor<PodObject>(Resources.pods) };
-}
-
-async function run(ctx: ControllerContext, kind: ReplicaKind, signal: AbortSignal): Promise<void> {
-  const { owners, pods } = informersFor(ctx, kind);
-  const expectations = new UidTrackingExpectations(ctx.clock);
-  const logger = ctx.logger.child({ controller: kind.queueName });
-  let enqueueAfter: (key: string, ms: number) => void = () => undefined;
-  const sync = new ReplicaSetSync({
-    kind,
-    client: ctx.client,
-    owners: owners.lister,
-    pods: pods.lister,
-    recorder: ctx.recorder(kind.component),
-    clock: ctx.clock,
-    expectations,
-    enqueueAfter: (key, ms) => enqueueAfter(key, ms),
-    logger,
-  });
-  await runQueueController(
-    ctx,
-    {
-      name: kind.queueName,
-      workers: WORKERS,
-      register: (queue) => {
-        enqueueAfter = (key, ms) => queue.addAfter(key, ms);
-        return new ReplicaSetHandlers({ kind, owners, pods, expectations }, queue).register();
-      },
-      reconcile: (key) => sync.sync(key),
-    },
-    signal,
-  );
-}
-
 function descriptor(name: string, alias: string, kind: ReplicaKind): ControllerDescriptor {
-  return {
+  return queueControllerDescriptor({
     name,
     aliases: [alias],
-    informers: (ctx) => void informersFor(ctx, kind),
-    run: (ctx, signal) => run(ctx, kind, signal),
-  };
+    informers: (ctx) => ({ owners: ctx.informers.informerFor<ReplicaOwner>(kind.resource), pods: ctx.informers.informerFor<PodObject>(Resources.pods) }),
+    controller: (ctx, { owners, pods }) =>
+      withQueue({ name: kind.queueName, workers: WORKERS }, (queue) => {
+        const expectations = new UidTrackingExpectations(ctx.clock);
+        const sync = new ReplicaSetSync({
+          kind,
+          client: ctx.client,
+          owners: owners.lister,
+          pods: pods.lister,
+          recorder: ctx.recorder(kind.component),
+          clock: ctx.clock,
+          expectations,
+          enqueueAfter: (key, ms) => queue.addAfter(key, ms),
+          logger: ctx.logger.child({ controller: kind.queueName }),
+        });
+        return { reconcile: (key) => sync.sync(key), handlers: new ReplicaSetHandlers({ kind, owners, pods, expectations }, queue).register() };
+      }),
+  });
 }
 
 export const replicaSetController = descriptor("replicaset-controller", "replicaset", REPLICA_SET);

@@ -6,62 +6,50 @@
  */
 import type { KubeObject } from "@kubemu/common";
 import { Resources, deletedObject } from "@kubemu/common";
-import type { ControllerContext, ControllerDescriptor } from "../../controller/context.js";
-import { idleUntilAborted } from "../../controller/idle.js";
-import { runQueueController } from "../../controller/run.js";
+import { queueControllerDescriptor } from "../../controller/descriptor.js";
 import { ROOT_CA_CONFIGMAP, RootCaSync } from "./sync.js";
 
 type ConfigMap = KubeObject & { data?: Record<string, string> };
 
-function informers(ctx: ControllerContext) {
-  return {
-    namespaces: ctx.informers.informerFor<KubeObject>(Resources.namespaces),
-    configMaps: ctx.informers.informerFor<ConfigMap>(Resources.configMaps),
-  };
-}
-
-export const rootCaCertPublisherDescriptor: ControllerDescriptor = {
+export const rootCaCertPublisherDescriptor = queueControllerDescriptor({
   name: "root-ca-certificate-publisher-controller",
   aliases: ["root-ca-cert-publisher"],
-  informers(ctx) {
-    informers(ctx);
-  },
-  async run(ctx, signal) {
-    if (!ctx.options?.rootCA) {
+  informers: (ctx) => ({
+    namespaces: ctx.informers.informerFor<KubeObject>(Resources.namespaces),
+    configMaps: ctx.informers.informerFor<ConfigMap>(Resources.configMaps),
+  }),
+  controller(ctx, inf) {
+    const rootCA = ctx.options?.rootCA;
+    if (!rootCA) {
       ctx.logger.warn({ controller: "root-ca-certificate-publisher-controller" }, "Controller is disabled because there is no root CA to publish (--root-ca-file, or --ca-file)");
-      return idleUntilAborted(signal);
+      return undefined;
     }
-    const inf = informers(ctx);
-    const sync = new RootCaSync({ client: ctx.client, configMaps: inf.configMaps.lister, rootCA: ctx.options?.rootCA });
+    const sync = new RootCaSync({ client: ctx.client, configMaps: inf.configMaps.lister, rootCA });
     const ours = (cm: KubeObject) => cm.metadata.name === ROOT_CA_CONFIGMAP;
-    return runQueueController(
-      ctx,
-      {
-        name: "root_ca_cert_publisher",
-        workers: 1,
-        register: (queue) => [
-          inf.namespaces.addEventHandler({
-            onAdd: (ns) => queue.add(ns.metadata.name!),
-            onUpdate: (_o, ns) => {
-              if ((ns.status as { phase?: string } | undefined)?.phase === "Active") queue.add(ns.metadata.name!);
+    return {
+      name: "root_ca_cert_publisher",
+      workers: 1,
+      register: (queue) => [
+        inf.namespaces.addEventHandler({
+          onAdd: (ns) => queue.add(ns.metadata.name!),
+          onUpdate: (_o, ns) => {
+            if ((ns.status as { phase?: string } | undefined)?.phase === "Active") queue.add(ns.metadata.name!);
+          },
+        }),
+        inf.configMaps.addEventHandler(
+          {
+            onUpdate: (_o, cm) => {
+              if (ours(cm)) queue.add(cm.metadata.namespace!);
             },
-          }),
-          inf.configMaps.addEventHandler(
-            {
-              onUpdate: (_o, cm) => {
-                if (ours(cm)) queue.add(cm.metadata.namespace!);
-              },
-              onDelete: (d) => {
-                const cm = deletedObject(d);
-                if (ours(cm)) queue.add(cm.metadata.namespace!);
-              },
+            onDelete: (d) => {
+              const cm = deletedObject(d);
+              if (ours(cm)) queue.add(cm.metadata.namespace!);
             },
-            { resync: false },
-          ),
-        ],
-        reconcile: (ns) => sync.sync(ns),
-      },
-      signal,
-    );
+          },
+          { resync: false },
+        ),
+      ],
+      reconcile: (ns) => sync.sync(ns),
+    };
   },
-};
+});

@@ -5,38 +5,26 @@
  */
 import type { KubeObject } from "@kubemu/common";
 import { Resources, deletedObject } from "@kubemu/common";
-import type { ControllerContext, ControllerDescriptor } from "../../controller/context.js";
-import { runQueueController } from "../../controller/run.js";
+import { queueControllerDescriptor } from "../../controller/descriptor.js";
 import { ServiceAccountsSync } from "./sync.js";
 
-function informers(ctx: ControllerContext) {
-  return {
-    namespaces: ctx.informers.informerFor<KubeObject>(Resources.namespaces),
-    serviceAccounts: ctx.informers.informerFor<KubeObject>(Resources.serviceAccounts),
-  };
-}
-
-export const serviceAccountControllerDescriptor: ControllerDescriptor = {
+export const serviceAccountControllerDescriptor = queueControllerDescriptor({
   name: "serviceaccount-controller",
   aliases: ["serviceaccount"],
-  informers(ctx) {
-    informers(ctx);
-  },
-  run(ctx, signal) {
-    const inf = informers(ctx);
+  informers: (ctx) => ({
+    namespaces: ctx.informers.informerFor<KubeObject>(Resources.namespaces),
+    serviceAccounts: ctx.informers.informerFor<KubeObject>(Resources.serviceAccounts),
+  }),
+  controller(ctx, inf) {
     const sync = new ServiceAccountsSync({ client: ctx.client, namespaces: inf.namespaces.lister, serviceAccounts: inf.serviceAccounts.lister });
-    return runQueueController(
-      ctx,
-      {
-        name: "serviceaccount",
-        workers: 1,
-        register: (queue) => [
-          inf.namespaces.addEventHandler({ onAdd: (ns) => queue.add(ns.metadata.name!), onUpdate: (_o, ns) => queue.add(ns.metadata.name!) }),
-          inf.serviceAccounts.addEventHandler({ onDelete: (sa) => queue.add(deletedObject(sa).metadata.namespace!) }, { resync: false }),
-        ],
-        reconcile: (ns) => sync.sync(ns),
-      },
-      signal,
-    );
+    return {
+      name: "serviceaccount",
+      workers: 1,
+      register: (queue) => [
+        inf.namespaces.addEventHandler({ onAdd: (ns) => queue.add(ns.metadata.name!), onUpdate: (_o, ns) => queue.add(ns.metadata.name!) }),
+        inf.serviceAccounts.addEventHandler({ onDelete: (sa) => queue.add(deletedObject(sa).metadata.namespace!) }, { resync: false }),
+      ],
+      reconcile: (ns) => sync.sync(ns),
+    };
   },
-};
+});
