@@ -99,7 +99,7 @@ describe("ResourceQuota admission", () => {
     const { store, def, quota, used } = await setup();
     const services = def("", "services");
     await quota("svc", { services: "3", "services.nodeports": "2", "services.loadbalancers": "1" });
-    const svc = (name: string, type: string, ports = [{ port: 80 }]) => ({ metadata: { name }, spec: { type, selector: { app: "x" }, ports } });
+    const svc = (name: string, type: string, ports: Record<string, unknown>[] = [{ port: 80 }]) => ({ metadata: { name }, spec: { type, selector: { app: "x" }, ports } });
     await store.create(services, "default", svc("web", "ClusterIP"));
     expect(await used("svc")).toEqual({ services: "1", "services.nodeports": "0", "services.loadbalancers": "0" });
     await store.patch(services, "default", "web", "merge", { spec: { type: "NodePort" } });

@@ -5,6 +5,7 @@
  * ResourceQuota admission plugin charges with them, the resourcequota controller recounts with
  * them.
  */
+import type { ObjectMeta } from "../api/object.js";
 import { compareQuantities, type Quantity } from "../quantity/index.js";
 import { containerResources, containersOf, podLimits, podRequests } from "./pod-resources.js";
 import { addLists, wholeQuantity, intersectNames, listsEqual, parseResourceList, type ResourceList, type SpecHolder } from "./resource-list.js";
@@ -15,7 +16,7 @@ const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !
 
 /** An object as the evaluators read it. */
 export interface QuotaObject {
-  metadata?: { deletionTimestamp?: string; deletionGracePeriodSeconds?: number; annotations?: Record<string, string> };
+  metadata?: ObjectMeta;
   spec?: unknown;
   status?: unknown;
 }
