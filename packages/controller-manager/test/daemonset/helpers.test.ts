@@ -1,9 +1,8 @@
-/** The DaemonSet controller's pure parts: node fit, daemon pod helpers, int-or-percent, backoff. */
+/** The DaemonSet controller's pure parts: node fit, daemon pod helpers, backoff. */
 import { describe, expect, it } from "vitest";
 import { FakeClock } from "@kubemu/common";
 import { Backoff } from "../../src/controllers/daemonset/backoff.js";
 import { addDaemonTolerations, pinToNode, surgeCount, targetNodeName, unavailableCount } from "../../src/controllers/daemonset/daemon-pod.js";
-import { scaledValueFromIntOrPercent } from "../../src/controllers/daemonset/int-or-percent.js";
 import { nodeSelectorMatches, nodeShouldRunDaemonPod } from "../../src/controllers/daemonset/node-fit.js";
 import { daemonSet, node } from "./fixtures.js";
 
@@ -64,9 +63,6 @@ describe("daemon pod helpers", () => {
     expect(surgeCount(daemonSet({ maxSurge: "10%" }), 5)).toBe(1);
     expect(surgeCount(daemonSet({ strategy: "OnDelete" }), 5)).toBe(0);
     expect(unavailableCount(daemonSet({ strategy: "OnDelete" }), 5)).toBe(0);
-    expect(scaledValueFromIntOrPercent("25%", 10, false)).toBe(2);
-    expect(() => scaledValueFromIntOrPercent("x", 10, true)).toThrow("invalid type: string is not a percentage");
-    expect(() => scaledValueFromIntOrPercent("a%", 10, true)).toThrow(/invalid value for IntOrString/);
   });
 });
 

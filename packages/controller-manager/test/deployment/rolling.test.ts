@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Resources } from "@kubemu/common";
-import { maxSurge, maxUnavailable, resolveFenceposts, scaledValue } from "../../src/controllers/deployment/replicas.js";
+import { scaledValueFromIntOrPercent as scaledValue } from "../../src/controller/int-or-percent.js";
+import { maxSurge, maxUnavailable, resolveFenceposts } from "../../src/controllers/deployment/replicas.js";
 import type { ReplicaSet } from "../../src/controllers/deployment/types.js";
 import { deployment, World } from "./world.js";
 

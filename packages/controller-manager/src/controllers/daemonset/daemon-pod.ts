@@ -6,7 +6,7 @@
 import type { DaemonSet } from "kubernetes-types/apps/v1.js";
 import type { Affinity, NodeSelectorRequirement, Pod, PodSpec, PodTemplateSpec, Toleration } from "kubernetes-types/core/v1.js";
 import type { KubeObject } from "@kubemu/common";
-import { scaledValueFromIntOrPercent } from "./int-or-percent.js";
+import { scaledValueFromIntOrPercent } from "../../controller/int-or-percent.js";
 
 export type DaemonSetObject = DaemonSet & KubeObject;
 

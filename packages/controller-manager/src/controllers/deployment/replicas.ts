@@ -3,24 +3,9 @@
  * resolution, the new ReplicaSet's next size, proportional shares when a Deployment is scaled
  * mid-rollout, and the sums the status is made of. Pure functions.
  */
+import { scaledValueFromIntOrPercent, type IntOrString } from "../../controller/int-or-percent.js";
 import type { Deployment, ReplicaSet } from "./types.js";
 import { DESIRED_REPLICAS_ANNOTATION, MAX_REPLICAS_ANNOTATION, replicasOf } from "./types.js";
-
-type IntOrString = number | string | undefined;
-
-/**
- * intstr.GetScaledValueFromIntOrPercent: an int as is, "25%" of total rounded up or down.
- * Anything else is an error in upstream's words.
- */
-export function scaledValue(v: IntOrString, total: number, roundUp: boolean): number {
-  if (v === undefined) throw new Error("nil value for IntOrString");
-  if (typeof v === "number") return v;
-  if (!v.endsWith("%")) throw new Error("invalid value for IntOrString: invalid type: string is not a percentage");
-  const digits = v.slice(0, -1);
-  if (!/^[-+]?\d+$/.test(digits)) throw new Error(`invalid value for IntOrString: invalid value "${v}": strconv.Atoi: parsing "${digits}": invalid syntax`);
-  const exact = (Number(digits) * total) / 100;
-  return roundUp ? Math.ceil(exact) : Math.floor(exact);
-}
 
 export function isRollingUpdate(d: Deployment): boolean {
   return d.spec.strategy?.type === "RollingUpdate";
@@ -30,9 +15,9 @@ export function isRollingUpdate(d: Deployment): boolean {
  * ResolveFenceposts: surge rounds up, unavailable rounds down; if both come to 0, unavailable is
  * 1 (validation forbids two zeros, but rounding down a small percent can make one).
  */
-export function resolveFenceposts(maxSurge: IntOrString, maxUnavailable: IntOrString, desired: number): { surge: number; unavailable: number } {
-  const surge = scaledValue(maxSurge ?? 0, desired, true);
-  let unavailable = scaledValue(maxUnavailable ?? 0, desired, false);
+export function resolveFenceposts(maxSurge: IntOrString | undefined, maxUnavailable: IntOrString | undefined, desired: number): { surge: number; unavailable: number } {
+  const surge = scaledValueFromIntOrPercent(maxSurge ?? 0, desired, true);
+  let unavailable = scaledValueFromIntOrPercent(maxUnavailable ?? 0, desired, false);
   if (surge === 0 && unavailable === 0) unavailable = 1;
   return { surge, unavailable };
 }
@@ -68,7 +53,7 @@ export function newRSNewReplicas(d: Deployment, allRSs: readonly (ReplicaSet | u
   const replicas = replicasOf(d);
   switch (d.spec.strategy?.type) {
     case "RollingUpdate": {
-      const surge = scaledValue(d.spec.strategy.rollingUpdate?.maxSurge ?? 0, replicas, true);
+      const surge = scaledValueFromIntOrPercent(d.spec.strategy.rollingUpdate?.maxSurge ?? 0, replicas, true);
       const current = specReplicaSum(allRSs);
       const maxTotal = replicas + surge;
       if (current >= maxTotal) return replicasOf(newRS);

@@ -29,7 +29,7 @@ import {
   startOrdinal,
   storageMatches,
 } from "./identity.js";
-import { scaledValue } from "./int-or-percent.js";
+import { scaledValueFromIntOrPercent } from "../../controller/int-or-percent.js";
 import { applyRevision, newRevision, nextRevision } from "./revisions.js";
 import type { StatefulPodControl } from "./stateful-pod-control.js";
 import { completeRollingUpdate, countPods, inconsistentStatus } from "./status.js";
@@ -220,7 +220,7 @@ export class StatefulSetControl {
     const updateMin = rolling.partition ?? 0;
     let maxUnavailable: number;
     try {
-      maxUnavailable = Math.max(1, scaledValue(rolling.maxUnavailable ?? 1, replicasOf(set), false));
+      maxUnavailable = Math.max(1, scaledValueFromIntOrPercent(rolling.maxUnavailable ?? 1, replicasOf(set), false));
     } catch (err) {
       return { status, err };
     }
