@@ -24,6 +24,8 @@ import { EventsV1Storage } from "./registry/event-conversion.js";
 import type { ComponentStatusProbe } from "./component-status.js";
 import { CrdController } from "./crd/controller.js";
 import { ServiceAccountTokens } from "./serviceaccount/index.js";
+import { Authorization } from "./auth/authorization.js";
+import { authorizingWire, WireUsers } from "./auth/wire-authorization.js";
 
 /** kube-apiserver's usual --service-account-issuer; also the default API audience. */
 export const DEFAULT_SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local";
@@ -82,6 +84,8 @@ export class ApiServer {
   readonly crds: CrdController;
   /** Issues and authenticates service account tokens. */
   readonly tokens: ServiceAccountTokens;
+  /** RBAC: the policy caches, the authorizer chain, the bootstrap policy. */
+  readonly authorization: Authorization;
 
   constructor(private readonly o: ApiServerOptions) {
     const registry = o.registry ?? builtinRegistry();
@@ -114,7 +118,11 @@ export class ApiServer {
     this.crds = new CrdController(this.ctx, this.store);
     this.metrics = new ApiMetrics(o.defaultMetrics ?? false);
     this.tokens = this.serviceAccountTokens(registry);
+    this.authorization = new Authorization(this.ctx, this.store);
+    const wireUsers = new WireUsers();
     this.http = new HttpFront({
+      authorization: this.authorization,
+      wireUsers,
       tokens: this.tokens,
       ctx: this.ctx,
       api: this.api,
@@ -127,7 +135,13 @@ export class ApiServer {
       ...(o.insecurePort !== undefined ? { insecurePort: o.insecurePort } : {}),
     });
     this.wire = new WireServer({ name: o.name, logger: log, clock: this.ctx.clock, faults: this.faults });
-    registerWireApi(this.wire, this.api);
+    registerWireApi(
+      authorizingWire(this.wire, wireUsers, async (user, attrs) => {
+        if (!this.authorization.canDecideNow(user)) await this.authorization.waitForSync();
+        this.authorization.check(user, attrs);
+      }),
+      this.api,
+    );
     this.http.wireUpgrade = (req, socket, head) => this.wire.handleUpgrade(req, socket, head);
   }
 
@@ -153,6 +167,8 @@ export class ApiServer {
     this.address = await this.http.listen(host, port);
     const adv = advertise ?? { ip: this.address.address, port: this.address.port };
     await this.retry(() => bootstrap(this.store, this.ctx.registry, adv.port));
+    await this.retry(() => this.authorization.reconcileBootstrapPolicy());
+    await this.authorization.start();
     await this.crds.start();
     this.reconciler = new EndpointReconciler({
       store: this.store,
@@ -234,6 +250,7 @@ export class ApiServer {
     this.compactTimer?.cancel();
     this.probeTimer?.cancel();
     await this.crds.stop();
+    await this.authorization.stop();
     if (this.reconciler) await this.withdraw(this.reconciler);
     await this.wire.close();
     await this.http.close();

@@ -18,8 +18,13 @@ import { sendBytes, sendError, sendJson } from "./respond.js";
 import { decodeObjectBody, readBody } from "./body.js";
 import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from "./discovery.js";
 import { ApiMetrics } from "./metrics.js";
-import { authenticate, authorize, requestAttributes, type UserInfo } from "./authn.js";
+import { authenticate, type UserInfo } from "./authn.js";
 import { answerReview, isReview } from "./reviews.js";
+import { requestAttributes } from "../auth/attributes.js";
+import { AUTHENTICATED, forbiddenError } from "../auth/authorizer.js";
+import { distinctHeaders, impersonate } from "../auth/impersonation.js";
+import type { Authorization } from "../auth/authorization.js";
+import type { WireUsers } from "../auth/wire-authorization.js";
 import type { ServiceAccountTokens } from "../serviceaccount/index.js";
 import { handleResource } from "../handlers/resource.js";
 
@@ -54,6 +59,10 @@ export interface HttpFrontOptions {
   insecurePort?: number;
   /** Service account tokens: bearer authentication and POST serviceaccounts/<name>/token. */
   tokens?: ServiceAccountTokens;
+  /** Who may do what (RBAC); every request is judged after authentication. */
+  authorization: Authorization;
+  /** Where wire connections' users are kept for the per-request checks of the wire API. */
+  wireUsers: WireUsers;
 }
 
 export class HttpFront {
@@ -95,14 +104,31 @@ export class HttpFront {
     const url = new URL(req.url ?? "/", "http://apiserver");
     let status: Status;
     try {
-      authorize(await authenticate(req, this.o.tokens), requestAttributes(req.method ?? "GET", url.pathname, parseRequestPath(url.pathname), url.searchParams));
-      if (url.pathname === WIRE_PATH && this.wireUpgrade) return this.wireUpgrade(req, socket, head);
+      const user = await this.identify(req);
+      // A wire connection carries many requests, each authorized on its own (auth/wire-authorization.ts);
+      // opening one only takes an authenticated user.
+      if (!user.groups.includes(AUTHENTICATED)) throw forbiddenError(user, requestAttributes(req.method ?? "GET", url.pathname, parseRequestPath(url.pathname), url.searchParams), "");
+      if (url.pathname === WIRE_PATH && this.wireUpgrade) {
+        this.o.wireUsers.set(req, user);
+        return this.wireUpgrade(req, socket, head);
+      }
       status = toStatus(notFoundPath());
     } catch (e) {
       status = toStatus(e);
     }
     const body = JSON.stringify(status);
     socket.end(`HTTP/1.1 ${status.code} ${STATUS_CODES[status.code] ?? ""}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  }
+
+  /**
+   * The user a request acts as: authenticated, then impersonated when it asks to be (each
+   * impersonation authorized for the authenticated user).
+   */
+  private async identify(req: IncomingMessage): Promise<UserInfo> {
+    const user = await authenticate(req, this.o.tokens);
+    const authz = this.o.authorization;
+    if (!authz.canDecideNow(user)) await authz.waitForSync();
+    return impersonate(distinctHeaders(req.headersDistinct), user, authz.authorizer);
   }
 
   /** Upgrades to the internal wire API, once authenticated and authorized, go here. */
@@ -147,8 +173,10 @@ export class HttpFront {
     const info = parseRequestPath(path);
     let user: UserInfo;
     try {
-      user = await authenticate(req, this.o.tokens);
-      authorize(user, requestAttributes(req.method ?? "GET", path, info, url.searchParams));
+      user = await this.identify(req);
+      const authz = this.o.authorization;
+      if (!authz.canDecideNow(user)) await authz.waitForSync();
+      authz.check(user, requestAttributes(req.method ?? "GET", path, info, url.searchParams));
     } catch (e) {
       sendError(req, res, e);
       return;
@@ -261,7 +289,7 @@ export class HttpFront {
         }
         if (isReview(info)) {
           const body = req.method === "POST" ? decodeObjectBody(await readBody(req), req.headers["content-type"], decodeProtobufBody) : undefined;
-          sendJson(req, res, 201, answerReview(info, req.method ?? "GET", body, user, new Date(this.o.ctx.clock.now())));
+          sendJson(req, res, 201, answerReview(info, req.method ?? "GET", body, user, new Date(this.o.ctx.clock.now()), this.o.authorization));
           return "create";
         }
         return handleResource(req, res, info, url, {

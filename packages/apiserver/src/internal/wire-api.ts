@@ -159,7 +159,7 @@ function patchType(p: Params): PatchType {
 }
 
 /** Registers the internal API methods on a wire server. */
-export function registerWireApi(wire: WireServer, api: ResourceApi): void {
+export function registerWireApi(wire: Pick<WireServer, "handle" | "handleStream">, api: ResourceApi): void {
   wire.handle("get", (params: unknown) => {
     const p = paramsOf(params, RESOURCE_KEYS);
     return api.get(targetOf(api, p, "object"));

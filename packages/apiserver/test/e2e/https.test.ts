@@ -89,6 +89,10 @@ describe("HTTPS", { timeout: 30_000 }, () => {
     await writeFile(join(dir, "kubeconfig-robot"), kubeconfig(admin).replace(/user: \{client-certificate-data: [^}]*\}/, `user: {token: ${token}}`));
     const robot = new Kubectl(join(dir, "kubeconfig-robot"), join(dir, "cache-robot"));
     expect(await robot.ok(["auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"])).toBe("system:serviceaccount:default:robot");
+    // RBAC: a service account may read nothing until bound to a role.
+    expect((await robot.run(["get", "configmap", "tls", "-o", "name"], { input: "" })).stderr).toContain('configmaps "tls" is forbidden: User "system:serviceaccount:default:robot" cannot get resource "configmaps"');
+    await k.ok(["create", "rolebinding", "robot-view", "--clusterrole=view", "--serviceaccount=default:robot"]);
+    for (let i = 0; i < 50 && (await robot.run(["get", "configmap", "tls", "-o", "name"], { input: "" })).code !== 0; i++) await new Promise((r) => setTimeout(r, 100));
     expect(await robot.ok(["get", "configmap", "tls", "-o", "name"])).toBe("configmap/tls\n");
     expect((await k.run(["create", "token", "robot", "--duration", "1m"], { input: "" })).stderr).toContain("may not specify a duration less than 10 minutes");
     await k.ok(["delete", "serviceaccount", "robot"]);
