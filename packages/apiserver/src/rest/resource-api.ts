@@ -245,7 +245,7 @@ export class ResourceApi {
         await this.store.bind(t.def, t.namespace!, t.name!, body, { ...opts, subresource: "binding" });
         return successStatus();
       case "eviction":
-        await this.store.evict(t.def, t.namespace!, t.name!, body);
+        await this.store.evict(t.def, t.namespace!, t.name!, body, opts.dryRun ? { dryRun: true } : {});
         return successStatus();
       default:
         return this.store.create(t.def, t.namespace, body, opts);

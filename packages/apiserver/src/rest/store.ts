@@ -23,6 +23,7 @@ import { applyStrategicMergePatch } from "../patch/strategic.js";
 import { strategyFor } from "../patch/schema-strategy.js";
 import type { DeleteOptions } from "./delete-options.js";
 import { deletionFinalizers } from "./gc-finalizers.js";
+import { PodEviction } from "./eviction.js";
 import { NamespaceLifecycle } from "../admission/namespace-lifecycle.js";
 import { allocateForCreate, allocateForUpdate, releaseForDelete } from "../admission/services.js";
 import { ServiceAllocators } from "../allocators/service-allocators.js";
@@ -547,15 +548,10 @@ export class ResourceStore {
     }, () => undefined);
   }
 
-  /** pods/eviction: a delete with the eviction's DeleteOptions (no PodDisruptionBudgets are served). */
-  async evict(def: ResourceDef, ns: string, name: string, body: unknown): Promise<void> {
-    const b = isObj(body) ? body : {};
-    const meta = isObj(b.metadata) ? b.metadata : {};
-    if (meta.name !== undefined && meta.name !== name) throw newBadRequest(`name in URL does not match name in Eviction object`);
-    const d = isObj(b.deleteOptions) ? b.deleteOptions : {};
-    await this.delete(def, ns, name, {
-      ...(typeof d.gracePeriodSeconds === "number" ? { gracePeriodSeconds: d.gracePeriodSeconds } : {}),
-      ...(isObj(d.preconditions) ? { preconditions: d.preconditions as { uid?: string; resourceVersion?: string } } : {}),
-    });
+  /** pods/eviction: a delete that honours the pod's PodDisruptionBudget (rest/eviction.ts). */
+  async evict(def: ResourceDef, ns: string, name: string, body: unknown, opts: { dryRun?: boolean } = {}): Promise<void> {
+    const pdbDef = this.ctx.registry.lookup("policy", "v1", "poddisruptionbudgets");
+    if (!pdbDef) throw newInternalError("pods/eviction needs policy/v1 poddisruptionbudgets, which is not served");
+    await new PodEviction(this, def, pdbDef, this.ctx.clock).evict(ns, name, body, opts.dryRun ?? false);
   }
 }
