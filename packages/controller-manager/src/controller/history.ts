@@ -63,6 +63,27 @@ export function fnv32(bytes: Uint8Array, seed = 0x811c9dc5): number {
   return h >>> 0;
 }
 
+/**
+ * The revision data that puts a pod template back (upstream's getPatch, the same for StatefulSets
+ * and DaemonSets, and what kubectl rebuilds to compare):
+ *   {"spec":{"template":{"$patch":"replace", ...the template...}}}
+ * keys in Go's order (sorted), and `creationTimestamp: null` in the template's metadata, as Go
+ * writes a zero metav1.Time — so the API serves the bytes upstream's json.Marshal would have
+ * written and `kubectl rollout undo` recognises a revision equal to the current template.
+ */
+export function templatePatch(template: unknown): Record<string, unknown> {
+  const t = structuredClone(template ?? {}) as Record<string, unknown>;
+  const meta = t.metadata;
+  t.metadata = { creationTimestamp: null, ...(meta && typeof meta === "object" && !Array.isArray(meta) ? meta : {}) };
+  t.$patch = "replace";
+  return JSON.parse(goJson({ spec: { template: t } })) as Record<string, unknown>;
+}
+
+/** The revision holds exactly this data, compared as upstream compares Data.Raw bytes. */
+export function revisionHolds(rev: Pick<RevisionObject, "data">, data: unknown): boolean {
+  return revisionDataBytes(rev) === goJson(data);
+}
+
 /** The bytes upstream would hold in Data.Raw for this revision (none for empty data). */
 export function revisionDataBytes(rev: Pick<RevisionObject, "data">): string {
   return rev.data === undefined || rev.data === null ? "" : goJson(rev.data);

@@ -1,6 +1,6 @@
 /** The shared ControllerRevision helpers (pkg/controller/history): hashing, naming, ordering, equality. */
 import { describe, expect, it } from "vitest";
-import { controllerRevisionName, equalRevision, fnv32, goJson, hashControllerRevision, sortControllerRevisions, type RevisionObject } from "../../src/controller/history.js";
+import { controllerRevisionName, equalRevision, fnv32, goJson, hashControllerRevision, revisionHolds, sortControllerRevisions, templatePatch, type RevisionObject } from "../../src/controller/history.js";
 
 const rev = (name: string, revision: number, data: unknown, extra: Partial<RevisionObject["metadata"]> = {}): RevisionObject => ({ metadata: { name, namespace: "default", ...extra }, revision, data });
 
@@ -35,5 +35,15 @@ describe("history helpers", () => {
   it("sorts by revision, then creation time, then name", () => {
     const sorted = sortControllerRevisions([rev("c", 2, 1), rev("b", 1, 1, { creationTimestamp: "2026-01-02T00:00:00Z" }), rev("a", 1, 1, { creationTimestamp: "2026-01-02T00:00:00Z" }), rev("d", 1, 1, { creationTimestamp: "2026-01-01T00:00:00Z" })]);
     expect(sorted.map((r) => r.metadata.name)).toEqual(["d", "a", "b", "c"]);
+  });
+
+  it("templatePatch is upstream's getPatch: the template with Go's zero creationTimestamp and $patch replace, in Go's key order", () => {
+    const template = { spec: { containers: [{ name: "c", image: "nginx" }] }, metadata: { labels: { app: "web" } } };
+    const data = templatePatch(template);
+    expect(JSON.stringify(data)).toBe('{"spec":{"template":{"$patch":"replace","metadata":{"creationTimestamp":null,"labels":{"app":"web"}},"spec":{"containers":[{"image":"nginx","name":"c"}]}}}}');
+    expect(template).toEqual({ spec: { containers: [{ name: "c", image: "nginx" }] }, metadata: { labels: { app: "web" } } });
+    expect(templatePatch(undefined)).toEqual({ spec: { template: { $patch: "replace", metadata: { creationTimestamp: null } } } });
+    expect(revisionHolds(rev("x", 1, JSON.parse(JSON.stringify(data))), templatePatch({ metadata: { labels: { app: "web" } }, spec: template.spec }))).toBe(true);
+    expect(revisionHolds(rev("x", 1, data), templatePatch({ ...template, metadata: { labels: { app: "db" } } }))).toBe(false);
   });
 });

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { Resources, StatusError, newStatus, type KubeObject } from "@kubemu/common";
+import { goJson } from "../../src/controller/history.js";
 import type { PodObject } from "../../src/controller/pod-control.js";
 import { Bed, daemonSet, KEY, node } from "./fixtures.js";
 
@@ -31,7 +32,10 @@ describe("placement", () => {
     expect(rev).toHaveLength(1);
     expect(rev[0]!.metadata.name).toBe(`ssd-monitor-${p.metadata.labels!["controller-revision-hash"]}`);
     expect(rev[0]!.revision).toBe(1);
-    expect(rev[0]!.data).toEqual({ spec: { template: { ...daemonSet().spec!.template, $patch: "replace" } } });
+    // upstream's getPatch: the template with Go's zero creationTimestamp, keys in Go's (sorted) order, as kubectl rebuilds it.
+    const template = daemonSet().spec!.template;
+    expect(rev[0]!.data).toEqual({ spec: { template: { ...template, metadata: { creationTimestamp: null, ...template.metadata }, $patch: "replace" } } });
+    expect(JSON.stringify(rev[0]!.data)).toBe(goJson(rev[0]!.data));
     expect(p.metadata.labels).toEqual({ app: "ssd-monitor", "controller-revision-hash": rev[0]!.metadata.labels!["controller-revision-hash"], "pod-template-generation": "1" });
     expect(p.spec?.tolerations).toEqual([
       { key: "node.kubernetes.io/not-ready", operator: "Exists", effect: "NoExecute" },

@@ -5,16 +5,15 @@
  * patch that restores it (`kubectl rollout undo ds` applies it); its number grows each time the
  * template changes or returns. The current revision's hash labels every new pod.
  */
-import type { ControllerRevision } from "kubernetes-types/apps/v1.js";
-import type { KubeObject } from "@kubemu/common";
 import { Resources, isAlreadyExists, selectorFromObject } from "@kubemu/common";
 import type { ControllerClient } from "../../controller/client.js";
 import { claimObjects, newControllerRef } from "../../controller/controller-ref.js";
-import { canonicalJson, computeHash } from "../../controller/hash.js";
+import { computeHash } from "../../controller/hash.js";
+import { revisionHolds, sortControllerRevisions, templatePatch, type RevisionObject } from "../../controller/history.js";
 import type { PodObject } from "../../controller/pod-control.js";
 import { REVISION_HASH_LABEL, type DaemonSetObject } from "./daemon-pod.js";
 
-export type RevisionObject = ControllerRevision & KubeObject;
+export type { RevisionObject };
 
 export interface HistoryDeps {
   client: ControllerClient;
@@ -24,15 +23,9 @@ export interface HistoryDeps {
   daemonPods(ds: DaemonSetObject): Promise<PodObject[]>;
 }
 
-/** The patch that restores the DaemonSet's template (upstream's getPatch), keys sorted as Go's map encoding sorts them. */
-export function templatePatch(ds: DaemonSetObject): Record<string, unknown> {
-  const patch = { spec: { template: { ...(ds.spec?.template ?? {}), $patch: "replace" } } };
-  return JSON.parse(canonicalJson(patch)) as Record<string, unknown>;
-}
-
 /** The revision holds the DaemonSet's current template (upstream's Match). */
 export function matchesRevision(ds: DaemonSetObject, rev: RevisionObject): boolean {
-  return canonicalJson(templatePatch(ds)) === canonicalJson(rev.data ?? null);
+  return revisionHolds(rev, templatePatch(ds.spec?.template));
 }
 
 function maxRevision(revs: readonly RevisionObject[]): number {
@@ -113,9 +106,9 @@ async function snapshot(ds: DaemonSetObject, revision: number, d: HistoryDeps): 
       ...(ds.metadata.annotations ? { annotations: { ...ds.metadata.annotations } } : {}),
       ownerReferences: [newControllerRef(ds, Resources.daemonSets)],
     },
-    data: templatePatch(ds),
+    data: templatePatch(ds.spec?.template),
     revision,
-  } as RevisionObject;
+  };
   try {
     return await d.client.create<RevisionObject>(Resources.controllerRevisions, rev, { namespace: ds.metadata.namespace! });
   } catch (e) {
@@ -144,8 +137,7 @@ export async function cleanupHistory(ds: DaemonSetObject, old: RevisionObject[],
     const h = pod.metadata.labels?.[REVISION_HASH_LABEL];
     if (h) liveHashes.add(h);
   }
-  const oldestFirst = [...old].sort((a, b) => (a.revision ?? 0) - (b.revision ?? 0));
-  for (const rev of oldestFirst) {
+  for (const rev of sortControllerRevisions(old)) {
     if (toKill <= 0) break;
     if (liveHashes.has(rev.metadata.labels?.[REVISION_HASH_LABEL] ?? "")) continue;
     await d.client.delete(Resources.controllerRevisions, ds.metadata.namespace, rev.metadata.name!);

@@ -6,7 +6,6 @@
  * Pods are created unbound with a required node affinity term `metadata.name In [<node>]`; the
  * scheduler binds them. Constructible from plain parts so unit tests drive it without informers.
  */
-import type { ControllerRevision } from "kubernetes-types/apps/v1.js";
 import type { Node } from "kubernetes-types/core/v1.js";
 import type { Clock, KubeObject, Lister, Logger } from "@kubemu/common";
 import { Resources, isNotFound, selectorFromObject, silentLogger, splitKey } from "@kubemu/common";
@@ -119,7 +118,7 @@ export class DaemonSetSync {
     }
     // Being deleted: its revisions may already be gone, so status cannot be trusted; leave it.
     if (ds.metadata.deletionTimestamp) return;
-    let cur: ControllerRevision;
+    let cur: RevisionObject;
     let old: RevisionObject[];
     try {
       ({ cur, old } = await constructHistory(ds, this.historyDeps()));

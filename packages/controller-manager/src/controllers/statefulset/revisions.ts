@@ -5,27 +5,15 @@
  * which is also what `kubectl rollout undo` sends and `kubectl rollout history --revision` applies.
  */
 import { Resources } from "@kubemu/common";
-import { goJson, newControllerRevision, type RevisionObject } from "../../controller/history.js";
+import { newControllerRevision, templatePatch, type RevisionObject } from "../../controller/history.js";
 import type { StatefulSetObject } from "./types.js";
 
 type Json = Record<string, unknown>;
 const isMap = (v: unknown): v is Json => !!v && typeof v === "object" && !Array.isArray(v);
 
-/**
- * The revision data for the set's current template, keys in Go's order (sorted), so the API
- * serves the bytes upstream's json.Marshal would have written. The template's metadata carries
- * `creationTimestamp: null`, as Go writes a zero metav1.Time.
- */
-export function templatePatch(set: StatefulSetObject): Json {
-  const template = structuredClone(set.spec.template) as Json;
-  template.metadata = { creationTimestamp: null, ...(isMap(template.metadata) ? template.metadata : {}) };
-  template.$patch = "replace";
-  return JSON.parse(goJson({ spec: { template } })) as Json;
-}
-
 /** A new revision (number `revision`) of the set's template; it carries the set's annotations. */
 export function newRevision(set: StatefulSetObject, revision: number, collisionCount: number): RevisionObject {
-  const cr = newControllerRevision(set, Resources.statefulSets, set.spec.template.metadata?.labels, templatePatch(set), revision, collisionCount);
+  const cr = newControllerRevision(set, Resources.statefulSets, set.spec.template.metadata?.labels, templatePatch(set.spec.template), revision, collisionCount);
   if (set.metadata.annotations && Object.keys(set.metadata.annotations).length) cr.metadata.annotations = { ...set.metadata.annotations };
   return cr;
 }
