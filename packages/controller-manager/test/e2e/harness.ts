@@ -136,7 +136,7 @@ export class ManagerHarness {
         podIP: ip,
         podIPs: [{ ip }],
         startTime: now,
-        qosClass: "BestEffort",
+        ...(pod.status?.qosClass ? { qosClass: pod.status.qosClass } : {}),
         containerStatuses: pod.spec.containers.map((c) => ({ name: c.name, image: c.image, imageID: "", ready: true, started: true, restartCount: 0, state: { running: { startedAt: now } } })),
       },
     });
