@@ -5,10 +5,12 @@
  * tolerations every daemon pod gets. A NoSchedule taint only keeps new pods off; a pod already
  * there keeps running unless a NoExecute taint is not tolerated.
  *
- * The matching follows component-helpers' nodeaffinity and taint helpers (the scheduler has its
- * own copy; components do not import each other).
+ * The node matching follows component-helpers' nodeaffinity (the scheduler has its own copy;
+ * components do not import each other); toleration matching is the node controllers' shared
+ * toleratesTaint (node-util/taints.ts).
  */
 import type { Node, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, PodSpec, Taint, Toleration } from "kubernetes-types/core/v1.js";
+import { toleratesTaint } from "../node-util/taints.js";
 import { addDaemonTolerations, type DaemonSetObject } from "./daemon-pod.js";
 
 export interface NodeFit {
@@ -78,21 +80,6 @@ export function requiredNodeAffinityMatches(spec: PodSpec, node: Node): boolean 
   for (const [k, v] of Object.entries(spec.nodeSelector ?? {})) if (!has(labels, k) || labels[k] !== v) return false;
   const required = spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
   return required === undefined || required === null || nodeSelectorMatches(required, node);
-}
-
-/** The toleration tolerates the taint (upstream's Toleration.ToleratesTaint). */
-export function toleratesTaint(t: Toleration, taint: Taint): boolean {
-  if (t.effect && t.effect !== taint.effect) return false;
-  if (t.key && t.key !== taint.key) return false;
-  switch (t.operator ?? "") {
-    case "":
-    case "Equal":
-      return (t.value ?? "") === (taint.value ?? "");
-    case "Exists":
-      return true;
-    default:
-      return false;
-  }
 }
 
 /** The first taint passing `filter` that no toleration tolerates (upstream's FindMatchingUntoleratedTaint). */
