@@ -74,7 +74,8 @@ export const namespacePrinter: Printer = {
 
 function nodeStatus(o: KubeObject): string {
   const ready = arr(get(o, "status", "conditions")).find((c) => c.type === "Ready");
-  const parts = [!ready ? "Unknown" : ready.status === "True" ? "Ready" : ready.status === "False" ? "NotReady" : "Unknown"];
+  // upstream's printNode: Ready when True, "Not"+type for False and Unknown alike; Unknown only without the condition.
+  const parts = [!ready ? "Unknown" : ready.status === "True" ? "Ready" : "NotReady"];
   if (get(o, "spec", "unschedulable") === true) parts.push("SchedulingDisabled");
   return parts.join(",");
 }

@@ -55,6 +55,17 @@ describe("tables", () => {
     expect(st.rows[0].object).toBeUndefined();
   });
 
+  it("node STATUS as upstream's printNode: NotReady for Ready False and Unknown alike, Unknown without a Ready condition, SchedulingDisabled when cordoned", () => {
+    const nodes = builtinRegistry().lookup("", "v1", "nodes")!;
+    const status = (conditions: unknown[], unschedulable = false) =>
+      (toTable(nodes, [{ metadata: { name: "n", creationTimestamp: "2026-01-01T00:00:00Z" }, spec: unschedulable ? { unschedulable } : {}, status: { conditions } }], {}, { include: "None", version: "v1", now }) as any).rows[0].cells[1];
+    expect(status([{ type: "Ready", status: "True" }])).toBe("Ready");
+    expect(status([{ type: "Ready", status: "False" }])).toBe("NotReady");
+    expect(status([{ type: "Ready", status: "Unknown" }])).toBe("NotReady");
+    expect(status([])).toBe("Unknown");
+    expect(status([{ type: "Ready", status: "Unknown" }], true)).toBe("NotReady,SchedulingDisabled");
+  });
+
   it("recognises the Table and aggregated discovery Accept headers kubectl sends", () => {
     expect(wantsTable("application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json")).toBe("v1");
     expect(wantsTable("application/json")).toBeUndefined();
