@@ -6,11 +6,12 @@
 import { createHash } from "node:crypto";
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { realClock, SeededRng, silentLogger } from "@kubemu/common";
 import { Registry } from "prom-client";
 import { ListenerManager, listenerId, RouteTable, servicePortsOf, type EndpointInfo, type ListenerSpec } from "../src/index.js";
 import { ProxyStats } from "../src/dataplane/stats.js";
+import { TcpListener } from "../src/dataplane/tcp.js";
 import { service } from "./fixtures.js";
 
 const NET = "127.1.105";
@@ -193,6 +194,28 @@ describe("shared addresses and conflicts", () => {
     await until(() => b.counts().bound === 1);
     expect(Date.now() - t0).toBeLessThan(500);
     expect(await request(`${NET}.106`, 80, "abc")).toMatch(/ 3 /);
+  });
+
+  it("a standby tries only a few held addresses per period, and all of them once one frees", async () => {
+    await countingBackend(`${NET}.19`, 8080);
+    const { routes, key } = routesFor(service("many", { clusterIP: `${NET}.120` }), [ep(`${NET}.19`, 8080)]);
+    const specs = Array.from({ length: 40 }, (_, i) => spec(key, `${NET}.${120 + i}`, 80));
+    const a = manager(routes);
+    a.apply(specs);
+    await until(() => a.counts().bound === 40);
+    const listen = vi.spyOn(TcpListener.prototype, "listen");
+    cleanups.push(() => listen.mockRestore());
+    const b = manager(routes, { bindRetryMs: 50 });
+    b.apply(specs);
+    await until(() => b.counts().waiting === 40);
+    listen.mockClear();
+    await new Promise((r) => setTimeout(r, 500));
+    // About ten periods of 50 ms, four canaries each: far fewer than 40 per period.
+    expect(listen.mock.calls.length).toBeLessThanOrEqual(4 * 14);
+    a.close();
+    const t0 = Date.now();
+    await until(() => b.counts().bound === 40);
+    expect(Date.now() - t0).toBeLessThan(500);
   });
 
   it("reports a NodePort already taken on the node IP once, keeps retrying, and binds when it frees", async () => {

@@ -2,8 +2,11 @@
  * Keeps the open sockets equal to the plan. A listener the plan no longer wants stops
  * accepting, and its open TCP connections drain on their own. Binding a shared address
  * (ClusterIP, externalIP, load-balancer IP) that another kube-proxy on the host holds leaves
- * it waiting: it retries every bind-retry period (jittered) and takes over as soon as the
- * holder is gone. Any other bind failure (a NodePort already taken on the node's IP, an
+ * it waiting. Waiting listeners are not each retried: every bind-retry period (jittered) a few
+ * of them, in turn, are tried as canaries, and when one binds (its holder is gone, and that
+ * holder most likely held the others too) all the rest are tried at once. So a standby costs a
+ * few bind attempts per period however many Services there are, and still takes over within
+ * about one period. Any other bind failure (a NodePort already taken on the node's IP, an
  * address this host does not have) is reported once through onBindFailure and retried slowly;
  * the proxy keeps running.
  */
@@ -44,6 +47,9 @@ export interface ListenerManagerOptions {
   onBound?(spec: ListenerSpec, waitedMs: number): void;
 }
 
+/** Waiting listeners tried per bind-retry period. */
+const CANARIES_PER_PERIOD = 4;
+
 interface Managed {
   spec: ListenerSpec;
   impl: TcpListener | UdpListener;
@@ -59,6 +65,9 @@ export class ListenerManager {
   private readonly listeners = new Map<string, Managed>();
   /** Stopped TCP listeners whose connections are still draining. */
   private readonly draining = new Set<TcpListener>();
+  /** Waiting listeners in canary order (tried from the front, moved to the back). */
+  private waiting: Managed[] = [];
+  private standbyTimer: Timer | undefined;
   private closed = false;
 
   constructor(private readonly o: ListenerManagerOptions) {}
@@ -98,6 +107,9 @@ export class ListenerManager {
   /** Closes everything, open connections included. */
   close(): void {
     this.closed = true;
+    this.standbyTimer?.cancel();
+    this.standbyTimer = undefined;
+    this.waiting = [];
     for (const m of this.listeners.values()) {
       m.removed = true;
       m.retry?.cancel();
@@ -113,7 +125,7 @@ export class ListenerManager {
     const impl = spec.protocol === "TCP" ? new TcpListener(spec, deps) : new UdpListener(spec, { ...deps, clock: this.o.clock, idleTimeoutMs: this.o.udpIdleTimeoutMs });
     const m: Managed = { spec, impl, state: "binding", error: undefined, reported: undefined, retry: undefined, waitingSince: undefined, removed: false };
     this.listeners.set(spec.id, m);
-    this.bind(m);
+    void this.bind(m);
   }
 
   private remove(m: Managed): void {
@@ -126,11 +138,15 @@ export class ListenerManager {
     this.o.log.info({ listener: m.spec.id, service: m.spec.serviceKey }, "closed listener");
   }
 
-  private bind(m: Managed): void {
+  /** One bind attempt; resolves true if it bound. */
+  private bind(m: Managed): Promise<boolean> {
     m.retry = undefined;
-    m.impl.listen().then(
+    return m.impl.listen().then(
       () => {
-        if (m.removed) return m.impl.destroy();
+        if (m.removed) {
+          m.impl.destroy();
+          return false;
+        }
         const waited = m.waitingSince === undefined ? 0 : this.o.clock.monotonic() - m.waitingSince;
         m.state = "bound";
         m.error = undefined;
@@ -138,18 +154,22 @@ export class ListenerManager {
         m.waitingSince = undefined;
         this.o.log.info({ listener: m.spec.id, service: m.spec.serviceKey, ...(waited ? { waitedMs: Math.round(waited) } : {}) }, waited ? "took over listener" : "opened listener");
         this.o.onBound?.(m.spec, waited);
+        return true;
       },
       (e: unknown) => {
-        if (m.removed) return;
+        if (m.removed) return false;
         const text = listenErrorText(m.spec.protocol, m.spec.ip, m.spec.port, e);
         if (m.spec.shared && errnoCode(e) === "EADDRINUSE") {
           // Another kube-proxy on this host holds it: stand by and take over when it lets go.
-          if (m.state !== "waiting") this.o.log.debug({ listener: m.spec.id }, "address held elsewhere; standing by");
-          m.state = "waiting";
-          m.error = undefined;
-          m.waitingSince ??= this.o.clock.monotonic();
-          m.retry = this.o.clock.setTimeout(() => this.bind(m), this.jitter(this.o.bindRetryMs));
-          return;
+          if (m.state !== "waiting") {
+            this.o.log.debug({ listener: m.spec.id }, "address held elsewhere; standing by");
+            m.state = "waiting";
+            m.error = undefined;
+            m.waitingSince ??= this.o.clock.monotonic();
+            this.waiting.push(m);
+            this.scheduleStandby();
+          }
+          return false;
         }
         m.state = "failed";
         m.error = text;
@@ -158,9 +178,34 @@ export class ListenerManager {
           this.o.log.error({ listener: m.spec.id, service: m.spec.serviceKey, err: text }, "can't open port, skipping it");
           this.o.onBindFailure?.(m.spec, text);
         }
-        m.retry = this.o.clock.setTimeout(() => this.bind(m), this.jitter(this.o.failedRetryMs));
+        m.retry = this.o.clock.setTimeout(() => void this.bind(m), this.jitter(this.o.failedRetryMs));
+        return false;
       },
     );
+  }
+
+  private scheduleStandby(): void {
+    if (this.standbyTimer || this.closed) return;
+    this.standbyTimer = this.o.clock.setTimeout(() => {
+      this.standbyTimer = undefined;
+      void this.standbyRound();
+    }, this.jitter(this.o.bindRetryMs));
+  }
+
+  /** Tries a few waiting listeners; if one binds, tries every other waiting one too. */
+  private async standbyRound(): Promise<void> {
+    this.waiting = this.waiting.filter((m) => !m.removed && m.state === "waiting");
+    const canaries = this.waiting.splice(0, CANARIES_PER_PERIOD);
+    const results = await Promise.all(canaries.map((m) => this.bind(m)));
+    // Those still waiting go to the back, so every waiting listener gets its turn as a canary.
+    this.waiting.push(...canaries.filter((m) => !m.removed && m.state === "waiting"));
+    if (results.some(Boolean)) {
+      const rest = this.waiting;
+      this.waiting = [];
+      await Promise.all(rest.map((m) => this.bind(m)));
+      this.waiting.push(...rest.filter((m) => !m.removed && m.state === "waiting"));
+    }
+    if (this.waiting.length > 0) this.scheduleStandby();
   }
 
   /** ±20 % so standbys on one host do not retry in lockstep. */
