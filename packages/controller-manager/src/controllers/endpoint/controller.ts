@@ -8,8 +8,9 @@
 import type { SharedInformer, WorkQueue } from "@kubemu/common";
 import { deletedObject, objectKey } from "@kubemu/common";
 import type { ControllerContext } from "../../controller/context.js";
-import type { QueueController } from "../../controller/run.js";
-import { LEADER_ANNOTATION, podServiceMemberships, servicesToUpdateOnPodChange, type PodObject, type ServiceObject } from "../endpoint-util/pods.js";
+import { enqueueSelf, type QueueController } from "../../controller/run.js";
+import { enqueueServicesOfPods } from "../endpoint-util/handlers.js";
+import { LEADER_ANNOTATION, type PodObject, type ServiceObject } from "../endpoint-util/pods.js";
 import { EndpointsSync, type EndpointsObject } from "./sync.js";
 
 /** kube-controller-manager's --concurrent-endpoint-syncs default. */
@@ -33,24 +34,11 @@ export function endpointController(ctx: ControllerContext, inf: EndpointInformer
   return {
     name: "endpoint",
     workers: ENDPOINT_WORKERS,
-    register(queue: WorkQueue<string>) {
-      const addAll = (keys: Iterable<string>) => {
-        for (const k of keys) queue.add(k);
-      };
-      return [
-        inf.services.addEventHandler({
-          onAdd: (s) => queue.add(objectKey(s)),
-          onUpdate: (_o, s) => queue.add(objectKey(s)),
-          onDelete: (s) => queue.add(objectKey(deletedObject(s))),
-        }),
-        inf.pods.addEventHandler({
-          onAdd: (p) => addAll(podServiceMemberships(inf.services.lister, p)),
-          onUpdate: (o, p) => addAll(servicesToUpdateOnPodChange(inf.services.lister, o, p)),
-          onDelete: (p) => addAll(podServiceMemberships(inf.services.lister, deletedObject(p))),
-        }),
-        inf.endpoints.addEventHandler({ onDelete: (e) => queue.add(objectKey(deletedObject(e))) }, { resync: false }),
-      ];
-    },
+    register: (queue: WorkQueue<string>) => [
+      enqueueSelf(inf.services, queue),
+      enqueueServicesOfPods(inf.pods, inf.services.lister, queue),
+      inf.endpoints.addEventHandler({ onDelete: (e) => queue.add(objectKey(deletedObject(e))) }, { resync: false }),
+    ],
     reconcile: (key) => sync.sync(key),
     async background(queue) {
       // checkLeftoverEndpoints: Endpoints whose Service went away while nobody watched.

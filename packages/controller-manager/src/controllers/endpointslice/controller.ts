@@ -5,11 +5,11 @@
  * own writes), after a second so bursts of slice events fold into one sync.
  */
 import type { KubeObject, SharedInformer, WorkQueue } from "@kubemu/common";
-import { deletedObject, objectKey } from "@kubemu/common";
 import type { ControllerContext } from "../../controller/context.js";
-import type { QueueController } from "../../controller/run.js";
-import { podServiceMemberships, servicesToUpdateOnPodChange, type PodObject, type ServiceObject } from "../endpoint-util/pods.js";
-import { EndpointSliceTracker, MANAGED_BY_LABEL, SERVICE_NAME_LABEL, serviceKeyOfSlice } from "../endpoint-util/slice-tracker.js";
+import { enqueueSelf, type QueueController } from "../../controller/run.js";
+import { enqueueServicesOfPods, enqueueServicesOfSlices } from "../endpoint-util/handlers.js";
+import type { PodObject, ServiceObject } from "../endpoint-util/pods.js";
+import { EndpointSliceTracker, serviceKeyOfSlice } from "../endpoint-util/slice-tracker.js";
 import type { EndpointSliceObject } from "./endpoints.js";
 import { SliceReconciler } from "./reconciler.js";
 import { EndpointSliceSync } from "./sync.js";
@@ -32,52 +32,14 @@ export function endpointSliceController(ctx: ControllerContext, inf: EndpointSli
   const recorder = ctx.recorder("endpoint-slice-controller");
   const reconciler = new SliceReconciler({ client: ctx.client, nodes: inf.nodes.lister, tracker, logger });
   const sync = new EndpointSliceSync({ services: inf.services.lister, pods: inf.pods.lister, slices: inf.slices.lister, reconciler, tracker, recorder, logger });
-  const ours = (s: KubeObject) => s.metadata.labels?.[MANAGED_BY_LABEL] === reconciler.controllerName;
   return {
     name: "endpoint_slice",
     workers: ENDPOINTSLICE_WORKERS,
-    register(queue: WorkQueue<string>) {
-      const addAll = (keys: Iterable<string>) => {
-        for (const k of keys) queue.add(k);
-      };
-      const queueFor = (s: KubeObject) => {
-        const key = serviceKeyOfSlice(s);
-        if (key) queue.addAfter(key, SLICE_CHANGE_DELAY_MS);
-      };
-      return [
-        inf.services.addEventHandler({
-          onAdd: (s) => queue.add(objectKey(s)),
-          onUpdate: (_o, s) => queue.add(objectKey(s)),
-          onDelete: (s) => queue.add(objectKey(deletedObject(s))),
-        }),
-        inf.pods.addEventHandler({
-          onAdd: (p) => addAll(podServiceMemberships(inf.services.lister, p)),
-          onUpdate: (o, p) => addAll(servicesToUpdateOnPodChange(inf.services.lister, o, p)),
-          onDelete: (p) => addAll(podServiceMemberships(inf.services.lister, deletedObject(p))),
-        }),
-        inf.slices.addEventHandler(
-          {
-            onAdd: (s) => {
-              if (ours(s) && tracker.shouldSync(s)) queueFor(s);
-            },
-            onUpdate: (o, s) => {
-              // Users may relabel a slice; both the old and the new Service need a look.
-              if (o.metadata.labels?.[SERVICE_NAME_LABEL] !== s.metadata.labels?.[SERVICE_NAME_LABEL]) {
-                queueFor(s);
-                queueFor(o);
-                return;
-              }
-              if (ours(o) !== ours(s) || (ours(s) && tracker.shouldSync(s))) queueFor(s);
-            },
-            onDelete: (d) => {
-              const s = deletedObject(d);
-              if (ours(s) && tracker.has(s) && !tracker.handleDeletion(s)) queueFor(s);
-            },
-          },
-          { resync: false },
-        ),
-      ];
-    },
+    register: (queue: WorkQueue<string>) => [
+      enqueueSelf(inf.services, queue),
+      enqueueServicesOfPods(inf.pods, inf.services.lister, queue),
+      enqueueServicesOfSlices(inf.slices, { tracker, managedBy: reconciler.controllerName, delayMs: SLICE_CHANGE_DELAY_MS }, queue),
+    ],
     reconcile: (key) => sync.sync(key),
   };
 }

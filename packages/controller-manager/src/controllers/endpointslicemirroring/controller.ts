@@ -4,12 +4,13 @@
  * gaining/losing its selector queues its Endpoints; mirrored slices changed by anyone else queue
  * their Endpoints after a second.
  */
-import type { KubeObject, SharedInformer, WorkQueue } from "@kubemu/common";
+import type { SharedInformer, WorkQueue } from "@kubemu/common";
 import { deletedObject, objectKey } from "@kubemu/common";
 import type { ControllerContext } from "../../controller/context.js";
 import type { QueueController } from "../../controller/run.js";
+import { enqueueServicesOfSlices } from "../endpoint-util/handlers.js";
 import { serviceSelector, type ServiceObject } from "../endpoint-util/pods.js";
-import { EndpointSliceTracker, MANAGED_BY_LABEL, SERVICE_NAME_LABEL, serviceKeyOfSlice } from "../endpoint-util/slice-tracker.js";
+import { EndpointSliceTracker, serviceKeyOfSlice } from "../endpoint-util/slice-tracker.js";
 import type { EndpointSliceObject } from "../endpointslice/endpoints.js";
 import { MIRRORING_CONTROLLER_NAME, MirroringReconciler, type EndpointsObject } from "./reconciler.js";
 import { MirroringSync, shouldMirror } from "./sync.js";
@@ -28,15 +29,10 @@ export function mirroringController(ctx: ControllerContext, inf: MirroringInform
   const tracker = new EndpointSliceTracker(serviceKeyOfSlice);
   const reconciler = new MirroringReconciler({ client: ctx.client, tracker, recorder: ctx.recorder("endpoint-slice-mirroring-controller"), logger: ctx.logger.child({ controller: "endpointslicemirroring" }) });
   const sync = new MirroringSync({ endpoints: inf.endpoints.lister, services: inf.services.lister, slices: inf.slices.lister, reconciler, tracker });
-  const ours = (s: KubeObject) => s.metadata.labels?.[MANAGED_BY_LABEL] === MIRRORING_CONTROLLER_NAME;
   return {
     name: "endpoint_slice_mirroring",
     workers: MIRRORING_WORKERS,
     register(queue: WorkQueue<string>) {
-      const queueFor = (s: KubeObject) => {
-        const key = serviceKeyOfSlice(s);
-        if (key) queue.addAfter(key, SLICE_CHANGE_DELAY_MS);
-      };
       return [
         inf.services.addEventHandler({
           onAdd: (s) => {
@@ -62,26 +58,7 @@ export function mirroringController(ctx: ControllerContext, inf: MirroringInform
             if (shouldMirror(e)) queue.add(objectKey(e));
           },
         }),
-        inf.slices.addEventHandler(
-          {
-            onAdd: (s) => {
-              if (ours(s) && tracker.shouldSync(s)) queueFor(s);
-            },
-            onUpdate: (o, s) => {
-              if (o.metadata.labels?.[SERVICE_NAME_LABEL] !== s.metadata.labels?.[SERVICE_NAME_LABEL]) {
-                queueFor(s);
-                queueFor(o);
-                return;
-              }
-              if (ours(o) !== ours(s) || (ours(s) && tracker.shouldSync(s))) queueFor(s);
-            },
-            onDelete: (d) => {
-              const s = deletedObject(d);
-              if (ours(s) && tracker.has(s) && !tracker.handleDeletion(s)) queueFor(s);
-            },
-          },
-          { resync: false },
-        ),
+        enqueueServicesOfSlices(inf.slices, { tracker, managedBy: MIRRORING_CONTROLLER_NAME, delayMs: SLICE_CHANGE_DELAY_MS }, queue),
       ];
     },
     reconcile: (key) => sync.sync(key),
