@@ -138,6 +138,24 @@ describe("the default policy", () => {
     expect(r(kcm, "create", "rbac.authorization.k8s.io", "clusterrolebindings")).toBe("noOpinion");
   });
 
+  it("gives kubelets (system:nodes, until a Node authorizer exists) and kube-proxy what they use", () => {
+    const kubelet: UserInfo = { name: "system:node:kubemu", groups: ["system:nodes", "system:authenticated"] };
+    const proxy: UserInfo = { name: "system:kube-proxy", groups: ["system:authenticated"] };
+    const r = (user: UserInfo, verb: string, group: string, resource: string, extra: { subresource?: string; namespace?: string; name?: string } = {}) =>
+      authz.authorizer.authorize(user, resourceAttributes({ verb, group, resource, ...extra })).decision;
+    for (const resource of ["pods", "secrets", "configmaps", "services", "persistentvolumeclaims", "persistentvolumes"]) expect(r(kubelet, "watch", "", resource), resource).toBe("allow");
+    expect(r(kubelet, "patch", "", "pods", { subresource: "status", namespace: "a", name: "p" })).toBe("allow");
+    expect(r(kubelet, "patch", "", "nodes", { subresource: "status", name: "kubemu" })).toBe("allow");
+    expect(r(kubelet, "update", "coordination.k8s.io", "leases", { namespace: "kube-node-lease", name: "kubemu" })).toBe("allow");
+    expect(r(kubelet, "create", "", "serviceaccounts", { subresource: "token", namespace: "a", name: "default" })).toBe("allow");
+    expect(r(kubelet, "create", "", "pods", { subresource: "binding", namespace: "a", name: "p" })).toBe("noOpinion");
+    expect(r(kubelet, "delete", "", "nodes", { name: "other" })).toBe("noOpinion");
+    expect(r(proxy, "watch", "discovery.k8s.io", "endpointslices")).toBe("allow");
+    expect(r(proxy, "watch", "", "services")).toBe("allow");
+    expect(r(proxy, "create", "", "events", { namespace: "default" })).toBe("allow");
+    expect(r(proxy, "list", "", "pods")).toBe("noOpinion");
+  });
+
   it("fills admin, edit and view by aggregation (view ⊂ edit ⊂ admin)", () => {
     const can = (role: string, verb: string, group: string, resource: string, subresource?: string) => {
       const a = defaultCluster({ roleBindings: [binding("RoleBinding", "b", "ClusterRole", role, [{ kind: "User", name: "jane" }], "ns")] });

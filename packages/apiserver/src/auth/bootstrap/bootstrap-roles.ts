@@ -24,22 +24,36 @@ export async function reconcileBootstrapPolicy(store: ResourceStore, registry: R
     if (!d) throw new Error(`${plural}.${RBAC_GROUP} is not served`);
     return d;
   };
-  for (const o of policy.clusterRoles) await reconcileOne(store, def("clusterroles"), o, reconcileRole, log);
-  for (const o of policy.clusterRoleBindings) await reconcileOne(store, def("clusterrolebindings"), o, reconcileBinding, log);
-  for (const o of policy.roles) await reconcileOne(store, def("roles"), o, reconcileRole, log);
-  for (const o of policy.roleBindings) await reconcileOne(store, def("rolebindings"), o, reconcileBinding, log);
+  const kinds: [string, KubeObject[], Reconcile][] = [
+    ["clusterroles", policy.clusterRoles, reconcileRole],
+    ["clusterrolebindings", policy.clusterRoleBindings, reconcileBinding],
+    ["roles", policy.roles, reconcileRole],
+    ["rolebindings", policy.roleBindings, reconcileBinding],
+  ];
+  for (const [plural, objects, reconcile] of kinds) {
+    // One list per kind: on a restart nearly everything is in place, so nothing more is read.
+    const d = def(plural);
+    const stored = new Map((await store.list(d, undefined, {})).items.map((o) => [key(o), o]));
+    for (const o of objects) await reconcileOne(store, d, o, stored.get(key(o)), reconcile, log);
+  }
 }
 
-async function reconcileOne(store: ResourceStore, def: ResourceDef, expected: KubeObject, reconcile: (existing: KubeObject | undefined, expected: KubeObject) => Reconciled, log: Logger): Promise<void> {
+type Reconcile = (existing: KubeObject | undefined, expected: KubeObject) => Reconciled;
+const key = (o: KubeObject) => `${o.metadata.namespace ?? ""}/${o.metadata.name}`;
+
+async function reconcileOne(store: ResourceStore, def: ResourceDef, expected: KubeObject, listed: KubeObject | undefined, reconcile: Reconcile, log: Logger): Promise<void> {
   const ns = expected.metadata.namespace;
   const name = expected.metadata.name!;
   const what = `${def.singular}.${RBAC_GROUP}/${name}${ns ? ` in ${ns}` : ""}`;
   for (let attempt = 1; ; attempt++) {
-    let existing: KubeObject | undefined;
-    try {
-      existing = await store.get(def, ns, name);
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
+    let existing: KubeObject | undefined = listed;
+    if (attempt > 1) {
+      existing = undefined;
+      try {
+        existing = await store.get(def, ns, name);
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+      }
     }
     const r = reconcile(existing, expected);
     try {

@@ -8,13 +8,16 @@
  *   only covers the shared informers and token work, so this role holds the union of the
  *   `system:controller:*` roles and is bound to that user. (The per-controller roles and their
  *   service-account bindings exist too, exactly as upstream.)
- * - `kubemu:nodes`: binds system:node to the group system:nodes. Upstream binds system:node to
- *   nobody because the Node authorizer grants kubelets their access; kubemu has no Node authorizer
- *   yet, so kubelets on the authenticated port get the role through this binding.
+ * - `kubemu:nodes` (ClusterRole and ClusterRoleBinding to the group system:nodes): system:node's
+ *   rules, plus list/watch of PersistentVolumes and PersistentVolumeClaims. Upstream binds
+ *   system:node to nobody because the Node authorizer grants kubelets their access; kubemu has no
+ *   Node authorizer yet, so kubelets (system:node:<node> in system:nodes) get the role's rules
+ *   through this binding. The volume reads are there because kubemu's kubelet watches PVs and
+ *   PVCs, where upstream's gets each one its pods use by name.
  */
 import type { KubeObject } from "@kubemu/common";
 import { rulesOf, sameRule, type PolicyRule } from "../rules.js";
-import { clusterRole, clusterRoleBinding, group, user } from "./builders.js";
+import { clusterRole, clusterRoleBinding, group, rule, user } from "./builders.js";
 import { clusterRoleBindings, clusterRoles } from "./cluster-roles.js";
 import { controllerRoleBindings, controllerRoles } from "./controller-roles.js";
 import { namespaceRoleBindings, namespaceRoles } from "./namespace-roles.js";
@@ -38,13 +41,16 @@ function unionOf(roles: KubeObject[]): PolicyRule[] {
 
 export function bootstrapPolicy(): BootstrapPolicy {
   const controllers = controllerRoles();
+  const roles = clusterRoles();
+  const nodeRole = roles.find((r) => r.metadata.name === "system:node")!;
+  const kubemuNodes = clusterRole(NODES_BINDING, [...rulesOf(nodeRole), rule("list", "watch").groups("").resources("persistentvolumes", "persistentvolumeclaims").build()]);
   return {
-    clusterRoles: [...clusterRoles(), ...controllers, clusterRole(CONTROLLER_MANAGER_UNION_ROLE, unionOf(controllers))],
+    clusterRoles: [...roles, ...controllers, clusterRole(CONTROLLER_MANAGER_UNION_ROLE, unionOf(controllers)), kubemuNodes],
     clusterRoleBindings: [
       ...clusterRoleBindings(),
       ...controllerRoleBindings(),
       clusterRoleBinding(CONTROLLER_MANAGER_UNION_ROLE, CONTROLLER_MANAGER_UNION_ROLE, [user("system:kube-controller-manager")]),
-      clusterRoleBinding(NODES_BINDING, "system:node", [group("system:nodes")]),
+      clusterRoleBinding(NODES_BINDING, NODES_BINDING, [group("system:nodes")]),
     ],
     roles: namespaceRoles(),
     roleBindings: namespaceRoleBindings(),
