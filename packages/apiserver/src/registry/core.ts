@@ -1,4 +1,5 @@
 /** core/v1 resource declarations. */
+import { dropTypeDependentFields } from "../admission/service-type-change.js";
 import type { KubeObject } from "../storage/index.js";
 import type { ResourceDef } from "./types.js";
 import { withQuantities } from "../quantity/index.js";
@@ -139,6 +140,7 @@ const coreDeclarations: ResourceDef[] = [
     tracksGeneration: false,
     ...servicePrinter,
     defaults: defaultService,
+    admit: dropTypeDependentFields,
     validate: validateService,
     fields: { "spec.clusterIP": field("spec", "clusterIP"), "spec.type": field("spec", "type") },
   },

@@ -266,6 +266,20 @@ describe("service updates", () => {
     const b = (await store.create(svc, "default", { metadata: { name: "np2" }, spec: { type: "NodePort", ports: [{ port: 80, nodePort: np }] } })) as any;
     expect(b.spec.ports[0].nodePort).toBe(np);
   });
+
+  it("a patch to type ClusterIP drops the node ports the service had (upstream's dropTypeDependentFields); a new one is still refused", async () => {
+    const { store, def } = await newStore();
+    const svc = def("", "services");
+    const a = (await store.create(svc, "default", { metadata: { name: "np" }, spec: { type: "NodePort", ports: [{ port: 80 }] } })) as any;
+    const np = a.spec.ports[0].nodePort;
+    const c = (await store.patch(svc, "default", "np", "merge", { spec: { type: "ClusterIP" } })).object as any;
+    expect(c.spec.type).toBe("ClusterIP");
+    expect(c.spec.ports[0].nodePort).toBeUndefined();
+    const b = (await store.create(svc, "default", { metadata: { name: "np2" }, spec: { type: "NodePort", ports: [{ port: 80, nodePort: np }] } })) as any;
+    expect(b.spec.ports[0].nodePort).toBe(np);
+    const e = await failure(store.patch(svc, "default", "np2", "merge", { spec: { type: "ClusterIP", ports: [{ port: 80, nodePort: np + 1 }] } }));
+    expect(e.status.reason).toBe("Invalid");
+  });
 });
 
 describe("decoding", () => {
