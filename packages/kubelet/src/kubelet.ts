@@ -20,6 +20,7 @@ import { NodeAgent } from "./node/node-agent.js";
 import { Backoff } from "./pod/backoff.js";
 import { Ipam } from "./pod/ipam.js";
 import { PodWorker, type PodWorkerDeps } from "./pod/worker.js";
+import type { SourceKind } from "./pod/references.js";
 import type { SandboxKind } from "./runtime/container.js";
 import { busyboxDir, findOnPath } from "./runtime/executables.js";
 import { ImageManager } from "./runtime/image-manager.js";
@@ -215,7 +216,15 @@ export async function startKubelet(cfg: KubeletConfig, log: Logger): Promise<Run
     onUpdate: (_o, p) => upsert(p),
     onDelete: (p) => workers.get(deletedObject(p).metadata.uid!)?.remove(),
   });
-  // Secrets, configMaps and services change what pods see: the next resync picks them up.
+  // A configMap, secret or claim that appears or changes wakes the pods using it (a pod waiting on
+  // a missing one starts at once); services reach env at the next container start.
+  const notify = (kind: SourceKind) => ({
+    onAdd: (o: KubeObject) => workers.forEach((w) => w.sourceChanged(kind, o.metadata.namespace ?? "", o.metadata.name ?? "")),
+    onUpdate: (_old: KubeObject, o: KubeObject) => workers.forEach((w) => w.sourceChanged(kind, o.metadata.namespace ?? "", o.metadata.name ?? "")),
+  });
+  configMaps.addEventHandler(notify("configmap"));
+  secrets.addEventHandler(notify("secret"));
+  pvcs.addEventHandler(notify("pvc"));
 
   const status = (): ProcessStatus => ({ name: cfg.name, pid: process.pid, node: cfg.nodeName, sandbox: sandbox.kind, pods: workers.size, ready: agent.registered && factory.hasSynced() });
   const server = await startComponentServer({

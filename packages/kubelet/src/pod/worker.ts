@@ -29,6 +29,7 @@ import { ConfigError } from "./downward.js";
 import { hostsFile, podHostname, resolvConf, type DnsSettings } from "./dns.js";
 import { containerEnv, expandCommand, type EnvSources } from "./env.js";
 import type { Ipam } from "./ipam.js";
+import { podReferences, type SourceKind } from "./references.js";
 import { computePodStatus, isSidecar, podPhase, shouldRestart, type ContainerRecord, type Instance, type PodRuntimeView } from "./status.js";
 
 export interface PodWorkerDeps {
@@ -162,6 +163,13 @@ export class PodWorker {
 
   update(pod: Pod): void {
     this.pod = pod;
+    this.wake();
+  }
+
+  /** A configMap, secret or claim changed: a pod that uses it tries its mounts and config again now. */
+  sourceChanged(kind: SourceKind, namespace: string, name: string): void {
+    if (this.pod.metadata?.namespace !== namespace || !podReferences(this.pod, kind, name)) return;
+    this.nextVolumeAttempt = 0;
     this.wake();
   }
 

@@ -3,8 +3,8 @@
  * /var/log/pods): `<RFC3339Nano> <stdout|stderr> <F|P> <content>`, one line each; a line longer
  * than 16 KiB is split into P(artial) pieces ending with an F(ull) one.
  */
-import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
-import { dirname } from "node:path";
+import { closeSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 
 export const MAX_LINE = 16 * 1024;
 
@@ -42,15 +42,62 @@ export function parseCriLine(text: string): { time: string; stream: string; tag:
   return m ? { time: m[1]!, stream: m[2]!, tag: m[3]!, content: m[4]! } : undefined;
 }
 
-/** Writes one container instance's stdout and stderr to its log file. */
+/** The kubelet's defaults: containerLogMaxSize 10Mi, containerLogMaxFiles 5 (the live file and four rotated ones). */
+export const LOG_MAX_BYTES = 10 * 1024 * 1024;
+export const LOG_MAX_FILES = 5;
+
+/**
+ * Writes one container instance's stdout and stderr to its log file, rotating it by size as
+ * the kubelet's log manager does: the full file becomes `<n>.log.<timestamp>`, at most
+ * maxFiles - 1 of those are kept.
+ */
 export class CriLogWriter {
-  private readonly out: WriteStream;
+  private fd: number | undefined;
+  private size = 0;
   private readonly pending = { stdout: "", stderr: "" };
 
-  constructor(readonly path: string) {
+  constructor(
+    readonly path: string,
+    private readonly maxBytes = LOG_MAX_BYTES,
+    private readonly maxFiles = LOG_MAX_FILES,
+  ) {
     mkdirSync(dirname(path), { recursive: true });
-    this.out = createWriteStream(path, { flags: "a" });
-    this.out.on("error", () => undefined);
+    this.open();
+  }
+
+  private open(): void {
+    try {
+      this.fd = openSync(this.path, "a");
+      this.size = 0;
+    } catch {
+      this.fd = undefined;
+    }
+  }
+
+  private append(text: string): void {
+    if (this.fd === undefined) return;
+    try {
+      writeSync(this.fd, text);
+    } catch {
+      return;
+    }
+    this.size += Buffer.byteLength(text);
+    if (this.size >= this.maxBytes) this.rotate();
+  }
+
+  private rotate(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    const stamp = new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").replace(/\..*$/, "");
+    try {
+      renameSync(this.path, `${this.path}.${stamp}`);
+    } catch {
+      // Renamed by nobody else; if it fails the file keeps growing.
+    }
+    const dir = dirname(this.path);
+    const prefix = `${basename(this.path)}.`;
+    const rotated = readdirSync(dir).filter((f) => f.startsWith(prefix)).sort();
+    for (const old of rotated.slice(0, Math.max(0, rotated.length - (this.maxFiles - 1)))) rmSync(join(dir, old), { force: true });
+    this.open();
   }
 
   write(stream: "stdout" | "stderr", chunk: Buffer): void {
@@ -66,13 +113,15 @@ export class CriLogWriter {
       out += `${ts} ${stream} P ${piece}\n`;
       this.pending[stream] = this.pending[stream].slice(piece.length);
     }
-    if (out) this.out.write(out);
+    if (out) this.append(out);
   }
 
   /** Flushes unterminated output and closes the file. */
   close(): Promise<void> {
     const ts = rfc3339Nano(nowNanos());
-    for (const s of ["stdout", "stderr"] as const) if (this.pending[s] !== "") this.out.write(criLines(s, this.pending[s], ts));
-    return new Promise((resolve) => this.out.end(() => resolve()));
+    for (const s of ["stdout", "stderr"] as const) if (this.pending[s] !== "") this.append(criLines(s, this.pending[s], ts));
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+    return Promise.resolve();
   }
 }

@@ -133,6 +133,18 @@ describe("kubelet e2e", () => {
     await eventually(async () => uids.filter((u) => pidsMentioning(u).length > 0), (left) => left.length === 0, "no churn process left", 10_000);
   }, 120_000);
 
+  it("a missing configMap: ContainerCreating with FailedMount, or CreateContainerConfigError for env; both start once it exists", async () => {
+    const vol = { apiVersion: "v1", kind: "Pod", metadata: { name: "needs-cm" }, spec: { containers: [{ name: "c", image: "busybox", command: ["sh", "-c", "cat /cfg/k; echo; sleep 3600"], volumeMounts: [{ name: "cfg", mountPath: "/cfg" }] }], volumes: [{ name: "cfg", configMap: { name: "late" } }] } };
+    const env = { apiVersion: "v1", kind: "Pod", metadata: { name: "needs-env" }, spec: { containers: [{ name: "c", image: "busybox", command: ["sh", "-c", "echo $K; sleep 3600"], env: [{ name: "K", valueFrom: { configMapKeyRef: { name: "late", key: "k" } } }] }] } };
+    await h.kubectl.ok(["apply", "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "List", items: [vol, env] }) });
+    await eventually(() => h.kubectl.ok(["get", "events", "--field-selector", "involvedObject.name=needs-cm"]), (e) => e.includes('MountVolume.SetUp failed for volume "cfg" : configmap "late" not found'), "FailedMount");
+    expect(await status("needs-cm")).toBe("ContainerCreating");
+    await eventually(() => status("needs-env"), (s) => s === "CreateContainerConfigError", "CreateContainerConfigError");
+    await h.kubectl.ok(["create", "configmap", "late", "--from-literal=k=arrived"]);
+    await eventually(() => Promise.all([status("needs-cm"), status("needs-env")]), (s) => s.every((x) => x === "Running"), "both Running", 30_000);
+    await eventually(async () => [h.log("kubemu", "default", "needs-cm", "c"), h.log("kubemu", "default", "needs-env", "c")], (l) => l.every((x) => x === "arrived"), "both saw the value");
+  }, 60_000);
+
   it("a configMap volume's files are visible in the container and follow updates", async () => {
     await h.kubectl.ok(["create", "configmap", "sports", "--from-literal=sport=football"]);
     const manifest = {
