@@ -267,7 +267,11 @@ export class PodWorker {
     }
     const now = this.d.clock.now();
     if (this.view.startTime === undefined) this.view.startTime = now;
-    if (!this.view.sandboxReady) this.setUpSandbox();
+    if (!this.view.sandboxReady) {
+      // As upstream, the pod's first status (Pending, ContainerCreating, startTime) is written before its sandbox exists.
+      await this.postStatus();
+      this.setUpSandbox();
+    }
     const deadline = pod.spec?.activeDeadlineSeconds;
     if (deadline !== undefined && now >= this.view.startTime + deadline * 1000) {
       this.event("Normal", "DeadlineExceeded", "Pod was active on the node longer than the specified deadline");
@@ -284,6 +288,8 @@ export class PodWorker {
       await this.postStatus();
       return;
     }
+    // The sandbox is up (pod IP, PodReadyToStartContainers) while images are pulled.
+    await this.postStatus();
     const initOk = await this.syncInit();
     if (initOk) await this.syncContainers();
     const phase = podPhase(pod, this.view);
