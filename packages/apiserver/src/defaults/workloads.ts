@@ -89,6 +89,18 @@ export function defaultDaemonSet(o: KubeObject): void {
   zeroCounters(o, ["currentNumberScheduled", "numberMisscheduled", "desiredNumberScheduled", "numberReady"]);
 }
 
+const INT32_MAX = 2147483647;
+
+/** The JobSpec defaults a Job and a CronJob's jobTemplate share (upstream's SetDefaults_Job). */
+function defaultJobPolicies(s: Obj): void {
+  // With per-index limits the Job-wide limit is off unless asked for.
+  s.backoffLimit ??= s.backoffLimitPerIndex !== undefined && s.backoffLimitPerIndex !== null ? INT32_MAX : 6;
+  s.completionMode ??= "NonIndexed";
+  s.suspend ??= false;
+  // Under a pod failure policy a pod is judged once it has failed, so its replacement waits for that.
+  s.podReplacementPolicy ??= isObj(s.podFailurePolicy) ? "Failed" : "TerminatingOrFailed";
+}
+
 /** Jobs also get a generated selector and labels (controller-uid) unless manualSelector; the uid is known at create. */
 export function defaultJob(o: KubeObject): void {
   const s = spec(o);
@@ -97,10 +109,7 @@ export function defaultJob(o: KubeObject): void {
     s.parallelism = 1;
   }
   s.parallelism ??= 1;
-  s.backoffLimit ??= 6;
-  s.completionMode ??= "NonIndexed";
-  s.suspend ??= false;
-  s.podReplacementPolicy ??= "TerminatingOrFailed";
+  defaultJobPolicies(s);
   s.manualSelector ??= undefined;
   if (s.manualSelector === undefined) delete s.manualSelector;
   const uid = o.metadata.uid;
@@ -128,10 +137,7 @@ export function defaultCronJob(o: KubeObject): void {
   s.failedJobsHistoryLimit ??= 1;
   const jt = isObj(s.jobTemplate) && isObj(s.jobTemplate.spec) ? s.jobTemplate.spec : undefined;
   if (jt) {
-    jt.backoffLimit ??= 6;
-    jt.completionMode ??= "NonIndexed";
-    jt.suspend ??= false;
-    jt.podReplacementPolicy ??= "TerminatingOrFailed";
+    defaultJobPolicies(jt);
     template(jt);
   }
 }
