@@ -252,12 +252,19 @@ export async function run(args: string[]): Promise<void> {
         holder = proxies[st.findIndex((s) => s?.bound.includes(id))];
         return holder !== undefined && st.some((s) => s?.waiting.includes(id));
       });
-      await stopChild(holder!.child, "SIGKILL");
+      // Timing starts at the signal: the exit notification itself can lag on a loaded machine.
       const t0 = performance.now();
+      holder!.child.proc.kill("SIGKILL");
+      // Served again = a round trip answered (a bare connect can still land in the dying holder's backlog).
       for (;;) {
         try {
           const s = await dial(CLUSTER_IP, 80);
-          s.destroy();
+          s.setTimeout(1000, () => s.destroy(new Error("timeout")));
+          try {
+            await roundTrip(s);
+          } finally {
+            s.destroy();
+          }
           break;
         } catch {
           if (performance.now() - t0 > 10_000) throw new Error("no takeover within 10 s");
@@ -265,6 +272,7 @@ export async function run(args: string[]): Promise<void> {
         }
       }
       const ms = performance.now() - t0;
+      await holder!.child.exited;
       takeovers.push(ms);
       console.log(`takeover ${round_ + 1}: kube-proxy-${holder!.node} SIGKILLed, ClusterIP served again after ${ms.toFixed(0)} ms`);
       const again = startProxy(Number(holder!.node.slice(1)));

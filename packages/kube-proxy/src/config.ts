@@ -40,7 +40,7 @@ export function parseKubeProxyFlags(argv: readonly string[]): KubeProxyConfig {
     .option("--healthz-bind-address <ip:port>", "address of /healthz and /livez (default <node-ip>:--port)")
     .option("--metrics-bind-address <ip:port>", 'address of /metrics ("" to turn it off) (default <node-ip>:10249)')
     .option("--sync-period <duration>", "how often everything is resynced even without changes", "30s")
-    .option("--min-sync-period <duration>", "least time between two syncs (0s: sync as soon as changes arrive)", "0s")
+    .option("--min-sync-period <duration>", "least time between two syncs (a change after a quiet spell syncs at once; bursts are batched)", "100ms")
     .option("--udp-timeout <duration>", "how long an idle UDP session is kept", "250ms")
     .option("--bind-retry-period <duration>", "how often a ClusterIP held by another kube-proxy on the host is tried again", "200ms");
   const base = parseComponentFlags(cmd, argv);

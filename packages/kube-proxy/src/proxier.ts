@@ -8,7 +8,7 @@
 import type { Logger } from "pino";
 import type { Clock, EventRecorder, KubeObject, Lister, Timer } from "@kubemu/common";
 import { categorizeEndpoints, endpointsForPort } from "./model/endpoints.js";
-import { describeLocalPort, planListeners, type ListenerSpec } from "./model/listener-plan.js";
+import { byKey, describeLocalPort, listenersForPort, mergeListeners, type ListenerSpec, type PlanSelf } from "./model/listener-plan.js";
 import { nodeInfoOf, type NodeInfo } from "./model/nodes.js";
 import { servicePortsOf } from "./model/service-ports.js";
 import type { EndpointInfo, ServicePortInfo } from "./model/types.js";
@@ -39,6 +39,19 @@ export interface ProxierOptions {
   minSyncPeriodMs: number;
 }
 
+interface ServiceState {
+  /** namespace/name */
+  key: string;
+  /** The objects it was computed from (the informers hand out a new object for every change). */
+  service: KubeObject;
+  slices: KubeObject[];
+  selfSig: string;
+  ports: ServicePortInfo[];
+  endpoints: Map<string, EndpointInfo[]>;
+  listeners: ListenerSpec[][];
+  noLocal: { internal: number; external: number };
+}
+
 export interface SyncSummary {
   servicePorts: number;
   wanted: number;
@@ -49,7 +62,8 @@ export class Proxier {
   private scheduled: Timer | undefined;
   private lastSyncStart = -Infinity;
   private stopped = false;
-  private servicePorts: ServicePortInfo[] = [];
+  private servicePorts = 0;
+  private readonly cache = new Map<string, ServiceState>();
   private wanted = 0;
   private lastSyncWall: number | undefined;
   /** Bad-object notes already logged: object key → resourceVersion. */
@@ -105,7 +119,7 @@ export class Proxier {
   }
 
   summary(): SyncSummary {
-    return { servicePorts: this.servicePorts.length, wanted: this.wanted, lastSyncMs: this.lastSyncWall };
+    return { servicePorts: this.servicePorts, wanted: this.wanted, lastSyncMs: this.lastSyncWall };
   }
 
   /** One full sync; never throws. */
@@ -143,25 +157,65 @@ export class Proxier {
     this.o.log.warn({ service: key, problems }, "skipping parts of a Service kube-proxy cannot proxy");
   }
 
-  private syncOnce(): void {
-    const ports: ServicePortInfo[] = [];
+  /** One Service's share of a sync, recomputed only when the Service, its slices or this node's identity changed. */
+  private serviceState(svc: KubeObject, slices: KubeObject[], selfSig: string, self: PlanSelf): ServiceState {
+    const key = `${svc.metadata?.namespace ?? ""}/${svc.metadata?.name ?? ""}`;
+    const prev = this.cache.get(key);
+    if (prev && prev.service === svc && prev.selfSig === selfSig && prev.slices.length === slices.length && prev.slices.every((s, i) => s === slices[i])) return prev;
+    const r = servicePortsOf(svc);
+    this.note(svc, r.problems);
     const endpoints = new Map<string, EndpointInfo[]>();
-    for (const svc of this.o.services.list()) {
-      const r = servicePortsOf(svc);
-      this.note(svc, r.problems);
-      if (r.ports.length === 0) continue;
-      const slices = this.o.slices.byIndex(SLICE_SERVICE_INDEX, `${r.ports[0]!.namespace}/${r.ports[0]!.name}`);
-      for (const p of r.ports) {
-        ports.push(p);
-        endpoints.set(p.key, endpointsForPort(slices, p, this.o.nodeName));
+    const listeners: ListenerSpec[][] = [];
+    let internal = 0;
+    let external = 0;
+    for (const p of r.ports) {
+      const eps = endpointsForPort(slices, p, this.o.nodeName);
+      endpoints.set(p.key, eps);
+      listeners.push(listenersForPort(p, eps, self));
+      if (p.internalPolicyLocal || p.externalPolicyLocal) {
+        const cat = categorizeEndpoints(eps, this.o.nodeName, self.zone);
+        if (cat.hasAny && cat.local.length === 0) {
+          if (p.internalPolicyLocal) internal++;
+          if (p.externalPolicyLocal) external++;
+        }
       }
     }
+    const st: ServiceState = { key, service: svc, slices, selfSig, ports: r.ports, endpoints, listeners, noLocal: { internal, external } };
+    this.cache.set(key, st);
+    return st;
+  }
+
+  private syncOnce(): void {
     const nodes = this.o.nodes.list().map(nodeInfoOf).filter((n): n is NodeInfo => n !== undefined);
-    const self = nodes.find((n) => n.name === this.o.nodeName);
-    this.o.health.syncNode(!self?.leaving);
-    const zone = self?.zone ?? "";
-    this.o.routes.update(ports, endpoints, nodes, zone);
-    const plan = planListeners(ports, endpoints, { nodeName: this.o.nodeName, nodeIp: this.o.nodeIp, zone });
+    const selfNode = nodes.find((n) => n.name === this.o.nodeName);
+    this.o.health.syncNode(!selfNode?.leaving);
+    const self: PlanSelf = { nodeName: this.o.nodeName, nodeIp: this.o.nodeIp, zone: selfNode?.zone ?? "" };
+    const selfSig = `${self.nodeName}|${self.nodeIp}|${self.zone}`;
+    const states: ServiceState[] = [];
+    for (const svc of this.o.services.list()) {
+      const slices = this.o.slices.byIndex(SLICE_SERVICE_INDEX, `${svc.metadata?.namespace ?? ""}/${svc.metadata?.name ?? ""}`);
+      states.push(this.serviceState(svc, slices, selfSig, self));
+    }
+    if (this.cache.size > states.length) {
+      const live = new Set(states.map((s) => s.key));
+      for (const k of this.cache.keys()) if (!live.has(k)) this.cache.delete(k);
+    }
+    // Service keys order the listener lists, so the first Service port to ask for an address keeps it.
+    states.sort(byKey);
+    const ports: ServicePortInfo[] = [];
+    const endpoints = new Map<string, EndpointInfo[]>();
+    const lists: ListenerSpec[][] = [];
+    let internal = 0;
+    let external = 0;
+    for (const st of states) {
+      for (const p of st.ports) ports.push(p);
+      for (const [k, v] of st.endpoints) endpoints.set(k, v);
+      for (const l of st.listeners) lists.push(l);
+      internal += st.noLocal.internal;
+      external += st.noLocal.external;
+    }
+    this.o.routes.update(ports, endpoints, nodes, self.zone);
+    const plan = mergeListeners(lists);
     for (const c of plan.conflicts) {
       const k = `${c.id}|${c.dropped}`;
       if (this.loggedConflicts.has(k)) continue;
@@ -170,18 +224,8 @@ export class Proxier {
     }
     const open = plan.listeners.filter((l) => l.open);
     this.o.listeners.apply(open);
-    this.servicePorts = ports;
+    this.servicePorts = ports.length;
     this.wanted = open.length;
-
-    let internal = 0;
-    let external = 0;
-    for (const p of ports) {
-      if (!p.internalPolicyLocal && !p.externalPolicyLocal) continue;
-      const cat = categorizeEndpoints(endpoints.get(p.key) ?? [], this.o.nodeName, zone);
-      if (!cat.hasAny || cat.local.length > 0) continue;
-      if (p.internalPolicyLocal) internal++;
-      if (p.externalPolicyLocal) external++;
-    }
     this.o.metrics.noLocalEndpoints.set({ traffic_policy: "internal" }, internal);
     this.o.metrics.noLocalEndpoints.set({ traffic_policy: "external" }, external);
     const counts = this.o.listeners.counts();

@@ -9,7 +9,7 @@ describe("kube-proxy flags", () => {
     const c = parseKubeProxyFlags(base);
     expect(c.healthz).toEqual({ host: "127.0.100.1", port: 10256 });
     expect(c.metrics).toEqual({ host: "127.0.100.1", port: 10249 });
-    expect([c.syncPeriodMs, c.minSyncPeriodMs, c.udpTimeoutMs, c.bindRetryMs]).toEqual([30_000, 0, 250, 200]);
+    expect([c.syncPeriodMs, c.minSyncPeriodMs, c.udpTimeoutMs, c.bindRetryMs]).toEqual([30_000, 100, 250, 200]);
     expect(c.apiserverEndpoints).toEqual(["ws://127.0.20.1:8080/kubemu/wire"]);
   });
 

@@ -13,6 +13,8 @@ import { AffinityTable } from "./affinity.js";
 
 export type Traffic = "internal" | "external";
 
+const NO_ENDPOINTS: readonly EndpointInfo[] = Object.freeze([]);
+
 class ServiceRoute {
   private readonly byNode = new Map<string, CategorizedEndpoints>();
   readonly endpointSet: ReadonlySet<string>;
@@ -25,10 +27,11 @@ class ServiceRoute {
   }
 
   categorized(node: string, zone: string): CategorizedEndpoints {
-    let c = this.byNode.get(node);
+    const k = `${node}|${zone}`;
+    let c = this.byNode.get(k);
     if (!c) {
       c = categorizeEndpoints(this.endpoints, node, zone);
-      this.byNode.set(node, c);
+      this.byNode.set(k, c);
     }
     return c;
   }
@@ -52,10 +55,14 @@ export class RouteTable {
     this.affinity = o.affinity ?? new AffinityTable();
   }
 
-  /** Replaces every table at once (one sync). */
+  /** Replaces every table at once (one sync); a Service port whose info and endpoints are the same objects as before keeps its table. */
   update(ports: readonly ServicePortInfo[], endpoints: ReadonlyMap<string, readonly EndpointInfo[]>, nodes: readonly NodeInfo[], selfZone: string): void {
     const next = new Map<string, ServiceRoute>();
-    for (const p of ports) next.set(p.key, new ServiceRoute(p, endpoints.get(p.key) ?? []));
+    for (const p of ports) {
+      const eps = endpoints.get(p.key) ?? NO_ENDPOINTS;
+      const old = this.routes.get(p.key);
+      next.set(p.key, old && old.info === p && old.endpoints === eps ? old : new ServiceRoute(p, eps));
+    }
     this.routes = next;
     this.locator = new NodeLocator(nodes);
     this.self = { nodeName: this.self.nodeName, zone: selfZone };

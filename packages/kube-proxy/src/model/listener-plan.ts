@@ -61,31 +61,39 @@ export function describeLocalPort(l: Pick<ListenerSpec, "description" | "ip" | "
   return `"${l.description}" (${l.ip}:${l.port}/${l.protocol.toLowerCase()})`;
 }
 
-export function planListeners(ports: readonly ServicePortInfo[], endpoints: ReadonlyMap<string, readonly EndpointInfo[]>, self: PlanSelf): ListenerPlan {
+/** The listeners one Service port asks for, on this node. */
+export function listenersForPort(sp: ServicePortInfo, eps: readonly EndpointInfo[], self: PlanSelf): ListenerSpec[] {
+  const out: ListenerSpec[] = [];
+  const cat = categorizeEndpoints(eps, self.nodeName, self.zone);
+  const externalOpen = sp.externalPolicyLocal ? cat.local.length > 0 : cat.hasAny;
+  const name = servicePortString(sp);
+  const base = { protocol: sp.protocol, serviceKey: sp.key, namespace: sp.namespace, serviceName: sp.name };
+  for (const ip of sp.clusterIPs)
+    out.push({ ...base, id: listenerId(sp.protocol, ip, sp.servicePort), ip, port: sp.servicePort, kind: "ClusterIP", shared: true, description: `clusterIP for ${name}`, traffic: "internal", snatToNode: false, open: cat.hasAny });
+  if (sp.nodePort && self.nodeIp)
+    out.push({ ...base, id: listenerId(sp.protocol, self.nodeIp, sp.nodePort), ip: self.nodeIp, port: sp.nodePort, kind: "NodePort", shared: false, description: `nodePort for ${name}`, traffic: "external", snatToNode: !sp.externalPolicyLocal, open: externalOpen });
+  for (const ip of sp.externalIPs)
+    out.push({ ...base, id: listenerId(sp.protocol, ip, sp.servicePort), ip, port: sp.servicePort, kind: "ExternalIP", shared: true, description: `externalIP for ${name}`, traffic: "external", snatToNode: !sp.externalPolicyLocal, open: externalOpen });
+  for (const ip of sp.loadBalancerIPs)
+    out.push({ ...base, id: listenerId(sp.protocol, ip, sp.servicePort), ip, port: sp.servicePort, kind: "LoadBalancer", shared: true, description: `loadBalancer IP for ${name}`, traffic: "external", snatToNode: !sp.externalPolicyLocal, open: externalOpen });
+  return out;
+}
+
+/** Joins per-port listener lists, given in Service port key order: the first to ask for an address keeps it. */
+export function mergeListeners(lists: readonly (readonly ListenerSpec[])[]): ListenerPlan {
   const listeners = new Map<string, ListenerSpec>();
   const conflicts: PlanConflict[] = [];
-  const add = (l: ListenerSpec) => {
-    const prev = listeners.get(l.id);
-    if (prev) {
-      if (prev.serviceKey !== l.serviceKey || prev.kind !== l.kind) conflicts.push({ id: l.id, kept: prev.serviceKey, dropped: l.serviceKey });
-      return;
+  for (const list of lists)
+    for (const l of list) {
+      const prev = listeners.get(l.id);
+      if (!prev) listeners.set(l.id, l);
+      else if (prev.serviceKey !== l.serviceKey || prev.kind !== l.kind) conflicts.push({ id: l.id, kept: prev.serviceKey, dropped: l.serviceKey });
     }
-    listeners.set(l.id, l);
-  };
-  for (const sp of [...ports].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) {
-    const eps = endpoints.get(sp.key) ?? [];
-    const cat = categorizeEndpoints(eps, self.nodeName, self.zone);
-    const externalOpen = sp.externalPolicyLocal ? cat.local.length > 0 : cat.hasAny;
-    const name = servicePortString(sp);
-    const base = { protocol: sp.protocol, serviceKey: sp.key, namespace: sp.namespace, serviceName: sp.name };
-    for (const ip of sp.clusterIPs)
-      add({ ...base, id: listenerId(sp.protocol, ip, sp.servicePort), ip, port: sp.servicePort, kind: "ClusterIP", shared: true, description: `clusterIP for ${name}`, traffic: "internal", snatToNode: false, open: cat.hasAny });
-    if (sp.nodePort && self.nodeIp)
-      add({ ...base, id: listenerId(sp.protocol, self.nodeIp, sp.nodePort), ip: self.nodeIp, port: sp.nodePort, kind: "NodePort", shared: false, description: `nodePort for ${name}`, traffic: "external", snatToNode: !sp.externalPolicyLocal, open: externalOpen });
-    for (const ip of sp.externalIPs)
-      add({ ...base, id: listenerId(sp.protocol, ip, sp.servicePort), ip, port: sp.servicePort, kind: "ExternalIP", shared: true, description: `externalIP for ${name}`, traffic: "external", snatToNode: !sp.externalPolicyLocal, open: externalOpen });
-    for (const ip of sp.loadBalancerIPs)
-      add({ ...base, id: listenerId(sp.protocol, ip, sp.servicePort), ip, port: sp.servicePort, kind: "LoadBalancer", shared: true, description: `loadBalancer IP for ${name}`, traffic: "external", snatToNode: !sp.externalPolicyLocal, open: externalOpen });
-  }
   return { listeners: [...listeners.values()], conflicts };
+}
+
+export const byKey = (a: { key: string }, b: { key: string }) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+
+export function planListeners(ports: readonly ServicePortInfo[], endpoints: ReadonlyMap<string, readonly EndpointInfo[]>, self: PlanSelf): ListenerPlan {
+  return mergeListeners([...ports].sort(byKey).map((sp) => listenersForPort(sp, endpoints.get(sp.key) ?? [], self)));
 }

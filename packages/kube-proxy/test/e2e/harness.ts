@@ -76,6 +76,13 @@ export class ProxyHarness {
     await this.cluster.kill(`kube-proxy-${node}`);
   }
 
+  /** Sends SIGKILL by pid now (takeover timing starts here); resolves when the exit is seen. */
+  killNow(node: string): Promise<void> {
+    const p = this.proxy(node).proc;
+    p.proc.kill("SIGKILL");
+    return p.exited;
+  }
+
   output(node: string): string {
     return this.cluster.procs.filter((p) => p.name === `kube-proxy-${node}`).map((p) => p.output.join("")).join("\n---\n");
   }
