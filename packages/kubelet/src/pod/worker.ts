@@ -22,6 +22,7 @@ import { mountPathProblem } from "../runtime/sandbox.js";
 import { ProbeWorker, initialResult, type ProbeKind } from "../probes/probe-worker.js";
 import { probeExec, probeHttp, probeTcp } from "../probes/probe.js";
 import { runHook, type HookContext } from "../probes/hooks.js";
+import { probeGrpc } from "../probes/grpc.js";
 import { formatGoDuration } from "../util/go-duration.js";
 import { PodVolumes, type VolumeSources } from "../volumes/pod-volumes.js";
 import type { Backoff } from "./backoff.js";
@@ -567,7 +568,8 @@ export class PodWorker {
           if (probe.httpGet) return probeHttp(probe.httpGet, ip, spec, timeoutMs);
           if (probe.tcpSocket) return probeTcp(probe.tcpSocket, ip, spec, timeoutMs);
           if (probe.exec) return probeExec(probe.exec.command ?? [], this.d.sandbox.kind === "bwrap" ? r.proc.pid : undefined, r.env, timeoutMs);
-          return Promise.resolve({ result: "error" as const, output: "kubemu supports exec, httpGet and tcpSocket probes (grpc is not implemented)" });
+          if (probe.grpc) return probeGrpc(ip, probe.grpc.port, probe.grpc.service ?? "", timeoutMs);
+          return Promise.resolve({ result: "error" as const, output: "the probe names no handler (exec, httpGet, tcpSocket or grpc)" });
         },
         ...(kind !== "startup" && spec.startupProbe ? { gate: () => rec.started } : {}),
         onResult: (ok) => this.onProbe(spec, rec, r, kind, ok),
