@@ -6,6 +6,13 @@ import type { ImageEntry } from "./catalog.js";
 
 const PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
+/** registry.k8s.io/pause: wait for a signal; SIGINT/SIGTERM end it with exit 0 and pause's message. */
+const PAUSE_SCRIPT = [
+  `trap 'echo "Shutting down, got signal: Terminated" >&2; exit 0' TERM`,
+  `trap 'echo "Shutting down, got signal: Interrupt" >&2; exit 0' INT`,
+  "while :; do sleep 2147483647 & wait $!; done",
+].join("\n");
+
 function nginx(repository: string, tags: string[] | "*", sizeBytes: number, env: Record<string, string>): ImageEntry {
   return {
     repository,
@@ -53,7 +60,8 @@ export const builtinImages: readonly ImageEntry[] = [
     tags: "*",
     entrypoint: ["/pause"],
     env: { PATH },
-    executables: { "/pause": { program: "pause" } },
+    // A shell loop rather than a node program: the pause container of every pod should cost next to nothing.
+    executables: { "/pause": { host: "sh", args: ["-c", PAUSE_SCRIPT] } },
     sizeBytes: 320_368,
   },
   nginx("docker.io/library/nginx", ["alpine", "stable-alpine", "1.27-alpine", "1.27.3-alpine", "mainline-alpine"], 20_487_134, { NGINX_VERSION: "1.27.3", PKG_RELEASE: "1", NJS_VERSION: "0.8.7", NJS_RELEASE: "1" }),
