@@ -114,7 +114,8 @@ function messageToJson(type: protobuf.Type, msg: any): unknown {
       const v = convertValue(field, value);
       if (v === undefined) continue;
       // Go value fields are always on the wire; their zero means "unset" and JSON's omitempty drops it.
-      const isZero = v === "" || v === 0 || v === false;
+      // An IntOrString message on the wire was set, and 0 is a value (a PDB's maxUnavailable: 0).
+      const isZero = (v === "" || v === 0 || v === false) && field.resolvedType?.fullName !== ".k8s.io.apimachinery.pkg.util.intstr.IntOrString";
       if (isZero && !pointerScalars.has(`${typeName}.${field.name}`)) continue;
       if (inlineFields.has(`${typeName}.${field.name}`) && typeof v === "object" && v !== null) Object.assign(out, v);
       else out[field.name] = v;

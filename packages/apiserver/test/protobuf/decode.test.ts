@@ -99,6 +99,11 @@ describe("decodeProtobufBody", () => {
     });
   });
 
+  it("keeps an IntOrString of 0 (kubectl create pdb --max-unavailable=0)", () => {
+    const body = envelope("policy/v1", "PodDisruptionBudget", "k8s.io.api.policy.v1.PodDisruptionBudget", { metadata: { name: "web-pdb" }, spec: { selector: { matchLabels: entries({ app: "web" }) }, maxUnavailable: { type: 0, intVal: 0 } } });
+    expect((decodeProtobufBody(body) as { spec: unknown }).spec).toEqual({ selector: { matchLabels: { app: "web" } }, maxUnavailable: 0 });
+  });
+
   it("decodes Secret bytes as base64 and a ControllerRevision's raw JSON", () => {
     const secret = envelope("v1", "Secret", "k8s.io.api.core.v1.Secret", { metadata: { name: "s" }, type: "Opaque", data: entries({ k: Buffer.from([0, 1, 2, 255]) }) });
     expect(decodeProtobufBody(secret)).toEqual({ apiVersion: "v1", kind: "Secret", metadata: { name: "s" }, type: "Opaque", data: { k: "AAEC/w==" } });
