@@ -136,9 +136,12 @@ export class ApiServer {
     });
     this.wire = new WireServer({ name: o.name, logger: log, clock: this.ctx.clock, faults: this.faults });
     registerWireApi(
-      authorizingWire(this.wire, wireUsers, async (user, attrs) => {
-        if (!this.authorization.canDecideNow(user)) await this.authorization.waitForSync();
-        this.authorization.check(user, attrs);
+      authorizingWire(this.wire, wireUsers, {
+        check: async (user, attrs) => {
+          if (!this.authorization.canDecideNow(user)) await this.authorization.waitForSync();
+          this.authorization.check(user, attrs);
+        },
+        runAs: (user, fn) => this.authorization.runAs(user, fn),
       }),
       this.api,
     );

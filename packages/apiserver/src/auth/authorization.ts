@@ -11,6 +11,7 @@ import { RbacPolicyCache } from "./policy-cache.js";
 import { RBAC_GROUP, RbacAuthorizer } from "./rbac.js";
 import { ClusterRoleAggregationController } from "./aggregation.js";
 import { reconcileBootstrapPolicy } from "./bootstrap/bootstrap-roles.js";
+import { runInScope } from "./request-scope.js";
 
 /** How long a request waits for the RBAC caches at start before being judged on what they hold. */
 const SYNC_WAIT_MS = 10_000;
@@ -80,6 +81,11 @@ export class Authorization {
   /** Throws upstream's 403 unless user may do attrs. */
   check(user: UserInfo, attrs: RequestAttributes): void {
     authorizeOrThrow(this.authorizer, user, attrs);
+  }
+
+  /** Runs fn as a request of user (what escalation checks deep in a write read). */
+  runAs<T>(user: UserInfo, fn: () => T): T {
+    return runInScope({ user, authorizer: this.authorizer, rules: this.rules, roleRefRules: (ref, ns) => this.rbac.roleRefRules(ref, ns) }, fn);
   }
 
   async stop(): Promise<void> {

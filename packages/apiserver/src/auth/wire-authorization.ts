@@ -28,14 +28,17 @@ export function wireAttributes(method: string, params: unknown): RequestAttribut
   return resourceAttributes({ verb: method, group: str(p, "group"), resource: str(p, "resource"), subresource: str(p, "subresource"), namespace: str(p, "namespace"), name });
 }
 
-/** Checks a request's attributes for its user; throws a Status to refuse. */
-export type WireCheck = (user: UserInfo, attrs: RequestAttributes) => void | Promise<void>;
+/** Checks a request's attributes for its user (throws a Status to refuse), and runs a handler as that user. */
+export interface WireCheck {
+  check(user: UserInfo, attrs: RequestAttributes): void | Promise<void>;
+  runAs<T>(user: UserInfo, fn: () => T): T;
+}
 
 /**
  * A stand-in for the wire server that registers each handler behind the check, so the API's
  * handlers (internal/wire-api.ts) stay unaware of authorization.
  */
-export function authorizingWire(wire: WireServer, users: WireUsers, check: WireCheck): Pick<WireServer, "handle" | "handleStream"> {
+export function authorizingWire(wire: WireServer, users: WireUsers, authz: WireCheck): Pick<WireServer, "handle" | "handleStream"> {
   const userOf = (ctx: RequestContext): UserInfo => {
     const user = users.of(ctx);
     if (!user) throw new StatusError(newStatus("Unauthorized", "Unauthorized"));
@@ -44,15 +47,17 @@ export function authorizingWire(wire: WireServer, users: WireUsers, check: WireC
   const guarded = {
     handle<P = unknown, R = unknown>(method: string, handler: RequestHandler<P, R>) {
       wire.handle(method, async (params: P, ctx: RequestContext) => {
-        await check(userOf(ctx), wireAttributes(method, params));
-        return handler(params, ctx);
+        const user = userOf(ctx);
+        await authz.check(user, wireAttributes(method, params));
+        return authz.runAs(user, () => handler(params, ctx));
       });
       return wire;
     },
     handleStream<P = unknown, T = unknown>(method: string, handler: StreamHandler<P, T>) {
       wire.handleStream(method, async (params: P, stream, ctx: RequestContext) => {
-        await check(userOf(ctx), wireAttributes(method, params));
-        return handler(params, stream, ctx);
+        const user = userOf(ctx);
+        await authz.check(user, wireAttributes(method, params));
+        return authz.runAs(user, () => handler(params, stream, ctx));
       });
       return wire;
     },

@@ -185,7 +185,7 @@ export class HttpFront {
     const labels = { verb: (req.method ?? "GET").toUpperCase(), group: "", version: "", resource: "", subresource: "" };
     let code = 200;
     try {
-      const verb = await this.route(req, res, url, path, info, labels, user);
+      const verb = await this.o.authorization.runAs(user, () => this.route(req, res, url, path, info, labels, user));
       if (verb) labels.verb = verb.toUpperCase();
       code = res.statusCode;
     } catch (e) {

@@ -18,6 +18,8 @@ import { validateIngress, validateIngressClass } from "../validation/networking.
 import { defaultNetworkPolicy, defaultPodDisruptionBudget, defaultStorageClass } from "../defaults/core.js";
 import { defaultPriorityClass, validatePriorityClass } from "../validation/scheduling.js";
 import { admitPriorityClass } from "../admission/priority.js";
+import { defaultBinding, validateClusterRole, validateClusterRoleBinding, validateRole, validateRoleBinding } from "../validation/rbac.js";
+import { bindingEscalationAdmission, roleEscalationAdmission } from "../auth/escalation.js";
 
 const rbac = { group: "rbac.authorization.k8s.io", version: "v1" } as const;
 
@@ -141,8 +143,19 @@ export const otherResources: ResourceDef[] = [
       type: (o) => String(o.type ?? ""),
     },
   },
-  { ...rbac, kind: "Role", plural: "roles", singular: "role", namespaced: true, ...rolePrinter },
-  { ...rbac, kind: "RoleBinding", plural: "rolebindings", singular: "rolebinding", namespaced: true, ...roleBindingPrinter },
-  { ...rbac, kind: "ClusterRole", plural: "clusterroles", singular: "clusterrole", namespaced: false, ...rolePrinter },
-  { ...rbac, kind: "ClusterRoleBinding", plural: "clusterrolebindings", singular: "clusterrolebinding", namespaced: false, ...roleBindingPrinter },
+  // Writes are checked for escalation: only rules the writer holds may be granted (auth/escalation.ts).
+  { ...rbac, kind: "Role", plural: "roles", singular: "role", namespaced: true, ...rolePrinter, validate: validateRole, admit: roleEscalationAdmission("roles") },
+  { ...rbac, kind: "RoleBinding", plural: "rolebindings", singular: "rolebinding", namespaced: true, ...roleBindingPrinter, defaults: defaultBinding, validate: validateRoleBinding, admit: bindingEscalationAdmission("rolebindings") },
+  { ...rbac, kind: "ClusterRole", plural: "clusterroles", singular: "clusterrole", namespaced: false, ...rolePrinter, validate: validateClusterRole, admit: roleEscalationAdmission("clusterroles") },
+  {
+    ...rbac,
+    kind: "ClusterRoleBinding",
+    plural: "clusterrolebindings",
+    singular: "clusterrolebinding",
+    namespaced: false,
+    ...roleBindingPrinter,
+    defaults: defaultBinding,
+    validate: validateClusterRoleBinding,
+    admit: bindingEscalationAdmission("clusterrolebindings"),
+  },
 ];

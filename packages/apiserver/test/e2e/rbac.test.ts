@@ -152,6 +152,19 @@ describe("RBAC with kubectl", { timeout: 90_000 }, () => {
     await eventually(async () => expect((await robot.run(["get", "pods"], { input: "" })).stderr).toContain("Forbidden"));
   });
 
+  it("a namespace admin may grant what she holds there, and not more (escalation prevention)", async () => {
+    await admin.ok(["create", "namespace", "team"]);
+    await admin.ok(["create", "rolebinding", "jane-admin", "--clusterrole=admin", "--user=jane", "-n", "team"]);
+    await eventually(async () => expect(await jane.ok(["create", "rolebinding", "viewers", "--clusterrole=view", "--group=qa", "-n", "team"])).toBe("rolebinding.rbac.authorization.k8s.io/viewers created\n"));
+    const root = await jane.run(["create", "rolebinding", "root", "--clusterrole=cluster-admin", "--user=jane", "-n", "team"], { input: "" });
+    expect(root.stderr).toContain(
+      'error: failed to create rolebinding: rolebindings.rbac.authorization.k8s.io "root" is forbidden: user "jane" (groups=["developers" "system:authenticated"]) is attempting to grant RBAC permissions not currently held:\n{APIGroups:["*"], Resources:["*"], Verbs:["*"]}\n{NonResourceURLs:["*"], Verbs:["*"]}',
+    );
+    const role = await jane.run(["create", "role", "nodes-too", "--verb=get", "--resource=pods,nodes", "-n", "team"], { input: "" });
+    expect(role.stderr).toContain('roles.rbac.authorization.k8s.io "nodes-too" is forbidden: user "jane"');
+    expect(role.stderr).toContain('{APIGroups:[""], Resources:["nodes"], Verbs:["get"]}');
+  });
+
   it("serves the default roles, admin/edit/view filled by aggregation", async () => {
     const roles = await admin.ok(["get", "clusterroles", "-o", "name"]);
     for (const r of ["cluster-admin", "admin", "edit", "view", "system:discovery", "system:basic-user", "system:public-info-viewer", "system:kube-scheduler", "system:controller:deployment-controller"])
