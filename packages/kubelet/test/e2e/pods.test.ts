@@ -5,7 +5,7 @@
  * Subnets: etcd 127.1.60.x, API 127.1.61.x, scheduler 127.1.62.x, node 127.1.70.1, pods 127.246.1.0/24.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Resources } from "@kubemu/common";
+import { Resources, type KubeObject } from "@kubemu/common";
 import { eventually, KubeletHarness, pidsMentioning } from "./harness.js";
 
 const h = new KubeletHarness({ etcd: "127.1.60", api: "127.1.61", scheduler: "127.1.62" }, [{ name: "kubemu", n: 1, labels: "node-role.kubernetes.io/control-plane=" }]);
@@ -121,7 +121,7 @@ describe("kubelet e2e", () => {
       await Promise.all(
         Array.from({ length: 20 }, async (_, i) => {
           const name = `churn-${batch}-${i}`;
-          const created = await h.client.create(Resources.pods, { apiVersion: "v1", kind: "Pod", metadata: { name, namespace: "default" }, spec: { nodeName: "kubemu", terminationGracePeriodSeconds: 1, containers: [{ name: "pause", image: "registry.k8s.io/pause:3.10" }] } });
+          const created = await h.client.create<KubeObject>(Resources.pods, { apiVersion: "v1", kind: "Pod", metadata: { name, namespace: "default" }, spec: { nodeName: "kubemu", terminationGracePeriodSeconds: 1, containers: [{ name: "pause", image: "registry.k8s.io/pause:3.10" }] } });
           uids.push(created.metadata.uid!);
           // Some go at once, some after their container may have started.
           await new Promise((r) => setTimeout(r, (i % 4) * 150));
