@@ -126,6 +126,12 @@ describe("RBAC with kubectl", { timeout: 90_000 }, () => {
     expect(list).toMatch(/^\s+\[\/healthz\]\s+\[\]\s+\[get\]$/m);
     expect(await admin.ok(["auth", "can-i", "--list", "--as", "jane", "-n", "kube-system"])).not.toMatch(/^pods\s/m);
 
+    // Non-resource URLs with a trailing *.
+    await admin.ok(["create", "clusterrole", "health-reader", "--verb=get", "--non-resource-url=/healthz/*"]);
+    await admin.ok(["create", "clusterrolebinding", "jane-health", "--clusterrole=health-reader", "--user=jane"]);
+    await eventually(async () => expect((await jane.run(["auth", "can-i", "get", "/healthz/etcd"])).stdout).toBe("yes\n"));
+    expect((await jane.run(["auth", "can-i", "get", "/metrics"])).stdout).toBe("no\n");
+
     // Impersonating takes the impersonate verb.
     expect((await jane.run(["get", "pods", "--as", "bob"], { input: "" })).stderr).toContain(
       'users "bob" is forbidden: User "jane" cannot impersonate resource "users" in API group "" at the cluster scope',
@@ -163,6 +169,33 @@ describe("RBAC with kubectl", { timeout: 90_000 }, () => {
     const role = await jane.run(["create", "role", "nodes-too", "--verb=get", "--resource=pods,nodes", "-n", "team"], { input: "" });
     expect(role.stderr).toContain('roles.rbac.authorization.k8s.io "nodes-too" is forbidden: user "jane"');
     expect(role.stderr).toContain('{APIGroups:[""], Resources:["nodes"], Verbs:["get"]}');
+  });
+
+  it("kubectl auth reconcile -f creates roles and bindings, then adds missing rules and subjects (and removes extras when asked)", async () => {
+    const manifest = (verbs: string, users: string[]) => `apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: cm-reader, namespace: default}
+rules:
+- {apiGroups: [""], resources: [configmaps], verbs: [${verbs}]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: cm-readers, namespace: default}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: cm-reader}
+subjects:
+${users.map((u) => `- {apiGroup: rbac.authorization.k8s.io, kind: User, name: ${u}}`).join("\n")}
+`;
+    const file = join(cluster.root, "reconcile.yaml");
+    await writeFile(file, manifest("get", ["carol"]));
+    expect(await admin.ok(["auth", "reconcile", "-f", file])).toBe("role.rbac.authorization.k8s.io/cm-reader reconciled\nrolebinding.rbac.authorization.k8s.io/cm-readers reconciled\n");
+    await writeFile(file, manifest("get, list", ["dave"]));
+    expect(await admin.ok(["auth", "reconcile", "-f", file])).toBe("role.rbac.authorization.k8s.io/cm-reader reconciled\nrolebinding.rbac.authorization.k8s.io/cm-readers reconciled\n");
+    // The missing rule is added as its broken-down form, the rule already there kept.
+    expect(await admin.ok(["get", "role", "cm-reader", "-o", "jsonpath={.rules[*].verbs}"])).toBe('["get"] ["list"]');
+    expect(await admin.ok(["get", "rolebinding", "cm-readers", "-o", "jsonpath={.subjects[*].name}"])).toBe("carol dave");
+    await eventually(async () => expect((await admin.run(["auth", "can-i", "list", "configmaps", "--as", "carol"])).stdout).toBe("yes\n"));
+    await admin.ok(["auth", "reconcile", "-f", file, "--remove-extra-subjects"]);
+    expect(await admin.ok(["get", "rolebinding", "cm-readers", "-o", "jsonpath={.subjects[*].name}"])).toBe("dave");
   });
 
   it("serves the default roles, admin/edit/view filled by aggregation", async () => {
