@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Pod } from "kubernetes-types/core/v1.js";
 import { computePodStatus, type ContainerRecord, type PodRuntimeView } from "../src/pod/status.js";
 import { podQos } from "../src/pod/qos.js";
+import { restoreView } from "../src/pod/restore.js";
 
 const T0 = Date.parse("2024-05-01T10:00:00Z");
 
@@ -99,5 +100,32 @@ describe("podQos", () => {
     expect(podQos(pod({ containers: [{ name: "a", resources: { requests: { cpu: "100m" } } }] }))).toBe("Burstable");
     expect(podQos(pod({ containers: [{ name: "a", resources: { requests: { cpu: "1", memory: "1Gi" }, limits: { cpu: "1", memory: "1Gi" } } }] }))).toBe("Guaranteed");
     expect(podQos(pod({ containers: [{ name: "a", resources: { requests: { cpu: "500m", memory: "1Gi" }, limits: { cpu: "1", memory: "1Gi" } } }] }))).toBe("Burstable");
+  });
+});
+
+describe("restoreView (a restarted kubelet)", () => {
+  it("a container that was running counts as exited Unknown 255 and restarts with restartCount + 1", () => {
+    const p = pod();
+    p.status = {
+      phase: "Running",
+      startTime: "2024-05-01T10:00:00Z",
+      podIP: "127.246.1.9",
+      containerStatuses: [{ name: "web", image: "nginx", imageID: "x", ready: true, restartCount: 2, containerID: "kubemu://c3", state: { running: { startedAt: "2024-05-01T10:00:05Z" } }, lastState: { terminated: { exitCode: 1, reason: "Error", startedAt: "2024-05-01T10:00:01Z", finishedAt: "2024-05-01T10:00:04Z", containerID: "kubemu://c2" } } }],
+    };
+    const v = view({ podIP: undefined, startTime: undefined, containers: [rec()] });
+    expect(restoreView(p, v, T0 + 60_000)).toBe(false);
+    expect(v.podIP).toBe("127.246.1.9");
+    expect(v.containers[0]!.current).toMatchObject({ exitCode: 255, reason: "Unknown", finishedAt: T0 + 60_000 });
+    expect(v.containers[0]!.previous).toMatchObject({ exitCode: 1, containerID: "kubemu://c2" });
+    const s = computePodStatus(p, { ...v, containers: [{ ...v.containers[0]!, waiting: { reason: "CrashLoopBackOff" } }] }, T0 + 60_000);
+    expect(s.containerStatuses![0]!.lastState!.terminated!.reason).toBe("Unknown");
+    expect(s.containerStatuses![0]!.restartCount).toBe(2);
+  });
+  it("a terminal pod stays terminal", () => {
+    const p = pod({ restartPolicy: "Never" });
+    p.status = { phase: "Succeeded", startTime: "2024-05-01T10:00:00Z", containerStatuses: [{ name: "web", image: "nginx", imageID: "", ready: false, restartCount: 0, state: { terminated: { exitCode: 0, reason: "Completed" } } }] };
+    const v = view();
+    expect(restoreView(p, v, T0)).toBe(true);
+    expect(v.terminal).toBe("Succeeded");
   });
 });

@@ -31,6 +31,7 @@ import { hostsFile, podHostname, resolvConf, type DnsSettings } from "./dns.js";
 import { containerEnv, expandCommand, type EnvSources } from "./env.js";
 import type { Ipam } from "./ipam.js";
 import { podReferences, type SourceKind } from "./references.js";
+import { restoreView } from "./restore.js";
 import { computePodStatus, isSidecar, podPhase, shouldRestart, type ContainerRecord, type Instance, type PodRuntimeView } from "./status.js";
 
 export interface PodWorkerDeps {
@@ -116,50 +117,10 @@ export class PodWorker {
     const inits = pod.spec?.initContainers ?? [];
     const blank = (c: Container): ContainerRecord => ({ name: c.name, image: c.image ?? "", imageID: "", restartCount: 0, ready: false, started: false });
     this.view = { sandboxReady: false, podIP: undefined, hostIP: d.nodeIP, startTime: undefined, init: inits.map(blank), containers: specs.map(blank) };
-    this.restoreFromStatus();
+    // Its status is final already: nothing to write until it is deleted.
+    if (restoreView(pod, this.view, d.clock.now())) this.lastPosted = "restored";
     this.volumes = new PodVolumes(pod, d.podsDir, d.nodeRoot, { ...d.volumeSources, podIP: () => this.view.podIP ?? "", hostIP: d.nodeIP }, () => d.clock.now());
     this.loop = this.run();
-  }
-
-  /** A kubelet that restarts finds its pods' containers gone (they died with it): they count as exited, as after a node reboot. */
-  private restoreFromStatus(): void {
-    const st = this.pod.status;
-    if (!st?.startTime) return;
-    const phase = st.phase;
-    if (phase === "Succeeded" || phase === "Failed") {
-      this.view.terminal = phase;
-      // Its status is final already: nothing to write until it is deleted.
-      this.lastPosted = "restored";
-    }
-    this.view.startTime = Date.parse(st.startTime);
-    if (st.podIP) this.view.podIP = st.podIP;
-    const restore = (recs: ContainerRecord[], statuses: NonNullable<Pod["status"]>["containerStatuses"]) => {
-      for (const rec of recs) {
-        const s = statuses?.find((x) => x.name === rec.name);
-        if (!s) continue;
-        rec.restartCount = s.restartCount ?? 0;
-        rec.imageID = s.imageID ?? "";
-        const t = s.state?.terminated;
-        const r = s.state?.running;
-        const last = s.lastState?.terminated;
-        const asInstance = (x: { containerID?: string; startedAt?: string; finishedAt?: string; exitCode: number; reason?: string; message?: string }): Instance => ({
-          containerID: x.containerID ?? s.containerID ?? "",
-          startedAt: x.startedAt ? Date.parse(x.startedAt) : 0,
-          finishedAt: x.finishedAt ? Date.parse(x.finishedAt) : this.d.clock.now(),
-          exitCode: x.exitCode,
-          ...(x.reason ? { reason: x.reason } : {}),
-          ...(x.message ? { message: x.message } : {}),
-        });
-        if (t) rec.current = asInstance(t);
-        else if (r) {
-          // It was running when the node went away: exited with an unknown status.
-          rec.current = { containerID: s.containerID ?? "", startedAt: r.startedAt ? Date.parse(r.startedAt) : 0, finishedAt: this.d.clock.now(), exitCode: 255, reason: "Unknown" };
-          if (last) rec.previous = asInstance(last);
-        } else if (last) rec.current = asInstance(last);
-      }
-    };
-    restore(this.view.init, st.initContainerStatuses);
-    restore(this.view.containers, st.containerStatuses);
   }
 
   update(pod: Pod): void {
