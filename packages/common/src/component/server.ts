@@ -4,7 +4,7 @@
  * ("ok", or 500 with the failing check), /metrics in Prometheus text (prom-client), and the
  * kubemu control endpoints /kubemu/status and /kubemu/faults.
  */
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { Registry, collectDefaultMetrics } from "prom-client";
 import { silentLogger } from "../logger.js";
@@ -23,6 +23,8 @@ export interface ComponentServerOptions {
   readiness?: Record<string, HealthCheck>;
   status: () => ProcessStatus;
   faults: FaultInjector;
+  /** More paths the component serves (the kubelet's /metrics/resource), by exact path. */
+  routes?: Record<string, (req: IncomingMessage, res: ServerResponse) => void>;
   /** Metrics to serve; default metrics (process, GC, event loop) are added to it. */
   registry?: Registry;
   logger?: Logger;
@@ -84,8 +86,11 @@ export async function startComponentServer(o: ComponentServerOptions): Promise<C
           (e: unknown) => send(500, `metrics failed: ${e instanceof Error ? e.message : String(e)}\n`),
         );
         return;
-      default:
+      default: {
+        const route = o.routes?.[url.pathname];
+        if (route) return route(req, res);
         return send(404, "404 page not found\n");
+      }
     }
   });
   await new Promise<void>((resolve, reject) => {
