@@ -6,26 +6,19 @@
  * The schedule is every minute on the real clock, so the first scheduled Job can take up to
  * 60 s to appear. There is no kubelet yet: markFinished plays it.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { KubeObject } from "@kubemu/common";
 import { ManagerHarness, eventually } from "./harness.js";
+import { tableRow, useCluster } from "./hooks.js";
 
 const h = new ManagerHarness({ etcd: "127.1.34", api: "127.1.35", scheduler: "127.1.36", manager: "127.1.37" }, { controllers: "cronjob-controller,job-controller" });
 
 const WAIT = 40_000;
 
-beforeAll(async () => {
-  await h.start();
-  await h.createNode("kubemu");
-}, 120_000);
-
-afterAll(async () => {
-  await h.stop();
-});
+useCluster(h, { nodes: ["kubemu"] });
 
 type Job = KubeObject & { status?: { conditions?: { type: string; status: string }[] } };
 type CronJob = KubeObject & { status?: { active?: { name: string }[]; lastScheduleTime?: string; lastSuccessfulTime?: string } };
-const row = (out: string, name: string) => out.split("\n").find((l) => l.startsWith(`${name} `))?.trim().split(/\s+/);
 const getJson = async <T>(...args: string[]) => JSON.parse(await h.kubectl.ok(["get", ...args, "-o", "json"])) as T;
 
 /** Plays the kubelet: the Job's pod (once it exists) exits 0. */
@@ -90,7 +83,7 @@ describe("CronJob (kubectl)", { timeout: 120_000 }, () => {
     expect(job!.metadata.annotations?.["batch.kubernetes.io/cronjob-scheduled-timestamp"]).toBe(cj.status!.lastScheduleTime);
     expect(job!.metadata.ownerReferences).toEqual([{ apiVersion: "batch/v1", kind: "CronJob", name: "hello", uid: cj.metadata.uid, controller: true, blockOwnerDeletion: true }]);
     expect(cj.status!.active?.map((r) => r.name)).toEqual([name]);
-    expect(row(await h.kubectl.ok(["get", "cronjob", "hello"]), "hello")?.[8]).toBe("1");
+    expect(tableRow(await h.kubectl.ok(["get", "cronjob", "hello"]), "hello")?.[8]).toBe("1");
 
     // The seed's query for the CronJob's Jobs.
     const owned = await h.kubectl.ok(["get", "jobs", "-o", "jsonpath={.items[?(@.metadata.ownerReferences[0].name=='hello')].metadata.name}"]);
@@ -106,7 +99,7 @@ describe("CronJob (kubectl)", { timeout: 120_000 }, () => {
 
   it("suspend: kubectl get cronjob shows SUSPEND True and no further Job starts", async () => {
     await h.kubectl.ok(["patch", "cronjob", "hello", "-p", '{"spec":{"suspend":true}}']);
-    expect(row(await h.kubectl.ok(["get", "cronjob", "hello"]), "hello")?.slice(7, 9)).toEqual(["True", "0"]);
+    expect(tableRow(await h.kubectl.ok(["get", "cronjob", "hello"]), "hello")?.slice(7, 9)).toEqual(["True", "0"]);
     const jobs = (await getJson<{ items: Job[] }>("jobs")).items.map((j) => j.metadata.name).sort();
     // Nothing new while suspended (a minute boundary may pass during the check).
     await new Promise((r) => setTimeout(r, 3000));

@@ -8,23 +8,17 @@
  * are no kubelets yet: the test plays their part — pod status Running/Ready, and removing pods
  * whose graceful deletion has begun.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Resources, type KubeObject } from "@kubemu/common";
 import { eventually, ManagerHarness } from "./harness.js";
+import { useCluster } from "./hooks.js";
 
 const h = new ManagerHarness({ etcd: "127.1.26", api: "127.1.27", scheduler: "127.1.28", manager: "127.1.29" }, { schedulers: 1, controllers: "daemonset-controller" });
 const NODES = ["kubemu", "kubemu-m02", "kubemu-m03"];
 
 type Pod = KubeObject & { spec: { nodeName?: string; containers: { image: string }[] }; status?: { phase?: string; conditions?: { type: string; status: string }[] } };
 
-beforeAll(async () => {
-  await h.start();
-  for (const n of NODES) await h.createNode(n);
-}, 120_000);
-
-afterAll(async () => {
-  await h.stop();
-});
+useCluster(h, { nodes: NODES });
 
 const SSD_MONITOR = `apiVersion: apps/v1
 kind: DaemonSet

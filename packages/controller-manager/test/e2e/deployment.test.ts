@@ -8,9 +8,10 @@
  * soon after it appears (except pods of the image "nginx:broken", which never get Ready), and
  * pods being deleted are removed at once.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Resources, type KubeObject } from "@kubemu/common";
 import { eventually, ManagerHarness } from "./harness.js";
+import { useCluster } from "./hooks.js";
 
 const h = new ManagerHarness({ etcd: "127.1.14", api: "127.1.15", scheduler: "127.1.16", manager: "127.1.17" }, { controllers: "deployment-controller,replicaset-controller" });
 const NS = "default";
@@ -46,17 +47,7 @@ function startKubelet(): () => Promise<void> {
 }
 
 let stopKubelet: (() => Promise<void>) | undefined;
-
-beforeAll(async () => {
-  await h.start();
-  await h.createNode("kubemu");
-  stopKubelet = startKubelet();
-}, 120_000);
-
-afterAll(async () => {
-  await stopKubelet?.();
-  await h.stop();
-});
+useCluster(h, { nodes: ["kubemu"], afterStart: () => void (stopKubelet = startKubelet()), beforeStop: () => stopKubelet?.() });
 
 const kubectl = (...args: string[]) => h.kubectl.ok(args);
 const rolloutStatus = (name: string) => h.kubectl.ok(["rollout", "status", `deployment/${name}`, "--timeout=90s"]);

@@ -3,10 +3,11 @@
  * process, against real etcd and API servers, driven by the real kubectl. There is no kubelet
  * yet: the test plays its part, writing pods' status (Running, Ready, pod IPs 127.244.1.x).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Resources, type KubeObject } from "@kubemu/common";
 import { Kubectl, pinnedKubectl } from "../../../apiserver/test/e2e/kubectl-run.js";
 import { eventually, ManagerHarness } from "./harness.js";
+import { useCluster } from "./hooks.js";
 
 const h = new ManagerHarness({ etcd: "127.1.46", api: "127.1.47", scheduler: "127.1.48", manager: "127.1.49" }, { controllers: "endpoints-controller,endpointslice-controller,endpointslice-mirroring-controller" });
 
@@ -53,14 +54,7 @@ subsets:
 type Pod = KubeObject & { status?: { conditions?: { type: string; status: string; lastTransitionTime?: string }[] } };
 const kubectl = (args: string[], input?: string) => h.kubectl.ok(args, input === undefined ? {} : { input });
 
-beforeAll(async () => {
-  await h.start();
-  await h.createNode("kubemu");
-}, 90_000);
-
-afterAll(async () => {
-  await h.stop();
-});
+useCluster(h, { nodes: ["kubemu"] });
 
 describe("endpoints controllers (kubectl)", () => {
   it("a Service over five Ready pods: get endpoints, describe svc, endpointslices", async () => {

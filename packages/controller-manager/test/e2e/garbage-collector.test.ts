@@ -7,20 +7,18 @@
  * as no StatefulSet controller runs here. There is no kubelet: the pods are never bound, so the
  * API server deletes them at once.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Resources, type KubeObject, type ResourceRef } from "@kubemu/common";
 import { eventually, ManagerHarness } from "./harness.js";
+import { useCluster } from "./hooks.js";
 
 const h = new ManagerHarness({ etcd: "127.1.38", api: "127.1.39", scheduler: "127.1.40", manager: "127.1.41" }, { controllers: "garbage-collector-controller,deployment-controller,replicaset-controller" });
 const NS = "gc";
 
-beforeAll(async () => {
-  await h.start();
-  await h.client.create(Resources.namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } } as KubeObject);
-}, 90_000);
-
-afterAll(async () => {
-  await h.stop();
+useCluster(h, {
+  afterStart: async () => {
+    await h.client.create(Resources.namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } } as KubeObject);
+  },
 });
 
 const template = (app: string) => ({ metadata: { labels: { app } }, spec: { containers: [{ name: "c", image: "nginx" }] } });

@@ -5,26 +5,19 @@
  * yet: the test plays its part with markFinished (bind, then containers exited 0 or 1). The
  * manager runs with --job-pod-failure-backoff=500ms so the failing Job's retries take seconds.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { KubeObject } from "@kubemu/common";
 import { ManagerHarness, eventually } from "./harness.js";
+import { tableRow, useCluster } from "./hooks.js";
 
 const h = new ManagerHarness({ etcd: "127.1.30", api: "127.1.31", scheduler: "127.1.32", manager: "127.1.33" }, { controllers: "job-controller", args: ["--job-pod-failure-backoff", "500ms"] });
 
 const WAIT = 40_000;
 
-beforeAll(async () => {
-  await h.start();
-  await h.createNode("kubemu");
-}, 120_000);
-
-afterAll(async () => {
-  await h.stop();
-});
+useCluster(h, { nodes: ["kubemu"] });
 
 type Pod = Awaited<ReturnType<ManagerHarness["pods"]>>[number];
 const running = (p: Pod) => !p.metadata.deletionTimestamp && p.status?.phase !== "Succeeded" && p.status?.phase !== "Failed";
-const row = (out: string, name: string) => out.split("\n").find((l) => l.startsWith(`${name} `))?.trim().split(/\s+/);
 
 /** Plays the kubelet until the Job has finished: every pod it starts exits with `exitCode`. */
 async function finishPodsUntil(job: string, exitCode: number, done: (status: Record<string, unknown>) => boolean): Promise<Pod[]> {
@@ -72,7 +65,7 @@ describe("Job (kubectl)", () => {
       expect(p.metadata.finalizers).toEqual(["batch.kubernetes.io/job-tracking"]);
       expect(p.metadata.ownerReferences).toEqual([{ apiVersion: "batch/v1", kind: "Job", name: "pi", uid: job.metadata.uid, controller: true, blockOwnerDeletion: true }]);
     }
-    const before = row(await h.kubectl.ok(["get", "jobs"]), "pi");
+    const before = tableRow(await h.kubectl.ok(["get", "jobs"]), "pi");
     expect(before?.slice(1, 3)).toEqual(["Running", "0/3"]);
 
     const pods = await finishPodsUntil("pi", 0, (s) => s.succeeded === 3);
@@ -80,8 +73,8 @@ describe("Job (kubectl)", () => {
     await h.kubectl.ok(["wait", "--for=condition=complete", "job/pi", "--timeout=30s"]);
     const got = await h.kubectl.ok(["get", "jobs"]);
     expect(got.split("\n")[0]).toMatch(/^NAME\s+STATUS\s+COMPLETIONS\s+DURATION\s+AGE$/);
-    expect(row(got, "pi")?.slice(1, 3)).toEqual(["Complete", "3/3"]);
-    expect(row(got, "pi")?.[3]).toMatch(/^\d+s$/);
+    expect(tableRow(got, "pi")?.slice(1, 3)).toEqual(["Complete", "3/3"]);
+    expect(tableRow(got, "pi")?.[3]).toMatch(/^\d+s$/);
     const status = JSON.parse(await h.kubectl.ok(["get", "job", "pi", "-o", "jsonpath={.status}"])) as Record<string, unknown>;
     expect(status).toMatchObject({ succeeded: 3, ready: 0, terminating: 0, uncountedTerminatedPods: {} });
     expect(status.completionTime).toEqual(expect.any(String));
@@ -115,7 +108,7 @@ spec:
     // backoffLimit 2: the third failure ends it.
     expect(pods).toHaveLength(3);
     await h.kubectl.ok(["wait", "--for=condition=failed", "job/fails", "--timeout=30s"]);
-    expect(row(await h.kubectl.ok(["get", "jobs"]), "fails")?.slice(1, 3)).toEqual(["Failed", "0/1"]);
+    expect(tableRow(await h.kubectl.ok(["get", "jobs"]), "fails")?.slice(1, 3)).toEqual(["Failed", "0/1"]);
     const job = JSON.parse(await h.kubectl.ok(["get", "job", "fails", "-o", "json"])) as { status: { failed: number; conditions: { type: string; reason: string; message: string }[] } };
     expect(job.status.failed).toBe(3);
     expect(job.status.conditions.map((c) => [c.type, c.reason, c.message])).toEqual([

@@ -4,22 +4,17 @@
  * maxSurge, nor fewer Ready than replicas − maxUnavailable. The test plays the kubelets
  * (autoKubelet: pods Ready 300 ms after they appear, bound pods' deletions completed).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Resources, type KubeObject } from "@kubemu/common";
 import { eventually, ManagerHarness } from "./harness.js";
+import { useCluster } from "./hooks.js";
 
 const h = new ManagerHarness({ etcd: "127.1.5", api: "127.1.6", scheduler: "127.1.7", manager: "127.1.8" }, { managers: 2, controllers: "deployment-controller,replicaset-controller" });
 const REPLICAS = 12;
 const MAX_SURGE = 2;
 const MAX_UNAVAILABLE = 1;
 
-beforeAll(async () => {
-  await h.start();
-}, 90_000);
-
-afterAll(async () => {
-  await h.stop();
-});
+useCluster(h);
 
 type Pod = KubeObject & { status?: { conditions?: { type: string; status: string }[] } };
 type Deployment = KubeObject & { spec: { replicas: number }; status?: { observedGeneration?: number; replicas?: number; updatedReplicas?: number; availableReplicas?: number } };

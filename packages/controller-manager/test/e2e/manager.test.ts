@@ -5,19 +5,14 @@
  */
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Resources, type KubeObject } from "@kubemu/common";
 import { eventually, ManagerHarness } from "./harness.js";
+import { useCluster } from "./hooks.js";
 
 const h = new ManagerHarness({ etcd: "127.1.1", api: "127.1.2", scheduler: "127.1.3", manager: "127.1.4" }, { managers: 2 });
 
-beforeAll(async () => {
-  await h.start();
-}, 90_000);
-
-afterAll(async () => {
-  await h.stop();
-});
+useCluster(h);
 
 type Lease = KubeObject & { spec: { holderIdentity?: string; leaseTransitions?: number } };
 

@@ -7,21 +7,15 @@
  * The namespace and garbage-collector controllers run, in two controller-managers. There is no kubelet: the test plays
  * its part for the one bound pod, deleting it once it is terminating.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Resources, type KubeObject, type ResourceRef } from "@kubemu/common";
 import { eventually, ManagerHarness } from "./harness.js";
+import { useCluster } from "./hooks.js";
 
 const h = new ManagerHarness({ etcd: "127.1.42", api: "127.1.43", scheduler: "127.1.44", manager: "127.1.45" }, { managers: 2, controllers: "namespace-controller,garbage-collector-controller" });
 const gadgets: ResourceRef = { group: "example.com", version: "v1", resource: "gadgets", kind: "Gadget", namespaced: true };
 
-beforeAll(async () => {
-  await h.start();
-  await h.createNode("kubemu");
-}, 90_000);
-
-afterAll(async () => {
-  await h.stop();
-});
+useCluster(h, { nodes: ["kubemu"] });
 
 type Ns = KubeObject & { status?: { phase?: string; conditions?: { type: string; status: string; reason: string; message: string }[] } };
 

@@ -6,33 +6,26 @@
  * writes Running/Ready), and pods deleted while bound stay Terminating, so "active" below means
  * not being deleted.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { KubeObject } from "@kubemu/common";
 import { ManagerHarness, eventually } from "./harness.js";
+import { tableRow, useCluster } from "./hooks.js";
 
 const h = new ManagerHarness({ etcd: "127.1.10", api: "127.1.11", scheduler: "127.1.12", manager: "127.1.13" }, { controllers: "replicaset-controller,replicationcontroller-controller" });
 
 const WAIT = 40_000;
 
-beforeAll(async () => {
-  await h.start();
-  await h.createNode("kubemu");
-}, 120_000);
-
-afterAll(async () => {
-  await h.stop();
-});
+useCluster(h, { nodes: ["kubemu"] });
 
 type Pod = Awaited<ReturnType<ManagerHarness["pods"]>>[number];
 const active = async (ns: string, selector: string) => (await h.pods(ns, selector)).filter((p) => !p.metadata.deletionTimestamp);
 const waitActive = (ns: string, selector: string, n: number, what: string) => eventually(() => active(ns, selector), (ps) => ps.length === n, what, WAIT);
 const names = (ps: Pod[]) => ps.map((p) => p.metadata.name!).sort();
-const row = (out: string, name: string) => out.split("\n").find((l) => l.startsWith(`${name} `))?.trim().split(/\s+/);
 /** The row of `kubectl get <kind> <name>` once its DESIRED, CURRENT, READY are as wanted. */
 const waitRow = (args: string[], name: string, want: [string, string, string]) =>
   eventually(
     () => h.kubectl.ok(["get", ...args]),
-    (out) => JSON.stringify(row(out, name)?.slice(1, 4)) === JSON.stringify(want),
+    (out) => JSON.stringify(tableRow(out, name)?.slice(1, 4)) === JSON.stringify(want),
     `${args.join(" ")} shows ${want.join(" ")}`,
     WAIT,
   );
@@ -107,7 +100,7 @@ describe("ReplicaSet (kubectl)", () => {
     expect(released.metadata.labels?.app).toBe("foo");
     expect(released.metadata.deletionTimestamp).toBeUndefined();
     const wide = await h.kubectl.ok(["get", "pods", "-L", "app"]);
-    expect(row(wide, victim!)?.at(-1)).toBe("foo");
+    expect(tableRow(wide, victim!)?.at(-1)).toBe("foo");
   });
 
   it("a deleted pod is replaced under a new name", async () => {

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCertificateAuthority, Resources } from "@kubemu/common";
 import { eventually, ManagerHarness } from "./harness.js";
+import { useCluster } from "./hooks.js";
 
 const dir = mkdtempSync(join(tmpdir(), "kubemu-sa-e2e-"));
 const caFile = join(dir, "ca.crt");
@@ -22,17 +23,14 @@ const h = new ManagerHarness(
 );
 const kubectl = (args: string[], input?: string) => h.kubectl.ok(args, input === undefined ? {} : { input });
 
+// The CA and signing key the manager is started with (before the cluster starts), removed after it stops.
 beforeAll(async () => {
   caPem = (await createCertificateAuthority("kubemu-ca", new Date(), 365)).cert;
   writeFileSync(caFile, caPem);
   writeFileSync(keyFile, generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "pem", type: "pkcs8" }), { mode: 0o600 });
-  await h.start();
-}, 90_000);
-
-afterAll(async () => {
-  await h.stop();
-  rmSync(dir, { recursive: true, force: true });
 });
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+useCluster(h);
 
 describe("service accounts and the root CA (kubectl)", () => {
   it("kubectl create ns x: the default ServiceAccount and kube-root-ca.crt appear", async () => {

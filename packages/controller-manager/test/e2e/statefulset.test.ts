@@ -9,9 +9,10 @@
  * completes the graceful deletes of bound pods). No scheduler runs: markRunningReady binds pods.
  * Claims stay Pending (no PV controller runs here).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Resources, type KubeObject } from "@kubemu/common";
 import { ManagerHarness, eventually } from "./harness.js";
+import { useCluster } from "./hooks.js";
 
 const h = new ManagerHarness({ etcd: "127.1.22", api: "127.1.23", scheduler: "127.1.24", manager: "127.1.25" }, { controllers: "statefulset-controller" });
 let kubelet: { stop(): Promise<void> } | undefined;
@@ -69,37 +70,31 @@ const podMap = async () => new Map((await h.pods("default", "app=nginx")).filter
 const names = async () => [...(await podMap()).keys()].sort();
 const images = async () => Object.fromEntries([...(await podMap())].map(([n, p]) => [n, p.spec.containers[0]!.image]));
 
-/** Polls the pods until stop(), recording the order in which pod names got a new uid (replaced) or vanished. */
-function trackChanges(): { stop(): Promise<string[]> } {
+/**
+ * Watches the pods until stop(), recording the order in which pod names were deleted (gone or
+ * replaced). A watch, not polling: with the test playing the kubelet, a pod and the next one can
+ * both go within one polling interval, which would lose their order.
+ */
+async function trackChanges(): Promise<{ stop(): Promise<string[]> }> {
   const order: string[] = [];
-  let running = true;
+  const abort = new AbortController();
+  const resourceVersion = (await h.client.list(Resources.pods, { namespace: "default", limit: 1 })).metadata.resourceVersion!;
   const loop = (async () => {
-    let last = new Map((await h.pods("default", "app=nginx")).map((p) => [p.metadata.name!, p.metadata.uid!]));
-    while (running) {
-      await new Promise((r) => setTimeout(r, 100));
-      const now = new Map((await h.pods("default", "app=nginx")).map((p) => [p.metadata.name!, p.metadata.uid!]));
-      for (const [name, uid] of last) if (now.get(name) !== uid && !order.includes(name)) order.push(name);
-      last = now;
+    for await (const ev of h.client.watch<Pod>(Resources.pods, { namespace: "default", labelSelector: "app=nginx", resourceVersion, signal: abort.signal })) {
+      const name = ev.type === "DELETED" ? (ev.object as Pod).metadata.name! : undefined;
+      if (name && !order.includes(name)) order.push(name);
     }
-  })();
+  })().catch(() => undefined);
   return {
     stop: async () => {
-      running = false;
+      abort.abort();
       await loop;
       return order;
     },
   };
 }
 
-beforeAll(async () => {
-  await h.start();
-  await h.createNode("kubemu");
-}, 90_000);
-
-afterAll(async () => {
-  await kubelet?.stop();
-  await h.stop();
-}, 30_000);
+useCluster(h, { nodes: ["kubemu"], beforeStop: () => kubelet?.stop() });
 
 describe("statefulset-controller with kubectl", () => {
   it("starts web-0 with its claim, and web-1 only after web-0 is Running and Ready", async () => {
@@ -137,7 +132,7 @@ describe("statefulset-controller with kubectl", () => {
     await h.kubectl.ok(["scale", "sts", "web", "--replicas=3"]);
     await eventually(() => h.kubectl.ok(["get", "sts", "web"]), (o) => /web\s+3\/3/.test(o), "web 3/3", 40_000);
 
-    const changes = trackChanges();
+    const changes = await trackChanges();
     await h.kubectl.ok(["scale", "sts", "web", "--replicas=1"]);
     await eventually(names, (n) => n.length === 1, "scaled down to web-0", 40_000);
     expect(await changes.stop()).toEqual(["web-2", "web-1"]);
@@ -158,7 +153,7 @@ describe("statefulset-controller with kubectl", () => {
     expect(await h.kubectl.ok(["rollout", "status", "sts/web", "--timeout=40s"])).toContain("partitioned roll out complete: 1 new pods have been updated...");
     expect(await images()).toMatchObject({ "web-0": "registry.k8s.io/nginx-slim:0.21", "web-1": "registry.k8s.io/nginx-slim:0.21" });
 
-    const changes = trackChanges();
+    const changes = await trackChanges();
     await h.kubectl.ok(["patch", "statefulset", "web", "-p", '{"spec":{"updateStrategy":{"type":"RollingUpdate","rollingUpdate":{"partition":0}}}}']);
     expect(await h.kubectl.ok(["rollout", "status", "sts/web", "--timeout=60s"])).toContain("partitioned roll out complete: 3 new pods have been updated...");
     expect(await changes.stop()).toEqual(["web-1", "web-0"]);
