@@ -4,25 +4,17 @@
  * synced at its next schedule time, any other change at once. Each sync asks to be run again
  * just after the CronJob's next schedule time (on the injected clock).
  */
-import type { Clock, Lister, Logger, OwnerReference, WorkQueue } from "@kubemu/common";
+import type { OwnerReference, WorkQueue } from "@kubemu/common";
 import { DeletedFinalStateUnknown, objectKey } from "@kubemu/common";
-import type { ControllerClient } from "../../controller/client.js";
-import type { Recorder } from "../../controller/context.js";
 import { controllerOf } from "../../controller/controller-ref.js";
 import type { JobObject } from "../job/util.js";
 import type { CronJobObject } from "./jobs.js";
 import { parseSchedule } from "./schedule.js";
-import { CronJobSync, formatSchedule } from "./sync.js";
+import { CronJobSync, formatSchedule, type CronJobSyncParts } from "./sync.js";
 import { nextScheduleTimeDuration } from "./times.js";
 
-export interface CronJobControllerParts {
-  client: ControllerClient;
-  cronJobs: Lister<CronJobObject>;
-  jobs: Lister<JobObject>;
-  recorder: Recorder;
-  clock: Clock;
-  logger: Logger;
-}
+/** The controller is built from the same parts as its sync. */
+export type CronJobControllerParts = CronJobSyncParts;
 
 type Queue = Pick<WorkQueue<string>, "add" | "addAfter">;
 

@@ -6,15 +6,13 @@
  * removals a sync made. Orphaned pods still carrying the tracking finalizer are queued as
  * `orphan-pod:<namespace>/<name>` keys so their finalizer is removed.
  */
-import type { Clock, Lister, Logger, OwnerReference, WorkQueue } from "@kubemu/common";
+import type { OwnerReference, WorkQueue } from "@kubemu/common";
 import { DeletedFinalStateUnknown, objectKey, selectorFromObject } from "@kubemu/common";
-import type { ControllerClient } from "../../controller/client.js";
-import type { Recorder } from "../../controller/context.js";
 import { controllerOf } from "../../controller/controller-ref.js";
 import { ControllerExpectations } from "../../controller/expectations.js";
 import type { PodObject } from "../../controller/pod-control.js";
 import { BackoffStore } from "./backoff.js";
-import type { JobControllerOptions } from "./options.js";
+import type { JobSyncParts } from "./parts.js";
 import { JobSync } from "./sync.js";
 import { FinalizerExpectations, hasJobTrackingFinalizer } from "./tracking.js";
 import { isJobFinished, timeMs, type JobObject } from "./util.js";
@@ -22,15 +20,8 @@ import { isJobFinished, timeMs, type JobObject } from "./util.js";
 /** Queue keys of orphaned pods whose tracking finalizer must go (':' never occurs in a namespace). */
 export const ORPHAN_POD_PREFIX = "orphan-pod:";
 
-export interface JobControllerParts {
-  client: ControllerClient;
-  jobs: Lister<JobObject>;
-  pods: Lister<PodObject>;
-  recorder: Recorder;
-  clock: Clock;
-  logger: Logger;
-  options: JobControllerOptions;
-}
+/** What the controller is built from: the sync's parts but the bookkeeping the controller owns and shares with its handlers. */
+export type JobControllerParts = Omit<JobSyncParts, "expectations" | "finalizerExpectations" | "backoffs" | "enqueueAfter">;
 
 type Queue = Pick<WorkQueue<string>, "add" | "addAfter">;
 
