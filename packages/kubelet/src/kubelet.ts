@@ -25,6 +25,7 @@ import type { SandboxKind } from "./runtime/container.js";
 import { busyboxDir, findOnPath } from "./runtime/executables.js";
 import { ImageManager } from "./runtime/image-manager.js";
 import { hostFs } from "./runtime/sandbox.js";
+import { nodeUsage, resourceMetrics, treeUsage } from "./runtime/usage.js";
 
 export interface RunningKubelet {
   stop(): Promise<void>;
@@ -233,6 +234,13 @@ export async function startKubelet(cfg: KubeletConfig, log: Logger): Promise<Run
     status,
     faults,
     readiness: { "informer-sync": () => (factory.hasSynced() ? undefined : "informers not synced"), registered: () => (agent.registered ? undefined : "node not registered yet") },
+    routes: {
+      "/metrics/resource": (_req, res) => {
+        const containers = [...workers.values()].flatMap((w) => w.runningContainers()).filter((c) => c.pid !== undefined).map((c) => ({ ...c, usage: treeUsage(c.pid!) }));
+        const body = resourceMetrics(nodeUsage(), containers, clock.now());
+        res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }).end(body);
+      },
+    },
     logger: log,
   });
   recorder.event(agent.nodeRef, "Normal", "Starting", "Starting kubelet.");

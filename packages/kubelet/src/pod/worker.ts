@@ -149,6 +149,11 @@ export class PodWorker {
     for (const t of this.timers) clearTimeout(t);
   }
 
+  /** The containers running now, with their host pids (for resource usage). */
+  runningContainers(): { namespace: string; pod: string; container: string; pid: number | undefined; startedAt: number }[] {
+    return [...this.running.entries()].map(([name, r]) => ({ namespace: this.pod.metadata?.namespace ?? "", pod: this.pod.metadata?.name ?? "", container: name, pid: r.proc.pid, startedAt: r.instance.startedAt }));
+  }
+
   done(): Promise<void> {
     return this.loop;
   }
