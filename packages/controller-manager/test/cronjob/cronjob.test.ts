@@ -1,4 +1,4 @@
-import { Indexer, Resources, silentLogger } from "@kubemu/common";
+import { Indexer, Resources, StatusError, newStatus, silentLogger } from "@kubemu/common";
 import { describe, expect, it } from "vitest";
 import type { CronJobObject } from "../../src/controllers/cronjob/jobs.js";
 import { CronJobSync } from "../../src/controllers/cronjob/sync.js";
@@ -46,6 +46,20 @@ describe("cronjob controller: creating Jobs on schedule", () => {
     // The same minute again (a duplicate wakeup) creates nothing.
     await h.sync("hello");
     expect(h.jobs()).toHaveLength(1);
+  });
+
+  it("a Job create the API refuses: FailedCreate, the sync fails for the queue's backoff (no schedule requeue), and the retry creates it", async () => {
+    const h = new CronJobHarness(at("2026-03-01T10:01:00.100Z"), [newCronJob("hello", CREATED)]);
+    let refuse = true;
+    h.fake.react((a) => (refuse && a.verb === "create" && a.resource === "jobs" ? new StatusError(newStatus("Forbidden", 'jobs.batch "hello-x" is forbidden: exceeded quota: q')) : undefined));
+    await expect(h.sync("hello")).rejects.toThrow("exceeded quota");
+    expect(h.events()).toEqual(['Warning FailedCreate Error creating job: jobs.batch "hello-x" is forbidden: exceeded quota: q']);
+    expect(h.after).toEqual([]);
+    expect(h.cronJob("hello").status?.active ?? []).toEqual([]);
+    refuse = false;
+    await h.sync("hello");
+    expect(h.jobs().map((j) => j.metadata.name)).toEqual([`hello-${minutes(at("2026-03-01T10:01:00Z"))}`]);
+    expect(h.cronJob("hello").status?.lastScheduleTime).toBe("2026-03-01T10:01:00Z");
   });
 
   it("a Job that completes is dropped from active and sets lastSuccessfulTime", async () => {

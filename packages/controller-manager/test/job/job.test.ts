@@ -1,4 +1,4 @@
-import { Resources } from "@kubemu/common";
+import { Resources, StatusError, newStatus } from "@kubemu/common";
 import { describe, expect, it } from "vitest";
 import type { PodObject } from "../../src/controller/pod-control.js";
 import { JobHarness, NS, newJob } from "./harness.js";
@@ -59,6 +59,23 @@ describe("job controller: completions and parallelism", () => {
     await h.controller.reconcile(`${NS}/x`);
     expect(h.pods()).toHaveLength(3);
     h.observe();
+    await h.sync("x");
+    expect(h.pods()).toHaveLength(3);
+  });
+
+  it("a pod create the API refuses: FailedCreate, the sync fails (the queue backs off), one request per slow-start batch, and the expectations are lowered", async () => {
+    const h = new JobHarness([newJob("x", { completions: 4, parallelism: 3 })]);
+    let refuse = true;
+    h.fake.react((a) => (refuse && a.verb === "create" && a.resource === "pods" ? new StatusError(newStatus("Forbidden", 'pods "x-abcde" is forbidden: exceeded quota: q, requested: pods=1, used: pods=1, limited: pods=1')) : undefined));
+    await expect(h.controller.reconcile(`${NS}/x`)).rejects.toThrow("exceeded quota");
+    h.observe();
+    // Slow start: the first batch of one failed, the other two were never tried.
+    expect(h.fake.actions.filter((a) => a.verb === "create" && a.resource === "pods")).toHaveLength(1);
+    expect(h.events()).toEqual(['Warning FailedCreate Error creating: pods "x-abcde" is forbidden: exceeded quota: q, requested: pods=1, used: pods=1, limited: pods=1']);
+    // Nothing will be observed for those creates, so nothing is waited for.
+    expect(h.controller.expectations.satisfied(`${NS}/x`)).toBe(true);
+    expect(h.job("x").status?.active).toBeUndefined();
+    refuse = false;
     await h.sync("x");
     expect(h.pods()).toHaveLength(3);
   });
