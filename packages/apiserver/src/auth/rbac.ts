@@ -117,7 +117,16 @@ function describeSubject(s: Subject, bindingNamespace: string): string {
 }
 
 export class RbacAuthorizer implements Authorizer, RuleResolver {
+  /** Parsed rules by cached role object (informer objects are replaced on change, never edited). */
+  private readonly parsed = new WeakMap<KubeObject, PolicyRule[]>();
+
   constructor(private readonly listers: RbacListers) {}
+
+  private rules(role: KubeObject): PolicyRule[] {
+    let rules = this.parsed.get(role);
+    if (!rules) this.parsed.set(role, (rules = rulesOf(role)));
+    return rules;
+  }
 
   authorize(user: UserInfo, attrs: RequestAttributes): AuthorizerResult {
     const errors: string[] = [];
@@ -144,11 +153,11 @@ export class RbacAuthorizer implements Authorizer, RuleResolver {
     switch (ref.kind) {
       case "Role": {
         const role = bindingNamespace ? this.listers.roles.get(bindingNamespace, ref.name) : undefined;
-        return role ? rulesOf(role) : `role.${RBAC_GROUP} ${JSON.stringify(ref.name)} not found`;
+        return role ? this.rules(role) : `role.${RBAC_GROUP} ${JSON.stringify(ref.name)} not found`;
       }
       case "ClusterRole": {
         const role = this.listers.clusterRoles.get(undefined, ref.name);
-        return role ? rulesOf(role) : `clusterrole.${RBAC_GROUP} ${JSON.stringify(ref.name)} not found`;
+        return role ? this.rules(role) : `clusterrole.${RBAC_GROUP} ${JSON.stringify(ref.name)} not found`;
       }
       default:
         return `unsupported role reference kind: ${JSON.stringify(ref.kind)}`;
