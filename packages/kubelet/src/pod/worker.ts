@@ -630,12 +630,18 @@ export class PodWorker {
     const pod = this.pod;
     const graceS = this.removed && !pod.metadata?.deletionTimestamp ? 1 : (pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30);
     const graceMs = Math.max(graceS, 0) * 1000;
-    const stops: Promise<ExitInfo>[] = [];
-    for (const [name, r] of this.running) {
+    const deadline = this.d.clock.now() + graceMs;
+    // App containers first, all at once; then sidecars one by one in reverse order, within what is left of the grace period.
+    const sidecars = (pod.spec?.initContainers ?? []).filter(isSidecar).map((c) => c.name);
+    const stop = (name: string, r: Running, ms: number) => {
       this.event("Normal", "Killing", `Stopping container ${name}`, name);
-      stops.push(this.stopContainer(r, graceMs));
+      return this.stopContainer(r, ms);
+    };
+    await Promise.all([...this.running].filter(([name]) => !sidecars.includes(name)).map(([name, r]) => stop(name, r, graceMs)));
+    for (const name of [...sidecars].reverse()) {
+      const r = this.running.get(name);
+      if (r) await stop(name, r, Math.max(deadline - this.d.clock.now(), 2000));
     }
-    await Promise.all(stops);
     await new Promise((r) => setImmediate(r));
     this.view.sandboxReady = false;
     if (!this.view.terminal) {

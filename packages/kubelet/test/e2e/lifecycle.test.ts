@@ -83,7 +83,17 @@ describe("kubelet lifecycle e2e", () => {
       metadata: { name: "hooks", labels: { app: "hooks" } },
       spec: {
         terminationGracePeriodSeconds: 5,
-        initContainers: [{ name: "sidecar", image: "busybox", restartPolicy: "Always", command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"] }],
+        initContainers: [
+          {
+            name: "sidecar",
+            image: "busybox",
+            restartPolicy: "Always",
+            command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"],
+            // Sidecars stop after the app containers: main's preStop has run by then.
+            lifecycle: { preStop: { exec: { command: ["sh", "-c", "if [ -e /data/stopped ]; then echo after > /data/order; else echo before > /data/order; fi"] } } },
+            volumeMounts: [{ name: "data", mountPath: "/data" }],
+          },
+        ],
         containers: [
           {
             name: "main",
@@ -111,6 +121,7 @@ describe("kubelet lifecycle e2e", () => {
     await h.kubectl.ok(["delete", "pod", "hooks", "--wait=false"]);
     await eventually(() => status("hooks"), (s) => s.includes("NotFound"), "hooks gone", 30_000);
     expect(readFileSync(`${dataDir}/stopped`, "utf8")).toBe("prestop\n");
+    expect(readFileSync(`${dataDir}/order`, "utf8")).toBe("after\n");
     expect(pidsMentioning(uid)).toEqual([]);
   }, 60_000);
 
