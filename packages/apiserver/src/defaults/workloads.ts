@@ -101,7 +101,7 @@ function defaultJobPolicies(s: Obj): void {
   s.podReplacementPolicy ??= isObj(s.podFailurePolicy) ? "Failed" : "TerminatingOrFailed";
 }
 
-/** Jobs also get a generated selector and labels (controller-uid) unless manualSelector; the uid is known at create. */
+/** Jobs also get a generated selector and pod labels (controller-uid) unless manualSelector (the uid is known at create), and their pods' labels when they have none. */
 export function defaultJob(o: KubeObject): void {
   const s = spec(o);
   if (s.completions === undefined && s.parallelism === undefined) {
@@ -126,6 +126,9 @@ export function defaultJob(o: KubeObject): void {
       "job-name": name,
     };
   }
+  // A Job without labels of its own shows its pods' (upstream defaults them on every read).
+  const podLabels = isObj(s.template) && isObj(s.template.metadata) ? s.template.metadata.labels : undefined;
+  if (isObj(podLabels) && Object.keys(o.metadata.labels ?? {}).length === 0) o.metadata.labels = { ...podLabels };
   template(s);
 }
 

@@ -34,6 +34,16 @@ describe("Job defaults", () => {
     expect(specOf(await store.create(jobs, "default", job("explicit", { podFailurePolicy, podReplacementPolicy: "TerminatingOrFailed" }))).podReplacementPolicy).toBe("TerminatingOrFailed");
   });
 
+  it("a Job without labels gets its pods' labels (the generated controller-uid and job-name ones); its own labels are kept", async () => {
+    const { store, def } = await newStore();
+    const jobs = def("batch", "jobs");
+    const plain = (await store.create(jobs, "default", job("pi"))) as unknown as { metadata: { uid: string; labels?: Record<string, string> } };
+    const uid = plain.metadata.uid;
+    expect(plain.metadata.labels).toEqual({ "batch.kubernetes.io/controller-uid": uid, "batch.kubernetes.io/job-name": "pi", "controller-uid": uid, "job-name": "pi" });
+    const own = await store.create(jobs, "default", { ...job("mine"), metadata: { name: "mine", namespace: "default", labels: { team: "a" } } });
+    expect((own as unknown as { metadata: { labels?: Record<string, string> } }).metadata.labels).toEqual({ team: "a" });
+  });
+
   it("a CronJob's jobTemplate gets the same rules, so its Jobs carry them", async () => {
     const { store, def } = await newStore();
     const cronJob = {
