@@ -7,18 +7,18 @@
  * containers get their stop signal, SIGKILL after the grace period, the final status is posted
  * and only then is the pod deleted for good (grace 0, UID precondition).
  */
-import { mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Container, Pod, Probe } from "kubernetes-types/core/v1.js";
 import type { Clock, EventRecorder, KubeObject, Logger, Rng } from "@kubemu/common";
 import { parseQuantity, quantityValue } from "@kubemu/common";
-import { containerArgv, type ImageCatalog, type ResolvedImage } from "@kubemu/images";
+import { containerArgv, type ImageCatalog } from "@kubemu/images";
 import { ContainerProcess, type ExitInfo, type SandboxKind } from "../runtime/container.js";
 import { resolveProcess, StartError } from "../runtime/executables.js";
-import { parseCriLine } from "../runtime/cri-log.js";
+import { tailOfLog } from "../runtime/cri-log.js";
+import { BUSYBOX_DIR, containerMounts, processEnv } from "./launch.js";
 import type { ImageManager } from "../runtime/image-manager.js";
 import type { HostFs, Mount } from "../runtime/sandbox.js";
-import { mountPathProblem } from "../runtime/sandbox.js";
 import { ProbeWorker, initialResult, type ProbeKind } from "../probes/probe-worker.js";
 import { probeExec, probeHttp, probeTcp } from "../probes/probe.js";
 import { runHook, type HookContext } from "../probes/hooks.js";
@@ -78,8 +78,6 @@ interface Running {
   logPath: string;
   spec: Container;
 }
-
-const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 function hexId(rng: Rng): string {
   let s = "";
@@ -402,7 +400,7 @@ export class PodWorker {
     }
     let mounts: Mount[];
     try {
-      mounts = this.mountsFor(spec);
+      mounts = containerMounts(spec, (v) => this.volumes.hostPathOf(v), env);
     } catch (e) {
       rec.waiting = { reason: "CreateContainerConfigError", message: (e as Error).message };
       this.event("Warning", "Failed", `Error: ${(e as Error).message}`, spec.name);
@@ -415,8 +413,9 @@ export class PodWorker {
     const termFile = join(termDir, containerID.slice(0, 8));
     writeFileSync(termFile, "");
     mounts.push({ hostPath: termFile, containerPath: spec.terminationMessagePath ?? "/dev/termination-log", readOnly: false });
-    const processEnv = this.processEnv(pull.image, env);
-    if (this.d.busyboxDir && pull.image.entry.busybox) mounts.push({ hostPath: this.d.busyboxDir, containerPath: "/.kubemu-busybox", readOnly: true });
+    const busybox = this.d.busyboxDir !== undefined && pull.image.entry.busybox === true;
+    const penv = processEnv(pull.image, env, podHostname(this.pod), busybox);
+    if (busybox) mounts.push({ hostPath: this.d.busyboxDir!, containerPath: BUSYBOX_DIR, readOnly: true });
     const argv = containerArgv(pull.image.entry, expandCommand(spec.command, env), expandCommand(spec.args, env));
     const cwd = spec.workingDir || pull.image.entry.workingDir || "/";
     const previous = rec.current;
@@ -431,7 +430,7 @@ export class PodWorker {
     };
     let resolved;
     try {
-      resolved = resolveProcess(pull.image.entry, argv, processEnv, mounts, this.d.nodeBin, this.view.podIP ?? "", cwd);
+      resolved = resolveProcess(pull.image.entry, argv, penv, mounts, this.d.nodeBin, this.view.podIP ?? "", cwd);
     } catch (e) {
       if (!(e instanceof StartError)) throw e;
       const now = this.d.clock.now();
@@ -442,7 +441,7 @@ export class PodWorker {
       this.wake();
       return false;
     }
-    if (resolved.catalogProgram && processEnv.POD_IP === undefined) processEnv.POD_IP = this.view.podIP ?? "";
+    if (resolved.catalogProgram && penv.POD_IP === undefined) penv.POD_IP = this.view.podIP ?? "";
     const limit = (spec.resources?.limits as Record<string, string> | undefined)?.memory;
     const logPath = join(this.d.logsDir, `${this.pod.metadata?.namespace}_${this.pod.metadata?.name}_${this.uid}`, spec.name, `${restartCount}.log`);
     const dir = join(this.d.podsDir, this.uid);
@@ -451,7 +450,7 @@ export class PodWorker {
       {
         containerID,
         argv: resolved.argv,
-        env: processEnv,
+        env: penv,
         cwd,
         hostname: podHostname(this.pod),
         mounts,
@@ -471,7 +470,7 @@ export class PodWorker {
     const inst: Instance = { containerID: `kubemu://${containerID}`, startedAt: this.d.clock.now() };
     rotate(inst);
     rec.waiting = undefined;
-    const entry: Running = { proc, instance: inst, probes: [], env: processEnv, termFile, logPath, spec };
+    const entry: Running = { proc, instance: inst, probes: [], env: penv, termFile, logPath, spec };
     this.running.set(spec.name, entry);
     this.event("Normal", "Started", `Started container ${spec.name}`, spec.name);
     void proc.exited.then((exit) => this.onExit(spec, rec, entry, exit));
@@ -486,39 +485,6 @@ export class PodWorker {
     }
     this.startProbes(spec, rec, entry);
     return true;
-  }
-
-  /** The process environment: the image's ENV, HOSTNAME, then the container's (which win). */
-  private processEnv(image: ResolvedImage, env: [string, string][]): Record<string, string> {
-    const out: Record<string, string> = { PATH: DEFAULT_PATH, ...(image.entry.env ?? {}), HOSTNAME: podHostname(this.pod) };
-    for (const [k, v] of env) out[k] = v;
-    if (!out.HOME) out.HOME = "/root";
-    if (this.d.busyboxDir && image.entry.busybox) out.PATH = `/.kubemu-busybox:${out.PATH}`;
-    return out;
-  }
-
-  private mountsFor(spec: Container): Mount[] {
-    const out: Mount[] = [];
-    for (const vm of spec.volumeMounts ?? []) {
-      const problem = mountPathProblem(vm.mountPath);
-      if (problem) throw new Error(problem);
-      const base = this.volumes.hostPathOf(vm.name);
-      if (!base) throw new Error(`cannot find volume "${vm.name}" to mount into container "${spec.name}"`);
-      let hostPath = base;
-      if (vm.subPath || vm.subPathExpr) {
-        const sub = vm.subPath ?? vm.subPathExpr!;
-        if (sub.split("/").includes("..") || sub.startsWith("/")) throw new Error(`subPath "${sub}" must be a relative path without '..'`);
-        hostPath = join(base, sub);
-        // A subPath into an AtomicWriter volume binds the file the link points at now: later updates do not reach it (as upstream).
-        try {
-          hostPath = realpathIn(hostPath);
-        } catch {
-          mkdirSync(hostPath, { recursive: true });
-        }
-      }
-      out.push({ hostPath, containerPath: vm.mountPath, readOnly: vm.readOnly === true });
-    }
-    return out;
   }
 
   private startProbes(spec: Container, rec: ContainerRecord, r: Running): void {
@@ -662,26 +628,4 @@ export class PodWorker {
     rmSync(join(this.d.logsDir, `${pod.metadata?.namespace}_${pod.metadata?.name}_${this.uid}`), { recursive: true, force: true });
     this.finished = true;
   }
-}
-
-function realpathIn(path: string): string {
-  return realpathSync(path);
-}
-
-/** The last lines of a container's log, at most maxBytes (FallbackToLogsOnError). */
-function tailOfLog(logPath: string, lines: number, maxBytes: number): string {
-  let text: string;
-  try {
-    text = readFileSync(logPath, "utf8");
-  } catch {
-    return "";
-  }
-  const content = text
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => parseCriLine(l))
-    .filter((l) => l !== undefined)
-    .map((l) => l.content + (l.tag === "F" ? "\n" : ""));
-  const tail = content.slice(-lines).join("");
-  return Buffer.byteLength(tail) > maxBytes ? Buffer.from(tail).subarray(-maxBytes).toString("utf8") : tail;
 }

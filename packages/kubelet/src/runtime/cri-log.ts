@@ -3,7 +3,7 @@
  * /var/log/pods): `<RFC3339Nano> <stdout|stderr> <F|P> <content>`, one line each; a line longer
  * than 16 KiB is split into P(artial) pieces ending with an F(ull) one.
  */
-import { closeSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 
 export const MAX_LINE = 16 * 1024;
@@ -124,4 +124,22 @@ export class CriLogWriter {
     this.fd = undefined;
     return Promise.resolve();
   }
+}
+
+/** The content of the last lines of a CRI log file, at most maxBytes (FallbackToLogsOnError). */
+export function tailOfLog(logPath: string, lines: number, maxBytes: number): string {
+  let text: string;
+  try {
+    text = readFileSync(logPath, "utf8");
+  } catch {
+    return "";
+  }
+  const content = text
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => parseCriLine(l))
+    .filter((l) => l !== undefined)
+    .map((l) => l.content + (l.tag === "F" ? "\n" : ""));
+  const tail = content.slice(-lines).join("");
+  return Buffer.byteLength(tail) > maxBytes ? Buffer.from(tail).subarray(-maxBytes).toString("utf8") : tail;
 }

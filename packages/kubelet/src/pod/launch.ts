@@ -1,0 +1,49 @@
+/**
+ * What a container process is given besides its argv: its environment (the image's ENV, the
+ * runtime's HOSTNAME and HOME, then the container's own, which win) and its mounts (each
+ * volumeMount resolved to the volume's host path; subPath and subPathExpr below it).
+ */
+import { mkdirSync, realpathSync } from "node:fs";
+import { join } from "node:path";
+import type { Container } from "kubernetes-types/core/v1.js";
+import type { ResolvedImage } from "@kubemu/images";
+import { mountPathProblem, type Mount } from "../runtime/sandbox.js";
+import { expand } from "./expansion.js";
+
+export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/** Where a busybox image's applet links appear in the sandbox (first on PATH). */
+export const BUSYBOX_DIR = "/.kubemu-busybox";
+
+export function processEnv(image: ResolvedImage, env: readonly [string, string][], hostname: string, busybox: boolean): Record<string, string> {
+  const out: Record<string, string> = { PATH: DEFAULT_PATH, ...(image.entry.env ?? {}), HOSTNAME: hostname };
+  for (const [k, v] of env) out[k] = v;
+  if (!out.HOME) out.HOME = "/root";
+  if (busybox) out.PATH = `${BUSYBOX_DIR}:${out.PATH}`;
+  return out;
+}
+
+/** The container's mounts; throws (a CreateContainerConfigError) on a bad mount path or subPath. */
+export function containerMounts(spec: Container, hostPathOf: (volume: string) => string | undefined, env: readonly [string, string][]): Mount[] {
+  const vars = new Map(env);
+  const out: Mount[] = [];
+  for (const vm of spec.volumeMounts ?? []) {
+    const problem = mountPathProblem(vm.mountPath);
+    if (problem) throw new Error(problem);
+    const base = hostPathOf(vm.name);
+    if (!base) throw new Error(`cannot find volume "${vm.name}" to mount into container "${spec.name}"`);
+    let hostPath = base;
+    const sub = vm.subPath || (vm.subPathExpr ? expand(vm.subPathExpr, (n) => vars.get(n) ?? "") : "");
+    if (sub) {
+      if (sub.split("/").includes("..") || sub.startsWith("/")) throw new Error(`subPath "${sub}" must be a relative path without '..'`);
+      hostPath = join(base, sub);
+      // A subPath into an AtomicWriter volume binds the file the link points at now: later updates do not reach it (as upstream).
+      try {
+        hostPath = realpathSync(hostPath);
+      } catch {
+        mkdirSync(hostPath, { recursive: true });
+      }
+    }
+    out.push({ hostPath, containerPath: vm.mountPath, readOnly: vm.readOnly === true });
+  }
+  return out;
+}
