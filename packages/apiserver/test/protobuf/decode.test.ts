@@ -101,7 +101,7 @@ describe("decodeProtobufBody", () => {
 
   it("keeps an IntOrString of 0 (kubectl create pdb --max-unavailable=0)", () => {
     const body = envelope("policy/v1", "PodDisruptionBudget", "k8s.io.api.policy.v1.PodDisruptionBudget", { metadata: { name: "web-pdb" }, spec: { selector: { matchLabels: entries({ app: "web" }) }, maxUnavailable: { type: 0, intVal: 0 } } });
-    expect((decodeProtobufBody(body) as { spec: unknown }).spec).toEqual({ selector: { matchLabels: { app: "web" } }, maxUnavailable: 0 });
+    expect((decodeProtobufBody(body) as unknown as { spec: unknown }).spec).toEqual({ selector: { matchLabels: { app: "web" } }, maxUnavailable: 0 });
   });
 
   it("decodes Secret bytes as base64 and a ControllerRevision's raw JSON", () => {
