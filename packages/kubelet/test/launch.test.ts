@@ -14,7 +14,7 @@ describe("container launch inputs", () => {
     const env = processEnv(img, [["NGINX_VERSION", "mine"], ["A", "1"]], "web-0", false);
     expect(env).toMatchObject({ HOSTNAME: "web-0", HOME: "/root", NGINX_VERSION: "mine", A: "1" });
     expect(env.PATH).toBe("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-    expect(processEnv(img, [], "x", true).PATH.startsWith("/.kubemu-busybox:")).toBe(true);
+    expect(processEnv(img, [], "x", true).PATH!.startsWith("/.kubemu-busybox:")).toBe(true);
   });
   it("mounts: readOnly, subPath through the ..data link (pinned to today's file), subPathExpr from env", () => {
     const vol = join(dir, "cm");

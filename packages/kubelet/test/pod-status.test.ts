@@ -105,13 +105,12 @@ describe("podQos", () => {
 
 describe("restoreView (a restarted kubelet)", () => {
   it("a container that was running counts as exited Unknown 255 and restarts with restartCount + 1", () => {
-    const p = pod();
-    p.status = {
+    const p: Pod = { ...pod(), status: {
       phase: "Running",
       startTime: "2024-05-01T10:00:00Z",
       podIP: "127.246.1.9",
       containerStatuses: [{ name: "web", image: "nginx", imageID: "x", ready: true, restartCount: 2, containerID: "kubemu://c3", state: { running: { startedAt: "2024-05-01T10:00:05Z" } }, lastState: { terminated: { exitCode: 1, reason: "Error", startedAt: "2024-05-01T10:00:01Z", finishedAt: "2024-05-01T10:00:04Z", containerID: "kubemu://c2" } } }],
-    };
+    } };
     const v = view({ podIP: undefined, startTime: undefined, containers: [rec()] });
     expect(restoreView(p, v, T0 + 60_000)).toBe(false);
     expect(v.podIP).toBe("127.246.1.9");
@@ -122,8 +121,7 @@ describe("restoreView (a restarted kubelet)", () => {
     expect(s.containerStatuses![0]!.restartCount).toBe(2);
   });
   it("a terminal pod stays terminal", () => {
-    const p = pod({ restartPolicy: "Never" });
-    p.status = { phase: "Succeeded", startTime: "2024-05-01T10:00:00Z", containerStatuses: [{ name: "web", image: "nginx", imageID: "", ready: false, restartCount: 0, state: { terminated: { exitCode: 0, reason: "Completed" } } }] };
+    const p: Pod = { ...pod({ restartPolicy: "Never" }), status: { phase: "Succeeded", startTime: "2024-05-01T10:00:00Z", containerStatuses: [{ name: "web", image: "nginx", imageID: "", ready: false, restartCount: 0, state: { terminated: { exitCode: 0, reason: "Completed" } } }] } };
     const v = view();
     expect(restoreView(p, v, T0)).toBe(true);
     expect(v.terminal).toBe("Succeeded");
