@@ -55,7 +55,8 @@ export function signToken(claims: TokenClaims, privateKey: KeyObject): string {
  * Checks the signature against any of publicKeys and the time window at nowSeconds; returns the
  * claims. Issuer, audience and the objects named are the caller's to check.
  */
-export function verifyToken(token: string, publicKeys: readonly KeyObject[], nowSeconds: number): TokenClaims {
+/** The claims of a token signed by one of the keys, before any check of its times or issuer. */
+export function verifySignature(token: string, publicKeys: readonly KeyObject[]): TokenClaims {
   const parts = token.split(".");
   if (parts.length !== 3) throw new InvalidTokenError("not a compact JWS");
   const [headerPart, payloadPart, signaturePart] = parts as [string, string, string];
@@ -75,6 +76,12 @@ export function verifyToken(token: string, publicKeys: readonly KeyObject[], now
     return verify(algo.hash, input, algo.dsaEncoding ? { key, dsaEncoding: algo.dsaEncoding } : key, signature);
   });
   if (!verified) throw new InvalidTokenError("signature does not verify with any service account key");
+  return claims;
+}
+
+/** verifySignature, then the bound token's times: it must expire, and not be used before nbf. */
+export function verifyToken(token: string, publicKeys: readonly KeyObject[], nowSeconds: number): TokenClaims {
+  const claims = verifySignature(token, publicKeys);
   if (typeof claims.exp !== "number" || nowSeconds >= claims.exp) throw new InvalidTokenError("token has expired");
   if (typeof claims.nbf === "number" && nowSeconds < claims.nbf - 60) throw new InvalidTokenError("token is not valid yet");
   return claims;

@@ -8,7 +8,8 @@ import { randomUUID, type KeyObject } from "node:crypto";
 import { isNotFound, newConflict, newInvalid, type Clock, type StatusCause } from "@kubemu/common";
 import type { UserInfo } from "../http/authn.js";
 import type { KubeObject } from "../storage/index.js";
-import { InvalidTokenError, signToken, verifyToken, type TokenClaims } from "./jwt.js";
+import { timingSafeEqual } from "node:crypto";
+import { InvalidTokenError, signToken, verifySignature, verifyToken, type TokenClaims } from "./jwt.js";
 
 /** Reads an object: core/v1 serviceaccounts, pods, secrets or nodes. fromCache: a possibly stale read is fine. */
 export type ObjectLookup = (resource: "serviceaccounts" | "pods" | "secrets" | "nodes", namespace: string | undefined, name: string, fromCache: boolean) => Promise<KubeObject>;
@@ -26,6 +27,8 @@ export interface ServiceAccountTokenOptions {
 }
 
 const MIN_EXPIRATION_SECONDS = 600;
+/** The `iss` of the legacy Secret-held tokens the controller-manager signs. */
+const LEGACY_ISSUER = "kubernetes/serviceaccount";
 const MAX_EXPIRATION_SECONDS = 2 ** 32;
 const DEFAULT_EXPIRATION_SECONDS = 3600;
 const BINDABLE_KINDS = ["Pod", "Secret", "Node"] as const;
@@ -87,6 +90,7 @@ export class ServiceAccountTokens {
 
   /** The service account user a bearer token stands for; InvalidTokenError when it does not. */
   async authenticate(token: string): Promise<UserInfo> {
+    if (verifySignature(token, this.o.publicKeys).iss === LEGACY_ISSUER) return this.authenticateLegacy(token);
     const claims = verifyToken(token, this.o.publicKeys, Math.floor(this.o.clock.now() / 1000));
     if (claims.iss !== this.o.issuer) throw new InvalidTokenError(`issuer ${claims.iss} is not ${this.o.issuer}`);
     const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
@@ -99,6 +103,34 @@ export class ServiceAccountTokens {
     if (k.secret) await this.expectLive("secrets", ns, k.secret);
     if (k.node) await this.expectLive("nodes", undefined, k.node);
     return { name: `system:serviceaccount:${ns}:${k.serviceaccount.name}`, groups: ["system:serviceaccounts", `system:serviceaccounts:${ns}`, "system:authenticated"] };
+  }
+
+  /**
+   * A legacy token from a `kubernetes.io/service-account-token` Secret (the controller-manager
+   * signs them): no expiry and no audience, valid while the Secret still holds exactly this token
+   * and the service account it names is the same object (upstream's legacy validator).
+   */
+  private async authenticateLegacy(token: string): Promise<UserInfo> {
+    const c = verifySignature(token, this.o.publicKeys) as unknown as Record<string, unknown>;
+    const ns = c["kubernetes.io/serviceaccount/namespace"];
+    const secretName = c["kubernetes.io/serviceaccount/secret.name"];
+    const saName = c["kubernetes.io/serviceaccount/service-account.name"];
+    const saUid = c["kubernetes.io/serviceaccount/service-account.uid"];
+    if (typeof ns !== "string" || typeof secretName !== "string" || typeof saName !== "string" || typeof saUid !== "string") throw new InvalidTokenError("legacy token without its service account claims");
+    if (c.sub !== `system:serviceaccount:${ns}:${saName}`) throw new InvalidTokenError("legacy token subject does not match its claims");
+    let secret: KubeObject;
+    try {
+      secret = await this.o.lookup("secrets", ns, secretName, true);
+    } catch (e) {
+      if (isNotFound(e)) throw new InvalidTokenError(`secret ${secretName} the token names no longer exists`);
+      throw e;
+    }
+    if (secret.metadata.deletionTimestamp) throw new InvalidTokenError(`secret ${secretName} is being deleted`);
+    const stored = Buffer.from(String((secret as { data?: Record<string, string> }).data?.token ?? ""), "base64");
+    const given = Buffer.from(token);
+    if (stored.length !== given.length || !timingSafeEqual(stored, given)) throw new InvalidTokenError(`secret ${secretName} holds a different token`);
+    await this.expectLive("serviceaccounts", ns, { name: saName, uid: saUid });
+    return { name: `system:serviceaccount:${ns}:${saName}`, groups: ["system:serviceaccounts", `system:serviceaccounts:${ns}`, "system:authenticated"] };
   }
 
   private async expectLive(resource: "serviceaccounts" | "pods" | "secrets" | "nodes", ns: string | undefined, ref: { name: string; uid: string }): Promise<void> {

@@ -103,3 +103,45 @@ describe("service account tokens", () => {
     await expect(tokens.request("default", "robot", { spec: { boundObjectRef: { kind: "Pod", name: "gone" } } })).rejects.toThrow('pods "gone" not found');
   });
 });
+
+describe("legacy service account tokens (Secret-held, signed by the controller-manager)", () => {
+  const legacy = (secretName: string, saUid = "sa-uid-1") => ({
+    iss: "kubernetes/serviceaccount",
+    "kubernetes.io/serviceaccount/namespace": "default",
+    "kubernetes.io/serviceaccount/secret.name": secretName,
+    "kubernetes.io/serviceaccount/service-account.name": "robot",
+    "kubernetes.io/serviceaccount/service-account.uid": saUid,
+    sub: "system:serviceaccount:default:robot",
+  });
+  const holdIn = (objects: Map<string, KubeObject>, name: string, token: string, extra: Partial<KubeObject["metadata"]> = {}) =>
+    objects.set(`secrets/default/${name}`, { metadata: { name, namespace: "default", uid: `uid-${name}`, ...extra }, data: { token: Buffer.from(token).toString("base64") } } as KubeObject);
+
+  it("authenticate without expiry or audience while their Secret holds exactly them and the account is the same", async () => {
+    const { tokens, objects, key, clock, put } = setup();
+    const t = signToken(legacy("robot-token") as never, key);
+    holdIn(objects, "robot-token", t);
+    clock.advance(400 * 24 * 3600_000);
+    expect(await tokens.authenticate(t)).toEqual({ name: "system:serviceaccount:default:robot", groups: ["system:serviceaccounts", "system:serviceaccounts:default", "system:authenticated"] });
+
+    holdIn(objects, "robot-token", t + "x");
+    await expect(tokens.authenticate(t)).rejects.toThrow(/different token/);
+    holdIn(objects, "robot-token", t, { deletionTimestamp: "2026-03-01T00:00:00Z" });
+    await expect(tokens.authenticate(t)).rejects.toThrow(/being deleted/);
+    objects.delete("secrets/default/robot-token");
+    await expect(tokens.authenticate(t)).rejects.toThrow(/no longer exists/);
+
+    holdIn(objects, "robot-token", t);
+    put("serviceaccounts", "default", "robot", "sa-uid-2");
+    await expect(tokens.authenticate(t)).rejects.toThrow(/recreated/);
+  });
+
+  it("refuse a legacy token signed by another key or with claims that disagree", async () => {
+    const { tokens, objects, key } = setup();
+    const other = signToken(legacy("robot-token") as never, ec());
+    holdIn(objects, "robot-token", other);
+    await expect(tokens.authenticate(other)).rejects.toThrow(/signature/);
+    const bad = signToken({ ...legacy("robot-token"), sub: "system:serviceaccount:default:admin" } as never, key);
+    holdIn(objects, "robot-token", bad);
+    await expect(tokens.authenticate(bad)).rejects.toThrow(/subject/);
+  });
+});
