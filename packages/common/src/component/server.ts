@@ -23,7 +23,7 @@ export interface ComponentServerOptions {
   readiness?: Record<string, HealthCheck>;
   status: () => ProcessStatus;
   faults: FaultInjector;
-  /** More paths the component serves (the kubelet's /metrics/resource), by exact path. */
+  /** More paths the component serves (the kubelet's /metrics/resource), by exact path; a key ending in "/" serves every path under it. */
   routes?: Record<string, (req: IncomingMessage, res: ServerResponse) => void>;
   /** Metrics to serve; default metrics (process, GC, event loop) are added to it. */
   registry?: Registry;
@@ -87,7 +87,7 @@ export async function startComponentServer(o: ComponentServerOptions): Promise<C
         );
         return;
       default: {
-        const route = o.routes?.[url.pathname];
+        const route = o.routes?.[url.pathname] ?? Object.entries(o.routes ?? {}).find(([p]) => p.endsWith("/") && url.pathname.startsWith(p))?.[1];
         if (route) return route(req, res);
         return send(404, "404 page not found\n");
       }
