@@ -109,6 +109,9 @@ export const builtinImages: readonly ImageEntry[] = [
   program("docker.io/kiamol/ch05-pi", "*", ["dotnet", "Pi.Web.dll"], { program: "pi" }, 97_815_322, { cmd: ["-m", "web"], workingDir: "/app" }),
   program("registry.k8s.io/test-webserver", "*", ["/test-webserver"], { program: "test-webserver" }, 3_017_218),
   program("registry.k8s.io/goproxy", "*", ["/goproxy"], { program: "goproxy" }, 2_519_640),
+  program("docker.io/rancher/local-path-provisioner", "*", ["local-path-provisioner"], { program: "local-path-provisioner" }, 19_231_442),
+  program("docker.io/kindest/local-path-provisioner", "*", ["local-path-provisioner"], { program: "local-path-provisioner" }, 19_422_358),
+  userland("docker.io/kindest/local-path-helper", ["sh"], 2_921_140, { busybox: true }),
   {
     repository: "docker.io/library/redis",
     tags: "*",
