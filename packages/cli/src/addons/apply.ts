@@ -1,0 +1,48 @@
+/**
+ * Creates addon objects through the API server as the admin (an object that already exists is
+ * left as it is, like `kubectl create` run again); retried while the API is still coming up.
+ */
+import { request as httpsRequest } from "node:https";
+import { request as httpRequest } from "node:http";
+import type { KubeconfigCredentials } from "../kubeconfig.js";
+import type { Addon } from "./local-path-storage.js";
+
+function post(server: string, creds: KubeconfigCredentials | undefined, path: string, body: unknown): Promise<{ code: number; text: string }> {
+  const url = new URL(path, server);
+  const payload = JSON.stringify(body);
+  const request = url.protocol === "https:" ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      { method: "POST", headers: { "content-type": "application/json", accept: "application/json" }, timeout: 10_000, ...(creds ? { ca: creds.caCert, cert: creds.clientCert, key: creds.clientKey } : {}) },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ code: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", reject);
+    req.end(payload);
+  });
+}
+
+/** Creates each addon in order; returns the ones that failed (kind/name: message). */
+export async function applyAddons(server: string, creds: KubeconfigCredentials | undefined, addons: Addon[], timeoutMs = 30_000): Promise<string[]> {
+  const failed: string[] = [];
+  const deadline = Date.now() + timeoutMs;
+  for (const a of addons) {
+    const what = `${a.object.kind.toLowerCase()}/${a.object.metadata.name}`;
+    for (;;) {
+      const res = await post(server, creds, a.path, a.object).catch((e: Error) => ({ code: 0, text: e.message }));
+      if ((res.code >= 200 && res.code < 300) || res.code === 409) break;
+      // 0/5xx: not up yet; 403/404: RBAC bootstrap or the resource's API not served yet.
+      if (Date.now() > deadline || res.code === 400 || res.code === 422) {
+        failed.push(`${what}: ${res.code} ${res.text.slice(0, 200)}`);
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  return failed;
+}
