@@ -26,6 +26,8 @@ import { busyboxDir, findOnPath } from "./runtime/executables.js";
 import { ImageManager } from "./runtime/image-manager.js";
 import { hostFs } from "./runtime/sandbox.js";
 import { nodeUsage, resourceMetrics, treeUsage } from "./runtime/usage.js";
+import { nowNanos } from "./runtime/cri-log.js";
+import { serveContainerLogs } from "./streaming/container-logs.js";
 
 export interface RunningKubelet {
   stop(): Promise<void>;
@@ -235,6 +237,13 @@ export async function startKubelet(cfg: KubeletConfig, log: Logger): Promise<Run
     faults,
     readiness: { "informer-sync": () => (factory.hasSynced() ? undefined : "informers not synced"), registered: () => (agent.registered ? undefined : "node not registered yet") },
     routes: {
+      "/containerLogs/": (req, res) =>
+        serveContainerLogs(req, res, {
+          findPod: (ns, name) => pods.lister.get(ns, name),
+          logsDir,
+          isLive: (path) => [...workers.values()].some((w) => w.runningContainers().some((c) => c.logPath === path)),
+          nowNanos,
+        }),
       "/metrics/resource": (_req, res) => {
         const containers = [...workers.values()].flatMap((w) => w.runningContainers()).filter((c) => c.pid !== undefined).map((c) => ({ ...c, usage: treeUsage(c.pid!) }));
         const body = resourceMetrics(nodeUsage(), containers, clock.now());

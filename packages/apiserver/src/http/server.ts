@@ -27,6 +27,7 @@ import type { Authorization } from "../auth/authorization.js";
 import type { WireUsers } from "../auth/wire-authorization.js";
 import type { ServiceAccountTokens } from "../serviceaccount/index.js";
 import { handleResource } from "../handlers/resource.js";
+import { handlePodLog } from "../handlers/pod-log.js";
 
 export const SERVER_VERSION = {
   major: "1",
@@ -286,6 +287,9 @@ export class HttpFront {
           const body = decodeObjectBody(await readBody(req), req.headers["content-type"], decodeProtobufBody);
           sendJson(req, res, 201, await this.o.tokens.request(info.namespace, info.name, body));
           return "create";
+        }
+        if (info.group === "" && info.resource === "pods" && info.subresource === "log" && info.namespace !== undefined && info.name !== undefined) {
+          return handlePodLog(req, res, this.o.api, info.namespace, info.name, url.searchParams);
         }
         if (isReview(info)) {
           const body = req.method === "POST" ? decodeObjectBody(await readBody(req), req.headers["content-type"], decodeProtobufBody) : undefined;

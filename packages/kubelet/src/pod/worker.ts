@@ -148,8 +148,8 @@ export class PodWorker {
   }
 
   /** The containers running now, with their host pids (for resource usage). */
-  runningContainers(): { namespace: string; pod: string; container: string; pid: number | undefined; startedAt: number }[] {
-    return [...this.running.entries()].map(([name, r]) => ({ namespace: this.pod.metadata?.namespace ?? "", pod: this.pod.metadata?.name ?? "", container: name, pid: r.proc.pid, startedAt: r.instance.startedAt }));
+  runningContainers(): { namespace: string; pod: string; container: string; pid: number | undefined; startedAt: number; logPath: string }[] {
+    return [...this.running.entries()].map(([name, r]) => ({ namespace: this.pod.metadata?.namespace ?? "", pod: this.pod.metadata?.name ?? "", container: name, pid: r.proc.pid, startedAt: r.instance.startedAt, logPath: r.logPath }));
   }
 
   done(): Promise<void> {

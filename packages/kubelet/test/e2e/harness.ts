@@ -32,6 +32,8 @@ export class KubeletHarness {
   constructor(
     private readonly subnets: { etcd: string; api: string; scheduler: string },
     readonly nodes: NodeDef[],
+    /** First three octets of node IPs and first two of pod CIDRs (a test file's own subnets). */
+    readonly net = { nodes: "127.1.70", pods: "127.246" },
   ) {
     for (const f of [KUBELET_MAIN, SCHEDULER_MAIN]) if (!existsSync(f)) throw new Error(`${f} is missing: run "npx tsc -b" before these tests`);
     this.cluster = new E2eCluster(subnets.etcd, subnets.api, 1);
@@ -45,13 +47,13 @@ export class KubeletHarness {
     const ip = `${this.subnets.scheduler}.1`;
     this.cluster.spawn("scheduler-0", [SCHEDULER_MAIN, "--name", "scheduler-0", "--bind-address", ip, "--port", "10259", "--apiserver-urls", urls, "--leader-elect", "false", "--log-level", "warn"]);
     for (const n of this.nodes) this.startKubelet(n.name);
-    await Promise.all([this.cluster.waitReady(`http://${ip}:10259`), ...this.nodes.map((n) => this.cluster.waitReady(`http://127.1.70.${n.n}:10250`))]);
+    await Promise.all([this.cluster.waitReady(`http://${ip}:10259`), ...this.nodes.map((n) => this.cluster.waitReady(`http://${this.net.nodes}.${n.n}:10250`))]);
   }
 
   startKubelet(name: string): Proc {
     const n = this.nodes.find((x) => x.name === name)!;
     const proc = this.cluster.spawn(`kubelet-${name}`, [
-      KUBELET_MAIN, "--name", `kubelet-${name}`, "--node-name", name, "--node-ip", `127.1.70.${n.n}`, "--pod-cidr", `127.246.${n.n}.0/24`,
+      KUBELET_MAIN, "--name", `kubelet-${name}`, "--node-name", name, "--node-ip", `${this.net.nodes}.${n.n}`, "--pod-cidr", `${this.net.pods}.${n.n}.0/24`,
       "--apiserver-urls", this.cluster.apiservers.map((a) => a.url).join(","), "--state-dir", this.cluster.root, "--profile", "fast", "--log-level", "info",
       "--capacity-cpu", "4", "--capacity-memory", "8Gi",
       ...(n.labels ? ["--node-labels", n.labels] : []),

@@ -1,0 +1,81 @@
+/**
+ * Streaming with the real kubectl through the API server to a real kubelet: `kubectl logs` with
+ * its options, `-f` ending when the container ends, --previous, the deploy/x and -l selectors,
+ * and upstream's error messages.
+ * Subnets: etcd 127.1.130.x, API 127.1.131.x, scheduler 127.1.132.x, node 127.1.135.1, pods 127.248.1.0/24.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventually, KubeletHarness } from "./harness.js";
+
+const h = new KubeletHarness({ etcd: "127.1.130", api: "127.1.131", scheduler: "127.1.132" }, [{ name: "kubemu", n: 1 }], { nodes: "127.1.135", pods: "127.248" });
+
+const apply = (obj: unknown) => h.kubectl.ok(["apply", "-f", "-"], { input: JSON.stringify(obj) });
+const phase = async (pod: string) => (await h.kubectl.run(["get", "pod", pod, "-o", "jsonpath={.status.phase}"])).stdout;
+
+beforeAll(async () => {
+  await h.start();
+}, 60_000);
+
+afterAll(async () => {
+  await h.stop();
+}, 30_000);
+
+describe("kubectl logs", () => {
+  it("prints the container's output; --tail, --timestamps, --limit-bytes, --since; -c and upstream's errors", async () => {
+    await apply({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "talker", labels: { app: "web" } },
+      spec: {
+        terminationGracePeriodSeconds: 1,
+        containers: [
+          { name: "main", image: "busybox", command: ["sh", "-c", "echo line 1; sleep 0.2; echo line 2 >&2; sleep 0.2; echo line 3; sleep 3600"] },
+          { name: "side", image: "busybox", command: ["sh", "-c", "echo from side; sleep 3600"] },
+        ],
+      },
+    });
+    await eventually(() => phase("talker"), (p) => p === "Running", "talker Running");
+    const all = await eventually(() => h.kubectl.run(["logs", "talker", "-c", "main"]), (r) => r.stdout === "line 1\nline 2\nline 3\n", "three lines");
+    expect(all.code).toBe(0);
+    expect(await h.kubectl.ok(["logs", "talker", "-c", "main", "--tail=1"])).toBe("line 3\n");
+    expect(await h.kubectl.ok(["logs", "talker", "-c", "main", "--limit-bytes=8"])).toBe("line 1\nl");
+    expect(await h.kubectl.ok(["logs", "talker", "-c", "main", "--since=1h"])).toBe("line 1\nline 2\nline 3\n");
+    const ts = await h.kubectl.ok(["logs", "talker", "-c", "side", "--timestamps"]);
+    expect(ts).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z from side\n$/);
+    // Without -c kubectl picks the first container and says so.
+    const def = await h.kubectl.run(["logs", "talker"]);
+    expect(def.stdout).toBe("line 1\nline 2\nline 3\n");
+    expect(def.stderr).toContain('Defaulted container "main" out of: main, side');
+    // The API itself wants a container name when there are several.
+    const raw = await h.kubectl.run(["get", "--raw", "/api/v1/namespaces/default/pods/talker/log"]);
+    expect(raw.stderr).toContain("a container name must be specified for pod talker, choose one of: [main side]");
+    const prev = await h.kubectl.run(["logs", "talker", "-c", "main", "--previous"]);
+    expect(prev.code).toBe(1);
+    expect(prev.stderr).toContain('previous terminated container "main" in pod "talker" not found');
+    const missing = await h.kubectl.run(["logs", "nope"]);
+    expect(missing.stderr).toContain('pods "nope" not found');
+    // deploy/x: kubectl resolves the deployment's selector to a pod; -l selects pods.
+    await h.kubectl.ok(["create", "deployment", "web", "--image=busybox", "--replicas=0"]);
+    expect(await h.kubectl.ok(["logs", "deploy/web", "-c", "side"])).toBe("from side\n");
+    expect(await h.kubectl.ok(["logs", "-l", "app=web", "-c", "side"])).toBe("from side\n");
+  }, 60_000);
+
+  it("-f streams lines as they are written and ends when the container ends; --previous reads the last run", async () => {
+    await apply({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "ticker" },
+      spec: { terminationGracePeriodSeconds: 1, containers: [{ name: "c", image: "busybox", command: ["sh", "-c", "for i in 1 2 3 4 5 6; do echo tick $i; sleep 0.5; done; exit 1"] }] },
+    });
+    await eventually(() => phase("ticker"), (p) => p === "Running", "ticker Running");
+    const started = Date.now();
+    const follow = await h.kubectl.run(["logs", "-f", "ticker"], { timeoutMs: 30_000 });
+    expect(follow.code).toBe(0);
+    expect(follow.stdout).toBe("tick 1\ntick 2\ntick 3\ntick 4\ntick 5\ntick 6\n");
+    expect(Date.now() - started).toBeLessThan(20_000);
+    // It exits 1 and restarts (restartPolicy Always): --previous is the run that ended.
+    await eventually(() => h.kubectl.run(["get", "pod", "ticker", "-o", "jsonpath={.status.containerStatuses[0].restartCount}"]), (r) => Number(r.stdout) >= 1, "a restart", 40_000);
+    const prev = await h.kubectl.ok(["logs", "ticker", "--previous"]);
+    expect(prev).toBe("tick 1\ntick 2\ntick 3\ntick 4\ntick 5\ntick 6\n");
+  }, 80_000);
+});
