@@ -5,6 +5,7 @@
  * kubemu control endpoints /kubemu/status and /kubemu/faults.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { Registry, collectDefaultMetrics } from "prom-client";
 import { silentLogger } from "../logger.js";
@@ -25,6 +26,8 @@ export interface ComponentServerOptions {
   faults: FaultInjector;
   /** More paths the component serves (the kubelet's /metrics/resource), by exact path; a key ending in "/" serves every path under it. */
   routes?: Record<string, (req: IncomingMessage, res: ServerResponse) => void>;
+  /** Connection upgrades (the kubelet's /exec/...), by path prefix; others are refused with 404. */
+  upgrades?: Record<string, (req: IncomingMessage, socket: Duplex, head: Buffer) => void>;
   /** Metrics to serve; default metrics (process, GC, event loop) are added to it. */
   registry?: Registry;
   logger?: Logger;
@@ -92,6 +95,12 @@ export async function startComponentServer(o: ComponentServerOptions): Promise<C
         return send(404, "404 page not found\n");
       }
     }
+  });
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = new URL(req.url ?? "/", "http://component").pathname;
+    const handler = Object.entries(o.upgrades ?? {}).find(([p]) => path.startsWith(p))?.[1];
+    if (handler) return handler(req, socket, head);
+    socket.end("HTTP/1.1 404 Not Found\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 19\r\nconnection: close\r\n\r\n404 page not found\n");
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
