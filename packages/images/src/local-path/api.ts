@@ -1,9 +1,11 @@
 /**
- * A small in-cluster API client: the pod's service account token and ca.crt, and the API server at
- * KUBERNETES_SERVICE_HOST:KUBERNETES_SERVICE_PORT (as client-go's rest.InClusterConfig). The token
+ * A small API client: in cluster, the pod's service account token and ca.crt and the API server at
+ * KUBERNETES_SERVICE_HOST:KUBERNETES_SERVICE_PORT (as client-go's rest.InClusterConfig), or a kubeconfig. The token
  * is re-read on every request because the kubelet refreshes the projected file.
  */
-import { request } from "node:https";
+import { request as httpsRequest } from "node:https";
+import { request as httpRequest } from "node:http";
+import { parse as parseYaml } from "yaml";
 import { readFileSync } from "node:fs";
 
 export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -17,22 +19,50 @@ export class ApiError extends Error {
   }
 }
 
-export class InClusterClient {
-  private readonly ca: string;
-  constructor(
-    private readonly host: string,
-    private readonly port: string,
-    private readonly saDir = SERVICE_ACCOUNT_DIR,
-  ) {
-    this.ca = readFileSync(`${saDir}/ca.crt`, "utf8");
-  }
+/** Where and how to reach the API server. */
+export interface ClientConfig {
+  server: string;
+  ca?: string;
+  cert?: string;
+  key?: string;
+  /** Read before each request (the kubelet rotates the projected token file). */
+  token?: () => string;
+}
 
-  static fromEnv(saDir = SERVICE_ACCOUNT_DIR): InClusterClient {
-    const host = process.env.KUBERNETES_SERVICE_HOST;
-    const port = process.env.KUBERNETES_SERVICE_PORT;
-    if (!host || !port) throw new Error("unable to load in-cluster configuration, KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be defined");
-    return new InClusterClient(host, port, saDir);
-  }
+/** client-go's rest.InClusterConfig: KUBERNETES_SERVICE_HOST/PORT, the token and ca.crt files. */
+export function inClusterConfig(saDir = SERVICE_ACCOUNT_DIR): ClientConfig {
+  const host = process.env.KUBERNETES_SERVICE_HOST;
+  const port = process.env.KUBERNETES_SERVICE_PORT;
+  if (!host || !port) throw new Error("unable to load in-cluster configuration, KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be defined");
+  return { server: `https://${host.includes(":") ? `[${host}]` : host}:${port}`, ca: readFileSync(`${saDir}/ca.crt`, "utf8"), token: () => readFileSync(`${saDir}/token`, "utf8").trim() };
+}
+
+/** The current context of a kubeconfig file (for running out of cluster, as upstream's --kubeconfig). */
+export function kubeconfigConfig(file: string): ClientConfig {
+  const kc = parseYaml(readFileSync(file, "utf8")) as {
+    "current-context"?: string;
+    contexts?: { name: string; context: { cluster: string; user: string } }[];
+    clusters?: { name: string; cluster: { server: string; "certificate-authority-data"?: string } }[];
+    users?: { name: string; user?: { token?: string; "client-certificate-data"?: string; "client-key-data"?: string } }[];
+  };
+  const ctx = kc.contexts?.find((c) => c.name === kc["current-context"]) ?? kc.contexts?.[0];
+  const cluster = kc.clusters?.find((c) => c.name === ctx?.context.cluster)?.cluster;
+  if (!cluster) throw new Error(`${file}: no cluster for the current context`);
+  const user = kc.users?.find((u) => u.name === ctx?.context.user)?.user ?? {};
+  const b64 = (s: string | undefined) => (s ? Buffer.from(s, "base64").toString("utf8") : undefined);
+  const cfg: ClientConfig = { server: cluster.server };
+  const ca = b64(cluster["certificate-authority-data"]);
+  const cert = b64(user["client-certificate-data"]);
+  const key = b64(user["client-key-data"]);
+  if (ca) cfg.ca = ca;
+  if (cert) cfg.cert = cert;
+  if (key) cfg.key = key;
+  if (user.token) cfg.token = () => user.token!;
+  return cfg;
+}
+
+export class ApiServerClient {
+  constructor(private readonly cfg: ClientConfig) {}
 
   get<T>(path: string): Promise<T> {
     return this.call<T>("GET", path);
@@ -45,17 +75,18 @@ export class InClusterClient {
   }
 
   private call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const token = readFileSync(`${this.saDir}/token`, "utf8").trim();
+    const token = this.cfg.token?.();
+    const url = new URL(path, this.cfg.server);
+    const send = url.protocol === "https:" ? httpsRequest : httpRequest;
     const payload = body === undefined ? undefined : JSON.stringify(body);
     return new Promise<T>((resolve, reject) => {
-      const req = request(
+      const req = send(
+        url,
         {
-          host: this.host,
-          port: Number(this.port),
           method,
-          path,
-          ca: this.ca,
-          headers: { authorization: `Bearer ${token}`, accept: "application/json", "user-agent": "local-path-provisioner/v0.0.30", ...(payload ? { "content-type": "application/json" } : {}) },
+          ...(this.cfg.ca ? { ca: this.cfg.ca } : {}),
+          ...(this.cfg.cert && this.cfg.key ? { cert: this.cfg.cert, key: this.cfg.key } : {}),
+          headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), accept: "application/json", "user-agent": "local-path-provisioner/v0.0.30", ...(payload ? { "content-type": "application/json" } : {}) },
           timeout: 30_000,
         },
         (res) => {

@@ -6,7 +6,7 @@
  * time is the interval).
  */
 import { randomUUID } from "node:crypto";
-import { type InClusterClient, isAlreadyExists, isNotFound } from "./api.js";
+import { type ApiServerClient, isAlreadyExists, isNotFound } from "./api.js";
 import {
   basePathFor,
   buildHelperPod,
@@ -28,7 +28,7 @@ import {
 } from "./provisioning.js";
 
 export interface ProvisionerOptions {
-  client: InClusterClient;
+  client: ApiServerClient;
   config: ProvisionerConfig;
   namespace: string;
   helperImage: string;

@@ -1,11 +1,11 @@
 /**
  * rancher/local-path-provisioner (and kind's kindest/local-path-provisioner build of it):
  * `local-path-provisioner [--debug] start [--config F] [--helper-image I] [--provisioner-name N]
- * [--namespace NS]`. In-cluster API access from the pod's service account files and
+ * [--namespace NS] [--kubeconfig F]`. In-cluster API access from the pod's service account files and
  * KUBERNETES_SERVICE_HOST/PORT; the provisioning logic is ../local-path/.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { InClusterClient, SERVICE_ACCOUNT_DIR } from "../local-path/api.js";
+import { ApiServerClient, inClusterConfig, kubeconfigConfig } from "../local-path/api.js";
 import { LocalPathProvisioner } from "../local-path/provisioner.js";
 import { KIND_CONFIG, parseConfig, PROVISIONER_NAME } from "../local-path/provisioning.js";
 import { onStop } from "./lib.js";
@@ -35,9 +35,10 @@ try {
   process.exit(1);
 }
 
-let client: InClusterClient;
+let client: ApiServerClient;
 try {
-  client = InClusterClient.fromEnv(process.env.KUBEMU_SERVICEACCOUNT_DIR ?? SERVICE_ACCOUNT_DIR);
+  const kubeconfig = flag(args, "kubeconfig");
+  client = new ApiServerClient(kubeconfig ? kubeconfigConfig(kubeconfig) : inClusterConfig());
 } catch (e) {
   log("fatal")(`Error starting daemon: ${(e as Error).message}`);
   process.exit(1);
