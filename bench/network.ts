@@ -2,15 +2,17 @@
  * `npm run bench -- network`: kube-proxy's data plane against going to the pod directly, in the
  * same run. A store and API servers (ApiCluster, 127.0.183.x), two kubemu-kube-proxy processes
  * (nodes n1/n2 on 127.0.184.1/.2) and one backend process ("the pod", 127.0.185.1) that echoes
- * on one port and sends 1 MiB per connection on another. Rows: direct to the pod, through the
+ * on one port, sends 1 MiB per connection on another and 1 MiB per byte received on a third. Rows: direct to the pod, through the
  * ClusterIP (127.96.223.1) and through n1's NodePort; for each, request/response latency on one
  * open connection (64 B each way, sequential), connect + one request/response on a fresh
- * connection, and 1 MiB transfers (sequential; MB/s). Then the ClusterIP takeover time: the
- * holding kube-proxy is SIGKILLed and the time until a connection to the ClusterIP succeeds
- * again is measured (the killed one is restarted between rounds).
+ * connection, 1 MiB transfers each on a fresh connection and 1 MiB transfers over one open
+ * connection (sequential; MB/s and per-transfer p50). The paths take turns in --rounds rounds
+ * so a change in the machine's load hits them alike. Then the ClusterIP takeover time: the
+ * holding kube-proxy is SIGKILLed and the time from the signal until a request through the
+ * ClusterIP is answered again is measured (the killed one is restarted between rounds).
  *
  * Options: --samples 5000 (request/response round trips per row), --connects 1000,
- * --transfers 200, --takeovers 5.
+ * --transfers 200 (of each kind), --rounds 5, --takeovers 5.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
@@ -30,8 +32,10 @@ const POD_IP = "127.0.185.1";
 const CLUSTER_IP = "127.96.223.1";
 const NODE_PORT = 31999;
 const BULK_NODE_PORT = 31998;
+const PULL_NODE_PORT = 31997;
 const RR_PORT = 8080;
 const BULK_PORT = 8081;
+const PULL_PORT = 8082;
 const BULK_BYTES = 1 << 20;
 const MSG = Buffer.alloc(64, 0x62);
 
@@ -39,11 +43,12 @@ interface Options {
   samples: number;
   connects: number;
   transfers: number;
+  rounds: number;
   takeovers: number;
 }
 
 function parseOptions(args: string[]): Options {
-  const o: Options = { samples: 5000, connects: 1000, transfers: 200, takeovers: 5 };
+  const o: Options = { samples: 5000, connects: 1000, transfers: 200, rounds: 5, takeovers: 5 };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const v = Number(args[++i]);
@@ -52,6 +57,7 @@ function parseOptions(args: string[]): Options {
     else if (a === "--connects") o.connects = v;
     else if (a === "--transfers") o.transfers = v;
     else if (a === "--takeovers") o.takeovers = v;
+    else if (a === "--rounds") o.rounds = v;
     else throw new Error(`unknown option ${a}`);
   }
   return o;
@@ -96,37 +102,39 @@ const latency = (xs: number[]): LatencyRow => {
   return { p50ms: round(percentile(s, 0.5)), p99ms: round(percentile(s, 0.99)), samples: s.length };
 };
 
-async function requestResponse(ip: string, port: number, n: number): Promise<LatencyRow> {
+/** Round trips on one open connection (after a warm-up): each one's ms. */
+async function requestResponse(ip: string, port: number, n: number): Promise<number[]> {
   const s = await dial(ip, port);
   try {
-    for (let i = 0; i < 200; i++) await roundTrip(s); // warm-up
+    for (let i = 0; i < 50; i++) await roundTrip(s);
     const lat: number[] = [];
     for (let i = 0; i < n; i++) {
       const t0 = performance.now();
       await roundTrip(s);
       lat.push(performance.now() - t0);
     }
-    return latency(lat);
+    return lat;
   } finally {
     s.destroy();
   }
 }
 
-async function connectAndRequest(ip: string, port: number, n: number): Promise<LatencyRow> {
+/** Connect + one round trip on a fresh connection, n times: each one's ms. */
+async function connectAndRequest(ip: string, port: number, n: number): Promise<number[]> {
   const lat: number[] = [];
-  for (let i = 0; i < n + 50; i++) {
+  for (let i = 0; i < n + 10; i++) {
     const t0 = performance.now();
     const s = await dial(ip, port);
     await roundTrip(s);
     const ms = performance.now() - t0;
     s.destroy();
-    if (i >= 50) lat.push(ms);
+    if (i >= 10) lat.push(ms);
   }
-  return latency(lat);
+  return lat;
 }
 
-/** Sequential 1 MiB downloads: MB/s over all of them, and per-transfer p50. */
-async function transfers(ip: string, port: number, n: number): Promise<{ mbPerSec: number; p50ms: number }> {
+/** Sequential 1 MiB downloads, each on a new connection: each one's ms. */
+async function freshTransfers(ip: string, port: number, n: number): Promise<number[]> {
   const one = () =>
     new Promise<number>((resolve, reject) => {
       const t0 = performance.now();
@@ -136,13 +144,53 @@ async function transfers(ip: string, port: number, n: number): Promise<{ mbPerSe
       s.on("end", () => (got === BULK_BYTES ? resolve(performance.now() - t0) : reject(new Error(`got ${got} bytes`))));
       s.on("error", reject);
     });
-  for (let i = 0; i < 10; i++) await one();
+  for (let i = 0; i < 3; i++) await one();
   const times: number[] = [];
-  const t0 = performance.now();
   for (let i = 0; i < n; i++) times.push(await one());
-  const secs = (performance.now() - t0) / 1000;
-  return { mbPerSec: round((n * BULK_BYTES) / 1e6 / secs, 1), p50ms: round(percentile(times.sort((a, b) => a - b), 0.5)) };
+  return times;
 }
+
+/** Sequential 1 MiB downloads over one open connection (one byte asks for the next MiB): each one's ms. */
+async function openTransfers(ip: string, port: number, n: number): Promise<number[]> {
+  const s = await dial(ip, port);
+  const one = () =>
+    new Promise<number>((resolve, reject) => {
+      const t0 = performance.now();
+      let got = 0;
+      const onData = (d: Buffer) => {
+        got += d.length;
+        if (got >= BULK_BYTES) {
+          s.off("data", onData);
+          s.off("error", reject);
+          resolve(performance.now() - t0);
+        }
+      };
+      s.on("data", onData);
+      s.once("error", reject);
+      s.write("x");
+    });
+  try {
+    for (let i = 0; i < 3; i++) await one();
+    const times: number[] = [];
+    for (let i = 0; i < n; i++) times.push(await one());
+    return times;
+  } finally {
+    s.destroy();
+  }
+}
+
+interface TransferRow {
+  mbPerSec: number;
+  p50ms: number;
+  samples: number;
+}
+
+/** MB/s over all transfers (total bytes / total time) and the per-transfer p50. */
+const transferRow = (times: number[]): TransferRow => ({
+  mbPerSec: round((times.length * BULK_BYTES) / 1e6 / (times.reduce((a, b) => a + b, 0) / 1000), 1),
+  p50ms: round(percentile([...times].sort((a, b) => a - b), 0.5)),
+  samples: times.length,
+});
 
 interface ProxyProc {
   node: string;
@@ -189,14 +237,18 @@ export async function run(args: string[]): Promise<void> {
     client = new ApiClient({ name: "bench", endpoints: cluster.apiservers.map((u) => `${u.replace(/^http/, "ws")}/kubemu/wire`) });
     // Keep the benchmark's proxies off its own `kubernetes` Service (a real cluster may hold 127.96.0.1:443).
     await client.patch(Resources.services, "default", "kubernetes", "merge", { metadata: { labels: { "service.kubernetes.io/service-proxy-name": "none" } } });
-    const backend = spawnChild("backend", process.execPath, ["--import", "tsx", backendTs, POD_IP, String(RR_PORT), String(BULK_PORT), String(BULK_BYTES)], join(cluster.root, "backend.out"));
+    const backend = spawnChild("backend", process.execPath, ["--import", "tsx", backendTs, POD_IP, String(RR_PORT), String(BULK_PORT), String(PULL_PORT), String(BULK_BYTES)], join(cluster.root, "backend.out"));
     children.push(backend);
     for (const i of [1, 2]) {
       await client.create(Resources.nodes, { apiVersion: "v1", kind: "Node", metadata: { name: `n${i}` }, spec: {}, status: { addresses: [{ type: "InternalIP", address: `${NODE_NET}.${i}` }] } });
       startProxy(i);
     }
-    for (const [name, port, target, nodePort] of [["rr", 80, RR_PORT, NODE_PORT], ["bulk", 81, BULK_PORT, BULK_NODE_PORT]] as const) {
-      await client.create(Resources.services, { apiVersion: "v1", kind: "Service", metadata: { name, namespace: "default" }, spec: { type: "NodePort", clusterIP: name === "rr" ? CLUSTER_IP : "127.96.223.2", ports: [{ name: "tcp", port, targetPort: target, nodePort }] } });
+    for (const [name, clusterIP, port, target, nodePort] of [
+      ["rr", CLUSTER_IP, 80, RR_PORT, NODE_PORT],
+      ["bulk", "127.96.223.2", 81, BULK_PORT, BULK_NODE_PORT],
+      ["pull", "127.96.223.3", 82, PULL_PORT, PULL_NODE_PORT],
+    ] as const) {
+      await client.create(Resources.services, { apiVersion: "v1", kind: "Service", metadata: { name, namespace: "default" }, spec: { type: "NodePort", clusterIP, ports: [{ name: "tcp", port, targetPort: target, nodePort }] } });
       await client.create(Resources.endpointSlices, {
         apiVersion: "discovery.k8s.io/v1",
         kind: "EndpointSlice",
@@ -207,9 +259,9 @@ export async function run(args: string[]): Promise<void> {
       });
     }
     const targets = {
-      direct: { rr: [POD_IP, RR_PORT], bulk: [POD_IP, BULK_PORT] },
-      clusterIP: { rr: [CLUSTER_IP, 80], bulk: ["127.96.223.2", 81] },
-      nodePort: { rr: [`${NODE_NET}.1`, NODE_PORT], bulk: [`${NODE_NET}.1`, BULK_NODE_PORT] },
+      direct: { rr: [POD_IP, RR_PORT], bulk: [POD_IP, BULK_PORT], pull: [POD_IP, PULL_PORT] },
+      clusterIP: { rr: [CLUSTER_IP, 80], bulk: ["127.96.223.2", 81], pull: ["127.96.223.3", 82] },
+      nodePort: { rr: [`${NODE_NET}.1`, NODE_PORT], bulk: [`${NODE_NET}.1`, BULK_NODE_PORT], pull: [`${NODE_NET}.1`, PULL_NODE_PORT] },
     } as const;
     await waitFor("every path answering", async () => {
       for (const t of Object.values(targets)) {
@@ -223,21 +275,33 @@ export async function run(args: string[]): Promise<void> {
       }
       return true;
     });
-    const rows: Record<string, unknown> = {};
-    console.log("path        rr p50 / p99 (ms)   connect+rr p50 / p99 (ms)   1 MiB transfers MB/s (p50 ms)");
-    for (const [path, t] of Object.entries(targets)) {
-      const rr = await requestResponse(t.rr[0], t.rr[1], o.samples);
-      const cr = await connectAndRequest(t.rr[0], t.rr[1], o.connects);
-      const bulk = await transfers(t.bulk[0], t.bulk[1], o.transfers);
-      rows[path] = { requestResponse: rr, connectRequest: cr, transfer1MiB: bulk };
-      console.log(`${path.padEnd(10)}  ${String(rr.p50ms).padStart(6)} / ${String(rr.p99ms).padEnd(8)}   ${String(cr.p50ms).padStart(6)} / ${String(cr.p99ms).padEnd(16)}   ${String(bulk.mbPerSec).padStart(7)} (${bulk.p50ms})`);
+    const paths = Object.keys(targets) as (keyof typeof targets)[];
+    const raw = Object.fromEntries(paths.map((p) => [p, { rr: [] as number[], cr: [] as number[], fresh: [] as number[], open: [] as number[] }]));
+    const per = (n: number) => Math.max(1, Math.round(n / o.rounds));
+    for (let round_ = 0; round_ < o.rounds; round_++) {
+      for (const p of paths) {
+        const t = targets[p];
+        raw[p]!.rr.push(...(await requestResponse(t.rr[0], t.rr[1], per(o.samples))));
+        raw[p]!.cr.push(...(await connectAndRequest(t.rr[0], t.rr[1], per(o.connects))));
+        raw[p]!.fresh.push(...(await freshTransfers(t.bulk[0], t.bulk[1], per(o.transfers))));
+        raw[p]!.open.push(...(await openTransfers(t.pull[0], t.pull[1], per(o.transfers))));
+      }
+    }
+    const rows: Record<string, { requestResponse: LatencyRow; connectRequest: LatencyRow; transfer1MiBNewConnection: TransferRow; transfer1MiBOpenConnection: TransferRow }> = {};
+    console.log("path        rr p50 / p99 (ms)   connect+rr p50 / p99 (ms)   1 MiB, new conn: MB/s (p50 ms)   1 MiB, open conn: MB/s (p50 ms)");
+    for (const p of paths) {
+      const row = { requestResponse: latency(raw[p]!.rr), connectRequest: latency(raw[p]!.cr), transfer1MiBNewConnection: transferRow(raw[p]!.fresh), transfer1MiBOpenConnection: transferRow(raw[p]!.open) };
+      rows[p] = row;
+      const { requestResponse: rr, connectRequest: cr, transfer1MiBNewConnection: tf, transfer1MiBOpenConnection: to } = row;
+      console.log(`${p.padEnd(10)}  ${String(rr.p50ms).padStart(6)} / ${String(rr.p99ms).padEnd(8)}   ${String(cr.p50ms).padStart(6)} / ${String(cr.p99ms).padEnd(16)}   ${String(tf.mbPerSec).padStart(7)} (${tf.p50ms})${" ".repeat(16)}${String(to.mbPerSec).padStart(7)} (${to.p50ms})`);
     }
     result.rows = rows;
-    const r = rows as Record<string, { requestResponse: LatencyRow; connectRequest: LatencyRow; transfer1MiB: { mbPerSec: number } }>;
+    const r = rows;
     const compare = (path: string) => ({
       addedP50ms: round(r[path]!.requestResponse.p50ms - r.direct!.requestResponse.p50ms),
       addedConnectP50ms: round(r[path]!.connectRequest.p50ms - r.direct!.connectRequest.p50ms),
-      throughputRatio: round(r[path]!.transfer1MiB.mbPerSec / r.direct!.transfer1MiB.mbPerSec, 2),
+      throughputRatioNewConnection: round(r[path]!.transfer1MiBNewConnection.mbPerSec / r.direct!.transfer1MiBNewConnection.mbPerSec, 2),
+      throughputRatioOpenConnection: round(r[path]!.transfer1MiBOpenConnection.mbPerSec / r.direct!.transfer1MiBOpenConnection.mbPerSec, 2),
     });
     result.clusterIPvsDirect = compare("clusterIP");
     result.nodePortVsDirect = compare("nodePort");
@@ -281,8 +345,13 @@ export async function run(args: string[]): Promise<void> {
     const sorted = [...takeovers].sort((a, b) => a - b);
     result.takeover = { p50ms: Math.round(percentile(sorted, 0.5)), maxms: Math.round(sorted[sorted.length - 1]!), samples: sorted.length, bindRetryPeriodMs: 200 };
     result.goal = { clusterIPAddedP50ms: 0.3, throughputRatio: 0.7, takeoverMs: 500 };
-    const c = result.clusterIPvsDirect as { addedP50ms: number; throughputRatio: number };
-    result.meetsGoal = { latency: c.addedP50ms <= 0.3, throughput: c.throughputRatio >= 0.7, takeover: (result.takeover as { maxms: number }).maxms <= 500 };
+    const c = result.clusterIPvsDirect as ReturnType<typeof compare>;
+    result.meetsGoal = {
+      latency: c.addedP50ms <= 0.3,
+      throughputOpenConnection: c.throughputRatioOpenConnection >= 0.7,
+      throughputNewConnection: c.throughputRatioNewConnection >= 0.7,
+      takeover: (result.takeover as { maxms: number }).maxms <= 500,
+    };
     result.loadavg1mAtEnd = round(loadavg()[0]!, 2);
     console.log(`takeover p50 ${(result.takeover as { p50ms: number }).p50ms} ms, max ${(result.takeover as { maxms: number }).maxms} ms; goal met: ${JSON.stringify(result.meetsGoal)}; load average ${result.loadavg1mAtStart} → ${result.loadavg1mAtEnd} on ${availableParallelism()} cores`);
   } finally {

@@ -15,6 +15,7 @@ import type { Clock, Rng, Timer } from "@kubemu/common";
 import type { ListenerSpec } from "../model/listener-plan.js";
 import { errnoCode, listenErrorText } from "./errors.js";
 import type { RouteTable } from "./routes.js";
+import { SourceBudget } from "./source-budget.js";
 import type { ProxyStats } from "./stats.js";
 import { TcpListener } from "./tcp.js";
 import { UdpListener } from "./udp.js";
@@ -69,8 +70,11 @@ export class ListenerManager {
   private waiting: Managed[] = [];
   private standbyTimer: Timer | undefined;
   private closed = false;
+  private readonly sources: SourceBudget;
 
-  constructor(private readonly o: ListenerManagerOptions) {}
+  constructor(private readonly o: ListenerManagerOptions) {
+    this.sources = new SourceBudget(o.clock);
+  }
 
   /** Makes the open listeners those of `wanted` (specs with open = true). */
   apply(wanted: readonly ListenerSpec[]): void {
@@ -121,7 +125,7 @@ export class ListenerManager {
   }
 
   private add(spec: ListenerSpec): void {
-    const deps = { routes: this.o.routes, nodeIp: this.o.nodeIp, stats: this.o.stats, log: this.o.log };
+    const deps = { routes: this.o.routes, nodeIp: this.o.nodeIp, stats: this.o.stats, log: this.o.log, sources: this.sources };
     const impl = spec.protocol === "TCP" ? new TcpListener(spec, deps) : new UdpListener(spec, { ...deps, clock: this.o.clock, idleTimeoutMs: this.o.udpIdleTimeoutMs });
     const m: Managed = { spec, impl, state: "binding", error: undefined, reported: undefined, retry: undefined, waitingSince: undefined, removed: false };
     this.listeners.set(spec.id, m);

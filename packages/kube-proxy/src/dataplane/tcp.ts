@@ -1,9 +1,12 @@
 /**
  * One TCP service address: accept, pick an endpoint, splice both ways. Client data waits in
- * the kernel until the endpoint answers (pauseOnConnect); pipe() carries backpressure each way
- * and passes a half-close (FIN) on while the other direction keeps flowing; a reset on one
- * side becomes a reset on the other. A connection to a dead endpoint is retried on another
- * (as upstream's userspace proxy did); when none is left the client gets a reset.
+ * the kernel until the endpoint answers (pauseOnConnect). Client → endpoint goes through
+ * pipe(); endpoint → client, the bulk direction of most traffic, reads straight into large
+ * buffers (`onread`) that are handed to the client socket without a copy, and stops reading
+ * while the client's socket is backed up (backpressure). A half-close (FIN) is passed on while
+ * the other direction keeps flowing; a reset on one side becomes a reset on the other. A
+ * connection to a dead endpoint is retried on another (as upstream's userspace proxy did); when
+ * none is left the client gets a reset.
  */
 import { connect, createServer, type Server, type Socket } from "node:net";
 import type { Logger } from "pino";
@@ -11,16 +14,50 @@ import type { ListenerSpec } from "../model/listener-plan.js";
 import { endpointString, type EndpointInfo } from "../model/types.js";
 import { errnoCode } from "./errors.js";
 import type { RouteTable } from "./routes.js";
+import type { SourceBudget } from "./source-budget.js";
 import type { ProxyStats } from "./stats.js";
 
 /** Endpoints tried for one connection before giving up. */
 const MAX_DIAL_ATTEMPTS = 4;
 /** A connect that has not completed by then counts as failed (loopback answers at once). */
 const DIAL_TIMEOUT_MS = 5000;
+/** Endpoint → client reads land in buffers this big (Node's own reads are 64 KiB each). */
+const READ_CHUNK = 256 * 1024;
+/** Reads smaller than this are copied out and the buffer reused, so small messages cost no large allocation. */
+const COPY_BELOW = 16 * 1024;
+
+/**
+ * Connects to an endpoint, its reads going to `deliver`: a read that filled much of its buffer
+ * is handed on as is (the next read gets a fresh buffer), a small one is copied out.
+ */
+function connectEndpoint(ep: EndpointInfo, sourceIp: string | undefined, deliver: (chunk: Buffer) => void): Socket {
+  let next = Buffer.allocUnsafe(READ_CHUNK);
+  return connect({
+    host: ep.ip,
+    port: ep.port,
+    allowHalfOpen: true,
+    noDelay: true,
+    ...(sourceIp ? { localAddress: sourceIp } : {}),
+    onread: {
+      // Called once up front and again after every read: the buffer the next read fills.
+      buffer: () => next,
+      callback: (n: number, buf: Uint8Array) => {
+        const b = buf as Buffer;
+        if (n < COPY_BELOW) deliver(Buffer.from(b.subarray(0, n)));
+        else {
+          deliver(b.subarray(0, n));
+          next = Buffer.allocUnsafe(READ_CHUNK);
+        }
+        return true;
+      },
+    },
+  });
+}
 
 export interface TcpListenerDeps {
   routes: RouteTable;
   nodeIp: string;
+  sources: SourceBudget;
   stats: ProxyStats;
   log: Logger;
 }
@@ -101,7 +138,17 @@ export class TcpListener {
     const tried = new Set<string>();
     const dial = (ep: EndpointInfo, sourceIp: string | undefined) => {
       const key = endpointString(ep);
-      const u = connect({ host: ep.ip, port: ep.port, allowHalfOpen: true, noDelay: true, ...(sourceIp ? { localAddress: sourceIp } : {}) });
+      const u: Socket = connectEndpoint(ep, sourceIp, (chunk) => {
+        if (client.destroyed) return;
+        // The client is backed up: stop reading from the endpoint until it drains.
+        if (!client.write(chunk) && !u.isPaused()) {
+          u.pause();
+          client.once("drain", () => u.resume());
+        }
+      });
+      u.on("end", () => {
+        if (!client.destroyed) client.end();
+      });
       upstream = u;
       u.setTimeout(DIAL_TIMEOUT_MS, () => u.destroy(Object.assign(new Error("dial timeout"), { code: "ETIMEDOUT" })));
       let connected = false;
@@ -111,7 +158,6 @@ export class TcpListener {
         if (done) return reset(u);
         this.deps.stats.proxied("TCP", spec.kind);
         client.pipe(u);
-        u.pipe(client);
       });
       u.on("error", (e) => {
         if (connected || done) return;
@@ -134,7 +180,7 @@ export class TcpListener {
         this.deps.stats.rejected("TCP", spec.kind, tried.size === 0 ? "no_endpoints" : "dial_failed");
         return reset(client);
       }
-      dial(ep, spec.snatToNode ? this.deps.nodeIp : clientIp);
+      dial(ep, this.deps.sources.source(spec.snatToNode ? this.deps.nodeIp : clientIp));
     };
     next();
   }
