@@ -40,3 +40,12 @@ describe("local-path-storage addon", () => {
     expect(spec.template.spec.volumes.find((v) => v.name === "kube-api-access")?.projected?.sources).toHaveLength(3);
   });
 });
+
+describe("local-path-storage addon's API address", () => {
+  it("gives the provisioner the apiserver-lb address when asked", () => {
+    const dep = localPathStorage({ host: "127.0.0.1", port: "44177" }).find((a) => a.object.kind === "Deployment")!.object.spec as { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } };
+    const env = dep.template.spec.containers[0]!.env;
+    expect(env).toContainEqual({ name: "KUBERNETES_SERVICE_HOST", value: "127.0.0.1" });
+    expect(env).toContainEqual({ name: "KUBERNETES_SERVICE_PORT", value: "44177" });
+  });
+});

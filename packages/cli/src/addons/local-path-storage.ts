@@ -29,7 +29,14 @@ export interface Addon {
   object: Record<string, unknown> & { kind: string; metadata: { name: string; namespace?: string; annotations?: Record<string, string> } };
 }
 
-export function localPathStorage(): Addon[] {
+/**
+ * apiServer: where the provisioner reaches the API. kubemu's `kubernetes` Service has Endpoints but
+ * no EndpointSlice yet, so kube-proxy does not serve its ClusterIP; the pod is given the
+ * apiserver-lb's address in KUBERNETES_SERVICE_HOST/PORT instead (a container's env wins over the
+ * kubelet's service variables).
+ */
+export function localPathStorage(apiServer?: { host: string; port: string }): Addon[] {
+  const apiEnv = apiServer ? [{ name: "KUBERNETES_SERVICE_HOST", value: apiServer.host }, { name: "KUBERNETES_SERVICE_PORT", value: apiServer.port }] : [];
   return [
     { path: "/api/v1/namespaces", object: { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } } },
     { path: `/api/v1/namespaces/${NS}/serviceaccounts`, object: { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: SA, namespace: NS } } },
@@ -95,6 +102,7 @@ export function localPathStorage(): Addon[] {
                   env: [
                     { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
                     { name: "CONFIG_MOUNT_PATH", value: "/etc/config/" },
+                    ...apiEnv,
                   ],
                   volumeMounts: [
                     { name: "config-volume", mountPath: "/etc/config/" },

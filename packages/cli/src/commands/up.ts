@@ -99,7 +99,7 @@ async function upFresh(ctx: CommandContext, previous: ClusterState | undefined, 
       : undefined;
     writeKubeconfig(ctx.paths.kubeconfig, state.cluster, server, creds);
     ctx.io.out(`API server (via apiserver-lb): ${server}`);
-    const failed = await applyAddons(server, creds, localPathStorage());
+    const failed = await applyAddons(server, creds, localPathStorage({ host: apiserverLb.ip, port: String(state.apiserverLbPort) }));
     for (const f of failed) ctx.io.err(`kubemu: warning: addon object not created: ${f}`);
     if (opts.mergeKubeconfigInto !== undefined) {
       mergeKubeconfig(opts.mergeKubeconfigInto, state.cluster, server, creds);
