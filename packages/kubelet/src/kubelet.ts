@@ -28,6 +28,7 @@ import { hostFs } from "./runtime/sandbox.js";
 import { nodeUsage, resourceMetrics, treeUsage } from "./runtime/usage.js";
 import { nowNanos } from "./runtime/cri-log.js";
 import { serveContainerLogs } from "./streaming/container-logs.js";
+import { execUpgradeHandler } from "./streaming/exec.js";
 
 export interface RunningKubelet {
   stop(): Promise<void>;
@@ -236,6 +237,15 @@ export async function startKubelet(cfg: KubeletConfig, log: Logger): Promise<Run
     status,
     faults,
     readiness: { "informer-sync": () => (factory.hasSynced() ? undefined : "informers not synced"), registered: () => (agent.registered ? undefined : "node not registered yet") },
+    upgrades: {
+      "/exec/": execUpgradeHandler({
+        target: (ns, name, container) => {
+          const pod = pods.lister.get(ns, name);
+          if (!pod) return `pod "${name}" does not exist`;
+          return workers.get(pod.metadata.uid!)?.execTarget(container) ?? `container not found ("${container}")`;
+        },
+      }),
+    },
     routes: {
       "/containerLogs/": (req, res) =>
         serveContainerLogs(req, res, {

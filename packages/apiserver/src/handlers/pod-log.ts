@@ -46,7 +46,7 @@ function validate(q: URLSearchParams): void {
 }
 
 /** Where the node's kubelet listens: its InternalIP and daemonEndpoints port. */
-function kubeletAddress(node: Node): { host: string; port: number } {
+export function kubeletAddress(node: Node): { host: string; port: number } {
   const addrs = node.status?.addresses ?? [];
   const host = addrs.find((a) => a.type === "InternalIP")?.address ?? addrs.find((a) => a.type === "Hostname")?.address;
   const port = node.status?.daemonEndpoints?.kubeletEndpoint?.Port ?? 10250;

@@ -28,6 +28,7 @@ import type { WireUsers } from "../auth/wire-authorization.js";
 import type { ServiceAccountTokens } from "../serviceaccount/index.js";
 import { handleResource } from "../handlers/resource.js";
 import { handlePodLog } from "../handlers/pod-log.js";
+import { proxyPodUpgrade } from "../handlers/pod-upgrade.js";
 
 export const SERVER_VERSION = {
   major: "1",
@@ -112,6 +113,13 @@ export class HttpFront {
       if (url.pathname === WIRE_PATH && this.wireUpgrade) {
         this.o.wireUsers.set(req, user);
         return this.wireUpgrade(req, socket, head);
+      }
+      const info = parseRequestPath(url.pathname);
+      if (info.kind === "resource" && info.group === "" && info.resource === "pods" && info.subresource === "exec" && info.namespace !== undefined && info.name !== undefined) {
+        // Upstream authorizes the WebSocket GET as create on pods/exec, as the SPDY POST.
+        this.o.authorization.check(user, requestAttributes("POST", url.pathname, info, url.searchParams));
+        const { namespace, name } = info;
+        return await this.o.authorization.runAs(user, () => proxyPodUpgrade(req, socket, head, this.o.api, namespace, name, "exec"));
       }
       status = toStatus(notFoundPath());
     } catch (e) {

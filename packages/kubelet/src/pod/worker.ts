@@ -152,6 +152,13 @@ export class PodWorker {
     return [...this.running.entries()].map(([name, r]) => ({ namespace: this.pod.metadata?.namespace ?? "", pod: this.pod.metadata?.name ?? "", container: name, pid: r.proc.pid, startedAt: r.instance.startedAt, logPath: r.logPath }));
   }
 
+  /** Where `kubectl exec` runs in a running container: its namespaces' pid (in a sandbox) and env. */
+  execTarget(container: string): { pid: number | undefined; env: Record<string, string> } | undefined {
+    const r = this.running.get(container);
+    if (!r || r.proc.pid === undefined) return undefined;
+    return { pid: this.d.sandbox.kind === "bwrap" ? r.proc.pid : undefined, env: r.env };
+  }
+
   done(): Promise<void> {
     return this.loop;
   }

@@ -79,3 +79,25 @@ describe("kubectl logs", () => {
     expect(prev).toBe("tick 1\ntick 2\ntick 3\ntick 4\ntick 5\ntick 6\n");
   }, 80_000);
 });
+
+describe("kubectl exec", () => {
+  it("runs in the container (its hostname, its PID 1), passes stdin, stdout and stderr, and the exit code through", async () => {
+    await apply({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "shell" },
+      spec: { terminationGracePeriodSeconds: 1, containers: [{ name: "c", image: "busybox", command: ["sleep", "3600"] }] },
+    });
+    await eventually(() => phase("shell"), (p) => p === "Running", "shell Running");
+    expect(await h.kubectl.ok(["exec", "shell", "--", "hostname"])).toBe("shell\n");
+    const out = await h.kubectl.run(["exec", "shell", "--", "sh", "-c", "echo out; echo err >&2; exit 3"]);
+    expect(out.stdout).toBe("out\n");
+    expect(out.stderr).toContain("err\n");
+    expect(out.stderr).toContain("command terminated with exit code 3");
+    expect(out.code).toBe(3);
+    const piped = await h.kubectl.run(["exec", "-i", "shell", "--", "sh", "-c", "tr a-z A-Z"], { input: "hello\n" });
+    expect(piped).toMatchObject({ code: 0, stdout: "HELLO\n" });
+    // The container runs as PID 1 of its own namespace; exec joins it.
+    expect(await h.kubectl.ok(["exec", "shell", "--", "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '"])).toMatch(/^\S*sleep 3600 $/);
+  }, 60_000);
+});

@@ -1,0 +1,51 @@
+/**
+ * `pods/exec` (and later attach): the pod and container checked as upstream's ExecLocation
+ * does, then the client's upgrade request replayed to the node's kubelet
+ * (`/exec/<ns>/<pod>/<container>?…`) on a fresh TCP connection and the two sockets joined, so
+ * whatever the kubelet and kubectl agree on (WebSocket channel protocols) passes through
+ * byte for byte with no buffering. Either side closing closes the other.
+ */
+import { connect } from "node:net";
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import type { Node, Pod } from "kubernetes-types/core/v1.js";
+import { newBadRequest } from "@kubemu/common";
+import type { ResourceApi } from "../rest/resource-api.js";
+import { kubeletAddress, logContainer } from "./pod-log.js";
+
+/** Headers that belong to the hop to the API server, not to the kubelet. */
+const HOP_HEADERS = new Set(["host", "authorization", "content-length", "impersonate-user", "impersonate-group", "impersonate-uid"]);
+
+export async function proxyPodUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, api: ResourceApi, namespace: string, name: string, subresource: "exec"): Promise<void> {
+  const pod = (await api.get(api.resolve({ group: "", version: "v1", resource: "pods", namespace, name }))) as Pod;
+  const url = new URL(req.url ?? "/", "http://apiserver");
+  const container = logContainer(pod, url.searchParams.get("container") || undefined);
+  const phase = pod.status?.phase;
+  if (phase === "Succeeded" || phase === "Failed") throw newBadRequest(`cannot ${subresource} into a container in a completed pod; current phase is ${phase}`);
+  if (!pod.spec?.nodeName) throw newBadRequest(`pod ${name} does not have a host assigned`);
+  const node = (await api.get(api.resolve({ group: "", version: "v1", resource: "nodes", name: pod.spec.nodeName }))) as Node;
+  const { host, port } = kubeletAddress(node);
+  const query = new URLSearchParams(url.searchParams);
+  query.delete("container");
+  const path = `/${subresource}/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/${encodeURIComponent(container)}?${query}`;
+  const upstream = connect({ host, port });
+  await new Promise<void>((resolve, reject) => {
+    upstream.once("connect", () => resolve());
+    upstream.once("error", (e) => reject(newBadRequest(`error dialing backend: dial tcp ${host}:${port}: ${e.message}`)));
+  });
+  let lines = `${req.method ?? "GET"} ${path} HTTP/1.1\r\nhost: ${host}:${port}\r\n`;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const k = req.rawHeaders[i]!;
+    if (!HOP_HEADERS.has(k.toLowerCase())) lines += `${k}: ${req.rawHeaders[i + 1]}\r\n`;
+  }
+  upstream.write(`${lines}\r\n`);
+  if (head.length) upstream.write(head);
+  upstream.setNoDelay(true);
+  socket.pipe(upstream).pipe(socket);
+  const end = () => {
+    upstream.destroy();
+    socket.destroy();
+  };
+  upstream.on("error", end).on("close", end);
+  socket.on("error", end).on("close", end);
+}
