@@ -79,6 +79,16 @@ describe("bwrapArgs", () => {
     expect(pairs(a, "--tmpfs").map((p) => p[0])).toContain("/root/.kubemu");
   });
 
+  it("keeps an exposed checkout under /tmp visible (read-only, after the private /tmp); exposed paths elsewhere are already bound", () => {
+    const withTmp = fakeFs({ "/": "dir", "/usr": "dir", "/tmp": "dir", "/tmp/ci/kubemu": "dir" });
+    const a = bwrapArgs(withTmp, { ...base, exposed: ["/tmp/ci/kubemu", "/usr", "/tmp/missing"] });
+    const binds = pairs(a, "--ro-bind");
+    expect(binds).toContainEqual(["/tmp/ci/kubemu", "/tmp/ci/kubemu"]);
+    expect(a.indexOf("/tmp/ci/kubemu")).toBeGreaterThan(a.indexOf("--tmpfs"));
+    expect(binds.filter((b) => b[0] === "/usr")).toHaveLength(1);
+    expect(binds.some((b) => b[0] === "/tmp/missing")).toBe(false);
+  });
+
   it("refuses mount paths the sandbox owns", () => {
     expect(mountPathProblem("/proc/x")).toContain("under /proc");
     expect(mountPathProblem("relative")).toContain("absolute");

@@ -8,9 +8,14 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, readlinkSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { programsDir } from "@kubemu/images";
 import type { Logger } from "@kubemu/common";
 import { CriLogWriter } from "./cri-log.js";
 import { bwrapArgs, type HostFs, type Mount } from "./sandbox.js";
+
+/** The kubemu checkout (catalog programs and node_modules) and Node itself, which containers run even when they live in /tmp. */
+const EXPOSED = [resolve(programsDir, "../../../.."), dirname(dirname(process.execPath))];
 
 export interface LaunchSpec {
   containerID: string;
@@ -89,6 +94,7 @@ export class ContainerProcess {
         ...(spec.etcHosts ? { etcHosts: spec.etcHosts } : {}),
         ...(spec.resolvConf ? { resolvConf: spec.resolvConf } : {}),
         hidden: spec.hidden,
+        exposed: EXPOSED,
         cwd: spec.cwd,
         argv: spec.argv,
         infoFd: 3,

@@ -39,6 +39,11 @@ export interface SandboxSpec {
   resolvConf?: string;
   /** Host paths the container must not see (the cluster state: keys, data). */
   hidden: string[];
+  /**
+   * Host paths that stay visible read-only even below the sandbox's own /tmp: the kubemu
+   * checkout, whose catalog programs (and their node_modules) containers run, may live in /tmp.
+   */
+  exposed?: string[];
   cwd: string;
   argv: string[];
   /** fds bwrap reports the child pid on and writes its exit status to. */
@@ -106,6 +111,7 @@ export function bwrapArgs(fs: HostFs, spec: SandboxSpec): string[] {
   args.push("--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp");
   const hidden = spec.hidden.filter((h) => fs.kind(h) === "dir" && !SCRATCH.some((s) => isUnder(h, s)));
   for (const h of hidden) args.push("--tmpfs", h);
+  for (const e of spec.exposed ?? []) if (SCRATCH.some((sc) => isUnder(e, sc) && e !== sc) && fs.kind(e) === "dir") args.push("--ro-bind", e, e);
   const scratch = [...SCRATCH, ...hidden];
   const mounts = spec.mounts
     .map((m) => ({ ...m, containerPath: posix.normalize(m.containerPath) }))
