@@ -10,6 +10,10 @@
  * Per pod, create→Running (status.phase) and create→Ready (the Ready condition True), from the
  * moment the bench sends the create to the arrival of the watch event that shows it, as the
  * bench's own informer sees it; p50/p99/max (nearest rank: for 30 pods p99 is the slowest).
+ * Where the time goes: create → bound (spec.nodeName seen) → the kubelet's first status
+ * (status.hostIP seen) → Running; and each kubelet's CPU and event-loop delay over the row (its
+ * /metrics), with the machine's load average, since a kubelet starved of CPU waits in the run
+ * queue rather than in its own code.
  * Each row's pods are deleted, and gone from the API, before the next row starts.
  *
  * Density: the node's kubelet process, before the 100 pods (idle, after the earlier rows' pods
@@ -27,6 +31,7 @@ import { fileURLToPath } from "node:url";
 import { ApiClient, Resources, type KubeObject } from "@kubemu/common";
 import { ClusterWatch, condition, podReady, type Listers } from "./lib/cluster-watch.js";
 import { NodeCluster } from "./lib/node-cluster.js";
+import { MetricsWindow, type ProcWindow } from "./lib/proc-metrics.js";
 import { sleep } from "./lib/procs.js";
 
 const NODES = ["kubemu", "kubemu-m02", "kubemu-m03"];
@@ -156,10 +161,17 @@ interface Row {
   nodes: Record<string, number>;
   createToRunning: Latency;
   createToReady: Latency;
+  /** Where the time went: create → bound (spec.nodeName seen; 0 when set at create) → the kubelet's first status (status.hostIP seen) → Running. */
+  createToBound: Latency;
+  createToKubeletStatus: Latency;
   /** Create of the first pod to the last one Ready. */
   allReadyMs: number;
   /** The kubelets' CPU seconds from the first create to the last Ready, summed over the nodes. */
   kubeletCpuSeconds: number;
+  /** Each kubelet over the row, from its /metrics: CPU share of a core, GC, event-loop delay. */
+  kubelets: ProcWindow[];
+  /** The machine's 1-minute load average when the row started (2 cores, shared). */
+  loadavg1m: number;
 }
 
 /** Every pod uid the bench created, to look for processes left behind. */
@@ -170,20 +182,25 @@ const rowPods = (l: Listers, row: string) => l.pods.list({ namespace: NAMESPACE 
 async function burst(cluster: NodeCluster, client: ApiClient, w: ClusterWatch, row: string, count: number, nodeName?: string): Promise<Row> {
   const l = w.listers;
   const kubeletPids = [...cluster.kubelets.values()].map((c) => c.pid);
+  const loadavg1m = round(loadavg()[0]!);
+  const metrics = await MetricsWindow.start(NODES.map((n) => ({ name: n, url: `http://${cluster.nodeIp(n)}:10250` })));
   const cpu0 = kubeletPids.reduce((a, p) => a + cpuSeconds(p), 0);
   const names = Array.from({ length: count }, (_, i) => `${row}-${String(i).padStart(3, "0")}`);
   const t00 = performance.now();
   const timings = await Promise.all(
     names.map(async (name) => {
       const pod = () => l.pods.get(NAMESPACE, name);
+      const bound = w.within(`${name} bound`, TIMEOUT_MS, () => !!pod()?.spec.nodeName);
+      const kubeletStatus = w.within(`${name} status from its kubelet`, TIMEOUT_MS, () => !!(pod()?.status as { hostIP?: string } | undefined)?.hostIP);
       const running = w.within(`${name} Running`, TIMEOUT_MS, () => pod()?.status?.phase === "Running");
       const ready = w.within(`${name} Ready`, TIMEOUT_MS, () => { const p = pod(); return !!p && podReady(p); });
       const t0 = performance.now();
       await client.create(Resources.pods, pausePod(name, row, nodeName));
-      return { running: (await running) - t0, ready: (await ready) - t0, readyAt: await ready };
+      return { bound: (await bound) - t0, kubeletStatus: (await kubeletStatus) - t0, running: (await running) - t0, ready: (await ready) - t0, readyAt: await ready };
     }),
   );
   const cpu1 = kubeletPids.reduce((a, p) => a + cpuSeconds(p), 0);
+  const kubelets = await metrics.end();
   for (const p of rowPods(l, row)) allUids.add(p.metadata.uid!);
   const nodes: Record<string, number> = {};
   for (const p of rowPods(l, row)) nodes[p.spec.nodeName ?? "?"] = (nodes[p.spec.nodeName ?? "?"] ?? 0) + 1;
@@ -193,8 +210,12 @@ async function burst(cluster: NodeCluster, client: ApiClient, w: ClusterWatch, r
     nodes,
     createToRunning: summarize(timings.map((t) => t.running)),
     createToReady: summarize(timings.map((t) => t.ready)),
+    createToBound: summarize(timings.map((t) => Math.max(0, t.bound))),
+    createToKubeletStatus: summarize(timings.map((t) => t.kubeletStatus)),
     allReadyMs: round(Math.max(...timings.map((t) => t.readyAt)) - t00, 0),
     kubeletCpuSeconds: round(cpu1 - cpu0),
+    kubelets,
+    loadavg1m,
   };
   console.log(`  ${row}: ${count} pods Ready in ${(r.allReadyMs / 1000).toFixed(2)} s; Running p50 ${r.createToRunning.p50Ms} p99 ${r.createToRunning.p99Ms} max ${r.createToRunning.maxMs} ms`);
   return r;
@@ -232,8 +253,14 @@ function printTable(rows: Row[]): void {
     ["Ready p50", (r) => String(r.createToReady.p50Ms)],
     ["p99", (r) => String(r.createToReady.p99Ms)],
     ["max", (r) => String(r.createToReady.maxMs)],
+    ["bound p50", (r) => String(r.createToBound.p50Ms)],
+    ["p99", (r) => String(r.createToBound.p99Ms)],
+    ["1st status p50", (r) => String(r.createToKubeletStatus.p50Ms)],
+    ["p99", (r) => String(r.createToKubeletStatus.p99Ms)],
     ["all Ready", (r) => String(r.allReadyMs)],
     ["kubelet CPU s", (r) => r.kubeletCpuSeconds.toFixed(2)],
+    ["kubelet loop p99/max", (r) => `${Math.max(...r.kubelets.map((k) => k.loopDelayP99ms))}/${Math.max(...r.kubelets.map((k) => k.loopDelayMaxms))}`],
+    ["load", (r) => r.loadavg1m.toFixed(1)],
     ["nodes", (r) => Object.values(r.nodes).join("/")],
   ];
   const table = [cols.map(([h]) => h), ...rows.map((r) => cols.map(([, f]) => f(r)))];
