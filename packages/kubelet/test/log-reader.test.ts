@@ -5,6 +5,7 @@ import type { Pod } from "kubernetes-types/core/v1.js";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseRfc3339Nanos, readLogText } from "../src/streaming/log-reader.js";
 import { chooseInstance, instanceLogPath, logOptions } from "../src/streaming/container-logs.js";
+import { exitStatus, shellQuote, ttyCommand } from "../src/streaming/exec.js";
 
 const FILE = [
   "2026-01-02T03:04:05.1Z stdout F one",
@@ -78,5 +79,16 @@ describe("which instance answers", () => {
     expect(instanceLogPath(dir, "latest")).toBe(join(dir, "10.log"));
     expect(instanceLogPath(dir, "beforeLatest")).toBe(join(dir, "2.log"));
     expect(instanceLogPath(join(dir, "none"), "latest")).toBeUndefined();
+  });
+});
+
+describe("exec pieces", () => {
+  it("the v4/v5 Status: Success, or NonZeroExitCode with the code as its cause", () => {
+    expect(exitStatus(["true"], 0)).toEqual({ metadata: {}, status: "Success" });
+    expect(exitStatus(["sh", "-c", "exit 3"], 3)).toMatchObject({ status: "Failure", reason: "NonZeroExitCode", details: { causes: [{ reason: "ExitCode", message: "3" }] } });
+  });
+  it("a tty command: script around the quoted argv, sized first", () => {
+    expect(shellQuote("it's")).toBe(`'it'\\''s'`);
+    expect(ttyCommand(["sh", "-c", "echo 'x'"], { width: 120, height: 40 })).toEqual(["script", "-qfec", `stty rows 40 cols 120 2>/dev/null; exec 'sh' '-c' 'echo '\\''x'\\'''`, "/dev/null"]);
   });
 });

@@ -4,9 +4,11 @@
  * container's namespaces (nsenter, as exec probes do) with the container's environment; each
  * binary message is `[channel][payload]` — 0 stdin, 1 stdout, 2 stderr, 3 the final Status,
  * 4 resize, 255 close of a channel (v5) — and the exit code travels in the Status as upstream's
- * NonZeroExitCode. SPDY is not served: the handshake is refused, so kubectl's fallback fails.
+ * NonZeroExitCode. `tty=true` gets a PTY from util-linux `script`, sized and resized with stty.
+ * SPDY is not served: the handshake is refused, so kubectl's fallback fails.
  */
 import { spawn } from "node:child_process";
+import { readFileSync, readlinkSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
@@ -63,10 +65,65 @@ export function execUpgradeHandler(d: ExecDeps): (req: IncomingMessage, socket: 
   };
 }
 
+/** POSIX shell quoting of one word. */
+export const shellQuote = (w: string) => `'${w.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * A terminal for `-t`: util-linux `script` gives the command a PTY (job control, Ctrl-C through
+ * the line discipline, echo), its size set by `stty` before the command starts.
+ */
+export function ttyCommand(cmd: string[], size: { width: number; height: number } | undefined): string[] {
+  const stty = size ? `stty rows ${size.height} cols ${size.width} 2>/dev/null; ` : "";
+  return ["script", "-qfec", `${stty}exec ${cmd.map(shellQuote).join(" ")}`, "/dev/null"];
+}
+
+/** The terminal the tty's command holds (its child's stdin), for resizes. */
+function ttyOf(scriptPid: number): string | undefined {
+  try {
+    const child = readFileSync(`/proc/${scriptPid}/task/${scriptPid}/children`, "utf8").trim().split(/\s+/)[0];
+    return child ? readlinkSync(`/proc/${child}/fd/0`) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function parseResize(payload: Buffer): { width: number; height: number } | undefined {
+  try {
+    const r = JSON.parse(payload.toString("utf8")) as { Width?: unknown; Height?: unknown };
+    if (typeof r.Width === "number" && typeof r.Height === "number" && r.Width > 0 && r.Height > 0) return { width: Math.floor(r.Width), height: Math.floor(r.Height) };
+  } catch {
+    // A malformed resize is ignored, as upstream logs and drops it.
+  }
+  return undefined;
+}
+
 function runExec(ws: WebSocket, argv: string[], t: ExecTarget, f: { stdin: boolean; stdout: boolean; stderr: boolean; tty: boolean }): void {
+  if (!f.tty) return startExec(ws, argv, t, f, undefined, []);
+  // kubectl sends the terminal's size right after connecting; wait briefly for it.
+  const early: Buffer[] = [];
+  let started = false;
+  const start = (size: { width: number; height: number } | undefined) => {
+    if (started) return;
+    started = true;
+    clearTimeout(timer);
+    ws.off("message", onEarly);
+    startExec(ws, argv, t, f, size, early);
+  };
+  const onEarly = (data: Buffer, isBinary: boolean) => {
+    if (isBinary && data[0] === 4) start(parseResize(data.subarray(1)));
+    else early.push(data);
+  };
+  const timer = setTimeout(() => start(undefined), 300);
+  ws.on("message", onEarly);
+  ws.once("close", () => clearTimeout(timer));
+}
+
+function startExec(ws: WebSocket, argv: string[], t: ExecTarget, f: { stdin: boolean; stdout: boolean; stderr: boolean; tty: boolean }, size: { width: number; height: number } | undefined, early: Buffer[]): void {
   const v5 = ws.protocol === "v5.channel.k8s.io";
-  const cmd = t.pid !== undefined ? ["nsenter", "--target", String(t.pid), "--mount", "--uts", "--ipc", "--pid", "--", ...argv] : argv;
-  const child = spawn(cmd[0]!, cmd.slice(1), { env: t.env, stdio: [f.stdin ? "pipe" : "ignore", "pipe", "pipe"] });
+  const inContainer = t.pid !== undefined ? ["nsenter", "--target", String(t.pid), "--mount", "--uts", "--ipc", "--pid", "--", ...argv] : argv;
+  const cmd = f.tty ? ttyCommand(inContainer, size) : inContainer;
+  // script needs a stdin even when kubectl sends none.
+  const child = spawn(cmd[0]!, cmd.slice(1), { env: t.env, stdio: [f.stdin || f.tty ? "pipe" : "ignore", "pipe", "pipe"] });
   const send = (channel: number, data: Buffer | string) => {
     if (ws.readyState === ws.OPEN) ws.send(frame(channel, data));
   };
@@ -74,13 +131,19 @@ function runExec(ws: WebSocket, argv: string[], t: ExecTarget, f: { stdin: boole
   child.stdout!.on("data", (d: Buffer) => f.stdout && send(1, d));
   child.stderr!.on("data", (d: Buffer) => (f.tty ? f.stdout && send(1, d) : f.stderr && send(2, d)));
   child.stdin?.on("error", () => undefined);
-  ws.on("message", (data: Buffer, isBinary: boolean) => {
+  const onMessage = (data: Buffer, isBinary: boolean) => {
     if (!isBinary || data.length === 0) return;
     const channel = data[0]!;
     if (channel === 0) child.stdin?.write(data.subarray(1));
     else if (channel === 255 && v5 && data[1] === 0) child.stdin?.end();
-    // 4 (resize) has no terminal to size without a PTY.
-  });
+    else if (channel === 4 && f.tty && child.pid !== undefined) {
+      const r = parseResize(data.subarray(1));
+      const tty = ttyOf(child.pid);
+      if (r && tty) spawn("stty", ["-F", tty, "rows", String(r.height), "cols", String(r.width)], { stdio: "ignore" }).on("error", () => undefined);
+    }
+  };
+  for (const m of early) onMessage(m, true);
+  ws.on("message", onMessage);
   let done = false;
   ws.on("close", () => {
     if (!done) child.kill("SIGKILL");

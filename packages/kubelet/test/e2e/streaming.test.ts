@@ -5,6 +5,8 @@
  * Subnets: etcd 127.1.130.x, API 127.1.131.x, scheduler 127.1.132.x, node 127.1.135.1, pods 127.248.1.0/24.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFile } from "node:child_process";
+import { shellQuote } from "../../src/streaming/exec.js";
 import { eventually, KubeletHarness } from "./harness.js";
 
 const h = new KubeletHarness({ etcd: "127.1.130", api: "127.1.131", scheduler: "127.1.132" }, [{ name: "kubemu", n: 1 }], { nodes: "127.1.135", pods: "127.248" });
@@ -99,5 +101,19 @@ describe("kubectl exec", () => {
     expect(piped).toMatchObject({ code: 0, stdout: "HELLO\n" });
     // The container runs as PID 1 of its own namespace; exec joins it.
     expect(await h.kubectl.ok(["exec", "shell", "--", "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '"])).toMatch(/^\S*sleep 3600 $/);
+  }, 60_000);
+
+  it("-it gets a terminal of the caller's size", async () => {
+    // kubectl wants a terminal on its stdin for -t: give it one with script, 40 rows by 120 columns.
+    const kubectl = ["kubectl", "--cache-dir", h.kubectl.cacheDir, "exec", "-it", "shell", "--", "sh", "-c", "stty size; [ -t 0 ] && [ -t 1 ] && echo is a tty; exit 5"].map(shellQuote).join(" ");
+    const r = await new Promise<{ code: number; out: string }>((resolve) => {
+      execFile("script", ["-qfec", `stty rows 40 cols 120; exec ${kubectl}`, "/dev/null"], { env: { ...process.env, KUBECONFIG: h.kubectl.kubeconfig }, timeout: 30_000 }, (err, stdout) =>
+        resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, out: stdout }),
+      );
+    });
+    expect(r.out).toContain("40 120");
+    expect(r.out).toContain("is a tty");
+    expect(r.out).toContain("command terminated with exit code 5");
+    expect(r.code).toBe(5);
   }, 60_000);
 });
