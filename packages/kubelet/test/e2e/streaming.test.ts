@@ -6,6 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFile } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { shellQuote } from "../../src/streaming/exec.js";
 import { eventually, KubeletHarness } from "./harness.js";
 
@@ -101,6 +103,22 @@ describe("kubectl exec", () => {
     expect(piped).toMatchObject({ code: 0, stdout: "HELLO\n" });
     // The container runs as PID 1 of its own namespace; exec joins it.
     expect(await h.kubectl.ok(["exec", "shell", "--", "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '"])).toMatch(/^\S*sleep 3600 $/);
+  }, 60_000);
+
+  it("kubectl cp to and from the pod (tar over exec); exec into a completed pod is refused in upstream's words", async () => {
+    const local = join(h.cluster.root, "to-pod.txt");
+    writeFileSync(local, "copied in\n".repeat(1000));
+    await h.kubectl.ok(["cp", local, "shell:/tmp/in.txt"]);
+    expect(await h.kubectl.ok(["exec", "shell", "--", "wc", "-l", "/tmp/in.txt"])).toMatch(/^\s*1000 \/tmp\/in.txt\n$/);
+    const back = join(h.cluster.root, "from-pod.txt");
+    await h.kubectl.ok(["cp", "shell:/tmp/in.txt", back]);
+    expect(readFileSync(back, "utf8")).toBe("copied in\n".repeat(1000));
+    await h.kubectl.ok(["run", "done", "--image=busybox", "--restart=Never", "--", "true"]);
+    await eventually(() => phase("done"), (p) => p === "Succeeded", "done Succeeded");
+    // kubectl checks the phase itself first; the API server refuses the same way for other clients.
+    const r = await h.kubectl.run(["exec", "done", "--", "true"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("cannot exec into a container in a completed pod; current phase is Succeeded");
   }, 60_000);
 
   it("-it gets a terminal of the caller's size", async () => {
