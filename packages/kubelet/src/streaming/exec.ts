@@ -53,12 +53,13 @@ export function execUpgradeHandler(d: ExecDeps): (req: IncomingMessage, socket: 
     const url = new URL(req.url ?? "/", "http://kubelet");
     const parts = url.pathname.split("/").slice(2).map(decodeURIComponent);
     if (parts.length !== 3 || parts.some((p) => p === "")) return refuse(socket, 400, `Bad Request: ${url.pathname}`);
-    if ((req.headers.upgrade ?? "").toLowerCase() !== "websocket") return refuse(socket, 400, "unable to upgrade: only WebSocket (v5.channel.k8s.io, v4.channel.k8s.io) is served");
     const argv = url.searchParams.getAll("command");
     if (argv.length === 0) return refuse(socket, 400, "you must specify at least 1 command");
     const [ns, pod, container] = parts as [string, string, string];
+    // The container is checked first so that kubectl's SPDY retry shows why, not the transport.
     const target = d.target(ns, pod, container);
     if (typeof target === "string") return refuse(socket, 404, target);
+    if ((req.headers.upgrade ?? "").toLowerCase() !== "websocket") return refuse(socket, 400, "unable to upgrade: only WebSocket (v5.channel.k8s.io, v4.channel.k8s.io) is served");
     const q = url.searchParams;
     const flags = { stdin: q.get("stdin") === "true", stdout: q.get("stdout") === "true", stderr: q.get("stderr") === "true", tty: q.get("tty") === "true" };
     wss.handleUpgrade(req, socket, head, (ws) => runExec(ws, argv, target, flags));
