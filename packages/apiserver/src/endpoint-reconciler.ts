@@ -139,6 +139,7 @@ export class EndpointReconciler {
     const port = hostPorts.length ? Number(hostPorts[0]!.split(":")[1]) : this.o.port;
     const addresses = hostPorts.map((h) => ({ ip: h.split(":")[0]! }));
     const subsets = addresses.length ? [{ addresses, ports: [{ name: "https", port, protocol: "TCP" }] }] : [];
+    await this.writeSlice(addresses.map((a) => a.ip), port);
     const desired: KubeObject = { metadata: { name: "kubernetes", labels: { "endpointslice.kubernetes.io/skip-mirror": "true" } }, subsets };
     if (!cur) {
       try {
@@ -154,6 +155,30 @@ export class EndpointReconciler {
     } catch (e) {
       // The other server wrote it meanwhile: our cache hears of it and the key comes round again.
       if (!isConflict(e)) throw e;
+    }
+  }
+
+  /**
+   * The EndpointSlice `kubernetes` beside the Endpoints, as upstream's endpoints adapter writes it
+   * (the Service has no selector, so no slice controller makes one): what kube-proxy reads to
+   * forward the `kubernetes` ClusterIP to the API servers.
+   */
+  private async writeSlice(ips: string[], port: number): Promise<void> {
+    const slices = this.o.registry.lookup("discovery.k8s.io", "v1", "endpointslices")!;
+    const desired = {
+      addressType: "IPv4",
+      endpoints: ips.map((ip) => ({ addresses: [ip], conditions: { ready: true } })),
+      ports: ips.length ? [{ name: "https", port, protocol: "TCP" }] : [],
+    };
+    const cur = await this.o.store.get(slices, "default", "kubernetes").catch((e: unknown) => (isNotFound(e) ? undefined : Promise.reject(e)));
+    const body: KubeObject = { metadata: { name: "kubernetes", labels: { "kubernetes.io/service-name": "kubernetes" } }, ...desired };
+    try {
+      if (!cur) await this.o.store.create(slices, "default", body, { fieldManager: "kube-apiserver" });
+      else if (JSON.stringify({ addressType: cur.addressType, endpoints: cur.endpoints ?? [], ports: cur.ports ?? [] }) !== JSON.stringify(desired))
+        await this.o.store.update(slices, "default", "kubernetes", { ...body, metadata: { ...body.metadata, resourceVersion: cur.metadata.resourceVersion } }, { fieldManager: "kube-apiserver" });
+    } catch (e) {
+      // The other server wrote it meanwhile; the next reconcile compares again.
+      if (!isAlreadyExists(e) && !isConflict(e)) throw e;
     }
   }
 }

@@ -42,11 +42,20 @@ describe("kubernetes endpoints reconciler", () => {
     };
     await eventually(ips, (v) => v.length === 2, "both servers listed");
     expect(await ips()).toEqual(["127.0.20.1:6443", "127.0.20.2:6443"]);
+    // The EndpointSlice beside it (what kube-proxy reads), as upstream's endpoints adapter writes it.
+    const sliceIps = async () => {
+      const r = await fetch(`${a.url}/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/kubernetes`);
+      const sl = (await r.json()) as { metadata?: { labels?: Record<string, string> }; addressType?: string; endpoints?: { addresses: string[]; conditions: { ready: boolean } }[]; ports?: { name: string; port: number }[] };
+      return { labels: sl.metadata?.labels, addressType: sl.addressType, ips: (sl.endpoints ?? []).map((e) => `${e.addresses[0]}:${String(e.conditions.ready)}`).sort(), ports: sl.ports };
+    };
+    const slice = await eventually(sliceIps, (v) => v.ips.length === 2, "both servers in the slice");
+    expect(slice).toEqual({ labels: { "kubernetes.io/service-name": "kubernetes" }, addressType: "IPv4", ips: ["127.0.20.1:true", "127.0.20.2:true"], ports: [{ name: "https", port: 6443, protocol: "TCP" }] });
 
     // Graceful stop: B leaves the Endpoints before it is gone.
     await b.server.stop();
     servers.splice(servers.indexOf(b.server), 1);
     expect(await ips()).toEqual(["127.0.20.1:6443"]);
+    expect((await sliceIps()).ips).toEqual(["127.0.20.1:true"]);
 
     // A third server that stops renewing without withdrawing (a crash) drops out once its 1 s lease expires.
     const c = await start("apiserver-c", "127.0.20.3");
