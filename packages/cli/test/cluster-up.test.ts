@@ -133,6 +133,9 @@ describe.skipIf(!built)("kubemu up with the built-in table", () => {
     }
     expect(cmHolder).toMatch(/^controller-manager-[01]_[0-9a-z]{4}$/);
     expect(await ok(kubectl(["get", "cs", "controller-manager", "--no-headers"]))).toMatch(/^controller-manager\s+Healthy\s+ok/);
+    // The Deployment's pods run for real on node "kubemu" (the kubelet runs the catalog's nginx), so
+    // keep them off the Node object above, which no kubelet serves.
+    await ok(kubectl(["cordon", "up-e2e-node"]));
     await ok(kubectl(["create", "deployment", "up-e2e-web", "--image=nginx", "--replicas=2"]));
     let pods: string[] = [];
     for (let i = 0; i < 100 && pods.length < 2; i++) {
@@ -141,6 +144,12 @@ describe.skipIf(!built)("kubemu up with the built-in table", () => {
     }
     expect(pods).toHaveLength(2);
     expect(pods.every((p) => /^pod\/up-e2e-web-[bcdfghjklmnpqrstvwxz2456789]+-[a-z0-9]{5}$/.test(p))).toBe(true);
+    // With real pods: the rollout completes, and a new image rolls out as kubectl rollout status sees it.
+    expect(await ok(kubectl(["rollout", "status", "deployment/up-e2e-web", "--timeout=90s"]))).toContain('deployment "up-e2e-web" successfully rolled out');
+    await ok(kubectl(["set", "image", "deployment/up-e2e-web", "nginx=nginx:alpine"]));
+    expect(await ok(kubectl(["rollout", "status", "deployment/up-e2e-web", "--timeout=90s"]))).toContain('deployment "up-e2e-web" successfully rolled out');
+    const running = (await ok(kubectl(["get", "pods", "-l", "app=up-e2e-web", "-o", "jsonpath={range .items[*]}{.spec.containers[0].image} {.status.phase}{\"\\n\"}{end}"]))).trim().split("\n");
+    expect(running.filter((l) => l === "nginx:alpine Running")).toHaveLength(2);
   }, 180_000);
 
   it("keeps the CA across down/up, so kubeconfigs merged earlier stay valid", async (ctx) => {
