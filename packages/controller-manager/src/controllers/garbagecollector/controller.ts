@@ -5,11 +5,12 @@
  * attemptToDelete and attemptToOrphan queues. Workers start once the monitors have synced, or
  * after the initial sync timeout anyway, as upstream.
  */
-import type { KubeObject, ResourceRef, SharedInformer } from "@kubemu/common";
-import { Resources, SharedInformer as Informer, listerWatcherFor, qualifiedName, stripManagedFields } from "@kubemu/common";
+import type { ResourceRef } from "@kubemu/common";
+import { Resources } from "@kubemu/common";
 import type { ControllerContext } from "../../controller/context.js";
 import { InstrumentedQueue } from "../../controller/run.js";
-import { BUILTIN_RESOURCES, ServedResources, resourceKey } from "../../controller/served-resources.js";
+import { managerInformerSource } from "../../controller/served-resource-monitors.js";
+import { BUILTIN_RESOURCES, ServedResources } from "../../controller/served-resources.js";
 import { GarbageCollector, type WorkResult } from "./garbage-collector.js";
 import { GraphBuilder } from "./graph-builder.js";
 import { Monitors, isIgnored } from "./monitors.js";
@@ -41,11 +42,7 @@ export async function runGarbageCollector(ctx: ControllerContext, signal: AbortS
     recorder: ctx.recorder(COMPONENT),
     logger: log,
   });
-  const builtinKeys = new Set(BUILTIN_RESOURCES.map(resourceKey));
-  const monitors = new Monitors(builder, {
-    shared: (r) => (builtinKeys.has(resourceKey(r)) ? ctx.informers.informerFor(r) : undefined),
-    own: (r) => ownInformer(ctx, r, signal),
-  });
+  const monitors = new Monitors(builder, managerInformerSource(ctx, signal));
   let served = ServedResources.from(crds.lister.list());
   const resync = () => {
     served = ServedResources.from(crds.lister.list());
@@ -111,27 +108,4 @@ async function waitForMonitors(ctx: ControllerContext, monitors: Monitors, signa
     await ctx.clock.sleep(100, signal).catch(() => undefined);
   }
   return true;
-}
-
-/** A custom resource's own informer, stopped with its monitor (or with the controller). */
-function ownInformer(ctx: ControllerContext, r: ResourceRef, signal: AbortSignal): { informer: SharedInformer; stop(): void } {
-  const stop = new AbortController();
-  const onAbort = () => stop.abort();
-  signal.addEventListener("abort", onAbort, { once: true });
-  const informer = new Informer<KubeObject>({
-    name: qualifiedName(r),
-    listerWatcher: listerWatcherFor(ctx.informers.client, r),
-    transform: stripManagedFields,
-    clock: ctx.clock,
-    rng: ctx.rng.fork(),
-    logger: ctx.logger,
-  });
-  void informer.run(stop.signal);
-  return {
-    informer,
-    stop: () => {
-      signal.removeEventListener("abort", onAbort);
-      stop.abort();
-    },
-  };
 }

@@ -10,8 +10,9 @@ import type { GroupResource, KubeObject, Lister, QuotaEvaluator, WorkQueue } fro
 import { QuotaRegistry, Resources, deletedObject, listsEqual, objectKey, parseResourceList, runWorkers } from "@kubemu/common";
 import type { ControllerContext } from "../../controller/context.js";
 import { InstrumentedQueue } from "../../controller/run.js";
-import { BUILTIN_RESOURCES, ServedResources, resourceKey } from "../../controller/served-resources.js";
-import { QuotaMonitors, ownInformer } from "./monitors.js";
+import { managerInformerSource } from "../../controller/served-resource-monitors.js";
+import { ServedResources } from "../../controller/served-resources.js";
+import { QuotaMonitors } from "./monitors.js";
 import { ResourceQuotaSync } from "./sync.js";
 
 /** --concurrent-resource-quota-syncs' default. */
@@ -90,9 +91,8 @@ export async function runResourceQuotaController(ctx: ControllerContext, signal:
   const primary = new InstrumentedQueue("resourcequota_primary", ctx);
   const priority = new InstrumentedQueue("resourcequota_priority", ctx);
   const registry = new QuotaRegistry();
-  const builtinKeys = new Set(BUILTIN_RESOURCES.map(resourceKey));
   const monitors = new QuotaMonitors(
-    { shared: (r) => (builtinKeys.has(resourceKey(r)) ? ctx.informers.informerFor(r) : undefined), own: (r) => ownInformer(ctx, r, signal) },
+    managerInformerSource(ctx, signal),
     // Monitors report only updates and deletes, never while being set up: handlers exists by then.
     (gr, ns) => handlers.replenish(gr, ns),
     () => ctx.clock.now(),

@@ -3,13 +3,13 @@
  * served namespaced resource but the ignored ones (Events) — whose caches the recount lists,
  * and whose changes that free quota (replenishment) ask for a recount: any deletion, a pod
  * going terminal, a Service leaving NodePort/LoadBalancer, a claim's allocated size changing.
- * Creates are not replenishment: the admission plugin charged them already. Built-in resources
- * use the manager's shared informers; a custom resource gets its own informer while its CRD is
- * established.
+ * Creates are not replenishment: the admission plugin charged them already. The informer set
+ * itself (shared informers for built-ins, own ones for custom resources) is
+ * controller/served-resource-monitors.ts.
  */
-import type { EventHandler, GroupResource, KubeObject, QuotaObject, ResourceRef, SharedInformer } from "@kubemu/common";
-import { SharedInformer as Informer, deletedObject, isQuotaIgnored, listerWatcherFor, qualifiedName, quotaServiceType, quotaV1Pod, requiresQuotaReplenish, stripManagedFields } from "@kubemu/common";
-import type { ControllerContext } from "../../controller/context.js";
+import type { GroupResource, KubeObject, QuotaObject, ResourceRef } from "@kubemu/common";
+import { deletedObject, isQuotaIgnored, qualifiedName, quotaServiceType, quotaV1Pod, requiresQuotaReplenish } from "@kubemu/common";
+import { ServedResourceMonitors, type InformerSource } from "../../controller/served-resource-monitors.js";
 import { BUILTIN_RESOURCES } from "../../controller/served-resources.js";
 
 const grKey = (gr: GroupResource) => `${gr.group}/${gr.resource}`;
@@ -46,68 +46,37 @@ export function updateFreesQuota(gr: GroupResource, old: QuotaObject, cur: Quota
   }
 }
 
-/** Where monitors get their informers: a shared one for built-ins, an own one (with its stop) for custom resources. */
-export interface InformerSource {
-  shared(r: ResourceRef): SharedInformer | undefined;
-  own(r: ResourceRef): { informer: SharedInformer; stop(): void };
-}
-
-interface Monitor {
-  resource: ResourceRef;
-  informer: SharedInformer;
-  registration: { remove(): void };
-  stop?: () => void;
-}
-
 export class QuotaMonitors {
-  private readonly monitors = new Map<string, Monitor>();
+  private readonly monitors: ServedResourceMonitors;
 
   constructor(
-    private readonly source: InformerSource,
+    source: InformerSource,
     /** A change in a namespace that may have freed quota of a resource. */
-    private readonly replenish: (gr: GroupResource, namespace: string) => void,
-    private readonly now: () => number,
-  ) {}
+    replenish: (gr: GroupResource, namespace: string) => void,
+    now: () => number,
+  ) {
+    this.monitors = new ServedResourceMonitors(source, (r) => {
+      const gr = grOf(r);
+      const notify = (o: KubeObject) => replenish(gr, o.metadata.namespace ?? "");
+      return {
+        onUpdate: (old, cur) => {
+          if (old.metadata.resourceVersion !== cur.metadata.resourceVersion && updateFreesQuota(gr, old, cur, now())) notify(cur);
+        },
+        onDelete: (o) => notify(deletedObject(o)),
+      };
+    });
+  }
 
   /** Makes the monitored set exactly the quotable ones of `served`; answers what changed. */
   sync(served: readonly ResourceRef[]): { added: string[]; removed: string[] } {
     const wanted = new Map<string, ResourceRef>();
     for (const r of served) if (isQuotable(r) && !wanted.has(grKey(grOf(r)))) wanted.set(grKey(grOf(r)), r);
-    const added: string[] = [];
-    const removed: string[] = [];
-    for (const [key, m] of this.monitors) {
-      if (wanted.has(key)) continue;
-      m.registration.remove();
-      m.stop?.();
-      this.monitors.delete(key);
-      removed.push(key);
-    }
-    for (const [key, r] of wanted) {
-      if (this.monitors.has(key)) continue;
-      this.monitors.set(key, this.start(r));
-      added.push(key);
-    }
-    return { added, removed };
-  }
-
-  private start(r: ResourceRef): Monitor {
-    const gr = grOf(r);
-    const notify = (o: KubeObject) => this.replenish(gr, o.metadata.namespace ?? "");
-    const handler: EventHandler = {
-      onUpdate: (old, cur) => {
-        if (old.metadata.resourceVersion !== cur.metadata.resourceVersion && updateFreesQuota(gr, old, cur, this.now())) notify(cur);
-      },
-      onDelete: (o) => notify(deletedObject(o)),
-    };
-    const shared = this.source.shared(r);
-    if (shared) return { resource: r, informer: shared, registration: shared.addEventHandler(handler, { resync: false }) };
-    const own = this.source.own(r);
-    return { resource: r, informer: own.informer, registration: own.informer.addEventHandler(handler, { resync: false }), stop: own.stop };
+    return this.monitors.sync(wanted);
   }
 
   /** The group/resources monitored now. */
   resources(): GroupResource[] {
-    return [...this.monitors.values()].map((m) => grOf(m.resource));
+    return this.monitors.entries().map(([, m]) => grOf(m.resource));
   }
 
   /** A resource's objects in a namespace; throws while it is not monitored or its cache not synced (protectedLister). */
@@ -120,37 +89,10 @@ export class QuotaMonitors {
 
   /** Whether every monitor has listed once. */
   hasSynced(): boolean {
-    return [...this.monitors.values()].every((m) => m.informer.hasSynced());
+    return this.monitors.entries().every(([, m]) => m.informer.hasSynced());
   }
 
   stop(): void {
-    for (const m of this.monitors.values()) {
-      m.registration.remove();
-      m.stop?.();
-    }
-    this.monitors.clear();
+    this.monitors.stop();
   }
-}
-
-/** A custom resource's own informer, stopped with its monitor or with the controller. */
-export function ownInformer(ctx: ControllerContext, r: ResourceRef, signal: AbortSignal): { informer: SharedInformer; stop(): void } {
-  const stop = new AbortController();
-  const onAbort = () => stop.abort();
-  signal.addEventListener("abort", onAbort, { once: true });
-  const informer = new Informer<KubeObject>({
-    name: qualifiedName(r),
-    listerWatcher: listerWatcherFor(ctx.informers.client, r),
-    transform: stripManagedFields,
-    clock: ctx.clock,
-    rng: ctx.rng.fork(),
-    logger: ctx.logger,
-  });
-  void informer.run(stop.signal);
-  return {
-    informer,
-    stop: () => {
-      signal.removeEventListener("abort", onAbort);
-      stop.abort();
-    },
-  };
 }
