@@ -9,6 +9,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll } from "vitest";
 import { ApiClient } from "@kubemu/common";
 import { E2eCluster, type Proc } from "../../../apiserver/test/e2e/cluster.js";
 import { Kubectl } from "../../../apiserver/test/e2e/kubectl-run.js";
@@ -21,6 +22,21 @@ export interface NodeDef {
   /** N in 127.1.70.N and 127.246.N.0/24. */
   n: number;
   labels?: string;
+}
+
+/**
+ * A harness for one test file: started before its tests and stopped after them (every process
+ * by pid, also when a test fails). Call it at the top level of the file.
+ */
+export function kubeletHarnessForFile(...args: ConstructorParameters<typeof KubeletHarness>): KubeletHarness {
+  const h = new KubeletHarness(...args);
+  beforeAll(async () => {
+    await h.start();
+  }, 60_000);
+  afterAll(async () => {
+    await h.stop();
+  }, 30_000);
+  return h;
 }
 
 export class KubeletHarness {

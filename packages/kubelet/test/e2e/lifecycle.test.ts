@@ -6,10 +6,10 @@
  * Subnets: etcd 127.1.63.x, API 127.1.64.x, scheduler 127.1.65.x, node 127.1.70.11, pods 127.246.11.0/24.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, KubeletHarness, pidsMentioning } from "./harness.js";
+import { describe, expect, it } from "vitest";
+import { eventually, kubeletHarnessForFile, pidsMentioning } from "./harness.js";
 
-const h = new KubeletHarness({ etcd: "127.1.63", api: "127.1.64", scheduler: "127.1.65" }, [{ name: "kubemu-m02", n: 11 }]);
+const h = kubeletHarnessForFile({ etcd: "127.1.63", api: "127.1.64", scheduler: "127.1.65" }, [{ name: "kubemu-m02", n: 11 }]);
 
 const status = async (pod: string) => {
   const r = await h.kubectl.run(["get", "pod", pod, "--no-headers"]);
@@ -17,14 +17,6 @@ const status = async (pod: string) => {
 };
 const json = async (args: string[]) => JSON.parse(await h.kubectl.ok([...args, "-o", "json"])) as Record<string, any>;
 const apply = (obj: unknown) => h.kubectl.ok(["apply", "-f", "-"], { input: JSON.stringify(obj) });
-
-beforeAll(async () => {
-  await h.start();
-}, 60_000);
-
-afterAll(async () => {
-  await h.stop();
-}, 30_000);
 
 describe("kubelet lifecycle e2e", () => {
   it("a killed kubelet kills its containers; started again it runs its pods again", async () => {

@@ -4,25 +4,17 @@
  * CrashLoopBackOff, ErrImagePull/ImagePullBackOff, Terminating), logs land on disk in CRI format.
  * Subnets: etcd 127.1.60.x, API 127.1.61.x, scheduler 127.1.62.x, node 127.1.70.1, pods 127.246.1.0/24.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Resources, type KubeObject } from "@kubemu/common";
-import { eventually, KubeletHarness, pidsMentioning } from "./harness.js";
+import { eventually, kubeletHarnessForFile, pidsMentioning } from "./harness.js";
 
-const h = new KubeletHarness({ etcd: "127.1.60", api: "127.1.61", scheduler: "127.1.62" }, [{ name: "kubemu", n: 1, labels: "node-role.kubernetes.io/control-plane=" }]);
+const h = kubeletHarnessForFile({ etcd: "127.1.60", api: "127.1.61", scheduler: "127.1.62" }, [{ name: "kubemu", n: 1, labels: "node-role.kubernetes.io/control-plane=" }]);
 
 const status = async (pod: string) => {
   const r = await h.kubectl.run(["get", "pod", pod, "--no-headers"]);
   return r.code === 0 ? (r.stdout.trim().split(/\s+/)[2] ?? "") : `(${r.stderr.trim()})`;
 };
 const json = async (args: string[]) => JSON.parse(await h.kubectl.ok([...args, "-o", "json"])) as Record<string, any>;
-
-beforeAll(async () => {
-  await h.start();
-}, 60_000);
-
-afterAll(async () => {
-  await h.stop();
-}, 30_000);
 
 describe("kubelet e2e", () => {
   it("registers the node, Ready, as minikube's", async () => {

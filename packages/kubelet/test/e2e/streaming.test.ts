@@ -4,25 +4,17 @@
  * and upstream's error messages.
  * Subnets: etcd 127.1.130.x, API 127.1.131.x, scheduler 127.1.132.x, node 127.1.135.1, pods 127.248.1.0/24.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { execFile } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { shellQuote } from "../../src/streaming/exec.js";
-import { eventually, KubeletHarness } from "./harness.js";
+import { eventually, kubeletHarnessForFile } from "./harness.js";
 
-const h = new KubeletHarness({ etcd: "127.1.130", api: "127.1.131", scheduler: "127.1.132" }, [{ name: "kubemu", n: 1 }], { nodes: "127.1.135", pods: "127.248" });
+const h = kubeletHarnessForFile({ etcd: "127.1.130", api: "127.1.131", scheduler: "127.1.132" }, [{ name: "kubemu", n: 1 }], { nodes: "127.1.135", pods: "127.248" });
 
 const apply = (obj: unknown) => h.kubectl.ok(["apply", "-f", "-"], { input: JSON.stringify(obj) });
 const phase = async (pod: string) => (await h.kubectl.run(["get", "pod", pod, "-o", "jsonpath={.status.phase}"])).stdout;
-
-beforeAll(async () => {
-  await h.start();
-}, 60_000);
-
-afterAll(async () => {
-  await h.stop();
-}, 30_000);
 
 describe("kubectl logs", () => {
   it("prints the container's output; --tail, --timestamps, --limit-bytes, --since; -c and upstream's errors", async () => {
