@@ -14,3 +14,4 @@ export * from "./quantity/index.js";
 export * from "./quota/index.js";
 export * from "./client/index.js";
 export * from "./component/index.js";
+export * from "./scheduling/taints.js";

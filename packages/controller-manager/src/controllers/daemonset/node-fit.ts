@@ -10,7 +10,7 @@
  * toleratesTaint (node-util/taints.ts).
  */
 import type { Node, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, PodSpec, Taint, Toleration } from "kubernetes-types/core/v1.js";
-import { toleratesTaint } from "../node-util/taints.js";
+import { toleratesTaint } from "@kubemu/common";
 import { addDaemonTolerations, type DaemonSetObject } from "./daemon-pod.js";
 
 export interface NodeFit {

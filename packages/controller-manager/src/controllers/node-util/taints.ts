@@ -6,7 +6,7 @@
  */
 import type { Clock, KubeObject } from "@kubemu/common";
 import { Resources, isConflict } from "@kubemu/common";
-import type { Node, Taint, Toleration } from "kubernetes-types/core/v1.js";
+import type { Node, Taint } from "kubernetes-types/core/v1.js";
 import type { ControllerClient } from "../../controller/client.js";
 
 export type NodeObject = Node & KubeObject;
@@ -44,21 +44,6 @@ export function taintSetDiff(wanted: readonly Taint[], current: readonly Taint[]
 
 function sameTaint(a: Taint, b: Taint): boolean {
   return a.key === b.key && a.effect === b.effect && (a.value ?? "") === (b.value ?? "") && (a.timeAdded ?? "") === (b.timeAdded ?? "");
-}
-
-/** The toleration tolerates the taint (upstream's Toleration.ToleratesTaint). */
-export function toleratesTaint(t: Toleration, taint: Taint): boolean {
-  if (t.effect && t.effect !== taint.effect) return false;
-  if (t.key && t.key !== taint.key) return false;
-  switch (t.operator ?? "") {
-    case "":
-    case "Equal":
-      return (t.value ?? "") === (taint.value ?? "");
-    case "Exists":
-      return true;
-    default:
-      return false;
-  }
 }
 
 /** Node spec.taints after adding or replacing `taint` (same key and effect), or undefined when it is already there unchanged. */

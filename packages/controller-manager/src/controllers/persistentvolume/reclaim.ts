@@ -116,20 +116,30 @@ export class Reclaimer {
       .sort();
   }
 
-  /** recycleVolumeOperation: runs in the background; its outcome is written to the PV, never thrown. */
-  private async recycleVolumeOperation(volume: VolumeObject): Promise<void> {
-    const log = this.d.logger.child({ volume: volume.metadata.name });
+  /**
+   * The stored PV, if it still needs its reclaim operation: the cached copy may be behind a
+   * previous operation's write, so background operations decide on the stored one.
+   */
+  private async freshReleased(volume: VolumeObject, log: Logger, operation: string): Promise<VolumeObject | undefined> {
     let fresh: VolumeObject;
     try {
       fresh = await this.d.client.get<VolumeObject>(Resources.persistentVolumes, undefined, volume.metadata.name!);
     } catch (e) {
       log.debug({ err: messageOf(e) }, "Error reading persistent volume");
-      return;
+      return undefined;
     }
     if (!this.isVolumeReleased(fresh)) {
-      log.debug("Volume no longer needs recycling, skipping");
-      return;
+      log.debug(`Volume no longer needs ${operation}, skipping`);
+      return undefined;
     }
+    return fresh;
+  }
+
+  /** recycleVolumeOperation: runs in the background; its outcome is written to the PV, never thrown. */
+  private async recycleVolumeOperation(volume: VolumeObject): Promise<void> {
+    const log = this.d.logger.child({ volume: volume.metadata.name });
+    const fresh = await this.freshReleased(volume, log, "recycling");
+    if (!fresh) return;
     const used = this.podsUsing(fresh);
     const ref = fresh.spec.claimRef!;
     // A cached claim of that name is a new claim using another PV: this one is safe to scrub.
@@ -162,18 +172,8 @@ export class Reclaimer {
 
   private async deleteVolumeOperation(volume: VolumeObject): Promise<void> {
     const log = this.d.logger.child({ volume: volume.metadata.name });
-    let fresh: VolumeObject;
-    try {
-      // The cached copy may be behind a previous operation's write: decide on the stored one.
-      fresh = await this.d.client.get<VolumeObject>(Resources.persistentVolumes, undefined, volume.metadata.name!);
-    } catch (e) {
-      log.debug({ err: messageOf(e) }, "Error reading persistent volume");
-      return;
-    }
-    if (!this.isVolumeReleased(fresh)) {
-      log.debug("Volume no longer needs deletion, skipping");
-      return;
-    }
+    const fresh = await this.freshReleased(volume, log, "deletion");
+    if (!fresh) return;
     const outcome = deleteVolumeStorage(fresh);
     if (outcome.kind === "external") {
       log.debug("External deleter for volume requested, ignoring");

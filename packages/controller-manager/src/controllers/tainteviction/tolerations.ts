@@ -1,6 +1,6 @@
 /** Which tolerations let a pod stay with a node's NoExecute taints, and for how long (upstream's v1helper.GetMatchingTolerations and getMinTolerationTime). */
 import type { Taint, Toleration } from "kubernetes-types/core/v1.js";
-import { toleratesTaint } from "../node-util/taints.js";
+import { toleratesTaint } from "@kubemu/common";
 
 /** Every taint tolerated, and the first toleration that tolerates each; false as soon as one is not. */
 export function matchingTolerations(taints: readonly Taint[], tolerations: readonly Toleration[]): { allTolerated: boolean; used: Toleration[] } {

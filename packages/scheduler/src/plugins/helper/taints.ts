@@ -1,20 +1,6 @@
 /** Taints and tolerations as component-helpers' scheduling/corev1 helpers judge them. */
 import type { Taint, Toleration } from "kubernetes-types/core/v1.js";
-
-/** True if the toleration tolerates the taint (empty effect = any effect, empty key with Exists = any key). */
-export function toleratesTaint(t: Toleration, taint: Taint): boolean {
-  if (t.effect && t.effect !== taint.effect) return false;
-  if (t.key && t.key !== taint.key) return false;
-  switch (t.operator ?? "") {
-    case "":
-    case "Equal":
-      return (t.value ?? "") === (taint.value ?? "");
-    case "Exists":
-      return true;
-    default:
-      return false;
-  }
-}
+import { toleratesTaint } from "@kubemu/common";
 
 /** True if any toleration tolerates the taint. */
 export function tolerationsTolerateTaint(tolerations: readonly Toleration[] | undefined, taint: Taint): boolean {
