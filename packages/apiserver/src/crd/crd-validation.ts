@@ -78,7 +78,9 @@ function validateNames(names: Obj): FieldError[] {
       continue;
     }
     list.forEach((v, i) => {
-      if (typeof v !== "string" || (f === "shortNames" && dns1035Label(v))) errs.push(invalid(`spec.names.${f}[${i}]`, v, f === "shortNames" ? (dns1035Label(String(v)) ?? "must be a string") : "must be a string"));
+      // String() of an arbitrary object can throw (a non-callable toString), so only strings are checked further.
+      const problem = typeof v !== "string" ? "must be a string" : f === "shortNames" ? dns1035Label(v) : undefined;
+      if (problem) errs.push(invalid(`spec.names.${f}[${i}]`, v, problem));
     });
   }
   return errs;

@@ -210,6 +210,13 @@ describe("custom resource declarations", () => {
 });
 
 describe("robustness", () => {
+  it("a shortName that is an object whose toString is not callable is Invalid, not a crash (fast-check's counterexample)", () => {
+    const obj = { apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", metadata: { name: "x.y.z" }, spec: { names: { plural: "", kind: "", shortNames: [{ toString: 0 }] }, conversion: { strategy: "None" } } } as unknown as KubeObject;
+    defaultCrd(obj);
+    expect(validateCrd(obj, obj).some((e) => e.field === "spec.names.shortNames[0]" && e.message.endsWith("must be a string"))).toBe(true);
+    for (const d of customResourceDefs(obj)) d.row?.({ apiVersion: "a/v1", kind: "K", metadata: { name: "n" } } as KubeObject, { now: new Date() });
+  });
+
   it("CRD defaulting, validation and declaration building never throw on arbitrary specs", () => {
     const specArb = fc.oneof(
       fc.jsonValue(),
