@@ -97,7 +97,7 @@ export function parseArgs(argv: string[]): ApiServerConfig {
     .option("--tls-cert-file <file>", "PEM certificate (chain) to serve HTTPS with")
     .option("--tls-private-key-file <file>", "PEM private key of --tls-cert-file")
     .option("--client-ca-file <file>", "PEM CA bundle that signs client certificates")
-    .option("--insecure-port <port>", "with TLS: also serve plain HTTP on this port (components, launcher)")
+    .option("--insecure-port <port>", "with TLS: also serve plain HTTP on this port, only GET /healthz /livez /readyz /version (unauthenticated probes)")
     .option("--service-account-signing-key-file <file>", "PEM private key that signs service account tokens (default: one made at start, valid on this apiserver only)")
     .option("--service-account-key-file <files>", "comma-separated PEM files of keys that verify service account tokens (default: the signing key)")
     .option("--service-account-issuer <url>", "the iss of service account tokens", "https://kubernetes.default.svc.cluster.local")

@@ -1,9 +1,11 @@
 /**
  * Who is asking, as kube-apiserver's x509 authenticator decides it: over TLS a client
  * certificate signed by --client-ca-file names the user (CN) and groups (O); a certificate that
- * does not verify is 401; no credential is `system:anonymous`. The plain-HTTP port is trusted as
- * the old --insecure-port was (loopback only, used by the launcher and in-cluster components): its
- * user is in system:masters. What a user may do is decided in ../auth/ (RBAC).
+ * does not verify is 401; no credential is `system:anonymous`. A server with no TLS at all (plain
+ * mode: test harnesses and benchmarks, `up --insecure-http`) cannot authenticate anyone, so every
+ * request there acts as a member of system:masters — plain mode is for tests only and grants full
+ * access. (The probe port beside TLS never gets here: it answers only the public paths.) What a
+ * user may do is decided in ../auth/ (RBAC).
  */
 import type { IncomingMessage } from "node:http";
 import type { TLSSocket } from "node:tls";
@@ -13,7 +15,7 @@ import type { UserInfo } from "../auth/attributes.js";
 export type { UserInfo } from "../auth/attributes.js";
 
 export const ANONYMOUS: UserInfo = { name: "system:anonymous", groups: ["system:unauthenticated"] };
-/** The identity of the trusted plain-HTTP port (upstream's insecure-port user). */
+/** Everyone's identity on a server without TLS (plain mode, test-only; upstream's old insecure-port user). */
 export const INSECURE_USER: UserInfo = { name: "system:unsecured", groups: ["system:masters", "system:authenticated"] };
 
 /** The certificate identity of each TLS connection: fixed at the handshake, so read once per connection. */

@@ -18,7 +18,7 @@ import { sendBytes, sendError, sendJson } from "./respond.js";
 import { decodeObjectBody, readBody } from "./body.js";
 import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from "./discovery.js";
 import { ApiMetrics } from "./metrics.js";
-import { authenticate, type UserInfo } from "./authn.js";
+import { ANONYMOUS, authenticate, type UserInfo } from "./authn.js";
 import { answerReview, isReview } from "./reviews.js";
 import { requestAttributes } from "../auth/attributes.js";
 import { AUTHENTICATED, forbiddenError } from "../auth/authorizer.js";
@@ -57,7 +57,10 @@ export interface HttpFrontOptions {
   status: () => ProcessStatus | Promise<ProcessStatus>;
   /** Serve HTTPS with these PEMs (ca: verify client certificates when presented). */
   tls?: { cert: string | Buffer; key: string | Buffer; ca?: string | Buffer };
-  /** With tls: also serve plain HTTP on this port of the same address. */
+  /**
+   * With tls: also serve plain HTTP on this port of the same address, for unauthenticated probes
+   * only: GET /healthz, /livez, /readyz and /version (upstream's public paths); anything else is 403.
+   */
   insecurePort?: number;
   /** Service account tokens: bearer authentication and POST serviceaccounts/<name>/token. */
   tokens?: ServiceAccountTokens;
@@ -70,18 +73,19 @@ export interface HttpFrontOptions {
 export class HttpFront {
   /** The main listener (HTTPS when TLS is configured). */
   readonly server: Server;
-  /** Plain-HTTP listener beside an HTTPS one, for in-cluster components and the launcher. */
+  /** Plain-HTTP listener beside an HTTPS one that answers only the public probes (PROBE_PATHS). */
   readonly insecureServer: Server | undefined;
   private readonly v3Docs = new Map<string, SerializedDocument>();
 
   constructor(private readonly o: HttpFrontOptions) {
     o.ctx.registry.onChange(() => this.v3Docs.clear()); // CRDs change the served group versions
-    const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-      this.handle(req, res).catch((e) => {
+    const handler = (probeOnly: boolean) => (req: IncomingMessage, res: ServerResponse) => {
+      this.handle(req, res, probeOnly).catch((e) => {
         o.ctx.log.error({ err: e instanceof Error ? (e.stack ?? e.message) : String(e) }, "request handler failed");
         sendError(req, res, e);
       });
     };
+    const onRequest = handler(false);
     const common = { requestTimeout: 0, keepAliveTimeout: 65_000 };
     // An https.Server emits the same request/upgrade events; the wire server attaches to either.
     this.server = o.tls
@@ -90,11 +94,12 @@ export class HttpFront {
           onRequest,
         ) as unknown as Server)
       : createServer(common, onRequest);
-    this.insecureServer = o.tls && o.insecurePort !== undefined ? createServer(common, onRequest) : undefined;
+    this.insecureServer = o.tls && o.insecurePort !== undefined ? createServer(common, handler(true)) : undefined;
     for (const server of this.servers()) {
       // Upgrades other than the wire API (exec/attach/port-forward until the kubelet serves them)
-      // get a Status instead of a socket left hanging.
-      server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.upgrade(req, socket, head));
+      // get a Status instead of a socket left hanging. The probe port upgrades nothing.
+      const probeOnly = server === this.insecureServer;
+      server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.upgrade(req, socket, head, probeOnly));
       server.on("clientError", (_e, socket) => {
         if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
         else socket.destroy();
@@ -102,10 +107,11 @@ export class HttpFront {
     }
   }
 
-  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, probeOnly: boolean): Promise<void> {
     const url = new URL(req.url ?? "/", "http://apiserver");
     let status: Status;
     try {
+      if (probeOnly) throw probePortForbidden(req.method ?? "GET", url);
       const user = await this.identify(req);
       // A wire connection carries many requests, each authorized on its own (auth/wire-authorization.ts);
       // opening one only takes an authenticated user.
@@ -175,14 +181,19 @@ export class HttpFront {
     );
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async handle(req: IncomingMessage, res: ServerResponse, probeOnly: boolean): Promise<void> {
     const start = process.hrtime.bigint();
     const url = new URL(req.url ?? "/", "http://apiserver");
     const path = url.pathname;
     const info = parseRequestPath(path);
     let user: UserInfo;
     try {
-      user = await this.identify(req);
+      if (probeOnly) {
+        // No credential can be checked here, so nothing but the public probes is answered, for
+        // anyone, whatever RBAC grants system:anonymous.
+        if (!isProbe(req.method ?? "GET", path)) throw probePortForbidden(req.method ?? "GET", url);
+        user = ANONYMOUS;
+      } else user = await this.identify(req);
       const authz = this.o.authorization;
       if (!authz.canDecideNow(user)) await authz.waitForSync();
       authz.check(user, requestAttributes(req.method ?? "GET", path, info, url.searchParams));
@@ -339,4 +350,16 @@ function rootPaths(gvs: readonly { group: string; version: string }[]): string[]
   const paths = new Set(["/api", "/api/v1", "/apis", "/apis/", "/healthz", "/livez", "/metrics", "/openapi/v2", "/openapi/v3", "/openapi/v3/", "/readyz", "/version"]);
   for (const g of named) paths.add(`/apis/${g.group}`).add(`/apis/${g.group}/${g.version}`);
   return [...paths].sort();
+}
+
+/** What the plain-HTTP probe port (--insecure-port beside TLS) answers: upstream's public paths. */
+export const PROBE_PATHS: ReadonlySet<string> = new Set(["/healthz", "/livez", "/readyz", "/version", "/version/"]);
+
+function isProbe(method: string, path: string): boolean {
+  return (method === "GET" || method === "HEAD") && PROBE_PATHS.has(path);
+}
+
+/** The 403 of anything else on the probe port, in the words anonymous gets on the TLS port. */
+function probePortForbidden(method: string, url: URL): Error {
+  return forbiddenError(ANONYMOUS, requestAttributes(method, url.pathname, parseRequestPath(url.pathname), url.searchParams), "");
 }
