@@ -20,7 +20,9 @@ import { NodeAgent } from "./node/node-agent.js";
 import { Backoff } from "./pod/backoff.js";
 import { Ipam } from "./pod/ipam.js";
 import { PodWorker, type PodWorkerDeps } from "./pod/worker.js";
-import type { SourceKind } from "./pod/references.js";
+import { podReferenceNames, type SourceKind } from "./pod/references.js";
+import { ObjectManager } from "./objects/object-manager.js";
+import { pollFeed, watchFeed } from "./objects/feeds.js";
 import type { SandboxKind } from "./runtime/container.js";
 import { busyboxDir, findOnPath } from "./runtime/executables.js";
 import { ImageManager } from "./runtime/image-manager.js";
@@ -38,6 +40,10 @@ export interface RunningKubelet {
 /** Eviction thresholds upstream uses by default: memory.available<100Mi, nodefs.available<10%. */
 const MEMORY_PRESSURE_BYTES = 100 * 1024 * 1024;
 const DISK_PRESSURE_FRACTION = 0.1;
+/** How often a claim or volume a pod uses is read again (they are only gettable by name, as upstream's volume manager reads them). */
+const VOLUME_POLL_MS = 2_000;
+/** How long a new pod waits for the first read of its secrets, configMaps and claims before it starts anyway. */
+const SOURCE_SYNC_WAIT_MS = 10_000;
 
 /** Whether bwrap can make a sandbox here; the kind of runtime to use and why. */
 export function detectSandbox(mode: KubeletConfig["sandbox"]): { sandbox: SandboxKind; note: string } {
@@ -75,11 +81,7 @@ export async function startKubelet(cfg: KubeletConfig, log: Logger): Promise<Run
   const factory = new InformerFactory(client, { clock, rng: rng.fork(), logger: log });
   const pods = factory.informerFor<Pod & KubeObject>(Resources.pods, { fieldSelector: `spec.nodeName=${cfg.nodeName}` });
   const self = factory.informerFor(Resources.nodes, { fieldSelector: `metadata.name=${cfg.nodeName}` });
-  const configMaps = factory.informerFor<ConfigMap & KubeObject>(Resources.configMaps);
-  const secrets = factory.informerFor<Secret & KubeObject>(Resources.secrets);
   const services = factory.informerFor<Service & KubeObject>(Resources.services);
-  const pvcs = factory.informerFor<PersistentVolumeClaim & KubeObject>(Resources.persistentVolumeClaims);
-  const pvs = factory.informerFor<PersistentVolume & KubeObject>(Resources.persistentVolumes);
   const recorder = new EventRecorder({ client, component: "kubelet", host: cfg.nodeName, reportingInstance: cfg.nodeName, clock, logger: log });
   const stopping = new AbortController();
   setMaxListeners(100, stopping.signal);
@@ -144,6 +146,36 @@ export async function startKubelet(cfg: KubeletConfig, log: Logger): Promise<Run
     hostResolv = "";
   }
   const workers = new Map<string, PodWorker>();
+  // A configMap, secret or claim that appears or changes wakes the pods using it (a pod waiting on
+  // a missing one starts at once); services reach env at the next container start.
+  const wake = (kind: SourceKind, namespace: string, name: string) => workers.forEach((w) => w.sourceChanged(kind, namespace, name));
+  const feedOpts = { clock, rng: rng.fork(), logger: log };
+  const secrets = new ObjectManager(watchFeed<Secret & KubeObject>(client, Resources.secrets, feedOpts), (r) => wake("secret", r.namespace ?? "", r.name));
+  const configMaps = new ObjectManager(watchFeed<ConfigMap & KubeObject>(client, Resources.configMaps, feedOpts), (r) => wake("configmap", r.namespace ?? "", r.name));
+  const pvs = new ObjectManager(pollFeed<PersistentVolume & KubeObject>(client, Resources.persistentVolumes, VOLUME_POLL_MS, feedOpts), (r) => {
+    for (const holder of pvs.holdersOf(r)) {
+      const [ns = "", claim = ""] = holder.split("/");
+      wake("pvc", ns, claim);
+    }
+  });
+  // A claim's holder of its volume is the claim itself ("<namespace>/<claim>").
+  const pvcs = new ObjectManager(pollFeed<PersistentVolumeClaim & KubeObject>(client, Resources.persistentVolumeClaims, VOLUME_POLL_MS, feedOpts), (r, pvc) => {
+    const volume = pvc?.spec?.volumeName;
+    pvs.register(`${r.namespace ?? ""}/${r.name}`, volume ? [{ name: volume }] : []);
+    wake("pvc", r.namespace ?? "", r.name);
+  });
+  const podRefs = (pod: Pod, kind: SourceKind) => podReferenceNames(pod, kind).map((name) => ({ namespace: pod.metadata!.namespace!, name }));
+  const registerPod = (pod: Pod) => {
+    const uid = pod.metadata!.uid!;
+    secrets.register(uid, podRefs(pod, "secret"));
+    configMaps.register(uid, podRefs(pod, "configmap"));
+    pvcs.register(uid, podRefs(pod, "pvc"));
+  };
+  const unregisterPod = (uid: string) => {
+    secrets.unregister(uid);
+    configMaps.unregister(uid);
+    pvcs.unregister(uid);
+  };
   const deps: PodWorkerDeps = {
     nodeName: cfg.nodeName,
     nodeIP: cfg.nodeIp,
@@ -164,16 +196,16 @@ export async function startKubelet(cfg: KubeletConfig, log: Logger): Promise<Run
     crashBackoff: new Backoff(cfg.timing.crashLoopBackoffBaseMs, cfg.timing.crashLoopBackoffCapMs),
     ipam,
     envSources: {
-      configMap: (ns, name) => configMaps.lister.get(ns, name),
-      secret: (ns, name) => secrets.lister.get(ns, name),
+      configMap: (ns, name) => configMaps.get(ns, name),
+      secret: (ns, name) => secrets.get(ns, name),
       services: () => services.lister.list(),
       allocatable,
     },
     volumeSources: {
-      configMap: (ns, name) => configMaps.lister.get(ns, name),
-      secret: (ns, name) => secrets.lister.get(ns, name),
-      pvc: (ns, name) => pvcs.lister.get(ns, name),
-      pv: (name) => pvs.lister.get(undefined, name),
+      configMap: (ns, name) => configMaps.get(ns, name),
+      secret: (ns, name) => secrets.get(ns, name),
+      pvc: (ns, name) => pvcs.get(ns, name),
+      pv: (name) => pvs.get(undefined, name),
       token: tokenRequest,
       allocatable,
     },
@@ -204,31 +236,44 @@ export async function startKubelet(cfg: KubeletConfig, log: Logger): Promise<Run
     onDone: (uid) => workers.delete(uid),
   };
 
+  // A new pod's worker starts once the objects it uses have been read once (bounded, as
+  // upstream's manager Get waits for its reflector), so a pod does not flash "not found" errors
+  // for a secret or configMap that exists; updates meanwhile are kept, the latest wins.
+  const starting = new Map<string, Pod & KubeObject>();
+  const startWorker = async (pod: Pod & KubeObject) => {
+    const uid = pod.metadata.uid!;
+    const wait = AbortSignal.any([stopping.signal, AbortSignal.timeout(SOURCE_SYNC_WAIT_MS)]);
+    const refs = (k: SourceKind) => podRefs(pod, k);
+    await Promise.all([secrets.waitForSync(refs("secret"), wait), configMaps.waitForSync(refs("configmap"), wait), pvcs.waitForSync(refs("pvc"), wait)]);
+    const latest = starting.get(uid);
+    starting.delete(uid);
+    if (!latest || stopping.signal.aborted || workers.has(uid)) return;
+    const worker = new PodWorker(latest, deps);
+    workers.set(uid, worker);
+    worker.update(latest);
+  };
   const upsert = (pod: Pod & KubeObject) => {
     if (stopping.signal.aborted) return;
     const uid = pod.metadata.uid!;
+    registerPod(pod);
     const w = workers.get(uid);
     if (w) w.update(pod);
     else {
-      const worker = new PodWorker(pod, deps);
-      workers.set(uid, worker);
-      worker.update(pod);
+      const waiting = starting.has(uid);
+      starting.set(uid, pod);
+      if (!waiting) void startWorker(pod);
     }
   };
   pods.addEventHandler({
     onAdd: (p) => upsert(p),
     onUpdate: (_o, p) => upsert(p),
-    onDelete: (p) => workers.get(deletedObject(p).metadata.uid!)?.remove(),
+    onDelete: (p) => {
+      const uid = deletedObject(p).metadata.uid!;
+      starting.delete(uid);
+      unregisterPod(uid);
+      workers.get(uid)?.remove();
+    },
   });
-  // A configMap, secret or claim that appears or changes wakes the pods using it (a pod waiting on
-  // a missing one starts at once); services reach env at the next container start.
-  const notify = (kind: SourceKind) => ({
-    onAdd: (o: KubeObject) => workers.forEach((w) => w.sourceChanged(kind, o.metadata.namespace ?? "", o.metadata.name ?? "")),
-    onUpdate: (_old: KubeObject, o: KubeObject) => workers.forEach((w) => w.sourceChanged(kind, o.metadata.namespace ?? "", o.metadata.name ?? "")),
-  });
-  configMaps.addEventHandler(notify("configmap"));
-  secrets.addEventHandler(notify("secret"));
-  pvcs.addEventHandler(notify("pvc"));
 
   const status = (): ProcessStatus => ({ name: cfg.name, pid: process.pid, node: cfg.nodeName, sandbox: sandbox.kind, pods: workers.size, ready: agent.registered && factory.hasSynced() });
   const server = await startComponentServer({
@@ -280,6 +325,10 @@ export async function startKubelet(cfg: KubeletConfig, log: Logger): Promise<Run
       recorder.stop();
       await Promise.race([recorder.flush(), clock.sleep(500)]);
       await server.close();
+      secrets.stop();
+      configMaps.stop();
+      pvcs.stop();
+      pvs.stop();
       await client.close();
     },
   };
