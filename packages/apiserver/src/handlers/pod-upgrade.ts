@@ -1,7 +1,7 @@
 /**
- * `pods/exec` (and later attach): the pod and container checked as upstream's ExecLocation
+ * `pods/exec` and `pods/attach`: the pod and container checked as upstream's ExecLocation
  * does, then the client's upgrade request replayed to the node's kubelet
- * (`/exec/<ns>/<pod>/<container>?…`) on a fresh TCP connection and the two sockets joined, so
+ * (`/exec|attach/<ns>/<pod>/<container>?…`) on a fresh TCP connection and the two sockets joined, so
  * whatever the kubelet and kubectl agree on (WebSocket channel protocols) passes through
  * byte for byte with no buffering. Either side closing closes the other.
  */
@@ -16,12 +16,13 @@ import { kubeletAddress, logContainer } from "./pod-log.js";
 /** Headers that belong to the hop to the API server, not to the kubelet. */
 const HOP_HEADERS = new Set(["host", "authorization", "content-length", "impersonate-user", "impersonate-group", "impersonate-uid"]);
 
-export async function proxyPodUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, api: ResourceApi, namespace: string, name: string, subresource: "exec"): Promise<void> {
+export async function proxyPodUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, api: ResourceApi, namespace: string, name: string, subresource: "exec" | "attach"): Promise<void> {
   const pod = (await api.get(api.resolve({ group: "", version: "v1", resource: "pods", namespace, name }))) as Pod;
   const url = new URL(req.url ?? "/", "http://apiserver");
   const container = logContainer(pod, url.searchParams.get("container") || undefined);
   const phase = pod.status?.phase;
-  if (phase === "Succeeded" || phase === "Failed") throw newBadRequest(`cannot ${subresource} into a container in a completed pod; current phase is ${phase}`);
+  // kubectl's own words for each, as it checks the phase before it connects.
+  if (phase === "Succeeded" || phase === "Failed") throw newBadRequest(`cannot ${subresource === "exec" ? "exec into" : "attach"} a container in a completed pod; current phase is ${phase}`);
   if (!pod.spec?.nodeName) throw newBadRequest(`pod ${name} does not have a host assigned`);
   const node = (await api.get(api.resolve({ group: "", version: "v1", resource: "nodes", name: pod.spec.nodeName }))) as Node;
   const { host, port } = kubeletAddress(node);

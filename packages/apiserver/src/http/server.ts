@@ -121,11 +121,11 @@ export class HttpFront {
         return this.wireUpgrade(req, socket, head);
       }
       const info = parseRequestPath(url.pathname);
-      if (info.kind === "resource" && info.group === "" && info.resource === "pods" && info.subresource === "exec" && info.namespace !== undefined && info.name !== undefined) {
-        // Upstream authorizes the WebSocket GET as create on pods/exec, as the SPDY POST.
+      if (info.kind === "resource" && info.group === "" && info.resource === "pods" && (info.subresource === "exec" || info.subresource === "attach") && info.namespace !== undefined && info.name !== undefined) {
+        // Upstream authorizes the WebSocket GET as create on pods/exec (pods/attach), as the SPDY POST.
         this.o.authorization.check(user, requestAttributes("POST", url.pathname, info, url.searchParams));
-        const { namespace, name } = info;
-        return await this.o.authorization.runAs(user, () => proxyPodUpgrade(req, socket, head, this.o.api, namespace, name, "exec"));
+        const { namespace, name, subresource } = info;
+        return await this.o.authorization.runAs(user, () => proxyPodUpgrade(req, socket, head, this.o.api, namespace, name, subresource));
       }
       status = toStatus(notFoundPath());
     } catch (e) {
