@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { logLevels, realClock, type Clock } from "@kubemu/common";
+import { addonsDisable, addonsEnable, addonsList } from "./commands/addons.js";
 import { down } from "./commands/down.js";
 import { heal, partition } from "./commands/faults.js";
 import { kill, restart, start, stop, type LifecycleOptions } from "./commands/lifecycle.js";
@@ -27,6 +28,8 @@ export interface CliEnvironment {
   env?: NodeJS.ProcessEnv;
   /** Signal that ends `logs -f` and `etcd watch` (main wires it to SIGINT). */
   interrupt?: AbortSignal;
+  /** Asks a question on the terminal (`addons enable metallb`); main sets it only when stdin is a TTY. */
+  ask?: (prompt: string) => Promise<string>;
 }
 
 function seconds(flag: string) {
@@ -101,7 +104,7 @@ export function buildProgram(envIn: CliEnvironment, result: { code: number }): C
     .addOption(new Option("--nodes <n>", "number of nodes").argParser(integer("--nodes", 1, maxNodeCount)).default(defaultNodeCount))
     .addOption(waitOption())
     .option("--no-merge-kubeconfig", "do not add the cluster's context to kubectl's kubeconfig ($KUBECONFIG or ~/.kube/config)")
-    .option("--insecure-http", "serve the API over plain HTTP on loopback instead of HTTPS with a generated CA and client certificate")
+    .option("--insecure-http", "TEST-ONLY: serve the API over plain HTTP with no authentication (anyone on the host has full access) instead of HTTPS with a generated CA and client certificates")
     .action(run((ctx, cmd) => {
       const o = cmd.opts<{ spec?: string; nodes: number; wait: number; mergeKubeconfig: boolean; insecureHttp?: boolean }>();
       return up(ctx, {
@@ -184,6 +187,29 @@ export function buildProgram(envIn: CliEnvironment, result: { code: number }): C
     .command("heal")
     .description("clear the fault rules of every running process")
     .action(run((ctx) => heal(ctx)));
+
+  const addons = program.command("addons").description("enable or disable a kubemu addon (minikube's `addons` command)");
+  addons
+    .command("list")
+    .description("list all available addons and their status in this cluster")
+    .option("-o, --output <format>", "list or json", "list")
+    .action(run(async (ctx, cmd) => addonsList(ctx, cmd.opts<{ output: string }>().output)));
+  addons
+    .command("enable")
+    .description("create the addon's objects in the cluster (metallb asks for its address range on a terminal)")
+    .argument("<name>")
+    .option("--start-ip <ip>", "metallb: first address of the pool (default 127.240.0.100)")
+    .option("--end-ip <ip>", "metallb: last address of the pool (default 127.240.0.200)")
+    .action(run((ctx, cmd) => {
+      const o = cmd.opts<{ startIp?: string; endIp?: string }>();
+      const answers = { ...(o.startIp !== undefined ? { startIP: o.startIp } : {}), ...(o.endIp !== undefined ? { endIP: o.endIp } : {}) };
+      return addonsEnable(ctx, cmd.args[0]!, { answers, ...(envIn.ask ? { ask: envIn.ask } : {}) });
+    }));
+  addons
+    .command("disable")
+    .description("delete the addon's objects from the cluster")
+    .argument("<name>")
+    .action(run((ctx, cmd) => addonsDisable(ctx, cmd.args[0]!)));
 
   addEtcdCommands(program, run, envIn.interrupt);
   return program;

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { createInterface } from "node:readline/promises";
 import { runCli, runsUntilInterrupted } from "./cli.js";
 
 // A closed pipe (`kubemu logs x | head`) is not an error.
@@ -19,6 +20,17 @@ const code = await runCli(argv, {
     isTTY: process.stdout.isTTY === true,
   },
   interrupt: interrupt.signal,
+  ...(process.stdin.isTTY ? { ask: ttyAsk } : {}),
 });
 // Let pending writes (stdout, the CLI log) drain instead of calling process.exit.
 process.exitCode = code;
+
+/** One line from the terminal (minikube's prompts, e.g. `addons enable metallb`). */
+async function ttyAsk(prompt: string): Promise<string> {
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    return await rl.question(prompt);
+  } finally {
+    rl.close();
+  }
+}

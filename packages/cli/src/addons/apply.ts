@@ -7,14 +7,14 @@ import { request as httpRequest } from "node:http";
 import type { KubeconfigCredentials } from "../kubeconfig.js";
 import type { Addon } from "./local-path-storage.js";
 
-function post(server: string, creds: KubeconfigCredentials | undefined, path: string, body: unknown): Promise<{ code: number; text: string }> {
+function send(method: "POST" | "DELETE", server: string, creds: KubeconfigCredentials | undefined, path: string, body?: unknown): Promise<{ code: number; text: string }> {
   const url = new URL(path, server);
-  const payload = JSON.stringify(body);
+  const payload = body === undefined ? "" : JSON.stringify(body);
   const request = url.protocol === "https:" ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const req = request(
       url,
-      { method: "POST", headers: { "content-type": "application/json", accept: "application/json" }, timeout: 10_000, ...(creds ? { ca: creds.caCert, cert: creds.clientCert, key: creds.clientKey } : {}) },
+      { method, headers: { "content-type": "application/json", accept: "application/json" }, timeout: 10_000, ...(creds ? { ca: creds.caCert, cert: creds.clientCert, key: creds.clientKey } : {}) },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
@@ -34,7 +34,7 @@ export async function applyAddons(server: string, creds: KubeconfigCredentials |
   for (const a of addons) {
     const what = `${a.object.kind.toLowerCase()}/${a.object.metadata.name}`;
     for (;;) {
-      const res = await post(server, creds, a.path, a.object).catch((e: Error) => ({ code: 0, text: e.message }));
+      const res = await send("POST", server, creds, a.path, a.object).catch((e: Error) => ({ code: 0, text: e.message }));
       if ((res.code >= 200 && res.code < 300) || res.code === 409) break;
       // 0/5xx: not up yet; 403/404: RBAC bootstrap or the resource's API not served yet.
       if (Date.now() > deadline || res.code === 400 || res.code === 422) {
@@ -43,6 +43,20 @@ export async function applyAddons(server: string, creds: KubeconfigCredentials |
       }
       await new Promise((r) => setTimeout(r, 500));
     }
+  }
+  return failed;
+}
+
+/**
+ * Deletes each addon object, last first (`kubectl delete -f` of the manifest); one that is already
+ * gone counts as deleted. Returns the ones that failed (kind/name: message).
+ */
+export async function deleteAddons(server: string, creds: KubeconfigCredentials | undefined, addons: Addon[]): Promise<string[]> {
+  const failed: string[] = [];
+  for (const a of [...addons].reverse()) {
+    const res = await send("DELETE", server, creds, `${a.path}/${encodeURIComponent(a.object.metadata.name)}`).catch((e: Error) => ({ code: 0, text: e.message }));
+    if ((res.code >= 200 && res.code < 300) || res.code === 404) continue;
+    failed.push(`${a.object.kind.toLowerCase()}/${a.object.metadata.name}: ${res.code} ${res.text.slice(0, 200)}`);
   }
   return failed;
 }

@@ -26,7 +26,7 @@ spec:
 /** One object and the collection it is created in. */
 export interface Addon {
   path: string;
-  object: Record<string, unknown> & { kind: string; metadata: { name: string; namespace?: string; annotations?: Record<string, string> } };
+  object: Record<string, unknown> & { kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> } };
 }
 
 /**
