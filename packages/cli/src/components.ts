@@ -30,8 +30,6 @@ export const ports = {
   /** etcd's metrics port in real etcd; here also the control endpoint. */
   etcdControl: 2381,
   apiserver: 6443,
-  /** With TLS: the apiserver's loopback plain-HTTP port for the launcher and in-cluster components. */
-  apiserverInsecure: 8080,
   scheduler: 10259,
   controllerManager: 10257,
   kubelet: 10250,
@@ -78,7 +76,7 @@ export interface ClusterLayout {
   apiserverLbPort: number;
   /** apiserver-lb's control endpoint port on 127.0.0.1, picked the same way. */
   apiserverLbControlPort: number;
-  /** The cluster's certificates: HTTPS with client certificates. null: plain HTTP (`up --insecure-http`). */
+  /** The cluster's certificates: HTTPS with client certificates. null: plain HTTP (`up --insecure-http`: test-only, no authentication, full access for anyone). */
   pki: PkiPaths | null;
 }
 
@@ -94,11 +92,10 @@ export function clusterTable(layout: ClusterLayout): ProcessSpec[] {
   const etcdServers = etcdMembers.map((m) => `ws://${hostPort(m.ip, ports.etcdClient)}`).join(",");
   const initialCluster = etcdMembers.map((m) => `${m.name}=ws://${hostPort(m.ip, ports.etcdPeer)}`).join(",");
   const pki = layout.pki;
-  // Components and the launcher use the plain-HTTP port; kubectl and other clients come through
-  // apiserver-lb to the HTTPS port.
-  const internalPort = pki ? ports.apiserverInsecure : ports.apiserver;
-  const apiserverUrls = apiservers.map((a) => `http://${hostPort(a.ip, internalPort)}`).join(",");
-  const namedApiservers = apiservers.map((a) => `${a.name}=${pki ? "https" : "http"}://${hostPort(a.ip, ports.apiserver)}`).join(",");
+  // One port per API server: HTTPS with client certificates (plain HTTP only with --insecure-http).
+  // The launcher (control URL, with the admin certificate), apiserver-lb and every component use it.
+  const scheme = pki ? "https" : "http";
+  const namedApiservers = apiservers.map((a) => `${a.name}=${scheme}://${hostPort(a.ip, ports.apiserver)}`).join(",");
   const specs: ProcessSpec[] = [];
 
   for (const m of etcdMembers) {
@@ -131,14 +128,14 @@ export function clusterTable(layout: ClusterLayout): ProcessSpec[] {
         "--bind-address", a.ip, "--port", String(ports.apiserver), "--etcd-servers", etcdServers,
         ...(pki
           ? [
-              "--tls-cert-file", pki.apiserverCert, "--tls-private-key-file", pki.apiserverKey, "--client-ca-file", pki.caCert, "--insecure-port", String(ports.apiserverInsecure),
+              "--tls-cert-file", pki.apiserverCert, "--tls-private-key-file", pki.apiserverKey, "--client-ca-file", pki.caCert,
               "--service-account-signing-key-file", pki.saKey, "--service-account-key-file", pki.saPub,
             ]
           : []),
       ],
-      // The apiserver serves /kubemu/* on its plain-HTTP port.
-      addresses: { api: hostPort(a.ip, ports.apiserver), ...(pki ? { insecure: hostPort(a.ip, ports.apiserverInsecure) } : {}) },
-      controlUrl: `http://${hostPort(a.ip, internalPort)}`,
+      // The apiserver serves /kubemu/* on its API port (over TLS: to system:masters, the launcher's admin certificate).
+      addresses: { api: hostPort(a.ip, ports.apiserver) },
+      controlUrl: `${scheme}://${hostPort(a.ip, ports.apiserver)}`,
       env: {},
     });
   }
@@ -157,7 +154,7 @@ export function clusterTable(layout: ClusterLayout): ProcessSpec[] {
   });
   // Components reach the API servers' HTTPS port directly (not through apiserver-lb), each with its
   // own client certificate; the ApiClient fails over between them.
-  const componentApiservers = apiservers.map((a) => `${pki ? "https" : "http"}://${hostPort(a.ip, ports.apiserver)}`).join(",");
+  const componentApiservers = apiservers.map((a) => `${scheme}://${hostPort(a.ip, ports.apiserver)}`).join(",");
   const credentials = (cert: string | undefined, key: string | undefined) =>
     pki && cert && key ? ["--ca-file", pki.caCert, "--client-cert-file", cert, "--client-key-file", key] : [];
   const leaderElected = [
@@ -196,7 +193,7 @@ export function clusterTable(layout: ClusterLayout): ProcessSpec[] {
       nodeArgs: [],
       args: [
         // The kubelet reaches the HTTPS port with its node's certificate (system:node:<node>).
-        "--node-name", node, "--node-ip", ip, "--apiserver-urls", pki ? componentApiservers : apiserverUrls,
+        "--node-name", node, "--node-ip", ip, "--apiserver-urls", componentApiservers,
         ...(pki ? credentials(nodeCertPaths(pkiDirOf(pki.caCert), node).cert, nodeCertPaths(pkiDirOf(pki.caCert), node).key) : []),
         "--port", String(ports.kubelet),
         "--pod-cidr", `127.244.${i + 1}.0/24`,
@@ -215,7 +212,7 @@ export function clusterTable(layout: ClusterLayout): ProcessSpec[] {
       nodeArgs: [],
       args: [
         // kube-proxy reaches the HTTPS port with its own certificate (system:kube-proxy).
-        "--node-name", node, "--node-ip", ip, "--apiserver-urls", pki ? componentApiservers : apiserverUrls,
+        "--node-name", node, "--node-ip", ip, "--apiserver-urls", componentApiservers,
         ...credentials(pki?.kubeProxyCert, pki?.kubeProxyKey),
         "--healthz-bind-address", hostPort(ip, ports.kubeProxyHealthz), "--metrics-bind-address", hostPort(ip, ports.kubeProxyMetrics),
       ],

@@ -1,10 +1,30 @@
+import { existsSync, readFileSync } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 import type { FaultRule, ProcessStatus } from "@kubemu/common";
 import { errorMessage } from "./errors.js";
+import { pkiPaths } from "./pki.js";
 
 /**
  * Client side of the control contract every kubemu process serves on its control URL
- * (README "Control contract"): GET /kubemu/status, GET|PUT|DELETE /kubemu/faults.
+ * (README "Control contract"): GET /kubemu/status, GET|PUT|DELETE /kubemu/faults. An https://
+ * control URL (the API servers' HTTPS port) is reached with the cluster CA and the admin's
+ * client certificate (controlTls).
  */
+
+/** The cluster CA and the client certificate the launcher presents to https:// control URLs. */
+export interface ControlTls {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+/** The admin credentials in a state dir's pki (undefined when there is none: plain clusters, spec files without TLS). */
+export function controlTls(pkiDir: string): ControlTls | undefined {
+  const p = pkiPaths(pkiDir);
+  if (![p.caCert, p.adminCert, p.adminKey].every((f) => existsSync(f))) return undefined;
+  return { ca: readFileSync(p.caCert, "utf8"), cert: readFileSync(p.adminCert, "utf8"), key: readFileSync(p.adminKey, "utf8") };
+}
 
 /** What GET /kubemu/status returns (the contract's type lives in @kubemu/common). */
 export type ControlStatus = ProcessStatus;
@@ -25,21 +45,47 @@ export class ControlRequestError extends Error {
   }
 }
 
-async function request(baseUrl: string, method: string, path: string, timeoutMs: number, body?: unknown): Promise<unknown> {
-  let res: Response;
+interface Answer {
+  status: number;
+  text: string;
+}
+
+function send(url: URL, method: string, timeoutMs: number, tls: ControlTls | undefined, body: string | undefined): Promise<Answer> {
+  const https = url.protocol === "https:";
+  const request = https ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method,
+        timeout: timeoutMs,
+        ...(body !== undefined ? { headers: { "content-type": "application/json" } } : {}),
+        ...(https && tls ? { ca: tls.ca, cert: tls.cert, key: tls.key } : {}),
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+        res.on("error", reject);
+      },
+    );
+    req.on("timeout", () => req.destroy(Object.assign(new Error("timeout"), { name: "TimeoutError" })));
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+async function request(baseUrl: string, method: string, path: string, timeoutMs: number, tls: ControlTls | undefined, body?: unknown): Promise<unknown> {
+  let res: Answer;
   try {
-    res = await fetch(`${baseUrl}${path}`, {
-      method,
-      signal: AbortSignal.timeout(timeoutMs),
-      ...(body !== undefined ? { headers: { "content-type": "application/json" }, body: JSON.stringify(body) } : {}),
-    });
+    res = await send(new URL(`${baseUrl}${path}`), method, timeoutMs, tls, body !== undefined ? JSON.stringify(body) : undefined);
   } catch (e) {
-    const err = e as Error & { cause?: { code?: string } };
+    const err = e as Error & { code?: string };
     if (err.name === "TimeoutError") throw new ControlRequestError(`no answer from ${baseUrl} within ${timeoutMs} ms`);
-    throw new ControlRequestError(`cannot reach ${baseUrl}: ${err.cause?.code ?? errorMessage(e)}`);
+    throw new ControlRequestError(`cannot reach ${baseUrl}: ${err.code ?? errorMessage(e)}`);
   }
-  const text = await res.text();
-  if (!res.ok) {
+  const text = res.text;
+  if (res.status < 200 || res.status > 299) {
     // Kubernetes-style Status bodies carry a message; show it when present.
     let detail = text.slice(0, 200);
     try {
@@ -59,25 +105,25 @@ async function request(baseUrl: string, method: string, path: string, timeoutMs:
 }
 
 /** GET /kubemu/status. */
-export async function getControlStatus(baseUrl: string, timeoutMs: number): Promise<ControlStatus> {
-  const body = await request(baseUrl, "GET", "/kubemu/status", timeoutMs);
+export async function getControlStatus(baseUrl: string, timeoutMs: number, tls?: ControlTls): Promise<ControlStatus> {
+  const body = await request(baseUrl, "GET", "/kubemu/status", timeoutMs, tls);
   if (typeof body !== "object" || body === null) throw new ControlRequestError("status answer is not an object");
   return body as ControlStatus;
 }
 
 /** GET /kubemu/faults. */
-export async function getFaultRules(baseUrl: string, timeoutMs: number): Promise<FaultRule[]> {
-  const body = (await request(baseUrl, "GET", "/kubemu/faults", timeoutMs)) as Partial<FaultRules> | undefined;
+export async function getFaultRules(baseUrl: string, timeoutMs: number, tls?: ControlTls): Promise<FaultRule[]> {
+  const body = (await request(baseUrl, "GET", "/kubemu/faults", timeoutMs, tls)) as Partial<FaultRules> | undefined;
   if (body === undefined || !Array.isArray(body.rules)) throw new ControlRequestError("faults answer has no rules list");
   return body.rules;
 }
 
 /** PUT /kubemu/faults: replaces all of the process's rules. */
-export async function putFaultRules(baseUrl: string, rules: FaultRule[], timeoutMs: number): Promise<void> {
-  await request(baseUrl, "PUT", "/kubemu/faults", timeoutMs, { rules });
+export async function putFaultRules(baseUrl: string, rules: FaultRule[], timeoutMs: number, tls?: ControlTls): Promise<void> {
+  await request(baseUrl, "PUT", "/kubemu/faults", timeoutMs, tls, { rules });
 }
 
 /** DELETE /kubemu/faults: clears all of the process's rules. */
-export async function deleteFaultRules(baseUrl: string, timeoutMs: number): Promise<void> {
-  await request(baseUrl, "DELETE", "/kubemu/faults", timeoutMs);
+export async function deleteFaultRules(baseUrl: string, timeoutMs: number, tls?: ControlTls): Promise<void> {
+  await request(baseUrl, "DELETE", "/kubemu/faults", timeoutMs, tls);
 }

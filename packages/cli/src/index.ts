@@ -9,6 +9,6 @@ export { type ProcessSpec, type Profile, profiles, loadSpecFile, validateProcess
 export { StatePaths, resolveStateDir } from "./state-dir.js";
 export { CliError } from "./errors.js";
 export { readProcStat, isOurProcessAlive, stopOurProcess, killOurProcess, type ProcessIdentity, type StopOutcome } from "./proc.js";
-export { getControlStatus, getFaultRules, putFaultRules, deleteFaultRules, ControlRequestError, type ControlStatus, type FaultRules } from "./control-client.js";
+export { getControlStatus, getFaultRules, putFaultRules, deleteFaultRules, controlTls, ControlRequestError, type ControlStatus, type ControlTls, type FaultRules } from "./control-client.js";
 export { type StatusEntry, type ProcessState } from "./commands/status.js";
 export { renderKubeconfig } from "./kubeconfig.js";

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { Clock } from "@kubemu/common";
 import type { ProcessRecord } from "./cluster-state.js";
-import { getControlStatus, type ControlStatus } from "./control-client.js";
+import { getControlStatus, type ControlStatus, type ControlTls } from "./control-client.js";
 import { isOurProcessAlive } from "./proc.js";
 
 /** How a freshly started process looks after waiting for it. */
@@ -14,16 +14,17 @@ export type Readiness =
 
 /**
  * Waits until the process answers GET /kubemu/status on its control URL without `ready: false`,
- * exits, or waitMs passes. waitMs 0 only checks that it has not already died.
+ * exits, or waitMs passes. waitMs 0 only checks that it has not already died. tls: for https://
+ * control URLs (the API servers').
  */
-export async function waitReady(rec: ProcessRecord, outFile: string, waitMs: number, clock: Clock): Promise<Readiness> {
+export async function waitReady(rec: ProcessRecord, outFile: string, waitMs: number, clock: Clock, tls?: ControlTls): Promise<Readiness> {
   const deadline = clock.now() + waitMs;
   let notReady: ControlStatus | undefined;
   for (;;) {
     if (!isOurProcessAlive(rec)) return { kind: "exited", lastOutput: lastLine(outFile) };
     if (waitMs === 0) return { kind: "not-checked" };
     try {
-      const status = await getControlStatus(rec.controlUrl, 500);
+      const status = await getControlStatus(rec.controlUrl, 500, tls);
       if (status.ready !== false) return { kind: "ready", status };
       notReady = status;
     } catch {

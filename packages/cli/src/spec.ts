@@ -89,8 +89,9 @@ export function validateProcessSpec(raw: unknown, baseDir: string, where: string
   } catch {
     throw new CliError(`${where}.controlUrl: "${controlUrl}" is not a URL`);
   }
-  if (url.protocol !== "http:") throw new CliError(`${where}.controlUrl: must be http://`);
-  parseHostPort(`${url.hostname}:${url.port || "80"}`, `${where}.controlUrl`);
+  // https://: an API server's control endpoint on its HTTPS port, reached with <state>/pki's admin certificate.
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new CliError(`${where}.controlUrl: must be http:// or https://`);
+  parseHostPort(`${url.hostname}:${url.port || (url.protocol === "https:" ? "443" : "80")}`, `${where}.controlUrl`);
   const bin = str("bin", true)!;
   const node = str("node", false);
   return {

@@ -16,7 +16,7 @@ import { cleanupStateDirs, cliMain, ensureBuilt, newStateDir, recorded, remember
 
 const needed = [
   ...etcdMembers.flatMap((m) => [ports.etcdClient, ports.etcdPeer, ports.etcdControl].map((port) => ({ ip: m.ip, port }))),
-  ...apiservers.flatMap((a) => [ports.apiserver, ports.apiserverInsecure].map((port) => ({ ip: a.ip, port }))),
+  ...apiservers.map((a) => ({ ip: a.ip, port: ports.apiserver })),
 ];
 const built = ["packages/etcd-raft/dist/server/main.js", "packages/apiserver/dist/main.js", "packages/scheduler/dist/main.js", "packages/controller-manager/dist/main.js"].every((f) => existsSync(join(repo, f)));
 
@@ -165,8 +165,11 @@ describe.skipIf(!built)("kubemu up with the built-in table", () => {
   it("serves plain HTTP with --insecure-http", async (ctx) => {
     if (busy) ctx.skip(busy);
     await ok(kubemu(["down", "--grace", "2"]));
-    const out = await ok(kubemu(["up", "--nodes", "1", "--wait", "20", "--insecure-http"]));
+    const res = await kubemu(["up", "--nodes", "1", "--wait", "20", "--insecure-http"]);
     rememberPids(stateDir);
+    expect(res.code, res.stderr).toBe(0);
+    const out = res.stdout;
+    expect(res.stderr).toContain("--insecure-http is for tests only");
     expect(out).toMatch(/API server \(via apiserver-lb\): http:\/\/127\.0\.0\.1:\d+/);
     const config = parse(readFileSync(join(stateDir, "kubeconfig"), "utf8")) as { users: { user: Record<string, string> }[] };
     expect(config.users[0]!.user).toEqual({});

@@ -28,9 +28,11 @@ describe("the component table", () => {
       controlUrl: "http://127.0.10.2:2381",
     });
     expect(byName.get("etcd-0")!.args).toEqual(expect.arrayContaining(["--initial-cluster", "etcd-0=ws://127.0.10.1:2380,etcd-1=ws://127.0.10.2:2380,etcd-2=ws://127.0.10.3:2380"]));
-    expect(byName.get("apiserver-1")!.addresses).toEqual({ api: "127.0.20.2:6443", insecure: "127.0.20.2:8080" });
-    expect(byName.get("apiserver-1")!.controlUrl).toBe("http://127.0.20.2:8080");
-    expect(byName.get("apiserver-1")!.args).toEqual(expect.arrayContaining(["--tls-cert-file", "/state/pki/apiserver.crt", "--client-ca-file", "/state/pki/ca.crt", "--insecure-port", "8080"]));
+    // No unauthenticated port: the launcher reaches /kubemu/* on the HTTPS port with the admin certificate.
+    expect(byName.get("apiserver-1")!.addresses).toEqual({ api: "127.0.20.2:6443" });
+    expect(byName.get("apiserver-1")!.controlUrl).toBe("https://127.0.20.2:6443");
+    expect(byName.get("apiserver-1")!.args).toEqual(expect.arrayContaining(["--tls-cert-file", "/state/pki/apiserver.crt", "--client-ca-file", "/state/pki/ca.crt"]));
+    for (const p of table) expect(p.args, p.name).not.toContain("--insecure-port");
     expect(byName.get("apiserver-lb")!.args).toEqual(expect.arrayContaining(["--backends", "apiserver-0=https://127.0.20.1:6443,apiserver-1=https://127.0.20.2:6443", "--backend-ca-file", "/state/pki/ca.crt"]));
     // The scheduler and controller-manager reach both apiservers' HTTPS port with their own certificates.
     expect(byName.get("scheduler-0")!.args).toEqual(
@@ -61,6 +63,7 @@ describe("the component table", () => {
     expect(plain.get("apiserver-lb")!.args).not.toContain("--backend-ca-file");
     expect(plain.get("scheduler-0")!.args).toEqual(expect.arrayContaining(["--apiserver-urls", "http://127.0.20.1:6443,http://127.0.20.2:6443"]));
     expect(plain.get("scheduler-0")!.args).not.toContain("--client-cert-file");
+    expect(plain.get("kubelet-kubemu")!.args).toEqual(expect.arrayContaining(["--apiserver-urls", "http://127.0.20.1:6443,http://127.0.20.2:6443"]));
   });
 
   it("never gives two processes the same address and only uses loopback", () => {

@@ -30,7 +30,7 @@ describe("spec files", () => {
     [[], /non-empty list/],
     [[{ ...base, addresses: { control: "10.0.0.1:4000" } }], /not a loopback address/],
     [[{ ...base, controlUrl: "http://192.168.1.1:80" }], /not a loopback address/],
-    [[{ ...base, controlUrl: "ws://127.0.0.1:80" }], /must be http/],
+    [[{ ...base, controlUrl: "ws://127.0.0.1:80" }], /must be http:\/\/ or https:\/\//],
     [[{ ...base, addresses: { control: "127.0.0.1:70000" } }], /out of range/],
     [[base, base], /appears twice/],
     [[{ ...base, colour: "red" }], /unknown field "colour"/],

@@ -1,7 +1,7 @@
 import { requireUpCluster, type ProcessRecord } from "../cluster-state.js";
 import type { CommandContext } from "../context.js";
 import type { FaultRule } from "@kubemu/common";
-import { deleteFaultRules, getFaultRules, putFaultRules } from "../control-client.js";
+import { controlTls, deleteFaultRules, getFaultRules, putFaultRules } from "../control-client.js";
 import { CliError, errorMessage } from "../errors.js";
 import { isOurProcessAlive } from "../proc.js";
 import { selectProcesses } from "../select.js";
@@ -40,13 +40,14 @@ export async function partition(ctx: CommandContext, sideA: string[], sideB: str
   if (both.length > 0) throw new CliError(`${both.map((p) => p.name).join(", ")} cannot be on both sides of a partition`);
   const plan: [ProcessRecord, ProcessRecord[]][] = [...a.map((p): [ProcessRecord, ProcessRecord[]] => [p, b]), ...b.map((p): [ProcessRecord, ProcessRecord[]] => [p, a])];
   ctx.logger().info({ sideA: a.map((p) => p.name), sideB: b.map((p) => p.name) }, "partition");
+  const tls = controlTls(ctx.paths.pkiDir);
   const results = await Promise.all(
     plan.map(async ([rec, peers]) => {
       const names = peers.map((p) => p.name);
       try {
         assertRunning(rec);
-        const current = await getFaultRules(rec.controlUrl, faultRequestTimeoutMs);
-        await putFaultRules(rec.controlUrl, mergeRules(current, names.map(dropBoth)), faultRequestTimeoutMs);
+        const current = await getFaultRules(rec.controlUrl, faultRequestTimeoutMs, tls);
+        await putFaultRules(rec.controlUrl, mergeRules(current, names.map(dropBoth)), faultRequestTimeoutMs, tls);
         return `${rec.name}: dropping all traffic with ${names.join(", ")}`;
       } catch (e) {
         return new Error(`${rec.name}: FAILED: ${errorMessage(e)}`);
@@ -65,10 +66,11 @@ export async function heal(ctx: CommandContext): Promise<number> {
     return 0;
   }
   ctx.logger().info({ processes: running.map((p) => p.name) }, "heal");
+  const tls = controlTls(ctx.paths.pkiDir);
   const results = await Promise.all(
     running.map(async (rec) => {
       try {
-        await deleteFaultRules(rec.controlUrl, faultRequestTimeoutMs);
+        await deleteFaultRules(rec.controlUrl, faultRequestTimeoutMs, tls);
         return `${rec.name}: fault rules cleared`;
       } catch (e) {
         return new Error(`${rec.name}: FAILED: ${errorMessage(e)}`);

@@ -5,6 +5,7 @@ import { isBuilt, spawnDetached } from "../launch.js";
 import { withStateLock } from "../lock.js";
 import { busyAddressMessage, findBusyAddresses } from "../ports.js";
 import { isOurProcessAlive, killOurProcess } from "../proc.js";
+import { controlTls } from "../control-client.js";
 import { describeReadiness, waitReady } from "../readiness.js";
 import { selectProcesses } from "../select.js";
 import { describeStop, stopAll } from "./down.js";
@@ -114,7 +115,8 @@ async function startRecords(ctx: CommandContext, state: ClusterState, recs: Proc
     ctx.logger().info({ process: rec.name, processPid: rec.pid, startTime: rec.startTime }, "started process");
     launched.push(rec);
   }
-  const results = await Promise.all(launched.map((r) => waitReady(r, ctx.paths.outFile(r.name), waitMs, ctx.clock)));
+  const tls = controlTls(ctx.paths.pkiDir);
+  const results = await Promise.all(launched.map((r) => waitReady(r, ctx.paths.outFile(r.name), waitMs, ctx.clock, tls)));
   launched.forEach((rec, i) => {
     const r = results[i]!;
     ctx.io.out(`${rec.name}: pid ${rec.pid}, ${describeReadiness(r, rec, waitMs)}`);

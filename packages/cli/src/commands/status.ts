@@ -1,6 +1,6 @@
 import { requireUpCluster, type ProcessRecord } from "../cluster-state.js";
 import type { CommandContext } from "../context.js";
-import { getControlStatus, type ControlStatus } from "../control-client.js";
+import { controlTls, getControlStatus, type ControlStatus } from "../control-client.js";
 import { CliError } from "../errors.js";
 import { isOurProcessAlive } from "../proc.js";
 import { formatTable } from "../select.js";
@@ -30,13 +30,14 @@ export function processState(rec: ProcessRecord): ProcessState {
 /** Looks at every recorded process, asking running ones for their role (in parallel, short timeout). */
 export async function collectStatus(ctx: CommandContext): Promise<{ statuses: StatusEntry[]; records: ProcessRecord[] }> {
   const state = requireUpCluster(ctx.paths, ctx.cluster);
+  const tls = controlTls(ctx.paths.pkiDir);
   const statuses = await Promise.all(
     state.processes.map(async (rec): Promise<StatusEntry> => {
       const s: StatusEntry = { name: rec.name, pid: rec.pid, state: processState(rec), addresses: rec.addresses };
       if (s.state !== "running") return s;
       let control: ControlStatus | undefined;
       try {
-        control = await getControlStatus(rec.controlUrl, statusTimeoutMs);
+        control = await getControlStatus(rec.controlUrl, statusTimeoutMs, tls);
       } catch {
         return s; // not answering: role unknown
       }

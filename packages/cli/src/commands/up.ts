@@ -7,6 +7,7 @@ import { apiserverLb, clusterTable, nodeName } from "../components.js";
 import type { CommandContext } from "../context.js";
 import { CliError } from "../errors.js";
 import { isBuilt, newProcessRecord, spawnDetached } from "../launch.js";
+import { controlTls } from "../control-client.js";
 import { mergeKubeconfig, writeKubeconfig, type KubeconfigCredentials } from "../kubeconfig.js";
 import { withStateLock } from "../lock.js";
 import { ensureClusterPki, type PkiPaths } from "../pki.js";
@@ -86,6 +87,9 @@ async function upFresh(ctx: CommandContext, previous: ClusterState | undefined, 
   };
   writeClusterState(ctx.paths, state, now);
   ctx.io.out(`Starting cluster "${ctx.cluster}" (profile ${ctx.profile}) in ${ctx.paths.root}`);
+  if (opts.insecureHttp && opts.specFile === undefined) {
+    ctx.io.err("kubemu: warning: --insecure-http is for tests only: the API servers take plain HTTP with no authentication, so anyone on this host (and every pod) has full access to the cluster");
+  }
   log.info({ cluster: ctx.cluster, profile: ctx.profile, processes: toStart.map((r) => r.name), notBuilt: notBuilt.map((r) => r.name) }, "up");
 
   const exitCode = await startAndReport(ctx, state, toStart, opts.waitMs);
@@ -136,7 +140,8 @@ export async function startAndReport(ctx: CommandContext, state: ClusterState, r
     writeClusterState(ctx.paths, state, now);
     log.info({ process: rec.name, processPid: rec.pid, startTime: rec.startTime, command: rec.command }, "started process");
   }
-  const results = await Promise.all(records.map((r) => waitReady(r, ctx.paths.outFile(r.name), waitMs, ctx.clock)));
+  const tls = controlTls(ctx.paths.pkiDir);
+  const results = await Promise.all(records.map((r) => waitReady(r, ctx.paths.outFile(r.name), waitMs, ctx.clock, tls)));
   const rows = records.map((rec, i) => [`  ${rec.name}`, `pid ${rec.pid ?? "-"}`, describeReadiness(results[i]!, rec, waitMs)]);
   for (const line of formatTable(rows)) ctx.io.out(line);
   const failed = records.filter((_, i) => results[i]!.kind === "exited");
