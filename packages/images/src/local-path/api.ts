@@ -73,6 +73,9 @@ export class ApiServerClient {
   delete<T>(path: string): Promise<T> {
     return this.call<T>("DELETE", path);
   }
+  put<T>(path: string, body: unknown): Promise<T> {
+    return this.call<T>("PUT", path, body);
+  }
 
   private call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const token = this.cfg.token?.();
@@ -116,3 +119,5 @@ export class ApiServerClient {
 
 export const isNotFound = (e: unknown) => e instanceof ApiError && e.code === 404;
 export const isAlreadyExists = (e: unknown) => e instanceof ApiError && e.code === 409;
+/** 409 on an update: the object changed since it was read. */
+export const isConflict = (e: unknown) => e instanceof ApiError && e.code === 409;
