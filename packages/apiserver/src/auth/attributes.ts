@@ -22,6 +22,8 @@ export interface ResourceAttributes {
   subresource?: string;
   namespace?: string;
   name?: string;
+  /** A list's, watch's or deletecollection's fieldSelector (the Node authorizer reads spec.nodeName). */
+  fieldSelector?: string;
 }
 
 export interface NonResourceAttributes {
@@ -42,7 +44,8 @@ export function requestAttributes(method: string, path: string, info: RequestInf
     name = exactName(query.get("fieldSelector"));
   }
   if (name === undefined && verb === "delete") verb = "deletecollection";
-  return resourceAttributes({ verb, group: info.group, resource: info.resource, subresource: info.subresource, namespace: info.namespace, name });
+  const fieldSelector = verb === "list" || verb === "watch" || verb === "deletecollection" ? query.get("fieldSelector") ?? undefined : undefined;
+  return resourceAttributes({ verb, group: info.group, resource: info.resource, subresource: info.subresource, namespace: info.namespace, name, fieldSelector });
 }
 
 /**
@@ -50,7 +53,7 @@ export function requestAttributes(method: string, path: string, info: RequestInf
  * namespace by name is also "in" that namespace (so a RoleBinding there may grant reading it),
  * and empty strings mean unset.
  */
-export function resourceAttributes(p: { verb: string; group: string; resource: string; subresource?: string; namespace?: string; name?: string }): ResourceAttributes {
+export function resourceAttributes(p: { verb: string; group: string; resource: string; subresource?: string; namespace?: string; name?: string; fieldSelector?: string }): ResourceAttributes {
   const namespace = p.namespace || (p.group === "" && p.resource === "namespaces" && p.name ? p.name : undefined);
   return {
     kind: "resource",
@@ -60,6 +63,7 @@ export function resourceAttributes(p: { verb: string; group: string; resource: s
     ...(p.subresource ? { subresource: p.subresource } : {}),
     ...(namespace ? { namespace } : {}),
     ...(p.name ? { name: p.name } : {}),
+    ...(p.fieldSelector ? { fieldSelector: p.fieldSelector } : {}),
   };
 }
 

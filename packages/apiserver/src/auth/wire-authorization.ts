@@ -25,7 +25,8 @@ const str = (p: Record<string, unknown>, k: string): string => (typeof p[k] === 
 export function wireAttributes(method: string, params: unknown): RequestAttributes {
   const p = typeof params === "object" && params !== null ? (params as Record<string, unknown>) : {};
   const name = str(p, "name") || ((method === "list" || method === "watch") && str(p, "fieldSelector") ? exactName(str(p, "fieldSelector")) : undefined);
-  return resourceAttributes({ verb: method, group: str(p, "group"), resource: str(p, "resource"), subresource: str(p, "subresource"), namespace: str(p, "namespace"), name });
+  const fieldSelector = method === "list" || method === "watch" || method === "deletecollection" ? str(p, "fieldSelector") : "";
+  return resourceAttributes({ verb: method, group: str(p, "group"), resource: str(p, "resource"), subresource: str(p, "subresource"), namespace: str(p, "namespace"), name, fieldSelector });
 }
 
 /** Checks a request's attributes for its user (throws a Status to refuse), and runs a handler as that user. */
