@@ -1,9 +1,10 @@
 /**
- * `pods/exec` and `pods/attach`: the pod and container checked as upstream's ExecLocation
- * does, then the client's upgrade request replayed to the node's kubelet
- * (`/exec|attach/<ns>/<pod>/<container>?…`) on a fresh TCP connection and the two sockets joined, so
- * whatever the kubelet and kubectl agree on (WebSocket channel protocols) passes through
- * byte for byte with no buffering. Either side closing closes the other.
+ * `pods/exec`, `pods/attach` and `pods/portforward`: the pod and container checked as upstream's
+ * ExecLocation (PortForwardLocation: only the host) does, then the client's upgrade request
+ * replayed to the node's kubelet (`/exec|attach/<ns>/<pod>/<container>?…`, `/portForward/<ns>/<pod>`)
+ * on a fresh TCP connection and the two sockets joined, so whatever the kubelet and kubectl agree
+ * on (WebSocket channel protocols, SPDY/3.1, SPDY tunnelled in WebSocket) passes through byte for
+ * byte with no buffering. Either side closing closes the other.
  */
 import { connect } from "node:net";
 import type { IncomingMessage } from "node:http";
@@ -16,19 +17,22 @@ import { kubeletAddress, logContainer } from "./pod-log.js";
 /** Headers that belong to the hop to the API server, not to the kubelet. */
 const HOP_HEADERS = new Set(["host", "authorization", "content-length", "impersonate-user", "impersonate-group", "impersonate-uid"]);
 
-export async function proxyPodUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, api: ResourceApi, namespace: string, name: string, subresource: "exec" | "attach"): Promise<void> {
+export async function proxyPodUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, api: ResourceApi, namespace: string, name: string, subresource: "exec" | "attach" | "portforward"): Promise<void> {
   const pod = (await api.get(api.resolve({ group: "", version: "v1", resource: "pods", namespace, name }))) as Pod;
   const url = new URL(req.url ?? "/", "http://apiserver");
-  const container = logContainer(pod, url.searchParams.get("container") || undefined);
+  const forward = subresource === "portforward";
+  const container = forward ? "" : logContainer(pod, url.searchParams.get("container") || undefined);
   const phase = pod.status?.phase;
   // kubectl's own words for each, as it checks the phase before it connects.
-  if (phase === "Succeeded" || phase === "Failed") throw newBadRequest(`cannot ${subresource === "exec" ? "exec into" : "attach"} a container in a completed pod; current phase is ${phase}`);
+  if (!forward && (phase === "Succeeded" || phase === "Failed")) throw newBadRequest(`cannot ${subresource === "exec" ? "exec into" : "attach"} a container in a completed pod; current phase is ${phase}`);
   if (!pod.spec?.nodeName) throw newBadRequest(`pod ${name} does not have a host assigned`);
   const node = (await api.get(api.resolve({ group: "", version: "v1", resource: "nodes", name: pod.spec.nodeName }))) as Node;
   const { host, port } = kubeletAddress(node);
   const query = new URLSearchParams(url.searchParams);
   query.delete("container");
-  const path = `/${subresource}/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/${encodeURIComponent(container)}?${query}`;
+  const path = forward
+    ? `/portForward/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}${String(query) ? `?${query}` : ""}`
+    : `/${subresource}/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/${encodeURIComponent(container)}?${query}`;
   const upstream = connect({ host, port });
   await new Promise<void>((resolve, reject) => {
     upstream.once("connect", () => resolve());

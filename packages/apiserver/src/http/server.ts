@@ -121,8 +121,8 @@ export class HttpFront {
         return this.wireUpgrade(req, socket, head);
       }
       const info = parseRequestPath(url.pathname);
-      if (info.kind === "resource" && info.group === "" && info.resource === "pods" && (info.subresource === "exec" || info.subresource === "attach") && info.namespace !== undefined && info.name !== undefined) {
-        // Upstream authorizes the WebSocket GET as create on pods/exec (pods/attach), as the SPDY POST.
+      if (info.kind === "resource" && info.group === "" && info.resource === "pods" && (info.subresource === "exec" || info.subresource === "attach" || info.subresource === "portforward") && info.namespace !== undefined && info.name !== undefined) {
+        // Upstream authorizes the WebSocket GET as create on pods/exec (pods/attach, pods/portforward), as the SPDY POST.
         this.o.authorization.check(user, requestAttributes("POST", url.pathname, info, url.searchParams));
         const { namespace, name, subresource } = info;
         return await this.o.authorization.runAs(user, () => proxyPodUpgrade(req, socket, head, this.o.api, namespace, name, subresource));
