@@ -31,6 +31,7 @@ import { nodeUsage, resourceMetrics, treeUsage } from "./runtime/usage.js";
 import { nowNanos } from "./runtime/cri-log.js";
 import { serveContainerLogs } from "./streaming/container-logs.js";
 import { execUpgradeHandler } from "./streaming/exec.js";
+import { portForwardUpgradeHandler } from "./streaming/port-forward.js";
 
 export interface RunningKubelet {
   stop(): Promise<void>;
@@ -288,6 +289,16 @@ export async function startKubelet(cfg: KubeletConfig, log: Logger): Promise<Run
           const pod = pods.lister.get(ns, name);
           if (!pod) return `pod "${name}" does not exist`;
           return workers.get(pod.metadata.uid!)?.execTarget(container) ?? `container not found ("${container}")`;
+        },
+      }),
+      "/portForward/": portForwardUpgradeHandler({
+        log,
+        target: (ns, name) => {
+          const pod = pods.lister.get(ns, name);
+          if (!pod) return { code: 404, message: "pod does not exist" };
+          const podIP = workers.get(pod.metadata.uid!)?.podAddress();
+          if (!podIP) return { code: 500, message: `pod ${ns}/${name} has no running sandbox` };
+          return { sandboxId: pod.metadata.uid!, podIP };
         },
       }),
     },

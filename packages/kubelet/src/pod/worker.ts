@@ -159,6 +159,11 @@ export class PodWorker {
     return { pid: this.d.sandbox.kind === "bwrap" ? r.proc.pid : undefined, env: r.env };
   }
 
+  /** Where `kubectl port-forward` connects: the pod's IP while its sandbox is up. */
+  podAddress(): string | undefined {
+    return this.view.sandboxReady ? this.view.podIP : undefined;
+  }
+
   done(): Promise<void> {
     return this.loop;
   }
