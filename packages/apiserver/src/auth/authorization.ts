@@ -1,7 +1,8 @@
 /**
- * Authorization for one API server: the chain (system:masters, then RBAC) over informer caches
- * of the RBAC objects, the ClusterRole aggregation that fills admin/edit/view, and the
- * bootstrap policy reconcile run at start. The HTTP front and the wire API ask `check`.
+ * Authorization for one API server: the chain of `--authorization-mode=Node,RBAC` (system:masters,
+ * then the Node authorizer over its graph of pods and volumes, then RBAC over informer caches of
+ * the RBAC objects), the ClusterRole aggregation that fills admin/edit/view, and the bootstrap
+ * policy reconcile run at start. The HTTP front and the wire API ask `check`.
  */
 import type { ServerContext } from "../rest/context.js";
 import type { ResourceStore } from "../rest/store.js";
@@ -12,6 +13,11 @@ import { RBAC_GROUP, RbacAuthorizer } from "./rbac.js";
 import { ClusterRoleAggregationController } from "./aggregation.js";
 import { reconcileBootstrapPolicy } from "./bootstrap/bootstrap-roles.js";
 import { runInScope } from "./request-scope.js";
+import { NodeGraph } from "./node/graph.js";
+import { GraphPopulator } from "./node/graph-populator.js";
+import { NodeAuthorizer } from "./node/node-authorizer.js";
+import { clusterRoles } from "./bootstrap/cluster-roles.js";
+import { rulesOf } from "./rules.js";
 
 /** How long a request waits for the RBAC caches at start before being judged on what they hold. */
 const SYNC_WAIT_MS = 10_000;
@@ -19,6 +25,9 @@ const SYNC_WAIT_MS = 10_000;
 export class Authorization {
   readonly cache: RbacPolicyCache;
   readonly rbac: RbacAuthorizer;
+  /** The Node authorizer's graph of which node may read what, and the informers filling it. */
+  readonly nodeGraph = new NodeGraph();
+  readonly graphPopulator: GraphPopulator;
   readonly authorizer: Authorizer;
   readonly rules: RuleResolver;
   private readonly aggregation: ClusterRoleAggregationController;
@@ -30,8 +39,11 @@ export class Authorization {
   ) {
     this.cache = new RbacPolicyCache(ctx, store);
     this.rbac = new RbacAuthorizer(this.cache.listers);
-    this.authorizer = unionAuthorizer([privilegedGroups, this.rbac]);
-    this.rules = unionRuleResolver([this.rbac]);
+    this.graphPopulator = new GraphPopulator(ctx, store, this.nodeGraph);
+    const nodeRules = rulesOf(clusterRoles().find((r) => r.metadata.name === "system:node"));
+    const node = new NodeAuthorizer(this.nodeGraph, () => nodeRules);
+    this.authorizer = unionAuthorizer([privilegedGroups, node, this.rbac]);
+    this.rules = unionRuleResolver([node, this.rbac]);
     this.aggregation = new ClusterRoleAggregationController({
       informer: this.cache.clusterRoles,
       store,
@@ -49,18 +61,20 @@ export class Authorization {
   /** Starts the caches and the aggregation; resolves once the caches synced (or after SYNC_WAIT_MS). */
   async start(): Promise<void> {
     this.cache.start();
+    this.graphPopulator.start();
     this.aggregation.start();
     if (!(await this.waitForSync())) this.ctx.log.warn({ waitedMs: SYNC_WAIT_MS }, "RBAC caches not synced yet; requests are judged on what they hold");
   }
 
   /** Until the caches have synced once, a request waits for them (bounded), so a starting server does not deny what it would allow. */
   waitForSync(): Promise<boolean> {
-    if (this.cache.hasSynced()) return Promise.resolve(true);
+    if (this.hasSynced()) return Promise.resolve(true);
     this.synced ??= (async () => {
       const timeout = new AbortController();
       const t = this.ctx.clock.setTimeout(() => timeout.abort(), SYNC_WAIT_MS);
       try {
-        return await this.cache.waitForSync(timeout.signal);
+        const [rbac, graph] = await Promise.all([this.cache.waitForSync(timeout.signal), this.graphPopulator.waitForSync(timeout.signal)]);
+        return rbac && graph;
       } finally {
         t.cancel();
         this.synced = undefined;
@@ -71,7 +85,11 @@ export class Authorization {
 
   /** True when a decision for user needs no cache (system:masters) or the caches are ready. */
   canDecideNow(user: UserInfo): boolean {
-    return user.groups.includes(SYSTEM_MASTERS) || this.cache.hasSynced();
+    return user.groups.includes(SYSTEM_MASTERS) || this.hasSynced();
+  }
+
+  private hasSynced(): boolean {
+    return this.cache.hasSynced() && this.graphPopulator.hasSynced();
   }
 
   authorize(user: UserInfo, attrs: RequestAttributes): AuthorizerResult {
@@ -90,6 +108,7 @@ export class Authorization {
 
   async stop(): Promise<void> {
     await this.aggregation.stop();
+    await this.graphPopulator.stop();
     await this.cache.stop();
   }
 }

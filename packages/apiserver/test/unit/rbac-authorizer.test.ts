@@ -1,4 +1,7 @@
 /** The RBAC authorizer over the default policy: bindings by user, group and service account, missing roles, 403 wording, impersonation, reviews. */
+import { NodeAuthorizer } from "../../src/auth/node/node-authorizer.js";
+import { NodeGraph } from "../../src/auth/node/graph.js";
+import { rulesOf } from "../../src/auth/rules.js";
 import { describe, expect, it } from "vitest";
 import { toStatus, type KubeObject } from "@kubemu/common";
 import { requestAttributes, resourceAttributes, type RequestAttributes, type UserInfo } from "../../src/auth/attributes.js";
@@ -35,7 +38,9 @@ function defaultCluster(extra: { roles?: KubeObject[]; roleBindings?: KubeObject
       roleBindings: [...p.roleBindings, ...(extra.roleBindings ?? [])],
     }),
   );
-  return { rbac, authorizer: unionAuthorizer([privilegedGroups, rbac]), rules: unionRuleResolver([rbac]) };
+  // --authorization-mode=Node,RBAC, with an empty Node authorizer graph (no pods).
+  const node = new NodeAuthorizer(new NodeGraph(), () => rulesOf(clusterRoles.find((r) => r.metadata.name === "system:node")));
+  return { rbac, authorizer: unionAuthorizer([privilegedGroups, node, rbac]), rules: unionRuleResolver([rbac]) };
 }
 
 const http = (method: string, u: string): RequestAttributes => {
@@ -138,16 +143,19 @@ describe("the default policy", () => {
     expect(r(kcm, "create", "rbac.authorization.k8s.io", "clusterrolebindings")).toBe("noOpinion");
   });
 
-  it("gives kubelets (system:nodes, until a Node authorizer exists) and kube-proxy what they use", () => {
+  it("gives kubelets (system:nodes, through the Node authorizer) and kube-proxy what they use", () => {
     const kubelet: UserInfo = { name: "system:node:kubemu", groups: ["system:nodes", "system:authenticated"] };
     const proxy: UserInfo = { name: "system:kube-proxy", groups: ["system:authenticated"] };
-    const r = (user: UserInfo, verb: string, group: string, resource: string, extra: { subresource?: string; namespace?: string; name?: string } = {}) =>
+    const r = (user: UserInfo, verb: string, group: string, resource: string, extra: { subresource?: string; namespace?: string; name?: string; fieldSelector?: string } = {}) =>
       authz.authorizer.authorize(user, resourceAttributes({ verb, group, resource, ...extra })).decision;
-    for (const resource of ["pods", "secrets", "configmaps", "services", "persistentvolumeclaims", "persistentvolumes"]) expect(r(kubelet, "watch", "", resource), resource).toBe("allow");
+    expect(r(kubelet, "watch", "", "pods", { fieldSelector: "spec.nodeName=kubemu" })).toBe("allow");
+    expect(r(kubelet, "watch", "", "services")).toBe("allow");
+    // No pod of the node uses them: the Node authorizer has no opinion and RBAC binds system:node to nobody.
+    for (const resource of ["pods", "secrets", "configmaps", "persistentvolumeclaims", "persistentvolumes"]) expect(r(kubelet, "watch", "", resource), resource).toBe("noOpinion");
     expect(r(kubelet, "patch", "", "pods", { subresource: "status", namespace: "a", name: "p" })).toBe("allow");
     expect(r(kubelet, "patch", "", "nodes", { subresource: "status", name: "kubemu" })).toBe("allow");
     expect(r(kubelet, "update", "coordination.k8s.io", "leases", { namespace: "kube-node-lease", name: "kubemu" })).toBe("allow");
-    expect(r(kubelet, "create", "", "serviceaccounts", { subresource: "token", namespace: "a", name: "default" })).toBe("allow");
+    expect(r(kubelet, "create", "", "serviceaccounts", { subresource: "token", namespace: "a", name: "default" })).toBe("noOpinion");
     expect(r(kubelet, "create", "", "pods", { subresource: "binding", namespace: "a", name: "p" })).toBe("noOpinion");
     expect(r(kubelet, "delete", "", "nodes", { name: "other" })).toBe("noOpinion");
     expect(r(proxy, "watch", "discovery.k8s.io", "endpointslices")).toBe("allow");

@@ -10,7 +10,7 @@ import type { ResourceStore } from "../../rest/store.js";
 import type { Registry } from "../../registry/registry.js";
 import type { ResourceDef } from "../../registry/types.js";
 import { RBAC_GROUP } from "../rbac.js";
-import { bootstrapPolicy } from "./policy.js";
+import { bootstrapPolicy, RETIRED } from "./policy.js";
 import { reconcileBinding, reconcileRole, type Reconciled } from "./reconcile.js";
 
 const FIELD_MANAGER = "kube-apiserver";
@@ -35,6 +35,15 @@ export async function reconcileBootstrapPolicy(store: ResourceStore, registry: R
     const d = def(plural);
     const stored = new Map((await store.list(d, undefined, {})).items.map((o) => [key(o), o]));
     for (const o of objects) await reconcileOne(store, d, o, stored.get(key(o)), reconcile, log);
+    for (const name of (RETIRED as Record<string, string[]>)[plural === "clusterroles" ? "clusterRoles" : plural === "clusterrolebindings" ? "clusterRoleBindings" : ""] ?? []) {
+      if (!stored.has(`/${name}`)) continue;
+      try {
+        await store.delete(d, undefined, name, {});
+        log.info({ object: `${d.singular}.${RBAC_GROUP}/${name}` }, "deleted a retired kubemu RBAC object");
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+      }
+    }
   }
 }
 

@@ -1,6 +1,6 @@
 /**
- * The whole bootstrap policy: upstream's default roles and bindings plus kubemu's two additions,
- * both named `kubemu:*` so they are never mistaken for upstream's:
+ * The whole bootstrap policy: upstream's default roles and bindings plus kubemu's addition,
+ * named `kubemu:*` so it is never mistaken for upstream's:
  *
  * - `kubemu:kube-controller-manager:controllers`: kubemu's controller-manager runs every
  *   controller with its own identity (`system:kube-controller-manager`), as kube-controller-manager
@@ -8,22 +8,22 @@
  *   only covers the shared informers and token work, so this role holds the union of the
  *   `system:controller:*` roles and is bound to that user. (The per-controller roles and their
  *   service-account bindings exist too, exactly as upstream.)
- * - `kubemu:nodes` (ClusterRole and ClusterRoleBinding to the group system:nodes): system:node's
- *   rules, plus list/watch of PersistentVolumes and PersistentVolumeClaims. Upstream binds
- *   system:node to nobody because the Node authorizer grants kubelets their access; kubemu has no
- *   Node authorizer yet, so kubelets (system:node:<node> in system:nodes) get the role's rules
- *   through this binding. The volume reads are there because kubemu's kubelet watches PVs and
- *   PVCs, where upstream's gets each one its pods use by name.
+ *
+ * Kubelets get their access from the Node authorizer (auth/node/), as upstream: system:node is
+ * bound to nobody. An earlier kubemu bound a `kubemu:nodes` role to system:nodes; RETIRED names it
+ * so the reconcile deletes it from clusters made before.
  */
 import type { KubeObject } from "@kubemu/common";
 import { rulesOf, sameRule, type PolicyRule } from "../rules.js";
-import { clusterRole, clusterRoleBinding, group, rule, user } from "./builders.js";
+import { clusterRole, clusterRoleBinding, user } from "./builders.js";
 import { clusterRoleBindings, clusterRoles } from "./cluster-roles.js";
 import { controllerRoleBindings, controllerRoles } from "./controller-roles.js";
 import { namespaceRoleBindings, namespaceRoles } from "./namespace-roles.js";
 
 export const CONTROLLER_MANAGER_UNION_ROLE = "kubemu:kube-controller-manager:controllers";
-export const NODES_BINDING = "kubemu:nodes";
+
+/** Cluster roles and bindings earlier kubemu versions made, deleted at reconcile. */
+export const RETIRED = { clusterRoles: ["kubemu:nodes"], clusterRoleBindings: ["kubemu:nodes"] };
 
 export interface BootstrapPolicy {
   clusterRoles: KubeObject[];
@@ -42,15 +42,12 @@ function unionOf(roles: KubeObject[]): PolicyRule[] {
 export function bootstrapPolicy(): BootstrapPolicy {
   const controllers = controllerRoles();
   const roles = clusterRoles();
-  const nodeRole = roles.find((r) => r.metadata.name === "system:node")!;
-  const kubemuNodes = clusterRole(NODES_BINDING, [...rulesOf(nodeRole), rule("list", "watch").groups("").resources("persistentvolumes", "persistentvolumeclaims").build()]);
   return {
-    clusterRoles: [...roles, ...controllers, clusterRole(CONTROLLER_MANAGER_UNION_ROLE, unionOf(controllers)), kubemuNodes],
+    clusterRoles: [...roles, ...controllers, clusterRole(CONTROLLER_MANAGER_UNION_ROLE, unionOf(controllers))],
     clusterRoleBindings: [
       ...clusterRoleBindings(),
       ...controllerRoleBindings(),
       clusterRoleBinding(CONTROLLER_MANAGER_UNION_ROLE, CONTROLLER_MANAGER_UNION_ROLE, [user("system:kube-controller-manager")]),
-      clusterRoleBinding(NODES_BINDING, NODES_BINDING, [group("system:nodes")]),
     ],
     roles: namespaceRoles(),
     roleBindings: namespaceRoleBindings(),
