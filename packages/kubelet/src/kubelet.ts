@@ -32,6 +32,7 @@ import { nowNanos } from "./runtime/cri-log.js";
 import { serveContainerLogs } from "./streaming/container-logs.js";
 import { execUpgradeHandler } from "./streaming/exec.js";
 import { portForwardUpgradeHandler } from "./streaming/port-forward.js";
+import { attachUpgradeHandler } from "./streaming/attach.js";
 
 export interface RunningKubelet {
   stop(): Promise<void>;
@@ -289,6 +290,13 @@ export async function startKubelet(cfg: KubeletConfig, log: Logger): Promise<Run
           const pod = pods.lister.get(ns, name);
           if (!pod) return `pod "${name}" does not exist`;
           return workers.get(pod.metadata.uid!)?.execTarget(container) ?? `container not found ("${container}")`;
+        },
+      }),
+      "/attach/": attachUpgradeHandler({
+        target: (ns, name, container) => {
+          const pod = pods.lister.get(ns, name);
+          if (!pod) return `pod "${name}" does not exist`;
+          return workers.get(pod.metadata.uid!)?.attachTarget(container) ?? `container not found ("${container}")`;
         },
       }),
       "/portForward/": portForwardUpgradeHandler({

@@ -14,6 +14,7 @@ import type { Clock, EventRecorder, KubeObject, Logger, Rng } from "@kubemu/comm
 import { parseQuantity, quantityValue } from "@kubemu/common";
 import { containerArgv, type ImageCatalog } from "@kubemu/images";
 import { ContainerProcess, type ExitInfo, type SandboxKind } from "../runtime/container.js";
+import type { ContainerIO } from "../runtime/container-io.js";
 import { resolveProcess, StartError } from "../runtime/executables.js";
 import { tailOfLog } from "../runtime/cri-log.js";
 import { BUSYBOX_DIR, containerMounts, processEnv } from "./launch.js";
@@ -157,6 +158,13 @@ export class PodWorker {
     const r = this.running.get(container);
     if (!r || r.proc.pid === undefined) return undefined;
     return { pid: this.d.sandbox.kind === "bwrap" ? r.proc.pid : undefined, env: r.env };
+  }
+
+  /** What `kubectl attach` joins in a running container: its stdio. */
+  attachTarget(container: string): ContainerIO | undefined {
+    const r = this.running.get(container);
+    if (!r || r.proc.pid === undefined) return undefined;
+    return r.proc.io;
   }
 
   /** Where `kubectl port-forward` connects: the pod's IP while its sandbox is up. */
@@ -472,6 +480,7 @@ export class PodWorker {
         logPath,
         ...(limit ? { memoryLimitBytes: quantityValue(parseQuantity(limit)) } : {}),
         stopSignal: pull.image.entry.stopSignal ?? "SIGTERM",
+        stdio: { stdin: spec.stdin === true, stdinOnce: spec.stdinOnce === true, tty: spec.tty === true },
       },
       this.d.sandbox,
       this.d.fs,

@@ -11,7 +11,9 @@ import { existsSync, readFileSync, readlinkSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { programsDir } from "@kubemu/images";
 import type { Logger } from "@kubemu/common";
+import { ContainerIO, childTerminal, onTerminal } from "./container-io.js";
 import { CriLogWriter } from "./cri-log.js";
+import { findOnPath } from "./executables.js";
 import { bwrapArgs, type HostFs, type Mount } from "./sandbox.js";
 
 /** The kubemu checkout (catalog programs and node_modules) and Node itself, which containers run even when they live in /tmp. */
@@ -32,6 +34,8 @@ export interface LaunchSpec {
   logPath: string;
   memoryLimitBytes?: number;
   stopSignal: NodeJS.Signals;
+  /** The container's `stdin`, `stdinOnce` and `tty`: its stdin is held open for `kubectl attach`, on a PTY with tty. */
+  stdio?: { stdin: boolean; stdinOnce: boolean; tty: boolean };
 }
 
 export interface ExitInfo {
@@ -68,6 +72,8 @@ export class ContainerProcess {
   /** Host pid of the container's process (PID 1 in its namespace); undefined until known. */
   pid: number | undefined;
   readonly exited: Promise<ExitInfo>;
+  /** The stdio `kubectl attach` joins: output always, stdin only for a container with `stdin: true`. */
+  readonly io: ContainerIO;
   private readonly child: ChildProcess;
   private oomKilled = false;
   private watchdog: NodeJS.Timeout | undefined;
@@ -84,6 +90,11 @@ export class ContainerProcess {
   ) {
     this.log = new CriLogWriter(spec.logPath);
     this.groupKill = sandbox.kind === "none";
+    const held = spec.stdio && (spec.stdio.stdin || spec.stdio.tty) ? spec.stdio : undefined;
+    // A tty container runs under `script` inside its sandbox, so the PTY comes from the sandbox's own /dev/pts.
+    const script = held?.tty ? findOnPath("script", process.env.PATH ?? "") : undefined;
+    if (held?.tty && !script) logger.warn({ container: spec.containerID }, "util-linux script is not installed: the tty container gets a plain stdin pipe");
+    const argv = script ? onTerminal(script, spec.argv) : spec.argv;
     let args: string[];
     let bin: string;
     if (sandbox.kind === "bwrap") {
@@ -96,28 +107,37 @@ export class ContainerProcess {
         hidden: spec.hidden,
         exposed: EXPOSED,
         cwd: spec.cwd,
-        argv: spec.argv,
+        argv,
         infoFd: 3,
         statusFd: 4,
         unshareUser: sandbox.unshareUser,
       });
     } else if (sandbox.setpriv) {
       bin = "setpriv";
-      args = ["--pdeathsig", "KILL", "--", ...spec.argv];
+      args = ["--pdeathsig", "KILL", "--", ...argv];
     } else {
-      bin = spec.argv[0]!;
-      args = spec.argv.slice(1);
+      bin = argv[0]!;
+      args = argv.slice(1);
     }
     const cwd = sandbox.kind === "none" && !existsSync(spec.cwd) ? "/" : sandbox.kind === "none" ? spec.cwd : "/";
     this.child = spawn(bin, args, {
       env: spec.env,
       cwd,
-      stdio: ["ignore", "pipe", "pipe", "pipe", "pipe"],
+      stdio: [held ? "pipe" : "ignore", "pipe", "pipe", "pipe", "pipe"],
       // Plain processes get their own group so a stop reaches their children too.
       detached: sandbox.kind === "none",
     });
-    this.child.stdout!.on("data", (d: Buffer) => this.log.write("stdout", d));
-    this.child.stderr!.on("data", (d: Buffer) => this.log.write("stderr", d));
+    // The PTY's process is script's child: PID 1 of the sandbox is script itself.
+    this.io = new ContainerIO(held?.stdin ? this.child.stdin! : undefined, script !== undefined, held?.stdinOnce ?? false, () => (this.pid !== undefined ? childTerminal(this.pid) : undefined));
+    if (held && !held.stdin) this.child.stdin!.on("error", () => undefined);
+    this.child.stdout!.on("data", (d: Buffer) => {
+      this.log.write("stdout", d);
+      this.io.emit("stdout", d);
+    });
+    this.child.stderr!.on("data", (d: Buffer) => {
+      this.log.write("stderr", d);
+      this.io.emit("stderr", d);
+    });
     let statusExit: number | undefined;
     this.pidKnown = new Promise((resolve) => {
       if (sandbox.kind !== "bwrap") {
@@ -150,6 +170,7 @@ export class ContainerProcess {
       });
       this.child.on("close", (code, signal) => {
         if (this.watchdog) clearInterval(this.watchdog);
+        this.io.end();
         let exitCode = statusExit ?? code ?? (signal ? 128 + (SIGNALS[signal] ?? 9) : 1);
         if (this.oomKilled) exitCode = 137;
         void this.log.close().then(() =>

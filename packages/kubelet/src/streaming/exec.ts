@@ -8,10 +8,10 @@
  * SPDY is not served: the handshake is refused, so kubectl's fallback fails.
  */
 import { spawn } from "node:child_process";
-import { readFileSync, readlinkSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
+import { childTerminal as ttyOf, onTerminal } from "../runtime/container-io.js";
 
 export const CHANNEL_PROTOCOLS = ["v5.channel.k8s.io", "v4.channel.k8s.io"];
 
@@ -66,26 +66,14 @@ export function execUpgradeHandler(d: ExecDeps): (req: IncomingMessage, socket: 
   };
 }
 
-/** POSIX shell quoting of one word. */
-export const shellQuote = (w: string) => `'${w.replace(/'/g, `'\\''`)}'`;
+export { shellQuote } from "../runtime/container-io.js";
 
 /**
  * A terminal for `-t`: util-linux `script` gives the command a PTY (job control, Ctrl-C through
  * the line discipline, echo), its size set by `stty` before the command starts.
  */
 export function ttyCommand(cmd: string[], size: { width: number; height: number } | undefined): string[] {
-  const stty = size ? `stty rows ${size.height} cols ${size.width} 2>/dev/null; ` : "";
-  return ["script", "-qfec", `${stty}exec ${cmd.map(shellQuote).join(" ")}`, "/dev/null"];
-}
-
-/** The terminal the tty's command holds (its child's stdin), for resizes. */
-function ttyOf(scriptPid: number): string | undefined {
-  try {
-    const child = readFileSync(`/proc/${scriptPid}/task/${scriptPid}/children`, "utf8").trim().split(/\s+/)[0];
-    return child ? readlinkSync(`/proc/${child}/fd/0`) : undefined;
-  } catch {
-    return undefined;
-  }
+  return onTerminal("script", cmd, size);
 }
 
 function parseResize(payload: Buffer): { width: number; height: number } | undefined {

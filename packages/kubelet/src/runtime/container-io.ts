@@ -1,0 +1,137 @@
+/**
+ * The stdio of a container started with `stdin: true` (or `tty: true`), held by the kubelet the
+ * way containerd's container IO is, so `kubectl attach` can join it later: the container's stdin
+ * stays an open pipe (for a tty, the pipe into util-linux `script`, which owns the PTY), and its
+ * output goes both to the CRI log and to every attached session. As containerd does, output
+ * written while nobody is attached is only in the log (hence kubectl's "If you don't see a
+ * command prompt, try pressing enter."). `stdinOnce`: the container's stdin is closed when the
+ * first session that carried stdin ends (its stdin closed or the session gone), and stays closed.
+ */
+import { readFileSync } from "node:fs";
+import type { Writable } from "node:stream";
+
+export type OutputStream = "stdout" | "stderr";
+
+/** Where an attached session's output goes, and how it learns that the container ended. */
+export interface AttachSink {
+  output(stream: OutputStream, data: Buffer): void;
+  /** The container's output ended (it exited): the session ends. */
+  ended(): void;
+}
+
+/** One attached session. */
+export interface AttachSession {
+  /** Bytes for the container's stdin (dropped when the session did not ask for stdin or stdin is closed). */
+  write(data: Buffer): void;
+  /** The session's stdin ended (kubectl's v5 close of channel 0). */
+  closeStdin(): void;
+  /** The session is gone. */
+  detach(): void;
+}
+
+export class ContainerIO {
+  private readonly sinks = new Set<AttachSink>();
+  private stdinOpen: boolean;
+  private finished = false;
+  private stdinSessionSeen = false;
+
+  constructor(
+    private readonly stdin: Writable | undefined,
+    /** The container runs on a terminal: one output stream, resizes apply. */
+    readonly tty: boolean,
+    readonly stdinOnce: boolean,
+    /** Path of the terminal the container's process holds (for resizes), if it has one now. */
+    private readonly terminal: () => string | undefined = () => undefined,
+  ) {
+    this.stdinOpen = stdin !== undefined;
+    stdin?.on("error", () => {
+      this.stdinOpen = false;
+    });
+  }
+
+  get hasStdin(): boolean {
+    return this.stdinOpen;
+  }
+
+  get ended(): boolean {
+    return this.finished;
+  }
+
+  /** Output of the container: to every attached session. */
+  emit(stream: OutputStream, data: Buffer): void {
+    for (const s of this.sinks) s.output(stream, data);
+  }
+
+  /** The container's output streams closed: every session ends. */
+  end(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.closeContainerStdin();
+    for (const s of [...this.sinks]) s.ended();
+    this.sinks.clear();
+  }
+
+  attach(sink: AttachSink, withStdin: boolean): AttachSession {
+    if (this.finished) {
+      queueMicrotask(() => sink.ended());
+      return { write: () => undefined, closeStdin: () => undefined, detach: () => undefined };
+    }
+    this.sinks.add(sink);
+    // stdinOnce counts the first session that could write to stdin.
+    const once = this.stdinOnce && withStdin && this.stdinOpen && !this.stdinSessionSeen;
+    if (withStdin && this.stdinOpen) this.stdinSessionSeen = true;
+    let stdinDone = !withStdin;
+    const endStdin = () => {
+      if (stdinDone) return;
+      stdinDone = true;
+      if (once) this.closeContainerStdin();
+    };
+    return {
+      write: (data) => {
+        if (!stdinDone && this.stdinOpen) this.stdin!.write(data);
+      },
+      closeStdin: endStdin,
+      detach: () => {
+        endStdin();
+        this.sinks.delete(sink);
+      },
+    };
+  }
+
+  /** The PTY the container holds (for stty on a resize); undefined without a tty. */
+  terminalPath(): string | undefined {
+    return this.tty ? this.terminal() : undefined;
+  }
+
+  private closeContainerStdin(): void {
+    if (!this.stdinOpen) return;
+    this.stdinOpen = false;
+    this.stdin!.end();
+  }
+}
+
+/** POSIX shell quoting of one word. */
+export const shellQuote = (w: string) => `'${w.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * argv run on a PTY: util-linux `script` makes the terminal (echo, job control, Ctrl-C through
+ * the line discipline) and passes its stdin pipe to it; EOF on that pipe reaches the program as
+ * the terminal's EOF character. An optional size is set with stty before the program starts.
+ */
+export function onTerminal(script: string, argv: string[], size?: { width: number; height: number }): string[] {
+  const stty = size ? `stty rows ${size.height} cols ${size.width} 2>/dev/null; ` : "";
+  return [script, "-qfec", `${stty}exec ${argv.map(shellQuote).join(" ")}`, "/dev/null"];
+}
+
+/**
+ * The terminal a `script`-wrapped process holds: its child's stdin, as a /proc path that opens
+ * the same PTY from the host's mount namespace too (a sandbox has its own /dev/pts).
+ */
+export function childTerminal(scriptPid: number): string | undefined {
+  try {
+    const child = readFileSync(`/proc/${scriptPid}/task/${scriptPid}/children`, "utf8").trim().split(/\s+/)[0];
+    return child ? `/proc/${child}/fd/0` : undefined;
+  } catch {
+    return undefined;
+  }
+}

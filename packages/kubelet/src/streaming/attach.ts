@@ -1,0 +1,82 @@
+/**
+ * The kubelet's `/attach/<ns>/<pod>/<container>?stdin=…&stdout=…&stderr=…&tty=…`: joins the
+ * running container's own stdio (runtime/container-io.ts) over the channel protocols
+ * (streaming/channels.ts). As upstream's kubelet, whether the session is a terminal comes from
+ * the container's spec (`tty`), not the request: a tty container has one output stream and takes
+ * resizes. stdin reaches the container only when it was started with `stdin: true`; otherwise it
+ * is dropped, as containerd drops it. The session ends with a Success Status when the container
+ * exits, or when the client goes away (the container keeps running).
+ */
+import { spawn } from "node:child_process";
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { WebSocketServer } from "ws";
+import type { ContainerIO } from "../runtime/container-io.js";
+import { SUCCESS_STATUS, webSocketStreams, type RemoteCommandStreams } from "./channels.js";
+import { CHANNEL_PROTOCOLS } from "./exec.js";
+
+export interface AttachDeps {
+  /** The running container's stdio, or why there is none (upstream's words). */
+  target(namespace: string, pod: string, container: string): ContainerIO | string;
+}
+
+export interface AttachFlags {
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+}
+
+function refuse(socket: Duplex, code: number, message: string): void {
+  socket.end(`HTTP/1.1 ${code} ${code === 404 ? "Not Found" : "Bad Request"}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(message)}\r\nconnection: close\r\n\r\n${message}`);
+}
+
+/** The request's streams, checked as upstream's remotecommand NewOptions checks them. */
+export function attachFlags(q: URLSearchParams): AttachFlags | string {
+  const on = (k: string) => q.get(k) === "true" || q.get(k) === "1";
+  const f = { stdin: on("stdin"), stdout: on("stdout"), stderr: on("stderr") };
+  if (!f.stdin && !f.stdout && !f.stderr) return "you must specify at least 1 of stdin, stdout, stderr";
+  return f;
+}
+
+/** One attach session over any carrier of the remote-command streams. */
+export function serveAttach(streams: RemoteCommandStreams, io: ContainerIO, f: AttachFlags): void {
+  const session = io.attach(
+    {
+      output: (stream, data) => {
+        // A terminal has one stream; without one, each goes where it was asked for.
+        if (io.tty || stream === "stdout") {
+          if (f.stdout) streams.stdout(data);
+        } else if (f.stderr) streams.stderr(data);
+      },
+      ended: () => streams.finish(SUCCESS_STATUS),
+    },
+    f.stdin,
+  );
+  streams.onStdin((d) => session.write(d));
+  streams.onStdinClose(() => session.closeStdin());
+  streams.onResize((size) => {
+    const tty = io.terminalPath();
+    if (tty) spawn("stty", ["-F", tty, "rows", String(size.height), "cols", String(size.width)], { stdio: "ignore" }).on("error", () => undefined);
+  });
+  streams.onClose(() => session.detach());
+}
+
+export function attachUpgradeHandler(d: AttachDeps): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+  const wss = new WebSocketServer({
+    noServer: true,
+    handleProtocols: (offered) => CHANNEL_PROTOCOLS.find((p) => offered.has(p)) ?? false,
+  });
+  return (req, socket, head) => {
+    const url = new URL(req.url ?? "/", "http://kubelet");
+    const parts = url.pathname.split("/").slice(2).map(decodeURIComponent);
+    if (parts.length !== 3 || parts.some((p) => p === "")) return refuse(socket, 400, `Bad Request: ${url.pathname}`);
+    const flags = attachFlags(url.searchParams);
+    if (typeof flags === "string") return refuse(socket, 400, flags);
+    const [ns, pod, container] = parts as [string, string, string];
+    // The container is checked before the transport, so that kubectl's SPDY retry shows why.
+    const io = d.target(ns, pod, container);
+    if (typeof io === "string") return refuse(socket, 404, io);
+    if ((req.headers.upgrade ?? "").toLowerCase() !== "websocket") return refuse(socket, 400, "unable to upgrade: only WebSocket (v5.channel.k8s.io, v4.channel.k8s.io) is served");
+    wss.handleUpgrade(req, socket, head, (ws) => serveAttach(webSocketStreams(ws), io, flags));
+  };
+}

@@ -1,0 +1,138 @@
+/**
+ * `kubectl attach` and `kubectl run -i/-it --rm` with the real kubectl through the API server to
+ * a real kubelet: the container's own stdin held by the kubelet (a pipe, or a PTY for tty),
+ * stdinOnce, -c and the default-container annotation, the terminal's size.
+ * Subnets: etcd 127.1.200.x, API 127.1.201.x, scheduler 127.1.202.x, node 127.1.205.1, pods 127.234.1.0/24.
+ */
+import { spawn } from "node:child_process";
+import { beforeAll, describe, expect, it } from "vitest";
+import { shellQuote } from "../../src/streaming/exec.js";
+import { eventually, kubeletHarnessForFile } from "./harness.js";
+
+const h = kubeletHarnessForFile({ etcd: "127.1.200", api: "127.1.201", scheduler: "127.1.202" }, [{ name: "kubemu", n: 1 }], { nodes: "127.1.205", pods: "127.234" });
+
+// The harness runs no controller-manager: the ServiceAccount admission wants the namespace's default account.
+beforeAll(async () => {
+  await h.kubectl.run(["create", "serviceaccount", "default"]);
+});
+
+const apply = (obj: unknown) => h.kubectl.ok(["apply", "-f", "-"], { input: JSON.stringify(obj) });
+const phase = async (pod: string) => (await h.kubectl.run(["get", "pod", pod, "-o", "jsonpath={.status.phase}"])).stdout;
+
+/**
+ * kubectl on a terminal of 40x120 (util-linux script), typing `input` once `waitFor` shows up
+ * in its output; resolves with everything it printed and its exit code.
+ */
+function onTerminal(args: string[], waitFor: string, input: string, timeoutMs = 40_000): Promise<{ code: number | null; out: string }> {
+  const kubectl = ["kubectl", "--cache-dir", h.kubectl.cacheDir, ...args].map(shellQuote).join(" ");
+  const child = spawn("script", ["-qfec", `stty rows 40 cols 120; exec ${kubectl}`, "/dev/null"], { env: { ...process.env, KUBECONFIG: h.kubectl.kubeconfig }, stdio: ["pipe", "pipe", "pipe"] });
+  let out = "";
+  let typed = false;
+  const onData = (d: Buffer) => {
+    out += d.toString();
+    if (!typed && out.includes(waitFor)) {
+      typed = true;
+      // Give the session a moment to be joined through to the container before typing.
+      setTimeout(() => child.stdin.write(input), 500);
+    }
+  };
+  child.stdout.on("data", onData);
+  child.stderr.on("data", onData);
+  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  return new Promise((resolve) =>
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    }),
+  );
+}
+
+describe("kubectl run --rm with an attached session", () => {
+  it("-i with piped stdin: the shell reads it, its output and exit code come back, the pod is deleted", async () => {
+    const r = await h.kubectl.run(["run", "-i", "--rm", "piped", "--image=busybox", "--restart=Never", "--", "sh"], { input: "echo hello from $(hostname)\nexit 3\n", timeoutMs: 60_000 });
+    expect(r.stdout).toContain("hello from piped\n");
+    expect(r.stdout).toContain('pod "piped" deleted');
+    expect(r.stderr).toContain("If you don't see a command prompt, try pressing enter.");
+    expect(r.code).toBe(3);
+    await eventually(() => h.kubectl.run(["get", "pod", "piped"]), (x) => x.stderr.includes("NotFound"), "piped deleted");
+  }, 90_000);
+
+  it("-it: a shell on a terminal of the caller's size, inside the container", async () => {
+    const r = await onTerminal(["run", "-it", "--rm", "term", "--image=busybox", "--restart=Never", "--", "sh"], "try pressing enter", "stty size; tty; hostname; exit 0\r");
+    expect(r.out).toContain("If you don't see a command prompt, try pressing enter.");
+    expect(r.out).toMatch(/40 120\r?\n/);
+    expect(r.out).toMatch(/\/dev\/pts\/\d+\r?\n/);
+    expect(r.out).toMatch(/term\r?\n/);
+    expect(r.out).toContain('pod "term" deleted');
+    expect(r.code).toBe(0);
+  }, 90_000);
+});
+
+describe("kubectl attach", () => {
+  it("-i joins a container's stdin: stdinOnce closes it after the first session, without it stays open; -c and the default-container annotation", async () => {
+    await apply({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "readers", annotations: { "kubectl.kubernetes.io/default-container": "keep" } },
+      spec: {
+        terminationGracePeriodSeconds: 1,
+        containers: [
+          { name: "once", image: "busybox", stdin: true, stdinOnce: true, command: ["sh", "-c", "cat; echo cat ended; sleep 3600"] },
+          { name: "keep", image: "busybox", stdin: true, command: ["sh", "-c", "cat; echo cat ended; sleep 3600"] },
+        ],
+      },
+    });
+    await eventually(() => phase("readers"), (p) => p === "Running", "readers Running");
+    // stdin EOF ends kubectl's stdin, not the session: it stays to stream output, so it is stopped by pid.
+    const attach = (args: string[], input: string) => {
+      const child = spawn("kubectl", ["--cache-dir", h.kubectl.cacheDir, "attach", "readers", "-i", ...args], { env: { ...process.env, KUBECONFIG: h.kubectl.kubeconfig }, stdio: ["pipe", "pipe", "pipe"] });
+      let out = "";
+      child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+      child.stdin.end(input);
+      return { child, out: () => out };
+    };
+    const once = attach(["-c", "once"], "first\n");
+    try {
+      await eventually(async () => once.out(), (o) => o.includes("first\ncat ended\n"), "cat's EOF after the stdinOnce session's stdin closed", 30_000);
+    } finally {
+      once.child.kill("SIGKILL");
+    }
+    const keep = attach([], "second\n");
+    try {
+      await eventually(async () => keep.out(), (o) => o.includes("second\n"), "the default container's cat echoing", 30_000);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(keep.out()).not.toContain("cat ended");
+    } finally {
+      keep.child.kill("SIGKILL");
+    }
+    // The second session's stdin reaches the same open stdin.
+    const again = attach(["-c", "keep"], "third\n");
+    try {
+      await eventually(async () => again.out(), (o) => o.includes("third\n"), "the kept stdin still open", 30_000);
+    } finally {
+      again.child.kill("SIGKILL");
+    }
+    expect(h.log("kubemu", "default", "readers", "once")).toBe("first\ncat ended");
+    expect(h.log("kubemu", "default", "readers", "keep")).toBe("second\nthird");
+  }, 90_000);
+
+  it("-it to a tty container: the terminal's size, and the session ends with the container; a completed pod is refused", async () => {
+    await apply({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "console" },
+      spec: { terminationGracePeriodSeconds: 1, restartPolicy: "Never", containers: [{ name: "c", image: "busybox", stdin: true, tty: true, command: ["sh"] }] },
+    });
+    await eventually(() => phase("console"), (p) => p === "Running", "console Running");
+    const r = await onTerminal(["attach", "-it", "console"], "try pressing enter", "stty size; echo bye; exit 2\r");
+    expect(r.out).toMatch(/40 120\r?\n/);
+    expect(r.out).toContain("bye");
+    await eventually(() => phase("console"), (p) => p === "Failed", "console Failed");
+    // What the terminal showed is in the log too.
+    expect(h.log("kubemu", "default", "console", "c")).toContain("bye");
+    const done = await h.kubectl.run(["attach", "console"]);
+    expect(done.code).not.toBe(0);
+    expect(done.stderr).toContain("cannot attach a container in a completed pod; current phase is Failed");
+  }, 90_000);
+});
