@@ -5,6 +5,7 @@
  * kubemu control endpoints /kubemu/status and /kubemu/faults.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { Registry, collectDefaultMetrics } from "prom-client";
@@ -28,6 +29,16 @@ export interface ComponentServerOptions {
   routes?: Record<string, (req: IncomingMessage, res: ServerResponse) => void>;
   /** Connection upgrades (the kubelet's /exec/...), by path prefix; others are refused with 404. */
   upgrades?: Record<string, (req: IncomingMessage, socket: Duplex, head: Buffer) => void>;
+  /**
+   * Serve HTTPS with this certificate; with `ca`, clients are asked for a certificate (checked
+   * against it, but a request without one still arrives, for `guard` to answer).
+   */
+  tls?: { cert: string; key: string; ca?: string };
+  /**
+   * Decides every request and upgrade first (the kubelet's authentication and authorization of
+   * :10250): undefined lets it through, else the refusal to answer with.
+   */
+  guard?: (req: IncomingMessage) => { code: number; body: string } | undefined;
   /** Metrics to serve; default metrics (process, GC, event loop) are added to it. */
   registry?: Registry;
   logger?: Logger;
@@ -66,7 +77,12 @@ export async function startComponentServer(o: ComponentServerOptions): Promise<C
   collectDefaultMetrics({ register: registry });
   const live = { ping: () => undefined, ...(o.liveness ?? {}) } as Record<string, HealthCheck>;
   const ready = { ...live, ...(o.readiness ?? {}) };
-  const server: Server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    const refusal = o.guard?.(req);
+    if (refusal) {
+      res.writeHead(refusal.code, { "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(refusal.body) }).end(refusal.body);
+      return;
+    }
     if (handleControlRequest(req, res, { faults: o.faults, status: o.status, logger: log })) return;
     const url = new URL(req.url ?? "/", "http://component");
     const send = (code: number, body: string, type = "text/plain; charset=utf-8") => {
@@ -95,8 +111,16 @@ export async function startComponentServer(o: ComponentServerOptions): Promise<C
         return send(404, "404 page not found\n");
       }
     }
-  });
+  };
+  const server: Server = o.tls
+    ? (createHttpsServer({ cert: o.tls.cert, key: o.tls.key, ...(o.tls.ca ? { ca: o.tls.ca, requestCert: true, rejectUnauthorized: false } : {}) }, onRequest) as unknown as Server)
+    : createServer(onRequest);
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const refusal = o.guard?.(req);
+    if (refusal) {
+      socket.end(`HTTP/1.1 ${refusal.code} ${refusal.code === 401 ? "Unauthorized" : "Forbidden"}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(refusal.body)}\r\nconnection: close\r\n\r\n${refusal.body}`);
+      return;
+    }
     const path = new URL(req.url ?? "/", "http://component").pathname;
     const handler = Object.entries(o.upgrades ?? {}).find(([p]) => path.startsWith(p))?.[1];
     if (handler) return handler(req, socket, head);
@@ -110,7 +134,7 @@ export async function startComponentServer(o: ComponentServerOptions): Promise<C
     });
   });
   return {
-    url: `http://${o.host}:${o.port}`,
+    url: `${o.tls ? "https" : "http"}://${o.host}:${o.port}`,
     registry,
     close: () =>
       new Promise<void>((resolve) => {
