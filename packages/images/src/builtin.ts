@@ -112,6 +112,7 @@ export const builtinImages: readonly ImageEntry[] = [
   program("docker.io/rancher/local-path-provisioner", "*", ["local-path-provisioner"], { program: "local-path-provisioner" }, 19_231_442),
   program("docker.io/kindest/local-path-provisioner", "*", ["local-path-provisioner"], { program: "local-path-provisioner" }, 19_422_358),
   userland("docker.io/kindest/local-path-helper", ["sh"], 2_921_140, { busybox: true }),
+  program("registry.k8s.io/coredns/coredns", "*", ["/coredns"], { program: "coredns" }, 18_562_039),
   program("docker.io/metallb/controller", "*", ["/controller"], { program: "metallb-controller" }, 17_568_932),
   program("quay.io/metallb/controller", "*", ["/controller"], { program: "metallb-controller" }, 17_568_932),
   program("docker.io/metallb/speaker", "*", ["/speaker"], { program: "metallb-speaker" }, 18_951_430),
