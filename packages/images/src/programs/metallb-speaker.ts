@@ -1,6 +1,6 @@
 /**
  * metallb/speaker (MetalLB v0.9.6): `/speaker --port=7472 --config=config`, one per node
- * (METALLB_NODE_NAME, METALLB_HOST = the node IP; hostNetwork). Decides which node announces each
+ * (--node-name / METALLB_NODE_NAME, --host / METALLB_HOST = the node IP; hostNetwork). Decides which node announces each
  * Service (../metallb/speaker.ts), serves /metrics on $METALLB_HOST:port; re-reads the
  * ConfigMap, Services and Endpoints every second (upstream watches them).
  */
@@ -11,7 +11,8 @@ import { onStop, podIP } from "./lib.js";
 
 const args = process.argv.slice(2);
 const log = jsonLog("main.go");
-const node = process.env.METALLB_NODE_NAME ?? flag(args, "node-name");
+// Upstream's flags default to these variables: --node-name $METALLB_NODE_NAME, --host $METALLB_HOST.
+const node = flag(args, "node-name") ?? process.env.METALLB_NODE_NAME;
 if (!node) {
   log("must specify --node-name or METALLB_NODE_NAME");
   process.exit(1);
@@ -27,7 +28,7 @@ const speaker = new MetallbSpeaker({ api, node, namespace: ownNamespace(args), c
 log(`MetalLB speaker starting version 0.9.6 (commit kubemu, branch main) node=${node}`);
 log("not starting fast dead node detection (memberlist), need ml-bindaddr / ml-labels / ml-namespace config");
 
-const host = process.env.METALLB_HOST || podIP();
+const host = flag(args, "host") ?? (process.env.METALLB_HOST || podIP());
 const port = Number(flag(args, "port") ?? 7472);
 const metrics = createServer((req, res) => {
   if (req.url === "/metrics") {
