@@ -1,16 +1,15 @@
 /**
- * The generic admission plugins that act on many resources, in upstream's chain order: the
- * mutating LimitRanger (before the kinds' own plugins: ServiceAccount, Priority,
- * DefaultTolerationSeconds), then, after the object passed validation, the validating
- * LimitRanger and ResourceQuota last. The generic store calls `mutate` and `validate`; this
- * file gives the plugins their reads (watch cache or consistent) and the quota's
- * compare-and-swap on the stored object.
+ * The generic admission plugins that act on many resources: LimitRanger (mutating defaults, then
+ * validating limits) and ResourceQuota (validating, last in the chain). This file gives them their
+ * reads (watch cache or consistent) and the quota's compare-and-swap on the stored object, and
+ * makes them chain plugins (./chain.ts).
  */
 import type { Clock } from "@kubemu/common";
 import { newNotFound } from "@kubemu/common";
 import type { KubeObject, Storage } from "../storage/index.js";
 import type { ResourceDef } from "../registry/types.js";
 import { keyFor } from "../rest/context.js";
+import type { AdmissionPlugin, AdmissionRequest } from "./chain.js";
 import { LimitRanger } from "./limit-ranger.js";
 import { ResourceQuotaAdmission } from "./resource-quota.js";
 
@@ -23,7 +22,60 @@ export interface ResourceAdmissionDeps {
   clock: Clock;
 }
 
-/** A write as these plugins see it. */
+/** The plugins' view of a namespaced write; undefined for what they never see (deletes, cluster-scoped objects). */
+function attributes(r: AdmissionRequest) {
+  if ((r.operation !== "CREATE" && r.operation !== "UPDATE") || !r.object || !r.def.namespaced || !r.object.metadata.namespace) return undefined;
+  return {
+    operation: r.operation,
+    group: r.def.group,
+    resource: r.def.plural,
+    ...(r.subresource ? { subresource: r.subresource } : {}),
+    namespace: r.object.metadata.namespace,
+    object: r.object,
+    ...(r.old ? { old: r.old } : {}),
+  };
+}
+
+export function limitRangerPlugin(deps: ResourceAdmissionDeps): AdmissionPlugin {
+  const limitRanger = new LimitRanger({ list: (ns, consistent) => deps.list(deps.def("limitranges"), ns, consistent), now: () => deps.clock.now() });
+  return {
+    name: "LimitRanger",
+    async admit(r) {
+      const a = attributes(r);
+      // Subresource writes are not defaulted (the store never asked before the chain either).
+      if (!a || r.subresource) return;
+      // Before a name is generated, messages name the object by its generateName (upstream's extractResourceName).
+      await limitRanger.admit({ ...a, name: a.object.metadata.name || a.object.metadata.generateName || "" });
+    },
+    async validate(r) {
+      const a = attributes(r);
+      if (a) await limitRanger.validate({ ...a, name: a.object.metadata.name ?? "" });
+    },
+  };
+}
+
+export function resourceQuotaPlugin(deps: ResourceAdmissionDeps): AdmissionPlugin {
+  const quotas = deps.def("resourcequotas");
+  const quota = new ResourceQuotaAdmission({
+    list: (ns, consistent) => deps.list(quotas, ns, consistent),
+    update: async (ns, name, next) => {
+      await deps.storage(quotas).guaranteedUpdate(keyFor(quotas, ns, name), (cur) => {
+        if (!cur) throw newNotFound({ resource: "resourcequotas" }, name);
+        return next(cur);
+      });
+    },
+    now: () => deps.clock.now(),
+  });
+  return {
+    name: "ResourceQuota",
+    async validate(r) {
+      const a = attributes(r);
+      if (a) await quota.validate({ ...a, name: a.object.metadata.name ?? "", dryRun: r.dryRun });
+    },
+  };
+}
+
+/** A write as the generic store hands it over (until the store calls the chain). */
 export interface WriteAttributes {
   operation: "CREATE" | "UPDATE";
   object: KubeObject;
@@ -32,51 +84,27 @@ export interface WriteAttributes {
   dryRun?: boolean;
 }
 
+/** LimitRanger and ResourceQuota called directly by the store (the chain in ./plugins.ts replaces this). */
 export class ResourceAdmission {
-  readonly limitRanger: LimitRanger;
-  readonly quota: ResourceQuotaAdmission;
+  private readonly limitRanger: AdmissionPlugin;
+  private readonly quota: AdmissionPlugin;
 
   constructor(deps: ResourceAdmissionDeps) {
-    const now = () => deps.clock.now();
-    this.limitRanger = new LimitRanger({ list: (ns, consistent) => deps.list(deps.def("limitranges"), ns, consistent), now });
-    const quotas = deps.def("resourcequotas");
-    this.quota = new ResourceQuotaAdmission({
-      list: (ns, consistent) => deps.list(quotas, ns, consistent),
-      update: async (ns, name, next) => {
-        await deps.storage(quotas).guaranteedUpdate(keyFor(quotas, ns, name), (cur) => {
-          if (!cur) throw newNotFound({ resource: "resourcequotas" }, name);
-          return next(cur);
-        });
-      },
-      now,
-    });
+    this.limitRanger = limitRangerPlugin(deps);
+    this.quota = resourceQuotaPlugin(deps);
   }
 
-  /** Mutating admission (LimitRanger's defaults); before the kind's own plugins. */
   async mutate(def: ResourceDef, w: WriteAttributes): Promise<void> {
-    if (!def.namespaced || !w.object.metadata.namespace) return;
-    // Before a name is generated, messages name the object by its generateName (upstream's extractResourceName).
-    const name = w.object.metadata.name || w.object.metadata.generateName || "";
-    await this.limitRanger.admit({ ...this.common(def, w), name });
+    await this.limitRanger.admit!(this.request(def, w));
   }
 
-  /** Validating admission (LimitRanger's checks, then ResourceQuota); after validation, before storage. */
   async validate(def: ResourceDef, w: WriteAttributes): Promise<void> {
-    if (!def.namespaced || !w.object.metadata.namespace) return;
-    const attrs = { ...this.common(def, w), name: w.object.metadata.name ?? "" };
-    await this.limitRanger.validate(attrs);
-    await this.quota.validate({ ...attrs, dryRun: w.dryRun ?? false });
+    const r = this.request(def, w);
+    await this.limitRanger.validate!(r);
+    await this.quota.validate!(r);
   }
 
-  private common(def: ResourceDef, w: WriteAttributes) {
-    return {
-      operation: w.operation,
-      group: def.group,
-      resource: def.plural,
-      ...(w.subresource ? { subresource: w.subresource } : {}),
-      namespace: w.object.metadata.namespace!,
-      object: w.object,
-      ...(w.old ? { old: w.old } : {}),
-    };
+  private request(def: ResourceDef, w: WriteAttributes): AdmissionRequest {
+    return { def, operation: w.operation, object: w.object, ...(w.old ? { old: w.old } : {}), ...(w.subresource ? { subresource: w.subresource } : {}), dryRun: w.dryRun ?? false } as AdmissionRequest;
   }
 }

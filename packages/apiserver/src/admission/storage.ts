@@ -47,18 +47,26 @@ export function pickDefaultStorageClass(classes: readonly KubeObject[]): KubeObj
     .sort((a, b) => created(b) - created(a) || (a.metadata.name! < b.metadata.name! ? -1 : a.metadata.name! > b.metadata.name! ? 1 : 0))[0];
 }
 
+/** DefaultStorageClass: a PersistentVolumeClaim created without a class gets the default one. */
+export async function defaultStorageClass(a: Admission): Promise<void> {
+  const pvc = a.object;
+  if (a.operation !== "CREATE" || !pvc || claimHasClass(pvc)) return;
+  const def = pickDefaultStorageClass(await a.list("storage.k8s.io", "v1", "storageclasses"));
+  if (def) pvc.spec = { ...((pvc.spec as Record<string, unknown> | undefined) ?? {}), storageClassName: def.metadata.name };
+}
+
+/** StorageObjectInUseProtection: a created claim or volume gets its protection finalizer. */
+export function protectStorageObject(a: Admission, finalizer: typeof PVC_PROTECTION_FINALIZER | typeof PV_PROTECTION_FINALIZER): void {
+  if (a.operation === "CREATE" && a.object) addFinalizer(a.object, finalizer);
+}
+
 /** PersistentVolumeClaim create: DefaultStorageClass, then StorageObjectInUseProtection. */
 export async function admitPersistentVolumeClaim(a: Admission): Promise<void> {
-  const pvc = a.object;
-  if (a.operation !== "CREATE" || !pvc) return;
-  if (!claimHasClass(pvc)) {
-    const def = pickDefaultStorageClass(await a.list("storage.k8s.io", "v1", "storageclasses"));
-    if (def) pvc.spec = { ...((pvc.spec as Record<string, unknown> | undefined) ?? {}), storageClassName: def.metadata.name };
-  }
-  addFinalizer(pvc, PVC_PROTECTION_FINALIZER);
+  await defaultStorageClass(a);
+  protectStorageObject(a, PVC_PROTECTION_FINALIZER);
 }
 
 /** PersistentVolume create: StorageObjectInUseProtection. */
 export function admitPersistentVolume(a: Admission): void {
-  if (a.operation === "CREATE" && a.object) addFinalizer(a.object, PV_PROTECTION_FINALIZER);
+  protectStorageObject(a, PV_PROTECTION_FINALIZER);
 }
