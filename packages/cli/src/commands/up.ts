@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { applyAddons } from "../addons/apply.js";
+import { coreDns } from "../addons/coredns.js";
 import { localPathStorage } from "../addons/local-path-storage.js";
 import { readClusterState, writeClusterState, type ClusterState, type ProcessRecord } from "../cluster-state.js";
 import { apiserverLb, clusterTable, nodeName } from "../components.js";
@@ -103,7 +104,8 @@ async function upFresh(ctx: CommandContext, previous: ClusterState | undefined, 
       : undefined;
     writeKubeconfig(ctx.paths.kubeconfig, state.cluster, server, creds);
     ctx.io.out(`API server (via apiserver-lb): ${server}`);
-    const failed = await applyAddons(server, creds, localPathStorage({ host: apiserverLb.ip, port: String(state.apiserverLbPort) }));
+    const apiServer = { host: apiserverLb.ip, port: String(state.apiserverLbPort) };
+    const failed = await applyAddons(server, creds, [...coreDns(apiServer), ...localPathStorage(apiServer)]);
     for (const f of failed) ctx.io.err(`kubemu: warning: addon object not created: ${f}`);
     if (opts.mergeKubeconfigInto !== undefined) {
       mergeKubeconfig(opts.mergeKubeconfigInto, state.cluster, server, creds);
