@@ -28,6 +28,8 @@ import { NamespaceLifecycle } from "../admission/namespace-lifecycle.js";
 import { allocateForCreate, allocateForUpdate, releaseForDelete } from "../admission/services.js";
 import { ServiceAllocators } from "../allocators/service-allocators.js";
 import { ResourceAdmission } from "../admission/resource-admission.js";
+import { NodeRestriction, type NodeAdmissionAttributes } from "../admission/node-restriction.js";
+import { currentScope } from "../auth/request-scope.js";
 
 import type { PatchType } from "@kubemu/common";
 export type { PatchType };
@@ -83,6 +85,8 @@ export class ResourceStore {
   readonly allocators: ServiceAllocators;
   /** LimitRanger and ResourceQuota: the admission plugins of every namespaced resource. */
   readonly resourceAdmission: ResourceAdmission;
+  /** NodeRestriction: what a kubelet's own identity may change (sees subresources, deletes and evictions too). */
+  readonly nodeRestriction: NodeRestriction;
 
   constructor(private readonly ctx: ServerContext) {
     const nsDef = ctx.registry.lookup("", "v1", "namespaces")!;
@@ -94,6 +98,20 @@ export class ResourceStore {
       storage: (def) => this.storage(def),
       clock: ctx.clock,
     });
+    const getCore = async (plural: string, ns: string | undefined, name: string) => {
+      try {
+        return await this.get(ctx.registry.lookup("", "v1", plural)!, ns, name);
+      } catch (e) {
+        if (isNotFound(e)) return undefined;
+        throw e;
+      }
+    };
+    this.nodeRestriction = new NodeRestriction({ user: () => currentScope()?.user, getPod: (ns, name) => getCore("pods", ns, name), getNode: (name) => getCore("nodes", undefined, name) });
+  }
+
+  /** The validating admission that judges the request's user (NodeRestriction), for every write including subresources. */
+  private async admitRequest(def: ResourceDef, a: Omit<NodeAdmissionAttributes, "group" | "resource">): Promise<void> {
+    await this.nodeRestriction.validate({ ...a, group: def.group, resource: def.plural });
   }
 
   private storage(def: ResourceDef): Storage {
@@ -253,6 +271,7 @@ export class ResourceStore {
     if (!opts.subresource) await this.resourceAdmission.mutate(def, { operation: "CREATE", object: obj });
     await this.admit(def, "CREATE", requestName, opts, obj);
     this.validate(def, obj);
+    await this.admitRequest(def, { operation: "CREATE", name: requestName, object: obj, ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}), ...(opts.subresource ? { subresource: opts.subresource } : {}) });
     await this.resourceAdmission.validate(def, { operation: "CREATE", object: obj, dryRun: opts.dryRun ?? false, ...(opts.subresource ? { subresource: opts.subresource } : {}) });
     if (!managedFieldsDone) recordUpdate(undefined, obj, opts.fieldManager ?? "unknown", this.now(), opts.subresource);
     let undo: (() => Promise<void>) | undefined;
@@ -307,6 +326,7 @@ export class ResourceStore {
     def.defaults?.(next);
     await this.admit(def, "UPDATE", cur.metadata.name ?? "", opts, next, cur);
     this.validate(def, next, cur);
+    await this.admitRequest(def, { operation: "UPDATE", name: cur.metadata.name ?? "", object: next, old: cur, ...(cur.metadata.namespace ? { namespace: cur.metadata.namespace } : {}), ...(opts.subresource ? { subresource: opts.subresource } : {}) });
     await this.resourceAdmission.validate(def, { operation: "UPDATE", object: next, old: cur, dryRun: opts.dryRun ?? false, ...(opts.subresource ? { subresource: opts.subresource } : {}) });
     if (!ssaDone) recordUpdate(cur, next, opts.fieldManager ?? "unknown", this.now(), opts.subresource);
     else if (!next.metadata.managedFields && cur.metadata.managedFields) delete next.metadata.managedFields;
@@ -451,6 +471,7 @@ export class ResourceStore {
   async delete(def: ResourceDef, ns: string | undefined, name: string, o: DeleteOptions): Promise<DeleteResult> {
     if (def.readOnly) throw methodNotAllowed();
     await this.admit(def, "DELETE", name, o);
+    await this.admitRequest(def, { operation: "DELETE", name, ...(ns ? { namespace: ns } : {}) });
     if (def.kind === "Namespace" && def.group === "") this.lifecycle.checkDelete(name);
     const key = keyFor(def, ns, name);
     const storage = this.storage(def);
@@ -552,6 +573,7 @@ export class ResourceStore {
   async evict(def: ResourceDef, ns: string, name: string, body: unknown, opts: { dryRun?: boolean } = {}): Promise<void> {
     const pdbDef = this.ctx.registry.lookup("policy", "v1", "poddisruptionbudgets");
     if (!pdbDef) throw newInternalError("pods/eviction needs policy/v1 poddisruptionbudgets, which is not served");
+    await this.admitRequest(def, { operation: "CREATE", subresource: "eviction", namespace: ns, name, ...(typeof body === "object" && body !== null ? { object: body as KubeObject } : {}) });
     await new PodEviction(this, def, pdbDef, this.ctx.clock).evict(ns, name, body, opts.dryRun ?? false);
   }
 }
