@@ -6,10 +6,11 @@
  * error becomes a Status the way upstream's response checker makes one (400 → BadRequest with
  * the kubelet's text).
  */
-import { request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Node, Pod } from "kubernetes-types/core/v1.js";
 import { newBadRequest, newInternalError, newStatus, StatusError } from "@kubemu/common";
 import type { ResourceApi } from "../rest/resource-api.js";
+import type { KubeletClient } from "./kubelet-client.js";
 
 /** The query parameters of PodLogOptions the kubelet reads. */
 const FORWARDED = ["follow", "previous", "timestamps", "sinceSeconds", "sinceTime", "tailLines", "limitBytes"];
@@ -54,7 +55,7 @@ export function kubeletAddress(node: Node): { host: string; port: number } {
   return { host, port };
 }
 
-export async function handlePodLog(req: IncomingMessage, res: ServerResponse, api: ResourceApi, namespace: string, name: string, q: URLSearchParams): Promise<string> {
+export async function handlePodLog(req: IncomingMessage, res: ServerResponse, api: ResourceApi, namespace: string, name: string, q: URLSearchParams, kubelet: KubeletClient): Promise<string> {
   if (req.method !== "GET" && req.method !== "HEAD") throw new StatusError(newStatus("MethodNotAllowed", "the server does not allow this method on the requested resource", undefined, 405));
   validate(q);
   const pod = (await api.get(api.resolve({ group: "", version: "v1", resource: "pods", namespace, name }))) as Pod;
@@ -71,7 +72,7 @@ export async function handlePodLog(req: IncomingMessage, res: ServerResponse, ap
   for (const k of FORWARDED) for (const v of q.getAll(k)) forward.append(k, v);
   const path = `/containerLogs/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/${encodeURIComponent(container)}${forward.size ? `?${forward}` : ""}`;
   await new Promise<void>((resolve, reject) => {
-    const upstream = httpRequest({ host, port, path, method: "GET", headers: { accept: "*/*" } }, (answer) => {
+    const upstream = kubelet.request({ host, port, path, method: "GET", headers: { accept: "*/*" } }, (answer) => {
       const code = answer.statusCode ?? 500;
       if (code < 200 || code > 206) {
         let text = "";
@@ -94,7 +95,7 @@ export async function handlePodLog(req: IncomingMessage, res: ServerResponse, ap
         resolve();
       });
     });
-    upstream.on("error", (e) => reject(res.headersSent ? e : newInternalError(`Get "http://${host}:${port}${path}": ${e.message}`)));
+    upstream.on("error", (e) => reject(res.headersSent ? e : newInternalError(`Get "${kubelet.scheme}://${host}:${port}${path}": ${e.message}`)));
     req.on("close", () => {
       if (res.writableEnded || !res.headersSent) return;
       upstream.destroy();

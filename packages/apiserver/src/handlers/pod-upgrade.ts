@@ -2,22 +2,23 @@
  * `pods/exec`, `pods/attach` and `pods/portforward`: the pod and container checked as upstream's
  * ExecLocation (PortForwardLocation: only the host) does, then the client's upgrade request
  * replayed to the node's kubelet (`/exec|attach/<ns>/<pod>/<container>?…`, `/portForward/<ns>/<pod>`)
- * on a fresh TCP connection and the two sockets joined, so whatever the kubelet and kubectl agree
+ * on a fresh connection (kubelet-client.ts: TLS with the API server's kubelet client certificate,
+ * or plain to kubelets serving plain HTTP) and the two joined, so whatever the kubelet and kubectl agree
  * on (WebSocket channel protocols, SPDY/3.1, SPDY tunnelled in WebSocket) passes through byte for
  * byte with no buffering. Either side closing closes the other.
  */
-import { connect } from "node:net";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Node, Pod } from "kubernetes-types/core/v1.js";
 import { newBadRequest } from "@kubemu/common";
 import type { ResourceApi } from "../rest/resource-api.js";
+import type { KubeletClient } from "./kubelet-client.js";
 import { kubeletAddress, logContainer } from "./pod-log.js";
 
 /** Headers that belong to the hop to the API server, not to the kubelet. */
 const HOP_HEADERS = new Set(["host", "authorization", "content-length", "impersonate-user", "impersonate-group", "impersonate-uid"]);
 
-export async function proxyPodUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, api: ResourceApi, namespace: string, name: string, subresource: "exec" | "attach" | "portforward"): Promise<void> {
+export async function proxyPodUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, api: ResourceApi, namespace: string, name: string, subresource: "exec" | "attach" | "portforward", kubelet: KubeletClient): Promise<void> {
   const pod = (await api.get(api.resolve({ group: "", version: "v1", resource: "pods", namespace, name }))) as Pod;
   const url = new URL(req.url ?? "/", "http://apiserver");
   const forward = subresource === "portforward";
@@ -33,10 +34,8 @@ export async function proxyPodUpgrade(req: IncomingMessage, socket: Duplex, head
   const path = forward
     ? `/portForward/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}${String(query) ? `?${query}` : ""}`
     : `/${subresource}/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/${encodeURIComponent(container)}?${query}`;
-  const upstream = connect({ host, port });
-  await new Promise<void>((resolve, reject) => {
-    upstream.once("connect", () => resolve());
-    upstream.once("error", (e) => reject(newBadRequest(`error dialing backend: dial tcp ${host}:${port}: ${e.message}`)));
+  const upstream = await kubelet.dial(host, port).catch((e: Error) => {
+    throw newBadRequest(`error dialing backend: dial tcp ${host}:${port}: ${e.message}`);
   });
   let lines = `${req.method ?? "GET"} ${path} HTTP/1.1\r\nhost: ${host}:${port}\r\n`;
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
@@ -45,7 +44,7 @@ export async function proxyPodUpgrade(req: IncomingMessage, socket: Duplex, head
   }
   upstream.write(`${lines}\r\n`);
   if (head.length) upstream.write(head);
-  upstream.setNoDelay(true);
+  (upstream as Duplex & { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
   socket.pipe(upstream).pipe(socket);
   const end = () => {
     upstream.destroy();

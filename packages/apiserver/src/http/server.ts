@@ -29,6 +29,7 @@ import type { ServiceAccountTokens } from "../serviceaccount/index.js";
 import { handleResource } from "../handlers/resource.js";
 import { handlePodLog } from "../handlers/pod-log.js";
 import { proxyPodUpgrade } from "../handlers/pod-upgrade.js";
+import { kubeletClient, type KubeletClient, type KubeletClientTls } from "../handlers/kubelet-client.js";
 
 export const SERVER_VERSION = {
   major: "1",
@@ -68,6 +69,8 @@ export interface HttpFrontOptions {
   authorization: Authorization;
   /** Where wire connections' users are kept for the per-request checks of the wire API. */
   wireUsers: WireUsers;
+  /** The client certificate kubelets are reached with (HTTPS); without it, plain HTTP. */
+  kubeletClientTls?: KubeletClientTls;
 }
 
 export class HttpFront {
@@ -76,8 +79,10 @@ export class HttpFront {
   /** Plain-HTTP listener beside an HTTPS one that answers only the public probes (PROBE_PATHS). */
   readonly insecureServer: Server | undefined;
   private readonly v3Docs = new Map<string, SerializedDocument>();
+  private readonly kubelet: KubeletClient;
 
   constructor(private readonly o: HttpFrontOptions) {
+    this.kubelet = kubeletClient(o.kubeletClientTls);
     o.ctx.registry.onChange(() => this.v3Docs.clear()); // CRDs change the served group versions
     const handler = (probeOnly: boolean) => (req: IncomingMessage, res: ServerResponse) => {
       this.handle(req, res, probeOnly).catch((e) => {
@@ -125,7 +130,7 @@ export class HttpFront {
         // Upstream authorizes the WebSocket GET as create on pods/exec (pods/attach, pods/portforward), as the SPDY POST.
         this.o.authorization.check(user, requestAttributes("POST", url.pathname, info, url.searchParams));
         const { namespace, name, subresource } = info;
-        return await this.o.authorization.runAs(user, () => proxyPodUpgrade(req, socket, head, this.o.api, namespace, name, subresource));
+        return await this.o.authorization.runAs(user, () => proxyPodUpgrade(req, socket, head, this.o.api, namespace, name, subresource, this.kubelet));
       }
       status = toStatus(notFoundPath());
     } catch (e) {
@@ -308,7 +313,7 @@ export class HttpFront {
           return "create";
         }
         if (info.group === "" && info.resource === "pods" && info.subresource === "log" && info.namespace !== undefined && info.name !== undefined) {
-          return handlePodLog(req, res, this.o.api, info.namespace, info.name, url.searchParams);
+          return handlePodLog(req, res, this.o.api, info.namespace, info.name, url.searchParams, this.kubelet);
         }
         if (isReview(info)) {
           const body = req.method === "POST" ? decodeObjectBody(await readBody(req), req.headers["content-type"], decodeProtobufBody) : undefined;
