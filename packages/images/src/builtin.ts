@@ -112,6 +112,18 @@ export const builtinImages: readonly ImageEntry[] = [
   program("docker.io/rancher/local-path-provisioner", "*", ["local-path-provisioner"], { program: "local-path-provisioner" }, 19_231_442),
   program("docker.io/kindest/local-path-provisioner", "*", ["local-path-provisioner"], { program: "local-path-provisioner" }, 19_422_358),
   userland("docker.io/kindest/local-path-helper", ["sh"], 2_921_140, { busybox: true }),
+  {
+    repository: "registry.k8s.io/ingress-nginx/controller",
+    tags: "*",
+    entrypoint: ["/usr/bin/dumb-init", "--"],
+    cmd: ["/nginx-ingress-controller"],
+    env: { PATH },
+    executables: {
+      "/usr/bin/dumb-init -- /nginx-ingress-controller": { program: "nginx-ingress-controller" },
+      "/nginx-ingress-controller": { program: "nginx-ingress-controller" },
+    },
+    sizeBytes: 105_376_510,
+  },
   program("registry.k8s.io/coredns/coredns", "*", ["/coredns"], { program: "coredns" }, 18_562_039),
   program("docker.io/metallb/controller", "*", ["/controller"], { program: "metallb-controller" }, 17_568_932),
   program("quay.io/metallb/controller", "*", ["/controller"], { program: "metallb-controller" }, 17_568_932),
