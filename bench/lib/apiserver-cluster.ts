@@ -21,6 +21,8 @@ export interface ApiClusterOptions {
   profile: "fast" | "realistic";
   /** Extra node flags per process name (etcd-0…2, apiserver-0/1, apiserver-lb), e.g. --cpu-prof. */
   nodeFlags?: (name: string) => string[];
+  /** Run the ServiceAccount admission plugin (only with a controller-manager making the `default` accounts). */
+  serviceAccountAdmission?: boolean;
 }
 
 /** A running cluster; `url` is the load balancer's base URL (http://ip:port). */
@@ -66,6 +68,7 @@ export class ApiCluster {
         "--etcd-servers", etcdServers, "--profile", this.o.profile, "--log-level", "warn",
         // Nothing else of a cluster runs here; do not probe the default component addresses.
         "--component-status", "",
+        ...(this.o.serviceAccountAdmission ? [] : ["--disable-admission-plugins", "ServiceAccount"]),
       ]);
     });
     const backends = apiIps.map((ip, i) => `apiserver-${i}=http://${ip}:${port}`).join(",");

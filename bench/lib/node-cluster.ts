@@ -1,13 +1,14 @@
 /**
  * A whole cluster as real processes for benchmarks that need nodes: the ApiCluster (3 kubemu-etcd,
- * 2 kubemu-apiserver, apiserver-lb) plus one kubemu-scheduler, one kubemu-controller-manager
- * (every controller) and kubemu-kubelets that run pods as sandboxed processes. Addresses:
+ * 2 kubemu-apiserver with ServiceAccount admission, apiserver-lb) plus one kubemu-scheduler, one
+ * kubemu-controller-manager (every controller; --root-ca-file a throwaway CA) and kubemu-kubelets that run pods as sandboxed processes. Addresses:
  * `<subnet>.1–.3` etcd, `.11/.12` API servers, `.20` balancer, `.30` scheduler, `.40`
  * controller-manager; node N on `<nodeSubnet>.N` with pod CIDR `<podPrefix>.N.0/24`. Components
  * use the API servers' plain-HTTP URLs (as the kubelet e2e does). Every child is killed by pid in
  * stop() (and by procs.ts on exit or error); the state lives in the ApiCluster's temp dir.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { createCertificateAuthority } from "@kubemu/common";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ApiCluster } from "./apiserver-cluster.js";
@@ -40,7 +41,7 @@ export class NodeCluster {
 
   constructor(private readonly o: NodeClusterOptions) {
     for (const f of [schedulerJs, managerJs, kubeletJs]) if (!existsSync(f)) throw new Error(`${f} is missing: run "npx tsc -b" first`);
-    this.api = new ApiCluster({ subnet: o.subnet, profile: o.profile });
+    this.api = new ApiCluster({ subnet: o.subnet, profile: o.profile, serviceAccountAdmission: true });
     this.schedulerUrl = `http://${o.subnet}.30:10259`;
     this.managerUrl = `http://${o.subnet}.40:10257`;
   }
@@ -53,8 +54,22 @@ export class NodeCluster {
     return `${this.o.nodeSubnet}.${this.o.nodes.indexOf(name) + 1}`;
   }
 
+  /**
+   * The CA kube-root-ca.crt publishes (pods' ca.crt in their kube-api-access volume). The
+   * components talk plain HTTP here, so it signs nothing; without one the root CA publisher stays
+   * off and every pod would wait on a missing ConfigMap.
+   */
+  private writeRootCa(): string {
+    const path = join(this.root, "root-ca.crt");
+    writeFileSync(path, this.rootCa);
+    return path;
+  }
+
+  private rootCa = "";
+
   /** Starts everything; resolves once every process answers /readyz (the controller-manager /healthz). */
   async start(): Promise<void> {
+    this.rootCa = (await createCertificateAuthority("kubemu-bench-ca", new Date(), 30)).cert;
     const fixed = [`${this.o.subnet}.30:10259`, `${this.o.subnet}.40:10257`, ...this.o.nodes.map((n) => `${this.nodeIp(n)}:10250`)];
     for (const hp of fixed) {
       const [ip, port] = hp.split(":");
@@ -65,7 +80,7 @@ export class NodeCluster {
     const common = ["--apiserver-urls", urls, "--profile", this.o.profile, "--state-dir", this.root];
     this.others.push(
       this.spawn("scheduler-0", [schedulerJs, "--name", "scheduler-0", "--bind-address", `${this.o.subnet}.30`, "--port", "10259", ...common, "--log-level", "info"]),
-      this.spawn("controller-manager-0", [managerJs, "--name", "controller-manager-0", "--bind-address", `${this.o.subnet}.40`, "--port", "10257", ...common, "--log-level", "info", "--controllers", "*"]),
+      this.spawn("controller-manager-0", [managerJs, "--name", "controller-manager-0", "--bind-address", `${this.o.subnet}.40`, "--port", "10257", ...common, "--log-level", "info", "--controllers", "*", "--root-ca-file", this.writeRootCa()]),
     );
     for (const n of this.o.nodes) this.startKubelet(n);
     await Promise.all([
@@ -73,6 +88,10 @@ export class NodeCluster {
       this.waitHttp(`${this.managerUrl}/healthz`),
       ...this.o.nodes.map((n) => this.waitHttp(`http://${this.nodeIp(n)}:10250/readyz`)),
     ]);
+    // What every pod's kube-api-access volume needs, before a benchmark times pods.
+    const api = this.api.apiservers[0]!;
+    await this.waitHttp(`${api}/api/v1/namespaces/default/serviceaccounts/default`);
+    await this.waitHttp(`${api}/api/v1/namespaces/default/configmaps/kube-root-ca.crt`);
   }
 
   /** Starts (or starts again) a node's kubelet, with the same root dir, so it finds its pods again. */

@@ -61,6 +61,8 @@ export interface ApiServerOptions {
   serviceAccount?: { signingKey: KeyObject; publicKeys: KeyObject[]; issuer?: string; audiences?: string[] };
   /** How long a store probe may take before it counts as failed (default 2 s). */
   storeProbeTimeoutMs?: number;
+  /** Admission plugins to turn off (--disable-admission-plugins, upstream's names, e.g. "ServiceAccount"). */
+  disableAdmissionPlugins?: readonly string[];
 }
 
 export class ApiServer {
@@ -97,6 +99,7 @@ export class ApiServer {
       registry,
       storage: o.storage,
       profile: PROFILE_SETTINGS[o.profile ?? "fast"],
+      ...(o.disableAdmissionPlugins?.length ? { disabledAdmissionPlugins: new Set(o.disableAdmissionPlugins) } : {}),
       storageFor: (def) => {
         let s = this.storages.get(def);
         if (!s) {

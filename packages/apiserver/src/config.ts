@@ -37,7 +37,12 @@ export interface ApiServerConfig {
   serviceAccountKeyFiles: string[];
   serviceAccountIssuer: string;
   apiAudiences: string[];
+  /** Admission plugins turned off (upstream's names). */
+  disableAdmissionPlugins: string[];
 }
+
+/** The admission plugins --disable-admission-plugins may name (those kubemu runs with a switch). */
+const ADMISSION_PLUGINS = ["ServiceAccount"];
 
 const DEFAULT_COMPONENTS =
   "scheduler=http://127.0.30.1:10259/healthz|http://127.0.30.2:10259/healthz," +
@@ -101,7 +106,8 @@ export function parseArgs(argv: string[]): ApiServerConfig {
     .option("--service-account-signing-key-file <file>", "PEM private key that signs service account tokens (default: one made at start, valid on this apiserver only)")
     .option("--service-account-key-file <files>", "comma-separated PEM files of keys that verify service account tokens (default: the signing key)")
     .option("--service-account-issuer <url>", "the iss of service account tokens", "https://kubernetes.default.svc.cluster.local")
-    .option("--api-audiences <list>", "comma-separated audiences the API accepts in tokens (default: the issuer)");
+    .option("--api-audiences <list>", "comma-separated audiences the API accepts in tokens (default: the issuer)")
+    .option("--disable-admission-plugins <list>", `comma-separated admission plugins to turn off, of: ${ADMISSION_PLUGINS.join(", ")}`);
   try {
     cmd.parse(argv, { from: "user" });
   } catch (e) {
@@ -130,7 +136,10 @@ export function parseArgs(argv: string[]): ApiServerConfig {
     throw new ConfigError("--service-account-key-file needs --service-account-signing-key-file (tokens must be signed with one of the keys)");
   if (o.serviceAccountIssuer!.trim() === "") throw new ConfigError("--service-account-issuer must not be empty");
   const audiences = (o.apiAudiences ?? "").split(",").map((a) => a.trim()).filter(Boolean);
+  const disabled = (o.disableAdmissionPlugins ?? "").split(",").map((a) => a.trim()).filter(Boolean);
+  for (const p of disabled) if (!ADMISSION_PLUGINS.includes(p)) throw new ConfigError(`--disable-admission-plugins: unknown admission plugin "${p}" (known: ${ADMISSION_PLUGINS.join(", ")})`);
   return {
+    disableAdmissionPlugins: disabled,
     serviceAccountSigningKeyFile: o.serviceAccountSigningKeyFile,
     serviceAccountKeyFiles: keyFiles,
     serviceAccountIssuer: o.serviceAccountIssuer!,

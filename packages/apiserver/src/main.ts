@@ -54,6 +54,7 @@ void runProcessMain<ApiServerConfig>({
       compactionIntervalMs: cfg.compactionIntervalMs,
       defaultMetrics: true,
       componentStatus: httpComponentStatus(cfg.componentStatus),
+      disableAdmissionPlugins: cfg.disableAdmissionPlugins,
     });
     await server.start(cfg.bindAddress, cfg.port);
     return server;

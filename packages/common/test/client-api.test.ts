@@ -89,6 +89,8 @@ function apiserverArgs(name: string, ip: string, extra: string[] = []): string[]
     "--compaction-interval", "0",
     "--log-level", "warn",
     "--component-status", "",
+    // No controller-manager makes the `default` service accounts here.
+    "--disable-admission-plugins", "ServiceAccount",
     ...extra,
   ];
 }

@@ -1,6 +1,6 @@
 /**
- * Pod admission on create: ServiceAccount (default service account name) and
- * DefaultTolerationSeconds (not-ready / unreachable NoExecute tolerations, seconds from the profile).
+ * Pod admission on create: DefaultTolerationSeconds (not-ready / unreachable NoExecute
+ * tolerations, seconds from the profile). ServiceAccount is ./serviceaccount.ts.
  */
 import type { KubeObject } from "../storage/index.js";
 
@@ -19,11 +19,4 @@ export function addDefaultTolerations(pod: KubeObject, seconds: number): void {
     if (!covered) tolerations.push({ key, operator: "Exists", effect: "NoExecute", tolerationSeconds: seconds });
   }
   spec.tolerations = tolerations;
-}
-
-/** ServiceAccount admission: defaults spec.serviceAccountName (the token volume comes with the kubelet). */
-export function defaultServiceAccount(pod: KubeObject): void {
-  const spec = (pod.spec ?? (pod.spec = {})) as Obj;
-  if (!spec.serviceAccountName) spec.serviceAccountName = spec.serviceAccount || "default";
-  spec.serviceAccount = spec.serviceAccountName;
 }

@@ -64,8 +64,10 @@ export function defaultPod(pod: KubeObject): void {
     for (const list of [spec.containers, spec.initContainers]) if (Array.isArray(list)) for (const c of list) if (isObj(c)) defaultRequestsToLimits(c);
     spec.enableServiceLinks ??= true;
     // spec.priority and spec.preemptionPolicy are the Priority admission plugin's (admission/priority.ts).
-    spec.serviceAccountName ??= "default";
-    if (spec.serviceAccount === undefined) spec.serviceAccount = spec.serviceAccountName;
+    // The v1 conversion: the deprecated serviceAccount fills serviceAccountName, and mirrors it. The
+    // `default` account is the ServiceAccount admission plugin's (not for mirror pods).
+    if (!spec.serviceAccountName && typeof spec.serviceAccount === "string" && spec.serviceAccount) spec.serviceAccountName = spec.serviceAccount;
+    if (spec.serviceAccountName) spec.serviceAccount = spec.serviceAccountName;
   }
   if (!isObj(pod.status)) pod.status = {};
   const status = pod.status as Obj;

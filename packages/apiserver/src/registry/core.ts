@@ -44,7 +44,8 @@ import {
 } from "../validation/core.js";
 import { validateReplicationController } from "../validation/workloads.js";
 import { get, str } from "../tables/format.js";
-import { addDefaultTolerations, defaultServiceAccount } from "../admission/pods.js";
+import { addDefaultTolerations } from "../admission/pods.js";
+import { admitServiceAccount } from "../admission/serviceaccount.js";
 import { admitPodPriority } from "../admission/priority.js";
 import { admitPersistentVolume, admitPersistentVolumeClaim } from "../admission/storage.js";
 
@@ -86,7 +87,7 @@ const coreDeclarations: ResourceDef[] = [
     defaults: defaultPod,
     // Upstream's plugin order: ServiceAccount, Priority, DefaultTolerationSeconds.
     admit: async (a) => {
-      if (a.operation === "CREATE") defaultServiceAccount(a.object!);
+      await admitServiceAccount(a);
       await admitPodPriority(a);
       if (a.operation === "CREATE") addDefaultTolerations(a.object!, a.defaultTolerationSeconds);
     },

@@ -2,6 +2,7 @@
  * A resource declaration: everything the generic REST handlers need to serve one kind. Adding a
  * resource means writing one of these, never a handler.
  */
+import type { Rng } from "@kubemu/common";
 import type { KubeObject } from "../storage/index.js";
 
 /** One validation failure, reported in a 422 Status cause. */
@@ -58,8 +59,13 @@ export interface Admission {
   defaultTolerationSeconds: number;
   /** Every object of a built-in resource as a lister sees them (may be a moment stale: served from the watch cache), or read consistently. */
   list(group: string, version: string, plural: string, consistent?: boolean): Promise<KubeObject[]>;
-  /** One object of a built-in resource, read consistently; undefined when there is none. */
-  get(group: string, version: string, plural: string, name: string): Promise<KubeObject | undefined>;
+  /** One object of a built-in resource (in namespace, for a namespaced one), read consistently; undefined when there is none. */
+  get(group: string, version: string, plural: string, name: string, namespace?: string): Promise<KubeObject | undefined>;
+  /** Whether an admission plugin (upstream's name: "ServiceAccount", ...) is on (--disable-admission-plugins turns it off). */
+  enabled(plugin: string): boolean;
+  /** The API server's random source (generated names) and clock (retry waits). */
+  rng: Rng;
+  sleep(ms: number): Promise<void>;
 }
 
 export interface ResourceDef {

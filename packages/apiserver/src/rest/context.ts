@@ -25,6 +25,8 @@ export interface ServerContext {
   profile: ProfileSettings;
   /** Storage of a declared resource (one per resource, cached by the factory's caller). */
   storageFor(def: ResourceDef): Storage;
+  /** Admission plugins turned off (--disable-admission-plugins, upstream's names); every plugin runs when unset. */
+  disabledAdmissionPlugins?: ReadonlySet<string>;
 }
 
 /** Storage key of an object, or of a collection prefix when name is omitted (ends in "/"). */

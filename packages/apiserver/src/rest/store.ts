@@ -253,14 +253,17 @@ export class ResourceStore {
       dryRun: opts.dryRun ?? false,
       defaultTolerationSeconds: this.ctx.profile.defaultTolerationSeconds,
       list: async (group, version, plural, consistent) => (await this.list(lookup(group, version, plural), undefined, consistent ? {} : { resourceVersion: "0" })).items,
-      get: async (group, version, plural, n) => {
+      get: async (group, version, plural, n, namespace) => {
         try {
-          return await this.get(lookup(group, version, plural), undefined, n);
+          return await this.get(lookup(group, version, plural), namespace, n);
         } catch (e) {
           if (isNotFound(e)) return undefined;
           throw e;
         }
       },
+      enabled: (plugin) => !this.ctx.disabledAdmissionPlugins?.has(plugin),
+      rng: this.ctx.rng,
+      sleep: (ms) => this.ctx.clock.sleep(ms),
     });
   }
 

@@ -1,6 +1,7 @@
 /**
  * e2e helper: 3 kubemu-etcd members and N kubemu-apiservers as real processes (built dist/) on
  * a private loopback subnet, every one killed by pid in stop(). Run `npx tsc -b` first.
+ * ServiceAccount admission is off unless asked for (see the constructor).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -8,6 +9,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { createCertificateAuthority } from "@kubemu/common";
 
 const ETCD_MAIN = fileURLToPath(new URL("../../../etcd-raft/dist/server/main.js", import.meta.url));
 const APISERVER_MAIN = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
@@ -29,6 +31,12 @@ export class E2eCluster {
     private readonly etcdSubnet: string,
     private readonly apiSubnet: string,
     private readonly apiserverCount = 2,
+    /**
+     * Run the ServiceAccount admission plugin. Off by default (as in upstream's integration
+     * tests): these clusters have no controller-manager to create each namespace's `default`
+     * account, so pods would be refused. Harnesses that run pods turn it on and provide them.
+     */
+    private readonly opts: { serviceAccountAdmission?: boolean } = {},
   ) {
     for (const f of [ETCD_MAIN, APISERVER_MAIN]) if (!existsSync(f)) throw new Error(`${f} is missing: run "npx tsc -b" before these tests`);
   }
@@ -72,6 +80,7 @@ export class E2eCluster {
         "--etcd-servers", etcdServers,
         "--log-level", "warn",
         "--component-status", members.map((m) => `${m.name}=http://${m.ip}:2381/health`).join(","),
+        ...(this.opts.serviceAccountAdmission ? [] : ["--disable-admission-plugins", "ServiceAccount"]),
       ]);
       this.apiservers.push({ name, url: `http://${ip}:6443` });
     }
@@ -90,6 +99,17 @@ export class E2eCluster {
       await new Promise((r) => setTimeout(r, 200));
     }
     throw new Error(`${url} not ready after ${timeoutMs} ms:\n${this.procs.map((p) => `${p.name}: ${p.output.join("").slice(-2000)}`).join("\n")}`);
+  }
+
+  /**
+   * Writes a CA certificate for the controller-manager's --root-ca-file (what kube-root-ca.crt
+   * publishes) and returns its path. These clusters serve plain HTTP, so it signs nothing: pods'
+   * ca.crt is a well-formed CA their clients never need here.
+   */
+  async writeRootCa(): Promise<string> {
+    const path = join(this.root, "root-ca.crt");
+    await writeFile(path, (await createCertificateAuthority("kubemu-e2e-ca", new Date(), 30)).cert);
+    return path;
   }
 
   /** Starts the launcher's apiserver-lb (health-checked round robin) on ip:6443; returns its URL. */

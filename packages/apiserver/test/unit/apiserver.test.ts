@@ -11,7 +11,7 @@ let base = "";
 let client: WireClient;
 
 beforeAll(async () => {
-  server = new ApiServer({ name: "apiserver-test", storage: new KvStorageFactory({ backend: new MvccBackend(new MvccStore()) }), compactionIntervalMs: 0 });
+  server = new ApiServer({ name: "apiserver-test", storage: new KvStorageFactory({ backend: new MvccBackend(new MvccStore()) }), compactionIntervalMs: 0, disableAdmissionPlugins: ["ServiceAccount"] });
   const addr = await server.start("127.0.0.1", 0);
   base = `http://127.0.0.1:${addr.port}`;
   client = new WireClient({ name: "test-component", endpoints: [`ws://127.0.0.1:${addr.port}/kubemu/wire`] });

@@ -9,7 +9,11 @@ import type { ResourceDef } from "../../src/registry/types.js";
 import type { Storage } from "../../src/storage/index.js";
 import { bootstrap } from "../../src/bootstrap.js";
 
-export async function newStore(): Promise<{ store: ResourceStore; ctx: ServerContext; clock: FakeClock; def: (g: string, r: string) => ResourceDef; factory: KvStorageFactory }> {
+/**
+ * serviceAccountAdmission: run the ServiceAccount admission plugin (off by default, as in
+ * upstream's integration tests: no controller-manager creates the `default` accounts here).
+ */
+export async function newStore(o: { serviceAccountAdmission?: boolean } = {}): Promise<{ store: ResourceStore; ctx: ServerContext; clock: FakeClock; def: (g: string, r: string) => ResourceDef; factory: KvStorageFactory }> {
   const clock = new FakeClock(Date.parse("2026-01-01T00:00:00Z"));
   const factory = new KvStorageFactory({ backend: new MvccBackend(new MvccStore()), watchCache: false });
   const registry = builtinRegistry();
@@ -21,6 +25,7 @@ export async function newStore(): Promise<{ store: ResourceStore; ctx: ServerCon
     registry,
     storage: factory,
     profile: PROFILE_SETTINGS.fast,
+    ...(o.serviceAccountAdmission ? {} : { disabledAdmissionPlugins: new Set(["ServiceAccount"]) }),
     storageFor: (d) => {
       let s = storages.get(d);
       if (!s) storages.set(d, (s = factory.forResource({ ...(d.group ? { group: d.group } : {}), resource: d.storageResource ?? d.plural })));

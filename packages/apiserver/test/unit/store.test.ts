@@ -137,7 +137,8 @@ describe("generic store semantics", () => {
       { key: "node.kubernetes.io/not-ready", operator: "Exists", effect: "NoExecute", tolerationSeconds: 10 },
       { key: "node.kubernetes.io/unreachable", operator: "Exists", effect: "NoExecute", tolerationSeconds: 10 },
     ]);
-    expect(p.spec.serviceAccountName).toBe("default");
+    // ServiceAccount admission is off in newStore(): no account is defaulted (serviceaccount-admission.test.ts).
+    expect(p.spec.serviceAccountName).toBeUndefined();
     await store.bind(pods, "default", "p", { target: { kind: "Node", name: "n1" } }, {});
     const bound = await failure(store.bind(pods, "default", "p", { target: { kind: "Node", name: "n2" } }, {}));
     expect(bound.status.code).toBe(409);

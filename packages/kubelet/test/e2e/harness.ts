@@ -1,6 +1,8 @@
 /**
  * e2e harness: a store and API servers (packages/apiserver's E2eCluster: real kubemu-etcd and
- * kubemu-apiserver processes), one kubemu-scheduler and kubemu-kubelet processes, all on private
+ * kubemu-apiserver processes, ServiceAccount admission on), one kubemu-scheduler, one
+ * kubemu-controller-manager (the serviceaccount and root CA publisher controllers only, so pods'
+ * kube-api-access volumes mount) and kubemu-kubelet processes, all on private
  * loopback subnets (nodes 127.1.70.N, pod CIDRs 127.246.N.0/24; never the 127.0.100.x /
  * 127.244.x a user's cluster uses). Every process is killed by pid in stop(); the kubelets'
  * containers die with them. Run `npx tsc -b` first: the processes run the built dist/.
@@ -10,12 +12,13 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll } from "vitest";
-import { ApiClient } from "@kubemu/common";
+import { ApiClient, Resources } from "@kubemu/common";
 import { E2eCluster, type Proc } from "../../../apiserver/test/e2e/cluster.js";
 import { Kubectl } from "../../../apiserver/test/e2e/kubectl-run.js";
 
 const KUBELET_MAIN = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
 const SCHEDULER_MAIN = fileURLToPath(new URL("../../../scheduler/dist/main.js", import.meta.url));
+const MANAGER_MAIN = fileURLToPath(new URL("../../../controller-manager/dist/main.js", import.meta.url));
 
 export interface NodeDef {
   name: string;
@@ -51,8 +54,8 @@ export class KubeletHarness {
     /** First three octets of node IPs and first two of pod CIDRs (a test file's own subnets). */
     readonly net = { nodes: "127.1.70", pods: "127.246" },
   ) {
-    for (const f of [KUBELET_MAIN, SCHEDULER_MAIN]) if (!existsSync(f)) throw new Error(`${f} is missing: run "npx tsc -b" before these tests`);
-    this.cluster = new E2eCluster(subnets.etcd, subnets.api, 1);
+    for (const f of [KUBELET_MAIN, SCHEDULER_MAIN, MANAGER_MAIN]) if (!existsSync(f)) throw new Error(`${f} is missing: run "npx tsc -b" before these tests`);
+    this.cluster = new E2eCluster(subnets.etcd, subnets.api, 1, { serviceAccountAdmission: true });
   }
 
   async start(): Promise<void> {
@@ -62,8 +65,24 @@ export class KubeletHarness {
     this.kubectl = new Kubectl(await this.cluster.kubeconfig(0), `${this.cluster.root}/kubectl-cache`);
     const ip = `${this.subnets.scheduler}.1`;
     this.cluster.spawn("scheduler-0", [SCHEDULER_MAIN, "--name", "scheduler-0", "--bind-address", ip, "--port", "10259", "--apiserver-urls", urls, "--leader-elect", "false", "--log-level", "warn"]);
+    // Pods get the ServiceAccount admission's kube-api-access volume: the controller-manager makes
+    // each namespace's `default` account and kube-root-ca.crt, as in a real cluster.
+    const managerIp = `${this.subnets.scheduler}.2`;
+    this.cluster.spawn("controller-manager-0", [
+      MANAGER_MAIN, "--name", "controller-manager-0", "--bind-address", managerIp, "--port", "10257", "--apiserver-urls", urls, "--profile", "fast", "--log-level", "warn",
+      "--controllers", "serviceaccount-controller,root-ca-certificate-publisher-controller", "--root-ca-file", await this.cluster.writeRootCa(),
+    ]);
     for (const n of this.nodes) this.startKubelet(n.name);
-    await Promise.all([this.cluster.waitReady(`http://${ip}:10259`), ...this.nodes.map((n) => this.cluster.waitReady(`http://${this.net.nodes}.${n.n}:10250`))]);
+    await Promise.all([
+      this.cluster.waitReady(`http://${ip}:10259`),
+      this.cluster.waitReady(`http://${managerIp}:10257`),
+      ...this.nodes.map((n) => this.cluster.waitReady(`http://${this.net.nodes}.${n.n}:10250`)),
+    ]);
+    await eventually(
+      async () => (await this.client.get(Resources.serviceAccounts, "default", "default").then(() => this.client.get(Resources.configMaps, "default", "kube-root-ca.crt")).then(() => true, () => false)),
+      (ok) => ok,
+      "the default ServiceAccount and kube-root-ca.crt in default",
+    );
   }
 
   startKubelet(name: string): Proc {
