@@ -54,6 +54,8 @@ export interface ApiServerOptions {
   tls?: { cert: string | Buffer; key: string | Buffer; ca?: string | Buffer };
   /** With tls: also serve plain HTTP on this port (components, launcher). */
   insecurePort?: number;
+  /** The client certificate kubelets are reached with over HTTPS (--kubelet-client-*); without it, plain HTTP. */
+  kubeletClientTls?: { cert: string | Buffer; key: string | Buffer; ca?: string | Buffer };
   /**
    * Service account token keys and names (--service-account-*). Without it a key pair is made
    * at start: tokens then only work on this one apiserver.
@@ -136,6 +138,7 @@ export class ApiServer {
       status: () => ({ name: o.name, pid: process.pid, role: "apiserver", ready: this.ready }),
       ...(o.tls ? { tls: o.tls } : {}),
       ...(o.insecurePort !== undefined ? { insecurePort: o.insecurePort } : {}),
+      ...(o.kubeletClientTls ? { kubeletClientTls: o.kubeletClientTls } : {}),
     });
     this.wire = new WireServer({ name: o.name, logger: log, clock: this.ctx.clock, faults: this.faults });
     registerWireApi(

@@ -31,6 +31,11 @@ export interface ApiServerConfig {
   clientCaFile: string | undefined;
   /** With TLS: a plain-HTTP port on the same address for components and the launcher. */
   insecurePort: number | undefined;
+  /** Client certificate and key the API server presents to kubelets (HTTPS); both or neither. */
+  kubeletClientCertificate: string | undefined;
+  kubeletClientKey: string | undefined;
+  /** CA that signs kubelets' serving certificates; without it they are not checked (as upstream). */
+  kubeletCertificateAuthority: string | undefined;
   /** PEM private key that signs service account tokens. */
   serviceAccountSigningKeyFile: string | undefined;
   /** PEM files (public or private keys) tokens may be signed with; default: the signing key. */
@@ -102,6 +107,9 @@ export function parseArgs(argv: string[]): ApiServerConfig {
     .option("--tls-cert-file <file>", "PEM certificate (chain) to serve HTTPS with")
     .option("--tls-private-key-file <file>", "PEM private key of --tls-cert-file")
     .option("--client-ca-file <file>", "PEM CA bundle that signs client certificates")
+    .option("--kubelet-client-certificate <file>", "PEM client certificate presented to kubelets (HTTPS to :10250; without it kubelets are reached over plain HTTP)")
+    .option("--kubelet-client-key <file>", "PEM private key of --kubelet-client-certificate")
+    .option("--kubelet-certificate-authority <file>", "PEM CA that signs kubelets' serving certificates (without it they are not verified)")
     .option("--insecure-port <port>", "with TLS: also serve plain HTTP on this port, only GET /healthz /livez /readyz /version (unauthenticated probes)")
     .option("--service-account-signing-key-file <file>", "PEM private key that signs service account tokens (default: one made at start, valid on this apiserver only)")
     .option("--service-account-key-file <files>", "comma-separated PEM files of keys that verify service account tokens (default: the signing key)")
@@ -125,6 +133,10 @@ export function parseArgs(argv: string[]): ApiServerConfig {
   if (storage === "etcd" && etcdServers.length === 0) throw new ConfigError("--etcd-servers is required (or --storage=memory)");
   if ((o.tlsCertFile === undefined) !== (o.tlsPrivateKeyFile === undefined))
     throw new ConfigError("--tls-cert-file and --tls-private-key-file go together");
+  if ((o.kubeletClientCertificate === undefined) !== (o.kubeletClientKey === undefined))
+    throw new ConfigError("--kubelet-client-certificate and --kubelet-client-key go together");
+  if (o.kubeletCertificateAuthority !== undefined && o.kubeletClientCertificate === undefined)
+    throw new ConfigError("--kubelet-certificate-authority needs --kubelet-client-certificate (kubelets are reached over HTTPS only with a client certificate)");
   let insecurePort: number | undefined;
   if (o.insecurePort !== undefined) {
     insecurePort = Number(o.insecurePort);
@@ -147,6 +159,9 @@ export function parseArgs(argv: string[]): ApiServerConfig {
     insecurePort,
     tlsCertFile: o.tlsCertFile,
     tlsPrivateKeyFile: o.tlsPrivateKeyFile,
+    kubeletClientCertificate: o.kubeletClientCertificate,
+    kubeletClientKey: o.kubeletClientKey,
+    kubeletCertificateAuthority: o.kubeletCertificateAuthority,
     clientCaFile: o.clientCaFile,
     name: o.name!,
     dataDir: o.dataDir,

@@ -14,9 +14,15 @@ import { EtcdBackend, KvStorageFactory, MvccBackend, type KvBackend } from "./st
 import { httpComponentStatus } from "./component-status.js";
 
 /** Reads the PEM files the flags name; an unreadable one is a ConfigError (exit 2). */
-function readCredentials(cfg: ApiServerConfig): Pick<ApiServerOptions, "tls" | "serviceAccount"> {
+function readCredentials(cfg: ApiServerConfig): Pick<ApiServerOptions, "tls" | "serviceAccount" | "kubeletClientTls"> {
   try {
-    const creds: Pick<ApiServerOptions, "tls" | "serviceAccount"> = {};
+    const creds: Pick<ApiServerOptions, "tls" | "serviceAccount" | "kubeletClientTls"> = {};
+    if (cfg.kubeletClientCertificate && cfg.kubeletClientKey)
+      creds.kubeletClientTls = {
+        cert: readFileSync(cfg.kubeletClientCertificate),
+        key: readFileSync(cfg.kubeletClientKey),
+        ...(cfg.kubeletCertificateAuthority ? { ca: readFileSync(cfg.kubeletCertificateAuthority) } : {}),
+      };
     if (cfg.tlsCertFile && cfg.tlsPrivateKeyFile)
       creds.tls = { cert: readFileSync(cfg.tlsCertFile), key: readFileSync(cfg.tlsPrivateKeyFile), ...(cfg.clientCaFile ? { ca: readFileSync(cfg.clientCaFile) } : {}) };
     if (cfg.serviceAccountSigningKeyFile) {
