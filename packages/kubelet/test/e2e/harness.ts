@@ -25,6 +25,8 @@ export interface NodeDef {
   /** N in 127.1.70.N and 127.246.N.0/24. */
   n: number;
   labels?: string;
+  /** More kubelet flags (e.g. --cluster-dns). */
+  args?: string[];
 }
 
 /**
@@ -92,6 +94,7 @@ export class KubeletHarness {
       "--apiserver-urls", this.cluster.apiservers.map((a) => a.url).join(","), "--state-dir", this.cluster.root, "--profile", "fast", "--log-level", "info",
       "--capacity-cpu", "4", "--capacity-memory", "8Gi",
       ...(n.labels ? ["--node-labels", n.labels] : []),
+      ...(n.args ?? []),
     ]);
     this.kubelets.set(name, proc);
     return proc;
