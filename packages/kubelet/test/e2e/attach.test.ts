@@ -5,16 +5,11 @@
  * Subnets: etcd 127.1.200.x, API 127.1.201.x, scheduler 127.1.202.x, node 127.1.205.1, pods 127.234.1.0/24.
  */
 import { spawn } from "node:child_process";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { shellQuote } from "../../src/streaming/exec.js";
 import { eventually, kubeletHarnessForFile } from "./harness.js";
 
 const h = kubeletHarnessForFile({ etcd: "127.1.200", api: "127.1.201", scheduler: "127.1.202" }, [{ name: "kubemu", n: 1 }], { nodes: "127.1.205", pods: "127.234" });
-
-// The harness runs no controller-manager: the ServiceAccount admission wants the namespace's default account.
-beforeAll(async () => {
-  await h.kubectl.run(["create", "serviceaccount", "default"]);
-});
 
 const apply = (obj: unknown) => h.kubectl.ok(["apply", "-f", "-"], { input: JSON.stringify(obj) });
 const phase = async (pod: string) => (await h.kubectl.run(["get", "pod", pod, "-o", "jsonpath={.status.phase}"])).stdout;
