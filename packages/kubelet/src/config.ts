@@ -5,6 +5,7 @@
  * and kubemu's own: the capacity the node reports (--capacity-cpu, --capacity-memory,
  * --capacity-ephemeral-storage; a real kubelet measures its machine) and the sandbox choice.
  */
+import { readFileSync } from "node:fs";
 import { availableParallelism, homedir, totalmem } from "node:os";
 import { join } from "node:path";
 import { Option, type Command } from "commander";
@@ -29,6 +30,14 @@ export interface KubeletConfig extends ComponentConfig {
   /** User image catalog entries (~/.kubemu/images.yaml). */
   imagesFile: string;
   timing: TimingProfile & { syncFrequencyMs: number };
+  /**
+   * :10250 over HTTPS (upstream's --tls-cert-file/--tls-private-key-file), accepting only client
+   * certificates from --client-ca-file that are the API servers' (CN kube-apiserver-kubelet-client
+   * or O system:masters). Undefined: plain HTTP (test harnesses without a PKI).
+   */
+  serving: { cert: string; key: string; clientCa: string } | undefined;
+  /** The plain-HTTP /healthz (and /kubemu/*) port beside the HTTPS one (upstream's :10248); only with `serving`. */
+  healthzPort: number;
 }
 
 function kubeletCommand(): Command {
@@ -49,7 +58,11 @@ function kubeletCommand(): Command {
     .option("--images-file <file>", "user image catalog", join(homedir(), ".kubemu", "images.yaml"))
     .option("--sync-frequency <duration>", "periodic pod resync (volumes refreshed) (default from --profile)")
     .option("--node-status-update-frequency <duration>", "how often node status is computed, posted when changed (default from --profile)")
-    .option("--node-status-report-frequency <duration>", "how often node status is posted when unchanged (default from --profile)");
+    .option("--node-status-report-frequency <duration>", "how often node status is posted when unchanged (default from --profile)")
+    .option("--tls-cert-file <file>", "serving certificate of --port (HTTPS; needs --tls-private-key-file and --client-ca-file)")
+    .option("--tls-private-key-file <file>", "private key of --tls-cert-file")
+    .option("--client-ca-file <file>", "CA of the client certificates --port accepts (the API servers' kubelet client certificate)")
+    .option("--healthz-port <port>", "with HTTPS: plain-HTTP /healthz and /kubemu/* on the node IP", "10248");
 }
 
 const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
@@ -101,7 +114,22 @@ export function parseKubeletFlags(argv: readonly string[]): KubeletConfig {
   const stateDir = base.stateDir ?? join(homedir(), ".kubemu", "kubemu");
   // The component server listens on the node's IP unless --bind-address says otherwise.
   const bindAddress = cmd.getOptionValueSource("bindAddress") === "default" ? nodeIp : base.bindAddress;
+  const servingFiles = [o["tlsCertFile"], o["tlsPrivateKeyFile"], o["clientCaFile"]];
+  if (servingFiles.some((f) => f !== undefined) && servingFiles.some((f) => f === undefined))
+    throw new FlagError("--tls-cert-file, --tls-private-key-file and --client-ca-file go together");
+  const read = (flag: string, file: unknown) => {
+    try {
+      return readFileSync(String(file), "utf8");
+    } catch (e) {
+      throw new FlagError(`${flag}: ${(e as Error).message}`);
+    }
+  };
+  const serving = o["tlsCertFile"] === undefined ? undefined : { cert: read("--tls-cert-file", o["tlsCertFile"]), key: read("--tls-private-key-file", o["tlsPrivateKeyFile"]), clientCa: read("--client-ca-file", o["clientCaFile"]) };
+  const healthzPort = Number(o["healthzPort"]);
+  if (!/^\d+$/.test(String(o["healthzPort"])) || healthzPort > 65535) throw new FlagError(`--healthz-port must be an integer 0-65535, got "${String(o["healthzPort"])}"`);
   return {
+    serving,
+    healthzPort,
     ...base,
     bindAddress,
     nodeName,

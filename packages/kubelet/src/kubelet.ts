@@ -33,6 +33,7 @@ import { serveContainerLogs } from "./streaming/container-logs.js";
 import { execUpgradeHandler } from "./streaming/exec.js";
 import { portForwardUpgradeHandler } from "./streaming/port-forward.js";
 import { attachUpgradeHandler } from "./streaming/attach.js";
+import { kubeletGuard } from "./streaming/authn.js";
 
 export interface RunningKubelet {
   stop(): Promise<void>;
@@ -278,12 +279,17 @@ export async function startKubelet(cfg: KubeletConfig, log: Logger): Promise<Run
   });
 
   const status = (): ProcessStatus => ({ name: cfg.name, pid: process.pid, node: cfg.nodeName, sandbox: sandbox.kind, pods: workers.size, ready: agent.registered && factory.hasSynced() });
+  const readiness = { "informer-sync": () => (factory.hasSynced() ? undefined : "informers not synced"), registered: () => (agent.registered ? undefined : "node not registered yet") };
+  // With a serving certificate :10250 is HTTPS for the API servers only, and health and
+  // /kubemu/* move to a plain port of their own (upstream's healthz port, 10248).
+  const healthServer = cfg.serving ? await startComponentServer({ host: cfg.bindAddress, port: cfg.healthzPort, status, faults, readiness, logger: log }) : undefined;
   const server = await startComponentServer({
     host: cfg.bindAddress,
     port: cfg.port,
     status,
     faults,
-    readiness: { "informer-sync": () => (factory.hasSynced() ? undefined : "informers not synced"), registered: () => (agent.registered ? undefined : "node not registered yet") },
+    readiness,
+    ...(cfg.serving ? { tls: { cert: cfg.serving.cert, key: cfg.serving.key, ca: cfg.serving.clientCa }, guard: kubeletGuard } : {}),
     upgrades: {
       "/exec/": execUpgradeHandler({
         target: (ns, name, container) => {
@@ -344,6 +350,7 @@ export async function startKubelet(cfg: KubeletConfig, log: Logger): Promise<Run
       recorder.stop();
       await Promise.race([recorder.flush(), clock.sleep(500)]);
       await server.close();
+      await healthServer?.close();
       secrets.stop();
       configMaps.stop();
       pvcs.stop();
