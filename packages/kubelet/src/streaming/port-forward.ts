@@ -202,11 +202,10 @@ export interface PortForwardDeps {
  * anywhere) or a plain `Upgrade: SPDY/3.1` with `X-Stream-Protocol-Version: portforward.k8s.io`.
  */
 export function portForwardUpgradeHandler(d: PortForwardDeps): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
-  const wss = new WebSocketServer({
-    noServer: true,
-    perMessageDeflate: false,
-    handleProtocols: (offered) => (offered.has(PORT_FORWARD_WEBSOCKET_PROTOCOL) ? PORT_FORWARD_WEBSOCKET_PROTOCOL : false),
-  });
+  // ws refuses "SPDY/3.1+portforward.k8s.io" as a subprotocol ("/" is not a token character), so
+  // the offer is checked here, taken off the request, and the answer added to the 101's headers.
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+  wss.on("headers", (headers) => headers.push(`Sec-WebSocket-Protocol: ${PORT_FORWARD_WEBSOCKET_PROTOCOL}`));
   return (req, socket, head) => {
     const url = new URL(req.url ?? "/", "http://kubelet");
     const parts = url.pathname.split("/").slice(2).map(decodeURIComponent);
@@ -217,6 +216,7 @@ export function portForwardUpgradeHandler(d: PortForwardDeps): (req: IncomingMes
     if (isSpdyUpgrade(req)) {
       if (acceptSpdy(req, socket, head, [PORT_FORWARD_PROTOCOL]) === undefined) return;
       (socket as Partial<Socket>).setNoDelay?.(true);
+      log.info({ transport: "SPDY/3.1" }, "port forwarding");
       servePortForward(socket, { log, target });
       return;
     }
@@ -224,8 +224,10 @@ export function portForwardUpgradeHandler(d: PortForwardDeps): (req: IncomingMes
     const offered = (req.headers["sec-websocket-protocol"] ?? "").split(",").map((p) => p.trim());
     // Refused before the handshake, so that a client offering something else falls back to SPDY.
     if (!offered.includes(PORT_FORWARD_WEBSOCKET_PROTOCOL)) return refuse(socket, 400, `unable to upgrade: only the WebSocket subprotocol ${PORT_FORWARD_WEBSOCKET_PROTOCOL} is served`);
+    delete req.headers["sec-websocket-protocol"];
     wss.handleUpgrade(req, socket, head, (ws) => {
       (socket as Partial<Socket>).setNoDelay?.(true);
+      log.info({ transport: PORT_FORWARD_WEBSOCKET_PROTOCOL }, "port forwarding");
       // Every binary message's payload is the next piece of the SPDY byte stream.
       const bytes = createWebSocketStream(ws, { allowHalfOpen: false });
       bytes.on("error", (e) => log.debug({ err: e.message }, "port-forward websocket error"));
