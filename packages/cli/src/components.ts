@@ -197,8 +197,8 @@ export function clusterTable(layout: ClusterLayout): ProcessSpec[] {
         ...(pki ? credentials(nodeCertPaths(pkiDirOf(pki.caCert), node).cert, nodeCertPaths(pkiDirOf(pki.caCert), node).key) : []),
         "--port", String(ports.kubelet),
         "--pod-cidr", `127.244.${i + 1}.0/24`,
-        // minikube labels its first node control-plane without tainting it.
-        ...(i === 0 ? ["--node-labels", "node-role.kubernetes.io/control-plane="] : []),
+        // No --node-labels: the control-plane role is not the kubelet's to set (NodeRestriction);
+        // `up` labels the first node as kubeadm does (addons/node-labels.ts).
       ],
       addresses: { kubelet: hostPort(ip, ports.kubelet) },
       controlUrl: `http://${hostPort(ip, ports.kubelet)}`,

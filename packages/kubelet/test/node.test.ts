@@ -31,9 +31,9 @@ describe("node conditions", () => {
 describe("node object", () => {
   const host = { machineID: "m", systemUUID: "s", bootID: "b", kernelVersion: "6.1", osImage: "Debian GNU/Linux 12 (bookworm)", architecture: "amd64" };
   const id = { nodeName: "kubemu-m02", nodeIp: "127.1.70.2", clusterName: "kubemu", podCidr: "127.246.2.0/24", extraLabels: {}, kubeletPort: 10250 };
-  it("minikube's labels, addresses, podCIDR, nodeInfo", () => {
-    const n = initialNode(id, host, { cpu: "2", memory: "4Gi", ephemeralStorage: "100Gi", pods: "110" }, 0) as { metadata: { labels: Record<string, string> }; spec: unknown; status: { addresses: unknown; nodeInfo: Record<string, string>; capacity: Record<string, string> } };
-    expect(n.metadata.labels).toMatchObject({ "kubernetes.io/hostname": "kubemu-m02", "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", "minikube.k8s.io/name": "kubemu", "minikube.k8s.io/primary": "false" });
+  it("the kubelet's labels (not minikube's or kubeadm's: NodeRestriction forbids them), addresses, podCIDR, nodeInfo", () => {
+    const n = initialNode(id, host, { cpu: "2", memory: "4Gi", ephemeralStorage: "100Gi", pods: "110" }) as { metadata: { labels: Record<string, string> }; spec: unknown; status: { addresses: unknown; nodeInfo: Record<string, string>; capacity: Record<string, string> } };
+    expect(n.metadata.labels).toEqual({ "kubernetes.io/hostname": "kubemu-m02", "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", "beta.kubernetes.io/os": "linux", "beta.kubernetes.io/arch": "amd64" });
     expect(n.metadata.labels["node-role.kubernetes.io/control-plane"]).toBeUndefined();
     expect(n.spec).toEqual({ podCIDR: "127.246.2.0/24", podCIDRs: ["127.246.2.0/24"] });
     expect(n.status.addresses).toEqual([{ type: "InternalIP", address: "127.1.70.2" }, { type: "Hostname", address: "kubemu-m02" }]);
@@ -42,8 +42,9 @@ describe("node object", () => {
     expect(n.status.capacity).toMatchObject({ cpu: "2", memory: "4Gi", pods: "110", "ephemeral-storage": "100Gi" });
   });
   it("re-registration reconciles labels and a missing pod CIDR only", () => {
-    const wanted = initialNode({ ...id, extraLabels: { "node-role.kubernetes.io/control-plane": "" } }, host, { cpu: "2", memory: "4Gi", ephemeralStorage: "1Gi", pods: "110" }, 0);
+    const wanted = initialNode({ ...id, extraLabels: { "node-role.kubernetes.io/control-plane": "" } }, host, { cpu: "2", memory: "4Gi", ephemeralStorage: "1Gi", pods: "110" });
     const have = { metadata: { labels: { ...(wanted.metadata as { labels: Record<string, string> }).labels, "minikube.k8s.io/updated_at": "old" } }, spec: { podCIDR: "127.246.2.0/24" } };
+    // Labels others set (the launcher's minikube.k8s.io/*) are left alone.
     expect(reconcileExisting(have, wanted)).toBeUndefined();
     expect(reconcileExisting({ metadata: { labels: {} }, spec: {} }, wanted)).toMatchObject({ spec: { podCIDR: "127.246.2.0/24" } });
   });

@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { applyAddons } from "../addons/apply.js";
 import { coreDns } from "../addons/coredns.js";
 import { localPathStorage } from "../addons/local-path-storage.js";
+import { labelNodes } from "../addons/node-labels.js";
 import { readClusterState, writeClusterState, type ClusterState, type ProcessRecord } from "../cluster-state.js";
 import { apiserverLb, clusterTable, nodeName } from "../components.js";
 import type { CommandContext } from "../context.js";
@@ -107,6 +108,9 @@ async function upFresh(ctx: CommandContext, previous: ClusterState | undefined, 
     const apiServer = { host: apiserverLb.ip, port: String(state.apiserverLbPort) };
     const failed = await applyAddons(server, creds, [...coreDns(apiServer), ...localPathStorage(apiServer)]);
     for (const f of failed) ctx.io.err(`kubemu: warning: addon object not created: ${f}`);
+    const kubelets = toStart.filter((r) => r.component === "kubelet" && r.node).map((r) => r.node!);
+    const unlabelled = await labelNodes(server, creds, ctx.cluster, kubelets.map((name) => ({ name, index: name === ctx.cluster ? 0 : 1 })), ctx.clock.now());
+    for (const f of unlabelled) ctx.io.err(`kubemu: warning: node not labelled: ${f}`);
     if (opts.mergeKubeconfigInto !== undefined) {
       mergeKubeconfig(opts.mergeKubeconfigInto, state.cluster, server, creds);
       ctx.io.out(`kubectl: context "${state.cluster}" merged into ${opts.mergeKubeconfigInto} and made current`);

@@ -60,7 +60,7 @@ export class NodeAgent {
     const { client, identity, logger: log, clock } = this.o;
     let delay = RETRY_MIN_MS;
     while (!signal.aborted) {
-      const wanted = initialNode(identity, this.o.host, this.o.capacity(), clock.now());
+      const wanted = initialNode(identity, this.o.host, this.o.capacity());
       try {
         const created = await client.create(Resources.nodes, wanted as KubeObject);
         this.nodeUid = created.metadata.uid;

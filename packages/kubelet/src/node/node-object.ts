@@ -1,8 +1,9 @@
 /**
  * The Node a kubelet registers and the parts of its status it owns, as minikube's nodes read
- * (`kubectl get nodes -o wide`, `kubectl describe node`): the kubelet's well-known labels plus
- * the labels minikube and kubeadm put on its nodes, addresses, capacity = allocatable (minikube
- * reserves nothing), nodeInfo and the kubelet endpoint.
+ * (`kubectl get nodes -o wide`, `kubectl describe node`): the kubelet's well-known labels (the
+ * labels minikube and kubeadm add — minikube.k8s.io/*, the control-plane role — are the
+ * launcher's, applied with admin rights: NodeRestriction forbids a kubelet to set them),
+ * addresses, capacity = allocatable (minikube reserves nothing), nodeInfo and the kubelet endpoint.
  */
 import type { HostInfo } from "./host-info.js";
 
@@ -10,11 +11,11 @@ import type { HostInfo } from "./host-info.js";
 export const KUBELET_VERSION = "v1.32.4";
 /** The runtime name and version the node reports (containerd://1.7.x on a real node). */
 export const RUNTIME_VERSION = "kubemu://0.1.0";
-const KUBEMU_VERSION = "v0.1.0";
 
 export interface NodeIdentity {
   nodeName: string;
   nodeIp: string;
+  /** --cluster-name: the launcher's minikube.k8s.io/name; the kubelet's own labels do not use it. */
   clusterName: string;
   podCidr: string | undefined;
   /** --node-labels. */
@@ -29,27 +30,14 @@ export interface NodeCapacity {
   pods: string;
 }
 
-/** minikube's updated_at label value: local time as Go's "2006_01_02T15_04_05_0700" layout prints it. */
-export function minikubeTimestamp(ms: number): string {
-  const d = new Date(ms);
-  const p = (n: number) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}_${p(d.getMonth() + 1)}_${p(d.getDate())}T${p(d.getHours())}_${p(d.getMinutes())}_${p(d.getSeconds())}_0700`;
-}
-
-/** Labels the kubelet (and, on minikube, minikube and kubeadm) put on the node. */
-export function nodeLabels(id: NodeIdentity, host: Pick<HostInfo, "architecture">, nowMs: number): Record<string, string> {
-  const controlPlane = "node-role.kubernetes.io/control-plane" in id.extraLabels;
+/** Labels the kubelet puts on its node: upstream's well-known ones and --node-labels. */
+export function nodeLabels(id: NodeIdentity, host: Pick<HostInfo, "architecture">): Record<string, string> {
   return {
     "beta.kubernetes.io/arch": host.architecture,
     "beta.kubernetes.io/os": "linux",
     "kubernetes.io/arch": host.architecture,
     "kubernetes.io/hostname": id.nodeName,
     "kubernetes.io/os": "linux",
-    "minikube.k8s.io/name": id.clusterName,
-    "minikube.k8s.io/primary": String(id.nodeName === id.clusterName),
-    "minikube.k8s.io/updated_at": minikubeTimestamp(nowMs),
-    "minikube.k8s.io/version": KUBEMU_VERSION,
-    ...(controlPlane ? { "node.kubernetes.io/exclude-from-external-load-balancers": "" } : {}),
     ...id.extraLabels,
   };
 }
@@ -59,13 +47,13 @@ export function resourceList(c: NodeCapacity): Record<string, string> {
 }
 
 /** The Node object a kubelet creates when it registers. */
-export function initialNode(id: NodeIdentity, host: HostInfo, capacity: NodeCapacity, nowMs: number): Record<string, unknown> {
+export function initialNode(id: NodeIdentity, host: HostInfo, capacity: NodeCapacity): Record<string, unknown> {
   return {
     apiVersion: "v1",
     kind: "Node",
     metadata: {
       name: id.nodeName,
-      labels: nodeLabels(id, host, nowMs),
+      labels: nodeLabels(id, host),
       annotations: { "volumes.kubernetes.io/controller-managed-attach-detach": "true" },
     },
     spec: id.podCidr ? { podCIDR: id.podCidr, podCIDRs: [id.podCidr] } : {},
@@ -108,7 +96,7 @@ export function reconcileExisting(existing: { metadata?: { labels?: Record<strin
   const wantLabels = ((wanted.metadata as { labels: Record<string, string> }).labels);
   const have = existing.metadata?.labels ?? {};
   const labels: Record<string, string> = {};
-  for (const [k, v] of Object.entries(wantLabels)) if (k !== "minikube.k8s.io/updated_at" && have[k] !== v) labels[k] = v;
+  for (const [k, v] of Object.entries(wantLabels)) if (have[k] !== v) labels[k] = v;
   const patch: Record<string, unknown> = {};
   if (Object.keys(labels).length > 0) patch.metadata = { labels };
   const spec = wanted.spec as { podCIDR?: string; podCIDRs?: string[] };
