@@ -16,12 +16,10 @@ function fakeApi() {
       throw new Error(`unexpected GET ${path}`);
     },
     post: async <T>(_path: string, body: unknown) => (state.events.push(body as Record<string, unknown>), body as T),
+    patch: async <T>(path: string) => Promise.reject<T>(new Error(`unexpected PATCH ${path}`)),
     put: async <T>(path: string, body: unknown) => {
       const m = /^\/api\/v1\/namespaces\/([^/]+)\/services\/([^/]+)\/status$/.exec(path);
-      if (!m) {
-        state.events.push(body as Record<string, unknown>);
-        return body as T;
-      }
+      if (!m) throw new Error(`unexpected PUT ${path}`);
       if (state.conflicts > 0) {
         state.conflicts--;
         throw Object.assign(new Error("the object has been modified"), { code: 409 });

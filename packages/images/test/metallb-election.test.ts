@@ -45,7 +45,8 @@ function fakeApi(objects: { services: Service[]; endpoints: Endpoints[]; config?
       throw new Error(`unexpected GET ${path}`);
     },
     post: async <T>(path: string, body: unknown) => (posted.push({ path, body: body as Record<string, unknown> }), body as T),
-    put: async <T>(path: string, body: unknown) => (put.push({ path, body: body as Record<string, unknown> }), body as T),
+    put: async <T>(path: string) => Promise.reject<T>(new Error(`unexpected PUT ${path}`)),
+    patch: async <T>(path: string, body: unknown) => (put.push({ path, body: body as Record<string, unknown> }), body as T),
   };
   return { api, posted, put };
 }
@@ -78,7 +79,8 @@ describe("MetallbSpeaker", () => {
     objects.endpoints = [{ ...eps([["127.231.1.5", "n1"], ["127.231.2.5", "n2"]]), metadata: { name: "my-service", namespace: "default", resourceVersion: "2" } }];
     await ws.tick();
     expect(w.put).toHaveLength(1);
-    expect(w.put[0]!.body).toMatchObject({ count: 2, reason: "nodeAssigned" });
+    expect(w.put[0]!.path).toBe(`/api/v1/namespaces/default/events/${(w.posted[0]!.body.metadata as { name: string }).name}`);
+    expect(w.put[0]!.body).toEqual({ count: 2, lastTimestamp: "2026-12-03T18:00:00Z" });
     // The winner's endpoints are no longer ready: the other speaker takes over, the winner withdraws.
     const rest = eps([["127.231.2.5", loser]], [["127.231.1.5", winner]]);
     objects.endpoints = [{ ...rest, metadata: { ...rest.metadata, resourceVersion: "3" } }];

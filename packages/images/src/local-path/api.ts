@@ -76,8 +76,12 @@ export class ApiServerClient {
   put<T>(path: string, body: unknown): Promise<T> {
     return this.call<T>("PUT", path, body);
   }
+  /** A JSON merge patch (RFC 7386). */
+  patch<T>(path: string, body: unknown): Promise<T> {
+    return this.call<T>("PATCH", path, body, "application/merge-patch+json");
+  }
 
-  private call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  private call<T>(method: string, path: string, body?: unknown, contentType = "application/json"): Promise<T> {
     const token = this.cfg.token?.();
     const url = new URL(path, this.cfg.server);
     const send = url.protocol === "https:" ? httpsRequest : httpRequest;
@@ -89,7 +93,7 @@ export class ApiServerClient {
           method,
           ...(this.cfg.ca ? { ca: this.cfg.ca } : {}),
           ...(this.cfg.cert && this.cfg.key ? { cert: this.cfg.cert, key: this.cfg.key } : {}),
-          headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), accept: "application/json", "user-agent": "local-path-provisioner/v0.0.30", ...(payload ? { "content-type": "application/json" } : {}) },
+          headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), accept: "application/json", "user-agent": "local-path-provisioner/v0.0.30", ...(payload ? { "content-type": contentType } : {}) },
           timeout: 30_000,
         },
         (res) => {

@@ -6,7 +6,7 @@
 import type { Api, Service } from "./types.js";
 
 export class ServiceEvents {
-  private readonly seen = new Map<string, { name: string; namespace: string; count: number; body: Record<string, unknown> }>();
+  private readonly seen = new Map<string, { name: string; count: number }>();
   private seq = 0;
 
   constructor(
@@ -24,9 +24,9 @@ export class ServiceEvents {
     const prior = this.seen.get(key);
     try {
       if (prior !== undefined) {
+        // client-go patches the count and lastTimestamp (RBAC grants events create and patch only).
         prior.count++;
-        const body = { ...prior.body, count: prior.count, lastTimestamp: time };
-        prior.body = await this.api.put<Record<string, unknown>>(`/api/v1/namespaces/${ns}/events/${prior.name}`, body);
+        await this.api.patch(`/api/v1/namespaces/${ns}/events/${prior.name}`, { count: prior.count, lastTimestamp: time });
         return;
       }
       const name = `${svc.metadata.name}.${this.now().getTime().toString(16)}${(this.seq++ % 4096).toString(16).padStart(3, "0")}`;
@@ -45,8 +45,8 @@ export class ServiceEvents {
         reportingComponent: this.component,
         reportingInstance: this.host ?? "",
       };
-      const created = await this.api.post<Record<string, unknown>>(`/api/v1/namespaces/${ns}/events`, body);
-      this.seen.set(key, { name, namespace: ns, count: 1, body: created });
+      await this.api.post(`/api/v1/namespaces/${ns}/events`, body);
+      this.seen.set(key, { name, count: 1 });
     } catch (e) {
       // An event that cannot be written (or whose first copy is gone) is logged, never fatal; the next repeat starts afresh.
       this.seen.delete(key);

@@ -53,4 +53,6 @@ export interface Api {
   get<T>(path: string): Promise<T>;
   post<T>(path: string, body: unknown): Promise<T>;
   put<T>(path: string, body: unknown): Promise<T>;
+  /** JSON merge patch. */
+  patch<T>(path: string, body: unknown): Promise<T>;
 }
