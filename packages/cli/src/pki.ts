@@ -1,6 +1,7 @@
 /**
  * `<state>/pki/`: the cluster CA, the API servers' serving certificate, the admin client
- * certificate kubectl uses and the service account token signing key, made at the first `up` and kept across down/up (as minikube keeps
+ * certificate kubectl uses, each kubelet's serving certificate and the API servers' kubelet
+ * client certificate, and the service account token signing key, made at the first `up` and kept across down/up (as minikube keeps
  * its certs), so kubeconfigs merged earlier stay valid. A file that is missing, expiring, not
  * from the CA or not naming every address is made again.
  */
@@ -9,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "
 import { join } from "node:path";
 import { certificateProblem, createCertificateAuthority, issueCertificate, type CertificateRequest, type KeyPair, type Logger } from "@kubemu/common";
 import { apiserverLb, apiservers } from "./components.js";
-import { nodeCertPaths } from "./node-certs.js";
+import { nodeCertPaths, nodeIp, nodeServingCertPaths } from "./node-certs.js";
 
 /** The ClusterIP of the `kubernetes` Service (first address of the service range). */
 const KUBERNETES_SERVICE_IP = "127.96.0.1";
@@ -31,6 +32,9 @@ export function pkiPaths(dir: string) {
     /** kube-proxy's client certificate (system:kube-proxy, bound to system:node-proxier), shared by every node's kube-proxy. */
     kubeProxyCert: join(dir, "kube-proxy.crt"),
     kubeProxyKey: join(dir, "kube-proxy.key"),
+    /** What the API servers present to kubelets' :10250 (kubeadm's apiserver-kubelet-client). */
+    apiserverKubeletClientCert: join(dir, "apiserver-kubelet-client.crt"),
+    apiserverKubeletClientKey: join(dir, "apiserver-kubelet-client.key"),
     /** The service account token signing key pair (kubeadm's sa.key / sa.pub). */
     saKey: join(dir, "sa.key"),
     saPub: join(dir, "sa.pub"),
@@ -60,8 +64,16 @@ export const kubeProxyCertRequest: CertificateRequest = { commonName: "system:ku
 /** A kubelet's identity for the Node authorizer: system:node:<name> in system:nodes. */
 export const nodeCertRequest = (node: string): CertificateRequest => ({ commonName: `system:node:${node}`, organizations: ["system:nodes"], use: { kind: "client" }, validDays: leafValidDays });
 
+/** The API servers' identity at kubelets, as kubeadm makes it: in system:masters. */
+export const apiserverKubeletClientCertRequest: CertificateRequest = { commonName: "kube-apiserver-kubelet-client", organizations: ["system:masters"], use: { kind: "client" }, validDays: leafValidDays };
+/** A kubelet's serving certificate: its node's name and IP. */
+export const nodeServingCertRequest = (node: string, ip: string): CertificateRequest => ({ commonName: node, use: { kind: "server", dnsNames: [node], ips: [ip] }, validDays: leafValidDays });
+
+/** A node of the cluster: a name (its IP then by its place, 127.0.100.<i+1>), or a name and IP. */
+export type PkiNode = string | { name: string; ip: string };
+
 /** Makes sure every file exists and is usable; returns their paths. */
-export async function ensureClusterPki(dir: string, now: Date, log: Logger, nodes: readonly string[] = []): Promise<PkiPaths> {
+export async function ensureClusterPki(dir: string, now: Date, log: Logger, nodes: readonly PkiNode[] = []): Promise<PkiPaths> {
   const p = pkiPaths(dir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   let ca = readPair(p.caCert, p.caKey);
@@ -77,7 +89,14 @@ export async function ensureClusterPki(dir: string, now: Date, log: Logger, node
     [schedulerCertRequest, p.schedulerCert, p.schedulerKey],
     [controllerManagerCertRequest, p.controllerManagerCert, p.controllerManagerKey],
     [kubeProxyCertRequest, p.kubeProxyCert, p.kubeProxyKey],
-    ...nodes.map((n) => [nodeCertRequest(n), nodeCertPaths(dir, n).cert, nodeCertPaths(dir, n).key] as const),
+    [apiserverKubeletClientCertRequest, p.apiserverKubeletClientCert, p.apiserverKubeletClientKey],
+    ...nodes.flatMap((entry, i) => {
+      const n = typeof entry === "string" ? { name: entry, ip: nodeIp(i) } : entry;
+      return [
+        [nodeCertRequest(n.name), nodeCertPaths(dir, n.name).cert, nodeCertPaths(dir, n.name).key] as const,
+        [nodeServingCertRequest(n.name, n.ip), nodeServingCertPaths(dir, n.name).cert, nodeServingCertPaths(dir, n.name).key] as const,
+      ];
+    }),
   ] as const) {
     const pair = readPair(certPath, keyPath);
     const problem = pair === undefined ? "missing" : certificateProblem(pair, ca, req, now);

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { silentLogger } from "@kubemu/common";
 import { afterEach, describe, expect, it } from "vitest";
 import { ensureClusterPki } from "../src/pki.js";
+import { nodeServingCertPaths } from "../src/node-certs.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -27,6 +28,22 @@ describe("the cluster PKI", () => {
     for (const name of ["IP Address:127.0.0.1", "IP Address:127.0.20.1", "IP Address:127.0.20.2", "IP Address:127.96.0.1", "DNS:kubernetes.default.svc"]) expect(serving.subjectAltName).toContain(name);
     expect(admin.subject).toBe("CN=kubernetes-admin\nO=system:masters");
     expect(serving.checkIP("127.0.20.1")).toBe("127.0.20.1");
+  });
+
+  it("issues each kubelet a serving certificate for its name and IP, and the API servers their kubelet client certificate", async () => {
+    const p = await ensureClusterPki(newDir(), new Date(), silentLogger, ["kubemu", "kubemu-m02", { name: "far", ip: "127.1.207.1" }]);
+    const ca = new X509Certificate(readFileSync(p.caCert));
+    const client = new X509Certificate(readFileSync(p.apiserverKubeletClientCert));
+    expect(client.checkIssued(ca)).toBe(true);
+    expect(client.subject).toBe("CN=kube-apiserver-kubelet-client\nO=system:masters");
+    expect(client.keyUsage).toContain("1.3.6.1.5.5.7.3.2");
+    const pkiDir = join(p.caCert, "..");
+    const m02 = new X509Certificate(readFileSync(nodeServingCertPaths(pkiDir, "kubemu-m02").cert));
+    expect(m02.checkIssued(ca)).toBe(true);
+    expect(m02.checkIP("127.0.100.2")).toBe("127.0.100.2");
+    expect(m02.checkHost("kubemu-m02")).toBe("kubemu-m02");
+    expect(m02.keyUsage).toContain("1.3.6.1.5.5.7.3.1");
+    expect(new X509Certificate(readFileSync(nodeServingCertPaths(pkiDir, "far").cert)).checkIP("127.1.207.1")).toBe("127.1.207.1");
   });
 
   it("keeps valid files, and remakes what is missing or no longer from the CA", async () => {
