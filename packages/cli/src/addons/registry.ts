@@ -12,6 +12,7 @@ import { isIPv4 } from "node:net";
 import type { Addon } from "./local-path-storage.js";
 import { localPathStorage } from "./local-path-storage.js";
 import { METALLB_CONTROLLER_IMAGE, METALLB_DEFAULT_END_IP, METALLB_DEFAULT_START_IP, METALLB_SPEAKER_IMAGE, metallb } from "./metallb.js";
+import { INGRESS_NGINX_CONTROLLER_IMAGE, ingressNginx } from "./ingress-nginx.js";
 
 /** What an addon's objects may depend on. */
 export interface AddonContext {
@@ -65,6 +66,13 @@ export const addonRegistry: AddonDefinition[] = [
       { key: "endIP", flag: "--end-ip", prompt: "-- Enter Load Balancer End IP: ", default: METALLB_DEFAULT_END_IP, check: ipv4 },
     ],
     objects: (ctx) => metallb({ startIP: ctx.config.startIP!, endIP: ctx.config.endIP!, ...(ctx.apiServer ? { apiServer: ctx.apiServer } : {}) }),
+  },
+  {
+    // minikube's ingress addon: the ingress-nginx controller (hostPorts 80/443 on the primary node) and the default IngressClass nginx.
+    name: "ingress",
+    maintainer: "Kubernetes",
+    images: [INGRESS_NGINX_CONTROLLER_IMAGE],
+    objects: (ctx) => ingressNginx(ctx.apiServer ? { apiServer: ctx.apiServer } : {}),
   },
 ];
 
