@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { nodeCertPaths, pkiDirOf } from "./node-certs.js";
+import { nodeCertPaths, nodeIp, nodeServingCertPaths, pkiDirOf } from "./node-certs.js";
 import type { PkiPaths } from "./pki.js";
 import type { ProcessSpec } from "./spec.js";
 
@@ -33,6 +33,8 @@ export const ports = {
   scheduler: 10259,
   controllerManager: 10257,
   kubelet: 10250,
+  /** With TLS on :10250: the kubelet's plain /healthz and /kubemu/* (upstream's healthz port). */
+  kubeletHealthz: 10248,
   kubeProxyHealthz: 10256,
   kubeProxyMetrics: 10249,
 } as const;
@@ -130,6 +132,8 @@ export function clusterTable(layout: ClusterLayout): ProcessSpec[] {
           ? [
               "--tls-cert-file", pki.apiserverCert, "--tls-private-key-file", pki.apiserverKey, "--client-ca-file", pki.caCert,
               "--service-account-signing-key-file", pki.saKey, "--service-account-key-file", pki.saPub,
+              // Kubelets' :10250 is HTTPS for this identity only; their serving certificates are checked against the CA.
+              "--kubelet-client-certificate", pki.apiserverKubeletClientCert, "--kubelet-client-key", pki.apiserverKubeletClientKey, "--kubelet-certificate-authority", pki.caCert,
             ]
           : []),
       ],
@@ -184,7 +188,8 @@ export function clusterTable(layout: ClusterLayout): ProcessSpec[] {
   }
   for (let i = 0; i < layout.nodeCount; i++) {
     const node = nodeName(layout.cluster, i);
-    const ip = `127.0.100.${i + 1}`;
+    const ip = nodeIp(i);
+    const serving = pki ? nodeServingCertPaths(pkiDirOf(pki.caCert), node) : undefined;
     specs.push({
       name: `kubelet-${node}`,
       component: "kubelet",
@@ -196,12 +201,14 @@ export function clusterTable(layout: ClusterLayout): ProcessSpec[] {
         "--node-name", node, "--node-ip", ip, "--apiserver-urls", componentApiservers,
         ...(pki ? credentials(nodeCertPaths(pkiDirOf(pki.caCert), node).cert, nodeCertPaths(pkiDirOf(pki.caCert), node).key) : []),
         "--port", String(ports.kubelet),
+        // :10250 over HTTPS (its serving certificate) for the API servers' client certificate only.
+        ...(pki && serving ? ["--tls-cert-file", serving.cert, "--tls-private-key-file", serving.key, "--client-ca-file", pki.caCert, "--healthz-port", String(ports.kubeletHealthz)] : []),
         "--pod-cidr", `127.244.${i + 1}.0/24`,
         // No --node-labels: the control-plane role is not the kubelet's to set (NodeRestriction);
         // `up` labels the first node as kubeadm does (addons/node-labels.ts).
       ],
-      addresses: { kubelet: hostPort(ip, ports.kubelet) },
-      controlUrl: `http://${hostPort(ip, ports.kubelet)}`,
+      addresses: { kubelet: hostPort(ip, ports.kubelet), ...(pki ? { healthz: hostPort(ip, ports.kubeletHealthz) } : {}) },
+      controlUrl: `http://${hostPort(ip, pki ? ports.kubeletHealthz : ports.kubelet)}`,
       env: {},
     });
     specs.push({

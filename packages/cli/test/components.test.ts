@@ -54,6 +54,14 @@ describe("the component table", () => {
     expect(byName.get("kubelet-kubemu")!.args).not.toContain("--node-labels");
     expect(byName.get("kubelet-kubemu-m02")!.args).not.toContain("--node-labels");
     expect(byName.get("kube-proxy-kubemu-m02")!.controlUrl).toBe("http://127.0.100.2:10256");
+    // Kubelets serve :10250 over HTTPS for the API servers' kubelet client certificate; health and control on :10248.
+    expect(byName.get("kubelet-kubemu-m02")!.args).toEqual(
+      expect.arrayContaining(["--tls-cert-file", "/state/pki/kubelet-kubemu-m02-serving.crt", "--tls-private-key-file", "/state/pki/kubelet-kubemu-m02-serving.key", "--client-ca-file", "/state/pki/ca.crt", "--healthz-port", "10248"]),
+    );
+    expect(byName.get("kubelet-kubemu-m02")!.controlUrl).toBe("http://127.0.100.2:10248");
+    expect(byName.get("apiserver-0")!.args).toEqual(
+      expect.arrayContaining(["--kubelet-client-certificate", "/state/pki/apiserver-kubelet-client.crt", "--kubelet-client-key", "/state/pki/apiserver-kubelet-client.key", "--kubelet-certificate-authority", "/state/pki/ca.crt"]),
+    );
   });
 
   it("serves plain HTTP on the API port when there is no PKI (up --insecure-http)", () => {
