@@ -36,7 +36,7 @@ export class E2eCluster {
      * tests): these clusters have no controller-manager to create each namespace's `default`
      * account, so pods would be refused. Harnesses that run pods turn it on and provide them.
      */
-    private readonly opts: { serviceAccountAdmission?: boolean } = {},
+    private readonly opts: { serviceAccountAdmission?: boolean; /** More apiserver flags (e.g. --kubelet-client-certificate). */ apiserverArgs?: string[] } = {},
   ) {
     for (const f of [ETCD_MAIN, APISERVER_MAIN]) if (!existsSync(f)) throw new Error(`${f} is missing: run "npx tsc -b" before these tests`);
   }
@@ -81,6 +81,7 @@ export class E2eCluster {
         "--log-level", "warn",
         "--component-status", members.map((m) => `${m.name}=http://${m.ip}:2381/health`).join(","),
         ...(this.opts.serviceAccountAdmission ? [] : ["--disable-admission-plugins", "ServiceAccount"]),
+        ...(this.opts.apiserverArgs ?? []),
       ]);
       this.apiservers.push({ name, url: `http://${ip}:6443` });
     }

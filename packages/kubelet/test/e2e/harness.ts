@@ -27,6 +27,8 @@ export interface NodeDef {
   labels?: string;
   /** More kubelet flags (e.g. --cluster-dns). */
   args?: string[];
+  /** Where readiness is waited for: 10250, or the plain --healthz-port (10248) of a kubelet serving HTTPS. */
+  readyPort?: number;
 }
 
 /**
@@ -55,9 +57,11 @@ export class KubeletHarness {
     readonly nodes: NodeDef[],
     /** First three octets of node IPs and first two of pod CIDRs (a test file's own subnets). */
     readonly net = { nodes: "127.1.70", pods: "127.246" },
+    /** More apiserver flags (e.g. --kubelet-client-certificate). */
+    apiserverArgs: string[] = [],
   ) {
     for (const f of [KUBELET_MAIN, SCHEDULER_MAIN, MANAGER_MAIN]) if (!existsSync(f)) throw new Error(`${f} is missing: run "npx tsc -b" before these tests`);
-    this.cluster = new E2eCluster(subnets.etcd, subnets.api, 1, { serviceAccountAdmission: true });
+    this.cluster = new E2eCluster(subnets.etcd, subnets.api, 1, { serviceAccountAdmission: true, apiserverArgs });
   }
 
   async start(): Promise<void> {
@@ -78,7 +82,7 @@ export class KubeletHarness {
     await Promise.all([
       this.cluster.waitReady(`http://${ip}:10259`),
       this.cluster.waitReady(`http://${managerIp}:10257`),
-      ...this.nodes.map((n) => this.cluster.waitReady(`http://${this.net.nodes}.${n.n}:10250`)),
+      ...this.nodes.map((n) => this.cluster.waitReady(`http://${this.net.nodes}.${n.n}:${n.readyPort ?? 10250}`)),
     ]);
     await eventually(
       async () => (await this.client.get(Resources.serviceAccounts, "default", "default").then(() => this.client.get(Resources.configMaps, "default", "kube-root-ca.crt")).then(() => true, () => false)),
