@@ -158,6 +158,15 @@ describe("metallb (seed 000's LoadBalancer sequence)", () => {
     const metrics = await curl(`http://${nodeIp(NODES.find((n) => n.name === first)!.n)}:7472/metrics`);
     expect(metrics).toContain(`metallb_speaker_announced{ip="${LB_IP}",node="${first}",protocol="layer2",service="default/my-service"} 1`);
 
+    // Both nodes run hello-world pods (so either can announce), and each further change of the
+    // Endpoints makes the winner say it again: one event, counted (`(x2 over ...)`, as in the seed).
+    const podNodes = await h.kubectl.ok(["get", "pods", "-l", "app.kubernetes.io/name=load-balancer-example", "-o", "jsonpath={.items[*].spec.nodeName}"]);
+    expect(new Set(podNodes.split(" ").filter(Boolean))).toEqual(new Set(NODES.map((n) => n.name)));
+    await h.kubectl.ok(["scale", "deployment", "hello-world", "--replicas=6"]);
+    const counted = await eventually(() => h.kubectl.ok(["describe", "services", "my-service"]), (s) => /nodeAssigned\s+\S+ \(x\d+ over \S+\)/.test(s), "nodeAssigned counted again", 40_000);
+    expect(counted).toMatch(new RegExp(`Normal\\s+nodeAssigned\\s+\\S+ \\(x\\d+ over \\S+\\)\\s+metallb-speaker\\s+announcing from node "${first}"`));
+    if (process.env.METALLB_E2E_PRINT) console.log(counted);
+
     const hello = await eventually(() => curl(`http://${LB_IP}:8080/`), (s) => s.includes("Hello, world!"), "curl the load-balancer IP", 30_000);
     expect(hello).toMatch(/Hello, world!\nVersion: 2\.0\.0\nHostname: hello-world-/);
 
