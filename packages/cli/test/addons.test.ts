@@ -53,6 +53,7 @@ describe("kubemu addons list", () => {
       "|--------------------|---------|--------------|---------------------|",
       "|     ADDON NAME     | PROFILE |    STATUS    |     MAINTAINER      |",
       "|--------------------|---------|--------------|---------------------|",
+      "| ingress            | kubemu  | disabled     | Kubernetes          |",
       "| local-path-storage | kubemu  | enabled ✅   | 3rd party (Rancher) |",
       "| metallb            | kubemu  | disabled     | 3rd party (MetalLB) |",
       "|--------------------|---------|--------------|---------------------|",
@@ -65,7 +66,7 @@ describe("kubemu addons list", () => {
     expect(out[1]).toBe("|     ADDON NAME     |     MAINTAINER      |");
     const up = context(stateDir(true));
     addonsList(up.ctx, "json");
-    expect(JSON.parse(up.out[0]!)).toEqual({ "local-path-storage": { Status: "enabled", Profile: "kubemu" }, metallb: { Status: "disabled", Profile: "kubemu" } });
+    expect(JSON.parse(up.out[0]!)).toEqual({ ingress: { Status: "disabled", Profile: "kubemu" }, "local-path-storage": { Status: "enabled", Profile: "kubemu" }, metallb: { Status: "disabled", Profile: "kubemu" } });
     expect(() => addonsList(up.ctx, "yaml")).toThrow("Exiting due to MK_USAGE: invalid output format: yaml. Valid values: 'list', 'json'");
   });
 });
@@ -89,7 +90,7 @@ describe("kubemu addons enable / disable", () => {
     expect(JSON.parse(readFileSync(join(dir, "addons.json"), "utf8"))).toEqual({ metallb: { enabled: true, config: { startIP: "127.240.0.100", endIP: "127.240.0.200" } } });
     const listed = context(dir);
     addonsList(listed.ctx, "list");
-    expect(listed.out[4]).toBe("| metallb            | kubemu  | enabled ✅ | 3rd party (MetalLB) |");
+    expect(listed.out[5]).toBe("| metallb            | kubemu  | enabled ✅   | 3rd party (MetalLB) |");
   });
 
   it("asks minikube's questions on a terminal, again after a bad answer; flags answer without asking", async () => {
@@ -137,7 +138,7 @@ describe("kubemu addons enable / disable", () => {
     await expect(addonsEnable(context(dir).ctx, "metallb", { api })).rejects.toThrow("Exiting due to MK_ADDON_ENABLE: enable failed: deployment/controller: 422 invalid");
     const listed = context(dir);
     addonsList(listed.ctx, "list");
-    expect(listed.out[4]).toContain("disabled");
+    expect(listed.out[5]).toContain("disabled");
   });
 
   it("runs through the CLI: one kubemu: line and exit code 1 for an unknown addon", async () => {
