@@ -32,20 +32,13 @@ describe("local-path-storage addon", () => {
     });
   });
 
-  it("runs one provisioner replica with its service account files mounted", () => {
-    const spec = byKind("Deployment")[0]!.object.spec as { replicas: number; template: { spec: { serviceAccountName: string; containers: { volumeMounts: { mountPath: string }[] }[]; volumes: { name: string; projected?: { sources: object[] } }[] } } };
+  it("runs one provisioner replica as kind's manifest says: its service account, the config volume, no API address or token volume of its own", () => {
+    const spec = byKind("Deployment")[0]!.object.spec as { replicas: number; template: { spec: { serviceAccountName: string; containers: { env: { name: string }[]; volumeMounts: { mountPath: string }[] }[]; volumes: { name: string }[] } } };
     expect(spec.replicas).toBe(1);
     expect(spec.template.spec.serviceAccountName).toBe("local-path-provisioner-service-account");
-    expect(spec.template.spec.containers[0]!.volumeMounts.map((m) => m.mountPath)).toContain("/var/run/secrets/kubernetes.io/serviceaccount");
-    expect(spec.template.spec.volumes.find((v) => v.name === "kube-api-access")?.projected?.sources).toHaveLength(3);
-  });
-});
-
-describe("local-path-storage addon's API address", () => {
-  it("gives the provisioner the apiserver-lb address when asked", () => {
-    const dep = localPathStorage({ host: "127.0.0.1", port: "44177" }).find((a) => a.object.kind === "Deployment")!.object.spec as { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } };
-    const env = dep.template.spec.containers[0]!.env;
-    expect(env).toContainEqual({ name: "KUBERNETES_SERVICE_HOST", value: "127.0.0.1" });
-    expect(env).toContainEqual({ name: "KUBERNETES_SERVICE_PORT", value: "44177" });
+    // In-cluster config comes from the ServiceAccount admission's kube-api-access-* volume and the kubelet's service variables.
+    expect(spec.template.spec.containers[0]!.volumeMounts).toEqual([{ name: "config-volume", mountPath: "/etc/config/" }]);
+    expect(spec.template.spec.volumes.map((v) => v.name)).toEqual(["config-volume"]);
+    expect(spec.template.spec.containers[0]!.env.map((e) => e.name)).toEqual(["POD_NAMESPACE", "CONFIG_MOUNT_PATH"]);
   });
 });

@@ -1,9 +1,10 @@
 /**
  * The storage kind ships: the local-path-provisioner system pod (namespace local-path-storage, its
  * service account and RBAC, the local-path-config ConfigMap, a one-replica Deployment) and the
- * default StorageClass `standard`. The objects follow kind's manifest; the pod also declares the
- * service-account volume itself, because kubemu's ServiceAccount admission does not add
- * kube-api-access-* yet.
+ * default StorageClass `standard`. The objects follow kind's manifest: the pod reaches the API as
+ * any pod does, with in-cluster config (the kube-api-access-* volume the ServiceAccount admission
+ * adds, KUBERNETES_SERVICE_HOST/PORT = the `kubernetes` Service, 127.96.0.1:443, which kube-proxy
+ * serves from the EndpointSlice the API servers write).
  */
 
 const NS = "local-path-storage";
@@ -30,13 +31,10 @@ export interface Addon {
 }
 
 /**
- * apiServer: where the provisioner reaches the API. kubemu's `kubernetes` Service has Endpoints but
- * no EndpointSlice yet, so kube-proxy does not serve its ClusterIP; the pod is given the
- * apiserver-lb's address in KUBERNETES_SERVICE_HOST/PORT instead (a container's env wins over the
- * kubelet's service variables).
+ * The objects, in creation order. The argument is ignored (it used to be the apiserver-lb's
+ * address, put in the pod's env before the `kubernetes` ClusterIP was proxied); callers drop it.
  */
-export function localPathStorage(apiServer?: { host: string; port: string }): Addon[] {
-  const apiEnv = apiServer ? [{ name: "KUBERNETES_SERVICE_HOST", value: apiServer.host }, { name: "KUBERNETES_SERVICE_PORT", value: apiServer.port }] : [];
+export function localPathStorage(_unusedApiServer?: { host: string; port: string }): Addon[] {
   return [
     { path: "/api/v1/namespaces", object: { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } } },
     { path: `/api/v1/namespaces/${NS}/serviceaccounts`, object: { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: SA, namespace: NS } } },
@@ -102,28 +100,11 @@ export function localPathStorage(apiServer?: { host: string; port: string }): Ad
                   env: [
                     { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
                     { name: "CONFIG_MOUNT_PATH", value: "/etc/config/" },
-                    ...apiEnv,
                   ],
-                  volumeMounts: [
-                    { name: "config-volume", mountPath: "/etc/config/" },
-                    { name: "kube-api-access", mountPath: "/var/run/secrets/kubernetes.io/serviceaccount", readOnly: true },
-                  ],
+                  volumeMounts: [{ name: "config-volume", mountPath: "/etc/config/" }],
                 },
               ],
-              volumes: [
-                { name: "config-volume", configMap: { name: "local-path-config" } },
-                {
-                  name: "kube-api-access",
-                  projected: {
-                    defaultMode: 420,
-                    sources: [
-                      { serviceAccountToken: { expirationSeconds: 3607, path: "token" } },
-                      { configMap: { name: "kube-root-ca.crt", items: [{ key: "ca.crt", path: "ca.crt" }] } },
-                      { downwardAPI: { items: [{ path: "namespace", fieldRef: { apiVersion: "v1", fieldPath: "metadata.namespace" } }] } },
-                    ],
-                  },
-                },
-              ],
+              volumes: [{ name: "config-volume", configMap: { name: "local-path-config" } }],
             },
           },
         },
