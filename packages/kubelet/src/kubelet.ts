@@ -292,6 +292,7 @@ export async function startKubelet(cfg: KubeletConfig, log: Logger): Promise<Run
     ...(cfg.serving ? { tls: { cert: cfg.serving.cert, key: cfg.serving.key, ca: cfg.serving.clientCa }, guard: kubeletGuard } : {}),
     upgrades: {
       "/exec/": execUpgradeHandler({
+        log,
         target: (ns, name, container) => {
           const pod = pods.lister.get(ns, name);
           if (!pod) return `pod "${name}" does not exist`;

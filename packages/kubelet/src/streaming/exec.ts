@@ -5,13 +5,18 @@
  * binary message is `[channel][payload]` — 0 stdin, 1 stdout, 2 stderr, 3 the final Status,
  * 4 resize, 255 close of a channel (v5) — and the exit code travels in the Status as upstream's
  * NonZeroExitCode. `tty=true` gets a PTY from util-linux `script`, sized and resized with stty.
- * SPDY is not served: the handshake is refused, so kubectl's fallback fails.
+ * Over plain SPDY (kubectl's fallback, and kubectl before 1.30) the same session runs on SPDY
+ * streams (remote-command-spdy.ts); the command's run knows only `RemoteCommandStreams`.
  */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import { WebSocketServer, type WebSocket } from "ws";
+import { WebSocketServer } from "ws";
+import { silentLogger, type Logger } from "@kubemu/common";
 import { childTerminal as ttyOf, onTerminal } from "../runtime/container-io.js";
+import { webSocketStreams, type RemoteCommandStreams, type TerminalSize } from "./channels.js";
+import { acceptSpdyRemoteCommand } from "./remote-command-spdy.js";
+import { isSpdyUpgrade, isWebSocketUpgrade, refuse } from "./upgrade.js";
 
 export const CHANNEL_PROTOCOLS = ["v5.channel.k8s.io", "v4.channel.k8s.io"];
 
@@ -24,6 +29,14 @@ export interface ExecTarget {
 export interface ExecDeps {
   /** The running container to exec into, or the reason there is none (upstream's words). */
   target(namespace: string, pod: string, container: string): ExecTarget | string;
+  log?: Logger;
+}
+
+export interface ExecFlags {
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  tty: boolean;
 }
 
 /** The Status the v4/v5 protocols end with. */
@@ -36,12 +49,6 @@ export function exitStatus(argv: string[], code: number): Record<string, unknown
     reason: "NonZeroExitCode",
     details: { causes: [{ reason: "ExitCode", message: String(code) }] },
   };
-}
-
-const frame = (channel: number, payload: Buffer | string) => Buffer.concat([Buffer.from([channel]), Buffer.isBuffer(payload) ? payload : Buffer.from(payload)]);
-
-function refuse(socket: Duplex, code: number, message: string): void {
-  socket.end(`HTTP/1.1 ${code} ${code === 404 ? "Not Found" : "Bad Request"}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(message)}\r\nconnection: close\r\n\r\n${message}`);
 }
 
 export function execUpgradeHandler(d: ExecDeps): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
@@ -59,10 +66,11 @@ export function execUpgradeHandler(d: ExecDeps): (req: IncomingMessage, socket: 
     // The container is checked first so that kubectl's SPDY retry shows why, not the transport.
     const target = d.target(ns, pod, container);
     if (typeof target === "string") return refuse(socket, 404, target);
-    if ((req.headers.upgrade ?? "").toLowerCase() !== "websocket") return refuse(socket, 400, "unable to upgrade: only WebSocket (v5.channel.k8s.io, v4.channel.k8s.io) is served");
+    if (!isSpdyUpgrade(req) && !isWebSocketUpgrade(req)) return refuse(socket, 400, "unable to upgrade: missing upgrade headers in request");
     const q = url.searchParams;
     const flags = { stdin: q.get("stdin") === "true", stdout: q.get("stdout") === "true", stderr: q.get("stderr") === "true", tty: q.get("tty") === "true" };
-    wss.handleUpgrade(req, socket, head, (ws) => runExec(ws, argv, target, flags));
+    if (isSpdyUpgrade(req)) return acceptSpdyRemoteCommand(req, socket, head, flags, d.log ?? silentLogger, (streams) => runExec(streams, argv, target, flags));
+    wss.handleUpgrade(req, socket, head, (ws) => runExec(webSocketStreams(ws), argv, target, flags));
   };
 }
 
@@ -76,77 +84,54 @@ export function ttyCommand(cmd: string[], size: { width: number; height: number 
   return onTerminal("script", cmd, size);
 }
 
-function parseResize(payload: Buffer): { width: number; height: number } | undefined {
-  try {
-    const r = JSON.parse(payload.toString("utf8")) as { Width?: unknown; Height?: unknown };
-    if (typeof r.Width === "number" && typeof r.Height === "number" && r.Width > 0 && r.Height > 0) return { width: Math.floor(r.Width), height: Math.floor(r.Height) };
-  } catch {
-    // A malformed resize is ignored, as upstream logs and drops it.
-  }
-  return undefined;
-}
-
-function runExec(ws: WebSocket, argv: string[], t: ExecTarget, f: { stdin: boolean; stdout: boolean; stderr: boolean; tty: boolean }): void {
-  if (!f.tty) return startExec(ws, argv, t, f, undefined, []);
-  // kubectl sends the terminal's size right after connecting; wait briefly for it.
-  const early: Buffer[] = [];
-  let started = false;
-  const start = (size: { width: number; height: number } | undefined) => {
-    if (started) return;
-    started = true;
-    clearTimeout(timer);
-    ws.off("message", onEarly);
-    startExec(ws, argv, t, f, size, early);
-  };
-  const onEarly = (data: Buffer, isBinary: boolean) => {
-    if (isBinary && data[0] === 4) start(parseResize(data.subarray(1)));
-    else early.push(data);
-  };
-  const timer = setTimeout(() => start(undefined), 300);
-  ws.on("message", onEarly);
-  ws.once("close", () => clearTimeout(timer));
-}
-
-function startExec(ws: WebSocket, argv: string[], t: ExecTarget, f: { stdin: boolean; stdout: boolean; stderr: boolean; tty: boolean }, size: { width: number; height: number } | undefined, early: Buffer[]): void {
-  const v5 = ws.protocol === "v5.channel.k8s.io";
-  const inContainer = t.pid !== undefined ? ["nsenter", "--target", String(t.pid), "--mount", "--uts", "--ipc", "--pid", "--", ...argv] : argv;
-  const cmd = f.tty ? ttyCommand(inContainer, size) : inContainer;
-  // script needs a stdin even when kubectl sends none.
-  const child = spawn(cmd[0]!, cmd.slice(1), { env: t.env, stdio: [f.stdin || f.tty ? "pipe" : "ignore", "pipe", "pipe"] });
-  const send = (channel: number, data: Buffer | string) => {
-    if (ws.readyState === ws.OPEN) ws.send(frame(channel, data));
-  };
-  // With a tty the terminal has one output stream: stderr goes to stdout.
-  child.stdout!.on("data", (d: Buffer) => f.stdout && send(1, d));
-  child.stderr!.on("data", (d: Buffer) => (f.tty ? f.stdout && send(1, d) : f.stderr && send(2, d)));
-  child.stdin?.on("error", () => undefined);
-  const onMessage = (data: Buffer, isBinary: boolean) => {
-    if (!isBinary || data.length === 0) return;
-    const channel = data[0]!;
-    if (channel === 0) child.stdin?.write(data.subarray(1));
-    else if (channel === 255 && v5 && data[1] === 0) child.stdin?.end();
-    else if (channel === 4 && f.tty && child.pid !== undefined) {
-      const r = parseResize(data.subarray(1));
-      const tty = ttyOf(child.pid);
-      if (r && tty) spawn("stty", ["-F", tty, "rows", String(r.height), "cols", String(r.width)], { stdio: "ignore" }).on("error", () => undefined);
-    }
-  };
-  for (const m of early) onMessage(m, true);
-  ws.on("message", onMessage);
+/**
+ * Runs the command for one session on any carrier of the remote-command streams. With a tty the
+ * command waits (300 ms at most) for kubectl's first resize, sent right after it connects, so it
+ * starts at the terminal's size; stdin that comes meanwhile is kept for it.
+ */
+export function runExec(streams: RemoteCommandStreams, argv: string[], t: ExecTarget, f: ExecFlags): void {
+  let child: ChildProcess | undefined;
+  let gone = false;
   let done = false;
-  ws.on("close", () => {
-    if (!done) child.kill("SIGKILL");
+  const early: Buffer[] = [];
+  let stdinClosed = false;
+  const timer = f.tty ? setTimeout(() => start(undefined), 300) : undefined;
+  streams.onStdin((d) => (child ? child.stdin?.write(d) : early.push(d)));
+  streams.onStdinClose(() => (child ? child.stdin?.end() : (stdinClosed = true)));
+  streams.onResize((size) => {
+    if (!child) return start(size);
+    const tty = child.pid !== undefined && f.tty ? ttyOf(child.pid) : undefined;
+    if (tty) spawn("stty", ["-F", tty, "rows", String(size.height), "cols", String(size.width)], { stdio: "ignore" }).on("error", () => undefined);
   });
-  ws.on("error", () => undefined);
-  child.on("error", (e) => {
-    done = true;
-    send(3, JSON.stringify({ metadata: {}, status: "Failure", message: `Internal error occurred: error executing command in container: ${e.message}`, reason: "InternalError", code: 500 }));
-    ws.close(1000);
+  streams.onClose(() => {
+    gone = true;
+    clearTimeout(timer);
+    if (child && !done) child.kill("SIGKILL");
   });
-  child.on("close", (code, signal) => {
-    if (done) return;
-    done = true;
-    send(3, JSON.stringify(exitStatus(argv, code ?? (signal ? 128 + 9 : 1))));
-    ws.close(1000);
-  });
+  if (!f.tty) start(undefined);
+
+  function start(size: TerminalSize | undefined): void {
+    if (child || gone) return;
+    clearTimeout(timer);
+    const inContainer = t.pid !== undefined ? ["nsenter", "--target", String(t.pid), "--mount", "--uts", "--ipc", "--pid", "--", ...argv] : argv;
+    const cmd = f.tty ? ttyCommand(inContainer, size) : inContainer;
+    // script needs a stdin even when kubectl sends none.
+    const c = spawn(cmd[0]!, cmd.slice(1), { env: t.env, stdio: [f.stdin || f.tty ? "pipe" : "ignore", "pipe", "pipe"] });
+    child = c;
+    // With a tty the terminal has one output stream: stderr goes to stdout.
+    c.stdout!.on("data", (d: Buffer) => f.stdout && streams.stdout(d));
+    c.stderr!.on("data", (d: Buffer) => (f.tty ? f.stdout && streams.stdout(d) : f.stderr && streams.stderr(d)));
+    c.stdin?.on("error", () => undefined);
+    for (const d of early.splice(0)) c.stdin?.write(d);
+    if (stdinClosed) c.stdin?.end();
+    c.on("error", (e) => {
+      done = true;
+      streams.finish({ metadata: {}, status: "Failure", message: `Internal error occurred: error executing command in container: ${e.message}`, reason: "InternalError", code: 500 });
+    });
+    c.on("close", (code, signal) => {
+      if (done) return;
+      done = true;
+      streams.finish(exitStatus(argv, code ?? (signal ? 128 + 9 : 1)));
+    });
+  }
 }
