@@ -1,0 +1,91 @@
+/**
+ * Kubelets on their own node identities against --authorization-mode=Node,RBAC and
+ * NodeRestriction (a TLS cluster, tls-cluster.ts): a node reads the secrets of its own pods and
+ * no others, cannot touch another node, and its pods still run with secret and configMap volumes
+ * (per-object watches) that follow updates.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Kubectl } from "../../../apiserver/test/e2e/kubectl-run.js";
+import { eventually } from "./harness.js";
+import { TlsCluster } from "./tls-cluster.js";
+
+const c = new TlsCluster({ etcd: "127.1.210", api: "127.1.211", manager: "127.1.212", nodes: "127.1.213", pods: "127.235" }, ["kubemu", "kubemu-m02"]);
+let asKubemu: Kubectl;
+
+beforeAll(async () => {
+  await c.start();
+  asKubemu = await c.kubectlAsNode("kubemu");
+}, 90_000);
+afterAll(async () => {
+  await c.stop();
+}, 30_000);
+
+const reader = (name: string, node: string, secret: string, configMap?: string) => ({
+  apiVersion: "v1",
+  kind: "Pod",
+  metadata: { name, namespace: "default" },
+  spec: {
+    nodeName: node,
+    terminationGracePeriodSeconds: 1,
+    containers: [
+      {
+        name: "c",
+        image: "busybox",
+        command: ["sh", "-c", `while true; do echo "secret=$(cat /s/k) env=$FROM_SECRET${configMap ? " cm=$(cat /cm/k)" : ""}"; sleep 1; done`],
+        env: [{ name: "FROM_SECRET", valueFrom: { secretKeyRef: { name: secret, key: "k" } } }],
+        volumeMounts: [{ name: "s", mountPath: "/s" }, ...(configMap ? [{ name: "cm", mountPath: "/cm" }] : [])],
+      },
+    ],
+    volumes: [{ name: "s", secret: { secretName: secret } }, ...(configMap ? [{ name: "cm", configMap: { name: configMap } }] : [])],
+  },
+});
+
+describe("Node authorizer and NodeRestriction with real kubelets", () => {
+  it("kubelets register on their own identities (the launcher's labels are not theirs to set)", async () => {
+    const nodes = await eventually(() => c.admin.ok(["get", "nodes"]), (o) => /kubemu\s+Ready/.test(o) && /kubemu-m02\s+Ready/.test(o), "both nodes Ready", 40_000);
+    expect(nodes).toMatch(/kubemu-m02\s+Ready\s+<none>/);
+  }, 60_000);
+
+  it("pods with secret and configMap volumes run on each node; a configMap update reaches the files", async () => {
+    await c.admin.ok(["create", "secret", "generic", "mine", "--from-literal=k=kubemu-secret"]);
+    await c.admin.ok(["create", "secret", "generic", "theirs", "--from-literal=k=m02-secret"]);
+    await c.admin.ok(["create", "configmap", "cfg", "--from-literal=k=one"]);
+    await c.admin.ok(["apply", "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "List", items: [reader("on-kubemu", "kubemu", "mine", "cfg"), reader("on-m02", "kubemu-m02", "theirs")] }) });
+    await eventually(() => c.admin.ok(["get", "pods"]), (o) => /on-kubemu\s+1\/1\s+Running/.test(o) && /on-m02\s+1\/1\s+Running/.test(o), "both pods Running", 60_000).catch((e: Error) => {
+      throw new Error(`${e.message}\n${c.output("kubelet-kubemu").slice(-4000)}`);
+    });
+    await eventually(() => c.admin.ok(["logs", "on-kubemu", "--tail", "1"]), (o) => o.includes("secret=kubemu-secret env=kubemu-secret cm=one"), "the secret and configMap in the container", 30_000);
+    await eventually(() => c.admin.ok(["logs", "on-m02", "--tail", "1"]), (o) => o.includes("secret=m02-secret env=m02-secret"), "the other node's pod reads its secret", 30_000);
+    await c.admin.ok(["patch", "configmap", "cfg", "--type", "merge", "-p", '{"data":{"k":"two"}}']);
+    await eventually(() => c.admin.ok(["logs", "on-kubemu", "--tail", "1"]), (o) => o.includes("cm=two"), "the configMap update in the volume", 40_000);
+  }, 150_000);
+
+  it("a node reads its own pod's secret (200) and not another node's pod's secret (403, upstream's words)", async () => {
+    expect(await asKubemu.ok(["get", "secret", "mine", "-o", "jsonpath={.data.k}"])).toBe(Buffer.from("kubemu-secret").toString("base64"));
+    const other = await asKubemu.run(["get", "secret", "theirs"]);
+    expect(other.code).not.toBe(0);
+    expect(other.stderr).toContain(
+      `Error from server (Forbidden): secrets "theirs" is forbidden: User "system:node:kubemu" cannot get resource "secrets" in API group "" in the namespace "default": no relationship found between node 'kubemu' and this object`,
+    );
+    const all = await asKubemu.run(["get", "secrets"]);
+    expect(all.stderr).toContain('secrets is forbidden: User "system:node:kubemu" cannot list resource "secrets" in API group "" in the namespace "default": No Object name found');
+    const nodes = await asKubemu.run(["get", "nodes"]);
+    expect(nodes.stderr).toContain("node 'kubemu' cannot read all nodes, only its own Node object");
+  }, 60_000);
+
+  it("NodeRestriction: not another node, not restricted labels on its own", async () => {
+    // kubectl label reads the node first: the Node authorizer refuses that read.
+    const label = await asKubemu.run(["label", "node", "kubemu-m02", "foo=bar"]);
+    expect(label.stderr).toContain(`nodes "kubemu-m02" is forbidden: User "system:node:kubemu" cannot get resource "nodes" in API group "" at the cluster scope: node 'kubemu' cannot read 'kubemu-m02', only its own Node object`);
+    // A write with no read first (PUT) is authorized (nodes may update nodes) and then refused by NodeRestriction.
+    const theirs = JSON.parse(await c.admin.ok(["get", "node", "kubemu-m02", "-o", "json"])) as { metadata: { labels: Record<string, string> } };
+    theirs.metadata.labels.foo = "bar";
+    const put = await asKubemu.run(["replace", "--raw", "/api/v1/nodes/kubemu-m02", "-f", "-"], { input: JSON.stringify(theirs) });
+    expect(put.stderr).toContain('nodes "kubemu-m02" is forbidden: node "kubemu" is not allowed to modify node "kubemu-m02"');
+    const restricted = await asKubemu.run(["label", "node", "kubemu", "node-restriction.kubernetes.io/pci=true"]);
+    expect(restricted.stderr).toContain('nodes "kubemu" is forbidden: is not allowed to modify labels: node-restriction.kubernetes.io/pci');
+    expect(await asKubemu.ok(["label", "node", "kubemu", "example.com/team=a"])).toContain("node/kubemu labeled");
+    const deletePod = await asKubemu.run(["delete", "pod", "on-m02", "--wait=false"]);
+    expect(deletePod.stderr).toContain('pods "on-m02" is forbidden: node "kubemu" can only delete pods with spec.nodeName set to itself');
+  }, 60_000);
+});
