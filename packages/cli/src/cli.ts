@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { logLevels, realClock, type Clock } from "@kubemu/common";
-import { addonsDisable, addonsEnable, addonsList } from "./commands/addons.js";
+import { addonsConfigure, addonsDisable, addonsEnable, addonsList } from "./commands/addons.js";
 import { down } from "./commands/down.js";
 import { heal, partition } from "./commands/faults.js";
 import { kill, restart, start, stop, type LifecycleOptions } from "./commands/lifecycle.js";
@@ -204,6 +204,17 @@ export function buildProgram(envIn: CliEnvironment, result: { code: number }): C
       const o = cmd.opts<{ startIp?: string; endIp?: string }>();
       const answers = { ...(o.startIp !== undefined ? { startIP: o.startIp } : {}), ...(o.endIp !== undefined ? { endIP: o.endIp } : {}) };
       return addonsEnable(ctx, cmd.args[0]!, { answers, ...(envIn.ask ? { ask: envIn.ask } : {}) });
+    }));
+  addons
+    .command("configure")
+    .description("ask an addon's settings again and apply them (metallb: the address pool)")
+    .argument("<name>")
+    .option("--start-ip <ip>", "metallb: first address of the pool")
+    .option("--end-ip <ip>", "metallb: last address of the pool")
+    .action(run((ctx, cmd) => {
+      const o = cmd.opts<{ startIp?: string; endIp?: string }>();
+      const answers = { ...(o.startIp !== undefined ? { startIP: o.startIp } : {}), ...(o.endIp !== undefined ? { endIP: o.endIp } : {}) };
+      return addonsConfigure(ctx, cmd.args[0]!, { answers, ...(envIn.ask ? { ask: envIn.ask } : {}) });
     }));
   addons
     .command("disable")

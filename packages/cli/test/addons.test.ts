@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { realClock } from "@kubemu/common";
 import type { Addon } from "../src/addons/local-path-storage.js";
 import { metallb } from "../src/addons/metallb.js";
-import { addonsDisable, addonsEnable, addonsList, type AddonsApi } from "../src/commands/addons.js";
+import { addonsConfigure, addonsDisable, addonsEnable, addonsList, type AddonsApi } from "../src/commands/addons.js";
 import { makeContext } from "../src/context.js";
 import { runCli } from "../src/cli.js";
 import { CliError } from "../src/errors.js";
@@ -32,12 +32,14 @@ function context(dir: string, isTTY = false) {
 }
 
 /** Records what would be created and deleted; objects "exist" once created. */
-function fakeApi(): AddonsApi & { created: Addon[]; deleted: Addon[] } {
+function fakeApi(): AddonsApi & { created: Addon[]; replaced: Addon[]; deleted: Addon[] } {
   const api = {
     created: [] as Addon[],
+    replaced: [] as Addon[],
     deleted: [] as Addon[],
     apiServer: { host: "127.0.0.1", port: "40000" },
     create: async (objects: Addon[]) => (api.created.push(...objects), []),
+    replace: async (objects: Addon[]) => (api.replaced.push(...objects), []),
     delete: async (objects: Addon[]) => (api.deleted.push(...objects), []),
   };
   return api;
@@ -123,6 +125,25 @@ describe("kubemu addons enable / disable", () => {
     // The storage addon `up` creates counts as enabled until disabled.
     await addonsDisable(context(dir).ctx, "local-path-storage", { api });
     expect(api.deleted.map(kindName)).toContain("StorageClass/standard");
+  });
+
+  it("configure asks again with the current pool as default and replaces only the ConfigMap of an enabled metallb", async () => {
+    const dir = stateDir(true);
+    const api = fakeApi();
+    await addonsEnable(context(dir).ctx, "metallb", { api, answers: { startIP: "127.240.6.1", endIP: "127.240.6.5" } });
+    const { ctx, out } = context(dir);
+    const asked: string[] = [];
+    expect(await addonsConfigure(ctx, "metallb", { api, ask: async (p) => (asked.push(p), p.includes("Start") ? "127.240.7.1" : "") })).toBe(0);
+    expect(asked).toEqual(["-- Enter Load Balancer Start IP [127.240.6.1]: ", "-- Enter Load Balancer End IP [127.240.6.5]: "]);
+    expect(out).toEqual(["✅  metallb was successfully configured"]);
+    expect(api.replaced.map(kindName)).toEqual(["ConfigMap/config"]);
+    expect((api.replaced[0]!.object as { data: { config: string } }).data.config).toContain("- 127.240.7.1-127.240.6.5\n");
+    expect(JSON.parse(readFileSync(join(dir, "addons.json"), "utf8")).metallb).toEqual({ enabled: true, config: { startIP: "127.240.7.1", endIP: "127.240.6.5" } });
+    await expect(addonsConfigure(ctx, "local-path-storage", { api })).rejects.toThrow("local-path-storage has no available configuration options");
+    // On a cluster where metallb is not enabled, configure enables it with the answers.
+    const fresh = fakeApi();
+    await addonsConfigure(context(stateDir(true)).ctx, "metallb", { api: fresh, answers: { startIP: "127.240.8.1", endIP: "127.240.8.2" } });
+    expect(fresh.created.map(kindName)).toContain("DaemonSet/speaker");
   });
 
   it("refuses names that are not addons in minikube's words, and a cluster that is not up", async () => {

@@ -7,7 +7,7 @@ import { request as httpRequest } from "node:http";
 import type { KubeconfigCredentials } from "../kubeconfig.js";
 import type { Addon } from "./local-path-storage.js";
 
-function send(method: "POST" | "DELETE", server: string, creds: KubeconfigCredentials | undefined, path: string, body?: unknown): Promise<{ code: number; text: string }> {
+function send(method: "GET" | "POST" | "PUT" | "DELETE", server: string, creds: KubeconfigCredentials | undefined, path: string, body?: unknown): Promise<{ code: number; text: string }> {
   const url = new URL(path, server);
   const payload = body === undefined ? "" : JSON.stringify(body);
   const request = url.protocol === "https:" ? httpsRequest : httpRequest;
@@ -57,6 +57,32 @@ export async function deleteAddons(server: string, creds: KubeconfigCredentials 
     const res = await send("DELETE", server, creds, `${a.path}/${encodeURIComponent(a.object.metadata.name)}`).catch((e: Error) => ({ code: 0, text: e.message }));
     if ((res.code >= 200 && res.code < 300) || res.code === 404) continue;
     failed.push(`${a.object.kind.toLowerCase()}/${a.object.metadata.name}: ${res.code} ${res.text.slice(0, 200)}`);
+  }
+  return failed;
+}
+
+/**
+ * Replaces each addon object with this version (`kubectl apply` of a changed manifest, for
+ * `addons configure`): read for its resourceVersion, then PUT; created when missing. Returns the
+ * ones that failed (kind/name: message).
+ */
+export async function replaceAddons(server: string, creds: KubeconfigCredentials | undefined, addons: Addon[]): Promise<string[]> {
+  const failed: string[] = [];
+  for (const a of addons) {
+    const what = `${a.object.kind.toLowerCase()}/${a.object.metadata.name}`;
+    const path = `${a.path}/${encodeURIComponent(a.object.metadata.name)}`;
+    const fail = (e: Error) => ({ code: 0, text: e.message });
+    const current = await send("GET", server, creds, path).catch(fail);
+    let res: { code: number; text: string };
+    if (current.code === 404) {
+      res = await send("POST", server, creds, a.path, a.object).catch(fail);
+    } else if (current.code === 200) {
+      const rv = (JSON.parse(current.text) as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion;
+      res = await send("PUT", server, creds, path, { ...a.object, metadata: { ...a.object.metadata, ...(rv ? { resourceVersion: rv } : {}) } }).catch(fail);
+    } else {
+      res = current;
+    }
+    if (res.code < 200 || res.code >= 300) failed.push(`${what}: ${res.code} ${res.text.slice(0, 200)}`);
   }
   return failed;
 }

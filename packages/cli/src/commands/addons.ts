@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { parse } from "yaml";
-import { applyAddons, deleteAddons } from "../addons/apply.js";
+import { applyAddons, deleteAddons, replaceAddons } from "../addons/apply.js";
 import type { Addon } from "../addons/local-path-storage.js";
 import { addonRegistry, findAddon, type AddonDefinition } from "../addons/registry.js";
 import { isEnabled, readAddonsFile, writeAddonsFile } from "../addons/state.js";
@@ -19,6 +19,8 @@ export interface AddonsApi {
   /** Where the addon's pods reach the API server. */
   apiServer?: { host: string; port: string };
   create(objects: Addon[]): Promise<string[]>;
+  /** Overwrites objects that exist (creates the others). */
+  replace(objects: Addon[]): Promise<string[]>;
   delete(objects: Addon[]): Promise<string[]>;
 }
 
@@ -81,9 +83,10 @@ export function addonsList(ctx: CommandContext, output: string, opts: AddonsOpti
   }
 }
 
-async function answer(addon: AddonDefinition, opts: AddonsOptions): Promise<Record<string, string>> {
+async function answer(addon: AddonDefinition, opts: AddonsOptions, defaults: Record<string, string> = {}): Promise<Record<string, string>> {
   const config: Record<string, string> = {};
-  for (const q of addon.questions ?? []) {
+  for (const question of addon.questions ?? []) {
+    const q = { ...question, default: defaults[question.key] ?? question.default };
     const given = opts.answers?.[q.key];
     if (given !== undefined) {
       const why = q.check(given);
@@ -132,6 +135,35 @@ export async function addonsEnable(ctx: CommandContext, name: string, opts: Addo
   return 0;
 }
 
+/**
+ * `kubemu addons configure NAME` (minikube's, for metallb): asks the questions again (the current
+ * answers are the defaults), remembers them and enables the addon with them — an enabled addon gets
+ * only the objects that changed replaced (metallb: the `config` ConfigMap).
+ */
+export async function addonsConfigure(ctx: CommandContext, name: string, opts: AddonsOptions = {}): Promise<number> {
+  const addon = findAddon(name, opts.registry ?? addonRegistry);
+  if (addon === undefined || (addon.questions ?? []).length === 0) throw new CliError(`${name} has no available configuration options`);
+  requireUpCluster(ctx.paths, ctx.cluster);
+  const file = readAddonsFile(ctx.paths.root);
+  const before = { ...Object.fromEntries(addon.questions!.map((q) => [q.key, q.default])), ...file[addon.name]?.config };
+  const config = await answer(addon, opts, before);
+  const api = opts.api ?? clusterApi(ctx);
+  const render = (c: Record<string, string>) => addon.objects({ config: c, ...(api.apiServer ? { apiServer: api.apiServer } : {}) });
+  let failed: string[];
+  if (isEnabled(addon, file)) {
+    const old = new Map(render(before).map((a) => [`${a.path}/${a.object.metadata.name}`, JSON.stringify(a.object)]));
+    failed = await api.replace(render(config).filter((a) => old.get(`${a.path}/${a.object.metadata.name}`) !== JSON.stringify(a.object)));
+  } else {
+    failed = await api.create(render(config));
+  }
+  if (failed.length > 0) throw new CliError(`Failed to configure ${addon.name}: ${failed.join("; ")}`);
+  file[addon.name] = { enabled: true, config };
+  writeAddonsFile(ctx.paths.root, file);
+  ctx.logger().info({ addon: addon.name, config }, "addon configured");
+  ctx.io.out(`✅  ${addon.name} was successfully configured`);
+  return 0;
+}
+
 /** `kubemu addons disable NAME`: deletes the addon's objects if it is enabled; says it is disabled either way (as minikube). */
 export async function addonsDisable(ctx: CommandContext, name: string, opts: AddonsOptions = {}): Promise<number> {
   const addon = findAddon(name, opts.registry ?? addonRegistry);
@@ -170,6 +202,7 @@ function clusterApi(ctx: CommandContext): AddonsApi {
   return {
     apiServer: { host: url.hostname, port: url.port || (url.protocol === "https:" ? "443" : "80") },
     create: (objects) => applyAddons(cluster.server, creds, objects, 15_000),
+    replace: (objects) => replaceAddons(cluster.server, creds, objects),
     delete: (objects) => deleteAddons(cluster.server, creds, objects),
   };
 }
