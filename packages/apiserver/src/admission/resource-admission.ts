@@ -74,37 +74,3 @@ export function resourceQuotaPlugin(deps: ResourceAdmissionDeps): AdmissionPlugi
     },
   };
 }
-
-/** A write as the generic store hands it over (until the store calls the chain). */
-export interface WriteAttributes {
-  operation: "CREATE" | "UPDATE";
-  object: KubeObject;
-  old?: KubeObject;
-  subresource?: string;
-  dryRun?: boolean;
-}
-
-/** LimitRanger and ResourceQuota called directly by the store (the chain in ./plugins.ts replaces this). */
-export class ResourceAdmission {
-  private readonly limitRanger: AdmissionPlugin;
-  private readonly quota: AdmissionPlugin;
-
-  constructor(deps: ResourceAdmissionDeps) {
-    this.limitRanger = limitRangerPlugin(deps);
-    this.quota = resourceQuotaPlugin(deps);
-  }
-
-  async mutate(def: ResourceDef, w: WriteAttributes): Promise<void> {
-    await this.limitRanger.admit!(this.request(def, w));
-  }
-
-  async validate(def: ResourceDef, w: WriteAttributes): Promise<void> {
-    const r = this.request(def, w);
-    await this.limitRanger.validate!(r);
-    await this.quota.validate!(r);
-  }
-
-  private request(def: ResourceDef, w: WriteAttributes): AdmissionRequest {
-    return { def, operation: w.operation, object: w.object, ...(w.old ? { old: w.old } : {}), ...(w.subresource ? { subresource: w.subresource } : {}), dryRun: w.dryRun ?? false } as AdmissionRequest;
-  }
-}

@@ -59,14 +59,3 @@ export async function defaultStorageClass(a: Admission): Promise<void> {
 export function protectStorageObject(a: Admission, finalizer: typeof PVC_PROTECTION_FINALIZER | typeof PV_PROTECTION_FINALIZER): void {
   if (a.operation === "CREATE" && a.object) addFinalizer(a.object, finalizer);
 }
-
-/** PersistentVolumeClaim create: DefaultStorageClass, then StorageObjectInUseProtection. */
-export async function admitPersistentVolumeClaim(a: Admission): Promise<void> {
-  await defaultStorageClass(a);
-  protectStorageObject(a, PVC_PROTECTION_FINALIZER);
-}
-
-/** PersistentVolume create: StorageObjectInUseProtection. */
-export function admitPersistentVolume(a: Admission): void {
-  protectStorageObject(a, PV_PROTECTION_FINALIZER);
-}

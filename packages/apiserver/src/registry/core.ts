@@ -44,10 +44,7 @@ import {
 } from "../validation/core.js";
 import { validateReplicationController } from "../validation/workloads.js";
 import { get, str } from "../tables/format.js";
-import { addDefaultTolerations } from "../admission/pods.js";
-import { admitServiceAccount } from "../admission/serviceaccount.js";
-import { admitPodPriority } from "../admission/priority.js";
-import { admitPersistentVolume, admitPersistentVolumeClaim } from "../admission/storage.js";
+import { markNamespaceTerminating, namespaceFinalizersPending, namespaceStorageHooks, serviceStorageHooks } from "./storage-hooks.js";
 
 const core = { group: "", version: "v1" } as const;
 const field = (...path: string[]) => (o: KubeObject) => {
@@ -69,6 +66,11 @@ const coreDeclarations: ResourceDef[] = [
     ...namespacePrinter,
     defaults: defaultNamespace,
     fields: { "status.phase": field("status", "phase") },
+    nameRule: "label",
+    // The namespace controller empties it, then clears spec.finalizers; until then it is Terminating.
+    deletionPending: namespaceFinalizersPending,
+    markDeleting: markNamespaceTerminating,
+    storageHooks: namespaceStorageHooks,
   },
   {
     ...core,
@@ -85,12 +87,7 @@ const coreDeclarations: ResourceDef[] = [
     tracksGeneration: false,
     ...podPrinter,
     defaults: defaultPod,
-    // Upstream's plugin order: ServiceAccount, Priority, DefaultTolerationSeconds.
-    admit: async (a) => {
-      await admitServiceAccount(a);
-      await admitPodPriority(a);
-      if (a.operation === "CREATE") addDefaultTolerations(a.object!, a.defaultTolerationSeconds);
-    },
+    // Pods' admission (ServiceAccount, NodeRestriction, Priority, DefaultTolerationSeconds, …) is the chain's: admission/plugins.ts.
     validate: (o, old) => [...validatePodSpec(o.spec, "spec"), ...(old ? validatePodUpdate(o.spec, old.spec) : [])],
     fields: {
       "spec.nodeName": field("spec", "nodeName"),
@@ -124,6 +121,8 @@ const coreDeclarations: ResourceDef[] = [
     hasStatus: true,
     tracksGeneration: false,
     allowCreateOnUpdate: false,
+    // A kubelet registers its Node with the status it reports.
+    keepsStatusOnCreate: true,
     ...nodePrinter,
     defaults: defaultNode,
     fields: { "spec.unschedulable": (o) => String(get(o, "spec", "unschedulable") === true) },
@@ -143,6 +142,8 @@ const coreDeclarations: ResourceDef[] = [
     defaults: defaultService,
     admit: dropTypeDependentFields,
     validate: validateService,
+    nameRule: "dns1035",
+    storageHooks: serviceStorageHooks,
     fields: { "spec.clusterIP": field("spec", "clusterIP"), "spec.type": field("spec", "type") },
   },
   {
@@ -214,7 +215,6 @@ const coreDeclarations: ResourceDef[] = [
     ...persistentVolumePrinter,
     defaults: defaultPersistentVolume,
     validate: validatePersistentVolume,
-    admit: admitPersistentVolume,
   },
   {
     ...core,
@@ -229,7 +229,6 @@ const coreDeclarations: ResourceDef[] = [
     ...persistentVolumeClaimPrinter,
     defaults: defaultPersistentVolumeClaim,
     validate: validatePersistentVolumeClaim,
-    admit: admitPersistentVolumeClaim,
   },
   {
     ...core,

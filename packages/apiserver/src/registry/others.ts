@@ -17,11 +17,11 @@ import { get } from "../tables/format.js";
 import { validateIngress, validateIngressClass } from "../validation/networking.js";
 import { defaultNetworkPolicy, defaultPodDisruptionBudget, defaultStorageClass } from "../defaults/core.js";
 import { defaultPriorityClass, validatePriorityClass } from "../validation/scheduling.js";
-import { admitPriorityClass } from "../admission/priority.js";
 import { defaultBinding, validateClusterRole, validateClusterRoleBinding, validateRole, validateRoleBinding } from "../validation/rbac.js";
 import { bindingEscalationAdmission, roleEscalationAdmission } from "../auth/escalation.js";
 
-const rbac = { group: "rbac.authorization.k8s.io", version: "v1" } as const;
+// RBAC objects' names are path segments (upstream's ValidateRBACName).
+const rbac = { group: "rbac.authorization.k8s.io", version: "v1", nameRule: "path" } as const;
 
 export const otherResources: ResourceDef[] = [
   {
@@ -108,8 +108,8 @@ export const otherResources: ResourceDef[] = [
     namespaced: false,
     ...priorityClassPrinter,
     defaults: defaultPriorityClass,
+    // Its admission (one globalDefault, system classes stay) is the Priority plugin's: admission/plugins.ts.
     validate: validatePriorityClass,
-    admit: admitPriorityClass,
   },
   {
     group: "storage.k8s.io",

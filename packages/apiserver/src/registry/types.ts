@@ -4,6 +4,8 @@
  */
 import type { Rng } from "@kubemu/common";
 import type { KubeObject } from "../storage/index.js";
+import type { NameRule } from "../validation/meta.js";
+import type { StorageHooks } from "./storage-hooks.js";
 
 /** One validation failure, reported in a 422 Status cause. */
 export interface FieldError {
@@ -90,11 +92,23 @@ export interface ResourceDef {
   /** Fills defaults in place (create, and update after merging). */
   defaults?: (obj: KubeObject) => void;
   /**
-   * Admission plugins of this resource (upstream's mutating and validating admission for it):
-   * throw a StatusError to refuse; may change `object`. Runs on create and update after
-   * defaulting and before validation, and on delete before the object is read.
+   * The kind's own write checks and changes (upstream's strategy PrepareForCreate/Update and
+   * REST storage checks: RBAC escalation, DaemonSet template generation, Service type changes):
+   * throw a StatusError to refuse; may change `object`. Runs after the admission chain's
+   * mutating step (admission/plugins.ts) and before validation, on create, update and delete;
+   * never for subresource writes.
    */
   admit?: (a: Admission) => void | Promise<void>;
+  /** How metadata.name is checked (upstream's per-kind NameFunc); default a DNS subdomain. */
+  nameRule?: NameRule;
+  /** Create keeps the status the client sent (nodes report theirs at registration); otherwise a status subresource is reset on create. */
+  keepsStatusOnCreate?: boolean;
+  /** Besides metadata.finalizers, what keeps an object marked for deletion (namespaces: spec.finalizers). */
+  deletionPending?: (obj: KubeObject) => boolean;
+  /** What a DELETE changes on the object it marks for deletion (namespaces: status.phase Terminating). */
+  markDeleting?: (obj: KubeObject) => void;
+  /** Work around storage the kind's REST storage does (Service IP/port allocation, NamespaceLifecycle's cache). */
+  storageHooks?: StorageHooks;
   /** Kind-specific validation; metadata validation is generic. old is set on update. */
   validate?: (obj: KubeObject, old?: KubeObject) => FieldError[];
   /**

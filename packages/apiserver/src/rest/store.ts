@@ -1,18 +1,22 @@
 /**
  * The generic registry store: create/get/list/watch/update/patch/delete for any declared
  * resource, with upstream's semantics (metadata bookkeeping, defaulting, validation, status
- * split, generation, finalizers and graceful deletion, managedFields, admission). The HTTP
- * handlers and the internal wire API both call this; neither knows any kind.
+ * split, generation, finalizers and graceful deletion, managedFields). A write passes upstream's
+ * stages: defaulting → mutating admission (the chain of admission/plugins.ts, then the
+ * declaration's own `admit`) → validation → validating admission → storage. Whatever is
+ * particular to a kind comes from its declaration (name rule, status on create, deletion
+ * holds, storage hooks); this file never asks which kind it serves. The HTTP handlers and the
+ * internal wire API both call this; authentication and authorization happened before.
  */
 import { isAlreadyExists, isNotFound, newBadRequest, newConflict, newInternalError, newNotFound, type StatusError } from "@kubemu/common";
 import type { KubeObject, ListResult, Storage, Watch } from "../storage/index.js";
 import { mapListItems } from "../storage/index.js";
-import type { Admission, FieldError, ResourceDef } from "../registry/types.js";
+import type { FieldError, ResourceDef } from "../registry/types.js";
 import { groupVersion, qualifiedResource } from "../registry/types.js";
 import { keyFor, type ServerContext } from "./context.js";
 import { prepareCreateMeta, prepareUpdateMeta, randomSuffix, timestamp } from "./meta.js";
 import { invalidError, methodNotAllowed, strategicMergeUnsupported } from "./errors.js";
-import { validateMeta, validateMetaUpdate, type NameRule } from "../validation/meta.js";
+import { validateMeta, validateMetaUpdate } from "../validation/meta.js";
 import { parseLabelSelector } from "@kubemu/common";
 import { checkTypes } from "../validation/types.js";
 import { checkFieldsSupported, defaultFields, parseFieldSelector } from "@kubemu/common";
@@ -25,10 +29,10 @@ import type { DeleteOptions } from "./delete-options.js";
 import { deletionFinalizers } from "./gc-finalizers.js";
 import { PodEviction } from "./eviction.js";
 import { NamespaceLifecycle } from "../admission/namespace-lifecycle.js";
-import { allocateForCreate, allocateForUpdate, releaseForDelete } from "../admission/services.js";
 import { ServiceAllocators } from "../allocators/service-allocators.js";
-import { ResourceAdmission } from "../admission/resource-admission.js";
-import { NodeRestriction, type NodeAdmissionAttributes } from "../admission/node-restriction.js";
+import { AdmissionChain, type AdmissionRequest } from "../admission/chain.js";
+import { admissionPlugins } from "../admission/plugins.js";
+import type { HookEnv } from "../registry/storage-hooks.js";
 import { currentScope } from "../auth/request-scope.js";
 
 import type { PatchType } from "@kubemu/common";
@@ -67,37 +71,19 @@ export interface DeleteResult {
   deleted: boolean;
 }
 
-const NAME_RULES: Record<string, NameRule> = {
-  Namespace: "label",
-  Service: "dns1035",
-  Node: "subdomain",
-  Role: "path",
-  ClusterRole: "path",
-  RoleBinding: "path",
-  ClusterRoleBinding: "path",
-};
-
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
 export class ResourceStore {
   readonly lifecycle: NamespaceLifecycle;
   readonly allocators: ServiceAllocators;
-  /** LimitRanger and ResourceQuota: the admission plugins of every namespaced resource. */
-  readonly resourceAdmission: ResourceAdmission;
-  /** NodeRestriction: what a kubelet's own identity may change (sees subresources, deletes and evictions too). */
-  readonly nodeRestriction: NodeRestriction;
+  /** The admission plugins, in upstream's order (admission/plugins.ts). */
+  readonly admission: AdmissionChain;
 
   constructor(private readonly ctx: ServerContext) {
     const nsDef = ctx.registry.lookup("", "v1", "namespaces")!;
     this.lifecycle = new NamespaceLifecycle(ctx.storageFor(nsDef), ctx.clock);
     this.allocators = new ServiceAllocators(ctx.storage.forResource({ resource: "ranges" }), ctx.rng);
-    this.resourceAdmission = new ResourceAdmission({
-      def: (plural) => ctx.registry.lookup("", "v1", plural)!,
-      list: async (def, ns, consistent) => (await this.list(def, ns, consistent ? {} : { resourceVersion: "0" })).items,
-      storage: (def) => this.storage(def),
-      clock: ctx.clock,
-    });
     const getCore = async (plural: string, ns: string | undefined, name: string) => {
       try {
         return await this.get(ctx.registry.lookup("", "v1", plural)!, ns, name);
@@ -106,12 +92,19 @@ export class ResourceStore {
         throw e;
       }
     };
-    this.nodeRestriction = new NodeRestriction({ user: () => currentScope()?.user, getPod: (ns, name) => getCore("pods", ns, name), getNode: (name) => getCore("nodes", undefined, name) });
+    const plugins = admissionPlugins({
+      def: (plural) => ctx.registry.lookup("", "v1", plural)!,
+      list: async (def, ns, consistent) => (await this.list(def, ns, consistent ? {} : { resourceVersion: "0" })).items,
+      storage: (def) => this.storage(def),
+      clock: ctx.clock,
+      namespaces: this.lifecycle,
+      nodes: { user: () => currentScope()?.user, getPod: (ns, name) => getCore("pods", ns, name), getNode: (name) => getCore("nodes", undefined, name) },
+    });
+    this.admission = new AdmissionChain(plugins, ctx.disabledAdmissionPlugins);
   }
 
-  /** The validating admission that judges the request's user (NodeRestriction), for every write including subresources. */
-  private async admitRequest(def: ResourceDef, a: Omit<NodeAdmissionAttributes, "group" | "resource">): Promise<void> {
-    await this.nodeRestriction.validate({ ...a, group: def.group, resource: def.plural });
+  private hookEnv(dryRun: boolean | undefined): HookEnv {
+    return { allocators: this.allocators, namespaces: this.lifecycle, dryRun: dryRun ?? false };
   }
 
   private storage(def: ResourceDef): Storage {
@@ -194,7 +187,7 @@ export class ResourceStore {
   }
 
   private validate(def: ResourceDef, obj: KubeObject, old?: KubeObject): void {
-    const errs: FieldError[] = [...validateMeta(obj, NAME_RULES[def.kind] ?? "subdomain", def.namespaced)];
+    const errs: FieldError[] = [...validateMeta(obj, def.nameRule ?? "subdomain", def.namespaced)];
     if (old) errs.push(...validateMetaUpdate(obj, old));
     if (def.validate) errs.push(...def.validate(obj, old));
     if (errs.length) throw invalidError(def, obj.metadata.name ?? "", errs);
@@ -220,7 +213,7 @@ export class ResourceStore {
     prepareCreateMeta(obj, this.ctx.rng, this.ctx.clock.now(), def.tracksGeneration ?? false);
     if (!obj.metadata.name) throw invalidError(def, "", [{ reason: "FieldValueRequired", field: "metadata.name", message: "name or generateName is required" }]);
     // Upstream PrepareForCreate resets status (nodes report their own at registration).
-    if (def.hasStatus && def.kind !== "Node") obj.status = {};
+    if (def.hasStatus && !def.keepsStatusOnCreate) obj.status = {};
     const template = obj.metadata.generateName ? structuredClone(obj) : undefined;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -235,27 +228,37 @@ export class ResourceStore {
   }
 
   /**
-   * The admission hooks of def (upstream's admission chain for it); none for subresource
-   * writes. `name` is the request's: "" for a create whose name the server generates.
+   * What admission sees of a write. `name` is the request's: "" for a create whose name the
+   * server generates (as admission errors name it).
    */
-  private async admit(def: ResourceDef, operation: Admission["operation"], name: string, opts: { dryRun?: boolean; subresource?: string }, object?: KubeObject, old?: KubeObject): Promise<void> {
-    if (!def.admit || opts.subresource) return;
+  private attributes(
+    def: ResourceDef,
+    operation: AdmissionRequest["operation"],
+    name: string,
+    opts: { dryRun?: boolean; subresource?: string },
+    namespace: string | undefined,
+    object?: KubeObject,
+    old?: KubeObject,
+  ): AdmissionRequest {
     const lookup = (group: string, version: string, plural: string): ResourceDef => {
       const d = this.ctx.registry.lookup(group, version, plural);
       if (!d) throw newInternalError(`admission of ${qualifiedResource(def)} reads ${plural}, which is not served`);
       return d;
     };
-    await def.admit({
+    return {
+      def,
       operation,
       ...(object ? { object } : {}),
       ...(old ? { old } : {}),
       name,
+      ...(namespace ? { namespace } : {}),
+      ...(opts.subresource ? { subresource: opts.subresource } : {}),
       dryRun: opts.dryRun ?? false,
       defaultTolerationSeconds: this.ctx.profile.defaultTolerationSeconds,
       list: async (group, version, plural, consistent) => (await this.list(lookup(group, version, plural), undefined, consistent ? {} : { resourceVersion: "0" })).items,
-      get: async (group, version, plural, n, namespace) => {
+      get: async (group, version, plural, n, ns) => {
         try {
-          return await this.get(lookup(group, version, plural), namespace, n);
+          return await this.get(lookup(group, version, plural), ns, n);
         } catch (e) {
           if (isNotFound(e)) return undefined;
           throw e;
@@ -264,24 +267,28 @@ export class ResourceStore {
       enabled: (plugin) => !this.ctx.disabledAdmissionPlugins?.has(plugin),
       rng: this.ctx.rng,
       sleep: (ms) => this.ctx.clock.sleep(ms),
-    });
+    };
+  }
+
+  /** Mutating admission: the chain's plugins in order, then the declaration's own hook (never for subresource writes). */
+  private async mutatingAdmission(r: AdmissionRequest): Promise<void> {
+    await this.admission.admit(r);
+    if (r.def.admit && !r.subresource) await r.def.admit(r);
   }
 
   /** Create after metadata is prepared (shared with server-side apply). */
   private async createPrepared(def: ResourceDef, obj: KubeObject, opts: WriteOptions, managedFieldsDone: boolean, requestName: string): Promise<KubeObject> {
-    if (def.namespaced && def.kind !== "Namespace") await this.lifecycle.checkCreate(obj.metadata.namespace!, qualifiedResource(def), obj.metadata.name);
     def.defaults?.(obj);
-    if (!opts.subresource) await this.resourceAdmission.mutate(def, { operation: "CREATE", object: obj });
-    await this.admit(def, "CREATE", requestName, opts, obj);
+    const admission = this.attributes(def, "CREATE", requestName, opts, obj.metadata.namespace, obj);
+    await this.mutatingAdmission(admission);
     this.validate(def, obj);
-    await this.admitRequest(def, { operation: "CREATE", name: requestName, object: obj, ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}), ...(opts.subresource ? { subresource: opts.subresource } : {}) });
-    await this.resourceAdmission.validate(def, { operation: "CREATE", object: obj, dryRun: opts.dryRun ?? false, ...(opts.subresource ? { subresource: opts.subresource } : {}) });
+    await this.admission.validate(admission);
     if (!managedFieldsDone) recordUpdate(undefined, obj, opts.fieldManager ?? "unknown", this.now(), opts.subresource);
-    let undo: (() => Promise<void>) | undefined;
-    if (def.kind === "Service" && def.group === "") undo = await allocateForCreate(obj, this.allocators, opts.dryRun ?? false);
+    const env = this.hookEnv(opts.dryRun);
+    const undo = await def.storageHooks?.beforeCreate?.(obj, env);
     try {
       const created = await this.storage(def).create(keyFor(def, obj.metadata.namespace, obj.metadata.name), obj, { dryRun: opts.dryRun ?? false });
-      if (def.kind === "Namespace") this.lifecycle.forget(obj.metadata.name!);
+      if (!opts.dryRun) await def.storageHooks?.afterCreate?.(created, env);
       return this.typed(def, created);
     } catch (e) {
       await undo?.();
@@ -327,10 +334,10 @@ export class ResourceStore {
     prepareUpdateMeta(next, cur, def.tracksGeneration ?? false, def.statusBumpsGeneration ?? false);
     if (!rvSent) next.metadata.resourceVersion = cur.metadata.resourceVersion; // unconditional update
     def.defaults?.(next);
-    await this.admit(def, "UPDATE", cur.metadata.name ?? "", opts, next, cur);
+    const admission = this.attributes(def, "UPDATE", cur.metadata.name ?? "", opts, cur.metadata.namespace, next, cur);
+    await this.mutatingAdmission(admission);
     this.validate(def, next, cur);
-    await this.admitRequest(def, { operation: "UPDATE", name: cur.metadata.name ?? "", object: next, old: cur, ...(cur.metadata.namespace ? { namespace: cur.metadata.namespace } : {}), ...(opts.subresource ? { subresource: opts.subresource } : {}) });
-    await this.resourceAdmission.validate(def, { operation: "UPDATE", object: next, old: cur, dryRun: opts.dryRun ?? false, ...(opts.subresource ? { subresource: opts.subresource } : {}) });
+    await this.admission.validate(admission);
     if (!ssaDone) recordUpdate(cur, next, opts.fieldManager ?? "unknown", this.now(), opts.subresource);
     else if (!next.metadata.managedFields && cur.metadata.managedFields) delete next.metadata.managedFields;
     return next;
@@ -418,8 +425,8 @@ export class ResourceStore {
           undo = commit = undefined;
           const next = await tryUpdate(cur);
           if (!next) throw newNotFound({ group: def.group || undefined, resource: def.plural }, name);
-          if (def.kind === "Service" && def.group === "" && cur && opts.subresource !== "status") {
-            const a = await allocateForUpdate(next, cur, this.allocators, opts.dryRun ?? false);
+          if (def.storageHooks?.beforeUpdate && cur && opts.subresource !== "status") {
+            const a = await def.storageHooks.beforeUpdate(next, cur, this.hookEnv(opts.dryRun));
             undo = a.undo;
             commit = a.commit;
           }
@@ -437,8 +444,7 @@ export class ResourceStore {
     }
     await commit?.();
     const m = result.metadata;
-    const nsFinalizers = def.kind === "Namespace" && isObj(result.spec) && Array.isArray(result.spec.finalizers) ? result.spec.finalizers.length : 0;
-    if (m.deletionTimestamp && (!m.finalizers || m.finalizers.length === 0) && nsFinalizers === 0 && m.deletionGracePeriodSeconds === 0 && !opts.dryRun) {
+    if (m.deletionTimestamp && (!m.finalizers || m.finalizers.length === 0) && !def.deletionPending?.(result) && m.deletionGracePeriodSeconds === 0 && !opts.dryRun) {
       try {
         result = await storage.delete(key, { preconditions: { resourceVersion: m.resourceVersion! } });
         await this.afterDelete(def, result);
@@ -460,7 +466,7 @@ export class ResourceStore {
       // Server-side apply create: the applier owns everything it sent.
       const applied = serverSideApply(undefined, obj, opts.fieldManager ?? "unknown", true, this.now(), name);
       prepareCreateMeta(applied, this.ctx.rng, this.ctx.clock.now(), def.tracksGeneration ?? false);
-      if (def.hasStatus && def.kind !== "Node") applied.status = {};
+      if (def.hasStatus && !def.keepsStatusOnCreate) applied.status = {};
       return this.createPrepared(def, applied, opts, true, name);
     }
     prepareCreateMeta(obj, this.ctx.rng, this.ctx.clock.now(), def.tracksGeneration ?? false);
@@ -473,9 +479,9 @@ export class ResourceStore {
    */
   async delete(def: ResourceDef, ns: string | undefined, name: string, o: DeleteOptions): Promise<DeleteResult> {
     if (def.readOnly) throw methodNotAllowed();
-    await this.admit(def, "DELETE", name, o);
-    await this.admitRequest(def, { operation: "DELETE", name, ...(ns ? { namespace: ns } : {}) });
-    if (def.kind === "Namespace" && def.group === "") this.lifecycle.checkDelete(name);
+    const admission = this.attributes(def, "DELETE", name, o, ns);
+    await this.mutatingAdmission(admission);
+    await this.admission.validate(admission);
     const key = keyFor(def, ns, name);
     const storage = this.storage(def);
     const cur = (await storage.get(key))!;
@@ -487,8 +493,7 @@ export class ResourceStore {
     const curGrace = cur.metadata.deletionGracePeriodSeconds ?? 0;
     if (cur.metadata.deletionTimestamp && def.gracefulDelete && curGrace > 0 && grace >= curGrace) return { object: this.typed(def, cur), deleted: false };
     const wantFinalizers = this.finalizersOnDelete(def, cur, o);
-    const nsFinalizers = def.kind === "Namespace" ? ((cur.spec as Obj | undefined)?.finalizers as unknown[] | undefined) ?? [] : [];
-    if (wantFinalizers.length > 0 || grace > 0 || nsFinalizers.length > 0) return { object: await this.markDeleting(def, key, cur, grace, o), deleted: false };
+    if (wantFinalizers.length > 0 || grace > 0 || def.deletionPending?.(cur)) return { object: await this.markDeleting(def, key, cur, grace, o), deleted: false };
     const deleted = await storage.delete(key, {
       preconditions: { resourceVersion: o.preconditions?.resourceVersion ?? cur.metadata.resourceVersion!, ...(o.preconditions?.uid ? { uid: o.preconditions.uid } : {}) },
       dryRun: o.dryRun ?? false,
@@ -518,7 +523,7 @@ export class ResourceStore {
         const fin = this.finalizersOnDelete(def, c, o);
         if (fin.length) m.finalizers = fin;
         else delete m.finalizers;
-        if (def.kind === "Namespace") next.status = { ...(isObj(next.status) ? next.status : {}), phase: "Terminating" };
+        def.markDeleting?.(next);
         return next;
       },
       { dryRun: o.dryRun ?? false, ...(o.preconditions ? { preconditions: o.preconditions } : {}) },
@@ -527,8 +532,7 @@ export class ResourceStore {
   }
 
   private async afterDelete(def: ResourceDef, obj: KubeObject): Promise<void> {
-    if (def.kind === "Service" && def.group === "") await releaseForDelete(obj, this.allocators);
-    if (def.kind === "Namespace") this.lifecycle.forget(obj.metadata.name ?? "");
+    await def.storageHooks?.afterDelete?.(obj, this.hookEnv(false));
   }
 
   /** DELETE on a collection: every matching object, each as a single delete. */
@@ -576,7 +580,10 @@ export class ResourceStore {
   async evict(def: ResourceDef, ns: string, name: string, body: unknown, opts: { dryRun?: boolean } = {}): Promise<void> {
     const pdbDef = this.ctx.registry.lookup("policy", "v1", "poddisruptionbudgets");
     if (!pdbDef) throw newInternalError("pods/eviction needs policy/v1 poddisruptionbudgets, which is not served");
-    await this.admitRequest(def, { operation: "CREATE", subresource: "eviction", namespace: ns, name, ...(typeof body === "object" && body !== null ? { object: body as KubeObject } : {}) });
+    // Validating admission sees the eviction as upstream does: a create of pods/eviction carrying the
+    // Eviction (NodeRestriction judges it); the pod's delete then passes admission as any delete.
+    const eviction = this.attributes(def, "CREATE", name, { subresource: "eviction", ...(opts.dryRun ? { dryRun: true } : {}) }, ns, isObj(body) ? (body as KubeObject) : undefined);
+    await this.admission.validate(eviction);
     await new PodEviction(this, def, pdbDef, this.ctx.clock).evict(ns, name, body, opts.dryRun ?? false);
   }
 }
