@@ -37,6 +37,8 @@ export interface VolumeSources {
 }
 
 const DEFAULT_MODE = 0o644;
+/** A projected token is fetched again at least this often, however long it lives. */
+const TOKEN_MAX_TTL_MS = 24 * 3600 * 1000;
 
 /** hostPath (and PV paths) live under the node's own root: the node sees its own file system. */
 export function nodeHostPath(nodeRoot: string, path: string): string {
@@ -264,11 +266,14 @@ export class PodVolumes {
     return out;
   }
 
-  /** A token for this pod, fetched again once 80% of its life has passed (upstream's rotation rule). */
+  /**
+   * A token for this pod, fetched again once 80% of its life has passed or it is 24 h old
+   * (upstream's token manager: refresh within 20% of the TTL of expiry, maxTTL 24 h).
+   */
   private async token(key: string, audience: string | undefined, expirationSeconds: number): Promise<string> {
     const now = this.now();
     const have = this.tokens.get(key);
-    if (have && now < have.fetchedAt + 0.8 * (have.expiresAt - have.fetchedAt)) return have.token;
+    if (have && now < have.fetchedAt + Math.min(0.8 * (have.expiresAt - have.fetchedAt), TOKEN_MAX_TTL_MS)) return have.token;
     try {
       const t = await this.sources.token(this.pod, audience, expirationSeconds);
       this.tokens.set(key, { token: t.token, fetchedAt: now, expiresAt: t.expiresAt });
