@@ -65,6 +65,8 @@ export interface ApiServerOptions {
   storeProbeTimeoutMs?: number;
   /** Admission plugins to turn off (--disable-admission-plugins, upstream's names, e.g. "ServiceAccount"). */
   disableAdmissionPlugins?: readonly string[];
+  /** --authorization-mode after system:masters (default Node,RBAC, upstream's order). */
+  authorizationModes?: readonly ("Node" | "RBAC")[];
 }
 
 export class ApiServer {
@@ -123,7 +125,7 @@ export class ApiServer {
     this.crds = new CrdController(this.ctx, this.store);
     this.metrics = new ApiMetrics(o.defaultMetrics ?? false);
     this.tokens = this.serviceAccountTokens(registry);
-    this.authorization = new Authorization(this.ctx, this.store);
+    this.authorization = new Authorization(this.ctx, this.store, o.authorizationModes ?? ["Node", "RBAC"]);
     const wireUsers = new WireUsers();
     this.http = new HttpFront({
       authorization: this.authorization,

@@ -44,10 +44,15 @@ export interface ApiServerConfig {
   apiAudiences: string[];
   /** Admission plugins turned off (upstream's names). */
   disableAdmissionPlugins: string[];
+  /** --authorization-mode: the authorizers after system:masters, in order ("Node", "RBAC"). */
+  authorizationModes: AuthorizationMode[];
 }
 
+export type AuthorizationMode = "Node" | "RBAC";
+const AUTHORIZATION_MODES: readonly AuthorizationMode[] = ["Node", "RBAC"];
+
 /** The admission plugins --disable-admission-plugins may name (those kubemu runs with a switch). */
-const ADMISSION_PLUGINS = ["ServiceAccount"];
+const ADMISSION_PLUGINS = ["ServiceAccount", "NodeRestriction"];
 
 const DEFAULT_COMPONENTS =
   "scheduler=http://127.0.30.1:10259/healthz|http://127.0.30.2:10259/healthz," +
@@ -115,6 +120,7 @@ export function parseArgs(argv: string[]): ApiServerConfig {
     .option("--service-account-key-file <files>", "comma-separated PEM files of keys that verify service account tokens (default: the signing key)")
     .option("--service-account-issuer <url>", "the iss of service account tokens", "https://kubernetes.default.svc.cluster.local")
     .option("--api-audiences <list>", "comma-separated audiences the API accepts in tokens (default: the issuer)")
+    .option("--authorization-mode <modes>", `comma-separated authorizers in order, of: ${AUTHORIZATION_MODES.join(", ")}`, "Node,RBAC")
     .option("--disable-admission-plugins <list>", `comma-separated admission plugins to turn off, of: ${ADMISSION_PLUGINS.join(", ")}`);
   try {
     cmd.parse(argv, { from: "user" });
@@ -150,7 +156,12 @@ export function parseArgs(argv: string[]): ApiServerConfig {
   const audiences = (o.apiAudiences ?? "").split(",").map((a) => a.trim()).filter(Boolean);
   const disabled = (o.disableAdmissionPlugins ?? "").split(",").map((a) => a.trim()).filter(Boolean);
   for (const p of disabled) if (!ADMISSION_PLUGINS.includes(p)) throw new ConfigError(`--disable-admission-plugins: unknown admission plugin "${p}" (known: ${ADMISSION_PLUGINS.join(", ")})`);
+  const modes = o.authorizationMode!.split(",").map((m) => m.trim()).filter(Boolean);
+  for (const m of modes) if (!AUTHORIZATION_MODES.includes(m as AuthorizationMode)) throw new ConfigError(`--authorization-mode: unknown authorization mode "${m}" specified (kubemu serves ${AUTHORIZATION_MODES.join(", ")})`);
+  if (new Set(modes).size !== modes.length) throw new ConfigError(`--authorization-mode: "${o.authorizationMode}" names a mode twice`);
+  if (modes.length === 0) throw new ConfigError("--authorization-mode must name at least one mode");
   return {
+    authorizationModes: modes as AuthorizationMode[],
     disableAdmissionPlugins: disabled,
     serviceAccountSigningKeyFile: o.serviceAccountSigningKeyFile,
     serviceAccountKeyFiles: keyFiles,

@@ -61,6 +61,7 @@ void runProcessMain<ApiServerConfig>({
       defaultMetrics: true,
       componentStatus: httpComponentStatus(cfg.componentStatus),
       disableAdmissionPlugins: cfg.disableAdmissionPlugins,
+      authorizationModes: cfg.authorizationModes,
     });
     await server.start(cfg.bindAddress, cfg.port);
     return server;

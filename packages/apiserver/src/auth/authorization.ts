@@ -36,14 +36,17 @@ export class Authorization {
   constructor(
     private readonly ctx: ServerContext,
     private readonly store: ResourceStore,
+    /** --authorization-mode: which authorizers follow system:masters, in order. */
+    modes: readonly ("Node" | "RBAC")[] = ["Node", "RBAC"],
   ) {
     this.cache = new RbacPolicyCache(ctx, store);
     this.rbac = new RbacAuthorizer(this.cache.listers);
     this.graphPopulator = new GraphPopulator(ctx, store, this.nodeGraph);
     const nodeRules = rulesOf(clusterRoles().find((r) => r.metadata.name === "system:node"));
     const node = new NodeAuthorizer(this.nodeGraph, () => nodeRules);
-    this.authorizer = unionAuthorizer([privilegedGroups, node, this.rbac]);
-    this.rules = unionRuleResolver([node, this.rbac]);
+    const chosen = modes.map((m) => (m === "Node" ? node : this.rbac));
+    this.authorizer = unionAuthorizer([privilegedGroups, ...chosen]);
+    this.rules = unionRuleResolver(chosen);
     this.aggregation = new ClusterRoleAggregationController({
       informer: this.cache.clusterRoles,
       store,

@@ -13,6 +13,12 @@ describe("kubemu-apiserver flags", () => {
     expect(c.componentStatus.map((t) => t.name)).toEqual(["scheduler", "controller-manager", "etcd-0", "etcd-1", "etcd-2"]);
   });
 
+  it("authorizes with Node,RBAC unless --authorization-mode says otherwise; NodeRestriction may be turned off", () => {
+    expect(parseArgs(["--storage", "memory"]).authorizationModes).toEqual(["Node", "RBAC"]);
+    expect(parseArgs(["--storage", "memory", "--authorization-mode", "RBAC"]).authorizationModes).toEqual(["RBAC"]);
+    expect(parseArgs(["--storage", "memory", "--disable-admission-plugins", "NodeRestriction"]).disableAdmissionPlugins).toEqual(["NodeRestriction"]);
+  });
+
   it.each([
     [["--bind-address", "10.0.0.1", "--storage", "memory"], /loopback/],
     [["--etcd-servers", "ws://8.8.8.8:2379"], /loopback/],
@@ -23,6 +29,8 @@ describe("kubemu-apiserver flags", () => {
     [["--storage", "memory", "--tls-cert-file", "a"], /go together/],
     [["--storage", "memory", "--insecure-port", "6080"], /needs --tls-cert-file/],
     [["--storage", "memory", "--bogus"], /unknown option/],
+    [["--storage", "memory", "--authorization-mode", "Node,AlwaysAllow"], /unknown authorization mode "AlwaysAllow"/],
+    [["--storage", "memory", "--authorization-mode", "RBAC,RBAC"], /twice/],
   ])("rejects %j with one readable line", (argv, msg) => {
     expect(() => parseArgs(argv)).toThrow(ConfigError);
     expect(() => parseArgs(argv)).toThrow(msg);
