@@ -300,6 +300,7 @@ export async function startKubelet(cfg: KubeletConfig, log: Logger): Promise<Run
         },
       }),
       "/attach/": attachUpgradeHandler({
+        log,
         target: (ns, name, container) => {
           const pod = pods.lister.get(ns, name);
           if (!pod) return `pod "${name}" does not exist`;

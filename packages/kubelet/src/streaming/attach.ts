@@ -11,13 +11,17 @@ import { spawn } from "node:child_process";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
+import { silentLogger, type Logger } from "@kubemu/common";
 import type { ContainerIO } from "../runtime/container-io.js";
+import { acceptSpdyRemoteCommand } from "./remote-command-spdy.js";
+import { isSpdyUpgrade } from "./upgrade.js";
 import { SUCCESS_STATUS, webSocketStreams, type RemoteCommandStreams } from "./channels.js";
 import { CHANNEL_PROTOCOLS } from "./exec.js";
 
 export interface AttachDeps {
   /** The running container's stdio, or why there is none (upstream's words). */
   target(namespace: string, pod: string, container: string): ContainerIO | string;
+  log?: Logger;
 }
 
 export interface AttachFlags {
@@ -76,7 +80,9 @@ export function attachUpgradeHandler(d: AttachDeps): (req: IncomingMessage, sock
     // The container is checked before the transport, so that kubectl's SPDY retry shows why.
     const io = d.target(ns, pod, container);
     if (typeof io === "string") return refuse(socket, 404, io);
-    if ((req.headers.upgrade ?? "").toLowerCase() !== "websocket") return refuse(socket, 400, "unable to upgrade: only WebSocket (v5.channel.k8s.io, v4.channel.k8s.io) is served");
+    // Over SPDY the client opens the streams it asked for (a resize stream with tty=true).
+    if (isSpdyUpgrade(req)) return acceptSpdyRemoteCommand(req, socket, head, { ...flags, tty: url.searchParams.get("tty") === "true" }, d.log ?? silentLogger, (streams) => serveAttach(streams, io, flags));
+    if ((req.headers.upgrade ?? "").toLowerCase() !== "websocket") return refuse(socket, 400, "unable to upgrade: only WebSocket (v5.channel.k8s.io, v4.channel.k8s.io) and SPDY/3.1 are served");
     wss.handleUpgrade(req, socket, head, (ws) => serveAttach(webSocketStreams(ws), io, flags));
   };
 }

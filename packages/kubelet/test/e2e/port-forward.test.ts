@@ -4,16 +4,20 @@
  * targetPort 80), deploy/x, several ports at once, a closed port's error text, 100 MB each way
  * (sha256 compared), many concurrent connections, over kubectl 1.32's default WebSocket tunnel
  * (`SPDY/3.1+portforward.k8s.io`) and plain SPDY (KUBECTL_PORT_FORWARD_WEBSOCKETS=false, and
- * kubectl 1.28, which knows nothing else); exec over SPDY (KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false).
+ * kubectl 1.28, which knows nothing else); exec (stdin, exit code, -it with its resize stream), cp
+ * and attach over SPDY (KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false, and kubectl 1.28).
  * Subnets: etcd 127.1.190.x, API 127.1.191.x, scheduler 127.1.192.x, node 127.1.195.1,
  * kubectl's local listeners 127.1.196.1, pods 127.233.1.0/24.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { connect } from "node:net";
-import { pinnedKubectl } from "../../../apiserver/test/e2e/kubectl-run.js";
+import { join } from "node:path";
+import { Kubectl, pinnedKubectl } from "../../../apiserver/test/e2e/kubectl-run.js";
+import { shellQuote } from "../../src/streaming/exec.js";
 import { eventually, kubeletHarnessForFile } from "./harness.js";
 
 const h = kubeletHarnessForFile({ etcd: "127.1.190", api: "127.1.191", scheduler: "127.1.192" }, [{ name: "kubemu", n: 1 }], { nodes: "127.1.195", pods: "127.233" });
@@ -221,12 +225,12 @@ describe("kubectl port-forward", () => {
   }, 240_000);
 });
 
-describe("kubectl exec over SPDY (KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false, and kubectl 1.28)", () => {
+describe("kubectl exec, cp and attach over SPDY (KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false, and kubectl 1.28)", () => {
   const env = { KUBECTL_REMOTE_COMMAND_WEBSOCKETS: "false" };
 
   it("stdout, stderr, stdin and the exit code", async () => {
     for (const o of [{ env }, { bin: pinnedKubectl("28") }]) {
-      const k = o.bin ? new (h.kubectl.constructor as typeof import("../../../apiserver/test/e2e/kubectl-run.js").Kubectl)(h.kubectl.kubeconfig, h.kubectl.cacheDir, o.bin) : h.kubectl;
+      const k = o.bin ? new Kubectl(h.kubectl.kubeconfig, h.kubectl.cacheDir, o.bin) : h.kubectl;
       const runOpts = o.env ? { env: o.env } : {};
       expect(await k.ok(["exec", "web", "-c", "nginx", "--", "hostname"], runOpts)).toBe("web\n");
       const out = await k.run(["exec", "web", "-c", "nginx", "--", "sh", "-c", "echo out; echo err >&2; exit 3"], runOpts);
@@ -236,6 +240,47 @@ describe("kubectl exec over SPDY (KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false, and k
       expect(out.code).toBe(3);
       const piped = await k.run(["exec", "-i", "web", "-c", "nginx", "--", "sh", "-c", "tr a-z A-Z"], { ...runOpts, input: "hello\n" });
       expect(piped).toMatchObject({ code: 0, stdout: "HELLO\n" });
+    }
+    // kubectl cp is tar over exec: to and from the pod over SPDY.
+    const local = join(h.cluster.root, "spdy-cp.txt");
+    writeFileSync(local, "over spdy\n".repeat(5000));
+    await h.kubectl.ok(["cp", "-c", "nginx", local, "web:/tmp/spdy-cp.txt"], { env });
+    const back = join(h.cluster.root, "spdy-cp-back.txt");
+    await h.kubectl.ok(["cp", "-c", "nginx", "web:/tmp/spdy-cp.txt", back], { env });
+    expect(readFileSync(back, "utf8")).toBe("over spdy\n".repeat(5000));
+  }, 90_000);
+
+  it("-it gets a terminal of the caller's size (the resize stream)", async () => {
+    const kubectl = ["kubectl", "--cache-dir", h.kubectl.cacheDir, "exec", "-it", "web", "-c", "nginx", "--", "sh", "-c", "stty size; [ -t 0 ] && echo is a tty; exit 5"].map(shellQuote).join(" ");
+    const r = await new Promise<{ code: number; out: string }>((resolve) => {
+      execFile("script", ["-qfec", `stty rows 33 cols 99; exec ${kubectl}`, "/dev/null"], { env: { ...process.env, KUBECONFIG: h.kubectl.kubeconfig, ...env }, timeout: 30_000 }, (err, stdout) =>
+        resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, out: stdout }),
+      );
+    });
+    expect(r.out).toContain("33 99");
+    expect(r.out).toContain("is a tty");
+    expect(r.out).toContain("command terminated with exit code 5");
+    expect(r.code).toBe(5);
+  }, 60_000);
+
+  it("attach -i joins the container's stdin over SPDY", async () => {
+    await apply({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "reader" },
+      spec: { terminationGracePeriodSeconds: 1, containers: [{ name: "c", image: "busybox", stdin: true, command: ["sh", "-c", "while read l; do echo got $l; done"] }] },
+    });
+    await eventually(() => h.kubectl.run(["get", "pod", "reader", "-o", "jsonpath={.status.phase}"]), (r) => r.stdout === "Running", "reader Running", 40_000);
+    for (const [how, bin, extra] of [["SPDY", "kubectl", env], ["kubectl 1.28", pinnedKubectl("28"), {}]] as const) {
+      // stdin EOF ends kubectl's stdin, not the session: it is stopped by pid.
+      const child = spawn(bin, ["--cache-dir", h.kubectl.cacheDir, "attach", "reader", "-i"], { env: { ...process.env, KUBECONFIG: h.kubectl.kubeconfig, ...extra }, stdio: ["pipe", "pipe", "pipe"] });
+      running.push(child);
+      let out = "";
+      child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+      child.stdin.end(`${how}\n`);
+      await eventually(async () => out, (o) => o.includes(`got ${how}\n`), `${how}: the container's answer`, 30_000);
+      stop(child);
     }
   }, 90_000);
 });
