@@ -73,6 +73,24 @@ describe("Node authorizer and NodeRestriction with real kubelets", () => {
     expect(nodes.stderr).toContain("node 'kubemu' cannot read all nodes, only its own Node object");
   }, 60_000);
 
+  it("a claim's volume: the pod mounts it; the node may get its claim and PV, not another's", async () => {
+    const pv = (name: string, claim: string) => ({ apiVersion: "v1", kind: "PersistentVolume", metadata: { name }, spec: { capacity: { storage: "1Gi" }, accessModes: ["ReadWriteOnce"], storageClassName: "", hostPath: { path: `/data/${name}`, type: "DirectoryOrCreate" }, claimRef: { namespace: "default", name: claim } } });
+    const pvc = (name: string, volume: string) => ({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name, namespace: "default" }, spec: { accessModes: ["ReadWriteOnce"], storageClassName: "", volumeName: volume, resources: { requests: { storage: "1Gi" } } } });
+    const writer = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "writer", namespace: "default" },
+      spec: { nodeName: "kubemu", terminationGracePeriodSeconds: 1, containers: [{ name: "c", image: "busybox", command: ["sh", "-c", "echo kept > /data/f; while true; do cat /data/f; sleep 1; done"], volumeMounts: [{ name: "d", mountPath: "/data" }] }], volumes: [{ name: "d", persistentVolumeClaim: { claimName: "data" } }] },
+    };
+    await c.admin.ok(["apply", "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "List", items: [pv("pv-data", "data"), pvc("data", "pv-data"), pv("pv-other", "other"), pvc("other", "pv-other"), writer] }) });
+    await eventually(() => c.admin.ok(["get", "pvc"]), (o) => /data\s+Bound\s+pv-data/.test(o) && /other\s+Bound\s+pv-other/.test(o), "both claims Bound", 40_000);
+    await eventually(() => c.admin.ok(["logs", "writer", "--tail", "1"]).catch(() => ""), (o) => o.includes("kept"), "the pod writes into its claim's volume", 40_000);
+    expect(await asKubemu.ok(["get", "pvc", "data", "-o", "jsonpath={.spec.volumeName}"])).toBe("pv-data");
+    expect(await asKubemu.ok(["get", "pv", "pv-data", "-o", "jsonpath={.spec.claimRef.name}"])).toBe("data");
+    expect((await asKubemu.run(["get", "pv", "pv-other"])).stderr).toContain(`persistentvolumes "pv-other" is forbidden: User "system:node:kubemu" cannot get resource "persistentvolumes" in API group "" at the cluster scope: no relationship found between node 'kubemu' and this object`);
+    expect((await asKubemu.run(["get", "pv"])).stderr).toContain("can only get individual resources of this type");
+  }, 120_000);
+
   it("NodeRestriction: not another node, not restricted labels on its own", async () => {
     // kubectl label reads the node first: the Node authorizer refuses that read.
     const label = await asKubemu.run(["label", "node", "kubemu-m02", "foo=bar"]);

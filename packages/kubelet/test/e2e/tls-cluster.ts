@@ -2,7 +2,7 @@
  * A small TLS cluster for node-identity tests: one kubemu-etcd, one kubemu-apiserver serving
  * HTTPS only (client certificates from a test CA, --authorization-mode=Node,RBAC and
  * NodeRestriction as always), a controller-manager as the admin (service accounts and
- * kube-root-ca.crt, so pods get their kube-api-access volume) and kubelets that reach the API with
+ * kube-root-ca.crt, so pods get their kube-api-access volume; the PV binder) and kubelets that reach the API with
  * their own node certificates (CN system:node:<node>, O system:nodes) — the identities `up` gives
  * them. Processes are E2eCluster's (killed by pid in stop()). Pods are placed with spec.nodeName,
  * so no scheduler runs. Run `npx tsc -b` first.
@@ -70,7 +70,7 @@ export class TlsCluster {
     this.procs.spawn("controller-manager-0", [
       MANAGER_MAIN, "--name", "controller-manager-0", "--bind-address", managerIp, "--port", "10257", "--apiserver-urls", this.apiUrl, "--profile", "fast", "--log-level", "warn",
       "--ca-file", this.caFile, "--client-cert-file", admin.cert, "--client-key-file", admin.key,
-      "--controllers", "serviceaccount-controller,root-ca-certificate-publisher-controller", "--root-ca-file", this.caFile,
+      "--controllers", "serviceaccount-controller,root-ca-certificate-publisher-controller,persistentvolume-binder-controller", "--root-ca-file", this.caFile,
     ]);
     for (const [i, node] of this.nodes.entries()) {
       const creds = await this.write(`kubelet-${node}`, await this.nodeCert(node));
