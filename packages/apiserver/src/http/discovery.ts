@@ -31,6 +31,21 @@ function subresourceInfo(r: ResourceDef, sub: Subresource): { group?: string; ve
   return { ...(info.group !== undefined ? { group: info.group, version: info.version } : {}), kind: info.kind ?? r.kind, verbs: [...info.verbs] };
 }
 
+/**
+ * Subresources served by the streaming handlers rather than the generic store (pods' log, exec,
+ * attach, portforward), listed in discovery with upstream's kinds and verbs.
+ */
+const CONNECT_SUBRESOURCES: Readonly<Record<string, readonly { name: string; kind: string; verbs: readonly string[] }[]>> = {
+  "/v1/pods": [
+    { name: "attach", kind: "PodAttachOptions", verbs: ["create", "get"] },
+    { name: "exec", kind: "PodExecOptions", verbs: ["create", "get"] },
+    { name: "log", kind: "Pod", verbs: ["get"] },
+    { name: "portforward", kind: "PodPortForwardOptions", verbs: ["create", "get"] },
+  ],
+};
+
+const connectSubresources = (r: ResourceDef) => CONNECT_SUBRESOURCES[`${r.group}/${r.version}/${r.plural}`] ?? [];
+
 export function apiVersions(serverAddress: string): unknown {
   return {
     kind: "APIVersions",
@@ -82,6 +97,7 @@ export function apiResourceList(registry: Registry, group: string, version: stri
         verbs: info.verbs,
       });
     }
+    for (const c of connectSubresources(r)) resources.push({ name: `${r.plural}/${c.name}`, singularName: "", namespaced: r.namespaced, kind: c.kind, verbs: [...c.verbs] });
   }
   // Upstream lists resources by name, each subresource right after its parent.
   resources.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -120,16 +136,19 @@ export function aggregatedDiscovery(registry: Registry, core: boolean, apiVersio
             verbs: verbsOf(r),
             ...(r.shortNames?.length ? { shortNames: [...r.shortNames] } : {}),
             ...(r.categories?.length ? { categories: [...r.categories] } : {}),
-            ...(r.subresources?.length
+            ...(r.subresources?.length || connectSubresources(r).length
               ? {
-                  subresources: r.subresources.map((sub) => {
-                    const info = subresourceInfo(r, sub);
-                    return {
-                      subresource: sub,
-                      responseKind: { group: info.group ?? r.group, version: info.version ?? r.version, kind: info.kind },
-                      verbs: info.verbs,
-                    };
-                  }),
+                  subresources: [
+                    ...(r.subresources ?? []).map((sub) => {
+                      const info = subresourceInfo(r, sub);
+                      return {
+                        subresource: sub as string,
+                        responseKind: { group: info.group ?? r.group, version: info.version ?? r.version, kind: info.kind },
+                        verbs: info.verbs,
+                      };
+                    }),
+                    ...connectSubresources(r).map((c) => ({ subresource: c.name, responseKind: { group: r.group, version: r.version, kind: c.kind }, verbs: [...c.verbs] })),
+                  ].sort((a, b) => (a.subresource < b.subresource ? -1 : a.subresource > b.subresource ? 1 : 0)),
                 }
               : {}),
           })),
