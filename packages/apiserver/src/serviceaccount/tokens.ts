@@ -31,6 +31,8 @@ const MIN_EXPIRATION_SECONDS = 600;
 const LEGACY_ISSUER = "kubernetes/serviceaccount";
 const MAX_EXPIRATION_SECONDS = 2 ** 32;
 const DEFAULT_EXPIRATION_SECONDS = 3600;
+/** How long past its deletionTimestamp an object still backs a token (go-jose's jwt.DefaultLeeway). */
+const DELETION_LEEWAY_MS = 60_000;
 const BINDABLE_KINDS = ["Pod", "Secret", "Node"] as const;
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
@@ -125,7 +127,7 @@ export class ServiceAccountTokens {
       if (isNotFound(e)) throw new InvalidTokenError(`secret ${secretName} the token names no longer exists`);
       throw e;
     }
-    if (secret.metadata.deletionTimestamp) throw new InvalidTokenError(`secret ${secretName} is being deleted`);
+    if (this.deletedLongAgo(secret)) throw new InvalidTokenError(`secret ${secretName} is being deleted`);
     const stored = Buffer.from(String((secret as { data?: Record<string, string> }).data?.token ?? ""), "base64");
     const given = Buffer.from(token);
     if (stored.length !== given.length || !timingSafeEqual(stored, given)) throw new InvalidTokenError(`secret ${secretName} holds a different token`);
@@ -142,6 +144,16 @@ export class ServiceAccountTokens {
       throw e;
     }
     if (obj.metadata.uid !== ref.uid) throw new InvalidTokenError(`${resource} ${ref.name} was recreated (uid ${obj.metadata.uid}, token has ${ref.uid})`);
-    if (obj.metadata.deletionTimestamp) throw new InvalidTokenError(`${resource} ${ref.name} is being deleted`);
+    if (this.deletedLongAgo(obj)) throw new InvalidTokenError(`${resource} ${ref.name} is being deleted`);
+  }
+
+  /**
+   * Upstream's validators count an object as gone once its deletionTimestamp is more than the
+   * JWT leeway (1 min) in the past: a terminating pod (deletionTimestamp = now + its grace period)
+   * keeps its token through its preStop hook and shutdown.
+   */
+  private deletedLongAgo(obj: KubeObject): boolean {
+    const at = obj.metadata.deletionTimestamp;
+    return at !== undefined && Date.parse(at) < this.o.clock.now() - DELETION_LEEWAY_MS;
   }
 }

@@ -62,7 +62,12 @@ describe("service account tokens", () => {
     put("pods", "default", "web-0", "pod-uid-1");
     const bound = tokenOf(await tokens.request("default", "robot", { spec: { boundObjectRef: { kind: "Pod", apiVersion: "v1", name: "web-0", uid: "pod-uid-1" } } }));
     await expect(tokens.authenticate(bound)).resolves.toBeDefined();
-    put("pods", "default", "web-0", "pod-uid-1", { deletionTimestamp: "2026-03-01T00:10:00Z" });
+    // A terminating pod (deletionTimestamp = now + grace) keeps its token until a minute past it, as upstream's leeway.
+    put("pods", "default", "web-0", "pod-uid-1", { deletionTimestamp: "2026-03-01T00:10:30Z" });
+    await expect(tokens.authenticate(bound)).resolves.toBeDefined();
+    clock.advance(90_000);
+    await expect(tokens.authenticate(bound)).resolves.toBeDefined();
+    clock.advance(1_000);
     await expect(tokens.authenticate(bound)).rejects.toThrow(/being deleted/);
   });
 
