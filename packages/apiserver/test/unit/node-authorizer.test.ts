@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { KubeObject } from "@kubemu/common";
+import { DeletedFinalStateUnknown, type KubeObject } from "@kubemu/common";
 import { NodeGraph } from "../../src/auth/node/graph.js";
+import { podGraphHandler, pvGraphHandler } from "../../src/auth/node/graph-populator.js";
 import { NodeAuthorizer, nodeIdentity } from "../../src/auth/node/node-authorizer.js";
 import { resourceAttributes, type UserInfo } from "../../src/auth/attributes.js";
 import { clusterRoles } from "../../src/auth/bootstrap/cluster-roles.js";
@@ -164,5 +165,47 @@ describe("NodeAuthorizer", () => {
     expect(ask(node("n1"), "watch", "services").decision).toBe("allow");
     expect(ask(node("n1"), "create", "events", { namespace: "ns" }).decision).toBe("allow");
     expect(ask(node("n1"), "list", "deployments", { group: "apps" }).decision).toBe("noOpinion");
+  });
+});
+
+describe("graph populator handlers (pod updates, tombstones)", () => {
+  it("a pod enters the graph when bound; same node and UID change nothing; ephemeral containers and a new UID do; deletes (also tombstones) remove it", () => {
+    const g = new NodeGraph();
+    const h = podGraphHandler(g);
+    const unbound = pod("web", undefined, { volumes: [{ name: "s", secret: { secretName: "s1" } }] });
+    h.onAdd!(unbound, true);
+    expect(g.hasPathFrom("n1", "secret", "ns", "s1")).toBe(false);
+    const bound = pod("web", "n1", { volumes: [{ name: "s", secret: { secretName: "s1" } }] });
+    h.onUpdate!(unbound, bound);
+    expect(g.hasPathFrom("n1", "secret", "ns", "s1")).toBe(true);
+    // A status-only update (same node and UID): the references are immutable, nothing is recomputed.
+    h.onUpdate!(bound, { ...bound, status: { phase: "Running" } });
+    expect(g.size.pods).toBe(1);
+    const debug = pod("web", "n1", { volumes: [{ name: "s", secret: { secretName: "s1" } }], ephemeralContainers: [{ name: "dbg", image: "busybox", envFrom: [{ secretRef: { name: "debug-secret" } }] }] });
+    h.onUpdate!(bound, debug);
+    expect(g.hasPathFrom("n1", "secret", "ns", "debug-secret")).toBe(true);
+    // The same name recreated on another node (a new UID).
+    const moved = pod("web", "n2", { volumes: [{ name: "s", secret: { secretName: "s1" } }] }, { uid: "uid-2" });
+    h.onUpdate!(debug, moved);
+    expect(g.hasPathFrom("n1", "secret", "ns", "s1")).toBe(false);
+    expect(g.hasPathFrom("n2", "secret", "ns", "s1")).toBe(true);
+    h.onDelete!(new DeletedFinalStateUnknown("ns/web", moved));
+    expect(g.hasPathFrom("n2", "secret", "ns", "s1")).toBe(false);
+    expect(g.size).toEqual({ pods: 0, pvs: 0, vertices: 0 });
+  });
+
+  it("a PV rebound to another claim moves its edge", () => {
+    const g = new NodeGraph();
+    const h = pvGraphHandler(g);
+    g.addPod(pod("a", "n1", { volumes: [{ name: "d", persistentVolumeClaim: { claimName: "a-claim" } }] }));
+    g.addPod(pod("b", "n2", { volumes: [{ name: "d", persistentVolumeClaim: { claimName: "b-claim" } }] }));
+    const first = pv("vol", { namespace: "ns", name: "a-claim" });
+    h.onAdd!(first, true);
+    expect(g.hasPathFrom("n1", "pv", "", "vol")).toBe(true);
+    h.onUpdate!(first, pv("vol", { namespace: "ns", name: "b-claim" }));
+    expect(g.hasPathFrom("n1", "pv", "", "vol")).toBe(false);
+    expect(g.hasPathFrom("n2", "pv", "", "vol")).toBe(true);
+    h.onDelete!(pv("vol", { namespace: "ns", name: "b-claim" }));
+    expect(g.hasPathFrom("n2", "pv", "", "vol")).toBe(false);
   });
 });

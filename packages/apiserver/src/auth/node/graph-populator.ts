@@ -4,7 +4,7 @@
  * its references are immutable, so an update matters only when its node or UID changed (a pod
  * recreated under the same name) — or when it gained ephemeral containers.
  */
-import { deletedObject, SharedInformer, type KubeObject } from "@kubemu/common";
+import { deletedObject, SharedInformer, type EventHandler, type KubeObject } from "@kubemu/common";
 import type { ServerContext } from "../../rest/context.js";
 import type { ResourceStore } from "../../rest/store.js";
 import { storeListerWatcher } from "../../internal/local-informer.js";
@@ -42,25 +42,8 @@ export class GraphPopulator {
       });
     this.pods = informer("pods", slimPod);
     this.pvs = informer("persistentvolumes");
-    this.pods.addEventHandler({
-      onAdd: (p) => graph.addPod(p),
-      onUpdate: (old, p) => {
-        if (!spec(p).nodeName) return;
-        const same = spec(old).nodeName === spec(p).nodeName && old.metadata.uid === p.metadata.uid;
-        const ephemeral = (o: KubeObject) => JSON.stringify(spec(o).ephemeralContainers ?? []);
-        if (same && ephemeral(old) === ephemeral(p)) return;
-        graph.addPod(p);
-      },
-      onDelete: (p) => {
-        const pod = deletedObject(p);
-        graph.deletePod(pod.metadata.namespace ?? "", pod.metadata.name ?? "");
-      },
-    });
-    this.pvs.addEventHandler({
-      onAdd: (pv) => graph.addPV(pv),
-      onUpdate: (_old, pv) => graph.addPV(pv),
-      onDelete: (pv) => graph.deletePV(deletedObject(pv).metadata.name ?? ""),
-    });
+    this.pods.addEventHandler(podGraphHandler(graph));
+    this.pvs.addEventHandler(pvGraphHandler(graph));
   }
 
   start(): void {
@@ -81,4 +64,31 @@ export class GraphPopulator {
     this.stopping.abort();
     await this.running;
   }
+}
+
+/** Pod events into the graph: adds, deletes (tombstones too), and the updates that change its edges. */
+export function podGraphHandler(graph: NodeGraph): EventHandler<KubeObject> {
+  const ephemeral = (o: KubeObject) => JSON.stringify(spec(o).ephemeralContainers ?? []);
+  return {
+    onAdd: (p) => graph.addPod(p),
+    onUpdate: (old, p) => {
+      if (!spec(p).nodeName) return;
+      const same = spec(old).nodeName === spec(p).nodeName && old.metadata.uid === p.metadata.uid;
+      if (same && ephemeral(old) === ephemeral(p)) return;
+      graph.addPod(p);
+    },
+    onDelete: (p) => {
+      const pod = deletedObject(p);
+      graph.deletePod(pod.metadata.namespace ?? "", pod.metadata.name ?? "");
+    },
+  };
+}
+
+/** PersistentVolume events into the graph. */
+export function pvGraphHandler(graph: NodeGraph): EventHandler<KubeObject> {
+  return {
+    onAdd: (pv) => graph.addPV(pv),
+    onUpdate: (_old, pv) => graph.addPV(pv),
+    onDelete: (pv) => graph.deletePV(deletedObject(pv).metadata.name ?? ""),
+  };
 }
