@@ -205,6 +205,18 @@ describe("kubectl port-forward", () => {
     }
   }, 60_000);
 
+  it("is authorized as create on pods/portforward (RBAC, here through impersonation)", async () => {
+    await h.kubectl.ok(["create", "role", "pod-reader", "--verb=get,list", "--resource=pods"]);
+    await h.kubectl.ok(["create", "rolebinding", "jane-reads", "--role=pod-reader", "--user=jane"]);
+    const denied = await h.kubectl.run(["port-forward", "--address", LOCAL, "pod/web", ":80", "--as=jane"], { timeoutMs: 30_000 });
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toContain('pods "web" is forbidden: User "jane" cannot create resource "pods/portforward" in API group "" in the namespace "default"');
+    await h.kubectl.ok(["create", "role", "pod-forwarder", "--verb=create", "--resource=pods/portforward"]);
+    await h.kubectl.ok(["create", "rolebinding", "jane-forwards", "--role=pod-forwarder", "--user=jane"]);
+    const allowed = await portForward(["pod/web", ":80", "--as=jane"]);
+    expect((await get(allowed.ports[0]!, "/")).body).toBe("hello from web\n");
+  }, 60_000);
+
   it("100 MB each way intact (sha256), on both transports; 40 concurrent connections", async () => {
     const made = await h.kubectl.ok(["exec", "web", "-c", "nginx", "--", "sh", "-c", `head -c ${MB100} /dev/urandom > /usr/share/nginx/html/blob && sha256sum /usr/share/nginx/html/blob`]);
     const digest = made.split(" ")[0]!;
