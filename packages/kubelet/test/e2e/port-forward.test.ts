@@ -296,3 +296,14 @@ describe("kubectl exec, cp and attach over SPDY (KUBECTL_REMOTE_COMMAND_WEBSOCKE
     }
   }, 90_000);
 });
+
+describe("the kubelet killed mid-forward", () => {
+  it("kubectl says it lost the connection to the pod and exits", async () => {
+    const pf = await portForward(["pod/web", ":80"]);
+    expect((await get(pf.ports[0]!, "/")).body).toBe("hello from web\n");
+    await h.killKubelet("kubemu");
+    await eventually(async () => ({ code: pf.child.exitCode, out: pf.output() }), (r) => r.code !== null, "kubectl to exit", 30_000);
+    expect(pf.child.exitCode).toBe(1);
+    expect(pf.output()).toContain("lost connection to pod");
+  }, 60_000);
+});
