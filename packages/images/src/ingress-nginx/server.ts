@@ -79,7 +79,11 @@ export class DataPlane {
   /** Lua's math.random(n). */
   readonly random = (n: number) => randomInt(1, n + 1);
 
-  constructor(private readonly out: (line: string) => void) {
+  /** sourceAddress: the pod IP, which endpoints see connections from (as from the controller pod). */
+  constructor(
+    private readonly out: (line: string) => void,
+    private readonly sourceAddress?: string,
+  ) {
     this.rr = new RoundRobin(this.random);
   }
 
@@ -219,7 +223,7 @@ export class DataPlane {
         }
         resolve(o);
       };
-      const up = httpRequest({ host: ep.address, port: ep.port, method: req.method, path: uri, headers, agent: this.agent }, (ures) => {
+      const up = httpRequest({ host: ep.address, port: ep.port, method: req.method, path: uri, headers, agent: this.agent, ...(this.sourceAddress ? { localAddress: this.sourceAddress } : {}) }, (ures) => {
         settled = true;
         const status = ures.statusCode ?? 502;
         const out: Record<string, string | string[]> = {};

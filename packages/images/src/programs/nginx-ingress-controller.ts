@@ -84,7 +84,7 @@ async function main(): Promise<void> {
   const fake = await fakeCertificate();
   klog("I", "ssl.go:535", structured("SSL fake certificate created", { file: "/etc/ingress-controller/ssl/default-fake-certificate.pem" }));
   const contexts = new ContextCache(fake);
-  const plane = new DataPlane((line) => process.stdout.write(`${line}\n`));
+  const plane = new DataPlane((line) => process.stdout.write(`${line}\n`), podIP());
   const sni = (name: string) => (plane.table ? contexts.contextFor(findServer(plane.table, name).certificate, (m) => klog("W", "controller.go:1468", m)) : contexts.fallback);
 
   const httpPort = int("http-port", 80);
