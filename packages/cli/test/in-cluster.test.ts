@@ -1,14 +1,15 @@
 /**
  * In-cluster config from a pod, over TLS as `up` runs it: a store (127.1.220.x), one API server
- * on HTTPS (127.1.221.1:6443, serving certificate with the `kubernetes` Service's names and
- * 127.96.0.1, as packages/cli/src/pki.ts makes it), a controller-manager (serviceaccount + root
+ * on HTTPS (127.1.221.1:6443, serving certificate from up's request in src/pki.ts: the
+ * `kubernetes` Service's names and 127.96.0.1), a controller-manager (serviceaccount + root
  * CA publisher controllers), a kubelet and a kube-proxy on node 127.1.223.1 (pods 127.236.1.0/24),
  * each with its own client certificate. A pod runs a node script with
  * @kubernetes/client-node's loadFromCluster(): KUBERNETES_SERVICE_HOST=127.96.0.1:443 reaches
  * the API server through kube-proxy (the `kubernetes` EndpointSlice the API server writes), the
  * kube-api-access token authenticates it as system:serviceaccount:default:default, ca.crt
  * verifies the server. Listing pods is 403 in upstream's words until the seed's
- * permissive-binding, then 200; deleting the ServiceAccount makes the token 401.
+ * permissive-binding, then 200; deleting the ServiceAccount makes the token 401. The local-path
+ * provisioner's pod from `up`'s addon provisions a claim the same way.
  *
  * kube-proxy binds 127.96.0.1:443 on the shared host: a cluster started by someone else on this
  * machine may hold it (the test then fails saying so).
@@ -19,11 +20,13 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCertificateAuthority, issueCertificate, type KeyPair } from "@kubemu/common";
-import { E2eCluster } from "../../../apiserver/test/e2e/cluster.js";
-import { Kubectl } from "../../../apiserver/test/e2e/kubectl-run.js";
-import { eventually } from "./harness.js";
+import { E2eCluster } from "../../apiserver/test/e2e/cluster.js";
+import { Kubectl } from "../../apiserver/test/e2e/kubectl-run.js";
+import { eventually } from "../../kubelet/test/e2e/harness.js";
+import { localPathStorage } from "../src/addons/local-path-storage.js";
+import { apiserverCertRequest } from "../src/pki.js";
 
-const main = (rel: string) => fileURLToPath(new URL(`../../../${rel}`, import.meta.url));
+const main = (rel: string) => fileURLToPath(new URL(`../../${rel}`, import.meta.url));
 const APISERVER = main("apiserver/dist/main.js");
 const MANAGER = main("controller-manager/dist/main.js");
 const KUBELET = main("kubelet/dist/main.js");
@@ -55,9 +58,9 @@ async function clientFlags(name: string, commonName: string, organizations: stri
 }
 
 /** The lines a pod's container wrote (CRI log content, restart 0). */
-function podLog(pod: string, container = "c"): string[] {
+function podLog(pod: string, container = "c", namespace = "default"): string[] {
   const dir = join(cluster.root, "nodes", NODE, "pods");
-  const podDir = existsSync(dir) ? readdirSync(dir).find((d) => d.startsWith(`default_${pod}_`)) : undefined;
+  const podDir = existsSync(dir) ? readdirSync(dir).find((d) => d.startsWith(`${namespace}_${pod}_`)) : undefined;
   const file = podDir ? join(dir, podDir, container, "0.log") : "";
   if (!file || !existsSync(file)) return [];
   return readFileSync(file, "utf8")
@@ -73,11 +76,11 @@ beforeAll(async () => {
   const now = new Date();
   ca = await createCertificateAuthority("kubemu-ca", now, 1);
   await writeFile(join(cluster.root, "ca.crt"), ca.cert);
-  // The names and addresses packages/cli/src/pki.ts puts in the serving certificate.
-  const serving = await pem(
-    "apiserver",
-    await issueCertificate(ca, { commonName: "kube-apiserver", use: { kind: "server", dnsNames: ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"], ips: [API_IP, "127.96.0.1"] }, validDays: 1 }, now),
-  );
+  // up's serving certificate request (src/pki.ts), plus this test's API server address.
+  const use = apiserverCertRequest.use as { kind: "server"; dnsNames: string[]; ips: string[] };
+  expect(use.dnsNames).toEqual(expect.arrayContaining(["kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"]));
+  expect(use.ips).toContain("127.96.0.1");
+  const serving = await pem("apiserver", await issueCertificate(ca, { ...apiserverCertRequest, use: { ...use, ips: [...use.ips, API_IP] }, validDays: 1 }, now));
   cluster.spawn("apiserver-0", [
     APISERVER, "--name", "apiserver-0", "--bind-address", API_IP, "--port", "6443", "--insecure-port", "8080",
     "--etcd-servers", [1, 2, 3].map((i) => `ws://${ETCD}.${i}:2379`).join(","), "--log-level", "warn",
@@ -95,7 +98,7 @@ beforeAll(async () => {
   cluster.spawn("controller-manager-0", [
     MANAGER, "--name", "controller-manager-0", "--bind-address", MANAGER_IP, "--port", "10257", "--profile", "fast", "--log-level", "warn",
     ...(await clientFlags("controller-manager", "system:kube-controller-manager")),
-    "--controllers", "serviceaccount-controller,root-ca-certificate-publisher-controller", "--root-ca-file", join(cluster.root, "ca.crt"),
+    "--controllers", "serviceaccount-controller,root-ca-certificate-publisher-controller,persistentvolume-binder-controller", "--root-ca-file", join(cluster.root, "ca.crt"),
   ]);
   cluster.spawn(`kubelet-${NODE}`, [
     KUBELET, "--name", `kubelet-${NODE}`, "--node-name", NODE, "--node-ip", NODE_IP, "--pod-cidr", "127.236.1.0/24",
@@ -160,5 +163,33 @@ describe("in-cluster config from a pod", { timeout: 150_000 }, () => {
     const seen = allowed.length;
     const after = await eventually(async () => podLog("lister").slice(seen), (l) => l.some((x) => x.startsWith("401 ")), "401 after the ServiceAccount is deleted", 40_000);
     expect(after.find((x) => x.startsWith("401 "))).toBe("401 Unauthorized");
+  });
+
+  it("the local-path provisioner from up's addon (no API address or token volume of its own) provisions a claim in-cluster", async () => {
+    const addon = localPathStorage();
+    const objects = addon.filter((a) => a.object.kind !== "Deployment").map((a) => a.object);
+    expect(await admin.ok(["apply", "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }) })).toContain("storageclass.storage.k8s.io/standard created");
+    // The Deployment's pod, placed on the node by hand (no scheduler or workload controllers here).
+    const template = (addon.find((a) => a.object.kind === "Deployment")!.object.spec as { template: { metadata: object; spec: Record<string, unknown> } }).template;
+    const pod = { apiVersion: "v1", kind: "Pod", metadata: { ...template.metadata, name: "local-path-provisioner", namespace: "local-path-storage" }, spec: { ...template.spec, nodeName: NODE } };
+    await eventually(async () => (await admin.run(["get", "sa", "default", "-n", "local-path-storage", "-o", "name"])).stdout.trim(), (s) => s !== "", "local-path-storage's default ServiceAccount");
+    expect(await admin.ok(["apply", "-f", "-"], { input: JSON.stringify(pod) })).toBe("pod/local-path-provisioner created\n");
+    // A claim as the scheduler leaves it for WaitForFirstConsumer: its node chosen.
+    const claim = {
+      apiVersion: "v1",
+      kind: "PersistentVolumeClaim",
+      metadata: { name: "data", namespace: "default", annotations: { "volume.kubernetes.io/selected-node": NODE } },
+      spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "64Mi" } } },
+    };
+    await admin.ok(["apply", "-f", "-"], { input: JSON.stringify(claim) });
+    const phase = await eventually(
+      async () => (await admin.run(["get", "pvc", "data", "-o", "jsonpath={.status.phase} {.spec.volumeName}"])).stdout,
+      (s) => s.startsWith("Bound "),
+      `the claim Bound to a provisioned volume\n${podLog("local-path-provisioner", "local-path-provisioner", "local-path-storage").slice(-20).join("\n")}\n${dump()}`,
+      60_000,
+    );
+    const pv = phase.split(" ")[1]!;
+    expect(pv).toMatch(/^pvc-/);
+    expect(await admin.ok(["get", "pv", pv, "-o", "jsonpath={.metadata.annotations.pv\\.kubernetes\\.io/provisioned-by}"])).toBe("rancher.io/local-path");
   });
 });
