@@ -199,7 +199,7 @@ beforeAll(async () => {
   await h.cluster.waitReady("http://127.1.182.3:10257");
   // The addon as `kubemu addons enable ingress` creates it; the pod talks plain HTTP to this test API server.
   const objects = ingressNginx().map((a) => a.object);
-  const deploy = objects.find((o) => o.kind === "Deployment") as { spec: { template: { spec: { containers: { args: string[] }[] } } } };
+  const deploy = objects.find((o) => o.kind === "Deployment") as unknown as { spec: { template: { spec: { containers: { args: string[] }[] } } } };
   deploy.spec.template.spec.containers[0]!.args.push(`--apiserver-host=${h.cluster.apiservers[0]!.url}`, "--status-update-interval=5");
   await h.kubectl.ok(["apply", "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }) });
   controllerPod = await eventually(
