@@ -72,6 +72,18 @@ describe("metallb 0.9 allocator", () => {
     expect(() => a.assign("default/f", ip("127.240.9.9"), tcp(80), "", "")).toThrow('"127.240.9.9" is not allowed in config');
   });
 
+  it("counts usable addresses, addresses in use and Services per pool (the controller's gauges)", () => {
+    const a = new Allocator();
+    a.setPools(cfg("address-pools:\n- name: a\n  protocol: layer2\n  avoid-buggy-ips: true\n  addresses: [127.240.1.0/23]\n- name: b\n  protocol: layer2\n  addresses: [127.240.3.10-127.240.3.19]\n").pools);
+    a.assign("default/x", ip("127.240.1.5"), tcp(80), "k", "");
+    a.assign("default/y", ip("127.240.1.5"), tcp(443), "k", "");
+    a.allocateFromPool("default/z", "b", tcp(80), "", "");
+    expect(a.stats()).toEqual([
+      { pool: "a", total: 512 - 4, inUse: 1, services: 2 },
+      { pool: "b", total: 10, inUse: 1, services: 1 },
+    ]);
+  });
+
   it("refuses a new config that would strand an assigned address", () => {
     const a = new Allocator();
     a.setPools(pools(["127.240.1.0/24"]).pools);

@@ -67,6 +67,8 @@ describe("MetallbController (the seed's sequence on a fake API)", () => {
     await c.tick();
     expect(ingress(f.state.services.get("default/second"))).toEqual(["127.240.1.100"]);
     expect(f.state.events[2]).toMatchObject({ reason: "IPAllocated", involvedObject: { name: "second" } });
+    expect(c.metrics()).toContain('metallb_allocator_addresses_in_use_total{pool="default"} 1\n');
+    expect(c.metrics()).toContain('metallb_allocator_addresses_total{pool="default"} 1\n');
   });
 
   it("keeps addresses it finds at start, clears a Service that stops being a LoadBalancer, and retries a conflicting status write", async () => {

@@ -101,6 +101,15 @@ export class Allocator {
     throw new Error("no available IPs");
   }
 
+  /** Per pool: usable addresses, addresses in use, Services holding one (upstream's allocator stats). */
+  stats(): { pool: string; total: number; inUse: number; services: number }[] {
+    return this.pools.map((p) => {
+      const mine = [...this.allocated.values()].filter((a) => a.pool === p.name);
+      const total = p.ranges.reduce((n, r) => n + (r.last < r.first ? 0 : r.last - r.first + 1 - (p.avoidBuggyIPs ? buggyIn(r.first, r.last) : 0)), 0);
+      return { pool: p.name, total, inUse: new Set(mine.map((a) => a.ip)).size, services: mine.length };
+    });
+  }
+
   ip(svc: string): number | undefined {
     return this.allocated.get(svc)?.ip;
   }
@@ -109,6 +118,12 @@ export class Allocator {
     const a = this.allocated.get(svc);
     return a === undefined ? undefined : poolFor(this.pools, a.ip)?.name;
   }
+}
+
+/** How many addresses in [first, last] end in .0 or .255. */
+function buggyIn(first: number, last: number): number {
+  const upTo = (x: number, rem: number) => (x < rem ? 0 : Math.floor((x - rem) / 256) + 1); // count of y <= x with y % 256 == rem
+  return upTo(last, 0) - upTo(first - 1, 0) + upTo(last, 255) - upTo(first - 1, 255);
 }
 
 function sharingProblem(existing: { sharing: string; backend: string }, next: { sharing: string; backend: string }): string | undefined {

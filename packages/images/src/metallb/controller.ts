@@ -175,6 +175,21 @@ export class MetallbController {
     }
   }
 
+  /** Prometheus text: upstream's allocator gauges per pool. */
+  metrics(): string {
+    const stats = this.ips.stats();
+    const gauge = (name: string, help: string, value: (s: (typeof stats)[number]) => number) => [
+      `# HELP metallb_allocator_${name} ${help}`,
+      `# TYPE metallb_allocator_${name} gauge`,
+      ...stats.map((s) => `metallb_allocator_${name}{pool="${s.pool}"} ${value(s)}`),
+    ];
+    return [
+      ...gauge("addresses_in_use_total", "Number of IP addresses in use, per pool", (s) => s.inUse),
+      ...gauge("addresses_total", "Number of usable IP addresses, per pool", (s) => s.total),
+      ...gauge("services_allocated_total", "Number of services allocated, per pool", (s) => s.services),
+    ].join("\n") + "\n";
+  }
+
   /** Reads the ConfigMap; true when a new config was applied (every Service is reprocessed). */
   private async syncConfig(): Promise<boolean> {
     let cm: ConfigMap | undefined;
