@@ -1,8 +1,9 @@
 /**
  * e2e harness: a store and API servers (packages/apiserver's E2eCluster: real kubemu-etcd and
- * kubemu-apiserver processes, ServiceAccount admission on), one kubemu-scheduler, one
- * kubemu-controller-manager (the serviceaccount and root CA publisher controllers only, so pods'
- * kube-api-access volumes mount) and kubemu-kubelet processes, all on private
+ * kubemu-apiserver processes, ServiceAccount admission on), one kubemu-scheduler (<scheduler>.1:10259),
+ * one kubemu-controller-manager (<scheduler>.1:10258, not leader-elected: the serviceaccount and
+ * root CA publisher controllers only, so pods' kube-api-access volumes mount) and kubemu-kubelet
+ * processes, all on private
  * loopback subnets (nodes 127.1.70.N, pod CIDRs 127.246.N.0/24; never the 127.0.100.x /
  * 127.244.x a user's cluster uses). Every process is killed by pid in stop(); the kubelets'
  * containers die with them. Run `npx tsc -b` first: the processes run the built dist/.
@@ -71,17 +72,19 @@ export class KubeletHarness {
     this.kubectl = new Kubectl(await this.cluster.kubeconfig(0), `${this.cluster.root}/kubectl-cache`);
     const ip = `${this.subnets.scheduler}.1`;
     this.cluster.spawn("scheduler-0", [SCHEDULER_MAIN, "--name", "scheduler-0", "--bind-address", ip, "--port", "10259", "--apiserver-urls", urls, "--leader-elect", "false", "--log-level", "warn"]);
-    // Pods get the ServiceAccount admission's kube-api-access volume: the controller-manager makes
-    // each namespace's `default` account and kube-root-ca.crt, as in a real cluster.
-    const managerIp = `${this.subnets.scheduler}.2`;
-    this.cluster.spawn("controller-manager-0", [
-      MANAGER_MAIN, "--name", "controller-manager-0", "--bind-address", managerIp, "--port", "10257", "--apiserver-urls", urls, "--profile", "fast", "--log-level", "warn",
+    // Pods get the ServiceAccount admission's kube-api-access volume: a controller-manager makes
+    // each namespace's `default` account and kube-root-ca.crt, as in a real cluster. It is not
+    // leader-elected and has its own name and port, so a test may run a controller-manager of its
+    // own (other controllers, 10257) beside it.
+    const manager = `http://${ip}:10258`;
+    this.cluster.spawn("controller-manager-serviceaccounts", [
+      MANAGER_MAIN, "--name", "controller-manager-serviceaccounts", "--bind-address", ip, "--port", "10258", "--leader-elect", "false", "--apiserver-urls", urls, "--profile", "fast", "--log-level", "warn",
       "--controllers", "serviceaccount-controller,root-ca-certificate-publisher-controller", "--root-ca-file", await this.cluster.writeRootCa(),
     ]);
     for (const n of this.nodes) this.startKubelet(n.name);
     await Promise.all([
       this.cluster.waitReady(`http://${ip}:10259`),
-      this.cluster.waitReady(`http://${managerIp}:10257`),
+      this.cluster.waitReady(manager),
       ...this.nodes.map((n) => this.cluster.waitReady(`http://${this.net.nodes}.${n.n}:${n.readyPort ?? 10250}`)),
     ]);
     await eventually(
