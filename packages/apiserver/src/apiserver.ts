@@ -26,6 +26,9 @@ import { CrdController } from "./crd/controller.js";
 import { ServiceAccountTokens } from "./serviceaccount/index.js";
 import { Authorization } from "./auth/authorization.js";
 import { authorizingWire, WireUsers } from "./auth/wire-authorization.js";
+import { Auditor } from "./audit/auditor.js";
+import type { AuditBackend } from "./audit/event.js";
+import { auditingWire } from "./audit/wire-audit.js";
 
 /** kube-apiserver's usual --service-account-issuer; also the default API audience. */
 export const DEFAULT_SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local";
@@ -52,8 +55,10 @@ export interface ApiServerOptions {
   componentStatus?: ComponentStatusProbe;
   /** Serve HTTPS (PEM contents). */
   tls?: { cert: string | Buffer; key: string | Buffer; ca?: string | Buffer };
-  /** With tls: also serve plain HTTP on this port (components, launcher). */
+  /** With tls: also serve plain HTTP on this port, for the public probes only. */
   insecurePort?: number;
+  /** Where audit events go (--audit-log-path); closed by stop(). */
+  audit?: AuditBackend;
   /** The client certificate kubelets are reached with over HTTPS (--kubelet-client-*); without it, plain HTTP. */
   kubeletClientTls?: { cert: string | Buffer; key: string | Buffer; ca?: string | Buffer };
   /**
@@ -78,6 +83,7 @@ export class ApiServer {
   readonly wire: WireServer;
   readonly faults = new FaultInjector();
   readonly metrics: ApiMetrics;
+  private readonly auditor: Auditor | undefined;
   private reconciler: EndpointReconciler | undefined;
   private compactTimer: Timer | undefined;
   private ready = false;
@@ -127,7 +133,9 @@ export class ApiServer {
     this.tokens = this.serviceAccountTokens(registry);
     this.authorization = new Authorization(this.ctx, this.store, o.authorizationModes ?? ["Node", "RBAC"]);
     const wireUsers = new WireUsers();
+    this.auditor = o.audit ? new Auditor(o.audit, this.ctx.clock, this.ctx.rng) : undefined;
     this.http = new HttpFront({
+      ...(this.auditor ? { auditor: this.auditor } : {}),
       authorization: this.authorization,
       wireUsers,
       tokens: this.tokens,
@@ -144,7 +152,7 @@ export class ApiServer {
     });
     this.wire = new WireServer({ name: o.name, logger: log, clock: this.ctx.clock, faults: this.faults });
     registerWireApi(
-      authorizingWire(this.wire, wireUsers, {
+      authorizingWire(this.auditor ? auditingWire(this.wire, wireUsers, this.auditor) : this.wire, wireUsers, {
         check: async (user, attrs) => {
           if (!this.authorization.canDecideNow(user)) await this.authorization.waitForSync();
           this.authorization.check(user, attrs);
@@ -170,6 +178,7 @@ export class ApiServer {
       audiences: sa.audiences ?? [issuer],
       clock: this.ctx.clock,
       lookup: (resource, ns, name, fromCache) => this.store.get(registry.lookup("", "v1", resource)!, ns, name, fromCache ? "0" : undefined),
+      admit: (ns, name, request) => this.store.validateSubresourceCreate(registry.lookup("", "v1", "serviceaccounts")!, ns, name, "token", request),
     });
   }
 
@@ -265,6 +274,7 @@ export class ApiServer {
     if (this.reconciler) await this.withdraw(this.reconciler);
     await this.wire.close();
     await this.http.close();
+    await this.auditor?.close();
     await this.o.storage.close();
   }
 

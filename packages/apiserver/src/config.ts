@@ -42,6 +42,8 @@ export interface ApiServerConfig {
   serviceAccountKeyFiles: string[];
   serviceAccountIssuer: string;
   apiAudiences: string[];
+  /** Where audit events are appended, one JSON line each (--audit-log-path); unset: no audit log. */
+  auditLogPath: string | undefined;
   /** Admission plugins turned off (upstream's names). */
   disableAdmissionPlugins: string[];
   /** --authorization-mode: the authorizers after system:masters, in order ("Node", "RBAC"). */
@@ -121,6 +123,7 @@ export function parseArgs(argv: string[]): ApiServerConfig {
     .option("--service-account-issuer <url>", "the iss of service account tokens", "https://kubernetes.default.svc.cluster.local")
     .option("--api-audiences <list>", "comma-separated audiences the API accepts in tokens (default: the issuer)")
     .option("--authorization-mode <modes>", `comma-separated authorizers in order, of: ${AUTHORIZATION_MODES.join(", ")}`, "Node,RBAC")
+    .option("--audit-log-path <file>", "append an audit.k8s.io/v1 Event (Metadata level) per request to this file, one JSON line each")
     .option("--disable-admission-plugins <list>", `comma-separated admission plugins to turn off, of: ${ADMISSION_PLUGINS.join(", ")}`);
   try {
     cmd.parse(argv, { from: "user" });
@@ -160,7 +163,9 @@ export function parseArgs(argv: string[]): ApiServerConfig {
   for (const m of modes) if (!AUTHORIZATION_MODES.includes(m as AuthorizationMode)) throw new ConfigError(`--authorization-mode: unknown authorization mode "${m}" specified (kubemu serves ${AUTHORIZATION_MODES.join(", ")})`);
   if (new Set(modes).size !== modes.length) throw new ConfigError(`--authorization-mode: "${o.authorizationMode}" names a mode twice`);
   if (modes.length === 0) throw new ConfigError("--authorization-mode must name at least one mode");
+  if (o.auditLogPath !== undefined && o.auditLogPath.trim() === "") throw new ConfigError("--audit-log-path must not be empty");
   return {
+    auditLogPath: o.auditLogPath,
     authorizationModes: modes as AuthorizationMode[],
     disableAdmissionPlugins: disabled,
     serviceAccountSigningKeyFile: o.serviceAccountSigningKeyFile,

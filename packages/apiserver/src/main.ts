@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { createLogger, randomRng, realClock, runProcessMain } from "@kubemu/common";
 import { EtcdClient, MvccStore } from "@kubemu/etcd-raft";
 import { ConfigError, parseArgs, type ApiServerConfig } from "./config.js";
+import { FileAuditBackend } from "./audit/file-backend.js";
 import { ApiServer, type ApiServerOptions } from "./apiserver.js";
 import { EtcdBackend, KvStorageFactory, MvccBackend, type KvBackend } from "./storage/index.js";
 import { httpComponentStatus } from "./component-status.js";
@@ -62,6 +63,7 @@ void runProcessMain<ApiServerConfig>({
       componentStatus: httpComponentStatus(cfg.componentStatus),
       disableAdmissionPlugins: cfg.disableAdmissionPlugins,
       authorizationModes: cfg.authorizationModes,
+      ...(cfg.auditLogPath !== undefined ? { audit: new FileAuditBackend(cfg.auditLogPath, log) } : {}),
     });
     await server.start(cfg.bindAddress, cfg.port);
     return server;

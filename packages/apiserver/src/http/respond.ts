@@ -53,8 +53,17 @@ export function sendJson(req: IncomingMessage, res: ServerResponse, code: number
 }
 
 /** Sends any error as a Kubernetes Status with its code. */
+/** The error Status each response answered with (audit records its message and reason). */
+const sentStatuses = new WeakMap<ServerResponse, Status>();
+
+/** The Status sendError answered res with, if it did. */
+export function errorStatusOf(res: ServerResponse): Status | undefined {
+  return sentStatuses.get(res);
+}
+
 export function sendError(req: IncomingMessage, res: ServerResponse, e: unknown): Status {
   const status = toStatus(e);
+  sentStatuses.set(res, status);
   if (res.headersSent) {
     res.destroy();
     return status;

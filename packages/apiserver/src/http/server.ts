@@ -14,7 +14,7 @@ import type { ServerContext } from "../rest/context.js";
 import type { ResourceApi } from "../rest/resource-api.js";
 import { methodNotAllowed, notFoundPath } from "../rest/errors.js";
 import { parseRequestPath, type RequestInfo } from "./request-info.js";
-import { sendBytes, sendError, sendJson } from "./respond.js";
+import { errorStatusOf, sendBytes, sendError, sendJson } from "./respond.js";
 import { decodeObjectBody, readBody } from "./body.js";
 import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from "./discovery.js";
 import { ApiMetrics } from "./metrics.js";
@@ -27,6 +27,8 @@ import type { Authorization } from "../auth/authorization.js";
 import type { WireUsers } from "../auth/wire-authorization.js";
 import type { ServiceAccountTokens } from "../serviceaccount/index.js";
 import { handleResource } from "../handlers/resource.js";
+import type { Auditor } from "../audit/auditor.js";
+import { audited, sourceIp } from "../audit/event.js";
 import { handlePodLog } from "../handlers/pod-log.js";
 import { proxyPodUpgrade } from "../handlers/pod-upgrade.js";
 import { kubeletClient, type KubeletClient, type KubeletClientTls } from "../handlers/kubelet-client.js";
@@ -69,6 +71,8 @@ export interface HttpFrontOptions {
   authorization: Authorization;
   /** Where wire connections' users are kept for the per-request checks of the wire API. */
   wireUsers: WireUsers;
+  /** Audit events of every request (--audit-log-path); none when unset. */
+  auditor?: Auditor;
   /** The client certificate kubelets are reached with (HTTPS); without it, plain HTTP. */
   kubeletClientTls?: KubeletClientTls;
 }
@@ -144,11 +148,40 @@ export class HttpFront {
    * The user a request acts as: authenticated, then impersonated when it asks to be (each
    * impersonation authorized for the authenticated user).
    */
-  private async identify(req: IncomingMessage): Promise<UserInfo> {
+  private async identify(req: IncomingMessage, who?: { authenticated?: UserInfo }): Promise<UserInfo> {
     const user = await authenticate(req, this.o.tokens);
+    if (who) who.authenticated = user;
     const authz = this.o.authorization;
     if (!authz.canDecideNow(user)) await authz.waitForSync();
     return impersonate(distinctHeaders(req.headersDistinct), user, authz.authorizer);
+  }
+
+  /** Starts the audit event of an HTTP request; it is written when the response is done (watches: when they end). */
+  private auditRequest(req: IncomingMessage, res: ServerResponse, url: URL, info: RequestInfo): { authenticated?: UserInfo; user?: UserInfo } {
+    const who: { authenticated?: UserInfo; user?: UserInfo } = {};
+    const auditor = this.o.auditor;
+    if (!auditor || !audited(url.pathname)) return who;
+    const rec = auditor.begin();
+    res.setHeader("Audit-Id", rec.id);
+    res.once("close", () => {
+      if (who.authenticated) rec.user = who.authenticated;
+      if (who.user) rec.impersonatedUser = who.user;
+      const status = errorStatusOf(res);
+      if (status) rec.status = { message: status.message, reason: status.reason };
+      const attrs = requestAttributes(req.method ?? "GET", url.pathname, info, url.searchParams);
+      auditor.complete(
+        rec,
+        {
+          requestURI: req.url ?? "/",
+          attrs,
+          ...(info.kind === "resource" ? { apiVersion: info.version } : {}),
+          sourceIPs: sourceIp(req.socket.remoteAddress),
+          ...(req.headers["user-agent"] ? { userAgent: req.headers["user-agent"] } : {}),
+        },
+        res.writableFinished ? res.statusCode : status?.code ?? res.statusCode,
+      );
+    });
+    return who;
   }
 
   /** Upgrades to the internal wire API, once authenticated and authorized, go here. */
@@ -191,6 +224,7 @@ export class HttpFront {
     const url = new URL(req.url ?? "/", "http://apiserver");
     const path = url.pathname;
     const info = parseRequestPath(path);
+    const who = this.auditRequest(req, res, url, info);
     let user: UserInfo;
     try {
       if (probeOnly) {
@@ -198,7 +232,8 @@ export class HttpFront {
         // anyone, whatever RBAC grants system:anonymous.
         if (!isProbe(req.method ?? "GET", path)) throw probePortForbidden(req.method ?? "GET", url);
         user = ANONYMOUS;
-      } else user = await this.identify(req);
+      } else user = await this.identify(req, who);
+      who.user = user;
       const authz = this.o.authorization;
       if (!authz.canDecideNow(user)) await authz.waitForSync();
       authz.check(user, requestAttributes(req.method ?? "GET", path, info, url.searchParams));
