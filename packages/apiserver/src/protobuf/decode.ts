@@ -9,7 +9,7 @@ import { gunzipSync } from "node:zlib";
 import protobuf from "protobufjs";
 import descriptorExt from "protobufjs/ext/descriptor/index.js";
 import { newStatus, StatusError, StatusReason } from "@kubemu/common";
-import { definitionNameFor } from "../openapi/index.js";
+import { definitionNameFor, definitions } from "../openapi/index.js";
 import { descriptorSetGzipBase64, inlineMessageFields, pointerScalarFields } from "./generated/descriptors.js";
 
 /** A decoded object: what JSON decoding of the same request would give. */
@@ -92,6 +92,23 @@ const base64 = (v: unknown): string => Buffer.from(v as Uint8Array).toString("ba
  */
 const inlineFields = new Set<string>(inlineMessageFields);
 
+/**
+ * A field's JSON name. The proto name is the Go protobuf tag's, which differs from the json tag
+ * in a few places (BoundObjectReference's `uID` is JSON `uid`): the OpenAPI definition's property
+ * of the same name in any case is the JSON one.
+ */
+const jsonNames = new Map<string, string>();
+function jsonNameOf(typeName: string, fieldName: string): string {
+  const key = `${typeName}.${fieldName}`;
+  let name = jsonNames.get(key);
+  if (name === undefined) {
+    const props = typeName.startsWith("k8s.io.") ? definitions().get(`io.k8s.${typeName.slice("k8s.io.".length)}`)?.properties : undefined;
+    name = props && !(fieldName in props) ? (Object.keys(props).find((p) => p.toLowerCase() === fieldName.toLowerCase()) ?? fieldName) : fieldName;
+    jsonNames.set(key, name);
+  }
+  return name;
+}
+
 function messageToJson(type: protobuf.Type, msg: any): unknown {
   const special = wellKnown(type.fullName.replace(/^\./, ""), msg);
   if (special !== NOT_SPECIAL) return special;
@@ -105,11 +122,11 @@ function messageToJson(type: protobuf.Type, msg: any): unknown {
       const entries = value as any[];
       if (entries.length === 0) continue;
       const valueField = entryType.fields.value as protobuf.Field;
-      out[field.name] = Object.fromEntries(entries.map((e) => [e.key ?? "", e.value === undefined ? "" : convertValue(valueField, e.value)]));
+      out[jsonNameOf(typeName, field.name)] = Object.fromEntries(entries.map((e) => [e.key ?? "", e.value === undefined ? "" : convertValue(valueField, e.value)]));
     } else if (field.repeated) {
       const arr = value as unknown[];
       if (arr.length === 0) continue;
-      out[field.name] = arr.map((v) => convertValue(field, v)).filter((v) => v !== undefined);
+      out[jsonNameOf(typeName, field.name)] = arr.map((v) => convertValue(field, v)).filter((v) => v !== undefined);
     } else {
       const v = convertValue(field, value);
       if (v === undefined) continue;
@@ -118,7 +135,7 @@ function messageToJson(type: protobuf.Type, msg: any): unknown {
       const isZero = (v === "" || v === 0 || v === false) && field.resolvedType?.fullName !== ".k8s.io.apimachinery.pkg.util.intstr.IntOrString";
       if (isZero && !pointerScalars.has(`${typeName}.${field.name}`)) continue;
       if (inlineFields.has(`${typeName}.${field.name}`) && typeof v === "object" && v !== null) Object.assign(out, v);
-      else out[field.name] = v;
+      else out[jsonNameOf(typeName, field.name)] = v;
     }
   }
   return out;

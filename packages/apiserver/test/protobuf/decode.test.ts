@@ -104,6 +104,11 @@ describe("decodeProtobufBody", () => {
     expect((decodeProtobufBody(body) as unknown as { spec: unknown }).spec).toEqual({ selector: { matchLabels: { app: "web" } }, maxUnavailable: 0 });
   });
 
+  it("names fields as their JSON does where the proto name differs (a TokenRequest's boundObjectRef.uID is uid)", () => {
+    const tr = envelope("authentication.k8s.io/v1", "TokenRequest", "k8s.io.api.authentication.v1.TokenRequest", { metadata: { name: "default" }, spec: { expirationSeconds: 3600, boundObjectRef: { kind: "Pod", apiVersion: "v1", name: "web", uID: "u-1" } } });
+    expect((decodeProtobufBody(tr) as unknown as { spec: unknown }).spec).toEqual({ expirationSeconds: 3600, boundObjectRef: { kind: "Pod", apiVersion: "v1", name: "web", uid: "u-1" } });
+  });
+
   it("decodes Secret bytes as base64 and a ControllerRevision's raw JSON", () => {
     const secret = envelope("v1", "Secret", "k8s.io.api.core.v1.Secret", { metadata: { name: "s" }, type: "Opaque", data: entries({ k: Buffer.from([0, 1, 2, 255]) }) });
     expect(decodeProtobufBody(secret)).toEqual({ apiVersion: "v1", kind: "Secret", metadata: { name: "s" }, type: "Opaque", data: { k: "AAEC/w==" } });
