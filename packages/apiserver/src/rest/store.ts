@@ -576,6 +576,11 @@ export class ResourceStore {
     }, () => undefined);
   }
 
+  /** Validating admission of a create through a subresource served outside this store (serviceaccounts/token). */
+  async validateSubresourceCreate(def: ResourceDef, ns: string, name: string, subresource: string, object: KubeObject): Promise<void> {
+    await this.admission.validate(this.attributes(def, "CREATE", name, { subresource }, ns, object));
+  }
+
   /** pods/eviction: a delete that honours the pod's PodDisruptionBudget (rest/eviction.ts). */
   async evict(def: ResourceDef, ns: string, name: string, body: unknown, opts: { dryRun?: boolean } = {}): Promise<void> {
     const pdbDef = this.ctx.registry.lookup("policy", "v1", "poddisruptionbudgets");

@@ -24,6 +24,8 @@ export interface ServiceAccountTokenOptions {
   audiences: string[];
   clock: Clock;
   lookup: ObjectLookup;
+  /** Validating admission of the create of serviceaccounts/<name>/token (NodeRestriction holds a node to its own pods' tokens). */
+  admit?: (namespace: string, name: string, request: KubeObject) => Promise<void>;
 }
 
 const MIN_EXPIRATION_SECONDS = 600;
@@ -65,6 +67,7 @@ export class ServiceAccountTokens {
     if (causes.length > 0) throw newInvalid("TokenRequest.authentication.k8s.io", name, causes, "authentication.k8s.io");
 
     const sa = await this.o.lookup("serviceaccounts", namespace, name, false);
+    await this.o.admit?.(namespace, name, { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", metadata: { name, namespace }, spec });
     const claims: TokenClaims["kubernetes.io"] = { namespace, serviceaccount: { name, uid: sa.metadata.uid ?? "" } };
     if (ref) {
       const kind = ref.kind as (typeof BINDABLE_KINDS)[number];
