@@ -319,6 +319,30 @@ describe("SpdySession", () => {
     expect(client.bytes(id)).toBe(1_000_000);
   });
 
+  it("survives arbitrary bytes and frames with arbitrary bodies (nothing throws; the session ends or goes on)", async () => {
+    const frameWith = (type: number, body: Uint8Array) => {
+      const head = Buffer.alloc(8);
+      head.writeUInt16BE(0x8003, 0);
+      head.writeUInt16BE(type, 2);
+      head.writeUInt32BE(body.length, 4);
+      return Buffer.concat([head, body]);
+    };
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.oneof(fc.uint8Array({ maxLength: 64 }), fc.tuple(fc.integer({ min: 1, max: 10 }), fc.uint8Array({ maxLength: 40 })).map(([t, b]) => frameWith(t, b))), { maxLength: 12 }),
+        async (chunks) => {
+          const { client } = sessionPair((s) => {
+            s.resume();
+            return undefined;
+          });
+          for (const c of chunks) client.raw(Buffer.from(c));
+          await new Promise((r) => setTimeout(r, 5));
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
   it("closes once the client's GOAWAY has come and its streams are done; a client RST_STREAM ends a stream", async () => {
     const resets: string[] = [];
     const { client, server } = sessionPair((s) => {

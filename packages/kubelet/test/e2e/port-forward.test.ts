@@ -136,7 +136,7 @@ describe("kubectl port-forward", () => {
   let webIP = "";
   let webUID = "";
 
-  it("pod/x :80 and several ports at once, over the WebSocket tunnel, plain SPDY and kubectl 1.28", async () => {
+  it("pod/x :80 and several ports at once, over the WebSocket tunnel, plain SPDY, kubectl 1.27–1.29 (SPDY only) and 1.33", async () => {
     await apply({
       apiVersion: "v1",
       kind: "Pod",
@@ -161,7 +161,8 @@ describe("kubectl port-forward", () => {
     webIP = (await h.kubectl.ok(["get", "pod", "web", "-o", "jsonpath={.status.podIP}"])).trim();
     webUID = (await h.kubectl.ok(["get", "pod", "web", "-o", "jsonpath={.metadata.uid}"])).trim();
 
-    for (const [how, o] of [["websocket", {}], ["spdy", { env: SPDY }], ["kubectl 1.28", { bin: pinnedKubectl("28") }]] as const) {
+    const versions = ["27", "28", "29", "33"].map((v) => [`kubectl 1.${v}`, { bin: pinnedKubectl(v) }] as const);
+    for (const [how, o] of [["websocket", {}], ["spdy", { env: SPDY }], ...versions] as const) {
       const pf = await portForward(["pod/web", ":80", ":8080"], o);
       expect(pf.output(), how).toMatch(new RegExp(`Forwarding from ${LOCAL.replace(/\./g, "\\.")}:\\d+ -> 80\\n`));
       const page = await eventually(() => get(pf.ports[0]!, "/").catch((e: Error) => ({ status: 0, body: e.message })), (r) => r.status === 200, `${how}: GET / through the tunnel`, 20_000);
