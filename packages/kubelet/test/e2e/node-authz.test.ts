@@ -103,6 +103,13 @@ describe("Node authorizer and NodeRestriction with real kubelets", () => {
     const restricted = await asKubemu.run(["label", "node", "kubemu", "node-restriction.kubernetes.io/pci=true"]);
     expect(restricted.stderr).toContain('nodes "kubemu" is forbidden: is not allowed to modify labels: node-restriction.kubernetes.io/pci');
     expect(await asKubemu.ok(["label", "node", "kubemu", "example.com/team=a"])).toContain("node/kubemu labeled");
+    // Tokens: for its own pod's service account, bound to that pod; not bound to the other node's pod.
+    const uid = (pod: string) => c.admin.ok(["get", "pod", pod, "-o", "jsonpath={.metadata.uid}"]);
+    expect(await asKubemu.ok(["create", "token", "default", "--bound-object-kind", "Pod", "--bound-object-name", "on-kubemu", "--bound-object-uid", await uid("on-kubemu")])).toMatch(/^ey/);
+    const foreign = await asKubemu.run(["create", "token", "default", "--bound-object-kind", "Pod", "--bound-object-name", "on-m02", "--bound-object-uid", await uid("on-m02")]);
+    expect(foreign.stderr).toContain('serviceaccounts "default" is forbidden: node requested token bound to a pod scheduled on a different node');
+    const unbound = await asKubemu.run(["create", "token", "default"]);
+    expect(unbound.stderr).toContain('serviceaccounts "default" is forbidden: node requested token not bound to a pod');
     const deletePod = await asKubemu.run(["delete", "pod", "on-m02", "--wait=false"]);
     expect(deletePod.stderr).toContain('pods "on-m02" is forbidden: node "kubemu" can only delete pods with spec.nodeName set to itself');
   }, 60_000);
