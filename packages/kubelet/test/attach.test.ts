@@ -81,6 +81,21 @@ describe("ContainerIO", () => {
     expect(s.text()).toBe("echo hi\n");
   });
 
+  it("a tty container's stdin stays open after a stdinOnce session, so a detached terminal can be resumed", async () => {
+    const s = stdinOf();
+    const io = new ContainerIO(s.pipe, true, true);
+    const a = fakeStreams();
+    serveAttach(a.streams, io, { stdin: true, stdout: true, stderr: false });
+    a.type("ls\r");
+    a.leave();
+    const b = fakeStreams();
+    serveAttach(b.streams, io, { stdin: true, stdout: true, stderr: false });
+    b.type("exit\r");
+    await tick();
+    expect(s.text()).toBe("ls\rexit\r");
+    expect(s.ended()).toBe(false);
+  });
+
   it("without stdinOnce, a session leaving keeps the container's stdin open for the next", async () => {
     const s = stdinOf();
     const io = new ContainerIO(s.pipe, false, false);

@@ -5,7 +5,9 @@
  * output goes both to the CRI log and to every attached session. As containerd does, output
  * written while nobody is attached is only in the log (hence kubectl's "If you don't see a
  * command prompt, try pressing enter."). `stdinOnce`: the container's stdin is closed when the
- * first session that carried stdin ends (its stdin closed or the session gone), and stays closed.
+ * first session that carried stdin ends (its stdin closed or the session gone), and stays closed;
+ * for a tty container it stays open (containerd's rule: kubectl's "Session ended, resume using
+ * 'kubectl attach …'" after a detach).
  */
 import { readFileSync } from "node:fs";
 import type { Writable } from "node:stream";
@@ -77,8 +79,9 @@ export class ContainerIO {
       return { write: () => undefined, closeStdin: () => undefined, detach: () => undefined };
     }
     this.sinks.add(sink);
-    // stdinOnce counts the first session that could write to stdin.
-    const once = this.stdinOnce && withStdin && this.stdinOpen && !this.stdinSessionSeen;
+    // stdinOnce counts the first session that could write to stdin. As containerd, not for a tty:
+    // kubectl's detach (Ctrl-P Ctrl-Q) ends a terminal session that is meant to be resumed.
+    const once = this.stdinOnce && !this.tty && withStdin && this.stdinOpen && !this.stdinSessionSeen;
     if (withStdin && this.stdinOpen) this.stdinSessionSeen = true;
     let stdinDone = !withStdin;
     const endStdin = () => {

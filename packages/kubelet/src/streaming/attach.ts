@@ -58,9 +58,19 @@ export function serveAttach(streams: RemoteCommandStreams, io: ContainerIO, f: A
   );
   streams.onStdin((d) => session.write(d));
   streams.onStdinClose(() => session.closeStdin());
+  // One stty at a time, in order: kubectl sends size+1 then the size at once, and the last must win.
+  let resizing = Promise.resolve();
   streams.onResize((size) => {
-    const tty = io.terminalPath();
-    if (tty) spawn("stty", ["-F", tty, "rows", String(size.height), "cols", String(size.width)], { stdio: "ignore" }).on("error", () => undefined);
+    resizing = resizing.then(
+      () =>
+        new Promise<void>((resolve) => {
+          const tty = io.terminalPath();
+          if (!tty) return resolve();
+          spawn("stty", ["-F", tty, "rows", String(size.height), "cols", String(size.width)], { stdio: "ignore" })
+            .on("error", () => resolve())
+            .on("close", () => resolve());
+        }),
+    );
   });
   streams.onClose(() => session.detach());
 }

@@ -18,7 +18,7 @@ const phase = async (pod: string) => (await h.kubectl.run(["get", "pod", pod, "-
  * kubectl on a terminal of 40x120 (util-linux script), typing `input` once `waitFor` shows up
  * in its output; resolves with everything it printed and its exit code.
  */
-function onTerminal(args: string[], waitFor: string, input: string, timeoutMs = 40_000): Promise<{ code: number | null; out: string }> {
+function onTerminal(args: string[], waitFor: string, input: string, opts: { killWhen?: RegExp; timeoutMs?: number } = {}): Promise<{ code: number | null; out: string }> {
   const kubectl = ["kubectl", "--cache-dir", h.kubectl.cacheDir, ...args].map(shellQuote).join(" ");
   const child = spawn("script", ["-qfec", `stty rows 40 cols 120; exec ${kubectl}`, "/dev/null"], { env: { ...process.env, KUBECONFIG: h.kubectl.kubeconfig }, stdio: ["pipe", "pipe", "pipe"] });
   let out = "";
@@ -30,10 +30,12 @@ function onTerminal(args: string[], waitFor: string, input: string, timeoutMs = 
       // Give the session a moment to be joined through to the container before typing.
       setTimeout(() => child.stdin.write(input), 500);
     }
+    // The terminal closing (kubectl killed with it) is how kubectl 1.32 leaves an attach: it has no detach keys.
+    if (typed && opts.killWhen?.test(out)) child.kill("SIGKILL");
   };
   child.stdout.on("data", onData);
   child.stderr.on("data", onData);
-  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 40_000);
   return new Promise((resolve) =>
     child.on("close", (code) => {
       clearTimeout(timer);
@@ -112,14 +114,17 @@ describe("kubectl attach", () => {
     expect(h.log("kubemu", "default", "readers", "keep")).toBe("second\nthird");
   }, 90_000);
 
-  it("-it to a tty container: the terminal's size, and the session ends with the container; a completed pod is refused", async () => {
+  it("-it to a tty container: leave and resume, the terminal's size, the session ends with the container; a completed pod is refused", async () => {
     await apply({
       apiVersion: "v1",
       kind: "Pod",
       metadata: { name: "console" },
-      spec: { terminationGracePeriodSeconds: 1, restartPolicy: "Never", containers: [{ name: "c", image: "busybox", stdin: true, tty: true, command: ["sh"] }] },
+      spec: { terminationGracePeriodSeconds: 1, restartPolicy: "Never", containers: [{ name: "c", image: "busybox", stdin: true, stdinOnce: true, tty: true, command: ["sh"] }] },
     });
     await eventually(() => phase("console"), (p) => p === "Running", "console Running");
+    // A session that goes away (its terminal closed) leaves the shell and its stdin to the next one, stdinOnce or not: a tty's stdin stays open.
+    const first = await onTerminal(["attach", "-it", "console"], "try pressing enter", "echo one$((1+1))\r", { killWhen: /one2/ });
+    expect(first.out).toContain("one2");
     const r = await onTerminal(["attach", "-it", "console"], "try pressing enter", "stty size; echo bye; exit 2\r");
     expect(r.out).toMatch(/40 120\r?\n/);
     expect(r.out).toContain("bye");
