@@ -44,6 +44,10 @@ export interface ApiServerConfig {
   apiAudiences: string[];
   /** Where audit events are appended, one JSON line each (--audit-log-path); unset: no audit log. */
   auditLogPath: string | undefined;
+  /** Rotate the audit log at this many megabytes (0: never). */
+  auditLogMaxSizeMb: number;
+  /** Rotated audit logs kept (0: all). */
+  auditLogMaxBackup: number;
   /** Admission plugins turned off (upstream's names). */
   disableAdmissionPlugins: string[];
   /** --authorization-mode: the authorizers after system:masters, in order ("Node", "RBAC"). */
@@ -124,6 +128,8 @@ export function parseArgs(argv: string[]): ApiServerConfig {
     .option("--api-audiences <list>", "comma-separated audiences the API accepts in tokens (default: the issuer)")
     .option("--authorization-mode <modes>", `comma-separated authorizers in order, of: ${AUTHORIZATION_MODES.join(", ")}`, "Node,RBAC")
     .option("--audit-log-path <file>", "append an audit.k8s.io/v1 Event (Metadata level) per request to this file, one JSON line each")
+    .option("--audit-log-maxsize <MB>", "rotate the audit log when it reaches this many megabytes (0: never)", "0")
+    .option("--audit-log-maxbackup <n>", "rotated audit log files to keep (0: all)", "0")
     .option("--disable-admission-plugins <list>", `comma-separated admission plugins to turn off, of: ${ADMISSION_PLUGINS.join(", ")}`);
   try {
     cmd.parse(argv, { from: "user" });
@@ -164,8 +170,12 @@ export function parseArgs(argv: string[]): ApiServerConfig {
   if (new Set(modes).size !== modes.length) throw new ConfigError(`--authorization-mode: "${o.authorizationMode}" names a mode twice`);
   if (modes.length === 0) throw new ConfigError("--authorization-mode must name at least one mode");
   if (o.auditLogPath !== undefined && o.auditLogPath.trim() === "") throw new ConfigError("--audit-log-path must not be empty");
+  for (const f of ["auditLogMaxsize", "auditLogMaxbackup"] as const)
+    if (!/^\d+$/.test(o[f]!)) throw new ConfigError(`--${f === "auditLogMaxsize" ? "audit-log-maxsize" : "audit-log-maxbackup"} must be a non-negative integer, got "${o[f]}"`);
   return {
     auditLogPath: o.auditLogPath,
+    auditLogMaxSizeMb: Number(o.auditLogMaxsize),
+    auditLogMaxBackup: Number(o.auditLogMaxbackup),
     authorizationModes: modes as AuthorizationMode[],
     disableAdmissionPlugins: disabled,
     serviceAccountSigningKeyFile: o.serviceAccountSigningKeyFile,

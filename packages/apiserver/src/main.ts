@@ -63,7 +63,9 @@ void runProcessMain<ApiServerConfig>({
       componentStatus: httpComponentStatus(cfg.componentStatus),
       disableAdmissionPlugins: cfg.disableAdmissionPlugins,
       authorizationModes: cfg.authorizationModes,
-      ...(cfg.auditLogPath !== undefined ? { audit: new FileAuditBackend(cfg.auditLogPath, log) } : {}),
+      ...(cfg.auditLogPath !== undefined
+        ? { audit: new FileAuditBackend({ path: cfg.auditLogPath, log, clock: realClock, maxBytes: cfg.auditLogMaxSizeMb * 1024 * 1024, maxBackups: cfg.auditLogMaxBackup }) }
+        : {}),
     });
     await server.start(cfg.bindAddress, cfg.port);
     return server;

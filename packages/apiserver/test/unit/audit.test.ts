@@ -5,11 +5,16 @@
  * response carries its Audit-Id. An in-process ApiServer in plain mode (its user is
  * system:unsecured) writes to a memory backend.
  */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { WireClient } from "@kubemu/common";
+import { FakeClock, silentLogger, WireClient } from "@kubemu/common";
 import { MvccStore } from "@kubemu/etcd-raft";
 import { ApiServer } from "../../src/apiserver.js";
 import type { AuditBackend, AuditEvent } from "../../src/audit/event.js";
+import { FileAuditBackend } from "../../src/audit/file-backend.js";
+import { parseArgs } from "../../src/config.js";
 import { KvStorageFactory, MvccBackend } from "../../src/storage/index.js";
 
 const events: AuditEvent[] = [];
@@ -99,5 +104,38 @@ describe("audit events", () => {
     });
     const [get] = await eventsFor("/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/nope", 1);
     expect(get).toMatchObject({ verb: "get", userAgent: "scheduler-7", objectRef: { apiGroup: "coordination.k8s.io", resource: "leases", name: "nope" }, responseStatus: { code: 404, reason: "NotFound" } });
+  });
+});
+
+describe("the audit log file", () => {
+  it("appends one JSON event per line, rotates at the size limit and keeps maxBackups rotated files", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kubemu-audit-"));
+    try {
+      const clock = new FakeClock(Date.parse("2026-12-03T18:00:00Z"));
+      const path = join(dir, "apiserver-0.audit.log");
+      const line = (i: number) => ({ ...events[0]!, auditID: `id-${i}` });
+      const size = Buffer.byteLength(`${JSON.stringify(line(0))}\n`);
+      const backend = new FileAuditBackend({ path, log: silentLogger, clock, maxBytes: size * 2, maxBackups: 2 });
+      for (let i = 0; i < 7; i++) {
+        backend.write(line(i));
+        clock.advance(1000);
+      }
+      await backend.close();
+      // 7 events, 2 per file: rotated at the 3rd, 5th and 7th write; the oldest rotated file (ids 0–1) is pruned.
+      const files = readdirSync(dir).sort();
+      expect(files).toEqual(["apiserver-0.audit-2026-12-03T18-00-04.000.log", "apiserver-0.audit-2026-12-03T18-00-06.000.log", "apiserver-0.audit.log"]);
+      const ids = (f: string) => readFileSync(join(dir, f), "utf8").trim().split("\n").map((l) => (JSON.parse(l) as AuditEvent).auditID);
+      expect(ids("apiserver-0.audit.log")).toEqual(["id-6"]);
+      expect(ids("apiserver-0.audit-2026-12-03T18-00-06.000.log")).toEqual(["id-4", "id-5"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("flags: --audit-log-path, --audit-log-maxsize, --audit-log-maxbackup", () => {
+    const cfg = parseArgs(["--storage", "memory", "--audit-log-path", "/tmp/a.log", "--audit-log-maxsize", "100", "--audit-log-maxbackup", "3"]);
+    expect(cfg).toMatchObject({ auditLogPath: "/tmp/a.log", auditLogMaxSizeMb: 100, auditLogMaxBackup: 3 });
+    expect(parseArgs(["--storage", "memory"])).toMatchObject({ auditLogMaxSizeMb: 0, auditLogMaxBackup: 0 });
+    expect(() => parseArgs(["--storage", "memory", "--audit-log-maxsize", "-1"])).toThrow(/--audit-log-maxsize must be a non-negative integer/);
   });
 });
