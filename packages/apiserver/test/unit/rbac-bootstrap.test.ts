@@ -107,6 +107,18 @@ describe("bootstrap-roles hook on a store", () => {
     expect(after.rules).toContainEqual({ verbs: ["get"], nonResourceURLs: ["/api"] });
   });
 
+  it("deletes the retired kubemu:nodes role and binding (the Node authorizer grants kubelets their access now)", async () => {
+    const { store, ctx, def } = await newStore();
+    const meta = { name: "kubemu:nodes" };
+    await store.create(def(RBAC, "clusterroles"), undefined, { apiVersion: `${RBAC}/v1`, kind: "ClusterRole", metadata: meta, rules: [{ verbs: ["list"], apiGroups: [""], resources: ["secrets"] }] });
+    await store.create(def(RBAC, "clusterrolebindings"), undefined, { apiVersion: `${RBAC}/v1`, kind: "ClusterRoleBinding", metadata: meta, roleRef: { apiGroup: RBAC, kind: "ClusterRole", name: "kubemu:nodes" }, subjects: [{ kind: "Group", apiGroup: RBAC, name: "system:nodes" }] });
+    await reconcileBootstrapPolicy(store, ctx.registry, silentLogger);
+    const names = async (plural: string) => (await store.list(def(RBAC, plural), undefined, {})).items.map((o) => o.metadata.name);
+    expect(await names("clusterroles")).not.toContain("kubemu:nodes");
+    expect(await names("clusterrolebindings")).not.toContain("kubemu:nodes");
+    expect((await store.get(def(RBAC, "clusterrolebindings"), undefined, "system:node")).subjects ?? []).toEqual([]);
+  });
+
   it("gives the controller-manager user the union of the controller roles", async () => {
     const union = bootstrapPolicy().clusterRoles.find((r) => r.metadata.name === CONTROLLER_MANAGER_UNION_ROLE)!;
     expect(union.rules).toContainEqual({ verbs: ["get", "list", "patch", "update", "watch", "delete"].sort(), apiGroups: ["*"], resources: ["*"] });
