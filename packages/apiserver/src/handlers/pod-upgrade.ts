@@ -18,6 +18,12 @@ import { kubeletAddress, logContainer } from "./pod-log.js";
 /** Headers that belong to the hop to the API server, not to the kubelet. */
 const HOP_HEADERS = new Set(["host", "authorization", "content-length", "impersonate-user", "impersonate-group", "impersonate-uid"]);
 
+/** A plain (not upgrading) request to exec, attach or portforward: upstream's 400 once the pod is found. */
+export async function refuseWithoutUpgrade(api: ResourceApi, namespace: string, name: string): Promise<never> {
+  await api.get(api.resolve({ group: "", version: "v1", resource: "pods", namespace, name }));
+  throw newBadRequest("Upgrade request required");
+}
+
 export async function proxyPodUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, api: ResourceApi, namespace: string, name: string, subresource: "exec" | "attach" | "portforward", kubelet: KubeletClient): Promise<void> {
   const pod = (await api.get(api.resolve({ group: "", version: "v1", resource: "pods", namespace, name }))) as Pod;
   const url = new URL(req.url ?? "/", "http://apiserver");

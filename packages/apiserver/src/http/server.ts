@@ -30,7 +30,7 @@ import { handleResource } from "../handlers/resource.js";
 import type { Auditor } from "../audit/auditor.js";
 import { audited, sourceIp } from "../audit/event.js";
 import { handlePodLog } from "../handlers/pod-log.js";
-import { proxyPodUpgrade } from "../handlers/pod-upgrade.js";
+import { proxyPodUpgrade, refuseWithoutUpgrade } from "../handlers/pod-upgrade.js";
 import { kubeletClient, type KubeletClient, type KubeletClientTls } from "../handlers/kubelet-client.js";
 
 export const SERVER_VERSION = {
@@ -349,6 +349,9 @@ export class HttpFront {
         }
         if (info.group === "" && info.resource === "pods" && info.subresource === "log" && info.namespace !== undefined && info.name !== undefined) {
           return handlePodLog(req, res, this.o.api, info.namespace, info.name, url.searchParams, this.kubelet);
+        }
+        if (info.group === "" && info.resource === "pods" && (info.subresource === "exec" || info.subresource === "attach" || info.subresource === "portforward") && info.namespace !== undefined && info.name !== undefined) {
+          return refuseWithoutUpgrade(this.o.api, info.namespace, info.name);
         }
         if (isReview(info)) {
           const body = req.method === "POST" ? decodeObjectBody(await readBody(req), req.headers["content-type"], decodeProtobufBody) : undefined;

@@ -171,6 +171,10 @@ describe("kubectl port-forward", () => {
       expect(pf.output(), how).toContain(`Handling connection for ${pf.ports[0]}`);
       stop(pf.child);
     }
+    // A plain request (no upgrade) gets upstream's answer once the pod is found.
+    const plain = await h.kubectl.run(["get", "--raw", "/api/v1/namespaces/default/pods/web/portforward"]);
+    expect(plain.stderr).toContain("Error from server (BadRequest): Upgrade request required");
+    expect((await h.kubectl.run(["get", "--raw", "/api/v1/namespaces/default/pods/nope/portforward"])).stderr).toContain('pods "nope" not found');
     // Each transport really was used (the kubelet logs the one it served).
     expect(kubeletLog()).toContain('"transport":"SPDY/3.1+portforward.k8s.io"');
     expect(kubeletLog()).toContain('"transport":"SPDY/3.1"');
