@@ -103,7 +103,21 @@ export class KubeClient {
           while ((nl = buf.indexOf("\n")) >= 0) {
             const line = buf.slice(0, nl).trim();
             buf = buf.slice(nl + 1);
-            if (line) onEvent(JSON.parse(line) as { type: string; object: unknown });
+            if (!line) continue;
+            let ev: { type: string; object: unknown };
+            try {
+              ev = JSON.parse(line) as { type: string; object: unknown };
+            } catch {
+              req.destroy(new Error(`undecodable watch event: ${line.slice(0, 100)}`));
+              return;
+            }
+            try {
+              onEvent(ev);
+            } catch (e) {
+              // A handler that throws ends this watch; the informer relists.
+              req.destroy(e as Error);
+              return;
+            }
           }
         });
         res.on("end", () => resolve());

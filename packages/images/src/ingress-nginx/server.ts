@@ -19,6 +19,7 @@ const REASONS: Record<number, string> = {
   400: "Bad Request",
   404: "Not Found",
   413: "Request Entity Too Large",
+  500: "Internal Server Error",
   502: "Bad Gateway",
   503: "Service Temporarily Unavailable",
   504: "Gateway Time-out",
@@ -88,12 +89,12 @@ export class DataPlane {
   }
 
   httpServer(): HttpServer {
-    return this.configure(createServer((req, res) => void this.handle(req, res, "http", 80)));
+    return this.configure(createServer((req, res) => this.serve(req, res, "http", 80)));
   }
 
   httpsServer(defaultContext: { cert: string; key: string }, sni: (servername: string) => SecureContext | undefined): HttpsServer {
     return this.configure(
-      createHttpsServer({ ...defaultContext, SNICallback: (name, cb) => cb(null, sni(name)) }, (req, res) => void this.handle(req, res, "https", 443)),
+      createHttpsServer({ ...defaultContext, SNICallback: (name, cb) => cb(null, sni(name)) }, (req, res) => this.serve(req, res, "https", 443)),
     );
   }
 
@@ -102,6 +103,15 @@ export class DataPlane {
     s.keepAliveTimeout = 0;
     s.on("connection", (sock: import("node:net").Socket) => sock.setTimeout(75_000, () => sock.destroy()));
     return s;
+  }
+
+  /** A request that fails in here costs that request only (500, or the connection), never the process. */
+  private serve(req: IncomingMessage, res: ServerResponse, scheme: "http" | "https", port: number): void {
+    this.handle(req, res, scheme, port).catch((e: Error) => {
+      process.stderr.write(`request ${req.method} ${req.url} failed: ${e.message}\n`);
+      if (res.headersSent) res.destroy();
+      else this.page(res, { remoteAddr: "-", request: "", status: 0, bodyBytesSent: 0, referer: undefined, userAgent: undefined, requestLength: 0, requestTime: 0, upstreamName: "", alternativeName: "", upstreamAddr: [], upstreamResponseLength: [], upstreamResponseTime: [], upstreamStatus: [], reqId: "" }, 500, {});
+    });
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse, scheme: "http" | "https", port: number): Promise<void> {
