@@ -73,12 +73,48 @@ spec:
 apiVersion: v1
 kind: Service
 metadata:
-  name: kubia
+  name: kubia-public
 spec:
   clusterIP: ${KUBIA_IP}
-  selector: {app: nginx}
+  selector: {app: kubia}
   ports:
   - {name: http, port: 80, targetPort: 8080}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: kubia
+spec:
+  clusterIP: None
+  selector: {app: kubia}
+  ports:
+  - {name: http, port: 80}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: kubia
+spec:
+  serviceName: kubia
+  podManagementPolicy: Parallel
+  replicas: 2
+  selector:
+    matchLabels: {app: kubia}
+  template:
+    metadata:
+      labels: {app: kubia}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: kubia
+        image: luksa/kubia-pet-peers
+        ports:
+        - {containerPort: 8080, name: http}
+        volumeMounts:
+        - {name: data, mountPath: /var/data}
+      volumes:
+      - name: data
+        emptyDir: {}
 ---
 apiVersion: v1
 kind: Service
@@ -210,19 +246,21 @@ beforeAll(async () => {
   });
   const pods = await json(["-n", "kube-system", "get", "pods", "-l", "k8s-app=kube-dns"]);
   dnsPods = pods.items.map((p: any) => ({ name: p.metadata.name, ip: p.status.podIP }));
-  await eventually(() => json(["get", "pods"]), (l) => l.items.length === 3 && l.items.every((p: any) => p.status?.conditions?.some((c: any) => c.type === "Ready" && c.status === "True")), "web-0, web-1 and dns-test ready", 90_000).catch(async (e: Error) => {
+  await eventually(() => json(["get", "pods"]), (l) => l.items.length === 5 && l.items.every((p: any) => p.status?.conditions?.some((c: any) => c.type === "Ready" && c.status === "True")), "web-0, web-1, kubia-0, kubia-1 and dns-test ready", 90_000).catch(async (e: Error) => {
     const all = await h.kubectl.run(["get", "pods,sts", "-o", "wide"]);
     const crashed = await h.kubectl.run(["logs", "web-0", "--previous"]);
     all.stdout += `\nweb-0's last container:\n${crashed.stdout}${crashed.stderr}`;
     throw new Error(`${e.message.slice(0, 200)}\n${all.stdout}${all.stderr}\n${h.output("controller-manager-0").slice(-3000)}`);
   });
-  // Both web pods in the headless service's slice before any query (a NXDOMAIN would be cached 30 s).
-  await eventually(
-    () => json(["get", "endpointslices", "-l", "kubernetes.io/service-name=nginx"]),
-    (l) => l.items.flatMap((s: any) => s.endpoints ?? []).filter((e: any) => e.conditions?.ready && e.hostname).length === 2,
-    "nginx endpoints web-0 and web-1 ready",
-    60_000,
-  );
+  // Both pods of each headless service in its slice before any query (a NXDOMAIN would be cached 30 s).
+  for (const svc of ["nginx", "kubia"]) {
+    await eventually(
+      () => json(["get", "endpointslices", "-l", `kubernetes.io/service-name=${svc}`]),
+      (l) => l.items.flatMap((s: any) => s.endpoints ?? []).filter((e: any) => e.conditions?.ready && e.hostname).length === 2,
+      `${svc}'s two endpoints ready`,
+      60_000,
+    );
+  }
 }, 240_000);
 
 afterAll(async () => {
@@ -247,15 +285,28 @@ describe("cluster DNS (coredns pods behind kube-dns)", () => {
   }, 30_000);
 
   it("SRV records: a named port of a ClusterIP service, and one target per pod of the headless service with their addresses", async () => {
-    const svc = await exec("dns-test", ["dig", "+noall", "+answer", "+additional", "SRV", "_http._tcp.kubia.default.svc.cluster.local"]);
-    expect(svc.stdout).toMatch(/_http\._tcp\.kubia\.default\.svc\.cluster\.local\.\s+30\s+IN\s+SRV\s+0 100 80 kubia\.default\.svc\.cluster\.local\./);
-    expect(svc.stdout).toMatch(new RegExp(`kubia\\.default\\.svc\\.cluster\\.local\\.\\s+30\\s+IN\\s+A\\s+${KUBIA_IP.replace(/\./g, "\\.")}`));
+    const svc = await exec("dns-test", ["dig", "+noall", "+answer", "+additional", "SRV", "_http._tcp.kubia-public.default.svc.cluster.local"]);
+    expect(svc.stdout).toMatch(/_http\._tcp\.kubia-public\.default\.svc\.cluster\.local\.\s+30\s+IN\s+SRV\s+0 100 80 kubia-public\.default\.svc\.cluster\.local\./);
+    expect(svc.stdout).toMatch(new RegExp(`kubia-public\\.default\\.svc\\.cluster\\.local\\.\\s+30\\s+IN\\s+A\\s+${KUBIA_IP.replace(/\./g, "\\.")}`));
     const headless = await exec("dns-test", ["dig", "+noall", "+answer", "+additional", "SRV", "nginx.default.svc.cluster.local"]);
     const ips = Object.fromEntries((await json(["get", "pods", "-l", "app=nginx"])).items.map((p: any) => [p.metadata.name, p.status.podIP]));
     for (const pod of ["web-0", "web-1"]) {
       expect(headless.stdout).toMatch(new RegExp(`nginx\\.default\\.svc\\.cluster\\.local\\.\\s+30\\s+IN\\s+SRV\\s+0 50 8080 ${pod}\\.nginx\\.default\\.svc\\.cluster\\.local\\.`));
       expect(headless.stdout).toMatch(new RegExp(`${pod}\\.nginx\\.default\\.svc\\.cluster\\.local\\.\\s+30\\s+IN\\s+A\\s+${String(ips[pod]).replace(/\./g, "\\.")}`));
     }
+  }, 30_000);
+
+  it("kubia-pet-peers (Kubernetes in Action ch. 10) finds its peers through the SRV records and shows every pod's data", async () => {
+    const pods = (await json(["get", "pods", "-l", "app=kubia"])).items as any[];
+    for (const p of pods) {
+      const r = await fetch(`http://${p.status.podIP}:8080/`, { method: "POST", body: `data of ${p.metadata.name}` });
+      expect(await r.text()).toBe(`Data stored on pod ${p.metadata.name}\n`);
+    }
+    const r = await exec("dns-test", ["wget", "-qO-", "kubia-public"]);
+    const lines = r.stdout.split("\n");
+    expect(lines[0]).toMatch(/^You've hit kubia-[01]$/);
+    expect(lines[1]).toBe("Data stored in the cluster:");
+    expect(lines.slice(2, 4).sort()).toEqual(["- kubia-0.kubia.default.svc.cluster.local: data of kubia-0", "- kubia-1.kubia.default.svc.cluster.local: data of kubia-1"]);
   }, 30_000);
 
   it("an ExternalName service is a CNAME resolved through the upstream; other names are forwarded", async () => {
@@ -267,13 +318,13 @@ describe("cluster DNS (coredns pods behind kube-dns)", () => {
 
   it("from the host through kube-proxy and straight to each pod: A, NXDOMAIN with the SOA, PTR of the ClusterIP", async () => {
     for (const server of [DNS_IP, ...dnsPods.map((p) => p.ip)]) {
-      expect((await dig([`@${server}`, "+short", "kubia.default.svc.cluster.local"])).out).toBe(`${KUBIA_IP}\n`);
+      expect((await dig([`@${server}`, "+short", "kubia-public.default.svc.cluster.local"])).out).toBe(`${KUBIA_IP}\n`);
     }
     const nx = await dig([`@${DNS_IP}`, "nope.default.svc.cluster.local"]);
     expect(nx.out).toContain("status: NXDOMAIN");
     expect(nx.out).toContain("flags: qr aa rd;");
     expect(nx.out).toMatch(/cluster\.local\.\s+30\s+IN\s+SOA\s+ns\.dns\.cluster\.local\. hostmaster\.cluster\.local\. \d+ 7200 1800 86400 30/);
-    expect((await dig([`@${DNS_IP}`, "+short", "-x", KUBIA_IP])).out).toBe("kubia.default.svc.cluster.local.\n");
+    expect((await dig([`@${DNS_IP}`, "+short", "-x", KUBIA_IP])).out).toBe("kubia-public.default.svc.cluster.local.\n");
     expect((await dig([`@${DNS_IP}`, "+short", "-x", DNS_IP])).out).toBe("kube-dns.kube-system.svc.cluster.local.\n");
   }, 60_000);
 
@@ -304,7 +355,7 @@ describe("cluster DNS (coredns pods behind kube-dns)", () => {
     expect((await fetch(`http://${dnsPods[0]!.ip}:8181/ready`)).status).toBe(200);
     const logs = (await Promise.all(dnsPods.map((p) => h.kubectl.ok(["-n", "kube-system", "logs", p.name])))).join("\n");
     expect(logs).toContain("CoreDNS-1.11.3");
-    expect(logs).toMatch(/\[INFO\] 127\.[\d.]+:\d+ - \d+ "A IN kubia\.default\.svc\.cluster\.local\. udp \d+ false \d+" NOERROR qr,aa,rd \d+ [\d.]+s/);
+    expect(logs).toMatch(/\[INFO\] 127\.[\d.]+:\d+ - \d+ "A IN kubia-public\.default\.svc\.cluster\.local\. udp \d+ false \d+" NOERROR qr,aa,rd \d+ [\d.]+s/);
     upstream.stop();
     const r = await dig([`@${DNS_IP}`, "gone.test"]);
     expect(r.out).toContain("status: SERVFAIL");

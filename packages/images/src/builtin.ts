@@ -86,6 +86,7 @@ export const builtinImages: readonly ImageEntry[] = [
   kubia("docker.io/luksa/kubia", ["v4"], "v4"),
   kubia("docker.io/luksa/kubia-unhealthy", "*", "unhealthy"),
   kubia("docker.io/luksa/kubia-pet", "*", "pet"),
+  kubia("docker.io/luksa/kubia-pet-peers", "*", "pet-peers"),
   userland("docker.io/library/busybox", ["sh"], 2_167_176, { busybox: true }),
   userland("gcr.io/google-containers/busybox", ["sh"], 1_315_168, { busybox: true }),
   userland("registry.k8s.io/busybox", ["sh"], 1_144_547, { busybox: true }),
