@@ -80,6 +80,8 @@ export interface ClusterLayout {
   apiserverLbControlPort: number;
   /** The cluster's certificates: HTTPS with client certificates. null: plain HTTP (`up --insecure-http`: test-only, no authentication, full access for anyone). */
   pki: PkiPaths | null;
+  /** `<state>/logs`: each API server appends its audit log there (`<name>.audit.log`); unset: no audit log. */
+  logsDir?: string;
 }
 
 const hostPort = (ip: string, port: number) => `${ip}:${port}`;
@@ -128,6 +130,8 @@ export function clusterTable(layout: ClusterLayout): ProcessSpec[] {
       nodeArgs: [],
       args: [
         "--bind-address", a.ip, "--port", String(ports.apiserver), "--etcd-servers", etcdServers,
+        // Who did what, at the Metadata level; rotated at 100 MB, two old files kept.
+        ...(layout.logsDir !== undefined ? ["--audit-log-path", join(layout.logsDir, `${a.name}.audit.log`), "--audit-log-maxsize", "100", "--audit-log-maxbackup", "2"] : []),
         ...(pki
           ? [
               "--tls-cert-file", pki.apiserverCert, "--tls-private-key-file", pki.apiserverKey, "--client-ca-file", pki.caCert,

@@ -33,6 +33,9 @@ describe("the component table", () => {
     expect(byName.get("apiserver-1")!.controlUrl).toBe("https://127.0.20.2:6443");
     expect(byName.get("apiserver-1")!.args).toEqual(expect.arrayContaining(["--tls-cert-file", "/state/pki/apiserver.crt", "--client-ca-file", "/state/pki/ca.crt"]));
     for (const p of table) expect(p.args, p.name).not.toContain("--insecure-port");
+    expect(new Map(clusterTable({ ...layout, logsDir: "/state/logs" }).map((p) => [p.name, p])).get("apiserver-1")!.args).toEqual(
+      expect.arrayContaining(["--audit-log-path", "/state/logs/apiserver-1.audit.log", "--audit-log-maxsize", "100", "--audit-log-maxbackup", "2"]),
+    );
     expect(byName.get("apiserver-lb")!.args).toEqual(expect.arrayContaining(["--backends", "apiserver-0=https://127.0.20.1:6443,apiserver-1=https://127.0.20.2:6443", "--backend-ca-file", "/state/pki/ca.crt"]));
     // The scheduler and controller-manager reach both apiservers' HTTPS port with their own certificates.
     expect(byName.get("scheduler-0")!.args).toEqual(

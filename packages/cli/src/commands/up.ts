@@ -61,7 +61,7 @@ async function upFresh(ctx: CommandContext, previous: ClusterState | undefined, 
     lbPorts = await chooseLbPorts(previous);
     const nodes = Array.from({ length: opts.nodes }, (_, i) => nodeName(ctx.cluster, i));
     pki = opts.insecureHttp ? null : await ensureClusterPki(ctx.paths.pkiDir, new Date(ctx.clock.now()), log, nodes);
-    specs = clusterTable({ cluster: ctx.cluster, nodeCount: opts.nodes, apiserverLbPort: lbPorts.api, apiserverLbControlPort: lbPorts.control, pki });
+    specs = clusterTable({ cluster: ctx.cluster, nodeCount: opts.nodes, apiserverLbPort: lbPorts.api, apiserverLbControlPort: lbPorts.control, pki, logsDir: ctx.paths.logsDir });
   }
   const settings = { paths: ctx.paths, profile: ctx.profile, logLevel: ctx.logLevel };
   const records = specs.map((s) => newProcessRecord(s, settings));
