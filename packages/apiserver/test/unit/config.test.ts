@@ -13,6 +13,14 @@ describe("kubemu-apiserver flags", () => {
     expect(c.componentStatus.map((t) => t.name)).toEqual(["scheduler", "controller-manager", "etcd-0", "etcd-1", "etcd-2"]);
   });
 
+  it("takes the kubelet client certificate (both files together) and the kubelets' CA", () => {
+    const c = parseArgs(["--storage", "memory", "--kubelet-client-certificate", "/p/apiserver-kubelet-client.crt", "--kubelet-client-key", "/p/apiserver-kubelet-client.key", "--kubelet-certificate-authority", "/p/ca.crt"]);
+    expect(c).toMatchObject({ kubeletClientCertificate: "/p/apiserver-kubelet-client.crt", kubeletClientKey: "/p/apiserver-kubelet-client.key", kubeletCertificateAuthority: "/p/ca.crt" });
+    expect(parseArgs(["--storage", "memory"]).kubeletClientCertificate).toBeUndefined();
+    expect(() => parseArgs(["--storage", "memory", "--kubelet-client-certificate", "/p/c.crt"])).toThrow(/--kubelet-client-certificate and --kubelet-client-key go together/);
+    expect(() => parseArgs(["--storage", "memory", "--kubelet-certificate-authority", "/p/ca.crt"])).toThrow(/needs --kubelet-client-certificate/);
+  });
+
   it("authorizes with Node,RBAC unless --authorization-mode says otherwise; NodeRestriction may be turned off", () => {
     expect(parseArgs(["--storage", "memory"]).authorizationModes).toEqual(["Node", "RBAC"]);
     expect(parseArgs(["--storage", "memory", "--authorization-mode", "RBAC"]).authorizationModes).toEqual(["RBAC"]);
