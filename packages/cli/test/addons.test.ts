@@ -87,7 +87,7 @@ describe("kubemu addons enable / disable", () => {
       "🌟  The 'metallb' addon is enabled",
     ]);
     expect(api.created.map(kindName)).toEqual(metallb({ startIP: "127.240.0.100", endIP: "127.240.0.200" }).map(kindName));
-    const cm = api.created.find((a) => a.object.kind === "ConfigMap")!.object as { data: { config: string } };
+    const cm = api.created.find((a) => a.object.kind === "ConfigMap")!.object as unknown as { data: { config: string } };
     expect(cm.data.config).toBe("address-pools:\n- name: default\n  protocol: layer2\n  addresses:\n  - 127.240.0.100-127.240.0.200\n");
     expect(JSON.parse(readFileSync(join(dir, "addons.json"), "utf8"))).toEqual({ metallb: { enabled: true, config: { startIP: "127.240.0.100", endIP: "127.240.0.200" } } });
     const listed = context(dir);
@@ -102,11 +102,11 @@ describe("kubemu addons enable / disable", () => {
     const api = fakeApi();
     await addonsEnable(ctx, "metallb", { api, ask: async (p) => (asked.push(p), replies.shift()!) });
     expect(asked).toEqual(["-- Enter Load Balancer Start IP [127.240.0.100]: ", "-- Enter Load Balancer Start IP [127.240.0.100]: ", "-- Enter Load Balancer End IP [127.240.0.200]: "]);
-    expect((api.created.find((a) => a.object.kind === "ConfigMap")!.object as { data: { config: string } }).data.config).toContain("- 127.240.3.10-127.240.0.200\n");
+    expect((api.created.find((a) => a.object.kind === "ConfigMap")!.object as unknown as { data: { config: string } }).data.config).toContain("- 127.240.3.10-127.240.0.200\n");
 
     const flagged = fakeApi();
     await addonsEnable(context(stateDir(true)).ctx, "metallb", { api: flagged, answers: { startIP: "127.240.4.1", endIP: "127.240.4.9" }, ask: () => Promise.reject(new Error("must not ask")) });
-    expect((flagged.created.find((a) => a.object.kind === "ConfigMap")!.object as { data: { config: string } }).data.config).toContain("- 127.240.4.1-127.240.4.9\n");
+    expect((flagged.created.find((a) => a.object.kind === "ConfigMap")!.object as unknown as { data: { config: string } }).data.config).toContain("- 127.240.4.1-127.240.4.9\n");
     await expect(addonsEnable(context(stateDir(true)).ctx, "metallb", { api: fakeApi(), answers: { startIP: "x" } })).rejects.toThrow('Exiting due to MK_USAGE: --start-ip: "x" is not an IPv4 address');
   });
 
@@ -137,7 +137,7 @@ describe("kubemu addons enable / disable", () => {
     expect(asked).toEqual(["-- Enter Load Balancer Start IP [127.240.6.1]: ", "-- Enter Load Balancer End IP [127.240.6.5]: "]);
     expect(out).toEqual(["✅  metallb was successfully configured"]);
     expect(api.replaced.map(kindName)).toEqual(["ConfigMap/config"]);
-    expect((api.replaced[0]!.object as { data: { config: string } }).data.config).toContain("- 127.240.7.1-127.240.6.5\n");
+    expect((api.replaced[0]!.object as unknown as { data: { config: string } }).data.config).toContain("- 127.240.7.1-127.240.6.5\n");
     expect(JSON.parse(readFileSync(join(dir, "addons.json"), "utf8")).metallb).toEqual({ enabled: true, config: { startIP: "127.240.7.1", endIP: "127.240.6.5" } });
     await expect(addonsConfigure(ctx, "local-path-storage", { api })).rejects.toThrow("local-path-storage has no available configuration options");
     // On a cluster where metallb is not enabled, configure enables it with the answers.
