@@ -7,6 +7,7 @@
 import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { shellQuote } from "../../src/streaming/exec.js";
+import { Kubectl, pinnedKubectl } from "../../../apiserver/test/e2e/kubectl-run.js";
 import { eventually, kubeletHarnessForFile } from "./harness.js";
 
 const h = kubeletHarnessForFile({ etcd: "127.1.200", api: "127.1.201", scheduler: "127.1.202" }, [{ name: "kubemu", n: 1 }], { nodes: "127.1.205", pods: "127.234" });
@@ -52,6 +53,14 @@ describe("kubectl run --rm with an attached session", () => {
     expect(r.stderr).toContain("If you don't see a command prompt, try pressing enter.");
     expect(r.code).toBe(3);
     await eventually(() => h.kubectl.run(["get", "pod", "piped"]), (x) => x.stderr.includes("NotFound"), "piped deleted");
+  }, 90_000);
+
+  it("kubectl 1.33 too (its WebSocket v5 attach)", async () => {
+    const k133 = new Kubectl(h.kubectl.kubeconfig, `${h.kubectl.cacheDir}-133`, pinnedKubectl("33"));
+    const r = await k133.run(["run", "-i", "--rm", "piped133", "--image=busybox", "--restart=Never", "--", "sh"], { input: "echo from 1.33\nexit 0\n", timeoutMs: 60_000 });
+    expect(r.stdout).toContain("from 1.33\n");
+    expect(r.stdout).toContain('pod "piped133" deleted');
+    expect(r.code).toBe(0);
   }, 90_000);
 
   it("-it: a shell on a terminal of the caller's size, inside the container", async () => {
