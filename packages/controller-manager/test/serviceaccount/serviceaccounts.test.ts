@@ -88,6 +88,12 @@ describe("root CA publisher", () => {
     expect(c.data).toEqual({ "ca.crt": CA });
     expect(c.metadata.annotations).toEqual({ other: "kept", "kubernetes.io/description": DESCRIPTION });
   });
+
+  it("publishes an empty ca.crt when the manager has no CA (a plain-HTTP cluster), as upstream", async () => {
+    const fake = new FakeClient([{ resource: Resources.configMaps, objects: [] }]);
+    await new RootCaSync({ client: fake, configMaps: fake.indexer(Resources.configMaps), rootCA: "" }).sync("x");
+    expect(cm(fake)!.data).toEqual({ "ca.crt": "" });
+  });
 });
 
 describe("service account token controller", () => {

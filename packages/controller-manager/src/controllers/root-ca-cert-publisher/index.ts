@@ -1,8 +1,8 @@
 /**
  * The root CA publisher (upstream's root-ca-certificate-publisher-controller): namespaces added
  * or turning active, and `kube-root-ca.crt` ConfigMaps updated or deleted, queue their
- * namespace. Started only when the manager has a CA to publish (--root-ca-file, else the CA of
- * --ca-file, as upstream falls back to its client configuration's CA).
+ * namespace. The CA is --root-ca-file, else the CA of --ca-file (upstream falls back to its
+ * client configuration's CA), else empty.
  */
 import type { KubeObject } from "@kubemu/common";
 import { Resources, deletedObject } from "@kubemu/common";
@@ -19,11 +19,9 @@ export const rootCaCertPublisherDescriptor = queueControllerDescriptor({
     configMaps: ctx.informers.informerFor<ConfigMap>(Resources.configMaps),
   }),
   controller(ctx, inf) {
-    const rootCA = ctx.options?.rootCA;
-    if (!rootCA) {
-      ctx.logger.warn({ controller: "root-ca-certificate-publisher-controller" }, "Controller is disabled because there is no root CA to publish (--root-ca-file, or --ca-file)");
-      return undefined;
-    }
+    // With no CA (a plain-HTTP cluster) upstream publishes its client configuration's empty CA
+    // data: pods' kube-api-access volumes still mount, with an empty ca.crt.
+    const rootCA = ctx.options?.rootCA ?? "";
     const sync = new RootCaSync({ client: ctx.client, configMaps: inf.configMaps.lister, rootCA });
     const ours = (cm: KubeObject) => cm.metadata.name === ROOT_CA_CONFIGMAP;
     return {
