@@ -14,7 +14,11 @@ export interface FeedOptions {
   logger: Logger;
 }
 
-/** A watch of one object. Failures (a 403 before the API server's graph knows the pod) back off to at most 5 s. */
+/**
+ * A watch of one object. Failures (a 403 before the API server's graph knows the pod) back off to
+ * at most 5 s. An object marked `immutable: true` cannot change again, so its watch stops and the
+ * last state is kept (upstream's manager does the same).
+ */
 export function watchFeed<T extends KubeObject>(client: ApiClient, r: ResourceRef, o: FeedOptions): FeedFactory<T> {
   return (namespace, name, changed) => {
     const informer = new SharedInformer<T>({
@@ -28,16 +32,24 @@ export function watchFeed<T extends KubeObject>(client: ApiClient, r: ResourceRe
       backoffMaxMs: 5_000,
     });
     const stopping = new AbortController();
+    let frozen: T | undefined;
+    const seen = (obj: T) => {
+      if ((obj as { immutable?: unknown }).immutable === true) {
+        frozen = obj;
+        stopping.abort();
+      }
+      changed(obj);
+    };
     informer.addEventHandler({
-      onAdd: (obj) => changed(obj),
+      onAdd: (obj) => seen(obj),
       onUpdate: (old, obj) => {
-        if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) changed(obj);
+        if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) seen(obj);
       },
       onDelete: () => changed(undefined),
     });
     void informer.run(stopping.signal);
     return {
-      current: () => informer.lister.get(namespace, name),
+      current: () => frozen ?? informer.lister.get(namespace, name),
       synced: () => informer.hasSynced(),
       waitForSync: (signal) => informer.waitForSync(AbortSignal.any([signal, stopping.signal])),
       stop: () => stopping.abort(),
