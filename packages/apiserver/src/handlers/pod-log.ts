@@ -66,7 +66,8 @@ export async function handlePodLog(req: IncomingMessage, res: ServerResponse, ap
     res.writeHead(200, { "content-type": "text/plain" }).end();
     return "get";
   }
-  const node = (await api.get(api.resolve({ group: "", version: "v1", resource: "nodes", name: nodeName }))) as Node;
+  // The node's address from the watch cache (resourceVersion 0), as upstream's kubelet connection info getter reads it.
+  const node = (await api.get(api.resolve({ group: "", version: "v1", resource: "nodes", name: nodeName }), "0")) as Node;
   const { host, port } = kubeletAddress(node);
   const forward = new URLSearchParams();
   for (const k of FORWARDED) for (const v of q.getAll(k)) forward.append(k, v);

@@ -33,7 +33,8 @@ export async function proxyPodUpgrade(req: IncomingMessage, socket: Duplex, head
   // kubectl's own words for each, as it checks the phase before it connects.
   if (!forward && (phase === "Succeeded" || phase === "Failed")) throw newBadRequest(`cannot ${subresource === "exec" ? "exec into" : "attach"} a container in a completed pod; current phase is ${phase}`);
   if (!pod.spec?.nodeName) throw newBadRequest(`pod ${name} does not have a host assigned`);
-  const node = (await api.get(api.resolve({ group: "", version: "v1", resource: "nodes", name: pod.spec.nodeName }))) as Node;
+  // The node's address from the watch cache (resourceVersion 0), as upstream's kubelet connection info getter reads it.
+  const node = (await api.get(api.resolve({ group: "", version: "v1", resource: "nodes", name: pod.spec.nodeName }), "0")) as Node;
   const { host, port } = kubeletAddress(node);
   const query = new URLSearchParams(url.searchParams);
   query.delete("container");
