@@ -8,7 +8,8 @@
  * Left out: the admission webhook (its Jobs, Service, ValidatingWebhookConfiguration and RBAC;
  * kubemu's API server calls no webhooks) and with it the --validating-webhook flags and the
  * webhook-cert volume; the /wait-shutdown preStop hook (the image's helper is not provided; the
- * kubelet's SIGTERM stops the controller). As local-path's pod does, the pod declares its
+ * kubelet's SIGTERM stops the controller); LD_PRELOAD of the image's libmimalloc.so (the program
+ * runs on the host's node, where the loader would only complain that the file is missing). As local-path's pod does, the pod declares its
  * service-account volume and, given apiServer, gets KUBERNETES_SERVICE_HOST/PORT.
  */
 import type { Addon } from "./local-path-storage.js";
@@ -119,7 +120,6 @@ export function ingressNginx(opts: { apiServer?: { host: string; port: string } 
                   env: [
                     { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
                     { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
-                    { name: "LD_PRELOAD", value: "/usr/local/lib/libmimalloc.so" },
                     ...apiEnv,
                   ],
                   livenessProbe: { failureThreshold: 5, httpGet: { path: "/healthz", port: 10254, scheme: "HTTP" }, initialDelaySeconds: 10, periodSeconds: 10, successThreshold: 1, timeoutSeconds: 1 },

@@ -1,7 +1,7 @@
 /**
  * The control loop: informers on IngressClasses, Ingresses, Services, EndpointSlices, Secrets and
- * the controller's ConfigMap; every change schedules one rebuild of the routing table (the
- * DataPlane swaps it in at once), "Sync" events on Ingresses as ingress-nginx's store records
+ * the controller's ConfigMap; changes schedule a rebuild of the routing table, at most
+ * --sync-rate-limit per second as upstream's sync queue (the DataPlane swaps it in at once), "Sync" events on Ingresses as ingress-nginx's store records
  * them, a RELOAD event on the controller pod when servers or locations change, and the status
  * sync every --status-update-interval while leading.
  */
@@ -32,6 +32,8 @@ export interface ControllerOptions {
   /** ns/name of the ConfigMap with the nginx configuration. */
   configMap: string;
   disableSyncEvents: boolean;
+  /** Syncs per second at most. */
+  syncRateLimit: number;
 }
 
 const INGRESS_CLASS_ANNOTATION = "kubernetes.io/ingress.class";
@@ -147,16 +149,21 @@ export class IngressController {
 
   private sslRedirect = true;
 
+  /** --sync-rate-limit (0.3/s, burst 1): changes that arrive meanwhile are coalesced into the next sync. */
   private scheduleSync(): void {
     if (!this.started || this.syncTimer) return;
+    const wait = Math.max(0, this.lastSync + 1000 / this.o.syncRateLimit - performance.now());
     this.syncTimer = setTimeout(() => {
       this.syncTimer = undefined;
       this.sync();
-    }, 100);
+    }, wait);
   }
+
+  private lastSync = -Infinity;
 
   /** One rebuild; a bad object costs its own routes only (buildRoutingTable never throws on input). */
   private sync(): void {
+    this.lastSync = performance.now();
     const bySvc = new Map<string, EndpointSlice[]>();
     for (const s of this.slices.items.values()) {
       const svc = s.metadata.labels?.["kubernetes.io/service-name"];

@@ -3,7 +3,8 @@
  * flags (--election-id, --controller-class, --ingress-class, --watch-ingress-without-class,
  * --configmap, --publish-status-address, --report-node-internal-ip-address, --update-status,
  * --status-update-interval, --http-port, --https-port, --healthz-port, --apiserver-host,
- * --kubeconfig, --disable-leader-election, --election-ttl, --disable-sync-events; the others
+ * --kubeconfig, --disable-leader-election, --election-ttl, --disable-sync-events,
+ * --sync-rate-limit; the others
  * minikube passes are accepted and have no effect here). HTTP and HTTPS on $POD_IP, /healthz on
  * $POD_IP:10254; the routing is ../ingress-nginx/.
  *
@@ -116,6 +117,7 @@ async function main(): Promise<void> {
     useNodeInternalIP: bool("report-node-internal-ip-address", false),
     configMap: str("configmap", ""),
     disableSyncEvents: bool("disable-sync-events", false),
+    syncRateLimit: Number(flags.get("sync-rate-limit")) > 0 ? Number(flags.get("sync-rate-limit")) : 0.3,
   });
   const stop = new AbortController();
   klog("I", "nginx.go:273", structured("Starting NGINX Ingress controller"));
