@@ -37,9 +37,9 @@ export class Auditor {
     return { id: auditId(() => this.rng.int(256)), received: this.clock.now() };
   }
 
-  /** Writes the ResponseComplete event of a request. Requests that never got a user (a credential refused) are written as system:anonymous's, as upstream does for 401s. */
+  /** Writes the ResponseComplete event of a request. A request whose credential was refused (401) has an empty user, as upstream's. */
   complete(rec: AuditRecord & { received: number }, facts: RequestFacts, code: number): void {
-    const user = rec.user ?? { name: "system:anonymous", groups: ["system:unauthenticated"] };
+    const user = rec.user;
     const impersonated = rec.impersonatedUser && rec.impersonatedUser !== rec.user ? rec.impersonatedUser : undefined;
     const event: AuditEvent = {
       kind: "Event",
@@ -49,7 +49,7 @@ export class Auditor {
       stage: "ResponseComplete",
       requestURI: facts.requestURI,
       verb: facts.attrs.verb,
-      user: auditUser(user),
+      user: user ? auditUser(user) : {},
       ...(impersonated ? { impersonatedUser: auditUser(impersonated) } : {}),
       sourceIPs: facts.sourceIPs,
       ...(facts.userAgent ? { userAgent: facts.userAgent } : {}),

@@ -15,8 +15,9 @@ export interface ObjectReference {
   subresource?: string;
 }
 
+/** Empty for a request whose credential was refused (401): no one was authenticated. */
 export interface AuditUser {
-  username: string;
+  username?: string;
   uid?: string;
   groups?: string[];
   extra?: Record<string, string[]>;

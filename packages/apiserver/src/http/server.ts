@@ -118,15 +118,21 @@ export class HttpFront {
 
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, probeOnly: boolean): Promise<void> {
     const url = new URL(req.url ?? "/", "http://apiserver");
+    const audit = this.auditUpgrade(req, url);
     let status: Status;
     try {
-      if (probeOnly) throw probePortForbidden(req.method ?? "GET", url);
-      const user = await this.identify(req);
+      if (probeOnly) {
+        audit.who.authenticated = ANONYMOUS;
+        throw probePortForbidden(req.method ?? "GET", url);
+      }
+      const user = await this.identify(req, audit.who);
+      audit.who.user = user;
       // A wire connection carries many requests, each authorized on its own (auth/wire-authorization.ts);
       // opening one only takes an authenticated user.
       if (!user.groups.includes(AUTHENTICATED)) throw forbiddenError(user, requestAttributes(req.method ?? "GET", url.pathname, parseRequestPath(url.pathname), url.searchParams), "");
       if (url.pathname === WIRE_PATH && this.wireUpgrade) {
         this.o.wireUsers.set(req, user);
+        audit.done(101);
         return this.wireUpgrade(req, socket, head);
       }
       const info = parseRequestPath(url.pathname);
@@ -134,12 +140,15 @@ export class HttpFront {
         // Upstream authorizes the WebSocket GET as create on pods/exec (pods/attach, pods/portforward), as the SPDY POST.
         this.o.authorization.check(user, requestAttributes("POST", url.pathname, info, url.searchParams));
         const { namespace, name, subresource } = info;
-        return await this.o.authorization.runAs(user, () => proxyPodUpgrade(req, socket, head, this.o.api, namespace, name, subresource, this.kubelet));
+        await this.o.authorization.runAs(user, () => proxyPodUpgrade(req, socket, head, this.o.api, namespace, name, subresource, this.kubelet));
+        audit.done(101);
+        return;
       }
       status = toStatus(notFoundPath());
     } catch (e) {
       status = toStatus(e);
     }
+    audit.done(status.code, status);
     const body = JSON.stringify(status);
     socket.end(`HTTP/1.1 ${status.code} ${STATUS_CODES[status.code] ?? ""}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
   }
@@ -154,6 +163,42 @@ export class HttpFront {
     const authz = this.o.authorization;
     if (!authz.canDecideNow(user)) await authz.waitForSync();
     return impersonate(distinctHeaders(req.headersDistinct), user, authz.authorizer);
+  }
+
+  /**
+   * The audit event of an upgrade (exec, attach, port-forward, a wire connection): 101 once the
+   * connection is handed over, else the Status it was refused with. exec/attach/portforward are
+   * audited as creates of the subresource, as upstream authorizes them.
+   */
+  private auditUpgrade(req: IncomingMessage, url: URL): { who: { authenticated?: UserInfo; user?: UserInfo }; done(code: number, status?: Status): void } {
+    const who: { authenticated?: UserInfo; user?: UserInfo } = {};
+    const auditor = this.o.auditor;
+    if (!auditor) return { who, done: () => undefined };
+    const rec = auditor.begin();
+    const info = parseRequestPath(url.pathname);
+    const asCreate = info.kind === "resource" && info.subresource !== undefined;
+    let written = false;
+    return {
+      who,
+      done: (code, status) => {
+        if (written) return;
+        written = true;
+        if (who.authenticated) rec.user = who.authenticated;
+        if (who.user) rec.impersonatedUser = who.user;
+        if (status) rec.status = { message: status.message, reason: status.reason };
+        auditor.complete(
+          rec,
+          {
+            requestURI: req.url ?? "/",
+            attrs: requestAttributes(asCreate ? "POST" : (req.method ?? "GET"), url.pathname, info, url.searchParams),
+            ...(info.kind === "resource" ? { apiVersion: info.version } : {}),
+            sourceIPs: sourceIp(req.socket.remoteAddress),
+            ...(req.headers["user-agent"] ? { userAgent: req.headers["user-agent"] } : {}),
+          },
+          code,
+        );
+      },
+    };
   }
 
   /** Starts the audit event of an HTTP request; it is written when the response is done (watches: when they end). */
@@ -230,6 +275,7 @@ export class HttpFront {
       if (probeOnly) {
         // No credential can be checked here, so nothing but the public probes is answered, for
         // anyone, whatever RBAC grants system:anonymous.
+        who.authenticated = ANONYMOUS;
         if (!isProbe(req.method ?? "GET", path)) throw probePortForbidden(req.method ?? "GET", url);
         user = ANONYMOUS;
       } else user = await this.identify(req, who);

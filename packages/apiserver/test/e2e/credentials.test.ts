@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
@@ -76,7 +76,7 @@ beforeAll(async () => {
     process.execPath,
     [MAIN, "--name", "apiserver-credentials", "--storage", "memory", "--bind-address", IP, "--port", String(TLS_PORT), "--log-level", "warn",
       "--tls-cert-file", join(dir, "tls.crt"), "--tls-private-key-file", join(dir, "tls.key"), "--client-ca-file", join(dir, "ca.crt"),
-      "--insecure-port", String(PROBE_PORT), "--component-status", ""],
+      "--insecure-port", String(PROBE_PORT), "--component-status", "", "--audit-log-path", join(dir, "audit.log")],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   proc.stdout!.on("data", (d: Buffer) => (output += d.toString()));
@@ -159,5 +159,30 @@ describe("the plain-HTTP probe port (--insecure-port beside TLS)", () => {
     expect(upgrade.code).toBe(403);
     const names = (JSON.parse((await call("https", TLS_PORT, "/api/v1/namespaces", { client: admin })).body) as { items: { metadata: { name: string } }[] }).items.map((n) => n.metadata.name);
     expect(names).not.toContain("plain");
+  });
+});
+
+describe("the audit log (--audit-log-path) records each attempt and who made it", () => {
+  it("401s with no user, anonymous 403s, the admin's 201; never a credential", async () => {
+    type Event = { verb: string; requestURI: string; user: { username?: string }; sourceIPs: string[]; responseStatus: { code: number; reason?: string } };
+    let events: Event[] = [];
+    for (let i = 0; i < 50; i++) {
+      const text = await readFile(join(dir, "audit.log"), "utf8").catch(() => "");
+      events = text.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as Event);
+      if (events.some((e) => e.requestURI === "/kubemu/wire")) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const creates = events.filter((e) => e.verb === "create" && e.requestURI === "/api/v1/namespaces");
+    const byCode = (code: number) => creates.filter((e) => e.responseStatus.code === code);
+    // expired, foreign-CA, 5 bad Authorization headers: refused before anyone was authenticated.
+    expect(byCode(401).length).toBe(7);
+    expect(byCode(401).every((e) => e.user.username === undefined && e.responseStatus.reason === "Unauthorized")).toBe(true);
+    expect(byCode(403).map((e) => e.user.username)).toEqual(["system:anonymous", "system:anonymous"]); // TLS without a certificate, the probe port
+    expect(byCode(201).map((e) => e.user.username)).toEqual(["kubernetes-admin"]);
+    expect(events.every((e) => e.sourceIPs[0] === "127.0.0.1")).toBe(true);
+    expect(events.find((e) => e.requestURI === "/kubemu/wire")?.responseStatus.code).toBe(403);
+    expect(events.some((e) => /^\/(readyz|healthz|livez|version)/.test(e.requestURI))).toBe(false);
+    const raw = await readFile(join(dir, "audit.log"), "utf8");
+    expect(raw).not.toMatch(/Bearer|Basic|BEGIN CERTIFICATE/);
   });
 });
