@@ -178,6 +178,9 @@ describe.skipIf(!built)("every port of an up cluster refuses unauthenticated wri
     const out = await ok(runKubemu(stateDir, ["--cluster", CLUSTER, "status"], 60_000));
     for (const a of ["apiserver-0", "apiserver-1"]) expect(out).toMatch(new RegExp(`${a}\\s.*running`));
     expect(out).not.toMatch(/8080/);
+    // Fault rules travel the same way: DELETE /kubemu/faults on the API servers' HTTPS port.
+    const healed = await ok(runKubemu(stateDir, ["--cluster", CLUSTER, "heal"], 60_000));
+    for (const a of ["apiserver-0", "apiserver-1"]) expect(healed).toContain(`${a}: fault rules cleared`);
   }, 60_000);
 
   it("POSTs of a Namespace and a Pod, plain and over TLS without a certificate, are refused on every listening port", async () => {
