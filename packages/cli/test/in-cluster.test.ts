@@ -165,6 +165,25 @@ describe("in-cluster config from a pod", { timeout: 150_000 }, () => {
     expect(after.find((x) => x.startsWith("401 "))).toBe("401 Unauthorized");
   });
 
+  it("the seed's curl from a pod: the mounted ca.crt verifies the server, the token and namespace files make the request", async () => {
+    // Seed 001's sequence (tutum/curl), with the address from KUBERNETES_SERVICE_HOST (no cluster DNS here).
+    const script = [
+      "SA=/var/run/secrets/kubernetes.io/serviceaccount",
+      "ls $SA",
+      "TOKEN=$(cat $SA/token)",
+      "NS=$(cat $SA/namespace)",
+      'curl -s -o /dev/null -w "code %{http_code}\\n" --cacert $SA/ca.crt -H "Authorization: Bearer $TOKEN" https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT/api/v1/namespaces/$NS/pods',
+      'curl -s -o /dev/null -w "anonymous %{http_code}\\n" --cacert $SA/ca.crt https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT/api/v1/namespaces/$NS/pods',
+    ].join("; ");
+    const pod = { apiVersion: "v1", kind: "Pod", metadata: { name: "curl", namespace: "default" }, spec: { nodeName: NODE, restartPolicy: "Never", containers: [{ name: "c", image: "tutum/curl", command: ["sh", "-c", script] }] } };
+    await admin.ok(["apply", "-f", "-"], { input: JSON.stringify(pod) });
+    const lines = await eventually(async () => podLog("curl"), (l) => l.some((x) => x.startsWith("anonymous ")), `the curl pod's output\n${dump()}`, 60_000);
+    expect(lines.slice(0, 3)).toEqual(["ca.crt", "namespace", "token"]);
+    // The permissive binding of the test above is in place; anonymous is refused (system:anonymous may not list pods).
+    expect(lines).toContain("code 200");
+    expect(lines).toContain("anonymous 403");
+  });
+
   it("the local-path provisioner from up's addon (no API address or token volume of its own) provisions a claim in-cluster", async () => {
     const addon = localPathStorage();
     const objects = addon.filter((a) => a.object.kind !== "Deployment").map((a) => a.object);
