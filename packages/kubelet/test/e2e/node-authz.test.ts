@@ -110,6 +110,13 @@ describe("Node authorizer and NodeRestriction with real kubelets", () => {
     expect(foreign.stderr).toContain('serviceaccounts "default" is forbidden: node requested token bound to a pod scheduled on a different node');
     const unbound = await asKubemu.run(["create", "token", "default"]);
     expect(unbound.stderr).toContain('serviceaccounts "default" is forbidden: node requested token not bound to a pod');
+    // The other node's pod: not its status, not an eviction (both authorized for nodes, refused by NodeRestriction).
+    const m02Pod = await c.admin.ok(["get", "pod", "on-m02", "-o", "json"]);
+    const status = await asKubemu.run(["replace", "--raw", "/api/v1/namespaces/default/pods/on-m02/status", "-f", "-"], { input: m02Pod });
+    expect(status.stderr).toContain('pods "on-m02" is forbidden: node "kubemu" can only update pod status for pods with spec.nodeName set to itself');
+    const eviction = { apiVersion: "policy/v1", kind: "Eviction", metadata: { name: "on-m02", namespace: "default" } };
+    const evict = await asKubemu.run(["create", "--raw", "/api/v1/namespaces/default/pods/on-m02/eviction", "-f", "-"], { input: JSON.stringify(eviction) });
+    expect(evict.stderr).toContain('pods "on-m02" is forbidden: node kubemu can only evict pods with spec.nodeName set to itself');
     const deletePod = await asKubemu.run(["delete", "pod", "on-m02", "--wait=false"]);
     expect(deletePod.stderr).toContain('pods "on-m02" is forbidden: node "kubemu" can only delete pods with spec.nodeName set to itself');
   }, 60_000);
