@@ -6,7 +6,10 @@
  * Secret (`curl --resolve`), the 404 default backend, a broken Ingress that routes nothing while
  * the rest keep working; ADDRESS, Sync events and access-log lines.
  * The controller reaches the API with --apiserver-host (this test cluster serves plain HTTP).
- * No kube-proxy runs (the controller proxies to pod IPs itself), so nothing here binds ClusterIPs.
+ * kube-proxy serves the controller's NodePort (the seed's `<node IP>:<nodePort>` access); every
+ * other Service, and `kubernetes`, is labelled service.kubernetes.io/service-proxy-name=none and
+ * the controller's Service gets ClusterIP 127.96.232.80, so this cluster binds only addresses of
+ * the ingress helper's range on the shared host (the controller proxies to pod IPs itself).
  * Subnets: etcd 127.1.180.x, API 127.1.181.x, scheduler/controller-managers 127.1.182.x, node
  * 127.1.185.1, pods 127.232.1.0/24.
  */
@@ -20,6 +23,7 @@ import { eventually, KubeletHarness } from "../../kubelet/test/e2e/harness.js";
 import { ingressNginx } from "../src/addons/ingress-nginx.js";
 
 const MANAGER_MAIN = fileURLToPath(new URL("../../controller-manager/dist/main.js", import.meta.url));
+const PROXY_MAIN = fileURLToPath(new URL("../../kube-proxy/dist/main.js", import.meta.url));
 const PROGRAM = fileURLToPath(new URL("../../images/dist/programs/nginx-ingress-controller.js", import.meta.url));
 const run = promisify(execFile);
 
@@ -45,6 +49,8 @@ apiVersion: v1
 kind: Service
 metadata:
   name: svc-${label}
+  labels:
+    service.kubernetes.io/service-proxy-name: none
 spec:
   selector:
     category: ${label}
@@ -189,7 +195,7 @@ const logs = () => h.kubectl.ok(["logs", "-n", "ingress-nginx", controllerPod]);
 const diagnostics = async () => `${await logs().catch((e: Error) => e.message)}\n${h.output("kubelet-ingress").slice(-3000)}`;
 
 beforeAll(async () => {
-  for (const f of [MANAGER_MAIN, PROGRAM]) if (!existsSync(f)) throw new Error(`${f} is missing: run "npx tsc -b" before these tests`);
+  for (const f of [MANAGER_MAIN, PROXY_MAIN, PROGRAM]) if (!existsSync(f)) throw new Error(`${f} is missing: run "npx tsc -b" before these tests`);
   await h.start();
   const urls = h.cluster.apiservers.map((a) => a.url).join(",");
   h.cluster.spawn("controller-manager-1", [
@@ -197,8 +203,12 @@ beforeAll(async () => {
     "--controllers", "deployment-controller,replicaset-controller,endpointslice-controller",
   ]);
   await h.cluster.waitReady("http://127.1.182.3:10257");
+  await h.kubectl.ok(["label", "service", "kubernetes", "service.kubernetes.io/service-proxy-name=none"]);
+  h.cluster.spawn("kube-proxy-ingress", [PROXY_MAIN, "--name", "kube-proxy-ingress", "--node-name", "ingress", "--node-ip", NODE_IP, "--apiserver-urls", urls, "--log-level", "info"]);
   // The addon as `kubemu addons enable ingress` creates it; the pod talks plain HTTP to this test API server.
   const objects = ingressNginx().map((a) => a.object);
+  const svc = objects.find((o) => o.kind === "Service") as unknown as { spec: { clusterIP?: string } };
+  svc.spec.clusterIP = "127.96.232.80";
   const deploy = objects.find((o) => o.kind === "Deployment") as unknown as { spec: { template: { spec: { containers: { args: string[] }[] } } } };
   deploy.spec.template.spec.containers[0]!.args.push(`--apiserver-host=${h.cluster.apiservers[0]!.url}`, "--status-update-interval=5");
   await h.kubectl.ok(["apply", "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }) });
@@ -225,6 +235,14 @@ describe("ingress-nginx (seed 003's Ingress lab)", () => {
         throw new Error(`${e.message}\n${await diagnostics()}`);
       });
     }
+    // The seed's way in: the controller's NodePort on the node.
+    const svcs = await h.kubectl.ok(["get", "service", "-n", "ingress-nginx", "ingress-nginx-controller"]);
+    const m = /ingress-nginx-controller\s+NodePort\s+127\.96\.232\.80\s+<none>\s+80:(\d+)\/TCP,443:(\d+)\/TCP\s+/.exec(svcs);
+    expect(m, svcs).not.toBeNull();
+    await eventually(() => hit(`:${m![1]}/customer`), (b) => b === "Hostname : pod-customer\n", "NodePort /customer", 30_000).catch(async (e: Error) => {
+      throw new Error(`${e.message}\n${h.output("kube-proxy-ingress").slice(-3000)}`);
+    });
+    expect(body(await curl(["-k", `https://${NODE_IP}:${m![2]}/order`]))).toBe("Hostname : pod-order\n");
     const ing = await eventually(() => h.kubectl.ok(["get", "ingress", "service-loadbalancing"]), (s) => s.includes(NODE_IP), "ADDRESS", 40_000);
     expect(ing).toMatch(/^NAME\s+CLASS\s+HOSTS\s+ADDRESS\s+PORTS\s+AGE\n/);
     expect(ing).toMatch(new RegExp(`service-loadbalancing\\s+nginx\\s+\\*\\s+${NODE_IP.replace(/\./g, "\\.")}\\s+80\\s+`));
