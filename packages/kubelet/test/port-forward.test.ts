@@ -5,11 +5,14 @@
  * the pair timeout, a malformed frame on one pair, and many pairs at once.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createServer as createHttpServer } from "node:http";
 import { createServer, type Server, type Socket } from "node:net";
+import { WebSocket } from "ws";
 import { Duplex } from "node:stream";
 import { silentLogger } from "@kubemu/common";
 import { RstStatus } from "../src/streaming/spdy/frames.js";
-import { checkStreamHeaders, forwardErrorText, servePortForward } from "../src/streaming/port-forward.js";
+import { checkStreamHeaders, forwardErrorText, portForwardUpgradeHandler, servePortForward } from "../src/streaming/port-forward.js";
+import { parsePortsQuery } from "../src/streaming/port-forward-channels.js";
 import { duplexPair, TestSpdyClient } from "./spdy-client.js";
 
 const POD_IP = "127.1.197.2";
@@ -163,5 +166,55 @@ describe("port forwarding over SPDY", () => {
     const pairs = await Promise.all(Array.from({ length: 60 }, (_, i) => openPair(client, echoPort, String(i))));
     pairs.forEach((p, i) => client.send(p.data, `payload ${i} `.repeat(500)));
     await client.until(() => pairs.every((p, i) => client.text(p.data) === `payload ${i} `.repeat(500)), "every echo", 15_000);
+  });
+});
+
+describe("port forwarding over the WebSocket channel protocols (client-node's)", () => {
+  /** A kubelet-like server with the /portForward handler on 127.1.197.1; answers the first messages of a session. */
+  async function session(protocol: string, query: string, send: (ws: WebSocket) => void, until: (msgs: { channel: number; data: Buffer }[]) => boolean) {
+    const http = createHttpServer();
+    http.on("upgrade", portForwardUpgradeHandler({ log: silentLogger, target: () => target }));
+    await new Promise<void>((r) => http.listen(0, "127.1.197.1", r));
+    const port = (http.address() as { port: number }).port;
+    const ws = new WebSocket(`ws://127.1.197.1:${port}/portForward/default/web?${query}`, [protocol]);
+    const msgs: { channel: number; data: Buffer }[] = [];
+    try {
+      await new Promise<void>((resolve, reject) => {
+        ws.on("open", () => send(ws));
+        ws.on("message", (d: Buffer, binary: boolean) => {
+          if (binary) msgs.push({ channel: d[0]!, data: d.subarray(1) });
+          else msgs.push({ channel: d.toString().charCodeAt(0) - 48, data: Buffer.from(d.toString().slice(1), "base64") });
+          if (until(msgs)) resolve();
+        });
+        ws.on("error", reject);
+        setTimeout(() => reject(new Error(`no answer: ${JSON.stringify(msgs.map((m) => [m.channel, m.data.toString()]))}`)), 5000);
+      });
+    } finally {
+      ws.terminate();
+      http.close();
+    }
+    return msgs;
+  }
+  const text = (msgs: { channel: number; data: Buffer }[], channel: number) => Buffer.concat(msgs.filter((m) => m.channel === channel).map((m) => m.data)).toString("latin1");
+  const portLE = (p: number) => Buffer.from([p & 0xff, p >> 8]).toString("latin1");
+
+  it("v4.channel.k8s.io: each channel starts with the port (little-endian), data goes both ways", async () => {
+    const msgs = await session("v4.channel.k8s.io", `port=${echoPort}`, (ws) => ws.send(Buffer.concat([Buffer.from([0]), Buffer.from("ping over channels")])), (m) => text(m, 0).endsWith("ping over channels"));
+    expect(text(msgs, 0)).toBe(portLE(echoPort) + "ping over channels");
+    expect(text(msgs, 1)).toBe(portLE(echoPort));
+  });
+
+  it("v4.base64.channel.k8s.io, and a closed port's text on its error channel", async () => {
+    const msgs = await session("v4.base64.channel.k8s.io", `port=${echoPort}&port=${closedPort}`, (ws) => ws.send("0" + Buffer.from("b64").toString("base64")), (m) => text(m, 0).endsWith("b64") && text(m, 3).length > 2);
+    expect(text(msgs, 0)).toBe(portLE(echoPort) + "b64");
+    expect(text(msgs, 3)).toBe(portLE(closedPort) + forwardErrorText(target, closedPort, Object.assign(new Error("x"), { code: "ECONNREFUSED" })));
+  });
+
+  it("checks the port query as upstream", () => {
+    expect(parsePortsQuery(new URLSearchParams("port=80&port=8080,9090"))).toEqual([80, 8080, 9090]);
+    expect(parsePortsQuery(new URLSearchParams(""))).toBe('query parameter "port" is required');
+    expect(parsePortsQuery(new URLSearchParams("port="))).toBe('query parameter "port" cannot be empty');
+    expect(parsePortsQuery(new URLSearchParams("port=0"))).toBe('port "0" must be > 0');
+    expect(parsePortsQuery(new URLSearchParams("port=x"))).toBe('unable to parse "x" as a port: strconv.ParseUint: parsing "x": invalid syntax');
   });
 });

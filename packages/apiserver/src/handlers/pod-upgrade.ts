@@ -18,6 +18,13 @@ import { kubeletAddress, logContainer } from "./pod-log.js";
 /** Headers that belong to the hop to the API server, not to the kubelet. */
 const HOP_HEADERS = new Set(["host", "authorization", "content-length", "impersonate-user", "impersonate-group", "impersonate-uid"]);
 
+/** PodPortForwardOptions' `ports` become the kubelet's `port` parameters, as upstream's streamParams writes them. */
+function portForwardQuery(q: URLSearchParams): URLSearchParams {
+  const out = new URLSearchParams();
+  for (const v of q.getAll("ports")) for (const p of v.split(",")) out.append("port", p);
+  return out;
+}
+
 /** A plain (not upgrading) request to exec, attach or portforward: upstream's 400 once the pod is found. */
 export async function refuseWithoutUpgrade(api: ResourceApi, namespace: string, name: string): Promise<never> {
   await api.get(api.resolve({ group: "", version: "v1", resource: "pods", namespace, name }));
@@ -36,7 +43,7 @@ export async function proxyPodUpgrade(req: IncomingMessage, socket: Duplex, head
   // The node's address from the watch cache (resourceVersion 0), as upstream's kubelet connection info getter reads it.
   const node = (await api.get(api.resolve({ group: "", version: "v1", resource: "nodes", name: pod.spec.nodeName }), "0")) as Node;
   const { host, port } = kubeletAddress(node);
-  const query = new URLSearchParams(url.searchParams);
+  const query = forward ? portForwardQuery(url.searchParams) : new URLSearchParams(url.searchParams);
   query.delete("container");
   const path = forward
     ? `/portForward/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}${String(query) ? `?${query}` : ""}`

@@ -19,17 +19,15 @@ import type { Logger } from "@kubemu/common";
 import { RstStatus } from "./spdy/frames.js";
 import { SpdySession, type SpdyStream } from "./spdy/session.js";
 import { acceptSpdy, isSpdyUpgrade, isWebSocketUpgrade, refuse } from "./upgrade.js";
+import { forwardErrorText, type PortForwardTarget } from "./port-forward-target.js";
+
+export { dialErrorText, forwardErrorText, type PortForwardTarget } from "./port-forward-target.js";
+import { parsePortsQuery, PORT_FORWARD_CHANNEL_PROTOCOLS, serveChannelPortForward } from "./port-forward-channels.js";
 
 /** kubectl 1.31+'s WebSocket subprotocol: the SPDY byte stream carried in binary messages. */
 export const PORT_FORWARD_WEBSOCKET_PROTOCOL = "SPDY/3.1+portforward.k8s.io";
 /** The X-Stream-Protocol-Version of port forwarding over plain SPDY. */
 export const PORT_FORWARD_PROTOCOL = "portforward.k8s.io";
-
-/** Where a pod's ports are: its sandbox (pod UID here) and its IP. */
-export interface PortForwardTarget {
-  sandboxId: string;
-  podIP: string;
-}
 
 export interface PortForwardOptions {
   log: Logger;
@@ -42,30 +40,6 @@ export interface PortForwardOptions {
 }
 
 const STREAM_CREATION_TIMEOUT_MS = 30_000;
-
-/** Go's net error text for a failed dial (what containerd's message ends with). */
-export function dialErrorText(e: NodeJS.ErrnoException): string {
-  switch (e.code) {
-    case "ECONNREFUSED":
-      return "connect: connection refused";
-    case "EHOSTUNREACH":
-      return "connect: no route to host";
-    case "ENETUNREACH":
-      return "connect: network is unreachable";
-    case "ETIMEDOUT":
-      return "i/o timeout";
-    case "EADDRNOTAVAIL":
-      return "connect: cannot assign requested address";
-    default:
-      return e.message;
-  }
-}
-
-/** The text upstream's kubelet writes on the error stream when the runtime cannot connect. */
-export function forwardErrorText(t: PortForwardTarget, port: number, e: NodeJS.ErrnoException): string {
-  const inner = `failed to connect to ${t.podIP}:${port} inside namespace "${t.sandboxId}", IPv4: dial tcp4 ${t.podIP}:${port}: ${dialErrorText(e)}`;
-  return `error forwarding port ${port} to pod ${t.sandboxId}, uid : failed to execute portforward in network namespace "host": ${inner}`;
-}
 
 /** Checks a new stream's headers as upstream's httpStreamReceived; a string is the refusal. */
 export function checkStreamHeaders(s: { header(name: string): string | undefined }): string | undefined {
@@ -199,13 +173,15 @@ export interface PortForwardDeps {
 /**
  * The kubelet's `/portForward/<ns>/<pod>[/<uid>]`: kubectl's WebSocket tunnel
  * (`SPDY/3.1+portforward.k8s.io`, binary messages concatenated into the SPDY byte stream, split
- * anywhere) or a plain `Upgrade: SPDY/3.1` with `X-Stream-Protocol-Version: portforward.k8s.io`.
+ * anywhere), a plain `Upgrade: SPDY/3.1` with `X-Stream-Protocol-Version: portforward.k8s.io`, or
+ * the WebSocket channel protocols with `?port=` (port-forward-channels.ts).
  */
 export function portForwardUpgradeHandler(d: PortForwardDeps): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
   // ws refuses "SPDY/3.1+portforward.k8s.io" as a subprotocol ("/" is not a token character), so
   // the offer is checked here, taken off the request, and the answer added to the 101's headers.
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
   wss.on("headers", (headers) => headers.push(`Sec-WebSocket-Protocol: ${PORT_FORWARD_WEBSOCKET_PROTOCOL}`));
+  const channelWss = new WebSocketServer({ noServer: true, perMessageDeflate: false, handleProtocols: (offered) => [...offered].find((p) => PORT_FORWARD_CHANNEL_PROTOCOLS.includes(p)) ?? false });
   return (req, socket, head) => {
     const url = new URL(req.url ?? "/", "http://kubelet");
     const parts = url.pathname.split("/").slice(2).map(decodeURIComponent);
@@ -221,9 +197,21 @@ export function portForwardUpgradeHandler(d: PortForwardDeps): (req: IncomingMes
       return;
     }
     if (!isWebSocketUpgrade(req)) return refuse(socket, 400, "unable to upgrade: missing upgrade headers in request");
-    const offered = (req.headers["sec-websocket-protocol"] ?? "").split(",").map((p) => p.trim());
-    // Refused before the handshake, so that a client offering something else falls back to SPDY.
-    if (!offered.includes(PORT_FORWARD_WEBSOCKET_PROTOCOL)) return refuse(socket, 400, `unable to upgrade: only the WebSocket subprotocol ${PORT_FORWARD_WEBSOCKET_PROTOCOL} is served`);
+    const offered = (req.headers["sec-websocket-protocol"] ?? "").split(",").map((p) => p.trim()).filter(Boolean);
+    if (!offered.includes(PORT_FORWARD_WEBSOCKET_PROTOCOL)) {
+      // The channel protocols (no SPDY inside), with the ports in the query.
+      if (offered.length > 0 && !offered.some((p) => PORT_FORWARD_CHANNEL_PROTOCOLS.includes(p))) {
+        // Refused before the handshake, so that kubectl falls back to SPDY.
+        return refuse(socket, 400, `unable to upgrade: served WebSocket subprotocols: ${[PORT_FORWARD_WEBSOCKET_PROTOCOL, ...PORT_FORWARD_CHANNEL_PROTOCOLS].join(", ")}`);
+      }
+      const ports = parsePortsQuery(url.searchParams);
+      if (typeof ports === "string") return refuse(socket, 400, ports);
+      channelWss.handleUpgrade(req, socket, head, (ws) => {
+        log.info({ transport: ws.protocol || "websocket" }, "port forwarding");
+        serveChannelPortForward(ws, ports, { target, log });
+      });
+      return;
+    }
     delete req.headers["sec-websocket-protocol"];
     wss.handleUpgrade(req, socket, head, (ws) => {
       (socket as Partial<Socket>).setNoDelay?.(true);

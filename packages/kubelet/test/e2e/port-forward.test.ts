@@ -6,6 +6,7 @@
  * (`SPDY/3.1+portforward.k8s.io`) and plain SPDY (KUBECTL_PORT_FORWARD_WEBSOCKETS=false, and
  * kubectl 1.28, which knows nothing else); exec (stdin, exit code, -it with its resize stream), cp
  * and attach over SPDY (KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false, and kubectl 1.28).
+ * Also @kubernetes/client-node's PortForward (the WebSocket channel protocol).
  * Subnets: etcd 127.1.190.x, API 127.1.191.x, scheduler 127.1.192.x, node 127.1.195.1,
  * kubectl's local listeners 127.1.196.1, pods 127.233.1.0/24.
  */
@@ -16,6 +17,8 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { connect } from "node:net";
 import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import * as k8s from "@kubernetes/client-node";
 import { Kubectl, pinnedKubectl } from "../../../apiserver/test/e2e/kubectl-run.js";
 import { shellQuote } from "../../src/streaming/exec.js";
 import { eventually, kubeletHarnessForFile } from "./harness.js";
@@ -197,6 +200,28 @@ describe("kubectl port-forward", () => {
     const dep = await portForward(["deploy/web", ":80"], { env: SPDY });
     expect((await get(dep.ports[0]!, "/")).body).toBe("hello from web\n");
   }, 90_000);
+
+  it("@kubernetes/client-node's PortForward: the WebSocket channel protocol, the port in the query", async () => {
+    const kc = new k8s.KubeConfig();
+    // client-node 1.x refuses plain HTTP unless TLS verification is explicitly off.
+    kc.loadFromOptions({
+      clusters: [{ name: "e2e", server: h.cluster.apiservers[0]!.url, skipTLSVerify: true }],
+      users: [{ name: "e2e" }],
+      contexts: [{ name: "e2e", cluster: "e2e", user: "e2e" }],
+      currentContext: "e2e",
+    });
+    const [out, err, input] = [new PassThrough(), new PassThrough(), new PassThrough()];
+    let got = "";
+    out.on("data", (d: Buffer) => (got += d.toString()));
+    const ws = (await new k8s.PortForward(kc).portForward("default", "web", [80], out, err, input)) as { close(): void };
+    try {
+      input.write("GET / HTTP/1.0\r\nHost: web\r\n\r\n");
+      await eventually(async () => got, (g) => g.includes("hello from web"), "nginx's answer through client-node's tunnel", 20_000);
+      expect(got).toMatch(/^HTTP\/1.1 200 OK\r\n/);
+    } finally {
+      ws.close();
+    }
+  }, 60_000);
 
   it("a closed port: kubectl prints the kubelet's error text (containerd's shape)", async () => {
     for (const o of [{}, { env: SPDY }]) {
