@@ -18,7 +18,6 @@ export interface KubeletConfig extends ComponentConfig {
   nodeName: string;
   nodeIp: string;
   /** The cluster this node belongs to (minikube.k8s.io/name): the first node's name. */
-  clusterName: string;
   podCidr: string | undefined;
   nodeLabels: Record<string, string>;
   capacity: { cpu: string; memory: string; ephemeralStorage: string | undefined; pods: string };
@@ -44,7 +43,6 @@ function kubeletCommand(): Command {
   return componentCommand("kubemu-kubelet", "the node agent: registers the Node, heartbeats, and runs the pods bound to it as sandboxed processes", { port: 10250 })
     .requiredOption("--node-name <name>", "the Node's name")
     .requiredOption("--node-ip <ip>", "the node's InternalIP (a 127.0.0.0/8 address); serves on it")
-    .option("--cluster-name <name>", "the cluster's name (minikube.k8s.io/name; default: the node name without its -mNN suffix)")
     .option("--pod-cidr <cidr>", "the node's pod CIDR (a /24 in 127.0.0.0/8); pod IPs come from it")
     .option("--node-labels <labels>", "extra labels, key=value,key2=value2", "")
     .option("--capacity-cpu <cpus>", "cpu capacity the node reports (default: the host's CPUs)")
@@ -78,12 +76,6 @@ export function parseLabels(text: string): Record<string, string> {
     out[key] = value;
   }
   return out;
-}
-
-/** minikube's naming: the first node is the cluster's name, the others `<cluster>-mNN`. */
-export function clusterNameOf(nodeName: string): string {
-  const m = /^(.+)-m\d{2,}$/.exec(nodeName);
-  return m ? m[1]! : nodeName;
 }
 
 function quantityFlag(flag: string, value: string): string {
@@ -134,7 +126,6 @@ export function parseKubeletFlags(argv: readonly string[]): KubeletConfig {
     bindAddress,
     nodeName,
     nodeIp,
-    clusterName: o["clusterName"] === undefined ? clusterNameOf(nodeName) : String(o["clusterName"]),
     podCidr,
     nodeLabels: parseLabels(String(o["nodeLabels"])),
     capacity: {

@@ -117,7 +117,7 @@ export async function startKubelet(cfg: KubeletConfig, log: Logger): Promise<Run
     client,
     recorder,
     nodeInformer: self,
-    identity: { nodeName: cfg.nodeName, nodeIp: cfg.nodeIp, clusterName: cfg.clusterName, podCidr: cfg.podCidr, extraLabels: cfg.nodeLabels, kubeletPort: cfg.port },
+    identity: { nodeName: cfg.nodeName, nodeIp: cfg.nodeIp, podCidr: cfg.podCidr, extraLabels: cfg.nodeLabels, kubeletPort: cfg.port },
     host,
     capacity: () => capacity,
     observe: () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { nodeConditions } from "../src/node/conditions.js";
 import { initialNode, reconcileExisting } from "../src/node/node-object.js";
-import { clusterNameOf, parseLabels } from "../src/config.js";
+import { parseLabels } from "../src/config.js";
 import { osImage } from "../src/node/host-info.js";
 
 const ok = { memoryPressure: false, diskPressure: false, pidPressure: false, notReady: undefined };
@@ -30,7 +30,7 @@ describe("node conditions", () => {
 
 describe("node object", () => {
   const host = { machineID: "m", systemUUID: "s", bootID: "b", kernelVersion: "6.1", osImage: "Debian GNU/Linux 12 (bookworm)", architecture: "amd64" };
-  const id = { nodeName: "kubemu-m02", nodeIp: "127.1.70.2", clusterName: "kubemu", podCidr: "127.246.2.0/24", extraLabels: {}, kubeletPort: 10250 };
+  const id = { nodeName: "kubemu-m02", nodeIp: "127.1.70.2", podCidr: "127.246.2.0/24", extraLabels: {}, kubeletPort: 10250 };
   it("the kubelet's labels (not minikube's or kubeadm's: NodeRestriction forbids them), addresses, podCIDR, nodeInfo", () => {
     const n = initialNode(id, host, { cpu: "2", memory: "4Gi", ephemeralStorage: "100Gi", pods: "110" }) as { metadata: { labels: Record<string, string> }; spec: unknown; status: { addresses: unknown; nodeInfo: Record<string, string>; capacity: Record<string, string> } };
     expect(n.metadata.labels).toEqual({ "kubernetes.io/hostname": "kubemu-m02", "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", "beta.kubernetes.io/os": "linux", "beta.kubernetes.io/arch": "amd64" });
@@ -49,8 +49,6 @@ describe("node object", () => {
     expect(reconcileExisting({ metadata: { labels: {} }, spec: {} }, wanted)).toMatchObject({ spec: { podCIDR: "127.246.2.0/24" } });
   });
   it("flag helpers", () => {
-    expect(clusterNameOf("kubemu-m03")).toBe("kubemu");
-    expect(clusterNameOf("kubemu")).toBe("kubemu");
     expect(parseLabels("node-role.kubernetes.io/control-plane=,zone=a")).toEqual({ "node-role.kubernetes.io/control-plane": "", zone: "a" });
     expect(() => parseLabels("bad key=x")).toThrow();
     expect(osImage('NAME="Debian"\nPRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\n')).toBe("Debian GNU/Linux 12 (bookworm)");

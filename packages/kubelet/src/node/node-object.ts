@@ -15,8 +15,6 @@ export const RUNTIME_VERSION = "kubemu://0.1.0";
 export interface NodeIdentity {
   nodeName: string;
   nodeIp: string;
-  /** --cluster-name: the launcher's minikube.k8s.io/name; the kubelet's own labels do not use it. */
-  clusterName: string;
   podCidr: string | undefined;
   /** --node-labels. */
   extraLabels: Record<string, string>;
