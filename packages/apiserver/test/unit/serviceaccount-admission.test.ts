@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { failure, newStore } from "./helpers.js";
 import { mountServiceAccountToken, tokenVolumeSource } from "../../src/admission/serviceaccount.js";
+import { parseArgs } from "../../src/config.js";
 
 const TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount";
 const container = (name: string, extra: Record<string, unknown> = {}) => ({ name, image: "busybox", ...extra });
@@ -140,6 +141,18 @@ describe("ServiceAccount admission", () => {
     const p = await createPod("p", { containers: [container("c")] });
     const updated = (await store.update(pods, "default", "p", { ...p, metadata: { ...p.metadata, labels: { a: "b" } } }, {})) as any;
     expect(updated.spec.volumes).toEqual(p.spec.volumes);
+  });
+
+  it("is off with --disable-admission-plugins ServiceAccount: no account defaulted, nothing mounted", async () => {
+    expect(parseArgs(["--storage", "memory", "--disable-admission-plugins", "ServiceAccount"]).disableAdmissionPlugins).toEqual(["ServiceAccount"]);
+    expect(() => parseArgs(["--storage", "memory", "--disable-admission-plugins", "ServiceAcount"])).toThrow(/unknown admission plugin "ServiceAcount"/);
+    const s = await newStore();
+    const p = (await s.store.create(s.def("", "pods"), "default", { metadata: { name: "p" }, spec: { containers: [container("c")] } })) as any;
+    expect(p.spec.serviceAccountName).toBeUndefined();
+    expect(p.spec.volumes ?? []).toEqual([]);
+    // The deprecated serviceAccount still fills serviceAccountName (the v1 conversion).
+    const q = (await s.store.create(s.def("", "pods"), "default", { metadata: { name: "q" }, spec: { serviceAccount: "robot", containers: [container("c")] } })) as any;
+    expect(q.spec.serviceAccountName).toBe("robot");
   });
 
   it("reuses an existing kube-api-access-* volume (mountServiceAccountToken)", () => {
