@@ -10,9 +10,13 @@
  * so a change in the machine's load hits them alike. Then the ClusterIP takeover time: the
  * holding kube-proxy is SIGKILLed and the time from the signal until a request through the
  * ClusterIP is answered again is measured (the killed one is restarted between rounds).
+ * Then cluster DNS (lib/dns-bench.ts): two coredns processes behind kube-dns (127.96.223.10),
+ * A queries from many concurrent clients straight to one and through the ClusterIP, and the
+ * queries lost when one is SIGKILLed mid-traffic.
  *
  * Options: --samples 5000 (request/response round trips per row), --connects 1000,
- * --transfers 200 (of each kind), --rounds 5, --takeovers 5.
+ * --transfers 200 (of each kind), --rounds 5, --takeovers 5, --dns-seconds 5 (0: no DNS rows),
+ * --dns-clients 64; `--only dns` runs just the DNS rows (results/network-dns.json).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
@@ -21,6 +25,7 @@ import { connect, type Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import { ApiClient, Resources } from "@kubemu/common";
 import { ApiCluster } from "./lib/apiserver-cluster.js";
+import { dnsRows } from "./lib/dns-bench.js";
 import { percentile } from "./lib/load.js";
 import { sleep, spawnChild, stopChild, type Child } from "./lib/procs.js";
 
@@ -45,19 +50,27 @@ interface Options {
   transfers: number;
   rounds: number;
   takeovers: number;
+  dnsSeconds: number;
+  dnsClients: number;
 }
 
 function parseOptions(args: string[]): Options {
-  const o: Options = { samples: 5000, connects: 1000, transfers: 200, rounds: 5, takeovers: 5 };
+  const o: Options = { samples: 5000, connects: 1000, transfers: 200, rounds: 5, takeovers: 5, dnsSeconds: 5, dnsClients: 64 };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const v = Number(args[++i]);
+    if (a === "--dns-seconds" && v === 0) {
+      o.dnsSeconds = 0;
+      continue;
+    }
     if (!Number.isInteger(v) || v <= 0) throw new Error(`${a} needs a positive integer`);
     if (a === "--samples") o.samples = v;
     else if (a === "--connects") o.connects = v;
     else if (a === "--transfers") o.transfers = v;
     else if (a === "--takeovers") o.takeovers = v;
     else if (a === "--rounds") o.rounds = v;
+    else if (a === "--dns-seconds") o.dnsSeconds = v;
+    else if (a === "--dns-clients") o.dnsClients = v;
     else throw new Error(`unknown option ${a}`);
   }
   return o;
@@ -198,8 +211,38 @@ interface ProxyProc {
   child: Child;
 }
 
+/** `--only dns`: the API servers, two kube-proxies and the DNS rows alone. */
+async function runDnsOnly(o: Options): Promise<void> {
+  const result: Record<string, unknown> = { name: "network-dns", date: new Date().toISOString(), loadavg1mAtStart: round(loadavg()[0]!, 2), options: { dnsSeconds: o.dnsSeconds, dnsClients: o.dnsClients } };
+  const cluster = new ApiCluster({ subnet: SUBNET, profile: "fast" });
+  const proxies: Child[] = [];
+  let client: ApiClient | undefined;
+  try {
+    await cluster.start();
+    client = new ApiClient({ name: "bench", endpoints: cluster.apiservers.map((u) => `${u.replace(/^http/, "ws")}/kubemu/wire`) });
+    await client.patch(Resources.services, "default", "kubernetes", "merge", { metadata: { labels: { "service.kubernetes.io/service-proxy-name": "none" } } });
+    await client.create(Resources.services, { apiVersion: "v1", kind: "Service", metadata: { name: "rr", namespace: "default" }, spec: { clusterIP: CLUSTER_IP, ports: [{ name: "tcp", port: 80, targetPort: RR_PORT }] } });
+    for (const i of [1, 2]) {
+      await client.create(Resources.nodes, { apiVersion: "v1", kind: "Node", metadata: { name: `n${i}` }, spec: {}, status: { addresses: [{ type: "InternalIP", address: `${NODE_NET}.${i}` }] } });
+      proxies.push(spawnChild(`kube-proxy-n${i}`, process.execPath, [proxyJs, "--name", `kube-proxy-n${i}`, "--node-name", `n${i}`, "--node-ip", `${NODE_NET}.${i}`, "--apiserver-urls", cluster.apiservers.join(","), "--log-level", "warn"], join(cluster.root, `kube-proxy-n${i}.out`)));
+    }
+    result.dns = await dnsRows(cluster.root, cluster.apiservers[0]!, client, { seconds: o.dnsSeconds, clients: o.dnsClients });
+    result.loadavg1mAtEnd = round(loadavg()[0]!, 2);
+  } finally {
+    await client?.close().catch(() => undefined);
+    for (const p of proxies) await stopChild(p, "SIGTERM", 3000);
+    await cluster.stop();
+  }
+  mkdirSync(fileURLToPath(new URL("./results/", import.meta.url)), { recursive: true });
+  writeFileSync(fileURLToPath(new URL("./results/network-dns.json", import.meta.url)), JSON.stringify(result, null, 2) + "\n");
+  console.log(`BENCH network-dns ${JSON.stringify(result)}`);
+}
+
 export async function run(args: string[]): Promise<void> {
-  const o = parseOptions(args);
+  const only = args.indexOf("--only");
+  if (only >= 0 && args[only + 1] !== "dns") throw new Error("--only takes dns");
+  const o = parseOptions(only >= 0 ? [...args.slice(0, only), ...args.slice(only + 2)] : args);
+  if (only >= 0) return runDnsOnly(o);
   const result: Record<string, unknown> = { name: "network", date: new Date().toISOString(), loadavg1mAtStart: round(loadavg()[0]!, 2), options: o };
   const cluster = new ApiCluster({ subnet: SUBNET, profile: "fast" });
   const children: Child[] = [];
@@ -306,6 +349,8 @@ export async function run(args: string[]): Promise<void> {
     result.clusterIPvsDirect = compare("clusterIP");
     result.nodePortVsDirect = compare("nodePort");
     console.log(`ClusterIP vs direct: ${JSON.stringify(result.clusterIPvsDirect)}; NodePort vs direct: ${JSON.stringify(result.nodePortVsDirect)}`);
+
+    if (o.dnsSeconds > 0) result.dns = await dnsRows(cluster.root, cluster.apiservers[0]!, client, { seconds: o.dnsSeconds, clients: o.dnsClients });
 
     const id = `TCP ${CLUSTER_IP}:80`;
     const takeovers: number[] = [];
