@@ -81,7 +81,7 @@ function ctx(model = cluster(), synced = true): KubernetesContext & { lookups: s
   };
 }
 
-const data = (as: Answer[]) => as.map((a) => `${a.name} ${a.ttl} ${a.type} ${typeof (a as { data?: unknown }).data === "object" ? JSON.stringify((a as { data: unknown }).data) : String((a as { data?: unknown }).data)}`);
+const data = (as: Answer[]) => as.map((a) => `${a.name} ${(a as { ttl?: number }).ttl} ${a.type} ${typeof (a as { data?: unknown }).data === "object" ? JSON.stringify((a as { data: unknown }).data) : String((a as { data?: unknown }).data)}`);
 const SOA = 'cluster.local 30 SOA {"mname":"ns.dns.cluster.local","rname":"hostmaster.cluster.local","serial":1700000000,"refresh":7200,"retry":1800,"expire":86400,"minimum":30}';
 
 describe("coredns kubernetes plugin: records", () => {
