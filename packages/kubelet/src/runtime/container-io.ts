@@ -1,13 +1,13 @@
 /**
- * The stdio of a container started with `stdin: true` (or `tty: true`), held by the kubelet the
- * way containerd's container IO is, so `kubectl attach` can join it later: the container's stdin
- * stays an open pipe (for a tty, the pipe into util-linux `script`, which owns the PTY), and its
- * output goes both to the CRI log and to every attached session. As containerd does, output
- * written while nobody is attached is only in the log (hence kubectl's "If you don't see a
- * command prompt, try pressing enter."). `stdinOnce`: the container's stdin is closed when the
- * first session that carried stdin ends (its stdin closed or the session gone), and stays closed;
- * for a tty container it stays open (containerd's rule: kubectl's "Session ended, resume using
- * 'kubectl attach …'" after a detach).
+ * A container's stdio as `kubectl attach` joins it, held by the kubelet the way containerd's
+ * container IO is: every container's output goes both to the CRI log and to each attached
+ * session; a container started with `stdin: true` keeps its stdin an open pipe (with `tty: true`,
+ * the pipe into util-linux `script`, which owns the PTY) that sessions write to. As containerd
+ * does, output written while nobody is attached is only in the log (hence kubectl's "If you don't
+ * see a command prompt, try pressing enter."). `stdinOnce`: the container's stdin is closed when
+ * the first session that carried stdin ends (its stdin closed or the session gone), and stays
+ * closed; for a tty container it stays open (containerd's rule), so a terminal session that was
+ * left (kubectl closed) can be resumed with `kubectl attach -it`.
  */
 import { readFileSync } from "node:fs";
 import type { Writable } from "node:stream";
@@ -80,7 +80,7 @@ export class ContainerIO {
     }
     this.sinks.add(sink);
     // stdinOnce counts the first session that could write to stdin. As containerd, not for a tty:
-    // kubectl's detach (Ctrl-P Ctrl-Q) ends a terminal session that is meant to be resumed.
+    // a terminal session that ends (kubectl closed; newer kubectls' Ctrl-P Ctrl-Q) is meant to be resumed.
     const once = this.stdinOnce && !this.tty && withStdin && this.stdinOpen && !this.stdinSessionSeen;
     if (withStdin && this.stdinOpen) this.stdinSessionSeen = true;
     let stdinDone = !withStdin;
