@@ -20,6 +20,8 @@ export interface TokenClaims {
     pod?: { name: string; uid: string };
     secret?: { name: string; uid: string };
     node?: { name: string; uid: string };
+    /** An extended token (see tokens.ts): when its requested lifetime ended; upstream warns after it. */
+    warnafter?: number;
   };
 }
 

@@ -33,6 +33,10 @@ const MIN_EXPIRATION_SECONDS = 600;
 const LEGACY_ISSUER = "kubernetes/serviceaccount";
 const MAX_EXPIRATION_SECONDS = 2 ** 32;
 const DEFAULT_EXPIRATION_SECONDS = 3600;
+/** The lifetime the ServiceAccount admission's kube-api-access volume asks for (upstream WarnOnlyBoundTokenExpirationSeconds). */
+const WARN_ONLY_BOUND_TOKEN_EXPIRATION_SECONDS = 3607;
+/** What such a token is signed for instead (upstream ExpirationExtensionSeconds: a year). */
+const EXPIRATION_EXTENSION_SECONDS = 365 * 24 * 3600;
 /** How long past its deletionTimestamp an object still backs a token (go-jose's jwt.DefaultLeeway). */
 const DELETION_LEEWAY_MS = 60_000;
 const BINDABLE_KINDS = ["Pod", "Secret", "Node"] as const;
@@ -79,7 +83,13 @@ export class ServiceAccountTokens {
     }
     const nowMs = this.o.clock.now();
     const now = Math.floor(nowMs / 1000);
-    const exp = now + (expirationSeconds as number);
+    const requestedExp = now + (expirationSeconds as number);
+    // Upstream's --service-account-extend-token-expiration (default on): a pod-bound token for the
+    // API's own audiences asked for the admission plugin's 3607 s is signed for a year, warning
+    // after 3607 s, so a kubelet that stops refreshing does not break its pods within the hour.
+    const extended = ref?.kind === "Pod" && expirationSeconds === WARN_ONLY_BOUND_TOKEN_EXPIRATION_SECONDS && (audiences as string[]).every((a) => this.o.audiences.includes(a));
+    if (extended) claims.warnafter = requestedExp;
+    const exp = extended ? now + EXPIRATION_EXTENSION_SECONDS : requestedExp;
     const token = signToken(
       { aud: audiences as string[], exp, iat: now, iss: this.o.issuer, jti: randomUUID(), "kubernetes.io": claims, nbf: now, sub: `system:serviceaccount:${namespace}:${name}` },
       this.o.signingKey,
@@ -89,7 +99,7 @@ export class ServiceAccountTokens {
       apiVersion: "authentication.k8s.io/v1",
       metadata: { name, namespace, creationTimestamp: iso(nowMs) },
       spec: { audiences, expirationSeconds, boundObjectRef: ref ?? null },
-      status: { token, expirationTimestamp: iso(exp * 1000) },
+      status: { token, expirationTimestamp: iso(requestedExp * 1000) },
     };
   }
 

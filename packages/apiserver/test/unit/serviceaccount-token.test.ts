@@ -71,6 +71,26 @@ describe("service account tokens", () => {
     await expect(tokens.authenticate(bound)).rejects.toThrow(/being deleted/);
   });
 
+  it("extends a pod-bound 3607 s token for the API's audiences to a year, warning after 3607 s (--service-account-extend-token-expiration)", async () => {
+    const { tokens, clock, put } = setup();
+    put("pods", "default", "web-0", "pod-uid-1");
+    const podRef = { kind: "Pod", apiVersion: "v1", name: "web-0", uid: "pod-uid-1" };
+    const claimsOf = (t: string) => JSON.parse(Buffer.from(t.split(".")[1]!, "base64url").toString()) as { exp: number; iat: number; "kubernetes.io": { warnafter?: number } };
+    const tr = await tokens.request("default", "robot", { spec: { expirationSeconds: 3607, boundObjectRef: podRef } });
+    expect((tr.status as { expirationTimestamp: string }).expirationTimestamp).toBe("2026-03-01T01:00:07Z");
+    const c = claimsOf(tokenOf(tr));
+    expect(c.exp - c.iat).toBe(365 * 24 * 3600);
+    expect(c["kubernetes.io"].warnafter).toBe(c.iat + 3607);
+    clock.advance(2 * 3600_000);
+    await expect(tokens.authenticate(tokenOf(tr))).resolves.toBeDefined();
+    // Not extended: another lifetime, no pod binding, or an audience of someone else's.
+    for (const spec of [{ expirationSeconds: 3600, boundObjectRef: podRef }, { expirationSeconds: 3607 }, { expirationSeconds: 3607, boundObjectRef: podRef, audiences: ["vault"] }]) {
+      const other = claimsOf(tokenOf(await tokens.request("default", "robot", { spec })));
+      expect(other.exp - other.iat).toBe(spec.expirationSeconds);
+      expect(other["kubernetes.io"].warnafter).toBeUndefined();
+    }
+  });
+
   it("rejects tokens from another key, issuer or audience, and tampered ones", async () => {
     const { tokens, clock } = setup();
     const now = Math.floor(clock.now() / 1000);
