@@ -71,6 +71,10 @@ describe("Node authorizer and NodeRestriction with real kubelets", () => {
     expect(all.stderr).toContain('secrets is forbidden: User "system:node:kubemu" cannot list resource "secrets" in API group "" in the namespace "default": No Object name found');
     const nodes = await asKubemu.run(["get", "nodes"]);
     expect(nodes.stderr).toContain("node 'kubemu' cannot read all nodes, only its own Node object");
+    // The same decisions through impersonation and an access review (kubectl auth can-i --as).
+    const canI = (what: string) => c.admin.run(["auth", "can-i", "get", what, "--as", "system:node:kubemu", "--as-group", "system:nodes"]);
+    expect((await canI("secret/mine")).stdout.trim()).toBe("yes");
+    expect((await canI("secret/theirs")).stdout.trim()).toBe("no - no relationship found between node 'kubemu' and this object");
   }, 60_000);
 
   it("a claim's volume: the pod mounts it; the node may get its claim and PV, not another's", async () => {
