@@ -5,6 +5,8 @@ import { buildRoutingTable, type RoutingInputs } from "../src/ingress-nginx/rout
 import { route, routeToAlternative, type Decision, type RequestInfo } from "../src/ingress-nginx/match.js";
 import { parseAnnotations } from "../src/ingress-nginx/annotations.js";
 import type { EndpointSlice, Ingress, PathType, Secret, Service } from "../src/ingress-nginx/types.js";
+import { containerArgv, ImageCatalog, matchExecutable } from "../src/catalog.js";
+import { builtinImages } from "../src/builtin.js";
 
 let created = 0;
 function ing(name: string, spec: Ingress["spec"], annotations: Record<string, string> = {}, ns = "default"): Ingress {
@@ -234,5 +236,15 @@ describe("TLS", () => {
     const t = buildRoutingTable(inputs([ing("wrong", { tls: [{ hosts: ["a.com"], secretName: "b-tls" }], rules: [rule("a.com", [["/", "Prefix", "app", 80]])] })], [svc("app")], [slice("app", ["127.232.9.1"])], [tlsSecret("b-tls", await pair("b.com"))]));
     expect(t.servers.get("a.com")!.certificate).toBeUndefined();
     expect(t.warnings.some((w) => w.startsWith('SSL certificate "default/b-tls" does not contain a Common Name or Subject Alternative Name for server "a.com"'))).toBe(true);
+  });
+});
+
+describe("the image", () => {
+  it("minikube's args run /nginx-ingress-controller through dumb-init's entrypoint", () => {
+    const img = new ImageCatalog(builtinImages).resolve("registry.k8s.io/ingress-nginx/controller:v1.15.1");
+    expect(img?.name).toBe("registry.k8s.io/ingress-nginx/controller:v1.15.1");
+    const argv = containerArgv(img!.entry, undefined, ["/nginx-ingress-controller", "--election-id=ingress-nginx-leader", "--watch-ingress-without-class=true"]);
+    expect(argv).toEqual(["/usr/bin/dumb-init", "--", "/nginx-ingress-controller", "--election-id=ingress-nginx-leader", "--watch-ingress-without-class=true"]);
+    expect(matchExecutable(img!.entry, argv)).toEqual({ executable: { program: "nginx-ingress-controller" }, rest: ["--election-id=ingress-nginx-leader", "--watch-ingress-without-class=true"] });
   });
 });

@@ -42,6 +42,8 @@ export class EventRecorder {
     }
     const name = `${obj.metadata.name}.${(BigInt(this.now().getTime()) * 1_000_000n + BigInt(Math.floor(performance.now() * 1000) % 1_000_000)).toString(16)}`;
     const entry = { name, namespace: ns, count: 1 };
+    // client-go's correlator keeps an LRU of 4096 events: the oldest is forgotten first.
+    if (this.seen.size >= 4096) this.seen.delete(this.seen.keys().next().value!);
     this.seen.set(key, entry);
     await this.client.post(`/api/v1/namespaces/${ns}/events`, {
       apiVersion: "v1",
