@@ -49,6 +49,7 @@ void runProcessMain<ApiServerConfig>({
       cfg.storage === "memory"
         ? new MvccBackend(new MvccStore())
         : new EtcdBackend(new EtcdClient({ endpoints: cfg.etcdServers, name: cfg.name, logger: log, clock: realClock, rng: rng.fork() }));
+    if (!creds.tls) log.warn({ address: `${cfg.bindAddress}:${cfg.port}` }, "no --tls-cert-file: serving plain HTTP with no authentication, every client acts as system:masters (test-only)");
     if (!creds.serviceAccount) log.warn("no --service-account-signing-key-file: service account tokens made here are valid on this apiserver only");
     const server = new ApiServer({
       ...creds,
