@@ -282,6 +282,9 @@ describe("cluster DNS (coredns pods behind kube-dns)", () => {
     expect(r.stdout).toMatch(new RegExp(`Name:\\s+web-0\\.nginx\\.default\\.svc\\.cluster\\.local\\s+Address:?\\s+${web0.status.podIP.replace(/\./g, "\\.")}`));
     const ptr = await exec("dns-test", ["nslookup", web0.status.podIP]);
     expect(ptr.stdout).toContain("web-0.nginx.default.svc.cluster.local");
+    // seed 003's `curl stateful-pvc-0.stateful-headless:8080/hostname`: the pod's name through the search list
+    const http = await exec("dns-test", ["wget", "-qO-", "http://web-0.nginx:8080/"]);
+    expect(http.stdout).toBe("You've hit web-0\nData stored on this pod: No data posted yet\n");
   }, 30_000);
 
   it("SRV records: a named port of a ClusterIP service, and one target per pod of the headless service with their addresses", async () => {
