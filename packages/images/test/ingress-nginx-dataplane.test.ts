@@ -132,6 +132,23 @@ describe("the ingress-nginx data plane", () => {
     expect(retried).toMatch(new RegExp(`^${CLIENT.replace(/\./g, "\\.")} - - \\[[^\\]]+\\] "GET /a\\?b=1 HTTP/1\\.1" 200 19 "-" "test/1" \\d+ \\d+\\.\\d{3} \\[default-web-80\\] \\[\\] ${DEAD.replace(/\./g, "\\.")}:${backendPort}, ${BACKEND.replace(/\./g, "\\.")}:${backendPort} 0, 19 \\d+\\.\\d{3}, \\d+\\.\\d{3} 502, 200 [0-9a-f]{32}$`));
   });
 
+  it("a body over client_max_body_size (1m) is 413 without reaching the pod", async () => {
+    seen = [];
+    const r = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request({ host: IP, port: httpPort, path: "/upload", method: "POST", headers: { Host: "plain.example" }, localAddress: CLIENT }, (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (body += c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on("error", reject);
+      req.end(Buffer.alloc(1024 * 1024 + 1, 97));
+    });
+    expect(r.status).toBe(413);
+    expect(r.body).toContain("<title>413 Request Entity Too Large</title>");
+    expect(seen).toHaveLength(0);
+  });
+
   it("502 Bad Gateway when no endpoint answers", async () => {
     const r = await get(httpPort, "/dead", { Host: "plain.example" });
     expect(r.status).toBe(502);

@@ -37,6 +37,7 @@ const HIDDEN_RESPONSE = new Set(["connection", "keep-alive", "transfer-encoding"
 /** client_max_body_size 1m. */
 const MAX_BODY = 1024 * 1024;
 const PROXY_TRIES = 3;
+const TOO_LARGE = "request body too large";
 const CONNECT_TIMEOUT_MS = 5000;
 const READ_TIMEOUT_MS = 60_000;
 
@@ -151,8 +152,16 @@ export class DataPlane {
       log.requestTime = (performance.now() - start) / 1000;
       if (logIt) this.out(accessLogLine(log));
     });
-    const body = await readBody(req).catch(() => undefined);
-    if (body === undefined) return this.page(res, log, 413, {});
+    const body = await readBody(req).catch((e: Error) => e);
+    if (body instanceof Error) {
+      if (body.message === TOO_LARGE) return this.page(res, log, 413, {});
+      // The client went away before its body arrived: nginx's 499, nothing to answer.
+      log.status = 499;
+      res.destroy();
+      this.out(accessLogLine({ ...log, requestTime: (performance.now() - start) / 1000 }));
+      logIt = false;
+      return;
+    }
     log.requestLength += body.length;
     if (!this.table) return this.page(res, log, 503, {});
     const d = route(this.table, info, this.random);
@@ -291,7 +300,7 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
       if (n > MAX_BODY) {
         req.removeAllListeners("data");
         req.resume();
-        reject(new Error("too large"));
+        reject(new Error(TOO_LARGE));
         return;
       }
       chunks.push(c);
