@@ -142,6 +142,29 @@ describe("rewrite-target and use-regex", () => {
   });
 });
 
+describe("bad input", () => {
+  it("an invalid regex path matches nothing while the server's other paths still route", () => {
+    const t = buildRoutingTable(
+      inputs([ing("bad-re", { rules: [rule("re.com", [["/(unclosed", "ImplementationSpecific", "app", 80], ["/ok", "Prefix", "app", 80]])] }, { "nginx.ingress.kubernetes.io/use-regex": "true" })], [svc("app")], [slice("app", ["127.232.10.1"])]),
+    );
+    expect(where(route(t, req("re.com", "/(unclosed"), never))).toBe("404");
+    expect(where(route(t, req("re.com", "/ok/1"), never))).toBe("default-app-80 /ok/1");
+  });
+
+  it("rules without http, resource backends and a port name the Service lacks cost only themselves", () => {
+    const t = buildRoutingTable(
+      inputs(
+        [ing("odd", { rules: [{ host: "nohttp.com" }, { host: "x.com", http: { paths: [{ path: "/r", pathType: "Prefix", backend: { resource: { kind: "Bucket", name: "b" } } }, { path: "/named", pathType: "Prefix", backend: { service: { name: "app", port: { name: "nope" } } } }, { path: "/", pathType: "Prefix", backend: { service: { name: "app", port: { number: 80 } } } }] } }] })],
+        [svc("app")],
+        [slice("app", ["127.232.11.1"])],
+      ),
+    );
+    expect(where(route(t, req("x.com", "/named"), never))).toBe("503 default-app-nope");
+    expect(where(route(t, req("x.com", "/r"), never))).toBe("default-app-80 /r");
+    expect(where(route(t, req("nohttp.com", "/"), never))).toBe("404");
+  });
+});
+
 describe("canary", () => {
   const main = ing("main", { rules: [rule("www.app.com", [["/", "Prefix", "svc-v1", 8080]])] });
   const services = [svc("svc-v1", 8080), svc("svc-v2", 8080)];
