@@ -5,7 +5,7 @@
  * or kubeconfig, servers on $POD_IP. A Corefile error ends the process at start in CoreDNS's words.
  */
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeSync } from "node:fs";
 import { CorefileError, parseCorefile } from "../coredns/corefile.js";
 import { serverConfig, type ServerConfig } from "../coredns/config.js";
 import { PLUGIN_ORDER } from "../coredns/corefile.js";
@@ -14,7 +14,22 @@ import { bannerLines, CoreDns } from "../coredns/server.js";
 import { inClusterConfig } from "../local-path/api.js";
 import { onStop, podIP } from "./lib.js";
 
-const out = (line: string) => process.stdout.write(`${line}\n`);
+// Lines go out once per event-loop turn: at thousands of queries a second (the log plugin) one
+// write per line would cost more than answering.
+let pending: string[] = [];
+function flush(): void {
+  if (pending.length === 0) return;
+  const text = pending.join("");
+  pending = [];
+  process.stdout.write(text);
+}
+const out = (line: string) => {
+  if (pending.length === 0) setImmediate(flush);
+  pending.push(`${line}\n`);
+};
+process.on("exit", () => {
+  if (pending.length) writeSync(1, pending.join(""));
+});
 
 function flag(args: string[], name: string): string | undefined {
   const i = args.findIndex((a) => a === `-${name}` || a === `--${name}` || a.startsWith(`-${name}=`) || a.startsWith(`--${name}=`));
@@ -42,6 +57,7 @@ function load(): { text: string; configs: ServerConfig[] } {
 }
 
 function fatal(e: unknown): never {
+  flush();
   out(e instanceof CorefileError ? e.message : e instanceof Error && "code" in e && (e as NodeJS.ErrnoException).code === "ENOENT" ? `open ${confFile}: no such file or directory` : (e as Error).message);
   process.exit(1);
 }
