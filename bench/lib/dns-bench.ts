@@ -2,8 +2,9 @@
  * The cluster-DNS rows of `npm run bench -- network`: two coredns processes (the images program,
  * minikube's Corefile with the kubernetes plugin pointed at the bench's API servers) on
  * 127.0.185.11/.12, Service kube-dns on 127.96.223.10 (53/UDP) with an EndpointSlice naming both,
- * served by the bench's kube-proxies. Rows: A queries for a service name from many concurrent
- * clients straight to one pod and through the ClusterIP (q/s, p50, p99). Then one coredns is
+ * served by the bench's kube-proxies. Rows: A queries for a service name from many (--dns-clients)
+ * and from 8 concurrent clients, straight to one pod and through the ClusterIP (q/s, p50, p99),
+ * the load generator being this one Node process on the same machine. Then one coredns is
  * SIGKILLed mid-traffic and its endpoint dropped from the slice at once (as the EndpointSlice
  * controller does when the pod goes): the queries lost and how long until every query is answered.
  */
@@ -19,6 +20,7 @@ const corednsJs = fileURLToPath(new URL("../../packages/images/dist/programs/cor
 const DNS_PODS = ["127.0.185.11", "127.0.185.12"];
 const KUBE_DNS = "127.96.223.10";
 const NAME = "rr.default.svc.cluster.local";
+const FEW_CLIENTS = 8;
 
 const corefile = (api: string) => `.:53 {
     log
@@ -90,11 +92,16 @@ export async function dnsRows(root: string, apiserver: string, client: ApiClient
       if (i > 100) throw new Error("kube-dns ClusterIP not answering");
     }
     const ms = o.seconds * 1000;
-    const rows = {
-      direct: row(await dnsLoad(DNS_PODS[0]!, 53, NAME, { clients: o.clients, durationMs: ms, timeoutMs: 1000 }), o.seconds),
-      clusterIP: row(await dnsLoad(KUBE_DNS, 53, NAME, { clients: o.clients, durationMs: ms, timeoutMs: 1000 }), o.seconds),
-    };
-    console.log(`DNS A ${NAME}, ${o.clients} clients for ${o.seconds} s: direct ${rows.direct.qps} q/s p50 ${rows.direct.p50ms} p99 ${rows.direct.p99ms} ms; via ${KUBE_DNS} ${rows.clusterIP.qps} q/s p50 ${rows.clusterIP.p50ms} p99 ${rows.clusterIP.p99ms} ms`);
+    // Closed loop: with every client waiting on its answer, latency at saturation is mostly queueing
+    // (clients / rate), so the same rows are also taken with few clients.
+    const rows: Record<string, DnsRow> = {};
+    for (const clients of [o.clients, FEW_CLIENTS]) {
+      rows[`direct${clients}`] = row(await dnsLoad(DNS_PODS[0]!, 53, NAME, { clients, durationMs: ms, timeoutMs: 1000 }), o.seconds);
+      rows[`clusterIP${clients}`] = row(await dnsLoad(KUBE_DNS, 53, NAME, { clients, durationMs: ms, timeoutMs: 1000 }), o.seconds);
+      const d = rows[`direct${clients}`]!;
+      const c = rows[`clusterIP${clients}`]!;
+      console.log(`DNS A ${NAME}, ${clients} clients for ${o.seconds} s: direct ${d.qps} q/s p50 ${d.p50ms} p99 ${d.p99ms} ms; via ${KUBE_DNS} ${c.qps} q/s p50 ${c.p50ms} p99 ${c.p99ms} ms`);
+    }
 
     // One coredns SIGKILLed 2 s into the run; its endpoint leaves the slice right away.
     const killAt = 2000;
@@ -117,7 +124,7 @@ export async function dnsRows(root: string, apiserver: string, client: ApiClient
       clientTimeoutMs: 1000,
     };
     console.log(`coredns SIGKILLed mid-traffic: ${kill.failed} of ${kill.queries} queries lost (${kill.timeouts} timed out), slice updated after ${kill.sliceUpdatedAfterMs} ms, every query answered again ${kill.allAnsweredAgainAfterMs} ms after the kill`);
-    return { name: NAME, clients: o.clients, seconds: o.seconds, corefile: "minikube's (log, cache 30, loadbalance, …)", rows, killOne: kill, goal: { qps: 10_000, p99ms: 5 }, meetsGoal: { direct: rows.direct.qps >= 10_000 && rows.direct.p99ms <= 5, clusterIP: rows.clusterIP.qps >= 10_000 && rows.clusterIP.p99ms <= 5 } };
+    return { name: NAME, clients: o.clients, seconds: o.seconds, corefile: "minikube's (log, cache 30, loadbalance, …)", rows, killOne: kill, goal: { qps: 10_000, p99ms: 5 }, meetsGoal: Object.fromEntries(Object.entries(rows).map(([k, r]) => [k, r.qps >= 10_000 && r.p99ms <= 5])) };
   } finally {
     for (const p of pods) await stopChild(p, "SIGKILL", 3000);
   }
