@@ -1,35 +1,70 @@
 /**
- * The ingress addon end to end (the ingress-nginx program is packages/images'), seed 003's Ingress lab (and 001's hosts/TLS): the ingress addon's
- * objects applied with kubectl, the controller running as a real pod of its Deployment on the
- * primary node; kubetm pods behind Services; curl through the controller's hostPort on the node
- * IP: the shopping/customer/order paths, canary by weight (10 %) and by header, HTTPS with a TLS
- * Secret (`curl --resolve`), the 404 default backend, a broken Ingress that routes nothing while
- * the rest keep working; ADDRESS, Sync events and access-log lines.
- * The controller reaches the API with --apiserver-host (this test cluster serves plain HTTP).
- * kube-proxy serves the controller's NodePort (the seed's `<node IP>:<nodePort>` access); every
- * other Service, and `kubernetes`, is labelled service.kubernetes.io/service-proxy-name=none and
- * the controller's Service gets ClusterIP 127.96.232.80, so this cluster binds only addresses of
- * the ingress helper's range on the shared host (the controller proxies to pod IPs itself).
- * Subnets: etcd 127.1.180.x, API 127.1.181.x, scheduler/controller-managers 127.1.182.x, node
+ * The ingress addon end to end over TLS, as `up` runs it (the ingress-nginx program is
+ * packages/images'): a store, one HTTPS API server with RBAC and ServiceAccount admission,
+ * scheduler, controller-manager, kubelet and kube-proxy with their own client certificates; the
+ * addon's objects applied with kubectl as the admin; the controller a real pod of its Deployment
+ * on the primary node, reaching the API with its service-account token and the addon's
+ * KUBERNETES_SERVICE_HOST/PORT (as `up` passes the apiserver-lb's address), so its RBAC is what
+ * minikube's manifest grants. Seed 003's Ingress lab (and 001's hosts/TLS): kubetm pods behind
+ * Services; curl through the controller's hostPort on the node IP and through the NodePort
+ * kube-proxy serves: the shopping/customer/order paths, canary by weight (10 %) and by header,
+ * HTTPS with a TLS Secret (`curl --resolve`), the 404 default backend, a broken Ingress that
+ * routes nothing while the rest keep working; ADDRESS, Sync events and access-log lines.
+ * kube-proxy proxies only the controller's Service (ClusterIP 127.96.232.80): every other Service,
+ * and `kubernetes`, is labelled service.kubernetes.io/service-proxy-name=none, so this cluster
+ * binds only addresses of the ingress helper's range on the shared host.
+ * Subnets: etcd 127.1.180.x, API 127.1.181.1, scheduler/controller-manager 127.1.182.x, node
  * 127.1.185.1, pods 127.232.1.0/24.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { eventually, KubeletHarness } from "../../kubelet/test/e2e/harness.js";
+import { createCertificateAuthority, issueCertificate, type KeyPair } from "@kubemu/common";
+import { E2eCluster } from "../../apiserver/test/e2e/cluster.js";
+import { Kubectl } from "../../apiserver/test/e2e/kubectl-run.js";
+import { eventually } from "../../kubelet/test/e2e/harness.js";
 import { ingressNginx } from "../src/addons/ingress-nginx.js";
+import { apiserverCertRequest } from "../src/pki.js";
 
-const MANAGER_MAIN = fileURLToPath(new URL("../../controller-manager/dist/main.js", import.meta.url));
-const PROXY_MAIN = fileURLToPath(new URL("../../kube-proxy/dist/main.js", import.meta.url));
-const PROGRAM = fileURLToPath(new URL("../../images/dist/programs/nginx-ingress-controller.js", import.meta.url));
+const main = (rel: string) => fileURLToPath(new URL(`../../${rel}`, import.meta.url));
+const APISERVER = main("apiserver/dist/main.js");
+const SCHEDULER = main("scheduler/dist/main.js");
+const MANAGER = main("controller-manager/dist/main.js");
+const KUBELET = main("kubelet/dist/main.js");
+const PROXY = main("kube-proxy/dist/main.js");
+const PROGRAM = main("images/dist/programs/nginx-ingress-controller.js");
 const run = promisify(execFile);
 
-// "ingress" is the primary node: minikube labels it minikube.k8s.io/primary=true, which the addon's nodeSelector wants.
-const h = new KubeletHarness({ etcd: "127.1.180", api: "127.1.181", scheduler: "127.1.182" }, [{ name: "ingress", n: 1, labels: "minikube.k8s.io/primary=true" }], { nodes: "127.1.185", pods: "127.232" });
+const ETCD = "127.1.180";
+const API_IP = "127.1.181.1";
+const API_URL = `https://${API_IP}:6443`;
+const NODE = "ingress";
 const NODE_IP = "127.1.185.1";
+
+const cluster = new E2eCluster(ETCD, "127.1.181", 0);
+let ca: KeyPair;
+const h = {
+  cluster,
+  kubectl: undefined as unknown as Kubectl,
+  output: (name: string) => cluster.procs.filter((p) => p.name === name).map((p) => p.output.join("")).join("\n---\n"),
+};
+
+async function pem(name: string, pair: KeyPair): Promise<{ cert: string; key: string }> {
+  const cert = join(cluster.root, `${name}.crt`);
+  const key = join(cluster.root, `${name}.key`);
+  await writeFile(cert, pair.cert);
+  await writeFile(key, pair.key, { mode: 0o600 });
+  return { cert, key };
+}
+
+async function clientFlags(name: string, commonName: string, organizations: string[] = []): Promise<string[]> {
+  const files = await pem(name, await issueCertificate(ca, { commonName, organizations, use: { kind: "client" }, validDays: 1 }, new Date()));
+  return ["--apiserver-urls", API_URL, "--ca-file", join(cluster.root, "ca.crt"), "--client-cert-file", files.cert, "--client-key-file", files.key];
+}
 
 const pod = (name: string, label: string) => `apiVersion: v1
 kind: Pod
@@ -192,25 +227,53 @@ const body = (r: { out: string }) => r.out.split("\r\n\r\n").slice(1).join("\r\n
 
 let controllerPod = "";
 const logs = () => h.kubectl.ok(["logs", "-n", "ingress-nginx", controllerPod]);
-const diagnostics = async () => `${await logs().catch((e: Error) => e.message)}\n${h.output("kubelet-ingress").slice(-3000)}`;
+const diagnostics = async () => `${await logs().catch((e: Error) => e.message)}\n${h.output(`kubelet-${NODE}`).slice(-3000)}`;
 
 beforeAll(async () => {
-  for (const f of [MANAGER_MAIN, PROXY_MAIN, PROGRAM]) if (!existsSync(f)) throw new Error(`${f} is missing: run "npx tsc -b" before these tests`);
-  await h.start();
-  const urls = h.cluster.apiservers.map((a) => a.url).join(",");
-  h.cluster.spawn("controller-manager-1", [
-    MANAGER_MAIN, "--name", "controller-manager-1", "--bind-address", "127.1.182.3", "--port", "10257", "--apiserver-urls", urls, "--profile", "fast", "--log-level", "warn", "--leader-elect", "false",
-    "--controllers", "deployment-controller,replicaset-controller,endpointslice-controller",
+  for (const f of [APISERVER, SCHEDULER, MANAGER, KUBELET, PROXY, PROGRAM]) if (!existsSync(f)) throw new Error(`${f} is missing: run "npx tsc -b" before these tests`);
+  await cluster.start(); // the store; the API server needs TLS flags
+  const now = new Date();
+  ca = await createCertificateAuthority("kubemu-ca", now, 1);
+  await writeFile(join(cluster.root, "ca.crt"), ca.cert);
+  // up's serving certificate request (src/pki.ts), plus this test's API server address.
+  const use = apiserverCertRequest.use as { kind: "server"; dnsNames: string[]; ips: string[] };
+  const serving = await pem("apiserver", await issueCertificate(ca, { ...apiserverCertRequest, use: { ...use, ips: [...use.ips, API_IP] }, validDays: 1 }, now));
+  cluster.spawn("apiserver-0", [
+    APISERVER, "--name", "apiserver-0", "--bind-address", API_IP, "--port", "6443", "--insecure-port", "8080",
+    "--etcd-servers", [1, 2, 3].map((i) => `ws://${ETCD}.${i}:2379`).join(","), "--log-level", "warn",
+    "--tls-cert-file", serving.cert, "--tls-private-key-file", serving.key, "--client-ca-file", join(cluster.root, "ca.crt"), "--component-status", "",
   ]);
-  await h.cluster.waitReady("http://127.1.182.3:10257");
+  await cluster.waitReady(`http://${API_IP}:8080`, 40_000);
+  const adminFiles = await pem("admin", await issueCertificate(ca, { commonName: "kubernetes-admin", organizations: ["system:masters"], use: { kind: "client" }, validDays: 1 }, now));
+  const kubeconfig = join(cluster.root, "kubeconfig");
+  await writeFile(
+    kubeconfig,
+    `apiVersion: v1\nkind: Config\nclusters:\n- cluster: {server: "${API_URL}", certificate-authority: ${join(cluster.root, "ca.crt")}}\n  name: e2e\ncontexts:\n- context: {cluster: e2e, user: admin}\n  name: e2e\ncurrent-context: e2e\nusers:\n- name: admin\n  user: {client-certificate: ${adminFiles.cert}, client-key: ${adminFiles.key}}\n`,
+  );
+  h.kubectl = new Kubectl(kubeconfig, join(cluster.root, "kubectl-cache"));
+  cluster.spawn("scheduler-0", [SCHEDULER, "--name", "scheduler-0", "--bind-address", "127.1.182.1", "--port", "10259", "--leader-elect", "false", "--log-level", "warn", ...(await clientFlags("scheduler", "system:kube-scheduler"))]);
+  cluster.spawn("controller-manager-0", [
+    MANAGER, "--name", "controller-manager-0", "--bind-address", "127.1.182.2", "--port", "10257", "--profile", "fast", "--log-level", "warn", "--leader-elect", "false",
+    ...(await clientFlags("controller-manager", "system:kube-controller-manager")),
+    "--controllers", "serviceaccount-controller,root-ca-certificate-publisher-controller,deployment-controller,replicaset-controller,endpointslice-controller", "--root-ca-file", join(cluster.root, "ca.crt"),
+  ]);
+  cluster.spawn(`kubelet-${NODE}`, [
+    KUBELET, "--name", `kubelet-${NODE}`, "--node-name", NODE, "--node-ip", NODE_IP, "--pod-cidr", "127.232.1.0/24",
+    "--state-dir", cluster.root, "--profile", "fast", "--log-level", "info", "--capacity-cpu", "4", "--capacity-memory", "8Gi",
+    ...(await clientFlags(`kubelet-${NODE}`, `system:node:${NODE}`, ["system:nodes"])),
+  ]);
+  await Promise.all([cluster.waitReady("http://127.1.182.1:10259", 40_000), cluster.waitReady("http://127.1.182.2:10257", 40_000), cluster.waitReady(`http://${NODE_IP}:10250`, 40_000)]);
+  // minikube labels its primary node (the kubelet may not: NodeRestriction); the addon's nodeSelector wants it.
+  await h.kubectl.ok(["label", "node", NODE, "minikube.k8s.io/primary=true"]);
   await h.kubectl.ok(["label", "service", "kubernetes", "service.kubernetes.io/service-proxy-name=none"]);
-  h.cluster.spawn("kube-proxy-ingress", [PROXY_MAIN, "--name", "kube-proxy-ingress", "--node-name", "ingress", "--node-ip", NODE_IP, "--apiserver-urls", urls, "--log-level", "info"]);
-  // The addon as `kubemu addons enable ingress` creates it; the pod talks plain HTTP to this test API server.
-  const objects = ingressNginx().map((a) => a.object);
+  cluster.spawn(`kube-proxy-${NODE}`, [PROXY, "--name", `kube-proxy-${NODE}`, "--node-name", NODE, "--node-ip", NODE_IP, "--log-level", "info", ...(await clientFlags("kube-proxy", "system:kube-proxy"))]);
+  await eventually(async () => (await h.kubectl.run(["get", "sa", "default", "-o", "name"])).stdout, (s) => s.trim() === "serviceaccount/default", "the default ServiceAccount");
+  // The addon as `kubemu addons enable ingress` creates it, the API's address given as up gives the apiserver-lb's.
+  const objects = ingressNginx({ apiServer: { host: API_IP, port: "6443" } }).map((a) => a.object);
+  const deploy = objects.find((o) => o.kind === "Deployment") as unknown as { spec: { template: { spec: { containers: { args: string[] }[] } } } };
+  deploy.spec.template.spec.containers[0]!.args.push("--status-update-interval=5");
   const svc = objects.find((o) => o.kind === "Service") as unknown as { spec: { clusterIP?: string } };
   svc.spec.clusterIP = "127.96.232.80";
-  const deploy = objects.find((o) => o.kind === "Deployment") as unknown as { spec: { template: { spec: { containers: { args: string[] }[] } } } };
-  deploy.spec.template.spec.containers[0]!.args.push(`--apiserver-host=${h.cluster.apiservers[0]!.url}`, "--status-update-interval=5");
   await h.kubectl.ok(["apply", "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }) });
   controllerPod = await eventually(
     () => h.kubectl.ok(["get", "pods", "-n", "ingress-nginx", "-o", "jsonpath={range .items[*]}{.metadata.name} {.status.conditions[?(@.type==\"Ready\")].status}{\"\\n\"}{end}"]),
@@ -218,15 +281,15 @@ beforeAll(async () => {
     "the controller pod Ready",
     90_000,
   ).then((s) => s.trim().split(" ")[0]!).catch(async (e: Error) => {
-    throw new Error(`${e.message}\n${await h.kubectl.run(["describe", "pods", "-n", "ingress-nginx"]).then((r) => r.stdout)}\n${h.output("kubelet-ingress").slice(-4000)}`);
+    throw new Error(`${e.message}\n${await h.kubectl.run(["describe", "pods", "-n", "ingress-nginx"]).then((r) => r.stdout)}\n${h.output(`kubelet-${NODE}`).slice(-4000)}`);
   });
 }, 180_000);
 
 afterAll(async () => {
-  await h.stop();
+  await cluster.stop();
 }, 30_000);
 
-describe("ingress-nginx (seed 003's Ingress lab)", () => {
+describe("ingress-nginx over TLS (seed 003's Ingress lab)", () => {
   it("routes / /customer /order to their Services through the node's port 80; ADDRESS is the node IP; Sync events; upstreaminfo log lines", async () => {
     await h.kubectl.ok(["apply", "-f", "-"], { input: LOADBALANCING });
     const hit = async (path: string) => body(await curl([`http://${NODE_IP}${path}`]));
