@@ -30,11 +30,8 @@ export interface Addon {
   object: Record<string, unknown> & { kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> } };
 }
 
-/**
- * The objects, in creation order. The argument is ignored (it used to be the apiserver-lb's
- * address, put in the pod's env before the `kubernetes` ClusterIP was proxied); callers drop it.
- */
-export function localPathStorage(_unusedApiServer?: { host: string; port: string }): Addon[] {
+/** The objects, in creation order. */
+export function localPathStorage(): Addon[] {
   return [
     { path: "/api/v1/namespaces", object: { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } } },
     { path: `/api/v1/namespaces/${NS}/serviceaccounts`, object: { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: SA, namespace: NS } } },

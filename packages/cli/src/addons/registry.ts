@@ -55,7 +55,7 @@ export const addonRegistry: AddonDefinition[] = [
     maintainer: "3rd party (Rancher)",
     enabledByDefault: true,
     images: ["docker.io/kindest/local-path-provisioner:v20240813-c6f155d6"],
-    objects: (ctx) => localPathStorage(ctx.apiServer),
+    objects: () => localPathStorage(),
   },
   {
     name: "metallb",

@@ -106,7 +106,7 @@ async function upFresh(ctx: CommandContext, previous: ClusterState | undefined, 
     writeKubeconfig(ctx.paths.kubeconfig, state.cluster, server, creds);
     ctx.io.out(`API server (via apiserver-lb): ${server}`);
     const apiServer = { host: apiserverLb.ip, port: String(state.apiserverLbPort) };
-    const failed = await applyAddons(server, creds, [...coreDns(apiServer), ...localPathStorage(apiServer)]);
+    const failed = await applyAddons(server, creds, [...coreDns(apiServer), ...localPathStorage()]);
     for (const f of failed) ctx.io.err(`kubemu: warning: addon object not created: ${f}`);
     const kubelets = toStart.filter((r) => r.component === "kubelet" && r.node).map((r) => r.node!);
     const unlabelled = await labelNodes(server, creds, ctx.cluster, kubelets.map((name) => ({ name, index: name === ctx.cluster ? 0 : 1 })), ctx.clock.now());
