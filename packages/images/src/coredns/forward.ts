@@ -57,6 +57,18 @@ class UdpChannel {
 
   constructor(private readonly up: Upstream) {}
 
+  /** "local->upstream", as Go's net errors name a UDP flow. */
+  private flow(): string {
+    let local = "";
+    try {
+      const a = this.socket?.address();
+      if (a) local = `${a.address}:${a.port}->`;
+    } catch {
+      // not bound yet
+    }
+    return `${local}${this.up.host}:${this.up.port}`;
+  }
+
   private open(): UdpSocket {
     if (this.socket) return this.socket;
     const s = createSocket(this.up.host.includes(":") ? "udp6" : "udp4");
@@ -78,7 +90,7 @@ class UdpChannel {
     });
     s.on("error", (e) => {
       // ECONNREFUSED and friends: nothing listens there; every query on this socket fails now.
-      const err = new ForwardError(`read udp ${this.up.host}:${this.up.port}: ${(e as NodeJS.ErrnoException).code === "ECONNREFUSED" ? "connection refused" : e.message}`);
+      const err = new ForwardError(`read udp ${this.flow()}: ${(e as NodeJS.ErrnoException).code === "ECONNREFUSED" ? "read: connection refused" : e.message}`);
       for (const [id, p] of this.pending) {
         clearTimeout(p.timer);
         this.pending.delete(id);
@@ -106,7 +118,7 @@ class UdpChannel {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new ForwardError(`read udp ${this.up.host}:${this.up.port}: i/o timeout`));
+        reject(new ForwardError(`read udp ${this.flow()}: i/o timeout`));
       }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer, originalId: p.id ?? 0 });
       const send = () =>
@@ -116,7 +128,7 @@ class UdpChannel {
           if (!pend) return;
           this.pending.delete(id);
           clearTimeout(timer);
-          reject(new ForwardError(`write udp ${this.up.host}:${this.up.port}: ${e.message}`));
+          reject(new ForwardError(`write udp ${this.flow()}: ${e.message}`));
         });
       try {
         if (this.queued) this.queued.push(send);
