@@ -10,14 +10,14 @@
  */
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { fileURLToPath } from "node:url";
 import dnsPacket from "dns-packet";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Resources } from "@kubemu/common";
 import { coreDns } from "../src/addons/coredns.js";
-import { eventually, KubeletHarness } from "../../kubelet/test/e2e/harness.js";
+import { eventually, KubeletHarness, pidsMentioning } from "../../kubelet/test/e2e/harness.js";
 
 const MANAGER_MAIN = fileURLToPath(new URL("../../controller-manager/dist/main.js", import.meta.url));
 const PROXY_MAIN = fileURLToPath(new URL("../../kube-proxy/dist/main.js", import.meta.url));
@@ -363,5 +363,50 @@ describe("cluster DNS (coredns pods behind kube-dns)", () => {
     const r = await dig([`@${DNS_IP}`, "gone.test"]);
     expect(r.out).toContain("status: SERVFAIL");
     expect(r.ms).toBeLessThan(1500);
+  }, 60_000);
+
+  it("a coredns container SIGKILLed mid-traffic: the queries routed to it are lost until its pod leaves kube-dns's endpoints", async () => {
+    const victim = dnsPods[1]!;
+    const pid = pidsMentioning("programs/coredns.js").find((p) => {
+      try {
+        return readFileSync(`/proc/${p}/environ`, "utf8").split("\0").includes(`POD_IP=${victim.ip}`);
+      } catch {
+        return false;
+      }
+    });
+    expect(pid).toBeDefined();
+    const query = dnsPacket.encode({ type: "query", id: 1, flags: dnsPacket.RECURSION_DESIRED, questions: [{ name: "kubia-public.default.svc.cluster.local", type: "A" }] });
+    const outcomes: { at: number; ok: boolean }[] = [];
+    const t0 = performance.now();
+    let killedAt = 0;
+    const client = async () => {
+      const s = createSocket("udp4");
+      await new Promise<void>((r) => s.bind(0, "127.0.0.1", r));
+      while (performance.now() - t0 < 14_000) {
+        const at = performance.now() - t0;
+        const ok = await new Promise<boolean>((resolve) => {
+          const t = setTimeout(() => resolve(false), 300);
+          s.once("message", (m) => {
+            clearTimeout(t);
+            resolve((m[3]! & 0xf) === 0 && m.readUInt16BE(6) > 0);
+          });
+          s.send(query, 53, DNS_IP);
+        });
+        s.removeAllListeners("message");
+        outcomes.push({ at, ok });
+      }
+      s.close();
+    };
+    const load = Promise.all(Array.from({ length: 8 }, client));
+    await new Promise((r) => setTimeout(r, 2000));
+    killedAt = performance.now() - t0;
+    process.kill(pid!, "SIGKILL");
+    await load;
+    const failed = outcomes.filter((o) => !o.ok);
+    const lastFailure = failed.length ? Math.max(...failed.map((o) => o.at)) - killedAt : 0;
+    console.log(`coredns pod ${victim.name} SIGKILLed: ${failed.length} of ${outcomes.length} queries lost (300 ms client timeout), the last one sent ${Math.round(lastFailure)} ms after the kill`);
+    // Everything sent in the last seconds was answered: the pod left the endpoints (or came back).
+    expect(outcomes.filter((o) => o.at > 11_000).every((o) => o.ok)).toBe(true);
+    expect(failed.every((o) => o.at >= killedAt - 350)).toBe(true);
   }, 60_000);
 });
