@@ -14,9 +14,12 @@ export interface KeyPair {
   key: string;
 }
 
-/** What a certificate is for: a TLS server (with the names it answers to) or a TLS client. */
+/**
+ * What a certificate is for: a TLS server (with the names it answers to) or a TLS client. A
+ * server certificate with clientAuth is also a client one (an etcd peer certificate: both ends).
+ */
 export type CertificateUse =
-  | { kind: "server"; dnsNames: string[]; ips: string[] }
+  | { kind: "server"; dnsNames: string[]; ips: string[]; clientAuth?: boolean }
   | { kind: "client" };
 
 /** Subject and use of a certificate to issue. */
@@ -31,6 +34,8 @@ export interface CertificateRequest {
 }
 
 const DAY_MS = 86_400_000;
+/** extKeyUsage id-kp-clientAuth. */
+const CLIENT_AUTH_OID = "1.3.6.1.5.5.7.3.2";
 
 /** Creates a self-signed CA certificate (CA:TRUE, keyCertSign) valid for validDays from now. */
 export async function createCertificateAuthority(commonName: string, now: Date, validDays: number): Promise<KeyPair> {
@@ -56,7 +61,7 @@ export async function issueCertificate(ca: KeyPair, req: CertificateRequest, now
       ? [
           { name: "basicConstraints", cA: false, critical: true },
           { name: "keyUsage", digitalSignature: true, keyEncipherment: true, critical: true },
-          { name: "extKeyUsage", serverAuth: true },
+          { name: "extKeyUsage", serverAuth: true, ...(use.clientAuth ? { clientAuth: true } : {}) },
           { name: "subjectAltName", altNames: [...use.dnsNames.map((value) => ({ type: 2 as const, value })), ...use.ips.map((ip) => ({ type: 7 as const, ip }))] },
         ]
       : [
@@ -99,6 +104,7 @@ export function certificateProblem(pair: KeyPair, ca: KeyPair, req: CertificateR
     const names = (cert.subjectAltName ?? "").split(", ");
     const missing = [...req.use.dnsNames.map((d) => `DNS:${d}`), ...req.use.ips.map((ip) => `IP Address:${ip}`)].filter((n) => !names.includes(n));
     if (missing.length > 0) return `does not name ${missing.join(", ")}`;
+    if (req.use.clientAuth && !(cert.keyUsage ?? []).includes(CLIENT_AUTH_OID)) return "not usable as a client certificate";
   }
   return undefined;
 }

@@ -162,8 +162,8 @@ export function parseMoveLeader(p: unknown): MoveLeaderParams {
 }
 
 /**
- * Checks a ws:// URL whose host is a loopback IPv4 address (127.0.0.0/8) or localhost, with an
- * explicit port; returns it normalized (no trailing slash). Throws BadRequest otherwise.
+ * Checks a ws:// (or wss://, TLS) URL whose host is a loopback IPv4 address (127.0.0.0/8) or
+ * localhost, with an explicit port; returns it normalized (no trailing slash). Throws BadRequest otherwise.
  */
 export function checkWsUrl(raw: string, what: string): string {
   let u: URL;
@@ -172,10 +172,10 @@ export function checkWsUrl(raw: string, what: string): string {
   } catch {
     throw newBadRequest(`${what} "${raw}" is not a URL`);
   }
-  if (u.protocol !== "ws:") throw newBadRequest(`${what} "${raw}" must use ws://`);
+  if (u.protocol !== "ws:" && u.protocol !== "wss:") throw newBadRequest(`${what} "${raw}" must use ws:// or wss://`);
   if (!u.port) throw newBadRequest(`${what} "${raw}" must have an explicit port`);
   if (!(u.hostname === "localhost" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(u.hostname))) {
     throw newBadRequest(`${what} "${raw}" must be a loopback address (127.0.0.0/8)`);
   }
-  return `ws://${u.hostname}:${u.port}`;
+  return `${u.protocol}//${u.hostname}:${u.port}`;
 }

@@ -24,6 +24,7 @@ import {
   type Rng,
   StatusError,
   WireClient,
+  type WireTlsOptions,
 } from "@kubemu/common";
 import * as api from "../api/index.js";
 import { provedNotExecuted, retriableRead } from "../api/index.js";
@@ -31,8 +32,10 @@ import { type Compare, type KeyValue, prefixEnd, type TxnOp } from "../mvcc/inde
 import { EtcdWatch, type WatchOptions } from "./watch.js";
 
 export interface EtcdClientOptions {
-  /** Client URLs of members (ws://host:port). */
+  /** Client URLs of members (ws://host:port, or wss:// for members serving TLS). */
   endpoints: readonly string[];
+  /** For wss:// endpoints: the CA the members' certificates chain to and this client's certificate. */
+  tls?: WireTlsOptions;
   /** Process name sent in the handshake (fault rules match on it). Default "etcd-client". */
   name?: string;
   logger?: Logger;
@@ -61,6 +64,7 @@ export class EtcdClient {
       clock: this.clock,
       rng: opts.rng ?? randomRng().rng,
       ...(opts.logger ? { logger: opts.logger } : {}),
+      ...(opts.tls ? { tls: opts.tls } : {}),
       requestTimeoutMs: this.timeoutMs,
       connectTimeoutMs: 1000,
       backoffInitialMs: 50,

@@ -32,6 +32,19 @@ export interface InitialMember {
   peerUrl: string;
 }
 
+/**
+ * TLS on one listener (etcd's --cert-file/--key-file/--trusted-ca-file/--client-cert-auth, or the
+ * --peer-* set): paths of PEM files. The same files are this member's client side on the peer port.
+ */
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+  /** CA that clients' certificates must chain to (and, on the peer side, peers' serving certificates). */
+  trustedCaFile: string | undefined;
+  /** Refuse connections without a certificate from trustedCaFile. */
+  clientCertAuth: boolean;
+}
+
 export interface ServerConfig {
   name: string;
   dataDir: string;
@@ -54,6 +67,10 @@ export interface ServerConfig {
   maxRequestBytes: number;
   /** Soft limit on the serialized key-value state; writes are refused above it. */
   quotaBytes: number;
+  /** TLS on the client port (its URL is then wss://); undefined: plain ws://. */
+  clientTls?: TlsFiles | undefined;
+  /** TLS on the peer port and for connections to peers (every peer URL is then wss://). */
+  peerTls?: TlsFiles | undefined;
 }
 
 function intArg(name: string, min: number) {
@@ -64,12 +81,12 @@ function intArg(name: string, min: number) {
   };
 }
 
-/** Parses "a=ws://h:p,b=ws://h:p" into members (names unique, URLs loopback ws://). */
+/** Parses "a=ws://h:p,b=ws://h:p" into members (names unique, URLs loopback ws:// or wss://). */
 export function parseInitialCluster(s: string): InitialMember[] {
   const out: InitialMember[] = [];
   for (const part of s.split(",").map((x) => x.trim()).filter((x) => x.length > 0)) {
     const eq = part.indexOf("=");
-    if (eq <= 0) throw new ConfigError(`--initial-cluster entry "${part}" must be name=ws://host:port`);
+    if (eq <= 0) throw new ConfigError(`--initial-cluster entry "${part}" must be name=ws://host:port (or wss://)`);
     const name = part.slice(0, eq);
     const peerUrl = wsUrl(part.slice(eq + 1), `--initial-cluster entry for ${name}`);
     if (out.some((m) => m.name === name)) throw new ConfigError(`--initial-cluster names ${name} twice`);
@@ -114,9 +131,9 @@ export function parseArgs(argv: readonly string[]): ServerConfig {
     .addOption(new Option("--profile <profile>", "timing profile").choices(["fast", "realistic"]).default("fast"))
     .addOption(new Option("--log-level <level>", "log level").choices([...logLevels]).default("info"))
     .option("--control-url <url>", "http://host:port for /health, /metrics and /kubemu/*")
-    .option("--listen-client-urls <url>", "ws://host:port for clients")
+    .option("--listen-client-urls <url>", "ws://host:port for clients (wss:// with --cert-file)")
     .option("--listen-client <url>", "alias of --listen-client-urls")
-    .option("--listen-peer-urls <url>", "ws://host:port for peers")
+    .option("--listen-peer-urls <url>", "ws://host:port for peers (wss:// with --peer-cert-file)")
     .option("--listen-peer <url>", "alias of --listen-peer-urls")
     .requiredOption("--initial-cluster <list>", "name=ws://host:port,... of the initial members")
     .addOption(new Option("--initial-cluster-state <state>", "new: bootstrap; existing: join a running cluster").choices(["new", "existing"]).default("new"))
@@ -124,7 +141,15 @@ export function parseArgs(argv: readonly string[]): ServerConfig {
     .option("--election-timeout <ms>", "Raft election timeout in ms (default from profile)", intArg("--election-timeout", 1))
     .option("--snapshot-count <n>", "applied entries between snapshots", intArg("--snapshot-count", 1), 10000)
     .option("--quota-bytes <n>", "soft limit on the key-value state size in bytes", intArg("--quota-bytes", 1024), 2 * 1024 * 1024 * 1024)
-    .option("--max-request-bytes <n>", "largest request in bytes", intArg("--max-request-bytes", 1024), 1.5 * 1024 * 1024);
+    .option("--max-request-bytes <n>", "largest request in bytes", intArg("--max-request-bytes", 1024), 1.5 * 1024 * 1024)
+    .option("--cert-file <path>", "client port: serving certificate (PEM); the client URL must be wss://")
+    .option("--key-file <path>", "client port: key of --cert-file")
+    .option("--trusted-ca-file <path>", "client port: CA that client certificates must chain to")
+    .option("--client-cert-auth", "client port: refuse clients without a certificate from --trusted-ca-file", false)
+    .option("--peer-cert-file <path>", "peer port: certificate served to and presented to peers (serverAuth and clientAuth); peer URLs must be wss://")
+    .option("--peer-key-file <path>", "peer port: key of --peer-cert-file")
+    .option("--peer-trusted-ca-file <path>", "peer port: CA that peers' certificates must chain to")
+    .option("--peer-client-cert-auth", "peer port: refuse peers without a certificate from --peer-trusted-ca-file", false);
   try {
     cmd.parse(argv as string[], { from: "user" });
   } catch (e) {
@@ -154,6 +179,9 @@ export function parseArgs(argv: readonly string[]): ServerConfig {
   if (peerUrl !== self.peerUrl) throw new ConfigError(`--listen-peer-urls ${peerUrl} differs from ${name}'s entry in --initial-cluster (${self.peerUrl})`);
   if (clientRaw === undefined) throw new ConfigError("--listen-client-urls is required");
   const snapshotCount = o["snapshotCount"] as number;
+  const clientUrl = wsUrl(clientRaw, "--listen-client-urls");
+  const clientTls = tlsFiles(o, "", "--listen-client-urls", [clientUrl]);
+  const peerTls = tlsFiles(o, "peer", "--listen-peer-urls and every --initial-cluster URL", initialCluster.map((m) => m.peerUrl));
   return {
     name,
     dataDir: o["dataDir"] as string,
@@ -161,7 +189,7 @@ export function parseArgs(argv: readonly string[]): ServerConfig {
     profile,
     logLevel: o["logLevel"] as string,
     controlUrl: o["controlUrl"] === undefined ? undefined : httpUrl(o["controlUrl"] as string),
-    clientUrl: wsUrl(clientRaw, "--listen-client-urls"),
+    clientUrl,
     peerUrl,
     initialCluster,
     initialClusterState: o["initialClusterState"] as "new" | "existing",
@@ -171,5 +199,30 @@ export function parseArgs(argv: readonly string[]): ServerConfig {
     snapshotCatchUpEntries: Math.min(5000, Math.max(1, Math.floor(snapshotCount / 2))),
     maxRequestBytes: o["maxRequestBytes"] as number,
     quotaBytes: o["quotaBytes"] as number,
+    clientTls,
+    peerTls,
   };
+}
+
+/**
+ * One listener's TLS flags (prefix "" or "peer"), checked as etcd pairs them: a certificate needs
+ * its key and wss:// URLs, wss:// URLs need a certificate, and client-cert auth needs a CA.
+ */
+function tlsFiles(o: Record<string, unknown>, prefix: "" | "peer", urlsWhat: string, urls: readonly string[]): TlsFiles | undefined {
+  const key = (name: string) => (prefix === "" ? name : `peer${name[0]!.toUpperCase()}${name.slice(1)}`);
+  const flag = (name: string) => `--${prefix === "" ? "" : "peer-"}${name}`;
+  const certFile = o[key("certFile")] as string | undefined;
+  const keyFile = o[key("keyFile")] as string | undefined;
+  const trustedCaFile = o[key("trustedCaFile")] as string | undefined;
+  const clientCertAuth = o[key("clientCertAuth")] === true;
+  const secure = urls.map((u) => u.startsWith("wss://"));
+  if (certFile === undefined && keyFile === undefined) {
+    if (secure.some((s) => s)) throw new ConfigError(`${urlsWhat} use wss:// but ${flag("cert-file")} and ${flag("key-file")} are not given`);
+    if (clientCertAuth || trustedCaFile !== undefined) throw new ConfigError(`${flag("client-cert-auth")} and ${flag("trusted-ca-file")} need ${flag("cert-file")} and ${flag("key-file")}`);
+    return undefined;
+  }
+  if (certFile === undefined || keyFile === undefined) throw new ConfigError(`${flag("cert-file")} and ${flag("key-file")} go together`);
+  if (secure.some((s) => !s)) throw new ConfigError(`with ${flag("cert-file")}, ${urlsWhat} must use wss://`);
+  if (clientCertAuth && trustedCaFile === undefined) throw new ConfigError(`${flag("client-cert-auth")} needs ${flag("trusted-ca-file")}`);
+  return { certFile, keyFile, trustedCaFile, clientCertAuth };
 }

@@ -27,6 +27,7 @@ import { startControlHttp, type ControlHttp } from "./control-http.js";
 import { Disk } from "./disk.js";
 import { KvService } from "./kv-service.js";
 import { Lessor } from "./lessor.js";
+import { clientTlsOf, listenWire, type WireListener } from "./listener.js";
 import { clusterIdOf, memberIdOf } from "./members.js";
 import { ServerMetrics } from "./metrics.js";
 import { RaftDriver } from "./raft-driver.js";
@@ -70,6 +71,7 @@ export class EtcdServer {
   private service!: KvService;
   private clientServer!: WireServer;
   private peerServer!: WireServer;
+  private listeners: WireListener[] = [];
   private control: ControlHttp | undefined;
   private publishTimer: Timer | undefined;
   private publishing = false;
@@ -114,6 +116,7 @@ export class EtcdServer {
       rng: this.rng.fork(),
       log: this.log,
       faults: this.faults,
+      tls: clientTlsOf(cfg.peerTls),
       handler: {
         receive: (m) => this.driver.step(m),
         reportUnreachable: (id) => this.driver.reportUnreachable(id),
@@ -178,10 +181,12 @@ export class EtcdServer {
 
     const peerAddr = new URL(cfg.peerUrl);
     const clientAddr = new URL(cfg.clientUrl);
-    const p = await this.peerServer.listen({ host: peerAddr.hostname, port: Number(peerAddr.port) });
-    const c = await this.clientServer.listen({ host: clientAddr.hostname, port: Number(clientAddr.port) });
-    this.peerUrl = `ws://${p.host}:${p.port}`;
-    this.clientUrl = `ws://${c.host}:${c.port}`;
+    const p = await listenWire(this.peerServer, { host: peerAddr.hostname, port: Number(peerAddr.port) }, cfg.peerTls);
+    this.listeners.push(p);
+    const c = await listenWire(this.clientServer, { host: clientAddr.hostname, port: Number(clientAddr.port) }, cfg.clientTls);
+    this.listeners.push(c);
+    this.peerUrl = p.url;
+    this.clientUrl = c.url;
     if (cfg.controlUrl) {
       const u = new URL(cfg.controlUrl);
       this.control = await startControlHttp({
@@ -245,6 +250,7 @@ export class EtcdServer {
     this.service.cancelWatches();
     await this.clientServer.close();
     await this.peerServer.close();
+    for (const l of this.listeners) l.close();
     await this.driver.stop();
     await this.transport.close();
     try {

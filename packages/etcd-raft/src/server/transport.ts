@@ -9,7 +9,7 @@
  * A peer that is not connected or has too much unsent gets nothing and is reported unreachable.
  * Batches carrying a snapshot are requests, so a failed snapshot send is reported and retried.
  */
-import { type Clock, type FaultInjector, type Logger, type Rng, WireClient, WireServer, newBadRequest } from "@kubemu/common";
+import { type Clock, type FaultInjector, type Logger, type Rng, WireClient, WireServer, type WireTlsOptions, newBadRequest } from "@kubemu/common";
 import { PEER_METHOD_MESSAGES } from "../api/index.js";
 import { type Message, MessageType, MESSAGE_TYPE_COUNT } from "../raft/index.js";
 
@@ -28,6 +28,8 @@ export interface TransportOptions {
   rng: Rng;
   log: Logger;
   faults: FaultInjector;
+  /** This member's certificate and the peers' CA, for wss:// peer URLs (undefined: plain peers). */
+  tls?: WireTlsOptions | undefined;
   handler: TransportHandler;
   /** Most unanswered snapshot batches per peer before new ones are dropped. */
   maxInflightBatches?: number;
@@ -79,6 +81,7 @@ export class PeerTransport {
       rng: this.opts.rng.fork(),
       logger: this.opts.log,
       faults: this.opts.faults,
+      ...(this.opts.tls ? { tls: this.opts.tls } : {}),
       requestTimeoutMs: 5000,
       connectTimeoutMs: 1000,
       backoffInitialMs: 50,
