@@ -19,8 +19,12 @@ export interface ApiServerConfig {
   controlUrl: string | undefined;
   bindAddress: string;
   port: number;
-  /** ws:// URLs of the store members; empty with --storage=memory. */
+  /** ws:// (or wss://, with --etcd-cafile etc.) URLs of the store members; empty with --storage=memory. */
   etcdServers: string[];
+  /** Upstream's --etcd-cafile / --etcd-certfile / --etcd-keyfile: TLS to wss:// store members. */
+  etcdCaFile: string | undefined;
+  etcdCertFile: string | undefined;
+  etcdKeyFile: string | undefined;
   storage: "etcd" | "memory";
   compactionIntervalMs: number;
   componentStatus: ComponentTarget[];
@@ -69,7 +73,7 @@ function isLoopback(host: string): boolean {
   return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) && host.split(".").every((p) => Number(p) <= 255);
 }
 
-function parseUrlList(flag: string, v: string, protocol: string): string[] {
+function parseUrlList(flag: string, v: string, protocol: string, alsoProtocol?: string): string[] {
   return v
     .split(",")
     .map((s) => s.trim())
@@ -81,7 +85,7 @@ function parseUrlList(flag: string, v: string, protocol: string): string[] {
       } catch {
         throw new ConfigError(`${flag}: "${s}" is not a URL`);
       }
-      if (u.protocol !== protocol) throw new ConfigError(`${flag}: "${s}" must use ${protocol}//`);
+      if (u.protocol !== protocol && u.protocol !== alsoProtocol) throw new ConfigError(`${flag}: "${s}" must use ${protocol}//${alsoProtocol ? ` or ${alsoProtocol}//` : ""}`);
       if (!isLoopback(u.hostname)) throw new ConfigError(`${flag}: "${s}" is not a loopback (127.0.0.0/8) address`);
       return s;
     });
@@ -111,7 +115,10 @@ export function parseArgs(argv: string[]): ApiServerConfig {
     .option("--control-url <url>", "URL of this process's /kubemu control endpoint (served on the API port)")
     .option("--bind-address <ip>", "address to listen on", "127.0.0.1")
     .option("--port <port>", "port to listen on", "6443")
-    .option("--etcd-servers <urls>", "comma-separated ws:// URLs of the store members", "")
+    .option("--etcd-servers <urls>", "comma-separated ws:// URLs of the store members (wss:// with --etcd-cafile)", "")
+    .option("--etcd-cafile <file>", "PEM CA that the store members' serving certificates chain to (wss:// --etcd-servers)")
+    .option("--etcd-certfile <file>", "PEM client certificate presented to the store members")
+    .option("--etcd-keyfile <file>", "PEM private key of --etcd-certfile")
     .addOption(new Option("--storage <backend>", "storage backend").choices(["etcd", "memory"]).default("etcd"))
     .option("--compaction-interval <seconds>", "store compaction period (0 = never)", "300")
     .option("--component-status <list>", "name=url[|url...],... probed for componentstatuses (Healthy if any replica answers)", DEFAULT_COMPONENTS)
@@ -143,7 +150,9 @@ export function parseArgs(argv: string[]): ApiServerConfig {
   if (!/^\d+$/.test(o.port!) || port > 65535) throw new ConfigError(`--port must be an integer 0-65535, got "${o.port}"`);
   const compaction = Number(o.compactionInterval);
   if (!/^\d+$/.test(o.compactionInterval!)) throw new ConfigError(`--compaction-interval must be a non-negative integer, got "${o.compactionInterval}"`);
-  const etcdServers = parseUrlList("--etcd-servers", o.etcdServers!, "ws:");
+  const etcdServers = parseUrlList("--etcd-servers", o.etcdServers!, "ws:", "wss:");
+  if ((o.etcdCertfile === undefined) !== (o.etcdKeyfile === undefined)) throw new ConfigError("--etcd-certfile and --etcd-keyfile go together");
+  if (etcdServers.some((u) => u.startsWith("wss:")) && o.etcdCafile === undefined) throw new ConfigError("wss:// --etcd-servers need --etcd-cafile");
   const storage = o.storage as "etcd" | "memory";
   if (storage === "etcd" && etcdServers.length === 0) throw new ConfigError("--etcd-servers is required (or --storage=memory)");
   if ((o.tlsCertFile === undefined) !== (o.tlsPrivateKeyFile === undefined))
@@ -198,6 +207,9 @@ export function parseArgs(argv: string[]): ApiServerConfig {
     bindAddress: o.bindAddress!,
     port,
     etcdServers,
+    etcdCaFile: o.etcdCafile,
+    etcdCertFile: o.etcdCertfile,
+    etcdKeyFile: o.etcdKeyfile,
     storage,
     compactionIntervalMs: compaction * 1000,
     componentStatus: parseComponents(o.componentStatus!),

@@ -37,6 +37,21 @@ function readCredentials(cfg: ApiServerConfig): Pick<ApiServerOptions, "tls" | "
   }
 }
 
+/** The store client's TLS (upstream's --etcd-cafile/--etcd-certfile/--etcd-keyfile), read at start. */
+function etcdTls(cfg: ApiServerConfig): { tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer } } {
+  if (cfg.etcdCaFile === undefined && cfg.etcdCertFile === undefined) return {};
+  try {
+    return {
+      tls: {
+        ...(cfg.etcdCaFile ? { ca: readFileSync(cfg.etcdCaFile) } : {}),
+        ...(cfg.etcdCertFile && cfg.etcdKeyFile ? { cert: readFileSync(cfg.etcdCertFile), key: readFileSync(cfg.etcdKeyFile) } : {}),
+      },
+    };
+  } catch (e) {
+    throw new ConfigError(`cannot read the --etcd-* files: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
 void runProcessMain<ApiServerConfig>({
   bin: "kubemu-apiserver",
   parse: parseArgs,
@@ -48,7 +63,7 @@ void runProcessMain<ApiServerConfig>({
     const backend: KvBackend =
       cfg.storage === "memory"
         ? new MvccBackend(new MvccStore())
-        : new EtcdBackend(new EtcdClient({ endpoints: cfg.etcdServers, name: cfg.name, logger: log, clock: realClock, rng: rng.fork() }));
+        : new EtcdBackend(new EtcdClient({ endpoints: cfg.etcdServers, name: cfg.name, logger: log, clock: realClock, rng: rng.fork(), ...etcdTls(cfg) }));
     if (!creds.tls) log.warn({ address: `${cfg.bindAddress}:${cfg.port}` }, "no --tls-cert-file: serving plain HTTP with no authentication, every client acts as system:masters (test-only)");
     if (!creds.serviceAccount) log.warn("no --service-account-signing-key-file: service account tokens made here are valid on this apiserver only");
     const server = new ApiServer({
