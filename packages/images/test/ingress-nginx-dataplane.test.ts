@@ -80,10 +80,16 @@ beforeAll(async () => {
       ],
     },
   };
+  const stickyIng: Ingress = {
+    metadata: { name: "sticky", namespace: "default", creationTimestamp: "2026-01-01T00:00:01Z", annotations: { "nginx.ingress.kubernetes.io/affinity": "cookie", "nginx.ingress.kubernetes.io/session-cookie-name": "route" } },
+    spec: { rules: [{ host: "sticky.example", http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "solo", port: { number: 80 } } } }] } }] },
+  };
+  const solo: Service = { metadata: { name: "solo", namespace: "default" }, spec: { ports: [{ port: 80, targetPort: backendPort }] } };
+  const soloSlice: EndpointSlice = { metadata: { name: "solo-1", namespace: "default" }, ports: [{ port: backendPort, protocol: "TCP" }], endpoints: [{ addresses: [BACKEND] }] };
   plane.table = buildRoutingTable({
-    ingresses: [ing],
-    services: new Map([["default/web", svc], ["default/dead", deadSvc]]),
-    endpointSlices: new Map([["default/web", [slice]], ["default/dead", [deadSlice]]]),
+    ingresses: [ing, stickyIng],
+    services: new Map([["default/web", svc], ["default/dead", deadSvc], ["default/solo", solo]]),
+    endpointSlices: new Map([["default/web", [slice]], ["default/dead", [deadSlice]], ["default/solo", [soloSlice]]]),
     secrets: new Map([["default/secure-tls", secret]]),
   });
   const fake = await fakeCertificate();
@@ -147,6 +153,16 @@ describe("the ingress-nginx data plane", () => {
     expect(r.status).toBe(413);
     expect(r.body).toContain("<title>413 Request Entity Too Large</title>");
     expect(seen).toHaveLength(0);
+  });
+
+  it("cookie affinity: the first answer sets the cookie, a request carrying it gets none", async () => {
+    const first = await get(httpPort, "/", { Host: "sticky.example" });
+    expect(first.status).toBe(200);
+    const cookie = first.headers["set-cookie"]?.[0] ?? "";
+    expect(cookie).toMatch(/^route=[\d.]+\|[0-9a-f]{32}; Path=\/; HttpOnly$/);
+    const again = await get(httpPort, "/", { Host: "sticky.example", Cookie: cookie.split(";")[0]! });
+    expect(again.status).toBe(200);
+    expect(again.headers["set-cookie"]).toBeUndefined();
   });
 
   it("502 Bad Gateway when no endpoint answers", async () => {

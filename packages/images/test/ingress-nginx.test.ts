@@ -7,6 +7,7 @@ import { parseAnnotations } from "../src/ingress-nginx/annotations.js";
 import type { EndpointSlice, Ingress, PathType, Secret, Service } from "../src/ingress-nginx/types.js";
 import { containerArgv, ImageCatalog, matchExecutable } from "../src/catalog.js";
 import { builtinImages } from "../src/builtin.js";
+import { backendKey, stickyPick } from "../src/ingress-nginx/affinity.js";
 
 let created = 0;
 function ing(name: string, spec: Ingress["spec"], annotations: Record<string, string> = {}, ns = "default"): Ingress {
@@ -221,6 +222,39 @@ describe("canary", () => {
     expect(where(route(t, req("other.com", "/"), never))).toBe("404");
     const t2 = buildRoutingTable(inputs([main, canary({ "nginx.ingress.kubernetes.io/canary-weight": "100" })], services, [slices[0]!]));
     expect(where(route(t2, req("www.app.com", "/"), () => 1))).toBe("default-svc-v1-8080 /");
+  });
+});
+
+describe("cookie affinity", () => {
+  const anns = { "nginx.ingress.kubernetes.io/affinity": "cookie", "nginx.ingress.kubernetes.io/session-cookie-max-age": "172800" };
+  const sticky = ing("sticky", { rules: [rule("s.com", [["/", "Prefix", "web", 80]])] }, anns);
+  const t = buildRoutingTable(inputs([sticky], [svc("web")], [slice("web", ["127.232.12.1", "127.232.12.2", "127.232.12.3"])]));
+
+  it("a request without the cookie gets INGRESSCOOKIE=<key>|<backend key>; with it, always the same endpoint", () => {
+    const ups = t.upstreams.get("default-web-80")!;
+    const first = stickyPick(ups, { host: "s.com", scheme: "http", locationPath: "/", cookie: () => undefined }, Date.UTC(2026, 11, 3), () => 42);
+    expect(first.setCookie).toMatch(new RegExp(`^INGRESSCOOKIE=\\d+\\.\\d{3}\\.\\d+\\.42\\|${backendKey("default-web-80")}; Max-Age=172800; Path=/; HttpOnly$`));
+    const value = first.setCookie!.split(";")[0]!.slice("INGRESSCOOKIE=".length);
+    for (let i = 0; i < 20; i++) {
+      const again = stickyPick(ups, { host: "s.com", scheme: "http", locationPath: "/", cookie: (n) => (n === "INGRESSCOOKIE" ? value : undefined) }, Date.now(), () => i + 1);
+      expect(again.endpoint).toEqual(first.endpoint);
+      expect(again.setCookie).toBeUndefined();
+    }
+    // Different keys spread over the endpoints.
+    const seen = new Set<string>();
+    for (let i = 1; i <= 60; i++) seen.add(stickyPick(ups, { host: "s.com", scheme: "https", locationPath: "/", cookie: () => undefined }, 1_000_000 + i, () => i).endpoint.address);
+    expect(seen.size).toBe(3);
+  });
+
+  it("with a canary: a cookie of the primary stays there whatever the weight; one of the canary goes there", () => {
+    const main = ing("main-s", { rules: [rule("c.com", [["/", "Prefix", "v1", 80]])] }, anns);
+    const can = ing("can-s", { rules: [rule("c.com", [["/", "Prefix", "v2", 80]])] }, { "nginx.ingress.kubernetes.io/canary": "true", "nginx.ingress.kubernetes.io/canary-weight": "100" });
+    const tc = buildRoutingTable(inputs([main, can], [svc("v1"), svc("v2")], [slice("v1", ["127.232.13.1"]), slice("v2", ["127.232.13.2"])]));
+    const withCookie = (backend: string) => req("c.com", "/", { cookies: { INGRESSCOOKIE: `1.2.3|${backendKey(backend)}` } });
+    expect(where(route(tc, withCookie("default-v1-80"), () => 1))).toBe("default-v1-80 /");
+    expect(where(route(tc, withCookie("default-v2-80"), () => 1))).toBe("default-v2-80 /");
+    expect(where(route(tc, req("c.com", "/"), () => 1))).toBe("default-v2-80 /");
+    expect(tc.upstreams.get("default-v2-80")!.affinity?.name).toBe("INGRESSCOOKIE");
   });
 });
 

@@ -25,9 +25,16 @@ export interface RewriteConfig {
   preserveTrailingSlash: boolean;
 }
 
+/** Session affinity (affinity: cookie): the sticky balancer's cookie. */
+export interface AffinityConfig {
+  type: "" | "cookie";
+  cookie: { name: string; expires: string; maxAge: string; path: string; domain: string; sameSite: string; secure: boolean };
+}
+
 export interface ParsedAnnotations {
   canary: CanaryConfig;
   rewrite: RewriteConfig;
+  affinity: AffinityConfig;
 }
 
 function parseBool(v: string | undefined): boolean | undefined {
@@ -56,8 +63,22 @@ export function parseAnnotations(ing: Ingress, sslRedirectDefault = true): Parse
     headerPattern: str("canary-by-header-pattern"),
     cookie: str("canary-by-cookie"),
   };
+  const digits = (v: string | undefined) => (v !== undefined && /^\d+$/.test(v) ? v : "");
+  const affinity: AffinityConfig = {
+    type: get("affinity") === "cookie" ? "cookie" : "",
+    cookie: {
+      name: get("session-cookie-name") || "INGRESSCOOKIE",
+      expires: digits(get("session-cookie-expires")),
+      maxAge: digits(get("session-cookie-max-age")),
+      path: str("session-cookie-path"),
+      domain: str("session-cookie-domain"),
+      sameSite: str("session-cookie-samesite"),
+      secure: parseBool(get("session-cookie-secure")) ?? false,
+    },
+  };
   return {
     canary,
+    affinity,
     rewrite: {
       target: str("rewrite-target"),
       useRegex: parseBool(get("use-regex")) ?? false,

@@ -7,6 +7,7 @@
  */
 import { DEFAULT_SERVER, DEFAULT_UPSTREAM, needsRewrite, type Location, type RoutingTable, type Server, type Upstream } from "./routing.js";
 import type { CanaryConfig } from "./annotations.js";
+import { isAffinitized } from "./affinity.js";
 
 export interface RequestInfo {
   /** The Host header (a port is ignored). */
@@ -155,8 +156,10 @@ export function route(table: RoutingTable, req: RequestInfo, random: RandomInt):
   let alternative = "";
   const altName = primary?.alternatives[0];
   const alt = altName ? table.upstreams.get(altName) : undefined;
-  // An alternative without endpoints has no balancer: traffic stays on the primary.
-  if (alt && alt.endpoints.length > 0 && alt.trafficShaping && routeToAlternative(alt.trafficShaping, req, random)) {
+  // An alternative without endpoints has no balancer: traffic stays on the primary. A request
+  // whose affinity cookie is the primary's stays there; one with the canary's goes there.
+  const stick = primary !== undefined && isAffinitized(primary, req.cookie);
+  if (alt && alt.endpoints.length > 0 && !stick && (isAffinitized(alt, req.cookie) || (alt.trafficShaping && routeToAlternative(alt.trafficShaping, req, random)))) {
     target = alt;
     alternative = alt.name;
   }

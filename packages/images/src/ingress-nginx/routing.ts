@@ -6,7 +6,7 @@
  * warnings upstream logs come back in `warnings` for the caller to print.
  */
 import { X509Certificate } from "node:crypto";
-import { parseAnnotations, type CanaryConfig, type ParsedAnnotations, type RewriteConfig } from "./annotations.js";
+import { parseAnnotations, type AffinityConfig, type CanaryConfig, type ParsedAnnotations, type RewriteConfig } from "./annotations.js";
 import { keyOf, type EndpointSlice, type Ingress, type IngressBackend, type PathType, type Secret, type Service, type ServicePort } from "./types.js";
 
 export const DEFAULT_UPSTREAM = "upstream-default-backend";
@@ -24,6 +24,8 @@ export interface Upstream {
   noServer: boolean;
   trafficShaping?: CanaryConfig;
   alternatives: string[];
+  /** Cookie affinity, and the host → Ingress paths whose responses set the cookie. */
+  affinity?: AffinityConfig["cookie"] & { locations: Map<string, string[]> };
 }
 
 export interface Location {
@@ -123,6 +125,11 @@ export function buildRoutingTable(inputs: RoutingInputs): RoutingTable {
           break;
         }
         if (add) server.locations.push({ path: nginxPath, pathType, backend: ups.name, isDefBackend: false, ingress: key, rewrite: anns.rewrite, accessLog: true });
+        if (anns.affinity.type === "cookie") {
+          ups.affinity ??= { ...anns.affinity.cookie, locations: new Map() };
+          const host = rule.host || DEFAULT_SERVER;
+          ups.affinity.locations.set(host, [...(ups.affinity.locations.get(host) ?? []), path.path ?? ""]);
+        }
       }
     }
     if (anns.canary.enabled) canaries.push({ ing, key, ns, anns });
@@ -313,7 +320,10 @@ function extractTLSSecretName(host: string, ing: Ingress, ns: string, inputs: Ro
 function mergeAlternativeBackends(ing: Ingress, ns: string, upstreams: Map<string, Upstream>, servers: Map<string, Server>, warnings: string[]): void {
   const canMerge = (pri: Upstream, alt: Upstream) => pri.name !== alt.name && pri.name !== DEFAULT_UPSTREAM && !pri.noServer;
   const merge = (pri: Upstream, alt: Upstream) => {
-    if (!pri.alternatives.includes(alt.name)) pri.alternatives.push(alt.name);
+    if (pri.alternatives.includes(alt.name)) return true;
+    // The canary shares the primary's affinity (affinity-canary-behavior sticky, the default).
+    if (pri.affinity) alt.affinity = pri.affinity;
+    pri.alternatives.push(alt.name);
     return true;
   };
   const tryMerge = (server: Server, altName: string, matches: (l: Location) => boolean) => {

@@ -13,6 +13,7 @@ import type { SecureContext } from "node:tls";
 import { route, type Decision, type RequestInfo } from "./match.js";
 import { DEFAULT_UPSTREAM, type Endpoint, type RoutingTable, type Upstream } from "./routing.js";
 import { accessLogLine, type AccessLogFields } from "./access-log.js";
+import { stickyPick } from "./affinity.js";
 
 const REASONS: Record<number, string> = {
   308: "Permanent Redirect",
@@ -215,8 +216,14 @@ export class DataPlane {
     if (original) headers["x-original-forwarded-for"] = original;
     if (body.length > 0 || req.headers["content-length"] !== undefined) headers["content-length"] = String(body.length);
     const tried = new Set<string>();
+    // Cookie affinity picks the first endpoint (and may set the cookie); retries go round robin.
+    let sticky: ReturnType<typeof stickyPick> | undefined;
+    if (d.target.affinity) {
+      sticky = stickyPick(d.target, { host: info.host, scheme: info.scheme, locationPath: d.loc.path, cookie: info.cookie }, Date.now(), this.random);
+      if (sticky.setCookie) extra = { ...extra, "Set-Cookie": sticky.setCookie };
+    }
     for (let attempt = 0; attempt < PROXY_TRIES && tried.size < d.target.endpoints.length; attempt++) {
-      let ep = this.rr.pick(d.target);
+      let ep = attempt === 0 && sticky ? sticky.endpoint : this.rr.pick(d.target);
       while (tried.has(`${ep.address}:${ep.port}`)) ep = this.rr.pick(d.target);
       tried.add(`${ep.address}:${ep.port}`);
       const outcome = await this.forward(req, res, body, ep, d.uri, headers, log, extra);
