@@ -1,11 +1,13 @@
 /**
  * DNS messages on the wire (dns-packet): decoding a query (anything malformed is dropped, as
- * CoreDNS's server does), encoding a reply with the query's id, opcode, RD bit and EDNS0 OPT, and
+ * CoreDNS's server does), encoding a reply with the query's id, opcode, RD bit and EDNS0 OPT
+ * (names compressed, compress.ts), and
  * fitting a UDP reply into the client's size (512 bytes, or its EDNS0 buffer): additional records
  * go first, then authority; once answers must go too, TC is set so the client retries over TCP
  * (miekg/dns Msg.Truncate).
  */
 import dnsPacket, { type Answer, type DecodedPacket, type Packet } from "dns-packet";
+import { compressMessage } from "./compress.js";
 import type { Rcode, Reply } from "./kubernetes.js";
 
 export interface Query {
@@ -91,17 +93,21 @@ export function encodeFitted(q: Query, packet: Packet & { rcode: number; authori
     authorities,
     additionals: [...additionals, ...opt(q)],
   });
+  const encode = (p: Packet) => compressMessage(dnsPacket.encode(p));
   let p = build();
-  if (maxSize !== undefined && dnsPacket.encodingLength(p) > maxSize) {
-    while (additionals.length > 0 && dnsPacket.encodingLength(build()) > maxSize) additionals = additionals.slice(0, -1);
-    while (authorities.length > 0 && dnsPacket.encodingLength(build()) > maxSize) authorities = authorities.slice(0, -1);
-    if (dnsPacket.encodingLength(build()) > maxSize) {
+  let buf = encode(p);
+  if (maxSize !== undefined && buf.length > maxSize) {
+    const size = () => encode(build()).length;
+    while (additionals.length > 0 && size() > maxSize) additionals = additionals.slice(0, -1);
+    while (authorities.length > 0 && size() > maxSize) authorities = authorities.slice(0, -1);
+    if (size() > maxSize) {
       truncated = true;
-      while (answers.length > 0 && dnsPacket.encodingLength(build()) > maxSize) answers = answers.slice(0, -1);
+      while (answers.length > 0 && size() > maxSize) answers = answers.slice(0, -1);
     }
     p = build();
+    buf = encode(p);
   }
-  return { buf: dnsPacket.encode(p), truncated, rcode: packet.rcode, flags: p.flags ?? 0, answers: answers.length };
+  return { buf, truncated, rcode: packet.rcode, flags: p.flags ?? 0, answers: answers.length };
 }
 
 /** The UDP size limit for a reply to q: 512, or the client's EDNS0 buffer. */
