@@ -29,6 +29,8 @@ import { authorizingWire, WireUsers } from "./auth/wire-authorization.js";
 import { Auditor } from "./audit/auditor.js";
 import type { AuditBackend } from "./audit/event.js";
 import { auditingWire } from "./audit/wire-audit.js";
+import { computeContext } from "./resource-metrics/compute-context.js";
+import { kubeletClient } from "./handlers/kubelet-client.js";
 
 /** kube-apiserver's usual --service-account-issuer; also the default API audience. */
 export const DEFAULT_SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local";
@@ -127,7 +129,8 @@ export class ApiServer {
       },
     };
     this.store = new ResourceStore(this.ctx);
-    this.api = new ResourceApi(this.store, registry, (def) => (def.kind === "ComponentStatus" && o.componentStatus ? o.componentStatus() : undefined));
+    const computing = computeContext(this.store, registry, kubeletClient(o.kubeletClientTls), this.ctx.clock);
+    this.api = new ResourceApi(this.store, registry, (def, ns) => (def.compute ? def.compute(computing, ns) : def.kind === "ComponentStatus" && o.componentStatus ? o.componentStatus() : undefined));
     this.crds = new CrdController(this.ctx, this.store);
     this.metrics = new ApiMetrics(o.defaultMetrics ?? false);
     this.tokens = this.serviceAccountTokens(registry);

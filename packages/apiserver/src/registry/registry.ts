@@ -7,6 +7,7 @@ import type { ResourceDef } from "./types.js";
 import { coreResources } from "./core.js";
 import { appsResources } from "./apps.js";
 import { otherResources } from "./others.js";
+import { metricsResources } from "./metrics.js";
 
 export interface GroupVersion {
   group: string;
@@ -125,5 +126,5 @@ const pathKey = (r: ResourceDef): string => `${r.group}/${r.version}/${r.plural}
 
 /** Every built-in resource kubemu serves. */
 export function builtinRegistry(): Registry {
-  return new Registry([...coreResources, ...appsResources, ...otherResources]);
+  return new Registry([...coreResources, ...appsResources, ...otherResources, ...metricsResources]);
 }

@@ -70,6 +70,15 @@ export interface Admission {
   sleep(ms: number): Promise<void>;
 }
 
+/** What a computed kind reads: stored objects (from the watch cache) and the kubelets. */
+export interface ComputeContext {
+  /** Every object of a built-in resource, as a lister sees them. */
+  list(group: string, version: string, plural: string): Promise<KubeObject[]>;
+  /** GET `path` of a node's kubelet (its InternalIP and kubelet port), as the API servers reach kubelets; rejects on an error or a non-2xx answer. */
+  kubeletJson(node: KubeObject, path: string): Promise<unknown>;
+  now(): Date;
+}
+
 export interface ResourceDef {
   /** "" for core. */
   group: string;
@@ -142,6 +151,10 @@ export interface ResourceDef {
   returnDeletedObject?: boolean;
   /** True if the object cannot be created/updated by clients (computed, e.g. componentstatuses). */
   readOnly?: boolean;
+  /** A read-only kind's objects, computed on every get and list instead of stored (metrics.k8s.io asks the kubelets); namespace set on a namespaced request. */
+  compute?: (ctx: ComputeContext, namespace: string | undefined) => Promise<KubeObject[]>;
+  /** The NotFound a get of a missing computed object answers, when it is not the generic one (metrics-server names pods `ns/name`). */
+  notFound?: (name: string, namespace: string | undefined) => Error;
   /** Storage key prefix when it is not `/registry/<storageResource ?? plural>/` (custom resources: `/registry/<group>/<plural>/`). */
   storagePrefix?: string;
   /** Unknown field paths of a body, for kinds whose schema is not a built-in one (custom resources). */

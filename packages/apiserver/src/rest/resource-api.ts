@@ -7,7 +7,7 @@
  * options, and what each declared subresource does (status, scale, binding, eviction,
  * finalize). Neither front end knows a kind; kind-specific behaviour is in the declarations.
  */
-import { newBadRequest, newNotFound, newStatus, StatusError, type KubeList, type ListMeta, type PatchType, type Status } from "@kubemu/common";
+import { defaultFields, newBadRequest, newNotFound, newStatus, parseFieldSelector, parseLabelSelector, StatusError, type KubeList, type ListMeta, type PatchType, type Status } from "@kubemu/common";
 import type { KubeObject, ListResult, Watch } from "../storage/index.js";
 import type { Registry } from "../registry/registry.js";
 import { ALL_VERBS, groupVersion, type ResourceDef, type Subresource, type Verb } from "../registry/types.js";
@@ -169,8 +169,15 @@ export function checkPatchOptions(type: PatchType, fieldManager: string | undefi
   } else if (force !== undefined) throw newBadRequest('PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for non-apply patch');
 }
 
-/** Computes the objects of a read-only resource (componentstatuses); undefined = none computed here. */
-export type ComputedObjects = (def: ResourceDef) => Promise<KubeObject[]> | undefined;
+/** Computes the objects of a read-only resource (componentstatuses, metrics.k8s.io), in namespace when namespaced; undefined = none computed here. */
+export type ComputedObjects = (def: ResourceDef, namespace: string | undefined) => Promise<KubeObject[]> | undefined;
+
+/** A computed list narrowed as a stored one would be: namespace, label and field selectors (metadata.name/namespace). */
+function selectComputed(items: KubeObject[], namespace: string | undefined, q: ListQuery): KubeObject[] {
+  const labels = parseLabelSelector(q.labelSelector);
+  const fields = parseFieldSelector(q.fieldSelector);
+  return items.filter((i) => (namespace === undefined || i.metadata.namespace === namespace) && labels.matches(i.metadata.labels ?? {}) && fields.matches(defaultFields(i)));
+}
 
 /** `{"kind":"Status","status":"Success"}`: what create on binding/eviction answers. */
 export function successStatus(details?: Status["details"]): Status {
@@ -200,18 +207,18 @@ export class ResourceApi {
     return resolveTarget(this.registry, r);
   }
 
-  private computedFor(def: ResourceDef): Promise<KubeObject[]> | undefined {
-    return def.readOnly && this.computed ? (this.computed(def) ?? Promise.resolve([])) : undefined;
+  private computedFor(def: ResourceDef, namespace: string | undefined): Promise<KubeObject[]> | undefined {
+    return def.readOnly && this.computed ? (this.computed(def, namespace) ?? Promise.resolve([])) : undefined;
   }
 
   /** One object; its Scale for the scale subresource. */
   async get(t: Target, resourceVersion?: string): Promise<KubeObject> {
     checkVerb(t, "get");
     const name = t.name!;
-    const computed = this.computedFor(t.def);
+    const computed = this.computedFor(t.def, t.namespace);
     if (computed) {
-      const found = (await computed).find((i) => i.metadata.name === name);
-      if (!found) throw newNotFound({ resource: t.def.plural }, name);
+      const found = (await computed).find((i) => i.metadata.name === name && (t.namespace === undefined || i.metadata.namespace === t.namespace));
+      if (!found) throw t.def.notFound ? t.def.notFound(name, t.namespace) : newNotFound({ resource: t.def.plural }, name);
       return found;
     }
     const obj = await this.store.get(t.def, t.namespace, name, resourceVersion);
@@ -221,8 +228,8 @@ export class ResourceApi {
   /** One page of a list (the storage's result, so HTTP may write it from stored bytes). */
   async list(t: Target, q: ListQuery): Promise<ListResult> {
     checkVerb(t, "list");
-    const computed = this.computedFor(t.def);
-    if (computed) return { items: await computed, resourceVersion: "" };
+    const computed = this.computedFor(t.def, t.namespace);
+    if (computed) return { items: selectComputed(await computed, t.namespace, q), resourceVersion: "" };
     return this.store.list(t.def, t.namespace, q);
   }
 

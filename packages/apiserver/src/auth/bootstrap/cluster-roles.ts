@@ -192,6 +192,12 @@ export function clusterRoles(): KubeObject[] {
     aggregateToAdmin(),
     aggregateToEdit(),
     aggregateToView(),
+    // Not bootstrap policy upstream but metrics-server's own manifest: kubemu serves metrics.k8s.io itself, so whoever may view may use kubectl top.
+    clusterRole("system:aggregated-metrics-reader", [rule(...READ).groups("metrics.k8s.io").resources("pods", "nodes").build()], {
+      [aggregateLabel("admin")]: "true",
+      [aggregateLabel("edit")]: "true",
+      [aggregateLabel("view")]: "true",
+    }),
     clusterRole("system:heapster", [rule(...READ).groups(core).resources("events", "pods", "nodes", "namespaces").build(), rule(...READ).groups(extensions).resources("deployments").build()]),
     nodeRole(),
     clusterRole("system:node-problem-detector", [rule("get").groups(core).resources("nodes").build(), rule("patch").groups(core).resources("nodes/status").build(), eventsRule()]),
