@@ -200,6 +200,20 @@ describe("coredns kubernetes plugin: records", () => {
     expect(await answerKubernetes(ctx(), "example.com", "A")).toBeUndefined();
   });
 
+  it("endpoint_pod_names, ignore empty_service and noendpoints", async () => {
+    const m = cluster();
+    m.upsertService(serviceFromApi({ metadata: { name: "empty", namespace: "default" }, spec: { clusterIP: "127.96.3.9", ports: [{ name: "http", port: 80 }] } }));
+    m.upsertService(serviceFromApi({ metadata: { name: "pets", namespace: "default" }, spec: { clusterIP: "None", ports: [{ name: "http", port: 80 }] } }));
+    m.upsertEndpoints(endpointSetFromApi({ metadata: { name: "pets-1", namespace: "default", labels: { "kubernetes.io/service-name": "pets" } }, endpoints: [{ addresses: ["127.230.4.4"], targetRef: { name: "pets-abcde" } }], ports: [{ name: "http", port: 80 }] })!);
+    const with_ = (extra: Partial<KubernetesConfig>) => ({ ...ctx(m), config: { ...kubeConfig(), ...extra } });
+    expect(data((await answerKubernetes(with_({ endpointPodNames: true }), "pets-abcde.pets.default.svc.cluster.local", "A"))!.answers)).toEqual(["pets-abcde.pets.default.svc.cluster.local 30 A 127.230.4.4"]);
+    expect((await answerKubernetes(with_({}), "pets-abcde.pets.default.svc.cluster.local", "A"))!.rcode).toBe("NXDOMAIN");
+    expect((await answerKubernetes(with_({}), "empty.default.svc.cluster.local", "A"))!.answers.length).toBe(1);
+    expect((await answerKubernetes(with_({ ignoreEmptyService: true }), "empty.default.svc.cluster.local", "A"))!.rcode).toBe("NXDOMAIN");
+    expect((await answerKubernetes(with_({ noEndpoints: true }), "nginx.default.svc.cluster.local", "A"))!.rcode).toBe("NXDOMAIN");
+    expect((await answerKubernetes(with_({ noEndpoints: true }), "kubia.default.svc.cluster.local", "A"))!.answers.length).toBe(1);
+  });
+
   it("follows the model: a deleted service and its endpoints are gone", async () => {
     const m = cluster();
     m.deleteService("default", "nginx");
@@ -312,5 +326,7 @@ describe("coredns Corefile", () => {
     expect(() => parseCorefile(".:53 {\n    errors\n    bogus\n}\n", "/etc/coredns/Corefile")).toThrow("/etc/coredns/Corefile:3 - Error during parsing: Unknown directive 'bogus'");
     expect(() => serverConfig(parseCorefile(".:53 {\n kubernetes cluster.local {\n   pods maybe\n }\n}\n", "Corefile")[0]!, "Corefile")).toThrow("wrong value for pods: maybe");
     expect(() => serverConfig(parseCorefile(".:53 {\n rewrite name a b\n}\n", "Corefile")[0]!, "Corefile")).toThrow("plugin/rewrite: Corefile:2 - not supported by kubemu's coredns");
+    expect(() => serverConfig(parseCorefile(".:53 {\n forward . 1.2.3.4 {\n   health_check 5s\n }\n}\n", "Corefile")[0]!, "Corefile")).toThrow("plugin/forward: Corefile:3 - property 'health_check' is not supported by kubemu's coredns");
+    expect(() => serverConfig(parseCorefile(".:53 {\n forward . 1.2.3.4 {\n   bogus\n }\n}\n", "Corefile")[0]!, "Corefile")).toThrow("plugin/forward: Corefile:3 - Error during parsing: unknown property 'bogus'");
   });
 });

@@ -16,6 +16,13 @@ export interface KubernetesConfig {
   endpoint: string | undefined;
   kubeconfig: string | undefined;
   namespaces: string[];
+  /** endpoint_pod_names: an endpoint without hostname is named by its pod. */
+  endpointPodNames: boolean;
+  /** ignore empty_service: a ClusterIP service with no ready endpoint is NXDOMAIN. */
+  ignoreEmptyService: boolean;
+  /** noendpoints: no endpoint records (headless services answer nothing). */
+  noEndpoints: boolean;
+  startupTimeoutMs: number;
 }
 
 export interface ForwardConfig {
@@ -63,6 +70,19 @@ function fqdn(z: string): string {
   return s.endsWith(".") ? s : `${s}.`;
 }
 
+/** Properties CoreDNS accepts that kubemu's coredns does not run: refused at start rather than ignored. */
+const UNSUPPORTED: Record<string, string[]> = {
+  kubernetes: ["namespace_labels", "labels", "multicluster", "fallthrough_zones", "apiserver_qps", "apiserver_burst", "apiserver_max_inflight"],
+  forward: ["tls", "tls_servername", "expire", "max_fails", "health_check", "next", "failfast_all_unhealthy_upstreams", "failover"],
+  cache: ["prefetch", "serve_stale", "servfail", "disable", "keepttl"],
+  hosts: [],
+};
+
+function unknownProperty(file: string, d: Directive, plugin: string): never {
+  if (UNSUPPORTED[plugin]?.includes(d.name)) throw new CorefileError(`plugin/${plugin}: ${file}:${d.line} - property '${d.name}' is not supported by kubemu's coredns`);
+  fail(file, { ...d, name: plugin }, `unknown property '${d.name}'`);
+}
+
 function fail(file: string, d: Directive, msg: string): never {
   throw new CorefileError(`plugin/${d.name}: ${file}:${d.line} - Error during parsing: ${msg}`);
 }
@@ -75,7 +95,7 @@ function intArg(file: string, d: Directive, s: string | undefined, min: number, 
 }
 
 function kubernetes(file: string, d: Directive, blockZones: string[]): KubernetesConfig {
-  const c: KubernetesConfig = { zones: d.args.length ? d.args.map(fqdn) : blockZones, pods: "disabled", fallthrough: undefined, ttl: 5, endpoint: undefined, kubeconfig: undefined, namespaces: [] };
+  const c: KubernetesConfig = { zones: d.args.length ? d.args.map(fqdn) : blockZones, pods: "disabled", fallthrough: undefined, ttl: 5, endpoint: undefined, kubeconfig: undefined, namespaces: [], endpointPodNames: false, ignoreEmptyService: false, noEndpoints: false, startupTimeoutMs: 5000 };
   for (const p of d.block) {
     switch (p.name) {
       case "pods":
@@ -99,8 +119,24 @@ function kubernetes(file: string, d: Directive, blockZones: string[]): Kubernete
       case "namespaces":
         c.namespaces = p.args;
         break;
+      case "endpoint_pod_names":
+        c.endpointPodNames = true;
+        break;
+      case "noendpoints":
+        c.noEndpoints = true;
+        break;
+      case "ignore":
+        if (p.args[0] !== "empty_service") fail(file, { ...p, name: "kubernetes" }, `unable to parse ignore value: '${p.args[0] ?? ""}'`);
+        c.ignoreEmptyService = true;
+        break;
+      case "startup_timeout": {
+        const ms = parseDuration(p.args[0] ?? "");
+        if (ms === undefined) fail(file, { ...p, name: "kubernetes" }, `unable to parse startup_timeout value: '${p.args[0] ?? ""}'`);
+        c.startupTimeoutMs = ms;
+        break;
+      }
       default:
-        fail(file, { ...p, name: "kubernetes" }, `unknown property '${p.name}'`);
+        unknownProperty(file, p, "kubernetes");
     }
   }
   return c;
@@ -128,7 +164,7 @@ function forward(file: string, d: Directive): ForwardConfig {
       case "prefer_udp":
         break;
       default:
-        fail(file, pd, `unknown property '${p.name}'`);
+        unknownProperty(file, p, "forward");
     }
   }
   return c;
@@ -144,7 +180,7 @@ function hosts(file: string, d: Directive, blockZones: string[]): HostsConfig {
     else if (p.name === "reload") {
       if (parseDuration(p.args[0] ?? "") === undefined) fail(file, pd, `invalid duration for reload '${p.args[0] ?? ""}'`);
     } else if (/^[0-9a-fA-F:.]+$/.test(p.name) && p.args.length > 0) c.inline.push({ ip: p.name, names: p.args.map(fqdn) });
-    else fail(file, pd, `unknown property '${p.name}'`);
+    else unknownProperty(file, p, "hosts");
   }
   return c;
 }
@@ -227,7 +263,7 @@ export function serverConfig(block: ServerBlock, file = "Corefile"): ServerConfi
               if (p.name === "success") cache.ttl = t;
               else cache.denialTtl = t;
             }
-          } else fail(file, { ...p, name: "cache" }, `unknown property '${p.name}'`);
+          } else unknownProperty(file, p, "cache");
         }
         c.cache = cache;
         break;

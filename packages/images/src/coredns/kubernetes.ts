@@ -90,8 +90,9 @@ export function addressFromReverse(name: string): string {
 }
 
 /** An endpoint's DNS label: its hostname, else its address with dashes (upstream's endpointHostname). */
-export function endpointHostname(a: EndpointAddress): string {
+export function endpointHostname(a: EndpointAddress, podNames = false): string {
   if (a.hostname) return a.hostname;
+  if (podNames && a.targetRefName) return a.targetRefName;
   if (a.ip.includes(".")) return a.ip.replace(/\./g, "-");
   const v6 = a.ip.replace(/:/g, "-");
   return (v6.startsWith("-") ? `0${v6}` : v6).replace(/-$/, "-0");
@@ -189,10 +190,12 @@ class KubernetesAnswerer {
       if (hostType(svc.externalName) !== "CNAME") return NAME_ERROR;
       return [{ host: svc.externalName, port: 0, domain }];
     }
+    if (this.k.config.ignoreEmptyService && !svc.headless && !this.k.model.endpointsOf(svc.namespace, svc.name).some((e) => e.addresses.length > 0)) return NAME_ERROR;
     if (svc.headless || r.endpoint !== "") {
+      if (this.k.config.noEndpoints) return NAME_ERROR;
       for (const set of this.k.model.endpointsOf(svc.namespace, svc.name)) {
         for (const a of set.addresses) {
-          const label = endpointHostname(a);
+          const label = endpointHostname(a, this.k.config.endpointPodNames);
           if (r.endpoint !== "" && !eq(r.endpoint, label)) continue;
           for (const p of set.ports) {
             if (!portMatches(r, p.name, p.protocol)) continue;
@@ -222,7 +225,7 @@ class KubernetesAnswerer {
         const svc = this.k.model.service(set.namespace, set.service);
         if (!svc) continue;
         const name = `${svc.name}.${svc.namespace}.svc.${zone}`;
-        if (svc.headless) for (const a of set.addresses) out.push({ name: `${endpointHostname(a)}.${name}`, ip: a.ip });
+        if (svc.headless) for (const a of set.addresses) out.push({ name: `${endpointHostname(a, this.k.config.endpointPodNames)}.${name}`, ip: a.ip });
         else for (const c of svc.clusterIPs) out.push({ name, ip: c });
       }
     }
@@ -330,7 +333,7 @@ class KubernetesAnswerer {
     else {
       for (const set of this.k.model.endpointsByIP(ip)) {
         if (this.k.config.namespaces.length > 0 && !this.namespaceExposed(set.namespace)) continue;
-        for (const a of set.addresses) if (a.ip === ip) names.push(`${endpointHostname(a)}.${set.service}.${set.namespace}.svc.${zone}`);
+        for (const a of set.addresses) if (a.ip === ip) names.push(`${endpointHostname(a, this.k.config.endpointPodNames)}.${set.service}.${set.namespace}.svc.${zone}`);
       }
     }
     if (names.length === 0) return NAME_ERROR;

@@ -75,7 +75,7 @@ export class CoreDns {
         api = kubeconfigConfig(kube.kubeconfig);
       } else api = this.o.apiConfig();
       this.informers = startInformers(api, this.model, { pods: kube.pods === "verified", log: this.o.out });
-      const deadline = Date.now() + 5000;
+      const deadline = Date.now() + kube.startupTimeoutMs;
       while (!this.informers.synced() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       if (!this.informers.synced()) this.o.out("[WARNING] plugin/kubernetes: starting server with unsynced Kubernetes API");
     }
