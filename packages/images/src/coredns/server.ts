@@ -11,7 +11,7 @@ import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { readFileSync } from "node:fs";
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from "node:net";
-import type { ClientConfig } from "../local-path/api.js";
+import { kubeconfigConfig, type ClientConfig } from "../local-path/api.js";
 import { type ServerConfig } from "./config.js";
 import { Forwarder, upstreamsOf } from "./forward.js";
 import { HostsTable } from "./hosts.js";
@@ -70,10 +70,8 @@ export class CoreDns {
     if (kube) {
       let api: ClientConfig;
       if (kube.endpoint) api = { server: kube.endpoint };
-      else if (kube.kubeconfig) {
-        const { kubeconfigConfig } = await import("../local-path/api.js");
-        api = kubeconfigConfig(kube.kubeconfig);
-      } else api = this.o.apiConfig();
+      else if (kube.kubeconfig) api = kubeconfigConfig(kube.kubeconfig);
+      else api = this.o.apiConfig();
       this.informers = startInformers(api, this.model, { pods: kube.pods === "verified", log: this.o.out });
       const deadline = Date.now() + kube.startupTimeoutMs;
       while (!this.informers.synced() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
