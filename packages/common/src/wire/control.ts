@@ -5,7 +5,16 @@
  *   PUT    /kubemu/faults  { rules } → replaces the rules, answers { rules }
  *   DELETE /kubemu/faults  → clears all rules (heal), answers { rules: [] }
  *   GET    /kubemu/status  → { name, pid, role?, term?, ... } from the process's status callback
+ *
+ * Authentication: in a cluster the launcher starts (`up`), every process but the API servers gets
+ * KUBEMU_CONTROL_TOKEN_FILE, the path of `<state>/pki/control-token` (a random secret the launcher
+ * made, mode 0600; pods never see the state dir). Then each /kubemu/* request must carry
+ * `Authorization: Bearer <that token>`, or it is answered 401 and nothing changes; an unreadable
+ * file refuses every request. Without the variable (tests, benches) the endpoints stay open.
+ * Health and metrics paths are the host server's and stay public, as upstream's.
  */
+import { createHash, timingSafeEqual } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { silentLogger } from "../logger.js";
@@ -27,6 +36,42 @@ export interface ControlOptions {
   faults: FaultInjector;
   status: () => ProcessStatus | Promise<ProcessStatus>;
   logger?: Logger;
+  /**
+   * Where the bearer token the requests must carry is read from (once); default: the
+   * KUBEMU_CONTROL_TOKEN_FILE environment variable; undefined/empty: no authentication.
+   */
+  tokenFile?: string | undefined;
+}
+
+/** The environment variable naming the control token file (set by the launcher). */
+export const CONTROL_TOKEN_FILE_ENV = "KUBEMU_CONTROL_TOKEN_FILE";
+
+/** Token file path → SHA-256 of its trimmed text, or null when it cannot be read (then nothing is allowed). */
+const tokenDigests = new Map<string, Buffer | null>();
+
+function tokenDigest(file: string, log: Logger): Buffer | null {
+  let digest = tokenDigests.get(file);
+  if (digest !== undefined) return digest;
+  try {
+    const text = readFileSync(file, "utf8").trim();
+    digest = text === "" ? null : createHash("sha256").update(text).digest();
+  } catch (e) {
+    digest = null;
+    log.error({ err: e instanceof Error ? e.message : String(e), file }, "cannot read the control token file; refusing every /kubemu/* request");
+  }
+  tokenDigests.set(file, digest);
+  return digest;
+}
+
+/** Whether the request carries the control token (always true when no token file is configured). */
+function authorized(req: IncomingMessage, opts: ControlOptions): boolean {
+  const file = "tokenFile" in opts ? opts.tokenFile : process.env[CONTROL_TOKEN_FILE_ENV];
+  if (file === undefined || file === "") return true;
+  const want = tokenDigest(file, opts.logger ?? silentLogger);
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "");
+  if (want === null || !m) return false;
+  // Digests have one length, so the comparison takes the same time whatever was sent.
+  return timingSafeEqual(createHash("sha256").update(m[1]!).digest(), want);
 }
 
 const FAULTS_PATH = "/kubemu/faults";
@@ -42,6 +87,12 @@ export function handleControlRequest(req: IncomingMessage, res: ServerResponse, 
   const q = url.indexOf("?");
   const path = q === -1 ? url : url.slice(0, q);
   if (path !== FAULTS_PATH && path !== STATUS_PATH) return false;
+  if (!authorized(req, opts)) {
+    req.resume();
+    (opts.logger ?? silentLogger).warn({ path, method: req.method, remote: req.socket.remoteAddress }, "control request without the control token refused");
+    sendJson(res, 401, newStatus("Unauthorized", "Unauthorized"));
+    return true;
+  }
   serve(path, req, res, opts).catch((e) => {
     (opts.logger ?? silentLogger).warn({ err: e instanceof Error ? e.message : String(e), path }, "control request failed");
     sendJson(res, toStatus(e).code, toStatus(e));

@@ -2,7 +2,7 @@ export { FrameType, CloseCode, FrameError, encodeFrame, decodeFrame, WIRE_PROTOC
 export type { Frame, Hello } from "./frame.js";
 export { FaultInjector, validateFaultRules, DROP as FAULT_DROP, PASS as FAULT_PASS } from "./faults.js";
 export type { FaultRule, FaultDirection, FaultVerdict } from "./faults.js";
-export { handleControlRequest, startControlServer } from "./control.js";
+export { handleControlRequest, startControlServer, CONTROL_TOKEN_FILE_ENV } from "./control.js";
 export type { ControlOptions, ControlServer, ProcessStatus } from "./control.js";
 export { WireServer } from "./server.js";
 export type { WireServerOptions, WireAddress, WireServerStats, RequestContext, ServerStream, RequestHandler, StreamHandler } from "./server.js";
