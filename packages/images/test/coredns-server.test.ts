@@ -33,7 +33,9 @@ let dns: CoreDns;
 let silent: Socket;
 const lines: string[] = [];
 
-function ask(name: string, type = "A", id = Math.floor(Math.random() * 65535)): Promise<DecodedPacket | undefined> {
+type Reply = DecodedPacket & { rcode?: string };
+
+function ask(name: string, type = "A", id = Math.floor(Math.random() * 65535)): Promise<Reply | undefined> {
   return new Promise((resolve) => {
     const s = createSocket("udp4");
     const t = setTimeout(() => {
