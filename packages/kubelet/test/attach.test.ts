@@ -56,16 +56,17 @@ describe("ContainerIO", () => {
     expect(b.seen.status).toEqual({ metadata: {}, status: "Success" });
   });
 
-  it("passes stdin through; stdinOnce closes the container's stdin when the first stdin session ends", async () => {
+  it("passes stdin through; stdinOnce closes the container's stdin when a session's stdin ends, the session goes on until the container exits", async () => {
     const s = stdinOf();
     const io = new ContainerIO(s.pipe, false, true);
     const a = fakeStreams();
     serveAttach(a.streams, io, { stdin: true, stdout: true, stderr: true });
     a.type("echo hi\n");
-    // A later session without stdin does not count, nor write.
+    // A session without stdin does not write, and its end closes nothing.
     const watcher = fakeStreams();
     serveAttach(watcher.streams, io, { stdin: false, stdout: true, stderr: true });
     watcher.type("ignored\n");
+    watcher.leave();
     await tick();
     expect(s.text()).toBe("echo hi\n");
     expect(s.ended()).toBe(false);
@@ -73,15 +74,19 @@ describe("ContainerIO", () => {
     await tick();
     expect(s.ended()).toBe(true);
     expect(io.hasStdin).toBe(false);
+    io.emit("stdout", Buffer.from("hi\n"));
+    expect(a.seen).toMatchObject({ stdout: "hi\n", status: undefined });
     // Closed for good: a new session's stdin goes nowhere.
     const b = fakeStreams();
     serveAttach(b.streams, io, { stdin: true, stdout: true, stderr: true });
     b.type("late\n");
     await tick();
     expect(s.text()).toBe("echo hi\n");
+    io.end();
+    expect(a.seen.status).toEqual({ metadata: {}, status: "Success" });
   });
 
-  it("a tty container's stdin stays open after a stdinOnce session, so a detached terminal can be resumed", async () => {
+  it("a tty container's stdin stays open after a stdinOnce session, so a terminal that was left can be resumed", async () => {
     const s = stdinOf();
     const io = new ContainerIO(s.pipe, true, true);
     const a = fakeStreams();
@@ -96,23 +101,26 @@ describe("ContainerIO", () => {
     expect(s.ended()).toBe(false);
   });
 
-  it("without stdinOnce, a session leaving keeps the container's stdin open for the next", async () => {
+  it("without stdinOnce, a session whose stdin ends is over and the container's stdin stays open for the next", async () => {
     const s = stdinOf();
     const io = new ContainerIO(s.pipe, false, false);
     const a = fakeStreams();
     serveAttach(a.streams, io, { stdin: true, stdout: true, stderr: true });
     a.type("1\n");
-    a.leave();
+    a.closeStdin();
+    expect(a.seen.status).toEqual({ metadata: {}, status: "Success" });
     const b = fakeStreams();
     serveAttach(b.streams, io, { stdin: true, stdout: true, stderr: true });
     b.type("2\n");
     await tick();
     expect(s.text()).toBe("1\n2\n");
     expect(s.ended()).toBe(false);
-    // A session that left gets no more output.
+    // A session that is over gets no more output.
     io.emit("stdout", Buffer.from("x"));
     expect(a.seen.stdout).toBe("");
     expect(b.seen.stdout).toBe("x");
+    b.leave();
+    expect(b.seen.status).toBeUndefined();
   });
 
   it("stdin for a container started without stdin is dropped; a tty has one output stream", () => {

@@ -4,10 +4,11 @@
  * session; a container started with `stdin: true` keeps its stdin an open pipe (with `tty: true`,
  * the pipe into util-linux `script`, which owns the PTY) that sessions write to. As containerd
  * does, output written while nobody is attached is only in the log (hence kubectl's "If you don't
- * see a command prompt, try pressing enter."). `stdinOnce`: the container's stdin is closed when
- * the first session that carried stdin ends (its stdin closed or the session gone), and stays
- * closed; for a tty container it stays open (containerd's rule), so a terminal session that was
- * left (kubectl closed) can be resumed with `kubectl attach -it`.
+ * see a command prompt, try pressing enter."). When a session's stdin ends (closed, or the
+ * session gone), as containerd: with `stdinOnce` the container's stdin is closed for good and the
+ * session keeps receiving output until the container exits; without it (or for a tty, so that a
+ * terminal left by closing kubectl can be resumed with `kubectl attach -it`) the stdin stays open
+ * and that session ends.
  */
 import { readFileSync } from "node:fs";
 import type { Writable } from "node:stream";
@@ -35,7 +36,6 @@ export class ContainerIO {
   private readonly sinks = new Set<AttachSink>();
   private stdinOpen: boolean;
   private finished = false;
-  private stdinSessionSeen = false;
 
   constructor(
     private readonly stdin: Writable | undefined,
@@ -79,24 +79,24 @@ export class ContainerIO {
       return { write: () => undefined, closeStdin: () => undefined, detach: () => undefined };
     }
     this.sinks.add(sink);
-    // stdinOnce counts the first session that could write to stdin. As containerd, not for a tty:
-    // a terminal session that ends (kubectl closed; newer kubectls' Ctrl-P Ctrl-Q) is meant to be resumed.
-    const once = this.stdinOnce && !this.tty && withStdin && this.stdinOpen && !this.stdinSessionSeen;
-    if (withStdin && this.stdinOpen) this.stdinSessionSeen = true;
-    let stdinDone = !withStdin;
-    const endStdin = () => {
+    // containerd's rule when a session's stdin ends: with stdinOnce (not for a tty, whose terminal
+    // session is meant to be resumed) the container's stdin is closed and the session keeps the
+    // output until the container exits; otherwise that session ends and the stdin stays open.
+    let stdinDone = !(withStdin && this.stdinOpen);
+    const endStdin = (gone: boolean) => {
       if (stdinDone) return;
       stdinDone = true;
-      if (once) this.closeContainerStdin();
+      if (this.stdinOnce && !this.tty) this.closeContainerStdin();
+      else if (!gone && this.sinks.delete(sink)) sink.ended();
     };
     return {
       write: (data) => {
         if (!stdinDone && this.stdinOpen) this.stdin!.write(data);
       },
-      closeStdin: endStdin,
+      closeStdin: () => endStdin(false),
       detach: () => {
-        endStdin();
         this.sinks.delete(sink);
+        endStdin(true);
       },
     };
   }

@@ -314,13 +314,14 @@ describe("kubectl exec, cp and attach over SPDY (KUBECTL_REMOTE_COMMAND_WEBSOCKE
     });
     await eventually(() => h.kubectl.run(["get", "pod", "reader", "-o", "jsonpath={.status.phase}"]), (r) => r.stdout === "Running", "reader Running", 40_000);
     for (const [how, bin, extra] of [["SPDY", "kubectl", env], ["kubectl 1.28", pinnedKubectl("28"), {}]] as const) {
-      // stdin EOF ends kubectl's stdin, not the session: it is stopped by pid.
+      // stdin stays open: at its EOF the session would end (the container's stdin stays open, as
+      // containerd) and the answer could come after it; kubectl is stopped by pid.
       const child = spawn(bin, ["--cache-dir", h.kubectl.cacheDir, "attach", "reader", "-i"], { env: { ...process.env, KUBECONFIG: h.kubectl.kubeconfig, ...extra }, stdio: ["pipe", "pipe", "pipe"] });
       running.push(child);
       let out = "";
       child.stdout.on("data", (d: Buffer) => (out += d.toString()));
       child.stderr.on("data", (d: Buffer) => (out += d.toString()));
-      child.stdin.end(`${how}\n`);
+      child.stdin.write(`${how}\n`);
       await eventually(async () => out, (o) => o.includes(`got ${how}\n`), `${how}: the container's answer`, 30_000);
       stop(child);
     }
