@@ -7,7 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServer, request, type IncomingHttpHeaders, type Server } from "node:http";
 import { connect, type PeerCertificate } from "node:tls";
-import type { AddressInfo } from "node:net";
+import { connect as h2connect, type Http2SecureServer } from "node:http2";
+import type { AddressInfo, Server as NetServer } from "node:net";
 import { generate } from "selfsigned";
 import { buildRoutingTable } from "../src/ingress-nginx/routing.js";
 import { findServer } from "../src/ingress-nginx/match.js";
@@ -23,11 +24,11 @@ const CLIENT = "127.232.200.4";
 const lines: string[] = [];
 const plane = new DataPlane((l) => lines.push(l), IP);
 let http: Server;
-let https: Server;
+let https: Http2SecureServer;
 let backend: Server;
 let seen: { url: string; headers: IncomingHttpHeaders; remote: string }[] = [];
 
-const listen = (s: Server, host: string, port = 0) => new Promise<number>((r) => s.listen(port, host, () => r((s.address() as AddressInfo).port)));
+const listen = (s: NetServer, host: string, port = 0) => new Promise<number>((r) => s.listen(port, host, () => r((s.address() as AddressInfo).port)));
 
 function get(port: number, path: string, headers: Record<string, string>): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
@@ -101,10 +102,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const s of [http, https, backend]) {
+  for (const s of [http, backend]) {
     s.closeAllConnections();
     await new Promise((r) => s.close(r));
   }
+  await new Promise((r) => https.close(r));
 });
 
 describe("the ingress-nginx data plane", () => {
@@ -178,6 +180,32 @@ describe("the ingress-nginx data plane", () => {
     const nf = await get(httpPort, "/", { Host: "unknown.example" });
     expect(nf.status).toBe(404);
     expect(nf.headers["content-length"]).toBe("146");
+  });
+
+  it("HTTPS speaks h2 by ALPN: the same routing, no reason phrase, the log line says HTTP/2.0", async () => {
+    lines.length = 0;
+    const session = h2connect(`https://${IP}:${httpsPort}`, { servername: "plain.example", rejectUnauthorized: false });
+    const r = await new Promise<{ status: number; body: string; server?: string }>((resolve, reject) => {
+      const st = session.request({ ":path": "/h2", ":authority": "plain.example" });
+      let body = "";
+      let status = 0;
+      let server: string | undefined;
+      st.on("response", (h) => {
+        status = Number(h[":status"]);
+        server = h.server as string | undefined;
+      });
+      st.setEncoding("utf8");
+      st.on("data", (c: string) => (body += c));
+      st.on("end", () => resolve({ status, body, ...(server ? { server } : {}) }));
+      st.on("error", reject);
+      st.end();
+    });
+    session.close();
+    expect(r).toEqual({ status: 200, body: "hello from the pod\n" });
+    expect(seen.at(-1)!.headers.host).toBe("plain.example");
+    expect(seen.at(-1)!.headers["x-forwarded-proto"]).toBe("https");
+    await new Promise((res) => setTimeout(res, 20));
+    expect(lines.some((l) => l.includes('"GET /h2 HTTP/2.0" 200 19'))).toBe(true);
   });
 
   it("SNI: the Secret's certificate for its host, the fake certificate for any other name", async () => {

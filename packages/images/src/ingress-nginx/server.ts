@@ -3,12 +3,13 @@
  * proxy it to an endpoint pod's IP directly (ingress-nginx's Lua balancer: round robin over the
  * upstream's endpoints, the next endpoint on a connect error, up to 3 tries), with nginx's error
  * pages ("404 Not Found" from the default backend, 503 for an upstream without endpoints, 502/504),
- * no Server header (more_clear_headers Server) and an access log line per request in
+ * no Server header (more_clear_headers Server), HTTPS offering h2 and http/1.1 by ALPN as nginx's
+ * `listen 443 ssl http2`, and an access log line per request in
  * ingress-nginx's `upstreaminfo` format on stdout.
  */
 import { randomBytes, randomInt } from "node:crypto";
 import { Agent, request as httpRequest, createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
-import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
+import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
 import type { SecureContext } from "node:tls";
 import { route, type Decision, type RequestInfo } from "./match.js";
 import { DEFAULT_UPSTREAM, type Endpoint, type RoutingTable, type Upstream } from "./routing.js";
@@ -94,13 +95,14 @@ export class DataPlane {
     return this.configure(createServer((req, res) => this.serve(req, res, "http", 80)));
   }
 
-  httpsServer(defaultContext: { cert: string; key: string }, sni: (servername: string) => SecureContext | undefined): HttpsServer {
-    return this.configure(
-      createHttpsServer({ ...defaultContext, SNICallback: (name, cb) => cb(null, sni(name)) }, (req, res) => this.serve(req, res, "https", 443)),
-    );
+  /** HTTPS with h2 and http/1.1 by ALPN; SNI picks the context. */
+  httpsServer(defaultContext: { cert: string; key: string }, sni: (servername: string) => SecureContext | undefined): Http2SecureServer {
+    const s = createSecureServer({ ...defaultContext, allowHTTP1: true, SNICallback: (name, cb) => cb(null, sni(name)) }, (req, res) => this.serve(req, res, "https", 443));
+    s.setTimeout(75_000);
+    return s;
   }
 
-  private configure<S extends HttpServer | HttpsServer>(s: S): S {
+  private configure(s: HttpServer): HttpServer {
     // keepalive_timeout 75s, without the Keep-Alive response header Node would add.
     s.keepAliveTimeout = 0;
     s.on("connection", (sock: import("node:net").Socket) => sock.setTimeout(75_000, () => sock.destroy()));
@@ -108,18 +110,18 @@ export class DataPlane {
   }
 
   /** A request that fails in here costs that request only (500, or the connection), never the process. */
-  private serve(req: IncomingMessage, res: ServerResponse, scheme: "http" | "https", port: number): void {
+  private serve(req: Req, res: Res, scheme: "http" | "https", port: number): void {
     this.handle(req, res, scheme, port).catch((e: Error) => {
       process.stderr.write(`request ${req.method} ${req.url} failed: ${e.message}\n`);
-      if (res.headersSent) res.destroy();
+      if (res.headersSent) abort(res);
       else this.page(res, { remoteAddr: "-", request: "", status: 0, bodyBytesSent: 0, referer: undefined, userAgent: undefined, requestLength: 0, requestTime: 0, upstreamName: "", alternativeName: "", upstreamAddr: [], upstreamResponseLength: [], upstreamResponseTime: [], upstreamStatus: [], reqId: "" }, 500, {});
     });
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse, scheme: "http" | "https", port: number): Promise<void> {
+  private async handle(req: Req, res: Res, scheme: "http" | "https", port: number): Promise<void> {
     const start = performance.now();
     const reqId = randomBytes(16).toString("hex");
-    const host = req.headers.host ?? req.socket.localAddress ?? "";
+    const host = req.headers.host ?? (req.headers[":authority"] as string | undefined) ?? req.socket.localAddress ?? "";
     const cookies = parseCookies(req.headers.cookie);
     const info: RequestInfo = {
       host,
@@ -158,7 +160,7 @@ export class DataPlane {
       if (body.message === TOO_LARGE) return this.page(res, log, 413, {});
       // The client went away before its body arrived: nginx's 499, nothing to answer.
       log.status = 499;
-      res.destroy();
+      abort(res);
       this.out(accessLogLine({ ...log, requestTime: (performance.now() - start) / 1000 }));
       logIt = false;
       return;
@@ -189,17 +191,17 @@ export class DataPlane {
     }
   }
 
-  private page(res: ServerResponse, log: AccessLogFields, code: number, headers: Record<string, string>): void {
+  private page(res: Res, log: AccessLogFields, code: number, headers: Record<string, string>): void {
     const page = errorPage(code);
     log.status = code;
     log.bodyBytesSent = Buffer.byteLength(page);
-    res.writeHead(code, REASONS[code], { "Content-Type": "text/html", "Content-Length": String(Buffer.byteLength(page)), Connection: "keep-alive", ...headers });
+    writeHead(res, code, REASONS[code], { "Content-Type": "text/html", "Content-Length": String(Buffer.byteLength(page)), Connection: "keep-alive", ...headers });
     res.end(page);
   }
 
-  private async proxy(req: IncomingMessage, res: ServerResponse, body: Buffer, d: Extract<Decision, { kind: "proxy" }>, info: RequestInfo, port: number, log: AccessLogFields, extra: Record<string, string>): Promise<void> {
+  private async proxy(req: Req, res: Res, body: Buffer, d: Extract<Decision, { kind: "proxy" }>, info: RequestInfo, port: number, log: AccessLogFields, extra: Record<string, string>): Promise<void> {
     const headers: Record<string, string | string[]> = {};
-    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !HOP_BY_HOP.has(k) && !k.startsWith("x-forwarded-")) headers[k] = v;
+    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !HOP_BY_HOP.has(k) && !k.startsWith("x-forwarded-") && !k.startsWith(":")) headers[k] = v;
     const remote = req.socket.remoteAddress ?? "";
     Object.assign(headers, {
       host: info.host,
@@ -235,7 +237,7 @@ export class DataPlane {
   }
 
   /** One try: "done" once a response was relayed, else why it failed before one came. */
-  private forward(req: IncomingMessage, res: ServerResponse, body: Buffer, ep: Endpoint, uri: string, headers: Record<string, string | string[]>, log: AccessLogFields, extra: Record<string, string>): Promise<"done" | "error" | "timeout"> {
+  private forward(req: Req, res: Res, body: Buffer, ep: Endpoint, uri: string, headers: Record<string, string | string[]>, log: AccessLogFields, extra: Record<string, string>): Promise<"done" | "error" | "timeout"> {
     const t0 = performance.now();
     log.upstreamAddr.push(`${ep.address}:${ep.port}`);
     return new Promise((resolve) => {
@@ -254,11 +256,11 @@ export class DataPlane {
         const status = ures.statusCode ?? 502;
         const out: Record<string, string | string[]> = {};
         for (const [k, v] of Object.entries(ures.headers)) if (v !== undefined && !HIDDEN_RESPONSE.has(k)) out[k] = v;
-        res.writeHead(status, ures.statusMessage, { ...out, ...extra });
+        writeHead(res, status, ures.statusMessage, { ...out, ...extra });
         let n = 0;
         ures.on("data", (c: Buffer) => {
           n += c.length;
-          res.write(c);
+          (res as { write(c: Buffer): boolean }).write(c);
         });
         ures.on("end", () => {
           log.status = status;
@@ -270,7 +272,7 @@ export class DataPlane {
           resolve("done");
         });
         ures.on("error", () => {
-          res.destroy();
+          abort(res);
           resolve("done");
         });
       });
@@ -298,7 +300,25 @@ export class DataPlane {
   }
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
+type Req = IncomingMessage | Http2ServerRequest;
+type Res = ServerResponse | Http2ServerResponse;
+
+/** HTTP/2 has no reason phrase and no connection-specific headers. */
+const H2_FORBIDDEN = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"]);
+function writeHead(res: Res, code: number, reason: string | undefined, headers: Record<string, string | string[]>): void {
+  if ("stream" in res) {
+    const h2: Record<string, string | string[]> = {};
+    for (const [k, v] of Object.entries(headers)) if (!H2_FORBIDDEN.has(k.toLowerCase())) h2[k] = v;
+    res.writeHead(code, h2);
+  } else res.writeHead(code, reason, headers);
+}
+
+function abort(res: Res): void {
+  if ("stream" in res) res.stream.destroy();
+  else res.destroy();
+}
+
+function readBody(req: Req): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let n = 0;
@@ -318,7 +338,7 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 }
 
 /** $request_length without the body: request line and header block as received. */
-function requestLength(req: IncomingMessage): number {
+function requestLength(req: Req): number {
   let n = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`.length + 2;
   for (let i = 0; i < req.rawHeaders.length; i += 2) n += req.rawHeaders[i]!.length + 2 + req.rawHeaders[i + 1]!.length + 2;
   return n;

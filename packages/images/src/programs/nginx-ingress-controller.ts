@@ -12,7 +12,8 @@
  * its own pod declares for the HTTP and HTTPS container ports on the node's IP
  * (status.hostIP) itself; `curl http://<node IP>/` then reaches it as on minikube.
  */
-import { createServer, type Server } from "node:http";
+import { createServer } from "node:http";
+import type { Server } from "node:net";
 import { inClusterConfig, kubeconfigConfig, type ClientConfig } from "../local-path/api.js";
 import { ContextCache, fakeCertificate } from "../ingress-nginx/certificates.js";
 import { IngressController } from "../ingress-nginx/controller.js";
@@ -140,7 +141,7 @@ async function main(): Promise<void> {
     klog("I", "nginx.go:394", structured("Shutting down controller queues"));
     for (const s of servers) {
       s.close();
-      s.closeAllConnections();
+      if ("closeAllConnections" in s && typeof s.closeAllConnections === "function") s.closeAllConnections();
     }
     klog("I", "nginx.go:422", structured("NGINX process has stopped"));
     klog("I", "main.go:201", structured("Exiting", { code: "0" }));
