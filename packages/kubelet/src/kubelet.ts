@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { setMaxListeners } from "node:events";
 import type { ConfigMap, PersistentVolume, PersistentVolumeClaim, Pod, Secret, Service } from "kubernetes-types/core/v1.js";
 import type { KubeObject, Logger, ProcessStatus } from "@kubemu/common";
-import { ApiClient, deletedObject, EventRecorder, FaultInjector, InformerFactory, isConflict, isNotFound, randomRng, realClock, Resources, startComponentServer } from "@kubemu/common";
+import { ApiClient, deletedObject, EventRecorder, FaultInjector, InformerFactory, isConflict, isNotFound, parseQuantity, quantityMilliValue, quantityValue, randomRng, realClock, Resources, startComponentServer } from "@kubemu/common";
 import { ImageCatalog } from "@kubemu/images";
 import type { KubeletConfig } from "./config.js";
 import { fsStats, memoryAvailableBytes, readHostInfo } from "./node/host-info.js";
@@ -28,6 +28,7 @@ import { busyboxDir, findOnPath } from "./runtime/executables.js";
 import { ImageManager } from "./runtime/image-manager.js";
 import { hostFs } from "./runtime/sandbox.js";
 import { nodeUsage, resourceMetrics, treeUsage } from "./runtime/usage.js";
+import { containerKey, NODE_KEY, SAMPLE_INTERVAL_MS, summary, UsageSampler } from "./runtime/stats.js";
 import { nowNanos } from "./runtime/cri-log.js";
 import { serveContainerLogs } from "./streaming/container-logs.js";
 import { execUpgradeHandler } from "./streaming/exec.js";
@@ -278,6 +279,24 @@ export async function startKubelet(cfg: KubeletConfig, log: Logger): Promise<Run
     },
   });
 
+  // Usage sampled every SAMPLE_INTERVAL_MS, so /stats/summary reports CPU rates (kubectl top).
+  const nodeSize = { cores: quantityMilliValue(parseQuantity(capacity.cpu)) / 1000, memoryBytes: quantityValue(parseQuantity(capacity.memory)) };
+  const kubeletStartedAt = clock.now();
+  const sampler = new UsageSampler();
+  const runningContainers = () => [...workers.entries()].flatMap(([uid, w]) => w.runningContainers().flatMap((c) => (c.pid === undefined ? [] : [{ ...c, pid: c.pid, uid }])));
+  const sampleUsage = () => {
+    const at = clock.now();
+    const live = new Set([NODE_KEY]);
+    sampler.record(NODE_KEY, at, nodeUsage(nodeSize));
+    for (const c of runningContainers()) {
+      const key = containerKey(c);
+      live.add(key);
+      sampler.record(key, at, treeUsage(c.pid));
+    }
+    sampler.retain(live);
+  };
+  sampleUsage();
+  const sampling = clock.setInterval(sampleUsage, SAMPLE_INTERVAL_MS);
   const status = (): ProcessStatus => ({ name: cfg.name, pid: process.pid, node: cfg.nodeName, sandbox: sandbox.kind, pods: workers.size, ready: agent.registered && factory.hasSynced() });
   const readiness = { "informer-sync": () => (factory.hasSynced() ? undefined : "informers not synced"), registered: () => (agent.registered ? undefined : "node not registered yet") };
   // With a serving certificate :10250 is HTTPS for the API servers only, and health and
@@ -328,8 +347,11 @@ export async function startKubelet(cfg: KubeletConfig, log: Logger): Promise<Run
         }),
       "/metrics/resource": (_req, res) => {
         const containers = [...workers.values()].flatMap((w) => w.runningContainers()).filter((c) => c.pid !== undefined).map((c) => ({ ...c, usage: treeUsage(c.pid!) }));
-        const body = resourceMetrics(nodeUsage(), containers, clock.now());
+        const body = resourceMetrics(nodeUsage(nodeSize), containers, clock.now());
         res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }).end(body);
+      },
+      "/stats/summary": (_req, res) => {
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(summary(cfg.nodeName, kubeletStartedAt, sampler, runningContainers())));
       },
     },
     logger: log,
@@ -346,6 +368,7 @@ export async function startKubelet(cfg: KubeletConfig, log: Logger): Promise<Run
     url: server.url,
     async stop() {
       stopping.abort();
+      sampling.cancel();
       // Containers die with the kubelet: give them a moment to go quietly.
       await Promise.all([...workers.values()].map((w) => w.shutdown(1500)));
       await agentRun;

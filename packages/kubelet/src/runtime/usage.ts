@@ -1,8 +1,8 @@
 /**
  * Resource usage as the kubelet's /metrics/resource endpoint reports it (what metrics-server
  * scrapes for `kubectl top`): cumulative CPU seconds and working-set bytes per container (its
- * process tree, from /proc), per pod, and for the node (/proc/stat, /proc/meminfo). Without
- * cgroups a container's working set is its resident memory.
+ * process tree, from /proc), per pod, and for the node (/proc/stat, /proc/meminfo, scaled to the
+ * node's capacity: nodeUsage). Without cgroups a container's working set is its resident memory.
  */
 import { readFileSync } from "node:fs";
 
@@ -37,15 +37,32 @@ export function treeUsage(pid: number): ProcessTreeUsage {
   return { cpuSeconds: ticks / TICKS_PER_SECOND, rssBytes: rss };
 }
 
-/** The node's busy CPU seconds and used memory (MemTotal - MemAvailable). */
-export function nodeUsage(): ProcessTreeUsage {
+/** What the node's usage is measured against: the capacity it reports (cores, bytes). */
+export interface NodeSize {
+  cores: number;
+  memoryBytes: number;
+}
+
+/**
+ * The node's busy CPU seconds and used memory. Every kubemu node shares one host, so the host's
+ * figures (/proc/stat busy time, MemTotal - MemAvailable) are scaled by the node's capacity over
+ * the host's size: a node reporting 2 of 8 host CPUs reports a quarter of the host's busy time,
+ * and its CPU% and MEMORY% in `kubectl top node` are the host's. Unscaled without a size, or when
+ * the capacity is the host's (the default).
+ */
+export function nodeUsage(size?: NodeSize): ProcessTreeUsage {
   let cpuSeconds = 0;
   let rssBytes = 0;
+  let cpuShare = 1;
+  let memoryShare = 1;
   try {
-    const [, ...v] = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/);
+    const lines = readFileSync("/proc/stat", "utf8").split("\n");
+    const [, ...v] = lines[0]!.trim().split(/\s+/);
     const n = v.map(Number);
     const total = n.slice(0, 8).reduce((a, b) => a + b, 0);
     cpuSeconds = (total - (n[3] ?? 0) - (n[4] ?? 0)) / TICKS_PER_SECOND;
+    const hostCpus = lines.filter((l) => /^cpu\d+ /.test(l)).length;
+    if (size && hostCpus > 0) cpuShare = size.cores / hostCpus;
   } catch {
     cpuSeconds = 0;
   }
@@ -53,10 +70,11 @@ export function nodeUsage(): ProcessTreeUsage {
     const mem = readFileSync("/proc/meminfo", "utf8");
     const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB$`, "m").exec(mem)?.[1] ?? 0) * 1024;
     rssBytes = kb("MemTotal") - kb("MemAvailable");
+    if (size && kb("MemTotal") > 0) memoryShare = size.memoryBytes / kb("MemTotal");
   } catch {
     rssBytes = 0;
   }
-  return { cpuSeconds, rssBytes };
+  return { cpuSeconds: cpuSeconds * cpuShare, rssBytes: Math.round(rssBytes * memoryShare) };
 }
 
 export interface ContainerUsage {
