@@ -377,6 +377,9 @@ describe("ingress-nginx over TLS (seed 003's Ingress lab)", () => {
       throw new Error(`${e.message}\n${await diagnostics()}`);
     });
     expect(https.err).toContain("CN=sslexample.com");
+    // nginx's `listen 443 ssl http2`: curl gets h2 by ALPN.
+    expect(https.out).toMatch(/^HTTP\/2 200 ?\r\n/);
+    expect(await logs()).toMatch(/"GET \/hostname HTTP\/2\.0" 200 \d+ "-" "curl\/[^"]+" \d+ \d+\.\d{3} \[default-svc-https-8080\] \[\] 127\.232\.1\.\d+:8080 /);
     const redirect = await curl(["--resolve", `sslexample.com:80:${NODE_IP}`, "http://sslexample.com/hostname"]);
     expect(redirect.out).toMatch(/^HTTP\/1\.1 308 Permanent Redirect\r\n/);
     expect(redirect.out).toContain("\r\nLocation: https://sslexample.com/hostname\r\n");
