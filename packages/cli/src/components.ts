@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { CONTROL_TOKEN_FILE_ENV } from "@kubemu/common";
 import { fileURLToPath } from "node:url";
 import { nodeCertPaths, nodeIp, nodeServingCertPaths, pkiDirOf } from "./node-certs.js";
 import type { PkiPaths } from "./pki.js";
@@ -93,9 +94,11 @@ const hostPort = (ip: string, port: number) => `${ip}:${port}`;
  */
 export function clusterTable(layout: ClusterLayout): ProcessSpec[] {
   const bin = (c: keyof typeof componentBins) => join(repoRoot, componentBins[c]);
-  const etcdServers = etcdMembers.map((m) => `ws://${hostPort(m.ip, ports.etcdClient)}`).join(",");
-  const initialCluster = etcdMembers.map((m) => `${m.name}=ws://${hostPort(m.ip, ports.etcdPeer)}`).join(",");
   const pki = layout.pki;
+  // With the PKI the store's client and peer ports are TLS with client certificates from its own CA (kubeadm's etcd flags).
+  const ws = pki ? "wss" : "ws";
+  const etcdServers = etcdMembers.map((m) => `${ws}://${hostPort(m.ip, ports.etcdClient)}`).join(",");
+  const initialCluster = etcdMembers.map((m) => `${m.name}=${ws}://${hostPort(m.ip, ports.etcdPeer)}`).join(",");
   // One port per API server: HTTPS with client certificates (plain HTTP only with --insecure-http).
   // The launcher (control URL, with the admin certificate), apiserver-lb and every component use it.
   const scheme = pki ? "https" : "http";
@@ -109,9 +112,15 @@ export function clusterTable(layout: ClusterLayout): ProcessSpec[] {
       bin: bin("etcd"),
       nodeArgs: [],
       args: [
-        "--listen-client-urls", `ws://${hostPort(m.ip, ports.etcdClient)}`,
-        "--listen-peer-urls", `ws://${hostPort(m.ip, ports.etcdPeer)}`,
+        "--listen-client-urls", `${ws}://${hostPort(m.ip, ports.etcdClient)}`,
+        "--listen-peer-urls", `${ws}://${hostPort(m.ip, ports.etcdPeer)}`,
         "--initial-cluster", initialCluster,
+        ...(pki
+          ? [
+              "--cert-file", pki.etcdServerCert, "--key-file", pki.etcdServerKey, "--trusted-ca-file", pki.etcdCaCert, "--client-cert-auth",
+              "--peer-cert-file", pki.etcdPeerCert, "--peer-key-file", pki.etcdPeerKey, "--peer-trusted-ca-file", pki.etcdCaCert, "--peer-client-cert-auth",
+            ]
+          : []),
       ],
       addresses: {
         client: hostPort(m.ip, ports.etcdClient),
@@ -135,6 +144,7 @@ export function clusterTable(layout: ClusterLayout): ProcessSpec[] {
         ...(pki
           ? [
               "--tls-cert-file", pki.apiserverCert, "--tls-private-key-file", pki.apiserverKey, "--client-ca-file", pki.caCert,
+              "--etcd-cafile", pki.etcdCaCert, "--etcd-certfile", pki.apiserverEtcdClientCert, "--etcd-keyfile", pki.apiserverEtcdClientKey,
               "--service-account-signing-key-file", pki.saKey, "--service-account-key-file", pki.saPub,
               // Kubelets' :10250 is HTTPS for this identity only; their serving certificates are checked against the CA.
               "--kubelet-client-certificate", pki.apiserverKubeletClientCert, "--kubelet-client-key", pki.apiserverKubeletClientKey, "--kubelet-certificate-authority", pki.caCert,
@@ -232,5 +242,7 @@ export function clusterTable(layout: ClusterLayout): ProcessSpec[] {
       env: {},
     });
   }
+  // Every plain-HTTP control URL (all but the API servers') wants the launcher's control token.
+  if (pki) for (const s of specs) if (s.controlUrl.startsWith("http://")) s.env = { ...s.env, [CONTROL_TOKEN_FILE_ENV]: pki.controlToken };
   return specs;
 }

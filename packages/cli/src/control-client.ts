@@ -12,18 +12,24 @@ import { pkiPaths } from "./pki.js";
  * client certificate (controlTls).
  */
 
-/** The cluster CA and the client certificate the launcher presents to https:// control URLs. */
+/**
+ * The launcher's control credentials: the cluster CA and the admin's client certificate for
+ * https:// control URLs (the API servers), and the control token (`<pki>/control-token`) sent as
+ * a bearer token to the plain http:// ones (every other process, which `up` points at that file).
+ */
 export interface ControlTls {
   ca: string;
   cert: string;
   key: string;
+  token?: string | undefined;
 }
 
 /** The admin credentials in a state dir's pki (undefined when there is none: plain clusters, spec files without TLS). */
 export function controlTls(pkiDir: string): ControlTls | undefined {
   const p = pkiPaths(pkiDir);
   if (![p.caCert, p.adminCert, p.adminKey].every((f) => existsSync(f))) return undefined;
-  return { ca: readFileSync(p.caCert, "utf8"), cert: readFileSync(p.adminCert, "utf8"), key: readFileSync(p.adminKey, "utf8") };
+  const token = existsSync(p.controlToken) ? readFileSync(p.controlToken, "utf8").trim() : undefined;
+  return { ca: readFileSync(p.caCert, "utf8"), cert: readFileSync(p.adminCert, "utf8"), key: readFileSync(p.adminKey, "utf8"), token };
 }
 
 /** What GET /kubemu/status returns (the contract's type lives in @kubemu/common). */
@@ -59,7 +65,11 @@ function send(url: URL, method: string, timeoutMs: number, tls: ControlTls | und
       {
         method,
         timeout: timeoutMs,
-        ...(body !== undefined ? { headers: { "content-type": "application/json" } } : {}),
+        headers: {
+          ...(body !== undefined ? { "content-type": "application/json" } : {}),
+          // The token goes to the plain loopback control URLs only; the API servers' https:// ones take the admin certificate.
+          ...(!https && tls?.token ? { authorization: `Bearer ${tls.token}` } : {}),
+        },
         ...(https && tls ? { ca: tls.ca, cert: tls.cert, key: tls.key } : {}),
       },
       (res) => {

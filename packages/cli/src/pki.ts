@@ -1,15 +1,17 @@
 /**
  * `<state>/pki/`: the cluster CA, the API servers' serving certificate, the admin client
  * certificate kubectl uses, each kubelet's serving certificate and the API servers' kubelet
- * client certificate, and the service account token signing key, made at the first `up` and kept across down/up (as minikube keeps
+ * client certificate, the service account token signing key, and the store's own CA with its
+ * members' serving and peer certificates and its two clients' certificates (the API servers', the
+ * launcher's), made at the first `up` and kept across down/up (as minikube keeps
  * its certs), so kubeconfigs merged earlier stay valid. A file that is missing, expiring, not
  * from the CA or not naming every address is made again.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { certificateProblem, createCertificateAuthority, issueCertificate, type CertificateRequest, type KeyPair, type Logger } from "@kubemu/common";
-import { apiserverLb, apiservers } from "./components.js";
+import { apiserverLb, apiservers, etcdMembers } from "./components.js";
 import { nodeCertPaths, nodeIp, nodeServingCertPaths } from "./node-certs.js";
 
 /** The ClusterIP of the `kubernetes` Service (first address of the service range). */
@@ -38,6 +40,24 @@ export function pkiPaths(dir: string) {
     /** The service account token signing key pair (kubeadm's sa.key / sa.pub). */
     saKey: join(dir, "sa.key"),
     saPub: join(dir, "sa.pub"),
+    /**
+     * The store's own CA and certificates (kubeadm's etcd/ dir). A separate CA because a member
+     * gives full access to any certificate its trusted CA signed: no kubelet's or user's may qualify.
+     */
+    etcdCaCert: join(dir, "etcd", "ca.crt"),
+    etcdCaKey: join(dir, "etcd", "ca.key"),
+    etcdServerCert: join(dir, "etcd", "server.crt"),
+    etcdServerKey: join(dir, "etcd", "server.key"),
+    etcdPeerCert: join(dir, "etcd", "peer.crt"),
+    etcdPeerKey: join(dir, "etcd", "peer.key"),
+    /** The launcher's (and `kubemu etcd`'s) client certificate for the store. */
+    etcdHealthcheckClientCert: join(dir, "etcd", "healthcheck-client.crt"),
+    etcdHealthcheckClientKey: join(dir, "etcd", "healthcheck-client.key"),
+    /** What the API servers present to the store. */
+    apiserverEtcdClientCert: join(dir, "apiserver-etcd-client.crt"),
+    apiserverEtcdClientKey: join(dir, "apiserver-etcd-client.key"),
+    /** The bearer token every process but the API servers wants on /kubemu/* (random, 0600; only the launcher sends it). */
+    controlToken: join(dir, "control-token"),
   };
 }
 export type PkiPaths = ReturnType<typeof pkiPaths>;
@@ -69,21 +89,31 @@ export const apiserverKubeletClientCertRequest: CertificateRequest = { commonNam
 /** A kubelet's serving certificate: its node's name and IP. */
 export const nodeServingCertRequest = (node: string, ip: string): CertificateRequest => ({ commonName: node, use: { kind: "server", dnsNames: [node], ips: [ip] }, validDays: leafValidDays });
 
+/** The store members' serving and peer certificates: every member's IP (all members share one pki dir). */
+export const etcdServerCertRequest = (ips: readonly string[]): CertificateRequest => ({ commonName: "kube-etcd", use: { kind: "server", dnsNames: ["localhost"], ips: [...ips] }, validDays: leafValidDays });
+export const etcdPeerCertRequest = (ips: readonly string[]): CertificateRequest => ({ commonName: "kube-etcd-peer", use: { kind: "server", dnsNames: ["localhost"], ips: [...ips], clientAuth: true }, validDays: leafValidDays });
+export const etcdHealthcheckClientCertRequest: CertificateRequest = { commonName: "kube-etcd-healthcheck-client", use: { kind: "client" }, validDays: leafValidDays };
+export const apiserverEtcdClientCertRequest: CertificateRequest = { commonName: "kube-apiserver-etcd-client", use: { kind: "client" }, validDays: leafValidDays };
+
 /** A node of the cluster: a name (its IP then by its place, 127.0.100.<i+1>), or a name and IP. */
 export type PkiNode = string | { name: string; ip: string };
 
-/** Makes sure every file exists and is usable; returns their paths. */
-export async function ensureClusterPki(dir: string, now: Date, log: Logger, nodes: readonly PkiNode[] = []): Promise<PkiPaths> {
+/**
+ * Makes sure every file exists and is usable; returns their paths. `etcdIps`: the store members'
+ * addresses their certificates must name (the defaults unless a test moves the cluster).
+ */
+export async function ensureClusterPki(dir: string, now: Date, log: Logger, nodes: readonly PkiNode[] = [], etcdIps: readonly string[] = etcdMembers.map((m) => m.ip)): Promise<PkiPaths> {
   const p = pkiPaths(dir);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  let ca = readPair(p.caCert, p.caKey);
-  const caProblem = ca === undefined ? "missing" : certificateProblem(ca, ca, { commonName: "kubemu-ca", use: { kind: "client" }, validDays: caValidDays }, now);
-  if (ca === undefined || caProblem !== undefined) {
-    log.info({ dir, reason: caProblem }, "creating the cluster CA");
-    ca = await createCertificateAuthority("kubemu-ca", now, caValidDays);
-    writePair(p.caCert, p.caKey, ca);
-  }
-  for (const [req, certPath, keyPath] of [
+  mkdirSync(join(dir, "etcd"), { recursive: true, mode: 0o700 });
+  const ca = await ensureCa(p.caCert, p.caKey, "kubemu-ca", now, log);
+  const etcdCa = await ensureCa(p.etcdCaCert, p.etcdCaKey, "etcd-ca", now, log);
+  await ensureIssued(etcdCa, now, log, [
+    [etcdServerCertRequest(etcdIps), p.etcdServerCert, p.etcdServerKey],
+    [etcdPeerCertRequest(etcdIps), p.etcdPeerCert, p.etcdPeerKey],
+    [etcdHealthcheckClientCertRequest, p.etcdHealthcheckClientCert, p.etcdHealthcheckClientKey],
+    [apiserverEtcdClientCertRequest, p.apiserverEtcdClientCert, p.apiserverEtcdClientKey],
+  ]);
+  await ensureIssued(ca, now, log, [
     [apiserverCertRequest, p.apiserverCert, p.apiserverKey],
     [adminCertRequest, p.adminCert, p.adminKey],
     [schedulerCertRequest, p.schedulerCert, p.schedulerKey],
@@ -97,15 +127,39 @@ export async function ensureClusterPki(dir: string, now: Date, log: Logger, node
         [nodeServingCertRequest(n.name, n.ip), nodeServingCertPaths(dir, n.name).cert, nodeServingCertPaths(dir, n.name).key] as const,
       ];
     }),
-  ] as const) {
+  ]);
+  ensureServiceAccountKey(p, log);
+  ensureControlToken(p.controlToken, log);
+  return p;
+}
+
+/** 32 random bytes, hex, made once (kept across down/up like the certificates). */
+function ensureControlToken(path: string, log: Logger): void {
+  if (existsSync(path) && /^[0-9a-f]{64}$/.test(readFileSync(path, "utf8").trim())) return;
+  log.info({ file: path }, "creating the control token");
+  writeAtomic(path, `${randomBytes(32).toString("hex")}\n`, 0o600);
+}
+
+/** A CA kept while usable, made (again) when missing, expiring or unreadable. */
+async function ensureCa(certPath: string, keyPath: string, commonName: string, now: Date, log: Logger): Promise<KeyPair> {
+  const ca = readPair(certPath, keyPath);
+  const problem = ca === undefined ? "missing" : certificateProblem(ca, ca, { commonName, use: { kind: "client" }, validDays: caValidDays }, now);
+  if (ca !== undefined && problem === undefined) return ca;
+  log.info({ cert: certPath, reason: problem }, `creating the ${commonName === "kubemu-ca" ? "cluster" : commonName} CA`);
+  const made = await createCertificateAuthority(commonName, now, caValidDays);
+  writePair(certPath, keyPath, made);
+  return made;
+}
+
+/** Issues each certificate that is missing or unusable (not from ca, expiring, missing a name). */
+async function ensureIssued(ca: KeyPair, now: Date, log: Logger, wanted: readonly (readonly [CertificateRequest, string, string])[]): Promise<void> {
+  for (const [req, certPath, keyPath] of wanted) {
     const pair = readPair(certPath, keyPath);
     const problem = pair === undefined ? "missing" : certificateProblem(pair, ca, req, now);
     if (problem === undefined) continue;
     log.info({ cert: certPath, reason: problem }, "issuing certificate");
     writePair(certPath, keyPath, await issueCertificate(ca, req, now));
   }
-  ensureServiceAccountKey(p, log);
-  return p;
 }
 
 /** sa.key (made if missing or unreadable) and sa.pub, always its public half. */

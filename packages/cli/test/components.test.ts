@@ -27,7 +27,14 @@ describe("the component table", () => {
       addresses: { client: "127.0.10.2:2379", peer: "127.0.10.2:2380", control: "127.0.10.2:2381" },
       controlUrl: "http://127.0.10.2:2381",
     });
-    expect(byName.get("etcd-0")!.args).toEqual(expect.arrayContaining(["--initial-cluster", "etcd-0=ws://127.0.10.1:2380,etcd-1=ws://127.0.10.2:2380,etcd-2=ws://127.0.10.3:2380"]));
+    // The store: TLS with client certificates from its own CA on the client and peer ports.
+    expect(byName.get("etcd-0")!.args).toEqual(expect.arrayContaining(["--initial-cluster", "etcd-0=wss://127.0.10.1:2380,etcd-1=wss://127.0.10.2:2380,etcd-2=wss://127.0.10.3:2380"]));
+    expect(byName.get("etcd-0")!.args).toEqual(
+      expect.arrayContaining(["--listen-client-urls", "wss://127.0.10.1:2379", "--cert-file", "/state/pki/etcd/server.crt", "--trusted-ca-file", "/state/pki/etcd/ca.crt", "--client-cert-auth", "--peer-cert-file", "/state/pki/etcd/peer.crt", "--peer-client-cert-auth"]),
+    );
+    expect(byName.get("apiserver-0")!.args).toEqual(
+      expect.arrayContaining(["--etcd-servers", "wss://127.0.10.1:2379,wss://127.0.10.2:2379,wss://127.0.10.3:2379", "--etcd-cafile", "/state/pki/etcd/ca.crt", "--etcd-certfile", "/state/pki/apiserver-etcd-client.crt", "--etcd-keyfile", "/state/pki/apiserver-etcd-client.key"]),
+    );
     // No unauthenticated port: the launcher reaches /kubemu/* on the HTTPS port with the admin certificate.
     expect(byName.get("apiserver-1")!.addresses).toEqual({ api: "127.0.20.2:6443" });
     expect(byName.get("apiserver-1")!.controlUrl).toBe("https://127.0.20.2:6443");
@@ -70,6 +77,9 @@ describe("the component table", () => {
   it("serves plain HTTP on the API port when there is no PKI (up --insecure-http)", () => {
     const plain = new Map(clusterTable({ ...layout, pki: null }).map((p) => [p.name, p]));
     expect(plain.get("apiserver-0")!.args).not.toContain("--tls-cert-file");
+    expect(plain.get("etcd-0")!.args).toEqual(expect.arrayContaining(["--listen-client-urls", "ws://127.0.10.1:2379"]));
+    expect(plain.get("etcd-0")!.args).not.toContain("--cert-file");
+    expect(plain.get("apiserver-0")!.args).not.toContain("--etcd-cafile");
     expect(plain.get("apiserver-0")!.controlUrl).toBe("http://127.0.20.1:6443");
     expect(plain.get("apiserver-lb")!.args).toEqual(expect.arrayContaining(["--backends", "apiserver-0=http://127.0.20.1:6443,apiserver-1=http://127.0.20.2:6443"]));
     expect(plain.get("apiserver-lb")!.args).not.toContain("--backend-ca-file");

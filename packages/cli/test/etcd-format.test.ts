@@ -32,12 +32,14 @@ describe("kubemu etcd helpers", () => {
     expect(() => keyRange("", false)).toThrow(/key must not be empty/);
   });
 
-  it("accepts endpoints as ws://IP:PORT, http://IP:PORT or IP:PORT on loopback only", () => {
+  it("accepts endpoints as ws://IP:PORT, http://IP:PORT, wss://IP:PORT, https://IP:PORT or IP:PORT on loopback only", () => {
     expect(parseEndpoint("127.0.10.1:2379")).toBe("ws://127.0.10.1:2379");
     expect(parseEndpoint("ws://127.0.10.1:2379/")).toBe("ws://127.0.10.1:2379");
     expect(parseEndpoint("http://127.0.10.1:2379")).toBe("ws://127.0.10.1:2379");
     expect(() => parseEndpoint("10.0.0.1:2379")).toThrow(/loopback/);
-    expect(() => parseEndpoint("https://127.0.0.1:1")).toThrow(/ws:\/\/IP:PORT/);
+    expect(parseEndpoint("https://127.0.10.1:2379")).toBe("wss://127.0.10.1:2379");
+    expect(parseEndpoint("wss://127.0.10.1:2379")).toBe("wss://127.0.10.1:2379");
+    expect(() => parseEndpoint("unix://127.0.0.1:1")).toThrow(/ws:\/\/IP:PORT/);
     expect(() => parseEndpoint("127.0.0.1")).toThrow(/address:port/);
   });
 

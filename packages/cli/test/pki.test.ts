@@ -46,6 +46,28 @@ describe("the cluster PKI", () => {
     expect(new X509Certificate(readFileSync(nodeServingCertPaths(pkiDir, "far").cert)).checkIP("127.1.207.1")).toBe("127.1.207.1");
   });
 
+  it("gives the store its own CA: members' serving and peer certificates for their IPs, the API servers' and the launcher's client certificates", async () => {
+    const p = await ensureClusterPki(newDir(), new Date(), silentLogger, [], ["127.1.241.1", "127.1.241.2"]);
+    const clusterCa = new X509Certificate(readFileSync(p.caCert));
+    const etcdCa = new X509Certificate(readFileSync(p.etcdCaCert));
+    expect(etcdCa.ca).toBe(true);
+    expect(etcdCa.subject).toBe("CN=etcd-ca");
+    const server = new X509Certificate(readFileSync(p.etcdServerCert));
+    const peer = new X509Certificate(readFileSync(p.etcdPeerCert));
+    const apiserverClient = new X509Certificate(readFileSync(p.apiserverEtcdClientCert));
+    const launcher = new X509Certificate(readFileSync(p.etcdHealthcheckClientCert));
+    for (const c of [server, peer, apiserverClient, launcher]) {
+      expect(c.checkIssued(etcdCa), c.subject).toBe(true);
+      expect(c.checkIssued(clusterCa), c.subject).toBe(false);
+    }
+    for (const ip of ["127.1.241.1", "127.1.241.2"]) expect(server.checkIP(ip) && peer.checkIP(ip)).toBe(ip);
+    expect(peer.keyUsage).toEqual(expect.arrayContaining(["1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.2"]));
+    expect(apiserverClient.subject).toBe("CN=kube-apiserver-etcd-client");
+    expect(launcher.subject).toBe("CN=kube-etcd-healthcheck-client");
+    // Nothing signed by the cluster CA (a kubelet's, a user's) chains to the store's.
+    expect(new X509Certificate(readFileSync(p.adminCert)).checkIssued(etcdCa)).toBe(false);
+  });
+
   it("keeps valid files, and remakes what is missing or no longer from the CA", async () => {
     const dir = newDir();
     const p = await ensureClusterPki(dir, new Date(), silentLogger);

@@ -162,7 +162,8 @@ beforeAll(async () => {
   stateDir = newStateDir();
   const pkiDir = join(stateDir, "pki");
   const log = createLogger({ component: "sweep-test", level: "error" });
-  const paths = await ensureClusterPki(pkiDir, new Date(), log, [CLUSTER]);
+  // The store's serving and peer certificates must name this file's etcd addresses too.
+  const paths = await ensureClusterPki(pkiDir, new Date(), log, [CLUSTER], ["127.1.230.1", "127.1.230.2", "127.1.230.3"]);
   // The serving certificate must name this file's addresses, not the defaults.
   const ca = { cert: readFileSync(paths.caCert, "utf8"), key: readFileSync(paths.caKey, "utf8") };
   const serving = await issueCertificate(ca, { ...apiserverCertRequest, use: { kind: "server", dnsNames: ["localhost", "kubernetes"], ips: [LB.ip, ...API_IPS] } }, new Date());

@@ -31,7 +31,8 @@ const put = (url: string, headers: Record<string, string>) =>
 describe("control endpoint authentication", () => {
   it("refuses requests without the token or with a wrong one, and takes the right one", async () => {
     const { s, faults } = await start(tokenFile);
-    for (const headers of [{}, { authorization: "Bearer wrong" }, { authorization: "Basic czNjcmV0LXRva2Vu" }, { authorization: "Bearer s3cret-token-and-more" }]) {
+    const refused: Record<string, string>[] = [{}, { authorization: "Bearer wrong" }, { authorization: "Basic czNjcmV0LXRva2Vu" }, { authorization: "Bearer s3cret-token-and-more" }];
+    for (const headers of refused) {
       const res = await put(s.url, headers);
       expect(res.status, JSON.stringify(headers)).toBe(401);
       expect(((await res.json()) as { reason: string }).reason).toBe("Unauthorized");

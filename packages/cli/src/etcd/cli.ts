@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { CommandContext } from "../context.js";
 import { etcdDel, etcdEndpointStatus, etcdGet, etcdMemberList, etcdPut, etcdSnapshotSave, etcdWatch, type EtcdTarget } from "./commands.js";
-import { resolveEndpoints } from "./endpoints.js";
+import { resolveEndpoints, storeClientTls } from "./endpoints.js";
 import { parseWriteFormat, writeFormats, type WriteFormat } from "./format.js";
 
 /** Default per-command deadline, like etcdctl's --command-timeout=5s. */
@@ -30,7 +30,7 @@ function timeoutSeconds(value: string): number {
 
 function target(ctx: CommandContext, cmd: Command): EtcdTarget {
   const o = cmd.optsWithGlobals<EtcdFlags>();
-  return { endpoints: resolveEndpoints(ctx, o.endpoints), timeoutMs: o.commandTimeout * 1000 };
+  return { endpoints: resolveEndpoints(ctx, o.endpoints), timeoutMs: o.commandTimeout * 1000, tls: storeClientTls(ctx.paths.pkiDir) };
 }
 
 const writeOption = (allowed: readonly WriteFormat[], def: WriteFormat) =>
@@ -44,7 +44,7 @@ export function addEtcdCommands(program: Command, run: Action, interrupt: AbortS
   const etcd = program
     .command("etcd")
     .description("etcdctl-like commands against the cluster's store (endpoints from <state>/cluster.json)")
-    .option("--endpoints <urls>", "comma-separated member client URLs (ws://IP:PORT) instead of cluster.json")
+    .option("--endpoints <urls>", "comma-separated member client URLs (ws://IP:PORT, wss://IP:PORT) instead of cluster.json")
     .addOption(new Option("--command-timeout <seconds>", "deadline of each request, retries included").argParser(timeoutSeconds).default(defaultEtcdCommandTimeoutSeconds));
 
   etcd

@@ -3,7 +3,7 @@
  * EtcdClient. Each command connects, does one thing, prints etcdctl's format and closes.
  */
 import { renameSync, rmSync, writeFileSync } from "node:fs";
-import { StatusError } from "@kubemu/common";
+import { StatusError, type WireTlsOptions } from "@kubemu/common";
 import { EtcdClient, prefixEnd, type RangeParams, type StatusResponse } from "@kubemu/etcd-raft";
 import type { CommandContext } from "../context.js";
 import { CliError, errorMessage } from "../errors.js";
@@ -15,6 +15,8 @@ export interface EtcdTarget {
   endpoints: EtcdEndpoint[];
   /** Deadline per request, including retries and waiting for a connection. */
   timeoutMs: number;
+  /** For wss:// members: the store's CA and the launcher's client certificate. */
+  tls?: WireTlsOptions | undefined;
 }
 
 /** The key (and range end) a KEY argument plus --prefix select, as etcdctl does. */
@@ -35,7 +37,10 @@ function runningUrls(t: EtcdTarget): string[] {
 
 /** Runs fn with a client over every endpoint, turning failures into one-line CliErrors. */
 async function withClient<T>(t: EtcdTarget, fn: (c: EtcdClient) => Promise<T>, urls = runningUrls(t)): Promise<T> {
-  const client = new EtcdClient({ endpoints: urls, name: "kubemu-etcdctl", requestTimeoutMs: t.timeoutMs });
+  if (t.tls === undefined && urls.some((u) => u.startsWith("wss://"))) {
+    throw new CliError(`${urls.join(",")} serve TLS with client certificates, and this state dir has no <pki>/etcd/healthcheck-client.crt`);
+  }
+  const client = new EtcdClient({ endpoints: urls, name: "kubemu-etcdctl", requestTimeoutMs: t.timeoutMs, ...(t.tls ? { tls: t.tls } : {}) });
   try {
     return await fn(client);
   } catch (e) {
@@ -158,7 +163,7 @@ export async function etcdEndpointStatus(ctx: CommandContext, t: EtcdTarget, wri
   );
   const ok = results.flatMap((r) => ("status" in r ? [r] : []));
   for (const r of results) if ("error" in r) ctx.io.err(`Failed to get the status of endpoint ${r.endpoint.url} (${r.endpoint.name}): ${r.error}`);
-  const hostPort = (url: string) => url.replace(/^ws:\/\//, "");
+  const hostPort = (url: string) => url.replace(/^wss?:\/\//, "");
   if (write === "json") {
     ctx.io.out(JSON.stringify(ok.map(({ endpoint, status: s }) => ({
       Endpoint: hostPort(endpoint.url),

@@ -1,14 +1,17 @@
+import { existsSync, readFileSync } from "node:fs";
+import type { WireTlsOptions } from "@kubemu/common";
 import { requireUpCluster } from "../cluster-state.js";
 import { processState, type ProcessState } from "../commands/status.js";
 import type { CommandContext } from "../context.js";
 import { CliError } from "../errors.js";
+import { pkiPaths } from "../pki.js";
 import { parseHostPort } from "../spec.js";
 
 /** One etcd member's client endpoint, named when it comes from cluster.json. */
 export interface EtcdEndpoint {
   /** Process name (e.g. "etcd-0"), or the URL itself for `--endpoints`. */
   name: string;
-  /** ws://host:port */
+  /** ws://host:port, or wss://host:port for a member serving TLS */
   url: string;
   /** Whether its recorded process is running ("stopped"/"exited" otherwise); `--endpoints` are assumed running. */
   state: ProcessState;
@@ -16,14 +19,26 @@ export interface EtcdEndpoint {
 
 /**
  * Normalizes one `--endpoints` entry: `ws://127.0.10.1:2379`, `127.0.10.1:2379` or
- * `http://127.0.10.1:2379` (as etcdctl users type it) all mean the member's ws:// client URL.
+ * `http://127.0.10.1:2379` (as etcdctl users type it) all mean the member's ws:// client URL;
+ * `wss://` or `https://` its TLS one.
  */
 export function parseEndpoint(raw: string): string {
   const text = raw.trim();
-  const hostPort = text.replace(/^(ws|http):\/\//, "").replace(/\/$/, "");
-  if (/^[a-z]+:\/\//i.test(hostPort)) throw new CliError(`--endpoints entry "${raw}" must be ws://IP:PORT (or IP:PORT)`);
+  const secure = /^(wss|https):\/\//.test(text);
+  const hostPort = text.replace(/^(wss|ws|https|http):\/\//, "").replace(/\/$/, "");
+  if (/^[a-z]+:\/\//i.test(hostPort)) throw new CliError(`--endpoints entry "${raw}" must be ws://IP:PORT, wss://IP:PORT (or IP:PORT)`);
   parseHostPort(hostPort, `--endpoints entry "${raw}"`);
-  return `ws://${hostPort}`;
+  return `${secure ? "wss" : "ws"}://${hostPort}`;
+}
+
+/**
+ * What `kubemu etcd` presents to wss:// members: the store's CA and the launcher's client
+ * certificate (`<pki>/etcd/healthcheck-client.crt`); undefined when the state dir has none.
+ */
+export function storeClientTls(pkiDir: string): WireTlsOptions | undefined {
+  const p = pkiPaths(pkiDir);
+  if (![p.etcdCaCert, p.etcdHealthcheckClientCert, p.etcdHealthcheckClientKey].every((f) => existsSync(f))) return undefined;
+  return { ca: readFileSync(p.etcdCaCert), cert: readFileSync(p.etcdHealthcheckClientCert), key: readFileSync(p.etcdHealthcheckClientKey) };
 }
 
 /** The client URL a recorded process serves, if it is an etcd member. */
@@ -31,7 +46,8 @@ function clientUrlOf(rec: { component: string; addresses: Record<string, string>
   const flag = rec.args.indexOf("--listen-client-urls");
   const fromArgs = flag >= 0 ? rec.args[flag + 1] : undefined;
   if (rec.component !== "etcd" && fromArgs === undefined) return undefined;
-  if (rec.addresses["client"] !== undefined) return `ws://${rec.addresses["client"]}`;
+  const scheme = fromArgs?.startsWith("wss://") ? "wss" : "ws";
+  if (rec.addresses["client"] !== undefined) return `${scheme}://${rec.addresses["client"]}`;
   return fromArgs?.split(",")[0];
 }
 
@@ -42,7 +58,7 @@ function clientUrlOf(rec: { component: string; addresses: Record<string, string>
 export function resolveEndpoints(ctx: CommandContext, endpointsFlag: string | undefined): EtcdEndpoint[] {
   if (endpointsFlag !== undefined) {
     const urls = endpointsFlag.split(",").filter((e) => e.trim() !== "").map(parseEndpoint);
-    if (urls.length === 0) throw new CliError("--endpoints needs at least one ws://IP:PORT");
+    if (urls.length === 0) throw new CliError("--endpoints needs at least one ws://IP:PORT or wss://IP:PORT");
     return urls.map((url) => ({ name: url, url, state: "running" as const }));
   }
   const state = requireUpCluster(ctx.paths, ctx.cluster);
