@@ -225,18 +225,13 @@ beforeAll(async () => {
   }
   await h.cluster.waitReady("http://127.1.164.1:10257");
 
-  // The addon objects `up` creates, with this cluster's API (plain HTTP, so the Corefile's endpoint
-  // instead of the service-account volume), its DNS address and the fake upstream.
+  // The addon objects `up` creates, with this cluster's API (plain HTTP on its own address, so the
+  // Corefile's endpoint rather than in-cluster config), its DNS address and the fake upstream.
   for (const a of coreDns()) {
     const o = structuredClone(a.object) as Record<string, any>;
     if (o.kind === "ConfigMap") o.data.Corefile = COREFILE(h.cluster.apiservers[0]!.url);
     if (o.kind === "Service") o.spec.clusterIP = DNS_IP;
-    if (o.kind === "Deployment") {
-      const spec = o.spec.template.spec;
-      spec.volumes = spec.volumes.filter((v: { name: string }) => v.name !== "kube-api-access");
-      spec.containers[0].volumeMounts = spec.containers[0].volumeMounts.filter((v: { name: string }) => v.name !== "kube-api-access");
-      spec.terminationGracePeriodSeconds = 5;
-    }
+    if (o.kind === "Deployment") o.spec.template.spec.terminationGracePeriodSeconds = 5;
     await h.kubectl.ok(["create", "-f", "-"], { input: JSON.stringify(o) });
   }
   await h.kubectl.ok(["apply", "-f", "-"], { input: APPS });

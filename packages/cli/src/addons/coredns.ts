@@ -3,9 +3,8 @@
  * ClusterRole/Binding `system:coredns`, ConfigMap `coredns` with minikube's Corefile, Deployment
  * `coredns` (2 replicas of registry.k8s.io/coredns/coredns:v1.11.3, dnsPolicy Default so it
  * forwards to the node's resolvers) and Service `kube-dns` on 127.96.0.10 (the kubelets'
- * --cluster-dns). Like local-path-storage.ts, the pod declares its own service-account volume and
- * gets the apiserver-lb's address in KUBERNETES_SERVICE_HOST/PORT until the ServiceAccount
- * admission adds kube-api-access and 127.96.0.1:443 serves pods (drop `apiServer` then).
+ * --cluster-dns). The pod reaches the API as any pod does: the kube-api-access-* volume the
+ * ServiceAccount admission adds and KUBERNETES_SERVICE_HOST/PORT, the `kubernetes` Service.
  */
 import type { Addon } from "./local-path-storage.js";
 
@@ -41,20 +40,7 @@ export const COREFILE = `.:53 {
 }
 `;
 
-const serviceAccountVolume = {
-  name: "kube-api-access",
-  projected: {
-    defaultMode: 420,
-    sources: [
-      { serviceAccountToken: { expirationSeconds: 3607, path: "token" } },
-      { configMap: { name: "kube-root-ca.crt", items: [{ key: "ca.crt", path: "ca.crt" }] } },
-      { downwardAPI: { items: [{ path: "namespace", fieldRef: { apiVersion: "v1", fieldPath: "metadata.namespace" } }] } },
-    ],
-  },
-};
-
-export function coreDns(apiServer?: { host: string; port: string }): Addon[] {
-  const apiEnv = apiServer ? [{ name: "KUBERNETES_SERVICE_HOST", value: apiServer.host }, { name: "KUBERNETES_SERVICE_PORT", value: apiServer.port }] : [];
+export function coreDns(): Addon[] {
   return [
     { path: `/api/v1/namespaces/${NS}/serviceaccounts`, object: { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "coredns", namespace: NS } } },
     {
@@ -111,11 +97,7 @@ export function coreDns(apiServer?: { host: string; port: string }): Addon[] {
                   imagePullPolicy: "IfNotPresent",
                   resources: { limits: { memory: "170Mi" }, requests: { cpu: "100m", memory: "70Mi" } },
                   args: ["-conf", "/etc/coredns/Corefile"],
-                  ...(apiEnv.length ? { env: apiEnv } : {}),
-                  volumeMounts: [
-                    { name: "config-volume", mountPath: "/etc/coredns", readOnly: true },
-                    { name: "kube-api-access", mountPath: "/var/run/secrets/kubernetes.io/serviceaccount", readOnly: true },
-                  ],
+                  volumeMounts: [{ name: "config-volume", mountPath: "/etc/coredns", readOnly: true }],
                   ports: [
                     { containerPort: 53, name: "dns", protocol: "UDP" },
                     { containerPort: 53, name: "dns-tcp", protocol: "TCP" },
@@ -127,7 +109,7 @@ export function coreDns(apiServer?: { host: string; port: string }): Addon[] {
                 },
               ],
               dnsPolicy: "Default",
-              volumes: [{ name: "config-volume", configMap: { name: "coredns", items: [{ key: "Corefile", path: "Corefile" }] } }, serviceAccountVolume],
+              volumes: [{ name: "config-volume", configMap: { name: "coredns", items: [{ key: "Corefile", path: "Corefile" }] } }],
             },
           },
         },

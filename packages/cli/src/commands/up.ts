@@ -105,8 +105,7 @@ async function upFresh(ctx: CommandContext, previous: ClusterState | undefined, 
       : undefined;
     writeKubeconfig(ctx.paths.kubeconfig, state.cluster, server, creds);
     ctx.io.out(`API server (via apiserver-lb): ${server}`);
-    const apiServer = { host: apiserverLb.ip, port: String(state.apiserverLbPort) };
-    const failed = await applyAddons(server, creds, [...coreDns(apiServer), ...localPathStorage()]);
+    const failed = await applyAddons(server, creds, [...coreDns(), ...localPathStorage()]);
     for (const f of failed) ctx.io.err(`kubemu: warning: addon object not created: ${f}`);
     const kubelets = toStart.filter((r) => r.component === "kubelet" && r.node).map((r) => r.node!);
     const unlabelled = await labelNodes(server, creds, ctx.cluster, kubelets.map((name) => ({ name, index: name === ctx.cluster ? 0 : 1 })), ctx.clock.now());
