@@ -59,6 +59,10 @@ describe("kubectl top", () => {
     const byLabel = await h.kubectl.ok(["top", "pod", "-l", "app=idle", "--no-headers"]);
     expect(rows(byLabel).map((l) => l.split(/\s+/)[0])).toEqual(["idle"]);
 
+    const all = rows(await h.kubectl.ok(["top", "pod", "-A"]));
+    expect(all[0]).toMatch(/^NAMESPACE\s+NAME\s+CPU\(cores\)\s+MEMORY\(bytes\)$/);
+    expect(all.some((l) => /^default\s+busy\s/.test(l))).toBe(true);
+    expect(await h.kubectl.ok(["get", "podmetrics", "busy", "-o", "jsonpath={.containers[0].name}"])).toBe("main");
     const raw = JSON.parse(await h.kubectl.ok(["get", "--raw", "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/busy"]));
     expect(raw).toMatchObject({ kind: "PodMetrics", apiVersion: "metrics.k8s.io/v1beta1", metadata: { name: "busy", namespace: "default", labels: { app: "busy" } }, window: "10s" });
     expect(raw.containers[0]).toMatchObject({ name: "main", usage: { cpu: expect.stringMatching(/^\d+[nm]?$/), memory: expect.stringMatching(/^\d+Ki$/) } });
@@ -72,6 +76,11 @@ describe("kubectl top", () => {
       const row = lines.find((l) => l.split(/\s+/)[0] === name)!;
       expect(row).toMatch(/^\S+\s+\d+m?\s+\d+%\s+\d+Mi\s+\d+%$/);
     }
+    const one = rows(await h.kubectl.ok(["top", "node", "kubemu-m02", "--no-headers"]));
+    expect(one).toHaveLength(1);
+    expect(one[0]).toMatch(/^kubemu-m02\s/);
+    const missing = await h.kubectl.run(["top", "node", "nosuch"]);
+    expect(missing.stderr.trim()).toBe('Error from server (NotFound): nodemetrics.metrics.k8s.io "nosuch" not found');
     // The busy loop keeps at least a tenth of a core busy on the host every node's share is taken from.
     expect(millis(lines.find((l) => l.startsWith("kubemu "))!.split(/\s+/)[1]!)).toBeGreaterThan(100);
   }, 60_000);
