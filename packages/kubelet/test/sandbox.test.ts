@@ -74,6 +74,19 @@ describe("bwrapArgs", () => {
     expect(pairs(a, "--bind")).toEqual([["/d", "/data"], ["/e", "/data/sub"]]);
   });
 
+  it("makes a missing working directory (an image's WORKDIR), shadowing its parent when the host has it", () => {
+    const top = bwrapArgs(host, { ...base, cwd: "/app" });
+    expect(pairs(top, "--dir").map((p) => p[0])).toContain("/app");
+    expect(top.slice(top.indexOf("--chdir"), top.indexOf("--chdir") + 2)).toEqual(["--chdir", "/app"]);
+    const nested = bwrapArgs(host, { ...base, cwd: "/usr/src/app" });
+    expect(nested.join(" ")).toContain("--ro-bind /usr /.kubemu-host/0 --tmpfs /usr");
+    expect(nested.indexOf("--dir")).toBeGreaterThan(nested.indexOf("--tmpfs"));
+    expect(pairs(nested, "--dir").map((p) => p[0])).toContain("/usr/src/app");
+    // Existing directories and volume paths are left alone.
+    expect(bwrapArgs(host, { ...base, cwd: "/usr/share" })).not.toContain("--dir");
+    expect(bwrapArgs(host, { ...base, cwd: "/data", mounts: [{ hostPath: "/d", containerPath: "/data", readOnly: false }] })).not.toContain("--dir");
+  });
+
   it("hides the cluster state", () => {
     const a = bwrapArgs(host, { ...base, hidden: ["/root/.kubemu"] });
     expect(pairs(a, "--tmpfs").map((p) => p[0])).toContain("/root/.kubemu");

@@ -127,6 +127,11 @@ export function bwrapArgs(fs: HostFs, spec: SandboxSpec): string[] {
   }
   if (spec.etcHosts) inHostTree.push("/etc/hosts");
   if (spec.resolvConf) inHostTree.push("/etc/resolv.conf");
+  // A working directory the image declares but the host lacks (WORKDIR /app) is made, as the
+  // container runtime does; made after the binds, so one inside a volume lands in the volume.
+  const cwd = canonicalize(fs, posix.normalize(spec.cwd), [...scratch, ...targets.map((t) => t.target)]);
+  const cwdMissing = fs.kind(cwd) === undefined && !targets.some((t) => t.target === cwd);
+  if (cwdMissing && ![...scratch, ...targets.map((t) => t.target)].some((b) => isUnder(cwd, b))) inHostTree.push(cwd);
   const shadows = new Set<string>();
   for (const t of inHostTree) {
     if (fs.kind(t) !== undefined) continue;
@@ -168,6 +173,7 @@ export function bwrapArgs(fs: HostFs, spec: SandboxSpec): string[] {
   for (const { mount, target } of targets) args.push(mount.readOnly ? "--ro-bind" : "--bind", mount.hostPath, target);
   if (spec.etcHosts) args.push("--ro-bind", spec.etcHosts, "/etc/hosts");
   if (spec.resolvConf) args.push("--ro-bind", spec.resolvConf, "/etc/resolv.conf");
+  if (cwdMissing) args.push("--dir", cwd);
   args.push("--unshare-pid", "--as-pid-1", "--unshare-uts", "--unshare-ipc", "--hostname", spec.hostname);
   if (spec.unshareUser) args.push("--unshare-user");
   args.push("--die-with-parent", "--chdir", spec.cwd, "--info-fd", String(spec.infoFd), "--json-status-fd", String(spec.statusFd), "--", ...spec.argv);
