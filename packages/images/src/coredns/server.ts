@@ -173,8 +173,14 @@ export class CoreDns {
     });
     this.udp.push(s);
     return new Promise((resolve, reject) => {
-      s.once("error", (e) => reject(new Error(`listen udp ${this.o.bindIP}:${port}: ${(e as NodeJS.ErrnoException).code === "EADDRINUSE" ? "bind: address already in use" : e.message}`)));
-      s.bind(port, this.o.bindIP, () => resolve());
+      const onBindError = (e: Error) => reject(new Error(`listen udp ${this.o.bindIP}:${port}: ${(e as NodeJS.ErrnoException).code === "EADDRINUSE" ? "bind: address already in use" : e.message}`));
+      s.once("error", onBindError);
+      s.bind(port, this.o.bindIP, () => {
+        s.off("error", onBindError);
+        // A failed send (ENOBUFS under a storm, a vanished client) is logged; the server keeps going.
+        s.on("error", (e) => this.o.out(`[ERROR] plugin/errors: udp ${this.o.bindIP}:${port}: ${e.message}`));
+        resolve();
+      });
     });
   }
 
@@ -212,8 +218,13 @@ export class CoreDns {
     });
     this.tcp.push(srv);
     return new Promise((resolve, reject) => {
-      srv.once("error", (e) => reject(new Error(`listen tcp ${this.o.bindIP}:${port}: ${(e as NodeJS.ErrnoException).code === "EADDRINUSE" ? "bind: address already in use" : e.message}`)));
-      srv.listen(port, this.o.bindIP, () => resolve());
+      const onListenError = (e: Error) => reject(new Error(`listen tcp ${this.o.bindIP}:${port}: ${(e as NodeJS.ErrnoException).code === "EADDRINUSE" ? "bind: address already in use" : e.message}`));
+      srv.once("error", onListenError);
+      srv.listen(port, this.o.bindIP, () => {
+        srv.off("error", onListenError);
+        srv.on("error", (e) => this.o.out(`[ERROR] plugin/errors: tcp ${this.o.bindIP}:${port}: ${e.message}`));
+        resolve();
+      });
     });
   }
 
@@ -226,8 +237,13 @@ export class CoreDns {
       const s = createHttpServer(handler!);
       this.http.push(s);
       return new Promise<void>((resolve, reject) => {
-        s.once("error", (e) => reject(new Error(`listen tcp ${host}:${port}: ${(e as NodeJS.ErrnoException).code === "EADDRINUSE" ? "bind: address already in use" : e.message}`)));
-        s.listen(port, host, () => resolve());
+        const onListenError = (e: Error) => reject(new Error(`listen tcp ${host}:${port}: ${(e as NodeJS.ErrnoException).code === "EADDRINUSE" ? "bind: address already in use" : e.message}`));
+        s.once("error", onListenError);
+        s.listen(port, host, () => {
+          s.off("error", onListenError);
+          s.on("error", (e) => this.o.out(`[ERROR] ${host}:${port}: ${e.message}`));
+          resolve();
+        });
       });
     };
     if (health)
