@@ -2,6 +2,9 @@ import { describe, expect, it } from "vitest";
 import type { KubeObject } from "@kubemu/common";
 import { computeNodeMetrics, computePodMetrics, cpuQuantity, memoryQuantity, metricsNotFound } from "../../src/resource-metrics/metrics.js";
 import type { ComputeContext } from "../../src/registry/types.js";
+import { builtinRegistry } from "../../src/registry/registry.js";
+import { ResourceApi } from "../../src/rest/resource-api.js";
+import type { ResourceStore } from "../../src/rest/store.js";
 
 const now = new Date("2026-12-03T18:00:00Z");
 const t = "2026-12-03T17:59:58Z";
@@ -109,5 +112,45 @@ describe("PodMetrics", () => {
   it("NotFound in metrics-server's words", () => {
     expect(metricsNotFound("podmetrics")("busy", "default").message).toBe('podmetrics.metrics.k8s.io "default/busy" not found');
     expect(metricsNotFound("nodemetrics")("kubemu", undefined).message).toBe('nodemetrics.metrics.k8s.io "kubemu" not found');
+  });
+});
+
+describe("computed kinds through the REST adapter", () => {
+  const ctx = fakeContext(
+    { nodes: [node("a")], pods: [pod("default", "web", "a", "u1"), pod("default", "db", "a", "u2"), pod("kube-system", "dns", "a", "u3")] },
+    {
+      a: {
+        pods: ["web", "db", "dns"].map((n, i) => ({
+          podRef: { namespace: n === "dns" ? "kube-system" : "default", name: n, uid: `u${i + 1}` },
+          containers: [{ name: "c", cpu: { time: t, usageNanoCores: 1e6 }, memory: { time: t, workingSetBytes: 1024 } }],
+        })),
+      },
+    },
+  );
+  // The metrics kinds never touch the store: their objects come from compute.
+  const registry = builtinRegistry();
+  const api = new ResourceApi(undefined as unknown as ResourceStore, registry, (def, ns) => (def.compute ? def.compute(ctx, ns) : undefined));
+  const target = (namespace?: string, name?: string) => api.resolve({ group: "metrics.k8s.io", version: "v1beta1", resource: "pods", namespace, name });
+
+  it("discovery-facing declarations: get and list only, NodeMetrics cluster-scoped, PodMetrics namespaced", () => {
+    const nodes = registry.lookup("metrics.k8s.io", "v1beta1", "nodes")!;
+    const pods = registry.lookup("metrics.k8s.io", "v1beta1", "pods")!;
+    expect([nodes.kind, nodes.namespaced, nodes.verbs]).toEqual(["NodeMetrics", false, ["get", "list"]]);
+    expect([pods.kind, pods.namespaced, pods.verbs]).toEqual(["PodMetrics", true, ["get", "list"]]);
+  });
+
+  it("lists narrowed by namespace, label selector and field selector; a list envelope of kind PodMetricsList", async () => {
+    const names = async (ns: string | undefined, q: { labelSelector?: string; fieldSelector?: string } = {}) => (await api.list(target(ns), q)).items.map((i) => `${i.metadata.namespace}/${i.metadata.name}`);
+    expect(await names("default")).toEqual(["default/web", "default/db"]);
+    expect(await names(undefined)).toEqual(["default/web", "default/db", "kube-system/dns"]);
+    expect(await names(undefined, { labelSelector: "app in (db,dns)" })).toEqual(["default/db", "kube-system/dns"]);
+    expect(await names("default", { fieldSelector: "metadata.name!=web" })).toEqual(["default/db"]);
+    expect((await api.listEnvelope(target("default"), {})).kind).toBe("PodMetricsList");
+  });
+
+  it("get finds one in its namespace; a missing one is the declaration's NotFound", async () => {
+    expect((await api.get(target("default", "db"))).metadata.name).toBe("db");
+    await expect(api.get(target("default", "dns"))).rejects.toThrow('podmetrics.metrics.k8s.io "default/dns" not found');
+    await expect(api.create(target("default"), {}, {})).rejects.toThrow(/not allow|method/i);
   });
 });
