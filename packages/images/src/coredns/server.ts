@@ -17,7 +17,7 @@ import { Forwarder, upstreamsOf } from "./forward.js";
 import { HostsTable } from "./hosts.js";
 import { DnsMetrics, VERSION } from "./metrics.js";
 import { ClusterModel } from "./model.js";
-import { Resolver } from "./resolver.js";
+import { Resolver, type Resolved } from "./resolver.js";
 import { startInformers } from "./watch.js";
 import { decodeQuery, encodeFitted, flagString, RCODE_NAMES, replyPacket, udpLimit, type Query } from "./wire.js";
 
@@ -131,7 +131,14 @@ export class CoreDns {
     let error: string | undefined;
     if (!r) enc = encodeFitted(q, { rcode: 5, authoritative: false }, undefined);
     else {
-      const res = await r.resolve({ name: q.name, type: q.type, dnssecOk: q.dnssecOk }, proto === "tcp");
+      let res: Resolved;
+      try {
+        res = await r.resolve({ name: q.name, type: q.type, dnssecOk: q.dnssecOk }, proto === "tcp");
+      } catch (e) {
+        // upstream's recover: the query gets SERVFAIL and the panic is counted, the server lives on.
+        this.metrics.panics.inc();
+        res = { reply: { rcode: "SERVFAIL", answers: [], authorities: [], additionals: [], authoritative: false }, recursionAvailable: false, plugin: "", error: `panic: ${(e as Error).message}` };
+      }
       plugin = res.plugin;
       error = res.error;
       enc = encodeFitted(q, { ...replyPacket(res.reply), recursionAvailable: res.recursionAvailable }, proto === "udp" ? udpLimit(q) : undefined);
