@@ -90,7 +90,11 @@ describe("kubectl top", () => {
     expect(view.rules).toContainEqual({ apiGroups: ["metrics.k8s.io"], resources: ["nodes", "pods"], verbs: ["get", "list", "watch"] });
     const can = await h.kubectl.run(["auth", "can-i", "list", "pods.metrics.k8s.io", "--as", "viewer", "--as-group", "viewers"]);
     expect(can.stdout.trim()).toBe("no");
+    const refused = await h.kubectl.run(["top", "pod", "--as", "viewer", "--as-group", "viewers"]);
+    expect(refused.stderr.trim()).toBe('Error from server (Forbidden): pods.metrics.k8s.io is forbidden: User "viewer" cannot list resource "pods" in API group "metrics.k8s.io" in the namespace "default"');
     await h.kubectl.ok(["create", "rolebinding", "viewers", "--clusterrole", "view", "--group", "viewers"]);
     await eventually(() => h.kubectl.run(["auth", "can-i", "list", "pods.metrics.k8s.io", "--as", "viewer", "--as-group", "viewers"]), (r) => r.stdout.trim() === "yes", "view grants pods.metrics.k8s.io", 20_000);
+    const asViewer = rows(await h.kubectl.ok(["top", "pod", "busy", "--as", "viewer", "--as-group", "viewers", "--no-headers"]));
+    expect(asViewer[0]).toMatch(/^busy\s+\d+m?\s+\d+Mi$/);
   }, 60_000);
 });
