@@ -22,32 +22,37 @@ export function compressMessage(buf: Buffer): Buffer {
 
 function compress(buf: Buffer): Buffer {
   if (buf.length < 12) throw new Unsupported();
-  const out = Buffer.alloc(buf.length);
+  const out = Buffer.allocUnsafe(buf.length); // every byte returned is written below
   buf.copy(out, 0, 0, 12);
   const dict = new Map<string, number>();
   let r = 12;
   let w = 12;
 
-  const readName = (): Buffer[] => {
-    const labels: Buffer[] = [];
+  /** A name's label offsets in buf (relative to its start) and its wire bytes, as one latin1 string. */
+  interface Name {
+    wire: string;
+    begin: number;
+    offsets: number[];
+  }
+  const readName = (): Name => {
+    const begin = r;
+    const offsets: number[] = [];
     for (;;) {
-      const len = buf[r]!;
+      const len = buf[r];
       if (len === undefined) throw new Unsupported();
       if (len === 0) {
         r++;
-        return labels;
+        return { wire: buf.toString("latin1", begin, r), begin, offsets };
       }
       if (len >= 0x40) throw new Unsupported(); // a pointer or an extended label: not dns-packet's output
-      labels.push(buf.subarray(r + 1, r + 1 + len));
+      offsets.push(r - begin);
       r += 1 + len;
     }
   };
-  const writeName = (labels: Buffer[], compressIt: boolean): void => {
-    for (let i = 0; i < labels.length; i++) {
-      const key = labels
-        .slice(i)
-        .map((l) => l.toString("latin1"))
-        .join(".");
+  // A suffix's key is its wire form from that label on (a slice of one string: cheap in V8).
+  const writeName = (name: Name, compressIt: boolean): void => {
+    for (const off of name.offsets) {
+      const key = name.wire.slice(off);
       const at = compressIt ? dict.get(key) : undefined;
       if (at !== undefined) {
         out.writeUInt16BE(0xc000 | at, w);
@@ -55,9 +60,9 @@ function compress(buf: Buffer): Buffer {
         return;
       }
       if (compressIt && w < 0x3fff) dict.set(key, w);
-      out[w++] = labels[i]!.length;
-      labels[i]!.copy(out, w);
-      w += labels[i]!.length;
+      const len = buf[name.begin + off]!;
+      buf.copy(out, w, name.begin + off, name.begin + off + 1 + len);
+      w += 1 + len;
     }
     out[w++] = 0;
   };
