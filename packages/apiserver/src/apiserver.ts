@@ -19,6 +19,7 @@ import { HttpFront } from "./http/server.js";
 import { ApiMetrics } from "./http/metrics.js";
 import { registerWireApi } from "./internal/wire-api.js";
 import { bootstrap } from "./bootstrap.js";
+import { DEFAULT_SERVICE_CIDR, ServiceCidr } from "./allocators/service-cidr.js";
 import { EndpointReconciler } from "./endpoint-reconciler.js";
 import { EventsV1Storage } from "./registry/event-conversion.js";
 import type { ComponentStatusProbe } from "./component-status.js";
@@ -74,6 +75,8 @@ export interface ApiServerOptions {
   disableAdmissionPlugins?: readonly string[];
   /** --authorization-mode after system:masters (default Node,RBAC, upstream's order). */
   authorizationModes?: readonly ("Node" | "RBAC")[];
+  /** --service-cluster-ip-range (default 127.96.0.0/16). */
+  serviceCidr?: ServiceCidr;
 }
 
 export class ApiServer {
@@ -111,6 +114,7 @@ export class ApiServer {
       registry,
       storage: o.storage,
       profile: PROFILE_SETTINGS[o.profile ?? "fast"],
+      serviceCidr: o.serviceCidr ?? (ServiceCidr.parse(DEFAULT_SERVICE_CIDR) as ServiceCidr),
       ...(o.disableAdmissionPlugins?.length ? { disabledAdmissionPlugins: new Set(o.disableAdmissionPlugins) } : {}),
       storageFor: (def) => {
         let s = this.storages.get(def);
@@ -189,7 +193,7 @@ export class ApiServer {
   async start(host: string, port: number, advertise?: { ip: string; port: number }): Promise<AddressInfo> {
     this.address = await this.http.listen(host, port);
     const adv = advertise ?? { ip: this.address.address, port: this.address.port };
-    await this.retry(() => bootstrap(this.store, this.ctx.registry, adv.port));
+    await this.retry(() => bootstrap(this.store, this.ctx.registry, adv.port, this.ctx.serviceCidr.kubernetesServiceIp));
     await this.retry(() => this.authorization.reconcileBootstrapPolicy());
     await this.authorization.start();
     await this.crds.start();

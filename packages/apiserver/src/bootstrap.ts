@@ -1,6 +1,7 @@
 /**
  * What kube-apiserver creates for itself at start: the system namespaces, the two system
- * PriorityClasses and the `kubernetes` Service in `default` (ClusterIP 127.96.0.1). Both API
+ * PriorityClasses and the `kubernetes` Service in `default` (the service range's first address,
+ * 127.96.0.1 by default). Both API
  * servers run it; AlreadyExists is fine.
  */
 import { isAlreadyExists, isConflict, isInvalid, isNotFound } from "@kubemu/common";
@@ -9,7 +10,6 @@ import type { Registry } from "./registry/registry.js";
 import { SYSTEM_PRIORITY_CLASSES } from "./validation/scheduling.js";
 
 export const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"] as const;
-export const KUBERNETES_SERVICE_IP = "127.96.0.1";
 
 async function ignoreExisting(p: Promise<unknown>): Promise<void> {
   try {
@@ -19,7 +19,7 @@ async function ignoreExisting(p: Promise<unknown>): Promise<void> {
   }
 }
 
-export async function bootstrap(store: ResourceStore, registry: Registry, apiPort: number): Promise<void> {
+export async function bootstrap(store: ResourceStore, registry: Registry, apiPort: number, kubernetesServiceIp: string): Promise<void> {
   const ns = registry.lookup("", "v1", "namespaces")!;
   for (const name of SYSTEM_NAMESPACES)
     await ignoreExisting(store.create(ns, undefined, { metadata: { name } }, { fieldManager: "kube-apiserver" }));
@@ -46,7 +46,7 @@ export async function bootstrap(store: ResourceStore, registry: Registry, apiPor
         metadata: { name: "kubernetes", labels: { component: "apiserver", provider: "kubernetes" } },
         spec: {
           type: "ClusterIP",
-          clusterIP: KUBERNETES_SERVICE_IP,
+          clusterIP: kubernetesServiceIp,
           sessionAffinity: "None",
           ports: [{ name: "https", port: 443, protocol: "TCP", targetPort: apiPort }],
         },

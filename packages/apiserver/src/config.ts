@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError, Option } from "commander";
 import type { ComponentTarget } from "./component-status.js";
+import { DEFAULT_SERVICE_CIDR, ServiceCidr } from "./allocators/service-cidr.js";
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -56,6 +57,8 @@ export interface ApiServerConfig {
   disableAdmissionPlugins: string[];
   /** --authorization-mode: the authorizers after system:masters, in order ("Node", "RBAC"). */
   authorizationModes: AuthorizationMode[];
+  /** --service-cluster-ip-range: where Services' ClusterIPs come from (`kubernetes` gets its first address). */
+  serviceCidr: ServiceCidr;
 }
 
 export type AuthorizationMode = "Node" | "RBAC";
@@ -137,6 +140,7 @@ export function parseArgs(argv: string[]): ApiServerConfig {
     .option("--audit-log-path <file>", "append an audit.k8s.io/v1 Event (Metadata level) per request to this file, one JSON line each")
     .option("--audit-log-maxsize <MB>", "rotate the audit log when it reaches this many megabytes (0: never)", "0")
     .option("--audit-log-maxbackup <n>", "rotated audit log files to keep (0: all)", "0")
+    .option("--service-cluster-ip-range <cidr>", "IPv4 CIDR (/16 to /28) Services' ClusterIPs come from; the `kubernetes` Service gets its first address", DEFAULT_SERVICE_CIDR)
     .option("--disable-admission-plugins <list>", `comma-separated admission plugins to turn off, of: ${ADMISSION_PLUGINS.join(", ")}`);
   try {
     cmd.parse(argv, { from: "user" });
@@ -172,6 +176,8 @@ export function parseArgs(argv: string[]): ApiServerConfig {
     throw new ConfigError("--service-account-key-file needs --service-account-signing-key-file (tokens must be signed with one of the keys)");
   if (o.serviceAccountIssuer!.trim() === "") throw new ConfigError("--service-account-issuer must not be empty");
   const audiences = (o.apiAudiences ?? "").split(",").map((a) => a.trim()).filter(Boolean);
+  const serviceCidr = ServiceCidr.parse(o.serviceClusterIpRange!);
+  if (typeof serviceCidr === "string") throw new ConfigError(`--service-cluster-ip-range: ${serviceCidr}`);
   const disabled = (o.disableAdmissionPlugins ?? "").split(",").map((a) => a.trim()).filter(Boolean);
   for (const p of disabled) if (!ADMISSION_PLUGINS.includes(p)) throw new ConfigError(`--disable-admission-plugins: unknown admission plugin "${p}" (known: ${ADMISSION_PLUGINS.join(", ")})`);
   const modes = o.authorizationMode!.split(",").map((m) => m.trim()).filter(Boolean);
@@ -186,6 +192,7 @@ export function parseArgs(argv: string[]): ApiServerConfig {
     auditLogMaxSizeMb: Number(o.auditLogMaxsize),
     auditLogMaxBackup: Number(o.auditLogMaxbackup),
     authorizationModes: modes as AuthorizationMode[],
+    serviceCidr,
     disableAdmissionPlugins: disabled,
     serviceAccountSigningKeyFile: o.serviceAccountSigningKeyFile,
     serviceAccountKeyFiles: keyFiles,

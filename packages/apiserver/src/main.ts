@@ -79,6 +79,7 @@ void runProcessMain<ApiServerConfig>({
       componentStatus: httpComponentStatus(cfg.componentStatus),
       disableAdmissionPlugins: cfg.disableAdmissionPlugins,
       authorizationModes: cfg.authorizationModes,
+      serviceCidr: cfg.serviceCidr,
       ...(cfg.auditLogPath !== undefined
         ? { audit: new FileAuditBackend({ path: cfg.auditLogPath, log, clock: realClock, maxBytes: cfg.auditLogMaxSizeMb * 1024 * 1024, maxBackups: cfg.auditLogMaxBackup }) }
         : {}),

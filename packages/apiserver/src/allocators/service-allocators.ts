@@ -1,27 +1,15 @@
 /**
- * ClusterIP (127.96.0.0/16) and NodePort (30000–32767) allocation for Services. `kubernetes` is
- * 127.96.0.1 and `kube-dns` 127.96.0.10: both are kept out of random allocation.
+ * ClusterIP (--service-cluster-ip-range, 127.96.0.0/16 by default) and NodePort (30000–32767)
+ * allocation for Services. The range's first address (`kubernetes`, 127.96.0.1) and its tenth
+ * (`kube-dns`, 127.96.0.10) are kept out of random allocation.
  */
 import { newStatus, StatusError, type Rng } from "@kubemu/common";
 import type { Storage } from "../storage/index.js";
 import { RangeAllocator } from "./range.js";
+import type { ServiceCidr } from "./service-cidr.js";
 
-export const SERVICE_CIDR = "127.96.0.0/16";
-const BASE = (127 << 24) | (96 << 16);
 export const NODE_PORT_MIN = 30000;
 export const NODE_PORT_MAX = 32767;
-
-export function ipToOffset(ip: string): number | undefined {
-  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(ip);
-  if (!m) return undefined;
-  const parts = m.slice(1).map(Number);
-  if (parts.some((p) => p > 255)) return undefined;
-  const n = ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
-  const off = n - (BASE >>> 0);
-  return off >= 0 && off < 65536 ? off : undefined;
-}
-
-export const offsetToIp = (off: number) => `127.96.${off >> 8}.${off & 255}`;
 
 const invalidField = (field: string, value: unknown, detail: string) =>
   new StatusError(
@@ -36,14 +24,18 @@ export class ServiceAllocators {
   readonly ips: RangeAllocator;
   readonly ports: RangeAllocator;
 
-  constructor(storage: Storage, rng: Rng) {
+  constructor(
+    storage: Storage,
+    rng: Rng,
+    private readonly cidr: ServiceCidr,
+  ) {
     this.ips = new RangeAllocator({
       storage,
       key: "/registry/ranges/serviceips",
-      size: 65536,
-      range: SERVICE_CIDR,
+      size: cidr.size,
+      range: cidr.text,
       reserved: [1, 10],
-      forbidden: [0, 65535],
+      forbidden: [0, cidr.size - 1],
       rng,
     });
     this.ports = new RangeAllocator({
@@ -58,16 +50,16 @@ export class ServiceAllocators {
   /** Allocates the requested ClusterIP, or a random one. Returns the IP. */
   async allocateIp(requested: string | undefined, serviceName: string): Promise<string> {
     if (requested) {
-      const off = ipToOffset(requested);
-      if (off === undefined) throw withName(invalidField("spec.clusterIPs", requested, `provided IP is not in the valid range. The range of valid IPs is ${SERVICE_CIDR}`), serviceName);
+      const off = this.cidr.offsetOf(requested);
+      if (off === undefined) throw withName(invalidField("spec.clusterIPs", requested, `provided IP is not in the valid range. The range of valid IPs is ${this.cidr.text}`), serviceName);
       await this.ips.allocate(off, () => withName(invalidField("spec.clusterIPs", requested, "failed to allocate IP " + requested + ": provided IP is already allocated"), serviceName));
       return requested;
     }
-    return offsetToIp(await this.ips.allocateNext());
+    return this.cidr.ipAt(await this.ips.allocateNext());
   }
 
   async releaseIp(ip: string | undefined): Promise<void> {
-    const off = ip ? ipToOffset(ip) : undefined;
+    const off = ip ? this.cidr.offsetOf(ip) : undefined;
     if (off !== undefined) await this.ips.release(off);
   }
 

@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import type { Storage, StorageFactory } from "../storage/index.js";
 import type { Registry } from "../registry/registry.js";
 import type { ResourceDef } from "../registry/types.js";
+import type { ServiceCidr } from "../allocators/service-cidr.js";
 
 /** Settings that depend on the timing profile (DESIGN.md). */
 export interface ProfileSettings {
@@ -27,6 +28,8 @@ export interface ServerContext {
   storageFor(def: ResourceDef): Storage;
   /** Admission plugins turned off (--disable-admission-plugins, upstream's names); every plugin runs when unset. */
   disabledAdmissionPlugins?: ReadonlySet<string>;
+  /** The Service ClusterIP range (--service-cluster-ip-range). */
+  serviceCidr: ServiceCidr;
 }
 
 /** Storage key of an object, or of a collection prefix when name is omitted (ends in "/"). */

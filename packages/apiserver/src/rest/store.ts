@@ -83,7 +83,7 @@ export class ResourceStore {
   constructor(private readonly ctx: ServerContext) {
     const nsDef = ctx.registry.lookup("", "v1", "namespaces")!;
     this.lifecycle = new NamespaceLifecycle(ctx.storageFor(nsDef), ctx.clock);
-    this.allocators = new ServiceAllocators(ctx.storage.forResource({ resource: "ranges" }), ctx.rng);
+    this.allocators = new ServiceAllocators(ctx.storage.forResource({ resource: "ranges" }), ctx.rng, ctx.serviceCidr);
     const getCore = async (plural: string, ns: string | undefined, name: string) => {
       try {
         return await this.get(ctx.registry.lookup("", "v1", plural)!, ns, name);

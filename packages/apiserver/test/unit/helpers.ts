@@ -8,12 +8,13 @@ import { ResourceStore } from "../../src/rest/store.js";
 import type { ResourceDef } from "../../src/registry/types.js";
 import type { Storage } from "../../src/storage/index.js";
 import { bootstrap } from "../../src/bootstrap.js";
+import { DEFAULT_SERVICE_CIDR, ServiceCidr } from "../../src/allocators/service-cidr.js";
 
 /**
  * serviceAccountAdmission: run the ServiceAccount admission plugin (off by default, as in
  * upstream's integration tests: no controller-manager creates the `default` accounts here).
  */
-export async function newStore(o: { serviceAccountAdmission?: boolean } = {}): Promise<{ store: ResourceStore; ctx: ServerContext; clock: FakeClock; def: (g: string, r: string) => ResourceDef; factory: KvStorageFactory }> {
+export async function newStore(o: { serviceAccountAdmission?: boolean; serviceCidr?: string } = {}): Promise<{ store: ResourceStore; ctx: ServerContext; clock: FakeClock; def: (g: string, r: string) => ResourceDef; factory: KvStorageFactory }> {
   const clock = new FakeClock(Date.parse("2026-01-01T00:00:00Z"));
   const factory = new KvStorageFactory({ backend: new MvccBackend(new MvccStore()), watchCache: false });
   const registry = builtinRegistry();
@@ -25,6 +26,7 @@ export async function newStore(o: { serviceAccountAdmission?: boolean } = {}): P
     registry,
     storage: factory,
     profile: PROFILE_SETTINGS.fast,
+    serviceCidr: ServiceCidr.parse(o.serviceCidr ?? DEFAULT_SERVICE_CIDR) as ServiceCidr,
     ...(o.serviceAccountAdmission ? {} : { disabledAdmissionPlugins: new Set(["ServiceAccount"]) }),
     storageFor: (d) => {
       let s = storages.get(d);
@@ -33,7 +35,7 @@ export async function newStore(o: { serviceAccountAdmission?: boolean } = {}): P
     },
   };
   const store = new ResourceStore(ctx);
-  await bootstrap(store, registry, 6443);
+  await bootstrap(store, registry, 6443, ctx.serviceCidr.kubernetesServiceIp);
   const def = (g: string, r: string) => {
     const d = registry.resources.find((x) => x.group === g && x.plural === r);
     if (!d) throw new Error(`no ${g}/${r}`);
