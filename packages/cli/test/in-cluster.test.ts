@@ -1,18 +1,19 @@
 /**
  * In-cluster config from a pod, over TLS as `up` runs it: a store (127.1.220.x), one API server
  * on HTTPS (127.1.221.1:6443, serving certificate from up's request in src/pki.ts: the
- * `kubernetes` Service's names and 127.96.0.1), a controller-manager (serviceaccount + root
+ * `kubernetes` Service's names and 127.96.0.1, plus this cluster's own `kubernetes` ClusterIP
+ * 127.96.220.1 from its --service-cluster-ip-range 127.96.220.0/24), a controller-manager (serviceaccount + root
  * CA publisher controllers), a kubelet and a kube-proxy on node 127.1.223.1 (pods 127.236.1.0/24),
  * each with its own client certificate. A pod runs a node script with
- * @kubernetes/client-node's loadFromCluster(): KUBERNETES_SERVICE_HOST=127.96.0.1:443 reaches
+ * @kubernetes/client-node's loadFromCluster(): KUBERNETES_SERVICE_HOST=127.96.220.1:443 reaches
  * the API server through kube-proxy (the `kubernetes` EndpointSlice the API server writes), the
  * kube-api-access token authenticates it as system:serviceaccount:default:default, ca.crt
  * verifies the server. Listing pods is 403 in upstream's words until the seed's
  * permissive-binding, then 200; deleting the ServiceAccount makes the token 401. The local-path
  * provisioner's pod from `up`'s addon provisions a claim the same way.
  *
- * kube-proxy binds 127.96.0.1:443 on the shared host: a cluster started by someone else on this
- * machine may hold it (the test then fails saying so).
+ * kube-proxy binds 127.96.220.1:443 on the shared host, an address of this test's own, so a
+ * user's cluster (127.96.0.1) and other test clusters do not collide with it.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
@@ -39,6 +40,8 @@ const MANAGER_IP = "127.1.222.1";
 const NODE_IP = "127.1.223.1";
 const NODE = "sa-node";
 const API_URL = `https://${API_IP}:6443`;
+const SERVICE_RANGE = "127.96.220.0/24";
+const KUBERNETES_IP = "127.96.220.1";
 
 const cluster = new E2eCluster(ETCD, "127.1.221", 0);
 let ca: KeyPair;
@@ -80,11 +83,11 @@ beforeAll(async () => {
   const use = apiserverCertRequest.use as { kind: "server"; dnsNames: string[]; ips: string[] };
   expect(use.dnsNames).toEqual(expect.arrayContaining(["kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"]));
   expect(use.ips).toContain("127.96.0.1");
-  const serving = await pem("apiserver", await issueCertificate(ca, { ...apiserverCertRequest, use: { ...use, ips: [...use.ips, API_IP] }, validDays: 1 }, now));
+  const serving = await pem("apiserver", await issueCertificate(ca, { ...apiserverCertRequest, use: { ...use, ips: [...use.ips, API_IP, KUBERNETES_IP] }, validDays: 1 }, now));
   cluster.spawn("apiserver-0", [
     APISERVER, "--name", "apiserver-0", "--bind-address", API_IP, "--port", "6443", "--insecure-port", "8080",
     "--etcd-servers", [1, 2, 3].map((i) => `ws://${ETCD}.${i}:2379`).join(","), "--log-level", "warn",
-    "--tls-cert-file", serving.cert, "--tls-private-key-file", serving.key, "--client-ca-file", join(cluster.root, "ca.crt"), "--component-status", "",
+    "--tls-cert-file", serving.cert, "--tls-private-key-file", serving.key, "--client-ca-file", join(cluster.root, "ca.crt"), "--component-status", "", "--service-cluster-ip-range", SERVICE_RANGE,
   ]);
   await cluster.waitReady(`http://${API_IP}:8080`, 40_000);
   const adminFiles = await pem("admin", await issueCertificate(ca, { commonName: "kubernetes-admin", organizations: ["system:masters"], use: { kind: "client" }, validDays: 1 }, now));
@@ -114,7 +117,7 @@ afterAll(async () => {
 }, 30_000);
 
 describe("in-cluster config from a pod", { timeout: 150_000 }, () => {
-  it("the kubernetes Service's EndpointSlice names the API server and kube-proxy serves 127.96.0.1:443", async () => {
+  it("the kubernetes Service's EndpointSlice names the API server and kube-proxy serves its ClusterIP:443", async () => {
     const slice = await eventually(
       async () => (await admin.run(["get", "endpointslice", "kubernetes", "-o", "jsonpath={.endpoints[*].addresses[*]} {.ports[*].port}"])).stdout,
       (s) => s === `${API_IP} 6443`,
@@ -129,10 +132,10 @@ describe("in-cluster config from a pod", { timeout: 150_000 }, () => {
           return {};
         }
       },
-      (s) => (s.bound ?? []).some((b) => b.includes("127.96.0.1:443")) || (s.waiting ?? []).some((b) => b.includes("127.96.0.1:443")),
-      "kube-proxy's listener for 127.96.0.1:443",
+      (s) => (s.bound ?? []).some((b) => b.includes(`${KUBERNETES_IP}:443`)) || (s.waiting ?? []).some((b) => b.includes(`${KUBERNETES_IP}:443`)),
+      `kube-proxy's listener for ${KUBERNETES_IP}:443`,
     );
-    expect(status.waiting ?? [], "127.96.0.1:443 is held by another cluster's kube-proxy on this machine").not.toContainEqual(expect.stringContaining("127.96.0.1:443"));
+    expect(status.waiting ?? [], `${KUBERNETES_IP}:443 is held by another cluster's kube-proxy on this machine`).not.toContainEqual(expect.stringContaining(`${KUBERNETES_IP}:443`));
   });
 
   it("loadFromCluster lists pods: 403 in upstream's words, 200 after the permissive binding, 401 once the ServiceAccount is deleted", async () => {
@@ -151,7 +154,7 @@ describe("in-cluster config from a pod", { timeout: 150_000 }, () => {
 
     const forbidden = 'pods is forbidden: User "system:serviceaccount:default:default" cannot list resource "pods" in API group "" in the namespace "default"';
     const first = await eventually(async () => podLog("lister"), (l) => l.some((x) => x.startsWith("403 ") || x.startsWith("401 ") || x.startsWith("error")), `the pod's first answer\n${dump()}`, 60_000);
-    expect(first[0]).toBe("server https://127.96.0.1:443 namespace default");
+    expect(first[0]).toBe(`server https://${KUBERNETES_IP}:443 namespace default`);
     expect(first.find((x) => !x.startsWith("server"))).toBe(`403 ${forbidden}`);
 
     expect(await admin.ok(["create", "clusterrolebinding", "permissive-binding", "--clusterrole=cluster-admin", "--group=system:serviceaccounts"])).toBe("clusterrolebinding.rbac.authorization.k8s.io/permissive-binding created\n");
