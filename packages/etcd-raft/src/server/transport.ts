@@ -68,9 +68,14 @@ export class PeerTransport {
     });
   }
 
-  /** Adds or updates a peer's URL (no-op for this member or an unchanged URL). */
-  setPeer(id: number, url: string): void {
+  /**
+   * Adds or updates a peer's URL (no-op for this member or an unchanged URL). The scheme follows
+   * this member's own peer TLS: a registry written before the cluster moved to TLS (or back) still
+   * says ws:// (wss://), and all members of a cluster share one mode.
+   */
+  setPeer(id: number, registered: string): void {
     if (id === this.opts.selfId) return;
+    const url = this.opts.tls ? registered.replace(/^ws:\/\//, "wss://") : registered.replace(/^wss:\/\//, "ws://");
     const cur = this.peers.get(id);
     if (cur && cur.url === url) return;
     if (cur) void cur.client.close();

@@ -18,6 +18,8 @@ import { EtcdServer } from "../../src/server/server.js";
 
 const SUBNET = "127.1.240";
 const IPS = [1, 2, 3].map((i) => `${SUBNET}.${i}`);
+/** The members of the plain-then-TLS cluster. */
+const MOVED_IPS = [1, 2, 3].map((i) => `127.1.247.${i}`);
 const log = createLogger({ component: "etcd-tls-test", level: "silent", silentConsole: true });
 
 let dir = "";
@@ -34,13 +36,24 @@ function write(name: string, pair: KeyPair): { cert: string; key: string } {
   return { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
 }
 
-function memberArgs(i: number, files: { server: { cert: string; key: string }; peer: { cert: string; key: string }; ca: string }): string[] {
+type Files = { server: { cert: string; key: string }; peer: { cert: string; key: string }; ca: string };
+let files: Files;
+
+function plainArgs(i: number, ips = IPS, data = "etcd"): string[] {
   return [
-    "--name", `etcd-${i}`, "--data-dir", join(dir, `etcd-${i}`),
-    "--listen-client-urls", `wss://${IPS[i]}:2379`, "--listen-peer-urls", `wss://${IPS[i]}:2380`,
-    "--initial-cluster", IPS.map((ip, j) => `etcd-${j}=wss://${ip}:2380`).join(","),
-    "--cert-file", files.server.cert, "--key-file", files.server.key, "--trusted-ca-file", files.ca, "--client-cert-auth",
-    "--peer-cert-file", files.peer.cert, "--peer-key-file", files.peer.key, "--peer-trusted-ca-file", files.ca, "--peer-client-cert-auth",
+    "--name", `etcd-${i}`, "--data-dir", join(dir, `${data}-${i}`),
+    "--listen-client-urls", `ws://${ips[i]}:2379`, "--listen-peer-urls", `ws://${ips[i]}:2380`,
+    "--initial-cluster", ips.map((ip, j) => `etcd-${j}=ws://${ip}:2380`).join(","),
+  ];
+}
+
+function memberArgs(i: number, f: Files, ips = IPS, data = "etcd"): string[] {
+  return [
+    "--name", `etcd-${i}`, "--data-dir", join(dir, `${data}-${i}`),
+    "--listen-client-urls", `wss://${ips[i]}:2379`, "--listen-peer-urls", `wss://${ips[i]}:2380`,
+    "--initial-cluster", ips.map((ip, j) => `etcd-${j}=wss://${ip}:2380`).join(","),
+    "--cert-file", f.server.cert, "--key-file", f.server.key, "--trusted-ca-file", f.ca, "--client-cert-auth",
+    "--peer-cert-file", f.peer.cert, "--peer-key-file", f.peer.key, "--peer-trusted-ca-file", f.ca, "--peer-client-cert-auth",
   ];
 }
 
@@ -51,20 +64,33 @@ function client(endpoints: string[], tls?: { ca?: string; cert?: string; key?: s
 }
 
 const now = new Date();
+
+/** Retries fn until it resolves (an election, a first connection), up to 30 s. */
+async function eventuallyOk<T>(fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
 const tlsOf = (pair: KeyPair, caPair: KeyPair) => ({ ca: caPair.cert, cert: pair.cert, key: pair.key });
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "kubemu-etcd-tls-"));
   ca = await createCertificateAuthority("etcd-ca", now, 10);
   foreignCa = await createCertificateAuthority("other-ca", now, 10);
-  const server = write("server", await issueCertificate(ca, { commonName: "kube-etcd", use: { kind: "server", dnsNames: ["localhost"], ips: IPS }, validDays: 1 }, now));
-  const peer = write("peer", await issueCertificate(ca, { commonName: "kube-etcd-peer", use: { kind: "server", dnsNames: ["localhost"], ips: IPS, clientAuth: true }, validDays: 1 }, now));
+  const ips = [...IPS, ...MOVED_IPS];
+  const server = write("server", await issueCertificate(ca, { commonName: "kube-etcd", use: { kind: "server", dnsNames: ["localhost"], ips }, validDays: 1 }, now));
+  const peer = write("peer", await issueCertificate(ca, { commonName: "kube-etcd-peer", use: { kind: "server", dnsNames: ["localhost"], ips, clientAuth: true }, validDays: 1 }, now));
   writeFileSync(join(dir, "ca.crt"), ca.cert);
   clientPair = await issueCertificate(ca, { commonName: "kube-apiserver-etcd-client", use: { kind: "client" }, validDays: 1 }, now);
   foreignPair = await issueCertificate(foreignCa, { commonName: "kube-apiserver-etcd-client", use: { kind: "client" }, validDays: 1 }, now);
-  for (let i = 0; i < 3; i++) {
-    servers.push(await EtcdServer.start({ config: parseArgs(memberArgs(i, { server, peer, ca: join(dir, "ca.crt") })), log }));
-  }
+  files = { server, peer, ca: join(dir, "ca.crt") };
+  for (let i = 0; i < 3; i++) servers.push(await EtcdServer.start({ config: parseArgs(memberArgs(i, files)), log }));
 }, 30_000);
 
 afterAll(async () => {
@@ -123,6 +149,19 @@ describe("kubemu-etcd over TLS with client certificates", () => {
       await wire.close();
     }
   }, 20_000);
+
+  it("a cluster made plain restarts with TLS on its data: the registry's ws:// peer URLs are dialed as wss://", async () => {
+    const plain: EtcdServer[] = [];
+    for (let i = 0; i < 3; i++) plain.push(await EtcdServer.start({ config: parseArgs(plainArgs(i, MOVED_IPS, "moved")), log }));
+    const before = client(MOVED_IPS.map((ip) => `ws://${ip}:2379`));
+    await eventuallyOk(() => before.put("/registry/before-tls", "kept"));
+    for (const s of plain) await s.stop();
+    for (let i = 0; i < 3; i++) servers.push(await EtcdServer.start({ config: parseArgs(memberArgs(i, files, MOVED_IPS, "moved")), log }));
+    const after = client(MOVED_IPS.map((ip) => `wss://${ip}:2379`), tlsOf(clientPair, ca));
+    const kv = await eventuallyOk(() => after.get("/registry/before-tls"));
+    expect(Buffer.from(kv!.value).toString()).toBe("kept");
+    await eventuallyOk(() => after.put("/registry/after-tls", "written"));
+  }, 60_000);
 
   it("checks the TLS flags as etcd pairs them", () => {
     const base = ["--name", "etcd-0", "--data-dir", "/tmp/x", "--initial-cluster", `etcd-0=ws://${IPS[0]}:2380`];
