@@ -68,7 +68,7 @@ spec:
   clusterIP: None
   selector: {app: nginx}
   ports:
-  - {name: web, port: 8080}
+  - {name: web, port: 80}
 ---
 apiVersion: v1
 kind: Service
@@ -140,10 +140,10 @@ spec:
     spec:
       terminationGracePeriodSeconds: 1
       containers:
-      - name: kubia
-        image: luksa/kubia-pet
+      - name: nginx
+        image: registry.k8s.io/nginx-slim:0.8
         ports:
-        - {containerPort: 8080, name: web}
+        - {containerPort: 80, name: web}
 ---
 apiVersion: v1
 kind: Pod
@@ -277,9 +277,9 @@ describe("cluster DNS (coredns pods behind kube-dns)", () => {
     expect(r.stdout).toMatch(new RegExp(`Name:\\s+web-0\\.nginx\\.default\\.svc\\.cluster\\.local\\s+Address:?\\s+${web0.status.podIP.replace(/\./g, "\\.")}`));
     const ptr = await exec("dns-test", ["nslookup", web0.status.podIP]);
     expect(ptr.stdout).toContain("web-0.nginx.default.svc.cluster.local");
-    // seed 003's `curl stateful-pvc-0.stateful-headless:8080/hostname`: the pod's name through the search list
-    const http = await exec("dns-test", ["wget", "-qO-", "http://web-0.nginx:8080/"]);
-    expect(http.stdout).toBe("You've hit web-0\nData stored on this pod: No data posted yet\n");
+    // seed 003's `curl stateful-pvc-0.stateful-headless:8080/hostname`: a pod by its stable name through the search list
+    const http = await exec("dns-test", ["wget", "-qO-", "http://web-0.nginx/"]);
+    expect(http.stdout).toContain("<title>Welcome to nginx!</title>");
   }, 30_000);
 
   it("SRV records: a named port of a ClusterIP service, and one target per pod of the headless service with their addresses", async () => {
@@ -289,7 +289,7 @@ describe("cluster DNS (coredns pods behind kube-dns)", () => {
     const headless = await exec("dns-test", ["dig", "+noall", "+answer", "+additional", "SRV", "nginx.default.svc.cluster.local"]);
     const ips = Object.fromEntries((await json(["get", "pods", "-l", "app=nginx"])).items.map((p: any) => [p.metadata.name, p.status.podIP]));
     for (const pod of ["web-0", "web-1"]) {
-      expect(headless.stdout).toMatch(new RegExp(`nginx\\.default\\.svc\\.cluster\\.local\\.\\s+30\\s+IN\\s+SRV\\s+0 50 8080 ${pod}\\.nginx\\.default\\.svc\\.cluster\\.local\\.`));
+      expect(headless.stdout).toMatch(new RegExp(`nginx\\.default\\.svc\\.cluster\\.local\\.\\s+30\\s+IN\\s+SRV\\s+0 50 80 ${pod}\\.nginx\\.default\\.svc\\.cluster\\.local\\.`));
       expect(headless.stdout).toMatch(new RegExp(`${pod}\\.nginx\\.default\\.svc\\.cluster\\.local\\.\\s+30\\s+IN\\s+A\\s+${String(ips[pod]).replace(/\./g, "\\.")}`));
     }
   }, 30_000);

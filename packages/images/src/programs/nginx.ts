@@ -201,7 +201,10 @@ function entrypointLines(): void {
 }
 
 const cmd = argv[0];
-if (cmd === undefined || cmd === "nginx" || cmd === "nginx-debug") {
+// Reached as the image's `nginx` executable (no entrypoint), the arguments are nginx's own flags
+// (`-g "daemon off;"`): the catalog hands over what follows the matched `nginx`.
+const nginxFlags = !entrypoint && cmd !== undefined && cmd.startsWith("-");
+if (cmd === undefined || cmd === "nginx" || cmd === "nginx-debug" || nginxFlags) {
   // The entrypoint configures only when it is about to start nginx.
   if (entrypoint && cmd !== undefined) entrypointLines();
   runNginx();
