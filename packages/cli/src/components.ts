@@ -1,6 +1,6 @@
 import { join } from "node:path";
-import { CONTROL_TOKEN_FILE_ENV } from "@kubemu/common";
 import { fileURLToPath } from "node:url";
+import { CONTROL_TOKEN_FILE_ENV } from "@kubemu/common";
 import { nodeCertPaths, nodeIp, nodeServingCertPaths, pkiDirOf } from "./node-certs.js";
 import type { PkiPaths } from "./pki.js";
 import type { ProcessSpec } from "./spec.js";

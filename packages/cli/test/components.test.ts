@@ -27,6 +27,8 @@ describe("the component table", () => {
       addresses: { client: "127.0.10.2:2379", peer: "127.0.10.2:2380", control: "127.0.10.2:2381" },
       controlUrl: "http://127.0.10.2:2381",
     });
+    // Only the launcher may use /kubemu/*: the plain-HTTP control URLs want its token, the API servers its admin certificate.
+    for (const p of table) expect(p.env, p.name).toEqual(p.component === "apiserver" ? {} : { KUBEMU_CONTROL_TOKEN_FILE: "/state/pki/control-token" });
     // The store: TLS with client certificates from its own CA on the client and peer ports.
     expect(byName.get("etcd-0")!.args).toEqual(expect.arrayContaining(["--initial-cluster", "etcd-0=wss://127.0.10.1:2380,etcd-1=wss://127.0.10.2:2380,etcd-2=wss://127.0.10.3:2380"]));
     expect(byName.get("etcd-0")!.args).toEqual(
@@ -80,6 +82,7 @@ describe("the component table", () => {
     expect(plain.get("etcd-0")!.args).toEqual(expect.arrayContaining(["--listen-client-urls", "ws://127.0.10.1:2379"]));
     expect(plain.get("etcd-0")!.args).not.toContain("--cert-file");
     expect(plain.get("apiserver-0")!.args).not.toContain("--etcd-cafile");
+    expect(plain.get("scheduler-0")!.env).toEqual({});
     expect(plain.get("apiserver-0")!.controlUrl).toBe("http://127.0.20.1:6443");
     expect(plain.get("apiserver-lb")!.args).toEqual(expect.arrayContaining(["--backends", "apiserver-0=http://127.0.20.1:6443,apiserver-1=http://127.0.20.2:6443"]));
     expect(plain.get("apiserver-lb")!.args).not.toContain("--backend-ca-file");
