@@ -124,9 +124,12 @@ export class FrameReader {
     return this.chunks[0]!.subarray(0, n);
   }
 
+  /**
+   * The next n bytes. A frame inside one received chunk is a view of it (no copy: the chunk is
+   * not reused); one spanning chunks was joined by peek into a buffer of its own.
+   */
   private take(n: number): Buffer {
-    const first = this.peek(n);
-    const out = Buffer.from(first);
+    const out = this.peek(n);
     const rest = this.chunks[0]!.subarray(n);
     if (rest.length) this.chunks[0] = rest;
     else this.chunks.shift();
@@ -150,12 +153,17 @@ const ids = (...values: number[]) => {
   return b;
 };
 
-export function encodeData(streamId: number, data: Buffer, fin: boolean): Buffer {
-  if (data.length > MAX_FRAME_LENGTH) throw new RangeError(`data frame of ${data.length} bytes`);
-  const head = Buffer.alloc(8);
+/** The 8 bytes before a DATA frame's payload (sent ahead of the payload, which is not copied). */
+export function encodeDataHead(streamId: number, length: number, fin: boolean): Buffer {
+  if (length > MAX_FRAME_LENGTH) throw new RangeError(`data frame of ${length} bytes`);
+  const head = Buffer.allocUnsafe(8);
   head.writeUInt32BE(streamId & 0x7fffffff, 0);
-  head.writeUInt32BE(((fin ? FLAG_FIN : 0) << 24) | data.length, 4);
-  return Buffer.concat([head, data]);
+  head.writeUInt32BE((((fin ? FLAG_FIN : 0) << 24) | length) >>> 0, 4);
+  return head;
+}
+
+export function encodeData(streamId: number, data: Buffer, fin: boolean): Buffer {
+  return Buffer.concat([encodeDataHead(streamId, data.length, fin), data]);
 }
 
 export function encodeSynStream(streamId: number, headerBlock: Buffer, o: { fin?: boolean; associatedId?: number; priority?: number } = {}): Buffer {

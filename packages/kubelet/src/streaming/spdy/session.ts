@@ -15,9 +15,10 @@
  * is logged and given to the stream's 'reset' listeners); a broken header-compression context
  * (the one unrecoverable case) ends the connection with GOAWAY PROTOCOL_ERROR.
  */
+import { Socket } from "node:net";
 import { Duplex } from "node:stream";
 import type { Logger } from "@kubemu/common";
-import { DEFAULT_WINDOW, encodeData, encodeGoaway, encodePing, encodeRstStream, encodeSynReply, encodeWindowUpdate, type Frame, FrameReader, GoawayStatus, RstStatus, SETTINGS_INITIAL_WINDOW_SIZE } from "./frames.js";
+import { DEFAULT_WINDOW, encodeData, encodeDataHead, encodeGoaway, encodePing, encodeRstStream, encodeSynReply, encodeWindowUpdate, type Frame, FrameReader, GoawayStatus, RstStatus, SETTINGS_INITIAL_WINDOW_SIZE } from "./frames.js";
 import { HeaderCompressor, HeaderDecompressor, type Headers } from "./headers.js";
 
 /** Largest DATA payload sent in one frame. */
@@ -98,12 +99,19 @@ export class SpdySession {
   private pausedStreams = 0;
   private readonly drainWaiters: (() => void)[] = [];
   private readonly honour: boolean;
+  /**
+   * A TCP or TLS socket gathers corked writes into one writev, so a DATA frame's head and payload
+   * go as two buffers (the payload not copied). Other carriers (kubectl's WebSocket tunnel) make a
+   * message of every write: there a frame is one buffer.
+   */
+  private readonly gather: boolean;
 
   constructor(
     private readonly socket: Duplex,
     private readonly o: SpdySessionOptions,
   ) {
     this.honour = o.honourPeerWindows ?? false;
+    this.gather = socket instanceof Socket;
     socket.on("data", (b: Buffer) => this.onBytes(b));
     socket.on("drain", () => this.drainWaiters.splice(0).forEach((f) => f()));
     socket.on("error", (e) => o.log.debug({ err: e.message }, "spdy connection error"));
@@ -303,7 +311,11 @@ export class SpdySession {
           s.sendWindow -= n;
           this.sendWindow -= n;
         }
-        this.write(encodeData(s.id, chunk.subarray(offset, offset + n), false));
+        const payload = chunk.subarray(offset, offset + n);
+        if (this.gather) {
+          this.write(encodeDataHead(s.id, n, false));
+          this.write(payload);
+        } else this.write(encodeData(s.id, payload, false));
         offset += n;
       }
       this.flushThen(() => cb());
@@ -351,21 +363,36 @@ export class SpdySession {
   private write(b: Buffer | Promise<Buffer>): void {
     if (this.closed) return;
     this.outbox.push(b);
-    if (!this.pumping) void this.pump();
+    if (!this.pumping) this.pump();
   }
 
-  private async pump(): Promise<void> {
+  /**
+   * Hands queued bytes to the socket in order, corked so that a frame's head and payload (and
+   * a run of frames) leave in one writev. A header block still being compressed stops the run
+   * until it is ready.
+   */
+  private pump(): void {
     this.pumping = true;
-    try {
-      while (this.outbox.length) {
-        const next = this.outbox.shift()!;
-        const bytes = Buffer.isBuffer(next) ? next : await next.catch(() => undefined);
-        if (bytes && this.socket.writable) this.socket.write(bytes);
+    const socket = this.socket;
+    socket.cork();
+    while (this.outbox.length) {
+      const next = this.outbox[0]!;
+      if (!Buffer.isBuffer(next)) {
+        socket.uncork();
+        void next
+          .catch(() => undefined)
+          .then((bytes) => {
+            this.outbox[0] = bytes ?? Buffer.alloc(0);
+            this.pump();
+          });
+        return;
       }
-    } finally {
-      this.pumping = false;
-      if (!this.socket.writableNeedDrain) this.drainWaiters.splice(0).forEach((f) => f());
+      this.outbox.shift();
+      if (next.length && socket.writable) socket.write(next);
     }
+    socket.uncork();
+    this.pumping = false;
+    if (!socket.writableNeedDrain) this.drainWaiters.splice(0).forEach((f) => f());
   }
 
   /** Runs f once everything queued has been handed to a socket that is not backed up. */
