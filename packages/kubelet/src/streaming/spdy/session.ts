@@ -300,24 +300,29 @@ export class SpdySession {
     const step = () => {
       s.blocked = undefined;
       if (this.closed || !this.streams.has(s.id)) return cb();
+      // Without gathering, the frames of this write go as one buffer (one tunnel message), not one each.
+      const joined: Buffer[] = [];
       while (offset < chunk.length) {
         let n = Math.min(MAX_DATA, chunk.length - offset);
         if (this.honour) {
           n = Math.min(n, s.sendWindow, this.sendWindow);
           if (n <= 0) {
+            if (joined.length) this.write(Buffer.concat(joined));
             s.blocked = step;
             return;
           }
           s.sendWindow -= n;
           this.sendWindow -= n;
         }
+        const head = encodeDataHead(s.id, n, false);
         const payload = chunk.subarray(offset, offset + n);
         if (this.gather) {
-          this.write(encodeDataHead(s.id, n, false));
+          this.write(head);
           this.write(payload);
-        } else this.write(encodeData(s.id, payload, false));
+        } else joined.push(head, payload);
         offset += n;
       }
+      if (joined.length) this.write(Buffer.concat(joined));
       this.flushThen(() => cb());
     };
     step();
