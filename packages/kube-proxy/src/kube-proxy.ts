@@ -17,6 +17,7 @@ import { Proxier, SLICE_SERVICE_INDEX } from "./proxier.js";
 import { ProxierHealth } from "./server/health.js";
 import { startHttpServer, type RunningHttpServer } from "./server/http.js";
 import { newKubeProxyMetrics } from "./server/metrics.js";
+import { ServiceHealthServers } from "./server/service-health.js";
 
 /** Failed (not merely held elsewhere) listeners are retried this often. */
 const FAILED_RETRY_MS = 5000;
@@ -64,7 +65,8 @@ export async function startKubeProxy(cfg: KubeProxyConfig, log: Logger): Promise
     udpIdleTimeoutMs: cfg.udpTimeoutMs,
     onBindFailure: (spec, text) => proxierRef.current?.reportBindFailure(spec, text),
   });
-  const p = new Proxier({ nodeName: cfg.nodeName, nodeIp: cfg.nodeIp, services: services.lister, slices: slices.lister, nodes: nodes.lister, routes, listeners, health, metrics, recorder, clock, log, minSyncPeriodMs: cfg.minSyncPeriodMs });
+  const serviceHealth = new ServiceHealthServers({ nodeName: cfg.nodeName, nodeIp: cfg.nodeIp, proxyHealthy: () => health.isHealthy(), serviceOf: (ns, name) => services.lister.get(ns, name), recorder, log });
+  const p = new Proxier({ nodeName: cfg.nodeName, nodeIp: cfg.nodeIp, services: services.lister, slices: slices.lister, nodes: nodes.lister, routes, listeners, health, metrics, recorder, serviceHealth, clock, log, minSyncPeriodMs: cfg.minSyncPeriodMs });
   proxierRef.current = p;
   const changed = <T extends KubeObject>(on: (obj: T | undefined) => void) => ({
     onAdd: (obj: T) => on(obj),
@@ -132,6 +134,7 @@ export async function startKubeProxy(cfg: KubeProxyConfig, log: Logger): Promise
       periodic?.cancel();
       sweeper?.cancel();
       listeners.close();
+      serviceHealth.close();
       recorder.stop();
       await Promise.race([recorder.flush(), clock.sleep(500)]);
       await Promise.all(servers.map((s) => s.close()));

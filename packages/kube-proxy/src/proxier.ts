@@ -8,6 +8,7 @@
 import type { Logger } from "pino";
 import type { Clock, EventRecorder, KubeObject, Lister, Timer } from "@kubemu/common";
 import { categorizeEndpoints, endpointsForPort } from "./model/endpoints.js";
+import { healthCheckServices, type HealthCheckService } from "./model/health-check.js";
 import { byKey, describeLocalPort, listenersForPort, mergeListeners, type ListenerSpec, type PlanSelf } from "./model/listener-plan.js";
 import { nodeInfoOf, type NodeInfo } from "./model/nodes.js";
 import { servicePortsOf } from "./model/service-ports.js";
@@ -34,6 +35,8 @@ export interface ProxierOptions {
   health: ProxierHealth;
   metrics: KubeProxyMetrics;
   recorder?: EventRecorder;
+  /** The per-Service health-check servers (healthCheckNodePort), given each sync's wanted set. */
+  serviceHealth?: { sync(wanted: Map<string, HealthCheckService>): void };
   clock: Clock;
   log: Logger;
   minSyncPeriodMs: number;
@@ -224,6 +227,7 @@ export class Proxier {
     }
     const open = plan.listeners.filter((l) => l.open);
     this.o.listeners.apply(open);
+    this.o.serviceHealth?.sync(healthCheckServices(states, this.o.nodeName));
     this.servicePorts = ports.length;
     this.wanted = open.length;
     this.o.metrics.noLocalEndpoints.set({ traffic_policy: "internal" }, internal);
