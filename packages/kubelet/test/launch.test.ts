@@ -1,9 +1,10 @@
-import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ImageCatalog } from "@kubemu/images";
-import { containerMounts, processEnv } from "../src/pod/launch.js";
+import { busyboxPathDir, containerMounts, processEnv } from "../src/pod/launch.js";
+import { busyboxDir } from "../src/runtime/executables.js";
 
 const dir = mkdtempSync(join(tmpdir(), "kubemu-launch-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -15,6 +16,27 @@ describe("container launch inputs", () => {
     expect(env).toMatchObject({ HOSTNAME: "web-0", HOME: "/root", NGINX_VERSION: "mine", A: "1" });
     expect(env.PATH).toBe("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
     expect(processEnv(img, [], "x", true).PATH!.startsWith("/.kubemu-busybox:")).toBe(true);
+  });
+  it("busybox applets: 1.28 and older (and the k8s registries' busybox) keep a search-list nslookup; newer get busybox's own", () => {
+    const catalog = ImageCatalog.withUserFile(undefined);
+    const pathOf = (ref: string) => processEnv(catalog.resolve(ref)!, [], "x", true).PATH!.split(":")[0];
+    expect(pathOf("busybox:1.28")).toBe("/.kubemu-busybox/1.28");
+    expect(pathOf("busybox:1.27.2-glibc")).toBe("/.kubemu-busybox/1.28");
+    expect(pathOf("registry.k8s.io/busybox")).toBe("/.kubemu-busybox/1.28");
+    expect(pathOf("busybox")).toBe("/.kubemu-busybox");
+    expect(pathOf("busybox:1.36.1")).toBe("/.kubemu-busybox");
+    expect(pathOf("busybox:stable-musl")).toBe("/.kubemu-busybox");
+    expect(busyboxPathDir("docker.io/library/busybox:1.29")).toBe("/.kubemu-busybox");
+  });
+  it("the node's busybox applet links: every applet, and in 1.28/ all but nslookup", () => {
+    const bin = join(dir, "hostbin");
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, "busybox"), "#!/bin/sh\n", { mode: 0o755 });
+    const made = busyboxDir(join(dir, "node"), bin)!;
+    expect(readdirSync(made)).toContain("nslookup");
+    expect(readdirSync(join(made, "1.28"))).toContain("wget");
+    expect(readdirSync(join(made, "1.28"))).not.toContain("nslookup");
+    expect(busyboxDir(join(dir, "node2"), join(dir, "nowhere"))).toBeUndefined();
   });
   it("mounts: readOnly, subPath through the ..data link (pinned to today's file), subPathExpr from env", () => {
     const vol = join(dir, "cm");

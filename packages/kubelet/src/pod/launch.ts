@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { Container } from "kubernetes-types/core/v1.js";
 import type { ResolvedImage } from "@kubemu/images";
 import { mountPathProblem, type Mount } from "../runtime/sandbox.js";
+import { BUSYBOX_LEGACY_SUBDIR } from "../runtime/executables.js";
 import { expand } from "./expansion.js";
 
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -18,8 +19,26 @@ export function processEnv(image: ResolvedImage, env: readonly [string, string][
   const out: Record<string, string> = { PATH: DEFAULT_PATH, ...(image.entry.env ?? {}), HOSTNAME: hostname };
   for (const [k, v] of env) out[k] = v;
   if (!out.HOME) out.HOME = "/root";
-  if (busybox) out.PATH = `${BUSYBOX_DIR}:${out.PATH}`;
+  if (busybox) out.PATH = `${busyboxPathDir(image.name)}:${out.PATH}`;
   return out;
+}
+
+/**
+ * Where in the sandbox a busybox image finds its applets: the legacy set (the host's nslookup,
+ * which applies the search list as 1.28's libc lookup did) for busybox tags 1.28 and older and for
+ * registry.k8s.io/gcr.io's busybox (1.24 inside), else every applet of the host's busybox.
+ */
+export function busyboxPathDir(imageName: string): string {
+  const legacy = `${BUSYBOX_DIR}/${BUSYBOX_LEGACY_SUBDIR}`;
+  const at = imageName.lastIndexOf(":");
+  const repo = at > imageName.lastIndexOf("/") ? imageName.slice(0, at) : imageName;
+  const tag = at > imageName.lastIndexOf("/") ? imageName.slice(at + 1) : "latest";
+  if (repo === "registry.k8s.io/busybox" || repo === "k8s.gcr.io/busybox" || repo === "gcr.io/google-containers/busybox") return legacy;
+  if (repo !== "docker.io/library/busybox") return BUSYBOX_DIR;
+  const m = /^(\d+)\.(\d+)/.exec(tag);
+  if (!m) return BUSYBOX_DIR;
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  return major < 1 || (major === 1 && minor <= 28) ? legacy : BUSYBOX_DIR;
 }
 
 /** The container's mounts; throws (a CreateContainerConfigError) on a bad mount path or subPath. */

@@ -96,14 +96,18 @@ export function resolveProcess(entry: ImageEntry, argv: readonly string[], env: 
 
 /**
  * A directory of busybox applet links (busybox images put them first on PATH), made once per
- * node; undefined when busybox is not installed.
+ * node; undefined when busybox is not installed. Its `1.28/` subdirectory holds the same links but
+ * nslookup: busybox 1.29 rewrote nslookup with its own resolver, which reads only the nameserver
+ * lines of resolv.conf, so a short name (`nslookup web-0.nginx`) fails with NXDOMAIN; images of
+ * 1.28 and older resolved through libc with the search list, which the host's nslookup still does.
  */
 export function busyboxDir(nodeRoot: string, hostPath: string): string | undefined {
   const busybox = findOnPath("busybox", hostPath);
   if (!busybox) return undefined;
   const dir = join(nodeRoot, "busybox-bin");
-  if (existsSync(dir) && readdirSync(dir).length > 0) return dir;
-  mkdirSync(dir, { recursive: true });
+  const legacy = join(dir, BUSYBOX_LEGACY_SUBDIR);
+  if (existsSync(legacy) && readdirSync(legacy).length > 0) return dir;
+  mkdirSync(legacy, { recursive: true });
   const applets = ["sh", "ash", "ls", "cat", "echo", "sleep", "wget", "nslookup", "hostname", "env", "ps", "top", "df", "du", "head", "tail", "grep", "sed", "awk", "date", "mkdir", "rm", "cp", "mv", "touch", "true", "false", "id", "whoami", "nc", "ping", "vi", "find", "xargs", "sort", "uniq", "wc", "tr", "cut", "tee", "printf", "test", "[", "expr", "seq", "mount", "uname", "kill", "free", "uptime", "dd", "md5sum", "sha256sum", "base64", "ip", "ifconfig", "netstat", "telnet", "traceroute", "tar", "gzip", "gunzip", "chmod", "chown", "ln", "readlink", "basename", "dirname", "yes", "timeout", "watch", "which"];
   for (const a of applets) {
     try {
@@ -111,6 +115,15 @@ export function busyboxDir(nodeRoot: string, hostPath: string): string | undefin
     } catch {
       // Exists already.
     }
+    if (a === "nslookup") continue;
+    try {
+      symlinkSync(busybox, join(legacy, a));
+    } catch {
+      // Exists already.
+    }
   }
   return dir;
 }
+
+/** The subdirectory of busyboxDir's for images whose nslookup used libc (busybox 1.28 and older). */
+export const BUSYBOX_LEGACY_SUBDIR = "1.28";
