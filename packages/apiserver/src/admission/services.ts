@@ -10,6 +10,10 @@ type Undo = () => Promise<void>;
 
 const usesNodePorts = (type: unknown) => type === "NodePort" || type === "LoadBalancer";
 const hasClusterIP = (spec: Obj) => spec.type !== "ExternalName" && spec.clusterIP !== "None";
+/** Upstream's NeedsHealthCheck: a LoadBalancer keeping traffic on nodes with local endpoints gets a health-check node port. */
+const needsHealthCheck = (spec: Obj) => spec.type === "LoadBalancer" && spec.externalTrafficPolicy === "Local";
+const HC_FIELD = "spec.healthCheckNodePort";
+const requestedPort = (v: unknown) => (v === undefined || v === null || v === 0 ? undefined : (v as number));
 
 /** Allocates for a new service in place; returns how to undo it. */
 export async function allocateForCreate(svc: KubeObject, alloc: ServiceAllocators, dryRun: boolean): Promise<Undo> {
@@ -41,6 +45,11 @@ export async function allocateForCreate(svc: KubeObject, alloc: ServiceAllocator
         undo.push(() => alloc.releasePort(port));
         p.nodePort = port;
       }
+    }
+    if (needsHealthCheck(spec) && !dryRun) {
+      const port = await alloc.allocatePort(requestedPort(spec.healthCheckNodePort), HC_FIELD, name);
+      undo.push(() => alloc.releasePort(port));
+      spec.healthCheckNodePort = port;
     }
   } catch (e) {
     await rollback();
@@ -99,6 +108,22 @@ export async function allocateForUpdate(
       }
     } else if (Array.isArray(spec.ports)) for (const p of spec.ports as Obj[]) delete p.nodePort;
     for (const n of oldPorts) if (!keep.has(n)) toFree.push(n);
+    // Health-check node port (upstream updateHealthCheckNodePort): kept while still needed and not
+    // named anew, allocated when it becomes needed, freed (and cleared) when no longer needed.
+    const oldHc = needsHealthCheck(oldSpec) && typeof oldSpec.healthCheckNodePort === "number" ? (oldSpec.healthCheckNodePort as number) : undefined;
+    if (needsHealthCheck(spec)) {
+      const wanted = requestedPort(spec.healthCheckNodePort);
+      if (oldHc !== undefined && (wanted === undefined || wanted === oldHc)) spec.healthCheckNodePort = oldHc;
+      else if (!dryRun) {
+        const port = await alloc.allocatePort(wanted, HC_FIELD, name);
+        undo.push(() => alloc.releasePort(port));
+        spec.healthCheckNodePort = port;
+        if (oldHc !== undefined) toFree.push(oldHc);
+      }
+    } else if (oldHc !== undefined) {
+      if (spec.healthCheckNodePort === oldHc) delete spec.healthCheckNodePort;
+      toFree.push(oldHc);
+    }
   } catch (e) {
     await rollback();
     throw e;
@@ -116,4 +141,5 @@ export async function releaseForDelete(svc: KubeObject, alloc: ServiceAllocators
   const spec = (svc.spec ?? {}) as Obj;
   if (hasClusterIP(spec)) await alloc.releaseIp(spec.clusterIP).catch(() => undefined);
   if (Array.isArray(spec.ports)) for (const p of spec.ports as Obj[]) await alloc.releasePort(p.nodePort).catch(() => undefined);
+  if (needsHealthCheck(spec)) await alloc.releasePort(spec.healthCheckNodePort).catch(() => undefined);
 }
