@@ -33,6 +33,8 @@ export function validateService(o: KubeObject, old?: KubeObject): FieldError[] {
     if (p?.nodePort !== undefined && type !== "NodePort" && type !== "LoadBalancer")
       errs.push(forbidden(`${pp}.nodePort`, "may not be used when `type` is 'ClusterIP'"));
   });
+  if (s.healthCheckNodePort !== undefined && s.healthCheckNodePort !== 0 && !(type === "LoadBalancer" && s.externalTrafficPolicy === "Local"))
+    errs.push(forbidden("spec.healthCheckNodePort", "may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'"));
   if (s.sessionAffinity !== undefined && !["None", "ClientIP"].includes(s.sessionAffinity))
     errs.push(notSupported("spec.sessionAffinity", s.sessionAffinity, ["ClientIP", "None"]));
   if (old) {

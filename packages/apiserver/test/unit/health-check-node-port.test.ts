@@ -17,6 +17,8 @@ describe("healthCheckNodePort allocation (upstream's NeedsHealthCheck: LoadBalan
     expect(e.status.message).toContain("spec.healthCheckNodePort: Invalid value: 32123: provided port is already allocated");
     const cl = (await store.create(svc, "default", lb("d", { externalTrafficPolicy: "Cluster" }))) as any;
     expect(cl.spec.healthCheckNodePort).toBeUndefined();
+    const forbidden = await failure(store.create(svc, "default", lb("e", { externalTrafficPolicy: "Cluster", healthCheckNodePort: 32124 })));
+    expect(forbidden.status.message).toContain("spec.healthCheckNodePort: Forbidden: may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'");
   });
 
   it("keeps it across updates that leave it out, frees it when Local is dropped, allocates when Local is set; delete frees it", async () => {
