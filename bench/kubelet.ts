@@ -269,10 +269,28 @@ function printTable(rows: Row[]): void {
   for (const row of table) console.log("  " + row.map((c, i) => c.padStart(widths[i]!)).join("  "));
 }
 
+/**
+ * Options: `--subnet 127.1.150 --node-subnet 127.1.151 --pod-prefix 127.250` (the addresses, so a
+ * run can use a range nobody else holds) and `--only burst-30` (that row alone, printed and not
+ * written to results/: for before/after comparisons of one change).
+ */
+function parseArgs(args: string[]): { subnet: string; nodeSubnet: string; podPrefix: string; only: string | undefined } {
+  const o = { subnet: "127.1.150", nodeSubnet: "127.1.151", podPrefix: "127.250", only: undefined as string | undefined };
+  const flags: Record<string, "subnet" | "nodeSubnet" | "podPrefix" | "only"> = { "--subnet": "subnet", "--node-subnet": "nodeSubnet", "--pod-prefix": "podPrefix", "--only": "only" };
+  for (let i = 0; i < args.length; i += 2) {
+    const key = flags[args[i]!];
+    const value = args[i + 1];
+    if (!key || value === undefined) throw new Error(`kubelet takes --subnet, --node-subnet, --pod-prefix and --only <row> (got ${args.join(" ")})`);
+    o[key] = value;
+  }
+  if (o.only !== undefined && !["burst-30", "burst-100"].includes(o.only)) throw new Error(`--only takes burst-30 or burst-100 (got ${o.only})`);
+  return o;
+}
+
 export async function run(args: string[]): Promise<void> {
-  if (args.length > 0) throw new Error(`kubelet takes no options (got ${args.join(" ")})`);
+  const opts = parseArgs(args);
   const result: Record<string, unknown> = { name: "kubelet", date: new Date().toISOString(), loadavgAtStart: loadavg().map((x) => round(x)) };
-  const cluster = new NodeCluster({ subnet: "127.1.150", nodeSubnet: "127.1.151", podPrefix: "127.250", nodes: NODES, profile: PROFILE });
+  const cluster = new NodeCluster({ subnet: opts.subnet, nodeSubnet: opts.nodeSubnet, podPrefix: opts.podPrefix, nodes: NODES, profile: PROFILE });
   let client: ApiClient | undefined;
   let watch: ClusterWatch | undefined;
   try {
@@ -294,6 +312,14 @@ export async function run(args: string[]): Promise<void> {
 
     const rows: Row[] = [];
     const deletes: Record<string, number> = {};
+    if (opts.only !== undefined) {
+      const count = opts.only === "burst-30" ? 30 : 100;
+      rows.push(await burst(cluster, client, w, opts.only, count));
+      deletes[opts.only] = await removeRow(client, w, opts.only);
+      printTable(rows);
+      console.log(`BENCH kubelet-${opts.only} ${JSON.stringify({ rows, deleteAndGoneMs: deletes, loadavgAtEnd: loadavg().map((x) => round(x)) })}`);
+      return;
+    }
     rows.push(await burst(cluster, client, w, "burst-30", 30));
     deletes["burst-30"] = await removeRow(client, w, "burst-30");
     rows.push(await burst(cluster, client, w, "burst-100", 100));
@@ -325,7 +351,7 @@ export async function run(args: string[]): Promise<void> {
     console.log(`  the pods' own processes: ${podProcs.processes} processes for ${podProcs.pods} pods, VmRSS sum ${podProcs.vmRssMiB} MiB, Pss sum ${podProcs.pssMiB} MiB`);
     console.log(`  goals: burst-30 p99 create→Running ≤ ${GOALS.burst30P99RunningMs} ms: ${met.burst30P99Running ? "met" : "NOT met"} (${burst30.createToRunning.p99Ms} ms); kubelet ≤ ${GOALS.kubeletRssPerPodMiB} MB RSS/pod: ${met.kubeletRssPerPod ? "met" : "NOT met"} (${perPodMiB} MiB); upstream SLO p99 ≤ 5 s: ${met.upstreamSloAllRows ? "met" : "NOT met"} on every row`);
     Object.assign(result, {
-      cluster: { etcd: 3, apiservers: 2, schedulers: 1, controllerManagers: "1 (--controllers *)", kubelets: NODES.length, profile: PROFILE, addresses: "control plane 127.1.150.x, nodes 127.1.151.N, pods 127.250.N.0/24", image: IMAGE },
+      cluster: { etcd: 3, apiservers: 2, schedulers: 1, controllerManagers: "1 (--controllers *)", kubelets: NODES.length, profile: PROFILE, addresses: `control plane ${opts.subnet}.x, nodes ${opts.nodeSubnet}.N, pods ${opts.podPrefix}.N.0/24`, image: IMAGE },
       measured: "per pod: from sending the create to the watch event showing status.phase Running / condition Ready True; p99 nearest rank (for 30 pods = max); rows created all at once (concurrent creates)",
       rows,
       deleteAndGoneMs: deletes,

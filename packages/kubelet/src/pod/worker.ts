@@ -33,6 +33,7 @@ import { containerEnv, expandCommand, type EnvSources } from "./env.js";
 import type { Ipam } from "./ipam.js";
 import { podReferences, type SourceKind } from "./references.js";
 import { restoreView } from "./restore.js";
+import { StatusWriter } from "./status-writer.js";
 import { computePodStatus, isSidecar, podPhase, shouldRestart, type ContainerRecord, type Instance, type PodRuntimeView } from "./status.js";
 
 export interface PodWorkerDeps {
@@ -105,6 +106,7 @@ export class PodWorker {
   private readonly loop: Promise<void>;
   /** Containers stopped because their definition changed: they start again whatever the policy. */
   private readonly replaced = new Set<string>();
+  private readonly statusWriter: StatusWriter<{ pod: Pod; status: NonNullable<Pod["status"]> }>;
 
   constructor(
     pod: Pod,
@@ -119,6 +121,10 @@ export class PodWorker {
     // Its status is final already: nothing to write until it is deleted.
     if (restoreView(pod, this.view, d.clock.now())) this.lastPosted = "restored";
     this.volumes = new PodVolumes(pod, d.podsDir, d.nodeRoot, { ...d.volumeSources, podIP: () => this.view.podIP ?? "", hostIP: d.nodeIP }, () => d.clock.now());
+    this.statusWriter = new StatusWriter(
+      (s) => d.postStatus(s.pod, s.status),
+      (e) => d.log.error({ pod: this.key, err: String(e) }, "status write failed"),
+    );
     this.loop = this.run();
   }
 
@@ -234,12 +240,17 @@ export class PodWorker {
     return `${this.pod.metadata?.name}_${this.pod.metadata?.namespace}(${this.uid})`;
   }
 
-  private async postStatus(): Promise<void> {
+  /**
+   * Hands the pod's current status to its writer and returns at once (the worker never waits for
+   * the API); the promise resolves once it (or a newer one) is written, for the few places that
+   * must know (the final status before the delete).
+   */
+  private postStatus(): Promise<void> {
     const status = computePodStatus(this.pod, this.view, this.d.clock.now());
     const text = JSON.stringify(status);
-    if (text === this.lastPosted) return;
-    await this.d.postStatus(this.pod, status);
+    if (text === this.lastPosted) return this.statusWriter.flush();
     this.lastPosted = text;
+    return this.statusWriter.set({ pod: this.pod, status });
   }
 
   // --- sync -----------------------------------------------------------------------------
@@ -247,14 +258,14 @@ export class PodWorker {
   private async sync(): Promise<void> {
     const pod = this.pod;
     if (this.view.terminal) {
-      if (this.lastPosted !== "restored") await this.postStatus();
+      if (this.lastPosted !== "restored") void this.postStatus();
       return;
     }
     const now = this.d.clock.now();
     if (this.view.startTime === undefined) this.view.startTime = now;
     if (!this.view.sandboxReady) {
       // As upstream, the pod's first status (Pending, ContainerCreating, startTime) is written before its sandbox exists.
-      await this.postStatus();
+      void this.postStatus();
       this.setUpSandbox();
     }
     const deadline = pod.spec?.activeDeadlineSeconds;
@@ -264,17 +275,17 @@ export class PodWorker {
       this.view.terminal = "Failed";
       this.view.reason = "DeadlineExceeded";
       this.view.message = "Pod was active on the node longer than the specified deadline";
-      await this.postStatus();
+      void this.postStatus();
       return;
     }
     if (deadline !== undefined) this.wakeAt(this.view.startTime + deadline * 1000);
 
     if (!(await this.setUpVolumes())) {
-      await this.postStatus();
+      void this.postStatus();
       return;
     }
     // The sandbox is up (pod IP, PodReadyToStartContainers) while images are pulled.
-    await this.postStatus();
+    void this.postStatus();
     const initOk = await this.syncInit();
     if (initOk) await this.syncContainers();
     const phase = podPhase(pod, this.view);
@@ -284,7 +295,7 @@ export class PodWorker {
       this.view.terminal = podPhase(pod, this.view) === "Succeeded" ? "Succeeded" : phase;
       this.view.sandboxReady = false;
     }
-    await this.postStatus();
+    void this.postStatus();
   }
 
   private setUpSandbox(): void {

@@ -111,10 +111,11 @@ export class ImageManager {
     const start = this.o.clock.monotonic();
     const pullMs = await this.serialized(async () => {
       const t0 = this.o.clock.monotonic();
-      // An image another pod just pulled is only checked again.
+      // An image another pod pulled while this one waited its turn is there already: no second
+      // download, and no timer either (in a burst every pod of the node queues behind the first
+      // pull, and a timer per pod, late by the event loop's delay each, made that queue seconds long).
       const already = resolved !== undefined && this.present.has(resolved.name);
-      const ms = already ? this.o.rng.range(5, 25) : this.o.rng.range(this.o.pullMinMs, this.o.pullMaxMs);
-      await this.o.clock.sleep(ms);
+      if (!already) await this.o.clock.sleep(this.o.rng.range(this.o.pullMinMs, this.o.pullMaxMs));
       return this.o.clock.monotonic() - t0;
     });
     let failure: string | undefined;
@@ -129,8 +130,10 @@ export class ImageManager {
       return { ok: false, reason: "ErrImagePull", message: failure };
     }
     const total = this.o.clock.monotonic() - start;
-    this.present.set(resolved!.name, resolved!.entry.sizeBytes);
-    this.save();
+    if (!this.present.has(resolved!.name)) {
+      this.present.set(resolved!.name, resolved!.entry.sizeBytes);
+      this.save();
+    }
     event("Normal", "Pulled", `Successfully pulled image "${image}" in ${formatGoDuration(Math.floor(pullMs))} (${formatGoDuration(Math.floor(total))} including waiting). Image size: ${resolved!.entry.sizeBytes} bytes.`);
     this.o.backoff.gc(this.o.clock.now());
     return { ok: true, image: resolved! };
