@@ -17,17 +17,23 @@
  *
  *   npm run bench -- apiserver [--seconds 3] [--rate 200] [--warmup 5] [--rate-seconds 30]
  *                              [--rate-runs 3] [--pods 10000] [--watchers 100]
- *                              [--profile fast|realistic] [--only open-loop|list]
+ *                              [--profile fast|realistic] [--only open-loop|list|authz]
  *                              [--cpu-prof DIR]   (V8 CPU profiles of every server, written at exit)
+ *                              [--authz-rounds 3] [--authz-seconds 10] [--authz-list-seconds 2]
  *
- * --only runs one part (and writes no results file): open-loop = the fixed-rate runs; list = fill
- * and LIST.
+ * --only runs one part: open-loop = the fixed-rate runs; list = fill and LIST (these two write no
+ * results file); authz = the authorization comparison of lib/authz-compare.ts — a TLS cluster of
+ * the same shape, the open-loop creates (HTTP and wire) and LISTs sent as a system:masters
+ * certificate, an RBAC-bound user's certificate and a service account token, interleaved round by
+ * round, with the deltas in %; it writes results/apiserver-authz.json and ends with
+ * `BENCH apiserver <json>` (`part: "authz"`). It uses --rate and --pods, and a 3 s warm-up.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ApiCluster } from "./lib/apiserver-cluster.js";
+import { authorizationComparison, printAuthz } from "./lib/authz-compare.js";
 import { KubeHttp, podBody, type KubeObject } from "./lib/apiserver-http.js";
 import { closedLoop, percentile, stats, type Stats } from "./lib/load.js";
 import type { OpenLoopResult, OpenLoopSpec } from "./lib/open-loop-driver.js";
@@ -43,12 +49,15 @@ interface Options {
   pods: number;
   watchers: number;
   profile: "fast" | "realistic";
-  only?: "open-loop" | "list";
+  only?: "open-loop" | "list" | "authz";
   cpuProfDir?: string;
+  authzRounds: number;
+  authzSeconds: number;
+  authzListSeconds: number;
 }
 
 function parseOptions(args: string[]): Options {
-  const o: Options = { seconds: 3, rate: 200, rateSeconds: 30, warmup: 5, rateRuns: 3, pods: 10_000, watchers: 100, profile: "fast" };
+  const o: Options = { seconds: 3, rate: 200, rateSeconds: 30, warmup: 5, rateRuns: 3, pods: 10_000, watchers: 100, profile: "fast", authzRounds: 3, authzSeconds: 10, authzListSeconds: 2 };
   const num = (flag: string, v: string | undefined, min: number, max: number) => {
     const n = Number(v);
     if (v === undefined || !Number.isFinite(n) || n < min || n > max) throw new Error(`${flag} takes a number from ${min} to ${max}`);
@@ -62,12 +71,15 @@ function parseOptions(args: string[]): Options {
     else if (flag === "--warmup") o.warmup = num(flag, v, 0, 60);
     else if (flag === "--rate-runs") o.rateRuns = Math.floor(num(flag, v, 1, 20));
     else if (flag === "--only") {
-      if (v !== "open-loop" && v !== "list") throw new Error("--only takes open-loop or list");
+      if (v !== "open-loop" && v !== "list" && v !== "authz") throw new Error("--only takes open-loop, list or authz");
       o.only = v;
     } else if (flag === "--cpu-prof") {
       if (!v) throw new Error("--cpu-prof takes a directory");
       o.cpuProfDir = resolve(v);
     }
+    else if (flag === "--authz-rounds") o.authzRounds = Math.floor(num(flag, v, 1, 20));
+    else if (flag === "--authz-seconds") o.authzSeconds = num(flag, v, 1, 600);
+    else if (flag === "--authz-list-seconds") o.authzListSeconds = num(flag, v, 0.5, 60);
     else if (flag === "--pods") o.pods = Math.floor(num(flag, v, 1, 100_000));
     else if (flag === "--watchers") o.watchers = Math.floor(num(flag, v, 1, 1000));
     else if (flag === "--profile") {
@@ -418,8 +430,31 @@ function printTable(rows: Record<string, Stats>, fixed: FixedRate, list: ListBig
   );
 }
 
+/** The authorization comparison alone (its own TLS cluster on 127.2.60.x). */
+async function runAuthz(o: Options): Promise<void> {
+  const res = await authorizationComparison({
+    profile: o.profile,
+    subnet: "127.2.60",
+    ratePerSec: o.rate,
+    warmupSeconds: 3,
+    secondsPerRun: o.authzSeconds,
+    rounds: o.authzRounds,
+    pods: o.pods,
+    listSeconds: o.authzListSeconds,
+    ...(o.cpuProfDir ? { cpuProfDir: o.cpuProfDir } : {}),
+  });
+  printAuthz(res);
+  const result = { name: "apiserver", part: "authz", date: new Date().toISOString(), ...res };
+  writeFileSync(fileURLToPath(new URL("./results/apiserver-authz.json", import.meta.url)), JSON.stringify(result, null, 2) + "\n");
+  console.log(`BENCH apiserver ${JSON.stringify(result)}`);
+}
+
 export async function run(args: string[]): Promise<void> {
   const o = parseOptions(args);
+  if (o.only === "authz") {
+    if (o.cpuProfDir) mkdirSync(o.cpuProfDir, { recursive: true });
+    return runAuthz(o);
+  }
   const profDir = o.cpuProfDir;
   if (profDir) mkdirSync(profDir, { recursive: true });
   const cluster = new ApiCluster({

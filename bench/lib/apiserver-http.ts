@@ -1,9 +1,11 @@
 /**
  * A minimal Kubernetes REST client for the apiserver benchmark: node `http` with a keep-alive
  * Agent, JSON bodies, and a streaming watch that parses the apiserver's newline-delimited JSON
- * events. Non-2xx answers throw ApiError carrying the Status.
+ * events. Non-2xx answers throw ApiError carrying the Status. An https:// base URL takes a CA and
+ * a client certificate, or a bearer token (the identity the server authorizes).
  */
-import { Agent, request, type IncomingMessage } from "node:http";
+import { Agent, request as httpRequest, type IncomingMessage, type RequestOptions } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 
 /** A non-2xx answer (or a transport failure, code 0). */
 export class ApiError extends Error {
@@ -31,13 +33,32 @@ export interface KubeObject {
   [k: string]: unknown;
 }
 
+/** Credentials of an https:// client (PEM text). */
+export interface KubeHttpCredentials {
+  ca: string;
+  cert?: string;
+  key?: string;
+  /** Sent as `Authorization: Bearer <token>` (a service account token). */
+  bearer?: string;
+}
+
 export class KubeHttp {
   readonly agent: Agent;
   private readonly base: URL;
+  private readonly request: (o: RequestOptions, cb: (res: IncomingMessage) => void) => ReturnType<typeof httpRequest>;
+  private readonly authHeader: Record<string, string>;
 
-  constructor(baseUrl: string, maxSockets: number) {
+  constructor(baseUrl: string, maxSockets: number, creds?: KubeHttpCredentials) {
     this.base = new URL(baseUrl);
-    this.agent = new Agent({ keepAlive: true, maxSockets });
+    if (this.base.protocol === "https:") {
+      if (!creds) throw new Error(`${baseUrl}: https needs a CA (and a client certificate or token)`);
+      this.agent = new HttpsAgent({ keepAlive: true, maxSockets, ca: creds.ca, ...(creds.cert ? { cert: creds.cert, key: creds.key } : {}) });
+      this.request = httpsRequest;
+    } else {
+      this.agent = new Agent({ keepAlive: true, maxSockets });
+      this.request = httpRequest;
+    }
+    this.authHeader = creds?.bearer ? { authorization: `Bearer ${creds.bearer}` } : {};
   }
 
   /**
@@ -47,7 +68,7 @@ export class KubeHttp {
   call<T = unknown>(method: string, path: string, body?: unknown, timeoutMs = 30_000): Promise<{ obj: T; bytes: number; lastByteAt: number }> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     return new Promise((resolve, reject) => {
-      const req = request(
+      const req = this.request(
         {
           host: this.base.hostname,
           port: this.base.port,
@@ -56,6 +77,7 @@ export class KubeHttp {
           agent: this.agent,
           headers: {
             accept: "application/json",
+            ...this.authHeader,
             ...(payload ? { "content-type": "application/json", "content-length": payload.length } : {}),
           },
           timeout: timeoutMs,
@@ -98,7 +120,7 @@ export class KubeHttp {
    */
   watch(path: string, onEvent: (type: string, obj: KubeObject) => void): Promise<() => void> {
     return new Promise((resolve, reject) => {
-      const req = request({ host: this.base.hostname, port: this.base.port, method: "GET", path, agent: this.agent, headers: { accept: "application/json" } }, (res: IncomingMessage) => {
+      const req = this.request({ host: this.base.hostname, port: this.base.port, method: "GET", path, agent: this.agent, headers: { accept: "application/json", ...this.authHeader } }, (res: IncomingMessage) => {
         if (res.statusCode !== 200) {
           res.resume();
           reject(new ApiError(res.statusCode ?? 0, `watch ${path}: ${res.statusCode}`));

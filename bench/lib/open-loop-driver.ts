@@ -7,13 +7,16 @@
  * Creates are due every 1000/rate ms whatever the answers (open loop); each latency is counted
  * from the request's due time, so a late send or a queue in front of the server (coordinated
  * omission) shows up in the numbers. The first `warmupSeconds` of requests are sent but not
- * counted. The result (OpenLoopResult) is written as JSON to `spec.out`.
+ * counted. The result (OpenLoopResult) is written as JSON to `spec.out`. Over https the spec
+ * carries the identity (CA + client certificate, or a bearer token); `transport: "wire"` sends
+ * the creates as the components do, on one ApiClient (msgpack over wss:// /kubemu/wire).
  */
 import { writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
-import { KubeHttp, podBody } from "./apiserver-http.js";
+import { ApiClient, Resources, WIRE_API_PATH, type KubeObject } from "@kubemu/common";
+import { KubeHttp, podBody, type KubeHttpCredentials } from "./apiserver-http.js";
 
 /** What the parent asks for. */
 export interface OpenLoopSpec {
@@ -28,6 +31,27 @@ export interface OpenLoopSpec {
   prefix: string;
   /** Where to write the OpenLoopResult JSON. */
   out: string;
+  /** For an https:// url: who the creates are sent as. */
+  credentials?: KubeHttpCredentials;
+  /** "http" (default): JSON POSTs as kubectl sends them; "wire": ApiClient.create over the wire API. */
+  transport?: "http" | "wire";
+}
+
+type Create = (name: string) => Promise<unknown>;
+
+/** The create call of a spec's transport, and how to close it. */
+async function creator(spec: OpenLoopSpec): Promise<{ create: Create; close(): void }> {
+  if (spec.transport === "wire") {
+    const u = new URL(spec.url);
+    const endpoint = `${u.protocol === "https:" ? "wss" : "ws"}://${u.host}${WIRE_API_PATH}`;
+    const c = spec.credentials;
+    const client = new ApiClient({ name: "open-loop-driver", endpoints: [endpoint], ...(c ? { tls: { ca: c.ca, ...(c.cert ? { cert: c.cert, key: c.key } : {}) } } : {}) });
+    await client.ready(10_000);
+    return { create: (name) => client.create(Resources.pods, podBody(name, {}, spec.namespace) as unknown as KubeObject, { namespace: spec.namespace }), close: () => void client.close() };
+  }
+  // Enough sockets that a burst of slow answers queues at the server, not in this client.
+  const http = new KubeHttp(spec.url, 256, spec.credentials);
+  return { create: (name) => http.call("POST", `/api/v1/namespaces/${spec.namespace}/pods`, podBody(name, {}, spec.namespace)), close: () => http.close() };
 }
 
 /** Latency percentiles in ms. */
@@ -81,8 +105,7 @@ function parseSpec(arg: string | undefined): OpenLoopSpec {
 
 /** Runs the schedule; resolves once every request sent has been answered. */
 export async function runOpenLoop(spec: OpenLoopSpec): Promise<OpenLoopResult> {
-  // Enough sockets that a burst of slow answers queues at the server, not in this client.
-  const http = new KubeHttp(spec.url, 256);
+  const client = await creator(spec);
   const interval = 1000 / spec.ratePerSec;
   const warm = Math.round(spec.ratePerSec * spec.warmupSeconds);
   const total = warm + Math.round(spec.ratePerSec * spec.seconds);
@@ -101,7 +124,7 @@ export async function runOpenLoop(spec: OpenLoopSpec): Promise<OpenLoopResult> {
     const measured = i >= warm;
     if (measured) lag.push(performance.now() - due);
     inflight.push(
-      http.call("POST", `/api/v1/namespaces/${spec.namespace}/pods`, podBody(name, {}, spec.namespace)).then(
+      client.create(name).then(
         () => {
           created++;
           if (measured) lat.push(performance.now() - due);
@@ -149,7 +172,7 @@ export async function runOpenLoop(spec: OpenLoopSpec): Promise<OpenLoopResult> {
       created,
     };
   } finally {
-    http.close();
+    client.close();
   }
 }
 
