@@ -37,7 +37,6 @@ function fakeApi(): AddonsApi & { created: Addon[]; replaced: Addon[]; deleted: 
     created: [] as Addon[],
     replaced: [] as Addon[],
     deleted: [] as Addon[],
-    apiServer: { host: "127.0.0.1", port: "40000" },
     create: async (objects: Addon[]) => (api.created.push(...objects), []),
     replace: async (objects: Addon[]) => (api.replaced.push(...objects), []),
     delete: async (objects: Addon[]) => (api.deleted.push(...objects), []),

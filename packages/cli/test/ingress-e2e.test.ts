@@ -3,16 +3,17 @@
  * packages/images'): a store, one HTTPS API server with RBAC and ServiceAccount admission,
  * scheduler, controller-manager, kubelet and kube-proxy with their own client certificates; the
  * addon's objects applied with kubectl as the admin; the controller a real pod of its Deployment
- * on the primary node, reaching the API with its service-account token and the addon's
- * KUBERNETES_SERVICE_HOST/PORT (as `up` passes the apiserver-lb's address), so its RBAC is what
+ * on the primary node, reaching the API in cluster as any pod does: its kube-api-access token and
+ * KUBERNETES_SERVICE_HOST/PORT, this cluster's own `kubernetes` ClusterIP 127.96.232.1 (from its
+ * --service-cluster-ip-range 127.96.232.0/24) that kube-proxy serves, so its RBAC is what
  * minikube's manifest grants. Seed 003's Ingress lab (and 001's hosts/TLS): kubetm pods behind
  * Services; curl through the controller's hostPort on the node IP and through the NodePort
  * kube-proxy serves: the shopping/customer/order paths, canary by weight (10 %) and by header,
  * HTTPS with a TLS Secret (`curl --resolve`), the 404 default backend, a broken Ingress that
  * routes nothing while the rest keep working; ADDRESS, Sync events and access-log lines.
- * kube-proxy proxies only the controller's Service (ClusterIP 127.96.232.80): every other Service,
- * and `kubernetes`, is labelled service.kubernetes.io/service-proxy-name=none, so this cluster
- * binds only addresses of the ingress helper's range on the shared host.
+ * kube-proxy proxies only `kubernetes` and the controller's Service (ClusterIP 127.96.232.80): every
+ * other Service is labelled service.kubernetes.io/service-proxy-name=none, so this cluster binds
+ * only addresses of its own range on the shared host.
  * Subnets: etcd 127.1.180.x, API 127.1.181.1, scheduler/controller-manager 127.1.182.x, node
  * 127.1.185.1, pods 127.232.1.0/24.
  */
@@ -44,6 +45,9 @@ const API_IP = "127.1.181.1";
 const API_URL = `https://${API_IP}:6443`;
 const NODE = "ingress";
 const NODE_IP = "127.1.185.1";
+/** This cluster's Services (kube-proxy binds `kubernetes` and the controller's on the shared host). */
+const SERVICE_RANGE = "127.96.232.0/24";
+const KUBERNETES_IP = "127.96.232.1";
 
 const cluster = new E2eCluster(ETCD, "127.1.181", 0);
 let ca: KeyPair;
@@ -77,8 +81,6 @@ spec:
   containers:
   - name: container
     image: kubetm/app
-    # The image's WORKDIR /app is not made in kubemu's sandbox yet (bwrap cannot chdir there).
-    workingDir: /
 ---
 apiVersion: v1
 kind: Service
@@ -237,11 +239,12 @@ beforeAll(async () => {
   await writeFile(join(cluster.root, "ca.crt"), ca.cert);
   // up's serving certificate request (src/pki.ts), plus this test's API server address.
   const use = apiserverCertRequest.use as { kind: "server"; dnsNames: string[]; ips: string[] };
-  const serving = await pem("apiserver", await issueCertificate(ca, { ...apiserverCertRequest, use: { ...use, ips: [...use.ips, API_IP] }, validDays: 1 }, now));
+  const serving = await pem("apiserver", await issueCertificate(ca, { ...apiserverCertRequest, use: { ...use, ips: [...use.ips, API_IP, KUBERNETES_IP] }, validDays: 1 }, now));
   cluster.spawn("apiserver-0", [
     APISERVER, "--name", "apiserver-0", "--bind-address", API_IP, "--port", "6443", "--insecure-port", "8080",
     "--etcd-servers", [1, 2, 3].map((i) => `ws://${ETCD}.${i}:2379`).join(","), "--log-level", "warn",
     "--tls-cert-file", serving.cert, "--tls-private-key-file", serving.key, "--client-ca-file", join(cluster.root, "ca.crt"), "--component-status", "",
+    "--service-cluster-ip-range", SERVICE_RANGE,
   ]);
   await cluster.waitReady(`http://${API_IP}:8080`, 40_000);
   const adminFiles = await pem("admin", await issueCertificate(ca, { commonName: "kubernetes-admin", organizations: ["system:masters"], use: { kind: "client" }, validDays: 1 }, now));
@@ -265,11 +268,10 @@ beforeAll(async () => {
   await Promise.all([cluster.waitReady("http://127.1.182.1:10259", 40_000), cluster.waitReady("http://127.1.182.2:10257", 40_000), cluster.waitReady(`http://${NODE_IP}:10250`, 40_000)]);
   // minikube labels its primary node (the kubelet may not: NodeRestriction); the addon's nodeSelector wants it.
   await h.kubectl.ok(["label", "node", NODE, "minikube.k8s.io/primary=true"]);
-  await h.kubectl.ok(["label", "service", "kubernetes", "service.kubernetes.io/service-proxy-name=none"]);
   cluster.spawn(`kube-proxy-${NODE}`, [PROXY, "--name", `kube-proxy-${NODE}`, "--node-name", NODE, "--node-ip", NODE_IP, "--log-level", "info", ...(await clientFlags("kube-proxy", "system:kube-proxy"))]);
   await eventually(async () => (await h.kubectl.run(["get", "sa", "default", "-o", "name"])).stdout, (s) => s.trim() === "serviceaccount/default", "the default ServiceAccount");
-  // The addon as `kubemu addons enable ingress` creates it, the API's address given as up gives the apiserver-lb's.
-  const objects = ingressNginx({ apiServer: { host: API_IP, port: "6443" } }).map((a) => a.object);
+  // The addon as `kubemu addons enable ingress` creates it.
+  const objects = ingressNginx().map((a) => a.object);
   const deploy = objects.find((o) => o.kind === "Deployment") as unknown as { spec: { template: { spec: { containers: { args: string[] }[] } } } };
   deploy.spec.template.spec.containers[0]!.args.push("--status-update-interval=5");
   const svc = objects.find((o) => o.kind === "Service") as unknown as { spec: { clusterIP?: string } };
@@ -290,6 +292,12 @@ afterAll(async () => {
 }, 30_000);
 
 describe("ingress-nginx over TLS (seed 003's Ingress lab)", () => {
+  it("the controller pod's in-cluster address is this cluster's `kubernetes` Service, not one the addon sets", async () => {
+    const env = await h.kubectl.ok(["get", "pod", "-n", "ingress-nginx", controllerPod, "-o", "jsonpath={.spec.containers[0].env[*].name}"]);
+    expect(env.split(" ")).not.toContain("KUBERNETES_SERVICE_HOST");
+    const host = await h.kubectl.ok(["exec", "-n", "ingress-nginx", controllerPod, "--", "printenv", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"]);
+    expect(host).toBe(`${KUBERNETES_IP}\n443\n`);
+  }, 30_000);
   it("routes / /customer /order to their Services through the node's port 80; ADDRESS is the node IP; Sync events; upstreaminfo log lines", async () => {
     await h.kubectl.ok(["apply", "-f", "-"], { input: LOADBALANCING });
     const hit = async (path: string) => body(await curl([`http://${NODE_IP}${path}`]));

@@ -9,8 +9,9 @@
  * kubemu's API server calls no webhooks) and with it the --validating-webhook flags and the
  * webhook-cert volume; the /wait-shutdown preStop hook (the image's helper is not provided; the
  * kubelet's SIGTERM stops the controller); LD_PRELOAD of the image's libmimalloc.so (the program
- * runs on the host's node, where the loader would only complain that the file is missing). As local-path's pod does, the pod declares its
- * service-account volume and, given apiServer, gets KUBERNETES_SERVICE_HOST/PORT.
+ * runs on the host's node, where the loader would only complain that the file is missing). The pod reaches the API as any pod does: the
+ * kube-api-access-* volume the API server's ServiceAccount admission adds and
+ * KUBERNETES_SERVICE_HOST/PORT, the `kubernetes` Service (127.96.0.1:443 through kube-proxy).
  */
 import type { Addon } from "./local-path-storage.js";
 
@@ -58,8 +59,7 @@ const configMap = (name: string, data?: Record<string, string>): Addon => ({
   object: { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: NS, labels: CONTROLLER }, ...(data ? { data } : {}) },
 });
 
-export function ingressNginx(opts: { apiServer?: { host: string; port: string } } = {}): Addon[] {
-  const apiEnv = opts.apiServer ? [{ name: "KUBERNETES_SERVICE_HOST", value: opts.apiServer.host }, { name: "KUBERNETES_SERVICE_PORT", value: opts.apiServer.port }] : [];
+export function ingressNginx(): Addon[] {
   const subject = [{ kind: "ServiceAccount", name: "ingress-nginx", namespace: NS }];
   return [
     { path: "/api/v1/namespaces", object: { apiVersion: "v1", kind: "Namespace", metadata: { name: NS, labels: LABELS } } },
@@ -120,7 +120,6 @@ export function ingressNginx(opts: { apiServer?: { host: string; port: string } 
                   env: [
                     { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
                     { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
-                    ...apiEnv,
                   ],
                   livenessProbe: { failureThreshold: 5, httpGet: { path: "/healthz", port: 10254, scheme: "HTTP" }, initialDelaySeconds: 10, periodSeconds: 10, successThreshold: 1, timeoutSeconds: 1 },
                   readinessProbe: { failureThreshold: 3, httpGet: { path: "/healthz", port: 10254, scheme: "HTTP" }, initialDelaySeconds: 10, periodSeconds: 10, successThreshold: 1, timeoutSeconds: 1 },
@@ -130,7 +129,6 @@ export function ingressNginx(opts: { apiServer?: { host: string; port: string } 
                   ],
                   resources: { requests: { cpu: "100m", memory: "90Mi" } },
                   securityContext: { allowPrivilegeEscalation: true, capabilities: { add: ["NET_BIND_SERVICE"], drop: ["ALL"] }, runAsUser: 101 },
-                  volumeMounts: [{ name: "kube-api-access", mountPath: "/var/run/secrets/kubernetes.io/serviceaccount", readOnly: true }],
                 },
               ],
               dnsPolicy: "ClusterFirst",
@@ -138,19 +136,6 @@ export function ingressNginx(opts: { apiServer?: { host: string; port: string } 
               serviceAccountName: "ingress-nginx",
               terminationGracePeriodSeconds: 0,
               tolerations: [{ effect: "NoSchedule", key: "node-role.kubernetes.io/master", operator: "Equal" }],
-              volumes: [
-                {
-                  name: "kube-api-access",
-                  projected: {
-                    defaultMode: 420,
-                    sources: [
-                      { serviceAccountToken: { expirationSeconds: 3607, path: "token" } },
-                      { configMap: { name: "kube-root-ca.crt", items: [{ key: "ca.crt", path: "ca.crt" }] } },
-                      { downwardAPI: { items: [{ path: "namespace", fieldRef: { apiVersion: "v1", fieldPath: "metadata.namespace" } }] } },
-                    ],
-                  },
-                },
-              ],
             },
           },
         },

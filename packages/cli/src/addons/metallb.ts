@@ -3,8 +3,9 @@
  * namespace metallb-system, the controller and speaker service accounts, their ClusterRoles and
  * bindings, the config-watcher Role, the speaker DaemonSet (hostNetwork), the controller
  * Deployment (MetalLB v0.9.6) and the `config` ConfigMap in MetalLB 0.9's format with one layer2
- * pool `<start>-<end>`. The pods also declare their service-account volume (as the local-path
- * addon does) and get the API server's address in KUBERNETES_SERVICE_HOST/PORT.
+ * pool `<start>-<end>`. The pods reach the API as any pod does: the kube-api-access-* volume the
+ * API server's ServiceAccount admission adds and KUBERNETES_SERVICE_HOST/PORT, the `kubernetes`
+ * Service (127.96.0.1:443 through kube-proxy; the speaker, on the host network, the same way).
  */
 import type { Addon } from "./local-path-storage.js";
 
@@ -24,19 +25,6 @@ export function metallbConfig(startIP: string, endIP: string): string {
   return `address-pools:\n- name: default\n  protocol: layer2\n  addresses:\n  - ${startIP}-${endIP}\n`;
 }
 
-const serviceAccountVolume = {
-  name: "kube-api-access",
-  projected: {
-    defaultMode: 420,
-    sources: [
-      { serviceAccountToken: { expirationSeconds: 3607, path: "token" } },
-      { configMap: { name: "kube-root-ca.crt", items: [{ key: "ca.crt", path: "ca.crt" }] } },
-      { downwardAPI: { items: [{ path: "namespace", fieldRef: { apiVersion: "v1", fieldPath: "metadata.namespace" } }] } },
-    ],
-  },
-};
-const serviceAccountMount = { name: "kube-api-access", mountPath: "/var/run/secrets/kubernetes.io/serviceaccount", readOnly: true };
-
 function clusterRole(name: string, rules: object[]): Addon {
   return { path: `/apis/${RBAC}/clusterroles`, object: { apiVersion: RBAC, kind: "ClusterRole", metadata: { name, labels }, rules } };
 }
@@ -54,17 +42,15 @@ function container(name: string, image: string, env: object[], extra: object): o
     image,
     imagePullPolicy: "IfNotPresent",
     args: ["--port=7472", "--config=config"],
-    env,
+    ...(env.length > 0 ? { env } : {}),
     ports: [{ containerPort: 7472, name: "monitoring" }],
     resources: { limits: { cpu: "100m", memory: "100Mi" } },
-    volumeMounts: [serviceAccountMount],
     ...extra,
   };
 }
 
 /** The addon's objects in creation order (namespace first). */
-export function metallb(opts: { startIP: string; endIP: string; apiServer?: { host: string; port: string } }): Addon[] {
-  const apiEnv = opts.apiServer ? [{ name: "KUBERNETES_SERVICE_HOST", value: opts.apiServer.host }, { name: "KUBERNETES_SERVICE_PORT", value: opts.apiServer.port }] : [];
+export function metallb(opts: { startIP: string; endIP: string }): Addon[] {
   const podAnnotations = { "prometheus.io/port": "7472", "prometheus.io/scrape": "true" };
   return [
     { path: "/api/v1/namespaces", object: { apiVersion: "v1", kind: "Namespace", metadata: { name: NS, labels } } },
@@ -116,7 +102,6 @@ export function metallb(opts: { startIP: string; endIP: string; apiServer?: { ho
                   [
                     { name: "METALLB_NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
                     { name: "METALLB_HOST", valueFrom: { fieldRef: { fieldPath: "status.hostIP" } } },
-                    ...apiEnv,
                   ],
                   { securityContext: { allowPrivilegeEscalation: false, capabilities: { add: ["NET_ADMIN", "NET_RAW", "SYS_ADMIN"], drop: ["ALL"] }, readOnlyRootFilesystem: true } },
                 ),
@@ -126,7 +111,6 @@ export function metallb(opts: { startIP: string; endIP: string; apiServer?: { ho
               serviceAccountName: "speaker",
               terminationGracePeriodSeconds: 0,
               tolerations: [{ effect: "NoSchedule", key: "node-role.kubernetes.io/master" }],
-              volumes: [serviceAccountVolume],
             },
           },
         },
@@ -145,7 +129,7 @@ export function metallb(opts: { startIP: string; endIP: string; apiServer?: { ho
             metadata: { annotations: podAnnotations, labels: { ...labels, component: "controller" } },
             spec: {
               containers: [
-                container("controller", METALLB_CONTROLLER_IMAGE, apiEnv, {
+                container("controller", METALLB_CONTROLLER_IMAGE, [], {
                   securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["all"] }, readOnlyRootFilesystem: true },
                 }),
               ],
@@ -153,7 +137,6 @@ export function metallb(opts: { startIP: string; endIP: string; apiServer?: { ho
               securityContext: { runAsNonRoot: true, runAsUser: 65534 },
               serviceAccountName: "controller",
               terminationGracePeriodSeconds: 0,
-              volumes: [serviceAccountVolume],
             },
           },
         },

@@ -16,8 +16,6 @@ import { INGRESS_NGINX_CONTROLLER_IMAGE, ingressNginx } from "./ingress-nginx.js
 
 /** What an addon's objects may depend on. */
 export interface AddonContext {
-  /** Where system pods reach the API (the apiserver-lb), for KUBERNETES_SERVICE_HOST/PORT. */
-  apiServer?: { host: string; port: string };
   /** The answers to the addon's questions, by key (defaults filled in). */
   config: Record<string, string>;
 }
@@ -65,14 +63,14 @@ export const addonRegistry: AddonDefinition[] = [
       { key: "startIP", flag: "--start-ip", prompt: "-- Enter Load Balancer Start IP: ", default: METALLB_DEFAULT_START_IP, check: ipv4 },
       { key: "endIP", flag: "--end-ip", prompt: "-- Enter Load Balancer End IP: ", default: METALLB_DEFAULT_END_IP, check: ipv4 },
     ],
-    objects: (ctx) => metallb({ startIP: ctx.config.startIP!, endIP: ctx.config.endIP!, ...(ctx.apiServer ? { apiServer: ctx.apiServer } : {}) }),
+    objects: (ctx) => metallb({ startIP: ctx.config.startIP!, endIP: ctx.config.endIP! }),
   },
   {
     // minikube's ingress addon: the ingress-nginx controller (hostPorts 80/443 on the primary node) and the default IngressClass nginx.
     name: "ingress",
     maintainer: "Kubernetes",
     images: [INGRESS_NGINX_CONTROLLER_IMAGE],
-    objects: (ctx) => ingressNginx(ctx.apiServer ? { apiServer: ctx.apiServer } : {}),
+    objects: () => ingressNginx(),
   },
 ];
 

@@ -16,8 +16,6 @@ import type { KubeconfigCredentials } from "../kubeconfig.js";
 
 /** Creates and deletes addon objects (the real one talks to the cluster's API server; tests pass a fake). */
 export interface AddonsApi {
-  /** Where the addon's pods reach the API server. */
-  apiServer?: { host: string; port: string };
   create(objects: Addon[]): Promise<string[]>;
   /** Overwrites objects that exist (creates the others). */
   replace(objects: Addon[]): Promise<string[]>;
@@ -125,7 +123,7 @@ export async function addonsEnable(ctx: CommandContext, name: string, opts: Addo
   }
   const config = await answer(addon, opts);
   for (const image of addon.images) ctx.io.out(`    ▪ Using image ${image}`);
-  const failed = await api.create(addon.objects({ config, ...(api.apiServer ? { apiServer: api.apiServer } : {}) }));
+  const failed = await api.create(addon.objects({ config }));
   if (failed.length > 0) throw new CliError(`Exiting due to MK_ADDON_ENABLE: enable failed: ${failed.join("; ")}`);
   const file = readAddonsFile(ctx.paths.root);
   file[addon.name] = { enabled: true, ...(Object.keys(config).length > 0 ? { config } : {}) };
@@ -148,7 +146,7 @@ export async function addonsConfigure(ctx: CommandContext, name: string, opts: A
   const before = { ...Object.fromEntries(addon.questions!.map((q) => [q.key, q.default])), ...file[addon.name]?.config };
   const config = await answer(addon, opts, before);
   const api = opts.api ?? clusterApi(ctx);
-  const render = (c: Record<string, string>) => addon.objects({ config: c, ...(api.apiServer ? { apiServer: api.apiServer } : {}) });
+  const render = (c: Record<string, string>) => addon.objects({ config: c });
   let failed: string[];
   if (isEnabled(addon, file)) {
     const old = new Map(render(before).map((a) => [`${a.path}/${a.object.metadata.name}`, JSON.stringify(a.object)]));
@@ -173,7 +171,7 @@ export async function addonsDisable(ctx: CommandContext, name: string, opts: Add
   if (isEnabled(addon, file)) {
     const api = opts.api ?? clusterApi(ctx);
     const config = { ...Object.fromEntries((addon.questions ?? []).map((q) => [q.key, q.default])), ...file[addon.name]?.config };
-    const failed = await api.delete(addon.objects({ config, ...(api.apiServer ? { apiServer: api.apiServer } : {}) }));
+    const failed = await api.delete(addon.objects({ config }));
     if (failed.length > 0) throw new CliError(`Exiting due to MK_ADDON_DISABLE: disable failed: ${failed.join("; ")}`);
     file[addon.name] = { enabled: false };
     writeAddonsFile(ctx.paths.root, file);
@@ -198,9 +196,7 @@ function clusterApi(ctx: CommandContext): AddonsApi {
   const cert = text(user["client-certificate-data"]);
   const key = text(user["client-key-data"]);
   const creds: KubeconfigCredentials | undefined = ca && cert && key ? { caCert: ca, clientCert: cert, clientKey: key } : undefined;
-  const url = new URL(cluster.server);
   return {
-    apiServer: { host: url.hostname, port: url.port || (url.protocol === "https:" ? "443" : "80") },
     create: (objects) => applyAddons(cluster.server, creds, objects, 15_000),
     replace: (objects) => replaceAddons(cluster.server, creds, objects),
     delete: (objects) => deleteAddons(cluster.server, creds, objects),
