@@ -38,9 +38,14 @@ function algorithmOf(key: KeyObject): { alg: "ES256" | "RS256"; hash: "sha256"; 
   throw new Error(`service account keys must be EC (P-256) or RSA, not ${key.asymmetricKeyType}`);
 }
 
+/** Key ids by key: every bearer request checks one, and exporting and hashing a key each time cost more than the check. */
+const keyIds = new WeakMap<KeyObject, string>();
+
 /** The key id upstream derives: base64url(SHA-256(DER of the public key)). */
 export function keyId(publicKey: KeyObject): string {
-  return b64url(createHash("sha256").update(publicKey.export({ format: "der", type: "spki" })).digest());
+  let id = keyIds.get(publicKey);
+  if (id === undefined) keyIds.set(publicKey, (id = b64url(createHash("sha256").update(publicKey.export({ format: "der", type: "spki" })).digest())));
+  return id;
 }
 
 /** Signs claims with the private key. */
@@ -81,9 +86,13 @@ export function verifySignature(token: string, publicKeys: readonly KeyObject[])
   return claims;
 }
 
-/** verifySignature, then the bound token's times: it must expire, and not be used before nbf. */
+/** verifySignature, then the bound token's times (checkTokenTimes). */
 export function verifyToken(token: string, publicKeys: readonly KeyObject[], nowSeconds: number): TokenClaims {
-  const claims = verifySignature(token, publicKeys);
+  return checkTokenTimes(verifySignature(token, publicKeys), nowSeconds);
+}
+
+/** A bound token's times: it must expire, and not be used before nbf. Returns the claims. */
+export function checkTokenTimes(claims: TokenClaims, nowSeconds: number): TokenClaims {
   if (typeof claims.exp !== "number" || nowSeconds >= claims.exp) throw new InvalidTokenError("token has expired");
   if (typeof claims.nbf === "number" && nowSeconds < claims.nbf - 60) throw new InvalidTokenError("token is not valid yet");
   return claims;

@@ -9,7 +9,7 @@ import { isNotFound, newConflict, newInvalid, type Clock, type StatusCause } fro
 import type { UserInfo } from "../http/authn.js";
 import type { KubeObject } from "../storage/index.js";
 import { timingSafeEqual } from "node:crypto";
-import { InvalidTokenError, signToken, verifySignature, verifyToken, type TokenClaims } from "./jwt.js";
+import { checkTokenTimes, InvalidTokenError, signToken, verifySignature, type TokenClaims } from "./jwt.js";
 
 /** Reads an object: core/v1 serviceaccounts, pods, secrets or nodes. fromCache: a possibly stale read is fine. */
 export type ObjectLookup = (resource: "serviceaccounts" | "pods" | "secrets" | "nodes", namespace: string | undefined, name: string, fromCache: boolean) => Promise<KubeObject>;
@@ -105,8 +105,10 @@ export class ServiceAccountTokens {
 
   /** The service account user a bearer token stands for; InvalidTokenError when it does not. */
   async authenticate(token: string): Promise<UserInfo> {
-    if (verifySignature(token, this.o.publicKeys).iss === LEGACY_ISSUER) return this.authenticateLegacy(token);
-    const claims = verifyToken(token, this.o.publicKeys, Math.floor(this.o.clock.now() / 1000));
+    // One signature check per request: the claims say which kind of token it is.
+    const signed = verifySignature(token, this.o.publicKeys);
+    if (signed.iss === LEGACY_ISSUER) return this.authenticateLegacy(token, signed as unknown as Record<string, unknown>);
+    const claims = checkTokenTimes(signed, Math.floor(this.o.clock.now() / 1000));
     if (claims.iss !== this.o.issuer) throw new InvalidTokenError(`issuer ${claims.iss} is not ${this.o.issuer}`);
     const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
     if (!aud.some((a) => this.o.audiences.includes(a))) throw new InvalidTokenError("token audiences do not include the API's");
@@ -125,8 +127,7 @@ export class ServiceAccountTokens {
    * signs them): no expiry and no audience, valid while the Secret still holds exactly this token
    * and the service account it names is the same object (upstream's legacy validator).
    */
-  private async authenticateLegacy(token: string): Promise<UserInfo> {
-    const c = verifySignature(token, this.o.publicKeys) as unknown as Record<string, unknown>;
+  private async authenticateLegacy(token: string, c: Record<string, unknown>): Promise<UserInfo> {
     const ns = c["kubernetes.io/serviceaccount/namespace"];
     const secretName = c["kubernetes.io/serviceaccount/secret.name"];
     const saName = c["kubernetes.io/serviceaccount/service-account.name"];
