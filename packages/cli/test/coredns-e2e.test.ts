@@ -25,6 +25,7 @@ const COREDNS_MAIN = fileURLToPath(new URL("../../images/dist/programs/coredns.j
 const DNS_IP = "127.96.160.10";
 const KUBIA_IP = "127.96.160.20";
 const UPSTREAM = "127.1.169.53";
+const BUSYBOX_INSTALLED = (process.env.PATH ?? "").split(":").some((d) => d !== "" && existsSync(`${d}/busybox`));
 const NODES = [
   { name: "dns-1", n: 1 },
   { name: "dns-2", n: 2 },
@@ -281,6 +282,17 @@ describe("cluster DNS (coredns pods behind kube-dns)", () => {
     const http = await exec("dns-test", ["wget", "-qO-", "http://web-0.nginx/"]);
     expect(http.stdout).toContain("<title>Welcome to nginx!</title>");
   }, 30_000);
+
+  // With busybox installed, busybox:latest gets its own nslookup (1.29+), which reads only the
+  // nameserver lines of resolv.conf, as on a real cluster: the short name is NXDOMAIN, the FQDN resolves.
+  it.skipIf(!BUSYBOX_INSTALLED)("kubectl run -i --rm --image=busybox -- nslookup: busybox 1.29+'s nslookup skips the search list (NXDOMAIN), the FQDN answers", async () => {
+    const web0 = await json(["get", "pod", "web-0"]);
+    const short = await h.kubectl.run(["run", "bb-short", "-i", "--rm", "--restart=Never", "--image=busybox", "--", "nslookup", "web-0.nginx"], { timeoutMs: 40_000 });
+    expect(short.stdout).toMatch(new RegExp(`Server:\\s+${DNS_IP.replace(/\./g, "\\.")}\nAddress:\\s+${DNS_IP.replace(/\./g, "\\.")}:53`));
+    expect(short.stdout).toContain("** server can't find web-0.nginx: NXDOMAIN");
+    const fqdn = await h.kubectl.run(["run", "bb-fqdn", "-i", "--rm", "--restart=Never", "--image=busybox", "--", "nslookup", "web-0.nginx.default.svc.cluster.local"], { timeoutMs: 40_000 });
+    expect(fqdn.stdout).toMatch(new RegExp(`Name:\\s+web-0\\.nginx\\.default\\.svc\\.cluster\\.local\nAddress: ${web0.status.podIP.replace(/\./g, "\\.")}`));
+  }, 90_000);
 
   it("SRV records: a named port of a ClusterIP service, and one target per pod of the headless service with their addresses", async () => {
     const svc = await exec("dns-test", ["dig", "+noall", "+answer", "+additional", "SRV", "_http._tcp.kubia-public.default.svc.cluster.local"]);
