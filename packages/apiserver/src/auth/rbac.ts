@@ -106,8 +106,11 @@ export function staticListers(objects: { roles?: KubeObject[]; roleBindings?: Ku
   };
 }
 
-/** A rule and where it came from (upstream's visitor source), or an error resolving a binding. */
-type Visit = { rule: PolicyRule; source: string } | { error: string };
+/**
+ * A rule and where it came from (upstream's visitor source, worded only for the rule that
+ * allows: most visited rules do not), or an error resolving a binding.
+ */
+type Visit = { rule: PolicyRule; source: () => string } | { error: string };
 
 const byName = (a: KubeObject, b: KubeObject) => (a.metadata.name! < b.metadata.name! ? -1 : a.metadata.name! > b.metadata.name! ? 1 : 0);
 
@@ -133,7 +136,7 @@ export class RbacAuthorizer implements Authorizer, RuleResolver {
     const namespace = attrs.kind === "resource" ? attrs.namespace : undefined;
     for (const v of this.visit(user, namespace)) {
       if ("error" in v) errors.push(v.error);
-      else if (ruleAllows(attrs, v.rule)) return { decision: "allow", reason: `RBAC: allowed by ${v.source}` };
+      else if (ruleAllows(attrs, v.rule)) return { decision: "allow", reason: `RBAC: allowed by ${v.source()}` };
     }
     return { decision: "noOpinion", reason: errors.length ? `RBAC: ${aggregate(errors)}` : "" };
   }
@@ -192,7 +195,7 @@ export class RbacAuthorizer implements Authorizer, RuleResolver {
         continue;
       }
       const name = kind === "RoleBinding" ? `${b.metadata.name}/${namespace}` : b.metadata.name!;
-      const source = `${kind} ${JSON.stringify(name)} of ${ref.kind} ${JSON.stringify(ref.name)} to ${describeSubject(subject, namespace ?? "")}`;
+      const source = () => `${kind} ${JSON.stringify(name)} of ${ref.kind} ${JSON.stringify(ref.name)} to ${describeSubject(subject, namespace ?? "")}`;
       for (const rule of rules) yield { rule, source };
     }
   }
