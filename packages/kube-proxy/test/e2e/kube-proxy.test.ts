@@ -152,6 +152,17 @@ describe("kube-proxy", () => {
     }
   });
 
+  it("serves the healthCheckNodePort the API server allocated for externalTrafficPolicy Local: 200 on the node with a local endpoint, 503 on the other", async () => {
+    await h.tcpBackend("hc-1", `${POD_NET}.14`, 8080);
+    const svc = await h.createService("hc", { type: "LoadBalancer", externalTrafficPolicy: "Local", clusterIP: VIP(9), ports: [{ name: "http", port: 80, targetPort: 8080 }] });
+    const port = (svc as { spec?: { healthCheckNodePort?: number } }).spec?.healthCheckNodePort;
+    expect(port).toBeGreaterThanOrEqual(30000);
+    await h.setEndpoints("hc", [{ ip: `${POD_NET}.14`, node: "n1" }], [{ name: "http", port: 8080 }]);
+    const check = (n: number) => fetch(`http://${NODE_NET}.${n}:${port}/healthz`).then(async (r) => ({ code: r.status, body: (await r.json()) as unknown }), () => undefined);
+    expect(await eventually(() => check(1), (r) => r?.code === 200, "n1's health check answering 200", 30_000)).toEqual({ code: 200, body: { service: { namespace: "default", name: "hc" }, localEndpoints: 1, serviceProxyHealthy: true } });
+    expect(await eventually(() => check(2), (r) => r !== undefined, "n2's health check answering", 30_000)).toEqual({ code: 503, body: { service: { namespace: "default", name: "hc" }, localEndpoints: 0, serviceProxyHealthy: true } });
+  });
+
   it("answers /healthz with upstream's JSON and serves upstream's metrics", async () => {
     const r = await fetch(`http://${NODE_NET}.2:10256/healthz`);
     expect(r.status).toBe(200);
