@@ -219,6 +219,8 @@ export interface AuthzResult {
   goal: { maxDeltaPct: number; rows: string[]; pass: boolean };
   /** Every open-loop run, in the order run. */
   openLoopRuns: OpenLoopRun[];
+  /** With --cpu-prof: each API server's CPU share spent authenticating and authorizing. */
+  serverCpu?: ({ name: string } & ReturnType<typeof authShares>)[];
 }
 
 interface OpenLoopRun {
@@ -235,6 +237,54 @@ interface OpenLoopRun {
 }
 
 export async function authorizationComparison(o: AuthzOptions): Promise<AuthzResult> {
+  const res = await compare(o);
+  // The profiles are written as the servers exit (cluster.stop).
+  if (o.cpuProfDir) res.serverCpu = ["apiserver-0", "apiserver-1"].map((name) => ({ name, ...authShares(join(o.cpuProfDir!, `authz-${name}.cpuprofile`)) }));
+  return res;
+}
+
+/**
+ * Where the API servers' CPU went, as % of their busy sampled time (inclusive: a function and what
+ * it calls): the machine's load blurs latencies, not these shares.
+ */
+const AUTH_FUNCTIONS: Record<string, RegExp> = {
+  "authorization chain (masters, Node, RBAC)": /^authorizeOrThrow .*\/auth\/authorizer\.js$/,
+  "RBAC authorizer": /^authorize .*\/auth\/rbac\.js$/,
+  "Node authorizer": /^authorize .*\/auth\/node\/node-authorizer\.js$/,
+  "authentication (certificate or token)": /^authenticate .*\/http\/authn\.js$/,
+  "service account token check": /^authenticate .*\/serviceaccount\/tokens\.js$/,
+  "impersonation headers": /^impersonate .*\/auth\/impersonation\.js$|^distinctHeaders /,
+};
+
+function authShares(file: string): { busyMs: number; sharePct: Record<string, number> } | { error: string } {
+  let p: { nodes: { id: number; callFrame: { functionName: string; url: string }; children?: number[] }[]; samples: number[]; timeDeltas: number[] };
+  try {
+    p = JSON.parse(readFileSync(file, "utf8")) as typeof p;
+  } catch (e) {
+    return { error: `${file}: ${(e as Error).message}` };
+  }
+  const parent = new Map<number, number>();
+  const frame = new Map<number, string>();
+  for (const n of p.nodes) {
+    frame.set(n.id, `${n.callFrame.functionName} ${n.callFrame.url}`);
+    for (const c of n.children ?? []) parent.set(c, n.id);
+  }
+  const selfUs = new Map<number, number>();
+  p.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (p.timeDeltas[i] ?? 0)));
+  let busy = 0;
+  const spent = Object.fromEntries(Object.keys(AUTH_FUNCTIONS).map((k) => [k, 0]));
+  for (const [id, us] of selfUs) {
+    if (frame.get(id)!.startsWith("(idle) ")) continue;
+    busy += us;
+    const hit = new Set<string>();
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur))
+      for (const [k, re] of Object.entries(AUTH_FUNCTIONS)) if (re.test(frame.get(cur)!)) hit.add(k);
+    for (const k of hit) spent[k]! += us;
+  }
+  return { busyMs: Math.round(busy / 1000), sharePct: Object.fromEntries(Object.entries(spent).map(([k, us]) => [k, round((us / busy) * 100)])) };
+}
+
+async function compare(o: AuthzOptions): Promise<AuthzResult> {
   const profDir = o.cpuProfDir;
   const cluster = new ApiCluster({
     subnet: o.subnet,
@@ -399,5 +449,7 @@ export function printAuthz(res: AuthzResult): void {
     );
   }
   console.log("create rows: medians over the rounds of each run's p50 / p99 (each run open loop from due time); LIST rows: every sample of every round");
+  for (const c of res.serverCpu ?? [])
+    console.log(`${c.name} CPU (busy ${"busyMs" in c ? c.busyMs : "?"} ms): ` + ("sharePct" in c ? Object.entries(c.sharePct).map(([k, v]) => `${k} ${v}%`).join(", ") : c.error));
   console.log(`goal: RBAC costs ≤ ${res.goal.maxDeltaPct} % on create p99 and LIST p99: ${res.goal.pass ? "PASS" : "FAIL"}`);
 }
