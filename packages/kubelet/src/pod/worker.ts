@@ -7,7 +7,8 @@
  * containers get their stop signal, SIGKILL after the grace period, the final status is posted
  * and only then is the pod deleted for good (grace 0, UID precondition).
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Container, Pod, Probe } from "kubernetes-types/core/v1.js";
 import type { Clock, EventRecorder, KubeObject, Logger, Rng } from "@kubemu/common";
@@ -266,7 +267,7 @@ export class PodWorker {
     if (!this.view.sandboxReady) {
       // As upstream, the pod's first status (Pending, ContainerCreating, startTime) is written before its sandbox exists.
       void this.postStatus();
-      this.setUpSandbox();
+      await this.setUpSandbox();
     }
     const deadline = pod.spec?.activeDeadlineSeconds;
     if (deadline !== undefined && now >= this.view.startTime + deadline * 1000) {
@@ -298,13 +299,13 @@ export class PodWorker {
     void this.postStatus();
   }
 
-  private setUpSandbox(): void {
+  /** The pod IP and the sandbox's /etc/hosts and /etc/resolv.conf (written off the event loop, as the volumes are). */
+  private async setUpSandbox(): Promise<void> {
     const pod = this.pod;
     this.view.podIP = pod.spec?.hostNetwork ? this.d.nodeIP : this.d.ipam.allocate(this.uid, this.view.podIP ?? pod.status?.podIP);
     const dir = join(this.d.podsDir, this.uid);
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, "etc-hosts"), hostsFile(pod, this.view.podIP, this.d.dns.clusterDomain));
-    writeFileSync(join(dir, "resolv.conf"), resolvConf(pod, this.d.dns));
+    await mkdir(dir, { recursive: true });
+    await Promise.all([writeFile(join(dir, "etc-hosts"), hostsFile(pod, this.view.podIP, this.d.dns.clusterDomain)), writeFile(join(dir, "resolv.conf"), resolvConf(pod, this.d.dns))]);
     this.view.sandboxReady = true;
   }
 
@@ -440,9 +441,10 @@ export class PodWorker {
     const restartCount = rec.current ? rec.restartCount + 1 : rec.restartCount;
     const containerID = hexId(this.d.rng);
     const termDir = join(this.d.podsDir, this.uid, "containers", spec.name);
-    mkdirSync(termDir, { recursive: true });
+    await mkdir(termDir, { recursive: true });
     const termFile = join(termDir, containerID.slice(0, 8));
-    writeFileSync(termFile, "");
+    await writeFile(termFile, "");
+    if (this.removed || this.pod.metadata?.deletionTimestamp || this.finished) return false;
     mounts.push({ hostPath: termFile, containerPath: spec.terminationMessagePath ?? "/dev/termination-log", readOnly: false });
     const busybox = this.d.busyboxDir !== undefined && pull.image.entry.busybox === true;
     const penv = processEnv(pull.image, env, podHostname(this.pod), busybox);

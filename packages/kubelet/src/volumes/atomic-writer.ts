@@ -5,8 +5,11 @@
  * top-level name is a symlink through `..data`. An update writes a new timestamped directory,
  * points `..data_tmp` at it and renames that over `..data` (one atomic step), then removes the
  * old directory and fixes the top-level links. A reader sees the old set or the new, never a mix.
+ * The file system calls are asynchronous: a burst of pods writes its volumes on libuv's threads
+ * while the kubelet's event loop goes on (the synchronous calls cost tens of ms per pod on a busy
+ * disk, all of it on the loop). One pod's volumes have one writer at a time (its worker).
  */
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmod, lstat, mkdir, readdir, readFile, readlink, rename, rm, symlink, unlink, writeFile } from "node:fs/promises";
 import { dirname, join, normalize } from "node:path";
 
 export interface Payload {
@@ -29,17 +32,19 @@ function tsDirName(now: Date, nanos: number): string {
   return `..${now.getUTCFullYear()}_${p2(now.getUTCMonth() + 1)}_${p2(now.getUTCDate())}_${p2(now.getUTCHours())}_${p2(now.getUTCMinutes())}_${p2(now.getUTCSeconds())}.${String(nanos).padStart(9, "0")}`;
 }
 
-function currentPayload(dir: string, tsDir: string): Map<string, { data: Buffer; mode: number }> {
+const exists = (path: string) => lstat(path).then(() => true, () => false);
+
+async function currentPayload(dir: string, tsDir: string): Promise<Map<string, { data: Buffer; mode: number }>> {
   const out = new Map<string, { data: Buffer; mode: number }>();
-  const walk = (rel: string) => {
-    for (const name of readdirSync(join(dir, tsDir, rel))) {
+  const walk = async (rel: string) => {
+    for (const name of await readdir(join(dir, tsDir, rel))) {
       const r = rel ? `${rel}/${name}` : name;
-      const st = lstatSync(join(dir, tsDir, r));
-      if (st.isDirectory()) walk(r);
-      else out.set(r, { data: readFileSync(join(dir, tsDir, r)), mode: st.mode & 0o777 });
+      const st = await lstat(join(dir, tsDir, r));
+      if (st.isDirectory()) await walk(r);
+      else out.set(r, { data: await readFile(join(dir, tsDir, r)), mode: st.mode & 0o777 });
     }
   };
-  walk("");
+  await walk("");
   return out;
 }
 
@@ -52,57 +57,49 @@ function samePayload(a: Map<string, { data: Buffer; mode: number }>, b: Payload)
   });
 }
 
-/** Writes payload into dir atomically; returns whether anything changed. */
-export function writeAtomically(dir: string, payload: Payload, now = new Date(), nanos = 0): boolean {
+/** Writes payload into dir atomically; resolves with whether anything changed. */
+export async function writeAtomically(dir: string, payload: Payload, now = new Date(), nanos = 0): Promise<boolean> {
   for (const p of Object.keys(payload)) if (!validPayloadPath(p)) throw new Error(`invalid path ${JSON.stringify(p)} in volume payload`);
-  mkdirSync(dir, { recursive: true });
+  await mkdir(dir, { recursive: true });
   const dataLink = join(dir, DATA);
-  let oldTs: string | undefined;
-  try {
-    oldTs = readlinkSync(dataLink);
-  } catch {
-    oldTs = undefined;
-  }
-  if (oldTs && existsSync(join(dir, oldTs)) && samePayload(currentPayload(dir, oldTs), payload)) return false;
+  const oldTs = await readlink(dataLink).catch(() => undefined);
+  if (oldTs && (await exists(join(dir, oldTs))) && samePayload(await currentPayload(dir, oldTs), payload)) return false;
 
   let ts = tsDirName(now, nanos);
-  for (let i = 1; existsSync(join(dir, ts)); i++) ts = tsDirName(now, nanos + i);
+  for (let i = 1; await exists(join(dir, ts)); i++) ts = tsDirName(now, nanos + i);
   const tsPath = join(dir, ts);
-  mkdirSync(tsPath, { mode: 0o755 });
-  for (const [rel, { data, mode }] of Object.entries(payload)) {
-    const file = join(tsPath, normalize(rel));
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, data);
-    chmodSync(file, mode);
-  }
+  await mkdir(tsPath, { mode: 0o755 });
+  await Promise.all(
+    Object.entries(payload).map(async ([rel, { data, mode }]) => {
+      const file = join(tsPath, normalize(rel));
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(file, data);
+      await chmod(file, mode);
+    }),
+  );
   const tmp = join(dir, DATA_TMP);
-  rmSync(tmp, { force: true });
-  symlinkSync(ts, tmp);
-  renameSync(tmp, dataLink);
+  await rm(tmp, { force: true });
+  await symlink(ts, tmp);
+  await rename(tmp, dataLink);
 
   // Top-level links: one per first path element, through ..data.
   const wanted = new Set(Object.keys(payload).map((p) => p.split("/")[0]!));
   for (const name of wanted) {
     const link = join(dir, name);
-    let ok = false;
-    try {
-      ok = readlinkSync(link) === join(DATA, name);
-    } catch {
-      ok = false;
-    }
+    const ok = (await readlink(link).catch(() => undefined)) === join(DATA, name);
     if (!ok) {
-      rmSync(link, { force: true, recursive: true });
-      symlinkSync(join(DATA, name), link);
+      await rm(link, { force: true, recursive: true });
+      await symlink(join(DATA, name), link);
     }
   }
-  for (const name of readdirSync(dir)) {
+  for (const name of await readdir(dir)) {
     if (name.startsWith("..") || wanted.has(name)) continue;
     try {
-      if (lstatSync(join(dir, name)).isSymbolicLink()) unlinkSync(join(dir, name));
+      if ((await lstat(join(dir, name))).isSymbolicLink()) await unlink(join(dir, name));
     } catch {
       // Raced with another writer of this dir: nothing to remove.
     }
   }
-  if (oldTs && oldTs !== ts) rmSync(join(dir, oldTs), { recursive: true, force: true });
+  if (oldTs && oldTs !== ts) await rm(join(dir, oldTs), { recursive: true, force: true });
   return true;
 }

@@ -160,7 +160,7 @@ export class PodVolumes {
     }
     if (!dir) throw new Error(`volume type not supported by kubemu's kubelet`);
     const payload = await this.payload(v, ns);
-    writeAtomically(dir, payload, new Date(this.now()), (this.now() % 1000) * 1_000_000);
+    await writeAtomically(dir, payload, new Date(this.now()), (this.now() % 1000) * 1_000_000);
     this.paths.set(v.name, dir);
   }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -7,6 +7,7 @@ import { ImageCatalog } from "@kubemu/images";
 import { StatusWriter } from "../src/pod/status-writer.js";
 import { ImageManager } from "../src/runtime/image-manager.js";
 import { Backoff } from "../src/pod/backoff.js";
+import { writeAtomically } from "../src/volumes/atomic-writer.js";
 
 /** A write the test finishes by hand. */
 function manualWrites() {
@@ -90,5 +91,27 @@ describe("ImageManager: pods queued behind the first pull of an image", () => {
     const later: string[] = [];
     await images.ensure("uid-3", { name: "pause", image: "registry.k8s.io/pause:3.10" }, (_t, reason, msg) => later.push(`${reason}: ${msg}`));
     expect(later).toEqual(['Pulled: Container image "registry.k8s.io/pause:3.10" already present on machine']);
+  });
+});
+
+describe("writeAtomically (asynchronous file system calls)", () => {
+  let dir = "";
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("writes through ..data, leaves an unchanged payload alone, swaps an update in and drops the old set", async () => {
+    dir = mkdtempSync(join(tmpdir(), "kubemu-atomic-"));
+    const vol = join(dir, "vol");
+    const p1 = { token: { data: Buffer.from("t1"), mode: 0o644 }, "sub/ca.crt": { data: Buffer.from("ca"), mode: 0o600 } };
+    expect(await writeAtomically(vol, p1, new Date(Date.UTC(2026, 0, 2, 3, 4, 5)), 1)).toBe(true);
+    const first = readlinkSync(join(vol, "..data"));
+    expect(first).toBe("..2026_01_02_03_04_05.000000001");
+    expect(readFileSync(join(vol, "token"), "utf8")).toBe("t1");
+    expect(readFileSync(join(vol, "sub", "ca.crt"), "utf8")).toBe("ca");
+    expect(statSync(join(vol, "sub", "ca.crt")).mode & 0o777).toBe(0o600);
+    expect(await writeAtomically(vol, p1, new Date(Date.UTC(2026, 0, 2, 3, 4, 6)), 0)).toBe(false);
+    expect(await writeAtomically(vol, { token: { data: Buffer.from("t2"), mode: 0o644 } }, new Date(Date.UTC(2026, 0, 2, 3, 4, 7)), 0)).toBe(true);
+    expect(readFileSync(join(vol, "token"), "utf8")).toBe("t2");
+    expect(readdirSync(vol).sort()).toEqual(["..2026_01_02_03_04_07.000000000", "..data", "token"]);
+    await expect(writeAtomically(vol, { "../escape": { data: Buffer.from("x"), mode: 0o644 } })).rejects.toThrow('invalid path "../escape"');
   });
 });
