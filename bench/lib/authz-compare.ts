@@ -256,7 +256,7 @@ const AUTH_FUNCTIONS: Record<string, RegExp> = {
   "impersonation headers": /^impersonate .*\/auth\/impersonation\.js$|^distinctHeaders /,
 };
 
-function authShares(file: string): { busyMs: number; sharePct: Record<string, number> } | { error: string } {
+export function authShares(file: string): { busyMs: number; sharePct: Record<string, number> } | { error: string } {
   let p: { nodes: { id: number; callFrame: { functionName: string; url: string }; children?: number[] }[]; samples: number[]; timeDeltas: number[] };
   try {
     p = JSON.parse(readFileSync(file, "utf8")) as typeof p;
@@ -437,7 +437,7 @@ const pct = (v: number, base: number) => round(((v - base) / base) * 100, 1);
 
 export function printAuthz(res: AuthzResult): void {
   const who = IDENTITIES;
-  const line = (...c: string[]) => console.log(c.map((x, i) => (i === 0 ? x.padEnd(40) : x.padStart(16))).join(""));
+  const line = (...c: string[]) => console.log(c.map((x, i) => (i === 0 ? x.padEnd(38) : x.padStart(19))).join(""));
   line("measurement (p50 / p99 ms)", ...who, "Δ rbac-user p99", "Δ token p99");
   for (const [name, byWho] of Object.entries(res.rows) as [RowName, AuthzResult["rows"][RowName]][]) {
     const d = res.deltaPct[name];
