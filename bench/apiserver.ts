@@ -26,7 +26,9 @@
  * the same shape, the open-loop creates (HTTP and wire) and LISTs sent as a system:masters
  * certificate, an RBAC-bound user's certificate and a service account token, interleaved round by
  * round, with the deltas in %; it writes results/apiserver-authz.json and ends with
- * `BENCH apiserver <json>` (`part: "authz"`). It uses --rate and --pods, and a 3 s warm-up.
+ * `BENCH apiserver <json>` (`part: "authz"`). It uses --rate and --pods, and a 3 s warm-up; with
+ * --cpu-prof it also records each API server's CPU share spent authenticating and authorizing
+ * (`serverCpu`), which the machine's load blurs far less than it blurs the latencies.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
