@@ -10,7 +10,7 @@ import { service, slice } from "./fixtures.js";
 /** This file's loopback addresses (the proxy-perf helper's 127.2.22.x). */
 const IP = "127.2.22.1";
 
-const withHc = (svc: KubeObject, port: number): KubeObject => ({ ...svc, spec: { ...(svc as { spec: object }).spec, healthCheckNodePort: port } }) as KubeObject;
+const withHc = (svc: KubeObject, port: number): KubeObject => ({ ...svc, spec: { ...((svc as unknown as { spec: object }).spec), healthCheckNodePort: port } }) as KubeObject;
 
 describe("health-check ports (model)", () => {
   it("only LoadBalancer Services with externalTrafficPolicy Local and a port get one", () => {
