@@ -4,7 +4,7 @@
  * after 24 h), kept while a refresh fails and it has not expired; a missing kube-root-ca.crt
  * fails the mount in upstream's words.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -125,5 +125,23 @@ describe("kube-api-access on the node", () => {
     const e = await s.volumes.setUp().catch((x: unknown) => x);
     expect(e).toBeInstanceOf(VolumeError);
     expect((e as Error).message).toBe(`MountVolume.SetUp failed for volume "${VOLUME}" : configmap "kube-root-ca.crt" not found`);
+  });
+});
+
+describe("resyncs of an unchanged volume", () => {
+  it("leave the files alone (no new ..data) until the payload changes", async () => {
+    const s = setup();
+    await s.volumes.setUp();
+    const dir = s.volumes.hostPathOf(VOLUME)!;
+    const first = readlinkSync(join(dir, "..data"));
+    s.advance(2000);
+    await s.volumes.setUp();
+    expect(readlinkSync(join(dir, "..data"))).toBe(first);
+    s.configMaps.set("team/kube-root-ca.crt", { metadata: { name: "kube-root-ca.crt", namespace: "team" }, data: { "ca.crt": "NEW CA\n" } });
+    s.advance(2000);
+    await s.volumes.setUp();
+    expect(readlinkSync(join(dir, "..data"))).not.toBe(first);
+    expect(s.file("ca.crt")).toBe("NEW CA\n");
+    expect(s.file("token")).toBe("token-1");
   });
 });
