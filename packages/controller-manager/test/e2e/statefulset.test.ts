@@ -75,7 +75,8 @@ const images = async () => Object.fromEntries([...(await podMap())].map(([n, p])
  * replaced). A watch, not polling: with the test playing the kubelet, a pod and the next one can
  * both go within one polling interval, which would lose their order.
  */
-async function trackChanges(): Promise<{ stop(): Promise<string[]> }> {
+/** Pod deletions in order; stop(n) first waits (up to 20 s) for n of them, since the watch may trail a list. */
+async function trackChanges(): Promise<{ stop(expected?: number): Promise<string[]> }> {
   const order: string[] = [];
   const abort = new AbortController();
   const resourceVersion = (await h.client.list(Resources.pods, { namespace: "default", limit: 1 })).metadata.resourceVersion!;
@@ -86,7 +87,8 @@ async function trackChanges(): Promise<{ stop(): Promise<string[]> }> {
     }
   })().catch(() => undefined);
   return {
-    stop: async () => {
+    stop: async (expected = 0) => {
+      for (let waited = 0; order.length < expected && waited < 20_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
       abort.abort();
       await loop;
       return order;
@@ -135,7 +137,7 @@ describe("statefulset-controller with kubectl", () => {
     const changes = await trackChanges();
     await h.kubectl.ok(["scale", "sts", "web", "--replicas=1"]);
     await eventually(names, (n) => n.length === 1, "scaled down to web-0", 40_000);
-    expect(await changes.stop()).toEqual(["web-2", "web-1"]);
+    expect(await changes.stop(2)).toEqual(["web-2", "web-1"]);
     expect(await names()).toEqual(["web-0"]);
     const pvcs = await h.kubectl.ok(["get", "pvc", "-l", "app=nginx", "-o", "name"]);
     expect(pvcs.trim().split("\n")).toEqual(["persistentvolumeclaim/www-web-0", "persistentvolumeclaim/www-web-1", "persistentvolumeclaim/www-web-2"]);
@@ -156,7 +158,7 @@ describe("statefulset-controller with kubectl", () => {
     const changes = await trackChanges();
     await h.kubectl.ok(["patch", "statefulset", "web", "-p", '{"spec":{"updateStrategy":{"type":"RollingUpdate","rollingUpdate":{"partition":0}}}}']);
     expect(await h.kubectl.ok(["rollout", "status", "sts/web", "--timeout=60s"])).toContain("partitioned roll out complete: 3 new pods have been updated...");
-    expect(await changes.stop()).toEqual(["web-1", "web-0"]);
+    expect(await changes.stop(2)).toEqual(["web-1", "web-0"]);
     expect(Object.values(await images())).toEqual(Array(3).fill("registry.k8s.io/nginx-slim:0.24"));
 
     const history = await h.kubectl.ok(["rollout", "history", "sts/web"]);
