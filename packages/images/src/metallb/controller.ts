@@ -9,9 +9,10 @@
  * them after a config change or a freed address (upstream's SyncStateReprocessAll).
  */
 import { Allocator, type Port } from "./allocator.js";
-import { formatIPv4, parseConfig, parseIPv4, type Config } from "./config.js";
+import { formatIPv4, parseIPv4, type Config } from "./config.js";
 import { ServiceEvents } from "./events.js";
-import { serviceKey, type Api, type ConfigMap, type List, type Service } from "./types.js";
+import { ConfigWatch } from "./config-watch.js";
+import { serviceKey, type Api, type List, type Service } from "./types.js";
 
 export const ADDRESS_POOL_ANNOTATION = "metallb.universe.tf/address-pool";
 export const SHARED_IP_ANNOTATION = "metallb.universe.tf/allow-shared-ip";
@@ -137,7 +138,7 @@ export interface ControllerOptions {
 export class MetallbController {
   private readonly ips = new Allocator();
   private config: Config | undefined;
-  private configText: string | undefined;
+  private readonly configWatch: ConfigWatch;
   private synced = false;
   /** resourceVersion each Service was last converged at. */
   private readonly converged = new Map<string, string>();
@@ -145,6 +146,7 @@ export class MetallbController {
 
   constructor(private readonly o: ControllerOptions) {
     this.events = new ServiceEvents(o.api, "metallb-controller", undefined, o.now, o.log);
+    this.configWatch = new ConfigWatch(o);
   }
 
   /** One pass: config, then every Service that needs converging. */
@@ -192,26 +194,8 @@ export class MetallbController {
 
   /** Reads the ConfigMap; true when a new config was applied (every Service is reprocessed). */
   private async syncConfig(): Promise<boolean> {
-    let cm: ConfigMap | undefined;
-    try {
-      cm = await this.o.api.get<ConfigMap>(`/api/v1/namespaces/${this.o.namespace}/configmaps/${this.o.configMapName}`);
-    } catch (e) {
-      if ((e as { code?: number }).code !== 404) throw e;
-    }
-    const text = cm?.data?.config;
-    if (text === this.configText) return false;
-    this.configText = text;
-    if (cm === undefined) {
-      this.o.log("setConfig: configuration is missing, MetalLB will not function: no MetalLB configuration in cluster");
-      return false;
-    }
-    let cfg: Config;
-    try {
-      cfg = parseConfig(text ?? "");
-    } catch (e) {
-      this.o.log(`configStale: config (re)load failed, config marked stale: ${(e as Error).message}`);
-      return false;
-    }
+    const cfg = await this.configWatch.poll();
+    if (cfg === undefined) return false;
     try {
       this.ips.setPools(cfg.pools);
     } catch (e) {

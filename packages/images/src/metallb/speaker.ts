@@ -10,10 +10,11 @@
  * kube-proxy (its shared load-balancer listeners). What the announcement decides here is which
  * node is named, in the event, the log and `metallb_speaker_announced` on /metrics.
  */
-import { parseConfig, parseIPv4, poolFor, type Config } from "./config.js";
+import { parseIPv4, poolFor, type Config } from "./config.js";
 import { shouldAnnounce } from "./election.js";
 import { ServiceEvents } from "./events.js";
-import { serviceKey, type Api, type ConfigMap, type Endpoints, type List, type Service } from "./types.js";
+import { ConfigWatch } from "./config-watch.js";
+import { serviceKey, type Api, type Endpoints, type List, type Service } from "./types.js";
 
 export interface SpeakerOptions {
   api: Api;
@@ -32,7 +33,7 @@ export interface Announcement {
 
 export class MetallbSpeaker {
   private config: Config | undefined;
-  private configText: string | undefined;
+  private readonly configWatch: ConfigWatch;
   /** What each Service was last handled at: service rv + endpoints rv. */
   private readonly handled = new Map<string, string>();
   /** The Services this node announces. */
@@ -41,6 +42,7 @@ export class MetallbSpeaker {
 
   constructor(private readonly o: SpeakerOptions) {
     this.events = new ServiceEvents(o.api, "metallb-speaker", o.node, o.now, o.log);
+    this.configWatch = new ConfigWatch(o);
   }
 
   async tick(): Promise<void> {
@@ -66,26 +68,8 @@ export class MetallbSpeaker {
   }
 
   private async syncConfig(): Promise<boolean> {
-    let cm: ConfigMap | undefined;
-    try {
-      cm = await this.o.api.get<ConfigMap>(`/api/v1/namespaces/${this.o.namespace}/configmaps/${this.o.configMapName}`);
-    } catch (e) {
-      if ((e as { code?: number }).code !== 404) throw e;
-    }
-    const text = cm?.data?.config;
-    if (text === this.configText) return false;
-    this.configText = text;
-    if (cm === undefined) {
-      this.o.log("setConfig: configuration is missing, MetalLB will not function: no MetalLB configuration in cluster");
-      return false;
-    }
-    let cfg: Config;
-    try {
-      cfg = parseConfig(text ?? "");
-    } catch (e) {
-      this.o.log(`configStale: config (re)load failed, config marked stale: ${(e as Error).message}`);
-      return false;
-    }
+    const cfg = await this.configWatch.poll();
+    if (cfg === undefined) return false;
     for (const [svc, a] of this.announced) {
       if (poolFor(cfg.pools, parseIPv4(a.ip)!) === undefined) {
         this.o.log(`setConfig: new configuration rejected: service ${svc} ip ${a.ip} has no configuration under new config`);
