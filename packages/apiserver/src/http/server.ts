@@ -18,7 +18,8 @@ import { errorStatusOf, sendBytes, sendError, sendJson } from "./respond.js";
 import { decodeObjectBody, readBody } from "./body.js";
 import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from "./discovery.js";
 import { ApiMetrics } from "./metrics.js";
-import { ANONYMOUS, authenticate, type UserInfo } from "./authn.js";
+import { ANONYMOUS, authenticate, type TokenAuthenticator, type UserInfo } from "./authn.js";
+import { CachedTokenAuthenticator } from "./token-cache.js";
 import { answerReview, isReview } from "./reviews.js";
 import { requestAttributes } from "../auth/attributes.js";
 import { AUTHENTICATED, forbiddenError } from "../auth/authorizer.js";
@@ -84,9 +85,11 @@ export class HttpFront {
   readonly insecureServer: Server | undefined;
   private readonly v3Docs = new Map<string, SerializedDocument>();
   private readonly kubelet: KubeletClient;
+  private readonly tokenAuth: TokenAuthenticator | undefined;
 
   constructor(private readonly o: HttpFrontOptions) {
     this.kubelet = kubeletClient(o.kubeletClientTls);
+    this.tokenAuth = o.tokens && new CachedTokenAuthenticator(o.tokens, o.ctx.clock);
     o.ctx.registry.onChange(() => this.v3Docs.clear()); // CRDs change the served group versions
     const handler = (probeOnly: boolean) => (req: IncomingMessage, res: ServerResponse) => {
       this.handle(req, res, probeOnly).catch((e) => {
@@ -158,7 +161,7 @@ export class HttpFront {
    * impersonation authorized for the authenticated user).
    */
   private async identify(req: IncomingMessage, who?: { authenticated?: UserInfo }): Promise<UserInfo> {
-    const user = await authenticate(req, this.o.tokens);
+    const user = await authenticate(req, this.tokenAuth);
     if (who) who.authenticated = user;
     const authz = this.o.authorization;
     if (!authz.canDecideNow(user)) await authz.waitForSync();

@@ -74,7 +74,9 @@ export class ApiserverBalancer {
 
   /** Listens on host:port (0 = any free port) and starts probing; resolves to the bound port. */
   async listen(host: string, port: number): Promise<number> {
-    const server = createServer((client) => this.accept(client));
+    // No Nagle on either leg (as haproxy's default): a proxied small write must not wait for the
+    // peer's delayed ACK (it held the wire API's pipelined requests ~20 ms).
+    const server = createServer({ noDelay: true }, (client) => this.accept(client));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -173,7 +175,7 @@ export class ApiserverBalancer {
   private dial(backend: BackendState): Promise<Socket | undefined> {
     const { hostname, port } = new URL(backend.url);
     return new Promise((resolve) => {
-      const upstream = createConnection({ host: hostname, port: Number(port) || 80 });
+      const upstream = createConnection({ host: hostname, port: Number(port) || 80, noDelay: true });
       const timer = this.opts.clock.setTimeout(() => upstream.destroy(new Error("connect timeout")), this.opts.healthTimeoutMs);
       upstream.once("connect", () => {
         timer.cancel();
