@@ -4,7 +4,8 @@
  * 127.0.185.11/.12, Service kube-dns on 127.96.223.10 (53/UDP) with an EndpointSlice naming both,
  * served by the bench's kube-proxies. Rows: A queries for a service name from many (--dns-clients)
  * and from 8 concurrent clients, straight to one pod and through the ClusterIP (q/s, p50, p99),
- * the load generator being this one Node process on the same machine. Then one coredns is
+ * the load generator being this one Node process on the same machine; then open loop, 10,000 q/s
+ * in all over --dns-clients sockets, latency from each query's due time (the goal's figure). Then one coredns is
  * SIGKILLed mid-traffic and its endpoint dropped from the slice at once (as the EndpointSlice
  * controller does when the pod goes): the queries lost and how long until every query is answered.
  */
@@ -12,7 +13,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Resources, type ApiClient } from "@kubemu/common";
-import { dnsLoad, type DnsOutcome } from "./dns-load.js";
+import { dnsLoad, dnsOpenLoad, type DnsOutcome } from "./dns-load.js";
 import { percentile } from "./load.js";
 import { sleep, spawnChild, stopChild, type Child } from "./procs.js";
 
@@ -21,6 +22,8 @@ const DNS_PODS = ["127.0.185.11", "127.0.185.12"];
 const KUBE_DNS = "127.96.223.10";
 const NAME = "rr.default.svc.cluster.local";
 const FEW_CLIENTS = 8;
+/** The goal's rate, sent open loop. */
+const GOAL_QPS = 10_000;
 
 const corefile = (api: string) => `.:53 {
     log
@@ -54,6 +57,12 @@ export interface DnsRow {
   p99ms: number;
   queries: number;
   failed: number;
+  /** Open loop: how late the load generator itself sent, ms. */
+  sendLagP50ms?: number;
+  sendLagP99ms?: number;
+  /** Open loop: from the actual send to the answer, ms. */
+  fromSendP50ms?: number;
+  fromSendP99ms?: number;
 }
 
 function row(outs: DnsOutcome[], seconds: number): DnsRow {
@@ -102,6 +111,15 @@ export async function dnsRows(root: string, apiserver: string, client: ApiClient
       const c = rows[`clusterIP${clients}`]!;
       console.log(`DNS A ${NAME}, ${clients} clients for ${o.seconds} s: direct ${d.qps} q/s p50 ${d.p50ms} p99 ${d.p99ms} ms; via ${KUBE_DNS} ${c.qps} q/s p50 ${c.p50ms} p99 ${c.p99ms} ms`);
     }
+    // Open loop at the goal's rate from many clients: the latency a client sees at 10,000 q/s.
+    for (const [key, target] of [["openLoopDirect", DNS_PODS[0]!], ["openLoopClusterIP", KUBE_DNS]] as const) {
+      const { outcomes, sendLagMs, fromSendMs } = await dnsOpenLoad(target, 53, NAME, { clients: o.clients, ratePerSec: GOAL_QPS, durationMs: ms, timeoutMs: 1000 });
+      const lag = sendLagMs.sort((a, b) => a - b);
+      const fromSend = fromSendMs.sort((a, b) => a - b);
+      const r = { ...row(outcomes, o.seconds), sendLagP50ms: r3(percentile(lag, 0.5)), sendLagP99ms: r3(percentile(lag, 0.99)), fromSendP50ms: r3(percentile(fromSend, 0.5)), fromSendP99ms: r3(percentile(fromSend, 0.99)) };
+      rows[key] = r;
+      console.log(`DNS A ${NAME}, open loop ${GOAL_QPS} q/s over ${o.clients} clients for ${o.seconds} s, ${key === "openLoopDirect" ? "direct" : `via ${KUBE_DNS}`}: ${r.qps} q/s answered, p50 ${r.p50ms} p99 ${r.p99ms} ms from due time (the sender's own lateness p50 ${r.sendLagP50ms} p99 ${r.sendLagP99ms} ms; from the actual send p50 ${r.fromSendP50ms} p99 ${r.fromSendP99ms} ms), ${r.failed} failed`);
+    }
 
     // One coredns SIGKILLed 2 s into the run; its endpoint leaves the slice right away.
     const killAt = 2000;
@@ -124,7 +142,7 @@ export async function dnsRows(root: string, apiserver: string, client: ApiClient
       clientTimeoutMs: 1000,
     };
     console.log(`coredns SIGKILLed mid-traffic: ${kill.failed} of ${kill.queries} queries lost (${kill.timeouts} timed out), slice updated after ${kill.sliceUpdatedAfterMs} ms, every query answered again ${kill.allAnsweredAgainAfterMs} ms after the kill`);
-    return { name: NAME, clients: o.clients, seconds: o.seconds, corefile: "minikube's (log, cache 30, loadbalance, …)", rows, killOne: kill, goal: { qps: 10_000, p99ms: 5 }, meetsGoal: Object.fromEntries(Object.entries(rows).map(([k, r]) => [k, r.qps >= 10_000 && r.p99ms <= 5])) };
+    return { name: NAME, clients: o.clients, seconds: o.seconds, corefile: "minikube's (log, cache 30, loadbalance, …)", rows, killOne: kill, goal: { qps: GOAL_QPS, p99ms: 5 }, meetsGoal: Object.fromEntries(Object.entries(rows).map(([k, r]) => [k, r.qps >= GOAL_QPS * 0.99 && r.p99ms <= 5])) };
   } finally {
     for (const p of pods) await stopChild(p, "SIGKILL", 3000);
   }
