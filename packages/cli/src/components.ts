@@ -41,6 +41,8 @@ export const ports = {
 } as const;
 
 /** The fixed members; addresses exactly as DESIGN.md gives them. */
+/** The CommonName of the store members' shared peer certificate, the only one their peer ports take. */
+export const ETCD_PEER_COMMON_NAME = "kube-etcd-peer";
 export const etcdMembers = [
   { name: "etcd-0", ip: "127.0.10.1" },
   { name: "etcd-1", ip: "127.0.10.2" },
@@ -119,6 +121,8 @@ export function clusterTable(layout: ClusterLayout): ProcessSpec[] {
           ? [
               "--cert-file", pki.etcdServerCert, "--key-file", pki.etcdServerKey, "--trusted-ca-file", pki.etcdCaCert, "--client-cert-auth",
               "--peer-cert-file", pki.etcdPeerCert, "--peer-key-file", pki.etcdPeerKey, "--peer-trusted-ca-file", pki.etcdCaCert, "--peer-client-cert-auth",
+              // Only the members' shared peer certificate; the store CA also signs its clients' certificates.
+              "--peer-cert-allowed-cn", ETCD_PEER_COMMON_NAME,
             ]
           : []),
       ],

@@ -11,7 +11,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, ty
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { certificateProblem, createCertificateAuthority, issueCertificate, type CertificateRequest, type KeyPair, type Logger } from "@kubemu/common";
-import { apiserverLb, apiservers, etcdMembers } from "./components.js";
+import { apiserverLb, apiservers, ETCD_PEER_COMMON_NAME, etcdMembers } from "./components.js";
 import { nodeCertPaths, nodeIp, nodeServingCertPaths } from "./node-certs.js";
 
 /** The ClusterIP of the `kubernetes` Service (first address of the service range). */
@@ -91,7 +91,7 @@ export const nodeServingCertRequest = (node: string, ip: string): CertificateReq
 
 /** The store members' serving and peer certificates: every member's IP (all members share one pki dir). */
 export const etcdServerCertRequest = (ips: readonly string[]): CertificateRequest => ({ commonName: "kube-etcd", use: { kind: "server", dnsNames: ["localhost"], ips: [...ips] }, validDays: leafValidDays });
-export const etcdPeerCertRequest = (ips: readonly string[]): CertificateRequest => ({ commonName: "kube-etcd-peer", use: { kind: "server", dnsNames: ["localhost"], ips: [...ips], clientAuth: true }, validDays: leafValidDays });
+export const etcdPeerCertRequest = (ips: readonly string[]): CertificateRequest => ({ commonName: ETCD_PEER_COMMON_NAME, use: { kind: "server", dnsNames: ["localhost"], ips: [...ips], clientAuth: true }, validDays: leafValidDays });
 export const etcdHealthcheckClientCertRequest: CertificateRequest = { commonName: "kube-etcd-healthcheck-client", use: { kind: "client" }, validDays: leafValidDays };
 export const apiserverEtcdClientCertRequest: CertificateRequest = { commonName: "kube-apiserver-etcd-client", use: { kind: "client" }, validDays: leafValidDays };
 

@@ -43,6 +43,8 @@ export interface TlsFiles {
   trustedCaFile: string | undefined;
   /** Refuse connections without a certificate from trustedCaFile. */
   clientCertAuth: boolean;
+  /** --peer-cert-allowed-cn: also refuse a certificate whose CommonName is not this one. */
+  allowedCn?: string;
 }
 
 export interface ServerConfig {
@@ -149,7 +151,8 @@ export function parseArgs(argv: readonly string[]): ServerConfig {
     .option("--peer-cert-file <path>", "peer port: certificate served to and presented to peers (serverAuth and clientAuth); peer URLs must be wss://")
     .option("--peer-key-file <path>", "peer port: key of --peer-cert-file")
     .option("--peer-trusted-ca-file <path>", "peer port: CA that peers' certificates must chain to")
-    .option("--peer-client-cert-auth", "peer port: refuse peers without a certificate from --peer-trusted-ca-file", false);
+    .option("--peer-client-cert-auth", "peer port: refuse peers without a certificate from --peer-trusted-ca-file", false)
+    .option("--peer-cert-allowed-cn <cn>", "peer port: refuse a peer certificate whose CommonName is not this one (needs --peer-client-cert-auth)");
   try {
     cmd.parse(argv as string[], { from: "user" });
   } catch (e) {
@@ -182,6 +185,11 @@ export function parseArgs(argv: readonly string[]): ServerConfig {
   const clientUrl = wsUrl(clientRaw, "--listen-client-urls");
   const clientTls = tlsFiles(o, "", "--listen-client-urls", [clientUrl]);
   const peerTls = tlsFiles(o, "peer", "--listen-peer-urls and every --initial-cluster URL", initialCluster.map((m) => m.peerUrl));
+  const allowedCn = o["peerCertAllowedCn"] as string | undefined;
+  if (allowedCn !== undefined) {
+    if (!peerTls?.clientCertAuth) throw new ConfigError("--peer-cert-allowed-cn needs --peer-client-cert-auth");
+    peerTls.allowedCn = allowedCn;
+  }
   return {
     name,
     dataDir: o["dataDir"] as string,

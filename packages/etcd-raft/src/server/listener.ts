@@ -1,11 +1,15 @@
 /**
  * The member's client and peer listeners: a WireServer on its own HTTP server, or HTTPS when the
  * listener has TLS files. With client-cert auth the TLS handshake itself refuses a connection
- * without a certificate from the trusted CA, so nothing unauthenticated reaches the wire protocol.
+ * without a certificate from the trusted CA, so nothing unauthenticated reaches the wire protocol;
+ * with an allowed CommonName (etcd's --peer-cert-allowed-cn) a certificate from that CA naming
+ * anyone else (the API servers' store client, say) is cut off right after the handshake, before
+ * a request is read.
  */
 import { readFileSync } from "node:fs";
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
+import type { TLSSocket } from "node:tls";
 import type { WireServer, WireTlsOptions } from "@kubemu/common";
 import type { TlsFiles } from "./config.js";
 
@@ -21,7 +25,10 @@ export function clientTlsOf(files: TlsFiles | undefined): WireTlsOptions | undef
   return { cert: readFileSync(files.certFile), key: readFileSync(files.keyFile), ...(files.trustedCaFile ? { ca: readFileSync(files.trustedCaFile) } : {}) };
 }
 
-export async function listenWire(wire: WireServer, addr: { host: string; port: number }, tls: TlsFiles | undefined): Promise<WireListener> {
+/** A connection refused for its certificate's CommonName: who, and the name it presented. */
+export type CnRejection = (remote: string, commonName: string | undefined) => void;
+
+export async function listenWire(wire: WireServer, addr: { host: string; port: number }, tls: TlsFiles | undefined, onCnRejected?: CnRejection): Promise<WireListener> {
   const answer = (_req: unknown, res: import("node:http").ServerResponse) => {
     res.writeHead(426, { "content-type": "text/plain" }).end("this endpoint speaks kubemu-wire over WebSocket\n");
   };
@@ -37,6 +44,15 @@ export async function listenWire(wire: WireServer, addr: { host: string; port: n
         answer,
       )
     : createHttpServer(answer);
+  const allowedCn = tls?.allowedCn;
+  if (allowedCn !== undefined)
+    server.on("secureConnection", (socket: TLSSocket) => {
+      const cn = socket.getPeerCertificate()?.subject?.CN;
+      const name = Array.isArray(cn) ? cn[0] : cn;
+      if (name === allowedCn) return;
+      onCnRejected?.(`${socket.remoteAddress}:${socket.remotePort}`, name);
+      socket.destroy();
+    });
   wire.attach(server, { path: null });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

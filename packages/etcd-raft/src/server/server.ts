@@ -181,7 +181,9 @@ export class EtcdServer {
 
     const peerAddr = new URL(cfg.peerUrl);
     const clientAddr = new URL(cfg.clientUrl);
-    const p = await listenWire(this.peerServer, { host: peerAddr.hostname, port: Number(peerAddr.port) }, cfg.peerTls);
+    // etcd's words for a peer certificate with the wrong CommonName.
+    const rejected = (remote: string, cn: string | undefined) => this.log.warn({ remote, commonName: cn ?? null }, `rejected connection from "${remote}" (error "CommonName authentication failed", ServerName "")`);
+    const p = await listenWire(this.peerServer, { host: peerAddr.hostname, port: Number(peerAddr.port) }, cfg.peerTls, rejected);
     this.listeners.push(p);
     const c = await listenWire(this.clientServer, { host: clientAddr.hostname, port: Number(clientAddr.port) }, cfg.clientTls);
     this.listeners.push(c);

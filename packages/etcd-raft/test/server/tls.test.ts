@@ -53,7 +53,7 @@ function memberArgs(i: number, f: Files, ips = IPS, data = "etcd"): string[] {
     "--listen-client-urls", `wss://${ips[i]}:2379`, "--listen-peer-urls", `wss://${ips[i]}:2380`,
     "--initial-cluster", ips.map((ip, j) => `etcd-${j}=wss://${ip}:2380`).join(","),
     "--cert-file", f.server.cert, "--key-file", f.server.key, "--trusted-ca-file", f.ca, "--client-cert-auth",
-    "--peer-cert-file", f.peer.cert, "--peer-key-file", f.peer.key, "--peer-trusted-ca-file", f.ca, "--peer-client-cert-auth",
+    "--peer-cert-file", f.peer.cert, "--peer-key-file", f.peer.key, "--peer-trusted-ca-file", f.ca, "--peer-client-cert-auth", "--peer-cert-allowed-cn", "kube-etcd-peer",
   ];
 }
 
@@ -150,6 +150,22 @@ describe("kubemu-etcd over TLS with client certificates", () => {
     }
   }, 20_000);
 
+  it("the peer port cuts off a certificate from the same CA that is not a peer's (--peer-cert-allowed-cn)", async () => {
+    const target = servers[0]!;
+    // The API servers' store client certificate: signed by the store CA, but CN kube-apiserver-etcd-client.
+    const wire = new WireClient({ name: "impostor", endpoints: [target.peerUrl], tls: tlsOf(clientPair, ca), connectTimeoutMs: 1000, requestTimeoutMs: 2000, maxRedirects: 0 });
+    wire.on("connectError", () => {});
+    try {
+      await expect(wire.request("raft.messages", { to: target.id, msgs: [] }, { timeoutMs: 2000 })).rejects.toThrow();
+      expect(wire.state.connected).toBe(false);
+    } finally {
+      await wire.close();
+    }
+    // The same certificate is still good on the client port, and the members still talk to each other.
+    const c = client([target.clientUrl], tlsOf(clientPair, ca));
+    await eventuallyOk(() => c.put("/registry/after-impostor", "ok"));
+  }, 20_000);
+
   it("a cluster made plain restarts with TLS on its data: the registry's ws:// peer URLs are dialed as wss://", async () => {
     const plain: EtcdServer[] = [];
     for (let i = 0; i < 3; i++) plain.push(await EtcdServer.start({ config: parseArgs(plainArgs(i, MOVED_IPS, "moved")), log }));
@@ -171,6 +187,7 @@ describe("kubemu-etcd over TLS with client certificates", () => {
       [[...base, "--listen-client-urls", `wss://${IPS[0]}:2379`, "--cert-file", "a"], /go together/],
       [[...base, "--listen-client-urls", `wss://${IPS[0]}:2379`, "--cert-file", "a", "--key-file", "b", "--client-cert-auth"], /--client-cert-auth needs --trusted-ca-file/],
       [[...base, "--listen-client-urls", `ws://${IPS[0]}:2379`, "--peer-cert-file", "a", "--peer-key-file", "b"], /every --initial-cluster URL must use wss:\/\//],
+      [[...base, "--listen-client-urls", `ws://${IPS[0]}:2379`, "--peer-cert-allowed-cn", "kube-etcd-peer"], /--peer-cert-allowed-cn needs --peer-client-cert-auth/],
     ];
     for (const [args, message] of cases) expect(() => parseArgs(args), args.join(" ")).toThrow(message);
     expect(() => parseArgs([...base, "--listen-client-urls", `ws://${IPS[0]}:2379`, "--client-cert-auth"])).toThrow(ConfigError);
