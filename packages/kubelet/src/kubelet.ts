@@ -35,6 +35,8 @@ import { execUpgradeHandler } from "./streaming/exec.js";
 import { portForwardUpgradeHandler } from "./streaming/port-forward.js";
 import { attachUpgradeHandler } from "./streaming/attach.js";
 import { kubeletGuard } from "./streaming/authn.js";
+import { SarAuthorizer } from "./streaming/sar-authorizer.js";
+import { httpSubjectAccessReviewer } from "./streaming/sar-client.js";
 
 export interface RunningKubelet {
   stop(): Promise<void>;
@@ -299,8 +301,14 @@ export async function startKubelet(cfg: KubeletConfig, log: Logger): Promise<Run
   const sampling = clock.setInterval(sampleUsage, SAMPLE_INTERVAL_MS);
   const status = (): ProcessStatus => ({ name: cfg.name, pid: process.pid, node: cfg.nodeName, sandbox: sandbox.kind, pods: workers.size, ready: agent.registered && factory.hasSynced() });
   const readiness = { "informer-sync": () => (factory.hasSynced() ? undefined : "informers not synced"), registered: () => (agent.registered ? undefined : "node not registered yet") };
-  // With a serving certificate :10250 is HTTPS for the API servers only, and health and
-  // /kubemu/* move to a plain port of their own (upstream's healthz port, 10248).
+  // With a serving certificate :10250 is HTTPS, its users authorized by SubjectAccessReviews
+  // (authn.ts), and health and /kubemu/* move to a plain port of their own (upstream's healthz port, 10248).
+  const authorizer = new SarAuthorizer({
+    nodeName: cfg.nodeName,
+    review: httpSubjectAccessReviewer(apiHttpBases, cfg.tls),
+    now: () => clock.monotonic(),
+    onAnswer: (a, answer) => log.info({ user: a.user.name, verb: a.verb, subresource: a.subresource, allowed: answer.allowed, ...(answer.reason ? { reason: answer.reason } : {}) }, "SubjectAccessReview answered"),
+  });
   const healthServer = cfg.serving ? await startComponentServer({ host: cfg.bindAddress, port: cfg.healthzPort, status, faults, readiness, logger: log }) : undefined;
   const server = await startComponentServer({
     host: cfg.bindAddress,
@@ -308,7 +316,7 @@ export async function startKubelet(cfg: KubeletConfig, log: Logger): Promise<Run
     status,
     faults,
     readiness,
-    ...(cfg.serving ? { tls: { cert: cfg.serving.cert, key: cfg.serving.key, ca: cfg.serving.clientCa }, guard: kubeletGuard } : {}),
+    ...(cfg.serving ? { tls: { cert: cfg.serving.cert, key: cfg.serving.key, ca: cfg.serving.clientCa }, guard: kubeletGuard(authorizer) } : {}),
     upgrades: {
       "/exec/": execUpgradeHandler({
         log,

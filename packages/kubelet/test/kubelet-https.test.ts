@@ -30,7 +30,7 @@ beforeAll(async () => {
     status: () => ({ name: "kubelet-test", pid: process.pid }),
     faults: new FaultInjector({ rng: new SeededRng(1) }),
     tls: { cert: serving.cert, key: serving.key, ca: ca.cert },
-    guard: kubeletGuard,
+    guard: kubeletGuard(),
     routes: { "/containerLogs/": (_req, res) => res.writeHead(200).end("log line\n") },
     upgrades: { "/exec/": (_req, socket) => socket.end("HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\r\n") },
   });
@@ -96,10 +96,10 @@ describe("the kubelet's authorization", () => {
     expect(kubeletSubresource("/statsx")).toBe("proxy");
   });
 
-  it("lets system:masters and the kubelet client identity through, with verbs from the method", () => {
-    expect(decide({ name: "kubernetes-admin", groups: ["system:masters"] }, "POST", "/exec/a/b/c")).toBeUndefined();
-    expect(decide({ name: "kube-apiserver-kubelet-client", groups: [] }, "GET", "/containerLogs/a/b/c")).toBeUndefined();
-    expect(decide({ name: "jane", groups: ["dev"] }, "POST", "/portForward/a/b")).toEqual({ code: 403, body: "Forbidden (user=jane, verb=create, resource=nodes, subresource=proxy)" });
-    expect(decide(undefined, "GET", "/")).toEqual({ code: 401, body: "Unauthorized" });
+  it("without an authorizer lets only system:masters and the kubelet client identity through, with verbs from the method", async () => {
+    expect(await decide({ name: "kubernetes-admin", groups: ["system:masters"] }, "POST", "/exec/a/b/c")).toBeUndefined();
+    expect(await decide({ name: "kube-apiserver-kubelet-client", groups: [] }, "GET", "/containerLogs/a/b/c")).toBeUndefined();
+    expect(await decide({ name: "jane", groups: ["dev"] }, "POST", "/portForward/a/b")).toEqual({ code: 403, body: "Forbidden (user=jane, verb=create, resource=nodes, subresource=proxy)" });
+    expect(await decide(undefined, "GET", "/")).toEqual({ code: 401, body: "Unauthorized" });
   });
 });

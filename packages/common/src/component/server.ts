@@ -13,6 +13,20 @@ import { silentLogger } from "../logger.js";
 import { handleControlRequest, type ProcessStatus } from "../wire/control.js";
 import type { FaultInjector } from "../wire/faults.js";
 
+/** A guard's answer: undefined lets the request through. */
+export type GuardAnswer = { code: number; body: string } | undefined;
+
+/** Runs the guard (if any), then `go` when it lets the request through or `refuse` with its answer. */
+function guarded(guard: ComponentServerOptions["guard"], req: IncomingMessage, refuse: (r: { code: number; body: string }) => void, go: () => void): void {
+  if (!guard) return go();
+  const answer = guard(req);
+  if (!(answer instanceof Promise)) return answer ? refuse(answer) : go();
+  answer.then(
+    (r) => (r ? refuse(r) : go()),
+    (e: unknown) => refuse({ code: 500, body: `internal error: ${e instanceof Error ? e.message : String(e)}` }),
+  );
+}
+
 /** A named health check: undefined when healthy, else why not. */
 export type HealthCheck = () => string | undefined;
 
@@ -36,9 +50,10 @@ export interface ComponentServerOptions {
   tls?: { cert: string; key: string; ca?: string };
   /**
    * Decides every request and upgrade first (the kubelet's authentication and authorization of
-   * :10250): undefined lets it through, else the refusal to answer with.
+   * :10250): undefined lets it through, else the refusal to answer with. It may answer later (a
+   * SubjectAccessReview to the API server); the request waits, unread, until it does.
    */
-  guard?: (req: IncomingMessage) => { code: number; body: string } | undefined;
+  guard?: (req: IncomingMessage) => GuardAnswer | Promise<GuardAnswer>;
   /** Metrics to serve; default metrics (process, GC, event loop) are added to it. */
   registry?: Registry;
   logger?: Logger;
@@ -77,12 +92,16 @@ export async function startComponentServer(o: ComponentServerOptions): Promise<C
   collectDefaultMetrics({ register: registry });
   const live = { ping: () => undefined, ...(o.liveness ?? {}) } as Record<string, HealthCheck>;
   const ready = { ...live, ...(o.readiness ?? {}) };
-  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-    const refusal = o.guard?.(req);
-    if (refusal) {
-      res.writeHead(refusal.code, { "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(refusal.body) }).end(refusal.body);
-      return;
-    }
+  const onRequest = (req: IncomingMessage, res: ServerResponse) =>
+    guarded(
+      o.guard,
+      req,
+      (refusal) => {
+        if (!res.headersSent && !res.destroyed) res.writeHead(refusal.code, { "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(refusal.body) }).end(refusal.body);
+      },
+      () => serve(req, res),
+    );
+  const serve = (req: IncomingMessage, res: ServerResponse) => {
     if (handleControlRequest(req, res, { faults: o.faults, status: o.status, logger: log })) return;
     const url = new URL(req.url ?? "/", "http://component");
     const send = (code: number, body: string, type = "text/plain; charset=utf-8") => {
@@ -115,17 +134,29 @@ export async function startComponentServer(o: ComponentServerOptions): Promise<C
   const server: Server = o.tls
     ? (createHttpsServer({ cert: o.tls.cert, key: o.tls.key, ...(o.tls.ca ? { ca: o.tls.ca, requestCert: true, rejectUnauthorized: false } : {}) }, onRequest) as unknown as Server)
     : createServer(onRequest);
+  const reasons: Record<number, string> = { 401: "Unauthorized", 403: "Forbidden", 500: "Internal Server Error" };
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const refusal = o.guard?.(req);
-    if (refusal) {
-      socket.end(`HTTP/1.1 ${refusal.code} ${refusal.code === 401 ? "Unauthorized" : "Forbidden"}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(refusal.body)}\r\nconnection: close\r\n\r\n${refusal.body}`);
-      return;
-    }
+    // A socket that fails while the guard is still deciding must not crash the process.
+    const ignore = () => undefined;
+    socket.on("error", ignore);
+    guarded(
+      o.guard,
+      req,
+      (refusal) => {
+        if (!socket.destroyed) socket.end(`HTTP/1.1 ${refusal.code} ${reasons[refusal.code] ?? "Forbidden"}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(refusal.body)}\r\nconnection: close\r\n\r\n${refusal.body}`);
+      },
+      () => {
+        socket.off("error", ignore);
+        if (!socket.destroyed) upgrade(req, socket, head);
+      },
+    );
+  });
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = new URL(req.url ?? "/", "http://component").pathname;
     const handler = Object.entries(o.upgrades ?? {}).find(([p]) => path.startsWith(p))?.[1];
     if (handler) return handler(req, socket, head);
     socket.end("HTTP/1.1 404 Not Found\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 19\r\nconnection: close\r\n\r\n404 page not found\n");
-  });
+  };
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(o.port, o.host, () => {

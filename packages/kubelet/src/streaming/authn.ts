@@ -1,14 +1,17 @@
 /**
- * Who may use the kubelet's HTTPS port (:10250): only the API servers, by the client certificate
- * `up` makes for them (kubeadm's apiserver-kubelet-client: CN kube-apiserver-kubelet-client,
- * O system:masters). As upstream's kubelet with --anonymous-auth=false: no certificate (or one
- * not from --client-ca-file) → 401 `Unauthorized`; another user → 403 in the kubelet's words,
- * `Forbidden (user=…, verb=…, resource=nodes, subresource=…)`. Upstream asks the API server
- * (SubjectAccessReview) whether the user may use nodes/<subresource>; kubemu allows the API
- * servers' identity only, which is what that review answers in a cluster `up` makes.
+ * Who may use the kubelet's HTTPS port (:10250), as upstream's kubelet with --anonymous-auth=false
+ * and --authorization-mode=Webhook: no certificate (or one not from --client-ca-file) → 401
+ * `Unauthorized`; otherwise the certificate's user is authorized for nodes/<subresource> by a
+ * SubjectAccessReview to the API server (sar-authorizer.ts): denied → 403 in the kubelet's words,
+ * `Forbidden (user=…, verb=…, resource=nodes, subresource=…)`; no answer → 500 `Authorization
+ * error (…)`. The API servers' own certificate (kubeadm's apiserver-kubelet-client: CN
+ * kube-apiserver-kubelet-client, O system:masters) passes without a review: system:masters is
+ * allowed everything, so the review could only say yes, and every `kubectl logs` would pay a
+ * round trip for it.
  */
 import type { IncomingMessage } from "node:http";
 import type { TLSSocket } from "node:tls";
+import type { KubeletRequestAttributes, ReviewAnswer } from "./sar-authorizer.js";
 
 export const APISERVER_KUBELET_CLIENT = "kube-apiserver-kubelet-client";
 const MASTERS = "system:masters";
@@ -34,11 +37,32 @@ export interface CertUser {
   groups: string[];
 }
 
-export function decide(user: CertUser | undefined, method: string, path: string): { code: number; body: string } | undefined {
+export type Refusal = { code: number; body: string };
+
+/** Asks whether a user may make a kubelet request (the SubjectAccessReview authorizer). */
+export interface KubeletAuthorizer {
+  authorize(a: KubeletRequestAttributes): Promise<ReviewAnswer>;
+}
+
+export function requestAttributes(user: CertUser, method: string, path: string): KubeletRequestAttributes {
+  return { user, verb: VERBS[method.toUpperCase()] ?? method.toLowerCase(), subresource: kubeletSubresource(path) };
+}
+
+const describe = (a: KubeletRequestAttributes) => `(user=${a.user.name}, verb=${a.verb}, resource=nodes, subresource=${a.subresource})`;
+
+/** The refusal for a request, or undefined to serve it. Without an authorizer only the API servers' identity passes. */
+export async function decide(user: CertUser | undefined, method: string, path: string, authorizer?: KubeletAuthorizer): Promise<Refusal | undefined> {
   if (!user) return { code: 401, body: "Unauthorized" };
   if (user.name === APISERVER_KUBELET_CLIENT || user.groups.includes(MASTERS)) return undefined;
-  const verb = VERBS[method.toUpperCase()] ?? method.toLowerCase();
-  return { code: 403, body: `Forbidden (user=${user.name}, verb=${verb}, resource=nodes, subresource=${kubeletSubresource(path)})` };
+  const attrs = requestAttributes(user, method, path);
+  if (!authorizer) return { code: 403, body: `Forbidden ${describe(attrs)}` };
+  let answer: ReviewAnswer;
+  try {
+    answer = await authorizer.authorize(attrs);
+  } catch {
+    return { code: 500, body: `Authorization error ${describe(attrs)}` };
+  }
+  return answer.allowed ? undefined : { code: 403, body: `Forbidden ${describe(attrs)}` };
 }
 
 /** The verified client certificate's user, or undefined (none, or not from the client CA). */
@@ -51,6 +75,7 @@ export function certUser(req: IncomingMessage): CertUser | undefined {
   return { name: list(subject.CN)[0]!, groups: list(subject.O) };
 }
 
-export function kubeletGuard(req: IncomingMessage): { code: number; body: string } | undefined {
-  return decide(certUser(req), req.method ?? "GET", new URL(req.url ?? "/", "https://kubelet").pathname);
+/** The guard of :10250: authenticates by client certificate, authorizes with `authorizer`. */
+export function kubeletGuard(authorizer?: KubeletAuthorizer): (req: IncomingMessage) => Promise<Refusal | undefined> {
+  return (req) => decide(certUser(req), req.method ?? "GET", new URL(req.url ?? "/", "https://kubelet").pathname, authorizer);
 }
