@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { KubeObject } from "@kubemu/common";
 import { newStore } from "./helpers.js";
 import { reconcileBootstrapPolicy } from "../../src/auth/bootstrap/bootstrap-roles.js";
-import { bootstrapPolicy, CONTROLLER_MANAGER_UNION_ROLE } from "../../src/auth/bootstrap/policy.js";
+import { bootstrapPolicy, CONTROLLER_MANAGER_UNION_ROLE, KUBE_PROXY_NODE_PROXY_ROLE } from "../../src/auth/bootstrap/policy.js";
 import { reconcileBinding, reconcileRole } from "../../src/auth/bootstrap/reconcile.js";
 import { Authorization } from "../../src/auth/authorization.js";
 import { resourceAttributes } from "../../src/auth/attributes.js";
@@ -122,6 +122,13 @@ describe("bootstrap-roles hook on a store", () => {
   it("gives the controller-manager user the union of the controller roles", async () => {
     const union = bootstrapPolicy().clusterRoles.find((r) => r.metadata.name === CONTROLLER_MANAGER_UNION_ROLE)!;
     expect(union.rules).toContainEqual({ verbs: ["get", "list", "patch", "update", "watch", "delete"].sort(), apiGroups: ["*"], resources: ["*"] });
+  });
+
+  it("gives system:kube-proxy nodes/proxy (compose mode's path through the kubelets) in a role of kubemu's, not in upstream's system:node-proxier", () => {
+    const p = bootstrapPolicy();
+    expect(p.clusterRoles.find((r) => r.metadata.name === KUBE_PROXY_NODE_PROXY_ROLE)!.rules).toEqual([{ verbs: ["create", "get"], apiGroups: [""], resources: ["nodes/proxy"] }]);
+    expect(p.clusterRoleBindings.find((b) => b.metadata.name === KUBE_PROXY_NODE_PROXY_ROLE)).toMatchObject({ roleRef: { name: KUBE_PROXY_NODE_PROXY_ROLE }, subjects: [{ kind: "User", name: "system:kube-proxy" }] });
+    expect(JSON.stringify(p.clusterRoles.find((r) => r.metadata.name === "system:node-proxier")!.rules)).not.toContain("nodes/proxy");
   });
 });
 
