@@ -26,8 +26,9 @@ export function stats(lat: number[], elapsedMs: number, errors: number): Stats {
  * Runs `concurrency` workers, each calling op() in a loop (one request in flight per worker),
  * for warmupMs unrecorded and then ms recorded. A failed op counts as an error, not a sample.
  */
-export async function closedLoop(op: (worker: number) => Promise<void>, concurrency: number, ms: number, warmupMs: number): Promise<Sample> {
+export async function closedLoop(op: (worker: number) => Promise<void | string>, concurrency: number, ms: number, warmupMs: number): Promise<Sample> {
   const lat: number[] = [];
+  const byLabel: Record<string, number[]> = {};
   let errors = 0;
   let measuring = false;
   let stopAt = Infinity;
@@ -35,15 +36,19 @@ export async function closedLoop(op: (worker: number) => Promise<void>, concurre
     for (;;) {
       const t0 = performance.now();
       if (t0 >= stopAt) return;
+      let label: void | string;
       try {
-        await op(w);
+        label = await op(w);
       } catch {
         if (measuring) errors++;
         await new Promise((r) => setTimeout(r, 10));
         continue;
       }
       const t1 = performance.now();
-      if (measuring && t0 >= measureStart && t1 <= stopAt) lat.push(t1 - t0);
+      if (measuring && t0 >= measureStart && t1 <= stopAt) {
+        lat.push(t1 - t0);
+        if (typeof label === "string") (byLabel[label] ??= []).push(t1 - t0);
+      }
     }
   };
   let measureStart = Infinity;
@@ -53,7 +58,7 @@ export async function closedLoop(op: (worker: number) => Promise<void>, concurre
   measureStart = performance.now();
   stopAt = measureStart + ms;
   await Promise.all(workers);
-  return { lat, ms, errors };
+  return { lat, ms, errors, ...(Object.keys(byLabel).length ? { byLabel } : {}) };
 }
 
 /** Raw samples of one measured round. */
@@ -63,6 +68,8 @@ export interface Sample {
   /** Window length in ms. */
   ms: number;
   errors: number;
+  /** Where op named what it did (by returning a string): the latencies by that name. */
+  byLabel?: Record<string, number[]>;
 }
 
 /** Summarizes the samples of several rounds as one. */

@@ -10,6 +10,10 @@
  * counted. The result (OpenLoopResult) is written as JSON to `spec.out`. Over https the spec
  * carries the identity (CA + client certificate, or a bearer token); `transport: "wire"` sends
  * the creates as the components do, on one ApiClient (msgpack over wss:// /kubemu/wire).
+ *
+ * With `lanes`, request i is sent as lane i mod n, each lane on its own client and connections:
+ * identities compared this way share one time window, so the machine's load falls on each alike.
+ * `ratePerSec` is then the total; each lane's latencies come back in `lanes`.
  */
 import { writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -35,22 +39,23 @@ export interface OpenLoopSpec {
   credentials?: KubeHttpCredentials;
   /** "http" (default): JSON POSTs as kubectl sends them; "wire": ApiClient.create over the wire API. */
   transport?: "http" | "wire";
+  /** Several identities in one run, interleaved request by request (`credentials` is then unused). */
+  lanes?: { name: string; credentials?: KubeHttpCredentials }[];
 }
 
 type Create = (name: string) => Promise<unknown>;
 
 /** The create call of a spec's transport, and how to close it. */
-async function creator(spec: OpenLoopSpec): Promise<{ create: Create; close(): void }> {
+async function creator(spec: OpenLoopSpec, c: KubeHttpCredentials | undefined): Promise<{ create: Create; close(): void }> {
   if (spec.transport === "wire") {
     const u = new URL(spec.url);
     const endpoint = `${u.protocol === "https:" ? "wss" : "ws"}://${u.host}${WIRE_API_PATH}`;
-    const c = spec.credentials;
     const client = new ApiClient({ name: "open-loop-driver", endpoints: [endpoint], ...(c ? { tls: { ca: c.ca, ...(c.cert ? { cert: c.cert, key: c.key } : {}) } } : {}) });
     await client.ready(10_000);
     return { create: (name) => client.create(Resources.pods, podBody(name, {}, spec.namespace) as unknown as KubeObject, { namespace: spec.namespace }), close: () => void client.close() };
   }
   // Enough sockets that a burst of slow answers queues at the server, not in this client.
-  const http = new KubeHttp(spec.url, 256, spec.credentials);
+  const http = new KubeHttp(spec.url, 256, c);
   return { create: (name) => http.call("POST", `/api/v1/namespaces/${spec.namespace}/pods`, podBody(name, {}, spec.namespace)), close: () => http.close() };
 }
 
@@ -84,6 +89,8 @@ export interface OpenLoopResult {
   loadavg1m: number;
   /** How many pods were created (measured or not). */
   created: number;
+  /** With spec.lanes: each lane's measured latencies (ms, unsorted) and errors. */
+  lanes?: Record<string, { latencies: number[]; errors: number; firstError?: string }>;
 }
 
 const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
@@ -105,7 +112,9 @@ function parseSpec(arg: string | undefined): OpenLoopSpec {
 
 /** Runs the schedule; resolves once every request sent has been answered. */
 export async function runOpenLoop(spec: OpenLoopSpec): Promise<OpenLoopResult> {
-  const client = await creator(spec);
+  const laneSpecs = spec.lanes ?? [{ name: "", credentials: spec.credentials }];
+  const clients = await Promise.all(laneSpecs.map((l) => creator(spec, l.credentials)));
+  const lanes = laneSpecs.map(() => ({ latencies: [] as number[], errors: 0, firstError: undefined as string | undefined }));
   const interval = 1000 / spec.ratePerSec;
   const warm = Math.round(spec.ratePerSec * spec.warmupSeconds);
   const total = warm + Math.round(spec.ratePerSec * spec.seconds);
@@ -122,17 +131,24 @@ export async function runOpenLoop(spec: OpenLoopSpec): Promise<OpenLoopResult> {
   const send = (i: number, due: number) => {
     const name = `${spec.prefix}-${i.toString(36).padStart(5, "0")}`;
     const measured = i >= warm;
+    const lane = i % clients.length;
     if (measured) lag.push(performance.now() - due);
     inflight.push(
-      client.create(name).then(
+      clients[lane]!.create(name).then(
         () => {
           created++;
-          if (measured) lat.push(performance.now() - due);
+          if (!measured) return;
+          const ms = performance.now() - due;
+          lat.push(ms);
+          lanes[lane]!.latencies.push(ms);
         },
         (e: unknown) => {
           if (!measured) return;
           errors++;
-          firstError ??= e instanceof Error ? e.message : String(e);
+          lanes[lane]!.errors++;
+          const msg = e instanceof Error ? e.message : String(e);
+          firstError ??= msg;
+          lanes[lane]!.firstError ??= msg;
         },
       ),
     );
@@ -170,9 +186,10 @@ export async function runOpenLoop(spec: OpenLoopSpec): Promise<OpenLoopResult> {
       driverLoopDelay: { p50ms: ns(loop.percentile(50)), p99ms: ns(loop.percentile(99)), maxms: ns(loop.max) },
       loadavg1m: round(loadavg()[0]!),
       created,
+      ...(spec.lanes ? { lanes: Object.fromEntries(spec.lanes.map((l, i) => [l.name, lanes[i]!])) } : {}),
     };
   } finally {
-    client.close();
+    for (const c of clients) c.close();
   }
 }
 
