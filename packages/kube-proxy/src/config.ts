@@ -3,7 +3,9 @@
  * --healthz-bind-address (default <node-ip>:10256), --metrics-bind-address (<node-ip>:10249;
  * "" turns it off), --sync-period, --min-sync-period and --udp-timeout (the userspace proxy's
  * UDP session idle timeout), and kubemu's --bind-retry-period: how often a kube-proxy retries
- * a ClusterIP another kube-proxy on the host holds (its takeover delay when the holder dies).
+ * a ClusterIP another kube-proxy on the host holds (its takeover delay when the holder dies), and
+ * --cross-node-via-kubelet (compose mode: a pod on another node is reached through that node's
+ * kubelet port-forward endpoint).
  */
 import { FlagError, componentCommand, parseComponentFlags, parseDuration, type ComponentConfig } from "@kubemu/common";
 
@@ -21,6 +23,7 @@ export interface KubeProxyConfig extends ComponentConfig {
   minSyncPeriodMs: number;
   udpTimeoutMs: number;
   bindRetryMs: number;
+  crossNodeViaKubelet: boolean;
 }
 
 const LOOPBACK = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
@@ -42,7 +45,8 @@ export function parseKubeProxyFlags(argv: readonly string[]): KubeProxyConfig {
     .option("--sync-period <duration>", "how often everything is resynced even without changes", "30s")
     .option("--min-sync-period <duration>", "least time between two syncs (a change after a quiet spell syncs at once; bursts are batched)", "100ms")
     .option("--udp-timeout <duration>", "how long an idle UDP session is kept", "250ms")
-    .option("--bind-retry-period <duration>", "how often a ClusterIP held by another kube-proxy on the host is tried again", "200ms");
+    .option("--bind-retry-period <duration>", "how often a ClusterIP held by another kube-proxy on the host is tried again", "200ms")
+    .option("--cross-node-via-kubelet", "compose mode: reach endpoints on other nodes through their kubelet's port-forward endpoint (TCP only; UDP endpoints on other nodes are not used)", false);
   const base = parseComponentFlags(cmd, argv);
   const o = base.options;
   const nodeName = String(o["nodeName"]);
@@ -72,5 +76,6 @@ export function parseKubeProxyFlags(argv: readonly string[]): KubeProxyConfig {
     minSyncPeriodMs: dur("--min-sync-period", "minSyncPeriod"),
     udpTimeoutMs,
     bindRetryMs,
+    crossNodeViaKubelet: o["crossNodeViaKubelet"] === true,
   };
 }

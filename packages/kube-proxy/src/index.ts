@@ -4,9 +4,11 @@ export { Proxier, FAILED_TO_OPEN_PORT, SLICE_SERVICE_INDEX } from "./proxier.js"
 export { servicePortsOf, DEFAULT_AFFINITY_TIMEOUT_SECONDS, PROXY_LABEL_SELECTOR, SERVICE_PROXY_NAME_LABEL, HEADLESS_LABEL } from "./model/service-ports.js";
 export { endpointsForPort, categorizeEndpoints, SERVICE_NAME_LABEL, type CategorizedEndpoints } from "./model/endpoints.js";
 export { planListeners, describeLocalPort, listenerId, type ListenerSpec, type ListenerKind, type ListenerPlan } from "./model/listener-plan.js";
-export { NodeLocator, nodeInfoOf, type NodeInfo } from "./model/nodes.js";
+export { NodeLocator, nodeInfoOf, DEFAULT_KUBELET_PORT, type NodeInfo } from "./model/nodes.js";
 export { servicePortString, servicePortKey, endpointString, type ServicePortInfo, type EndpointInfo, type ServicePortName, type Protocol } from "./model/types.js";
 export { AffinityTable } from "./dataplane/affinity.js";
 export { RouteTable, type Traffic } from "./dataplane/routes.js";
 export { ListenerManager, type ListenerStatus, type ListenerState } from "./dataplane/listeners.js";
 export { ProxierHealth, goTimeString } from "./server/health.js";
+export { endpointRoute, type EndpointRoute, type KubeletTarget } from "./model/endpoint-route.js";
+export { KubeletTunnel, KubeletTunnels, portForwardUrl, PORT_FORWARD_CHANNEL_PROTOCOL } from "./dataplane/kubelet-tunnel.js";

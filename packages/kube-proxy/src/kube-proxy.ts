@@ -9,6 +9,7 @@ import { setMaxListeners } from "node:events";
 import { ApiClient, EventRecorder, FaultInjector, InformerFactory, Resources, randomRng, realClock, type KubeObject, type Logger, type ProcessStatus } from "@kubemu/common";
 import type { KubeProxyConfig } from "./config.js";
 import { ListenerManager } from "./dataplane/listeners.js";
+import { KubeletTunnels } from "./dataplane/kubelet-tunnel.js";
 import { RouteTable } from "./dataplane/routes.js";
 import { ProxyStats } from "./dataplane/stats.js";
 import { SERVICE_NAME_LABEL } from "./model/endpoints.js";
@@ -33,7 +34,7 @@ export async function startKubeProxy(cfg: KubeProxyConfig, log: Logger): Promise
   const clock = realClock;
   const startMono = clock.monotonic();
   const { rng, seed } = randomRng();
-  log.info({ node: cfg.nodeName, nodeIP: cfg.nodeIp, seed, apiservers: cfg.apiserverEndpoints }, "starting kube-proxy (userspace)");
+  log.info({ node: cfg.nodeName, nodeIP: cfg.nodeIp, seed, apiservers: cfg.apiserverEndpoints, crossNodeViaKubelet: cfg.crossNodeViaKubelet }, "starting kube-proxy (userspace)");
   const faults = new FaultInjector({ rng: rng.fork() });
   const client = new ApiClient({ name: cfg.name, endpoints: cfg.apiserverEndpoints, ...(cfg.tls ? { tls: cfg.tls } : {}), fieldManager: "kube-proxy", clock, rng: rng.fork(), logger: log, faults });
   const factory = new InformerFactory(client, { clock, rng: rng.fork(), logger: log });
@@ -50,7 +51,7 @@ export async function startKubeProxy(cfg: KubeProxyConfig, log: Logger): Promise
   const stats = new ProxyStats(metrics.registry);
   // Upstream answers unhealthy once an update has waited two sync periods.
   const health = new ProxierHealth(clock, 2 * cfg.syncPeriodMs, startMono);
-  const routes = new RouteTable({ self: { nodeName: cfg.nodeName, zone: "" }, clock, rng: rng.fork() });
+  const routes = new RouteTable({ self: { nodeName: cfg.nodeName, zone: "" }, clock, rng: rng.fork(), crossNodeViaKubelet: cfg.crossNodeViaKubelet });
   // The proxier is made below; bind failures are reported through it.
   const proxierRef: { current?: Proxier } = {};
   const listeners = new ListenerManager({
@@ -63,6 +64,8 @@ export async function startKubeProxy(cfg: KubeProxyConfig, log: Logger): Promise
     bindRetryMs: cfg.bindRetryMs,
     failedRetryMs: FAILED_RETRY_MS,
     udpIdleTimeoutMs: cfg.udpTimeoutMs,
+    // The kubelet authorizes kube-proxy's own client certificate (nodes/proxy) for the tunnel.
+    ...(cfg.crossNodeViaKubelet ? { tunnels: new KubeletTunnels(cfg.tls?.cert ? cfg.tls : undefined) } : {}),
     onBindFailure: (spec, text) => proxierRef.current?.reportBindFailure(spec, text),
   });
   const serviceHealth = new ServiceHealthServers({ nodeName: cfg.nodeName, nodeIp: cfg.nodeIp, proxyHealthy: () => health.isHealthy(), serviceOf: (ns, name) => services.lister.get(ns, name), recorder, log });

@@ -11,6 +11,8 @@ describe("kube-proxy flags", () => {
     expect(c.metrics).toEqual({ host: "127.0.100.1", port: 10249 });
     expect([c.syncPeriodMs, c.minSyncPeriodMs, c.udpTimeoutMs, c.bindRetryMs]).toEqual([30_000, 100, 250, 200]);
     expect(c.apiserverEndpoints).toEqual(["ws://127.0.20.1:8080/kubemu/wire"]);
+    expect(c.crossNodeViaKubelet).toBe(false);
+    expect(parseKubeProxyFlags([...base, "--cross-node-via-kubelet"]).crossNodeViaKubelet).toBe(true);
   });
 
   it("takes the launcher's addresses and durations", () => {

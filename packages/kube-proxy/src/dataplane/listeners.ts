@@ -17,7 +17,7 @@ import { errnoCode, listenErrorText } from "./errors.js";
 import type { RouteTable } from "./routes.js";
 import { SourceBudget } from "./source-budget.js";
 import type { ProxyStats } from "./stats.js";
-import { TcpListener } from "./tcp.js";
+import { TcpListener, type TcpListenerDeps } from "./tcp.js";
 import { UdpListener } from "./udp.js";
 
 export type ListenerState = "binding" | "bound" | "waiting" | "failed";
@@ -42,6 +42,8 @@ export interface ListenerManagerOptions {
   /** How often a failed listener tries again. */
   failedRetryMs: number;
   udpIdleTimeoutMs: number;
+  /** Compose mode: tunnels through other nodes' kubelets for their endpoints. */
+  tunnels?: TcpListenerDeps["tunnels"];
   /** A listener could not bind for a reason other than another kube-proxy holding it (called once per distinct error). */
   onBindFailure?(spec: ListenerSpec, errorText: string): void;
   /** A listener bound; `waitedMs` is how long it waited for a previous holder (0 if it never waited). */
@@ -125,7 +127,7 @@ export class ListenerManager {
   }
 
   private add(spec: ListenerSpec): void {
-    const deps = { routes: this.o.routes, nodeIp: this.o.nodeIp, stats: this.o.stats, log: this.o.log, sources: this.sources };
+    const deps = { routes: this.o.routes, nodeIp: this.o.nodeIp, stats: this.o.stats, log: this.o.log, sources: this.sources, ...(this.o.tunnels ? { tunnels: this.o.tunnels } : {}) };
     const impl = spec.protocol === "TCP" ? new TcpListener(spec, deps) : new UdpListener(spec, { ...deps, clock: this.o.clock, idleTimeoutMs: this.o.udpIdleTimeoutMs });
     const m: Managed = { spec, impl, state: "binding", error: undefined, reported: undefined, retry: undefined, waitingSince: undefined, removed: false };
     this.listeners.set(spec.id, m);

@@ -3,12 +3,15 @@
  * endpoints, categorized per node on first use after each sync. The choice is uniform at random
  * over the usable endpoints (Ready ones; serving-terminating ones only when no Ready one is
  * left), restricted to the receiving node's endpoints under a Local traffic policy, and sticky
- * per client IP under sessionAffinity ClientIP.
+ * per client IP under sessionAffinity ClientIP. With --cross-node-via-kubelet (compose mode) the
+ * endpoints this kube-proxy cannot reach (UDP ones on other nodes, model/endpoint-route.ts) are
+ * left out of the choice.
  */
 import type { Clock, Rng } from "@kubemu/common";
+import { endpointRoute, type EndpointRoute } from "../model/endpoint-route.js";
 import { categorizeEndpoints, type CategorizedEndpoints } from "../model/endpoints.js";
 import { NodeLocator, type NodeInfo } from "../model/nodes.js";
-import { endpointString, type EndpointInfo, type ServicePortInfo } from "../model/types.js";
+import { endpointString, type EndpointInfo, type Protocol, type ServicePortInfo } from "../model/types.js";
 import { AffinityTable } from "./affinity.js";
 
 export type Traffic = "internal" | "external";
@@ -42,6 +45,8 @@ export interface RouteTableOptions {
   clock: Clock;
   rng: Rng;
   affinity?: AffinityTable;
+  /** Compose mode: endpoints on other nodes go through their kubelet's port-forward endpoint. */
+  crossNodeViaKubelet?: boolean;
 }
 
 export class RouteTable {
@@ -49,6 +54,8 @@ export class RouteTable {
   private locator = new NodeLocator([]);
   private self: { nodeName: string; zone: string };
   readonly affinity: AffinityTable;
+  /** Usable endpoint lists with the unreachable ones left out (compose mode), per list; emptied at every update. */
+  private reachable = new WeakMap<readonly EndpointInfo[], readonly EndpointInfo[]>();
 
   constructor(private readonly o: RouteTableOptions) {
     this.self = o.self;
@@ -65,6 +72,7 @@ export class RouteTable {
     }
     this.routes = next;
     this.locator = new NodeLocator(nodes);
+    this.reachable = new WeakMap();
     this.self = { nodeName: this.self.nodeName, zone: selfZone };
   }
 
@@ -86,6 +94,11 @@ export class RouteTable {
     return this.self;
   }
 
+  /** How this kube-proxy reaches an endpoint: directly, through its node's kubelet, or not at all. */
+  endpointRoute(ep: EndpointInfo, protocol: Protocol): EndpointRoute {
+    return endpointRoute(ep, protocol, this.o.self.nodeName, this.o.crossNodeViaKubelet ?? false, (n) => this.locator.get(n));
+  }
+
   /** The endpoints a new connection from clientIp may go to. */
   usable(serviceKey: string, clientIp: string, traffic: Traffic): readonly EndpointInfo[] {
     const route = this.routes.get(serviceKey);
@@ -93,7 +106,14 @@ export class RouteTable {
     const node = this.receivingNode(clientIp, traffic);
     const cat = route.categorized(node.nodeName, node.zone);
     const local = traffic === "internal" ? route.info.internalPolicyLocal : route.info.externalPolicyLocal;
-    return local ? cat.local : cat.cluster;
+    const eps = local ? cat.local : cat.cluster;
+    if (!this.o.crossNodeViaKubelet) return eps;
+    let kept = this.reachable.get(eps);
+    if (!kept) {
+      kept = eps.filter((e) => this.endpointRoute(e, route.info.protocol).kind !== "unreachable");
+      this.reachable.set(eps, kept);
+    }
+    return kept;
   }
 
   /** Picks the endpoint for a new connection (or UDP session); `exclude` holds endpoints that just failed to connect. */

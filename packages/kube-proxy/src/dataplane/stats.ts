@@ -6,6 +6,7 @@ import type { Protocol } from "../model/types.js";
 export class ProxyStats {
   private readonly connections: Counter<"protocol" | "kind">;
   private readonly rejections: Counter<"protocol" | "kind" | "reason">;
+  private readonly tunnels: Counter<"node" | "result">;
   readonly active: Gauge<"protocol">;
   private activeTcp = 0;
   private activeUdp = 0;
@@ -13,6 +14,7 @@ export class ProxyStats {
   constructor(registry: Registry) {
     this.connections = new Counter({ name: "kubemu_kubeproxy_connections_total", help: "Connections (TCP) and sessions (UDP) proxied to an endpoint, by protocol and listener kind.", labelNames: ["protocol", "kind"], registers: [registry] });
     this.rejections = new Counter({ name: "kubemu_kubeproxy_rejected_connections_total", help: "Connections (TCP) reset and datagrams (UDP) dropped because no endpoint could take them.", labelNames: ["protocol", "kind", "reason"], registers: [registry] });
+    this.tunnels = new Counter({ name: "kubemu_kubeproxy_kubelet_tunnels_total", help: "Connections carried to a pod on another node through that node's kubelet port-forward endpoint (compose mode), by node and result (opened, failed).", labelNames: ["node", "result"], registers: [registry] });
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const stats = this;
     this.active = new Gauge({
@@ -34,6 +36,10 @@ export class ProxyStats {
 
   rejected(protocol: Protocol, kind: ListenerKind, reason: "no_endpoints" | "dial_failed"): void {
     this.rejections.inc({ protocol, kind, reason });
+  }
+
+  tunnel(node: string, result: "opened" | "failed"): void {
+    this.tunnels.inc({ node, result });
   }
 
   connectionOpened(protocol: Protocol): void {

@@ -6,13 +6,16 @@
  * while the client's socket is backed up (backpressure). A half-close (FIN) is passed on while
  * the other direction keeps flowing; a reset on one side becomes a reset on the other. A
  * connection to a dead endpoint is retried on another (as upstream's userspace proxy did); when
- * none is left the client gets a reset.
+ * none is left the client gets a reset. In compose mode an endpoint on another node is reached
+ * through its kubelet (kubelet-tunnel.ts) and the client is spliced onto that tunnel instead.
  */
 import { connect, createServer, type Server, type Socket } from "node:net";
 import type { Logger } from "pino";
 import type { ListenerSpec } from "../model/listener-plan.js";
 import { endpointString, type EndpointInfo } from "../model/types.js";
+import type { KubeletTarget } from "../model/endpoint-route.js";
 import { errnoCode } from "./errors.js";
+import type { KubeletTunnel } from "./kubelet-tunnel.js";
 import type { RouteTable } from "./routes.js";
 import type { SourceBudget } from "./source-budget.js";
 import type { ProxyStats } from "./stats.js";
@@ -60,6 +63,8 @@ export interface TcpListenerDeps {
   sources: SourceBudget;
   stats: ProxyStats;
   log: Logger;
+  /** Opens a tunnel through another node's kubelet (compose mode); without it every endpoint is dialed directly. */
+  tunnels?: { open(target: KubeletTarget, podPort: number): KubeletTunnel };
 }
 
 function reset(s: Socket): void {
@@ -121,6 +126,7 @@ export class TcpListener {
     this.connections.add(client);
     this.deps.stats.connectionOpened("TCP");
     let upstream: Socket | undefined;
+    let tunnel: KubeletTunnel | undefined;
     let done = false;
     client.on("close", (hadError) => {
       this.connections.delete(client);
@@ -131,12 +137,39 @@ export class TcpListener {
         if (hadError || u.connecting) reset(u);
         else u.end();
       }
+      // The client is gone both ways: nothing more can go through the tunnel.
+      if (tunnel && !tunnel.destroyed) tunnel.destroy(hadError ? new Error("client reset") : undefined);
     });
     client.on("error", () => {
       // 'close' follows with hadError and resets the other side.
     });
     const tried = new Set<string>();
+    const viaKubelet = (ep: EndpointInfo, target: KubeletTarget, open: NonNullable<TcpListenerDeps["tunnels"]>["open"]) => {
+      const key = endpointString(ep);
+      const t = open(target, ep.port);
+      tunnel = t;
+      t.once("connect", () => {
+        if (done) return t.destroy();
+        this.deps.stats.proxied("TCP", spec.kind);
+        this.deps.stats.tunnel(target.node, "opened");
+        client.pipe(t);
+        t.pipe(client);
+      });
+      t.on("error", (e) => {
+        if (done) return;
+        if (!t.connected) {
+          tried.add(key);
+          this.deps.stats.tunnel(target.node, "failed");
+          this.deps.log.info({ listener: spec.id, endpoint: key, node: target.node, pod: `${target.namespace}/${target.pod}`, err: e.message }, "failed to reach endpoint through its node's kubelet");
+          return next();
+        }
+        this.deps.log.debug({ listener: spec.id, endpoint: key, err: e.message }, "kubelet tunnel failed");
+        reset(client);
+      });
+    };
     const dial = (ep: EndpointInfo, sourceIp: string | undefined) => {
+      const route = this.deps.tunnels ? this.deps.routes.endpointRoute(ep, "TCP") : undefined;
+      if (route?.kind === "kubelet") return viaKubelet(ep, route, (t, p) => this.deps.tunnels!.open(t, p));
       const key = endpointString(ep);
       const u: Socket = connectEndpoint(ep, sourceIp, (chunk) => {
         if (client.destroyed) return;

@@ -36,6 +36,9 @@ export function endpointsForPort(slices: readonly unknown[], port: Pick<ServiceP
         const c = obj(ep["conditions"]);
         const nodeName = typeof ep["nodeName"] === "string" ? ep["nodeName"] : "";
         const hints = obj(ep["hints"]);
+        const ref = obj(ep["targetRef"]);
+        const podName = ref["kind"] === "Pod" && typeof ref["name"] === "string" && ref["name"] !== "" ? ref["name"] : undefined;
+        const podNamespace = typeof ref["namespace"] === "string" && ref["namespace"] !== "" ? ref["namespace"] : String(obj(slice["metadata"])["namespace"] ?? "");
         const info: EndpointInfo = {
           ip,
           port: num,
@@ -47,6 +50,7 @@ export function endpointsForPort(slices: readonly unknown[], port: Pick<ServiceP
           terminating: c["terminating"] === true,
           zoneHints: names(hints["forZones"]),
           nodeHints: names(hints["forNodes"]),
+          ...(podName && podNamespace ? { pod: { namespace: podNamespace, name: podName } } : {}),
         };
         const key = endpointString(info);
         if (!out.has(key) || (nodeName !== "" && nodeName === localNode)) out.set(key, info);

@@ -18,7 +18,13 @@ export interface NodeInfo {
   podCIDRs: string[];
   /** Deleted, or tainted ToBeDeletedByClusterAutoscaler. */
   leaving: boolean;
+  /** status.addresses' InternalIP (where its kubelet listens). */
+  internalIP: string | undefined;
+  /** status.daemonEndpoints.kubeletEndpoint.Port (upstream's default 10250 when unset). */
+  kubeletPort: number;
 }
+
+export const DEFAULT_KUBELET_PORT = 10250;
 
 const obj = (v: unknown): Record<string, unknown> => (typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
@@ -34,7 +40,10 @@ export function nodeInfoOf(node: unknown): NodeInfo | undefined {
   const cidrs = Array.isArray(spec["podCIDRs"]) ? arr(spec["podCIDRs"]) : [spec["podCIDR"]];
   const podCIDRs = cidrs.filter((c): c is string => typeof c === "string" && parseCidr(c) !== undefined);
   const leaving = !!meta["deletionTimestamp"] || arr(spec["taints"]).some((t) => obj(t)["key"] === TO_BE_DELETED_TAINT);
-  return { name, zone: typeof zone === "string" ? zone : "", addresses, podCIDRs, leaving };
+  const internalIP = arr(status["addresses"]).map(obj).find((a) => a["type"] === "InternalIP" && isIPv4(a["address"]))?.["address"] as string | undefined;
+  const port = obj(obj(status["daemonEndpoints"])["kubeletEndpoint"])["Port"];
+  const kubeletPort = typeof port === "number" && Number.isInteger(port) && port >= 1 && port <= 65535 ? port : DEFAULT_KUBELET_PORT;
+  return { name, zone: typeof zone === "string" ? zone : "", addresses, podCIDRs, leaving, internalIP, kubeletPort };
 }
 
 export function ipToInt(ip: string): number {

@@ -43,6 +43,8 @@ export interface EndpointInfo {
   terminating: boolean;
   zoneHints: string[];
   nodeHints: string[];
+  /** The Pod the slice's targetRef names (compose mode reaches a pod on another node through its kubelet by this name). */
+  pod?: { namespace: string; name: string };
 }
 
 /** "ns/name:port" as upstream prints a ServicePortName (no ":" for an unnamed port). */
