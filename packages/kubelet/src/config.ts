@@ -37,6 +37,8 @@ export interface KubeletConfig extends ComponentConfig {
   serving: { cert: string; key: string; clientCa: string } | undefined;
   /** The plain-HTTP /healthz (and /kubemu/*) port beside the HTTPS one (upstream's :10248); only with `serving`. */
   healthzPort: number;
+  /** Upstream's --streaming-connection-idle-timeout: exec/attach/port-forward connections idle this long are closed; 0 = never. */
+  streamingConnectionIdleTimeoutMs: number;
 }
 
 function kubeletCommand(): Command {
@@ -60,7 +62,8 @@ function kubeletCommand(): Command {
     .option("--tls-cert-file <file>", "serving certificate of --port (HTTPS; needs --tls-private-key-file and --client-ca-file)")
     .option("--tls-private-key-file <file>", "private key of --tls-cert-file")
     .option("--client-ca-file <file>", "CA of the client certificates --port accepts (the API servers' kubelet client certificate)")
-    .option("--healthz-port <port>", "with HTTPS: plain-HTTP /healthz and /kubemu/* on the node IP", "10248");
+    .option("--healthz-port <port>", "with HTTPS: plain-HTTP /healthz and /kubemu/* on the node IP", "10248")
+    .option("--streaming-connection-idle-timeout <duration>", "maximum time a streaming connection (exec, attach, port-forward) can be idle before it is closed; 0 = no timeout", "4h0m0s");
 }
 
 const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
@@ -122,6 +125,7 @@ export function parseKubeletFlags(argv: readonly string[]): KubeletConfig {
   return {
     serving,
     healthzPort,
+    streamingConnectionIdleTimeoutMs: parseDuration(String(o["streamingConnectionIdleTimeout"]), "--streaming-connection-idle-timeout"),
     ...base,
     bindAddress,
     nodeName,

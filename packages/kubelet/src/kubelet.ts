@@ -310,6 +310,8 @@ export async function startKubelet(cfg: KubeletConfig, log: Logger): Promise<Run
     onAnswer: (a, answer) => log.info({ user: a.user.name, verb: a.verb, subresource: a.subresource, allowed: answer.allowed, ...(answer.reason ? { reason: answer.reason } : {}) }, "SubjectAccessReview answered"),
   });
   const healthServer = cfg.serving ? await startComponentServer({ host: cfg.bindAddress, port: cfg.healthzPort, status, faults, readiness, logger: log }) : undefined;
+  // --streaming-connection-idle-timeout for every exec, attach and port-forward connection.
+  const idle = cfg.streamingConnectionIdleTimeoutMs > 0 ? { timeoutMs: cfg.streamingConnectionIdleTimeoutMs, clock } : undefined;
   const server = await startComponentServer({
     host: cfg.bindAddress,
     port: cfg.port,
@@ -320,6 +322,7 @@ export async function startKubelet(cfg: KubeletConfig, log: Logger): Promise<Run
     upgrades: {
       "/exec/": execUpgradeHandler({
         log,
+        idle,
         target: (ns, name, container) => {
           const pod = pods.lister.get(ns, name);
           if (!pod) return `pod "${name}" does not exist`;
@@ -328,6 +331,7 @@ export async function startKubelet(cfg: KubeletConfig, log: Logger): Promise<Run
       }),
       "/attach/": attachUpgradeHandler({
         log,
+        idle,
         target: (ns, name, container) => {
           const pod = pods.lister.get(ns, name);
           if (!pod) return `pod "${name}" does not exist`;
@@ -336,6 +340,7 @@ export async function startKubelet(cfg: KubeletConfig, log: Logger): Promise<Run
       }),
       "/portForward/": portForwardUpgradeHandler({
         log,
+        idle,
         target: (ns, name) => {
           const pod = pods.lister.get(ns, name);
           if (!pod) return { code: 404, message: "pod does not exist" };

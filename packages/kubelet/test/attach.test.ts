@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { ContainerIO, onTerminal } from "../src/runtime/container-io.js";
 import { attachFlags, serveAttach } from "../src/streaming/attach.js";
 import { parseResize, type RemoteCommandStreams, type TerminalSize } from "../src/streaming/channels.js";
+import { OutputBudget } from "../src/streaming/output-budget.js";
 
 /** The streams of one session, as a test drives them. */
 function fakeStreams() {
@@ -14,8 +15,10 @@ function fakeStreams() {
     onStdinClose: (cb) => h.stdinClose.push(cb),
     onResize: (cb) => h.resize.push(cb),
     onClose: (cb) => h.close.push(cb),
-    stdout: (d) => (seen.stdout += d.toString()),
-    stderr: (d) => (seen.stderr += d.toString()),
+    stdout: (d) => ((seen.stdout += d.toString()), true),
+    stderr: (d) => ((seen.stderr += d.toString()), true),
+    onDrain: () => undefined,
+    output: new OutputBudget(),
     finish: (s) => (seen.status = s),
   };
   return {

@@ -21,4 +21,11 @@ describe("the kubelet's serving flags", () => {
     expect(() => parseKubeletFlags([...base, "--tls-cert-file", "/nope.crt", "--tls-private-key-file", "/nope.key", "--client-ca-file", "/nope-ca.crt"])).toThrow(/--tls-cert-file: ENOENT/);
     expect(() => parseKubeletFlags([...base, "--healthz-port", "x"])).toThrow(/--healthz-port must be an integer/);
   });
+
+  it("--streaming-connection-idle-timeout: upstream's 4h by default, Go durations, 0 for none, a bad value refused in Go's words", () => {
+    expect(parseKubeletFlags(base).streamingConnectionIdleTimeoutMs).toBe(4 * 3600_000);
+    expect(parseKubeletFlags([...base, "--streaming-connection-idle-timeout", "1m30s"]).streamingConnectionIdleTimeoutMs).toBe(90_000);
+    expect(parseKubeletFlags([...base, "--streaming-connection-idle-timeout", "0"]).streamingConnectionIdleTimeoutMs).toBe(0);
+    expect(() => parseKubeletFlags([...base, "--streaming-connection-idle-timeout", "soon"])).toThrow('invalid argument "soon" for "--streaming-connection-idle-timeout" flag: time: invalid duration "soon"');
+  });
 });

@@ -89,6 +89,6 @@ describe("exec pieces", () => {
   });
   it("a tty command: script around the quoted argv, sized first", () => {
     expect(shellQuote("it's")).toBe(`'it'\\''s'`);
-    expect(ttyCommand(["sh", "-c", "echo 'x'"], { width: 120, height: 40 })).toEqual(["script", "-qfec", `stty rows 40 cols 120 2>/dev/null; exec 'sh' '-c' 'echo '\\''x'\\'''`, "/dev/null"]);
+    expect(ttyCommand(["sh", "-c", "echo 'x'"], { width: 120, height: 40 })).toEqual(["script", "-qfec", `stty rows 40 cols 120 2>/dev/null; printf x >&3; exec 3>&-; exec 'sh' '-c' 'echo '\\''x'\\'''`, "/dev/null"]);
   });
 });

@@ -128,7 +128,7 @@ export class ContainerProcess {
       detached: sandbox.kind === "none",
     });
     // The PTY's process is script's child: PID 1 of the sandbox is script itself.
-    this.io = new ContainerIO(held?.stdin ? this.child.stdin! : undefined, script !== undefined, held?.stdinOnce ?? false, () => (this.pid !== undefined ? childTerminal(this.pid) : undefined));
+    this.io = new ContainerIO(held?.stdin ? this.child.stdin! : undefined, script !== undefined, held?.stdinOnce ?? false, () => (this.pid !== undefined ? childTerminal(this.pid) : undefined), [this.child.stdout!, this.child.stderr!]);
     if (held && !held.stdin) this.child.stdin!.on("error", () => undefined);
     this.child.stdout!.on("data", (d: Buffer) => {
       this.log.write("stdout", d);

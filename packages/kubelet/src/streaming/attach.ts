@@ -5,9 +5,12 @@
  * the container's spec (`tty`), not the request: a tty container has one output stream and takes
  * resizes. stdin reaches the container only when it was started with `stdin: true`; otherwise it
  * is dropped, as containerd drops it. The session ends with a Success Status when the container
- * exits, or when the client goes away (the container keeps running).
+ * exits, or when the client goes away (the container keeps running). As containerd's attach (its
+ * output writer group copies to every attached stream in turn, blocking), a session whose client
+ * does not keep up holds the container's output back for everyone, the CRI log included, rather
+ * than the kubelet buffering it: its transport full, the container's pipes are not read until it
+ * drains (runtime/container-io.ts), and a client that stays stalled is closed by the idle timeout.
  */
-import { spawn } from "node:child_process";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
@@ -17,11 +20,15 @@ import { acceptSpdyRemoteCommand } from "./remote-command-spdy.js";
 import { isSpdyUpgrade } from "./upgrade.js";
 import { SUCCESS_STATUS, webSocketStreams, type RemoteCommandStreams } from "./channels.js";
 import { CHANNEL_PROTOCOLS } from "./exec.js";
+import type { IdleTimeoutOptions } from "./idle-timeout.js";
+import { ResizeQueue, sttyResize } from "./resize-queue.js";
 
 export interface AttachDeps {
   /** The running container's stdio, or why there is none (upstream's words). */
   target(namespace: string, pod: string, container: string): ContainerIO | string;
   log?: Logger;
+  /** --streaming-connection-idle-timeout; none when undefined. */
+  idle?: IdleTimeoutOptions | undefined;
 }
 
 export interface AttachFlags {
@@ -48,30 +55,22 @@ export function serveAttach(streams: RemoteCommandStreams, io: ContainerIO, f: A
     {
       output: (stream, data) => {
         // A terminal has one stream; without one, each goes where it was asked for.
-        if (io.tty || stream === "stdout") {
-          if (f.stdout) streams.stdout(data);
-        } else if (f.stderr) streams.stderr(data);
+        if (io.tty || stream === "stdout") return f.stdout ? streams.stdout(data) : true;
+        return f.stderr ? streams.stderr(data) : true;
       },
       ended: () => streams.finish(SUCCESS_STATUS),
     },
     f.stdin,
   );
+  streams.onDrain(() => session.drained());
   streams.onStdin((d) => session.write(d));
   streams.onStdinClose(() => session.closeStdin());
   // One stty at a time, in order: kubectl sends size+1 then the size at once, and the last must win.
-  let resizing = Promise.resolve();
-  streams.onResize((size) => {
-    resizing = resizing.then(
-      () =>
-        new Promise<void>((resolve) => {
-          const tty = io.terminalPath();
-          if (!tty) return resolve();
-          spawn("stty", ["-F", tty, "rows", String(size.height), "cols", String(size.width)], { stdio: "ignore" })
-            .on("error", () => resolve())
-            .on("close", () => resolve());
-        }),
-    );
+  const resizes = new ResizeQueue(async (size) => {
+    const tty = io.terminalPath();
+    if (tty) await sttyResize(tty, size);
   });
+  streams.onResize((size) => resizes.push(size));
   streams.onClose(() => session.detach());
 }
 
@@ -91,8 +90,9 @@ export function attachUpgradeHandler(d: AttachDeps): (req: IncomingMessage, sock
     const io = d.target(ns, pod, container);
     if (typeof io === "string") return refuse(socket, 404, io);
     // Over SPDY the client opens the streams it asked for (a resize stream with tty=true).
-    if (isSpdyUpgrade(req)) return acceptSpdyRemoteCommand(req, socket, head, { ...flags, tty: url.searchParams.get("tty") === "true" }, d.log ?? silentLogger, (streams) => serveAttach(streams, io, flags));
+    const carrier = d.idle ? { idle: d.idle } : {};
+    if (isSpdyUpgrade(req)) return acceptSpdyRemoteCommand(req, socket, head, { ...flags, tty: url.searchParams.get("tty") === "true" }, d.log ?? silentLogger, (streams) => serveAttach(streams, io, flags), carrier);
     if ((req.headers.upgrade ?? "").toLowerCase() !== "websocket") return refuse(socket, 400, "unable to upgrade: only WebSocket (v5.channel.k8s.io, v4.channel.k8s.io) and SPDY/3.1 are served");
-    wss.handleUpgrade(req, socket, head, (ws) => serveAttach(webSocketStreams(ws), io, flags));
+    wss.handleUpgrade(req, socket, head, (ws) => serveAttach(webSocketStreams(ws, carrier), io, flags));
   };
 }

@@ -6,6 +6,8 @@
  * know which one kubectl chose.
  */
 import type { WebSocket } from "ws";
+import { IdleTimeout, type IdleTimeoutOptions } from "./idle-timeout.js";
+import { OutputBudget } from "./output-budget.js";
 
 export interface TerminalSize {
   width: number;
@@ -19,8 +21,13 @@ export interface RemoteCommandStreams {
   onResize(cb: (size: TerminalSize) => void): void;
   /** The client went away (or the transport broke). */
   onClose(cb: () => void): void;
-  stdout(data: Buffer): void;
-  stderr(data: Buffer): void;
+  /** Output for the client; false: the transport holds more than the session's budget, stop until onDrain. */
+  stdout(data: Buffer): boolean;
+  stderr(data: Buffer): boolean;
+  /** The backlog that made stdout/stderr return false has drained. */
+  onDrain(cb: () => void): void;
+  /** The session's output not yet written out to the network. */
+  readonly output: OutputBudget;
   /** The final Status (v4/v5 JSON), then the session ends. */
   finish(status: Record<string, unknown>): void;
 }
@@ -40,13 +47,28 @@ export const SUCCESS_STATUS = { metadata: {}, status: "Success" };
 
 const frame = (channel: number, payload: Buffer | string) => Buffer.concat([Buffer.from([channel]), Buffer.isBuffer(payload) ? payload : Buffer.from(payload)]);
 
-/** The channel protocols over an accepted WebSocket: `[channel][payload]` binary messages, 255 = close of a channel (v5). */
-export function webSocketStreams(ws: WebSocket): RemoteCommandStreams {
+export interface CarrierOptions {
+  /** --streaming-connection-idle-timeout; none when undefined. */
+  idle?: IdleTimeoutOptions;
+  output?: OutputBudget;
+}
+
+/**
+ * The channel protocols over an accepted WebSocket: `[channel][payload]` binary messages, 255 =
+ * close of a channel (v5). Idle for the timeout, the connection is closed without a Status, as
+ * upstream's wsstream closes it when its deadline passes; kubectl then ends with exit code 0, as
+ * it does on a real cluster (where the API server's stream translator reports Success).
+ */
+export function webSocketStreams(ws: WebSocket, o: CarrierOptions = {}): RemoteCommandStreams {
+  const output = o.output ?? new OutputBudget();
+  const idle = o.idle ? new IdleTimeout(o.idle, () => ws.close(1000)) : undefined;
+  ws.once("close", () => idle?.stop());
   const v5 = ws.protocol === "v5.channel.k8s.io";
   const stdin: ((d: Buffer) => void)[] = [];
   const stdinClose: (() => void)[] = [];
   const resize: ((s: TerminalSize) => void)[] = [];
   ws.on("message", (data: Buffer, isBinary: boolean) => {
+    idle?.touch();
     if (!isBinary || data.length === 0) return;
     const channel = data[0]!;
     if (channel === 0) for (const cb of stdin) cb(data.subarray(1));
@@ -57,8 +79,19 @@ export function webSocketStreams(ws: WebSocket): RemoteCommandStreams {
     }
   });
   ws.on("error", () => undefined);
-  const send = (channel: number, data: Buffer | string) => {
-    if (ws.readyState === ws.OPEN) ws.send(frame(channel, data));
+  ws.on("ping", () => idle?.touch());
+  ws.on("pong", () => idle?.touch());
+  // ws calls back once the message has been written to the socket (or the socket is gone).
+  const send = (channel: number, data: Buffer | string): boolean => {
+    if (ws.readyState !== ws.OPEN) return true;
+    idle?.touch();
+    const message = frame(channel, data);
+    const below = output.add(message.length);
+    ws.send(message, () => {
+      idle?.touch();
+      output.done(message.length);
+    });
+    return below;
   };
   return {
     onStdin: (cb) => stdin.push(cb),
@@ -67,6 +100,8 @@ export function webSocketStreams(ws: WebSocket): RemoteCommandStreams {
     onClose: (cb) => ws.once("close", cb),
     stdout: (d) => send(1, d),
     stderr: (d) => send(2, d),
+    onDrain: (cb) => output.onDrain(cb),
+    output,
     finish: (status) => {
       send(3, JSON.stringify(status));
       ws.close(1000);

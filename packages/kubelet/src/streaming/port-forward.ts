@@ -16,6 +16,7 @@ import { connect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { createWebSocketStream, WebSocketServer } from "ws";
 import type { Logger } from "@kubemu/common";
+import type { IdleTimeoutOptions } from "./idle-timeout.js";
 import { RstStatus } from "./spdy/frames.js";
 import { SpdySession, type SpdyStream } from "./spdy/session.js";
 import { acceptSpdy, isSpdyUpgrade, isWebSocketUpgrade, refuse } from "./upgrade.js";
@@ -37,6 +38,8 @@ export interface PortForwardOptions {
   dial?: (host: string, port: number) => Socket;
   /** Keep to the client's windows (client-go never sends WINDOW_UPDATE; see spdy/session.ts). */
   honourPeerWindows?: boolean;
+  /** --streaming-connection-idle-timeout (SPDY carriers: spdy/session.ts). */
+  idle?: IdleTimeoutOptions;
 }
 
 const STREAM_CREATION_TIMEOUT_MS = 30_000;
@@ -86,6 +89,7 @@ export function servePortForward(socket: Duplex, o: PortForwardOptions): SpdySes
   const session = new SpdySession(socket, {
     log: o.log,
     ...(o.honourPeerWindows !== undefined ? { honourPeerWindows: o.honourPeerWindows } : {}),
+    ...(o.idle ? { idle: o.idle } : {}),
     onStream: (s) => {
       const refusal = checkStreamHeaders(s);
       if (refusal) return refusal;
@@ -168,6 +172,7 @@ export interface PortForwardDeps {
   log: Logger;
   /** The pod's sandbox and IP, or the HTTP status and reason there is none. */
   target(namespace: string, pod: string): PortForwardTarget | { code: number; message: string };
+  idle?: IdleTimeoutOptions;
 }
 
 /**
@@ -193,7 +198,7 @@ export function portForwardUpgradeHandler(d: PortForwardDeps): (req: IncomingMes
       if (acceptSpdy(req, socket, head, [PORT_FORWARD_PROTOCOL]) === undefined) return;
       (socket as Partial<Socket>).setNoDelay?.(true);
       log.info({ transport: "SPDY/3.1" }, "port forwarding");
-      servePortForward(socket, { log, target });
+      servePortForward(socket, { log, target, ...(d.idle ? { idle: d.idle } : {}) });
       return;
     }
     if (!isWebSocketUpgrade(req)) return refuse(socket, 400, "unable to upgrade: missing upgrade headers in request");
@@ -219,7 +224,7 @@ export function portForwardUpgradeHandler(d: PortForwardDeps): (req: IncomingMes
       // Every binary message's payload is the next piece of the SPDY byte stream.
       const bytes = createWebSocketStream(ws, { allowHalfOpen: false });
       bytes.on("error", (e) => log.debug({ err: e.message }, "port-forward websocket error"));
-      servePortForward(bytes, { log, target });
+      servePortForward(bytes, { log, target, ...(d.idle ? { idle: d.idle } : {}) });
     });
   };
 }

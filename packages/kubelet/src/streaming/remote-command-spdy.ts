@@ -12,7 +12,8 @@ import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { finished } from "node:stream/promises";
 import type { Logger } from "@kubemu/common";
-import { parseResize, type RemoteCommandStreams, type TerminalSize } from "./channels.js";
+import { parseResize, type CarrierOptions, type RemoteCommandStreams, type TerminalSize } from "./channels.js";
+import { OutputBudget } from "./output-budget.js";
 import { SpdySession, type SpdyStream } from "./spdy/session.js";
 import { acceptSpdy } from "./upgrade.js";
 
@@ -38,7 +39,7 @@ export function expectedStreams(f: RemoteCommandFlags): StreamType[] {
  * Switches the connection to SPDY and calls ready with the session's streams once the client has
  * opened them all. Refuses (403) a client that offers none of the served protocols.
  */
-export function acceptSpdyRemoteCommand(req: IncomingMessage, socket: Duplex, head: Buffer, f: RemoteCommandFlags, log: Logger, ready: (streams: RemoteCommandStreams) => void): void {
+export function acceptSpdyRemoteCommand(req: IncomingMessage, socket: Duplex, head: Buffer, f: RemoteCommandFlags, log: Logger, ready: (streams: RemoteCommandStreams) => void, o: CarrierOptions = {}): void {
   if (acceptSpdy(req, socket, head, SPDY_CHANNEL_PROTOCOLS) === undefined) return;
   (socket as Partial<Socket>).setNoDelay?.(true);
   const wanted = new Set(expectedStreams(f));
@@ -46,6 +47,7 @@ export function acceptSpdyRemoteCommand(req: IncomingMessage, socket: Duplex, he
   let started = false;
   const session: SpdySession = new SpdySession(socket, {
     log,
+    ...(o.idle ? { idle: o.idle } : {}),
     onStream: (s) => {
       const type = s.header("streamtype");
       if (!type || !wanted.has(type as StreamType)) return `unexpected stream type: "${type ?? ""}"`;
@@ -54,7 +56,7 @@ export function acceptSpdyRemoteCommand(req: IncomingMessage, socket: Duplex, he
       if (!started && got.size === wanted.size) {
         started = true;
         clearTimeout(timer);
-        setImmediate(() => ready(spdyStreams(session, socket, got)));
+        setImmediate(() => ready(spdyStreams(session, socket, got, o.output ?? new OutputBudget())));
       }
       return undefined;
     },
@@ -66,7 +68,7 @@ export function acceptSpdyRemoteCommand(req: IncomingMessage, socket: Duplex, he
   socket.once("close", () => clearTimeout(timer));
 }
 
-function spdyStreams(session: SpdySession, socket: Duplex, s: Map<StreamType, SpdyStream>): RemoteCommandStreams {
+function spdyStreams(session: SpdySession, socket: Duplex, s: Map<StreamType, SpdyStream>, output: OutputBudget): RemoteCommandStreams {
   const error = s.get("error")!;
   const stdout = s.get("stdout");
   const stderr = s.get("stderr");
@@ -82,6 +84,14 @@ function spdyStreams(session: SpdySession, socket: Duplex, s: Map<StreamType, Sp
     closeWaiters.splice(0).forEach((cb) => cb());
   };
   socket.once("close", onGone);
+  // A stream's write calls back once the session has handed its frames to a socket that is not
+  // backed up (spdy/session.ts), so what is not called back yet is the client's backlog.
+  const send = (st: SpdyStream | undefined, d: Buffer): boolean => {
+    if (!st?.writable) return true;
+    const below = output.add(d.length);
+    st.write(d, () => output.done(d.length));
+    return below;
+  };
   return {
     onStdin: (cb) => s.get("stdin")?.on("data", (d: Buffer) => cb(d)),
     onStdinClose: (cb) => s.get("stdin")?.on("end", cb),
@@ -100,12 +110,10 @@ function spdyStreams(session: SpdySession, socket: Duplex, s: Map<StreamType, Sp
       });
     },
     onClose: (cb) => (closed ? cb() : closeWaiters.push(cb)),
-    stdout: (d) => {
-      if (stdout?.writable) stdout.write(d);
-    },
-    stderr: (d) => {
-      if (stderr?.writable) stderr.write(d);
-    },
+    stdout: (d) => send(stdout, d),
+    stderr: (d) => send(stderr, d),
+    onDrain: (cb) => output.onDrain(cb),
+    output,
     finish: (status) => {
       // Output first (all of it handed to the connection), then the Status, then the connection closes.
       const ended = (st: SpdyStream | undefined, last?: string): Promise<void> => {

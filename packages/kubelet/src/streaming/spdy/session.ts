@@ -18,6 +18,7 @@
 import { Socket } from "node:net";
 import { Duplex } from "node:stream";
 import type { Logger } from "@kubemu/common";
+import { IdleTimeout, type IdleTimeoutOptions } from "../idle-timeout.js";
 import { DEFAULT_WINDOW, encodeData, encodeDataHead, encodeGoaway, encodePing, encodeRstStream, encodeSynReply, encodeWindowUpdate, type Frame, FrameReader, GoawayStatus, RstStatus, SETTINGS_INITIAL_WINDOW_SIZE } from "./frames.js";
 import { HeaderCompressor, HeaderDecompressor, type Headers } from "./headers.js";
 
@@ -31,6 +32,8 @@ export interface SpdySessionOptions {
   /** A new stream: undefined accepts it (SYN_REPLY), a string refuses it with that reason (RST_STREAM). */
   onStream: (stream: SpdyStream) => string | undefined;
   honourPeerWindows?: boolean;
+  /** --streaming-connection-idle-timeout: no frame either way for that long resets every stream, then GOAWAY (spdystream's idle monitor). */
+  idle?: IdleTimeoutOptions;
 }
 
 /** One SPDY stream: written bytes go out as DATA, received DATA is read; end() sends FIN. */
@@ -105,6 +108,7 @@ export class SpdySession {
    * message of every write: there a frame is one buffer.
    */
   private readonly gather: boolean;
+  private readonly idle: IdleTimeout | undefined;
 
   constructor(
     private readonly socket: Duplex,
@@ -112,6 +116,7 @@ export class SpdySession {
   ) {
     this.honour = o.honourPeerWindows ?? false;
     this.gather = socket instanceof Socket;
+    this.idle = o.idle ? new IdleTimeout(o.idle, () => this.expire()) : undefined;
     socket.on("data", (b: Buffer) => this.onBytes(b));
     socket.on("drain", () => this.drainWaiters.splice(0).forEach((f) => f()));
     socket.on("error", (e) => o.log.debug({ err: e.message }, "spdy connection error"));
@@ -138,6 +143,7 @@ export class SpdySession {
 
   private onBytes(b: Buffer): void {
     if (this.closed) return;
+    this.idle?.touch();
     this.inbox.push(...this.reader.push(b));
     void this.process();
   }
@@ -367,6 +373,7 @@ export class SpdySession {
 
   private write(b: Buffer | Promise<Buffer>): void {
     if (this.closed) return;
+    this.idle?.touch();
     this.outbox.push(b);
     if (!this.pumping) this.pump();
   }
@@ -406,9 +413,19 @@ export class SpdySession {
     this.drainWaiters.push(f);
   }
 
+  private expire(): void {
+    this.o.log.info({ streams: this.streams.size }, "spdy: connection idle past --streaming-connection-idle-timeout: closing it");
+    for (const s of [...this.streams.values()]) this.resetStream(s, RstStatus.CANCEL, "idle timeout");
+    this.close();
+    // Closed, not half-closed, as spdystream's shutdown; a client too stalled to take the GOAWAY is cut off.
+    if (this.socket.writableNeedDrain) this.socket.destroy();
+    else this.flushThen(() => this.socket.destroy());
+  }
+
   private teardown(): void {
     if (this.closed) return;
     this.closed = true;
+    this.idle?.stop();
     for (const s of [...this.streams.values()]) this.dropStream(s, "connection closed");
     this.inflate.close();
     this.deflate.close();
