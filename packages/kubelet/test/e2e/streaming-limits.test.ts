@@ -9,10 +9,11 @@
  * Subnets: etcd 127.6.1.x, API 127.6.2.x, scheduler 127.6.3.x, nodes 127.6.5.{1,2}, kubectl's
  * listener 127.6.6.1, pods 127.212.N.0/24.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { pinnedKubectl } from "../../../apiserver/test/e2e/kubectl-run.js";
+import { shellQuote } from "../../src/streaming/exec.js";
 import { eventually, kubeletHarnessForFile } from "./harness.js";
 
 const h = kubeletHarnessForFile(
@@ -165,5 +166,32 @@ describe("a client that does not read its output (default idle timeout)", () => 
     k.child.stdout!.on("data", count);
     k.child.stdout!.resume();
     await eventually(async () => got, (n) => n > before + 16 * 1024 * 1024, "output again");
+  }, 60_000);
+});
+
+describe("kubectl exec -it on a terminal resized in a burst", () => {
+  it("`stty size` in the container reports the terminal's last size (kubectl 1.32 over WebSocket, and over SPDY)", async () => {
+    await runningPod("term", "kubemu-m02", { command: ["sleep", "3600"] });
+    for (const env of [{}, { KUBECTL_REMOTE_COMMAND_WEBSOCKETS: "false" }]) {
+      const bin = pinnedKubectl("32");
+      const line = [bin, "--cache-dir", h.kubectl.cacheDir, "exec", "-it", "term", "--", "sh"].map(shellQuote).join(" ");
+      const script = spawn("script", ["-qfec", `stty rows 40 cols 120; exec ${line}`, "/dev/null"], { env: { ...process.env, KUBECONFIG: h.kubectl.kubeconfig, ...env }, stdio: ["pipe", "pipe", "pipe"] });
+      started.push(script);
+      let out = "";
+      script.stdout.on("data", (d: Buffer) => (out += d.toString()));
+      const closed = new Promise<number | null>((r) => script.on("close", (code) => r(code)));
+      await eventually(async () => out, (o) => /[#$] /.test(o), "the shell's prompt");
+      const kubectlPid = descendantNamed(script.pid!, "kubectl.1.32");
+      expect(kubectlPid).toBeGreaterThan(0);
+      // Each stty on kubectl's terminal is a SIGWINCH, and kubectl sends the new size at once.
+      for (let i = 1; i <= 12; i++) {
+        execFileSync("stty", ["-F", `/proc/${kubectlPid}/fd/0`, "rows", String(20 + i), "cols", String(80 + i)]);
+        await sleep(30);
+      }
+      await sleep(2000);
+      script.stdin.write("stty size; exit\r");
+      expect(await closed).toBe(0);
+      expect(out, JSON.stringify(env)).toMatch(/\r\n32 92\r\n/);
+    }
   }, 60_000);
 });
