@@ -16,6 +16,7 @@ import { WebSocketServer } from "ws";
 import { silentLogger, type Logger } from "@kubemu/common";
 import { childTerminal as ttyOf, onTerminal } from "../runtime/container-io.js";
 import { webSocketStreams, type RemoteCommandStreams, type TerminalSize } from "./channels.js";
+import { execInternalError, lookPathError, startFailure } from "./exec-lookup.js";
 import type { IdleTimeoutOptions } from "./idle-timeout.js";
 import { ResizeQueue, sttyResize } from "./resize-queue.js";
 import { acceptSpdyRemoteCommand } from "./remote-command-spdy.js";
@@ -82,6 +83,8 @@ export function execUpgradeHandler(d: ExecDeps): (req: IncomingMessage, socket: 
 
 export { shellQuote } from "../runtime/container-io.js";
 
+/** containerd's PATH for a process whose image sets none. */
+const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 /** The descriptor on which a tty exec's shell says its terminal is sized (runtime/container-io.ts onTerminal). */
 const TERMINAL_READY_FD = 3;
 /** How long resizes wait for that word before they are applied anyway. */
@@ -132,8 +135,13 @@ export function runExec(streams: RemoteCommandStreams, argv: string[], t: ExecTa
   if (!f.tty) start(undefined);
 
   function start(size: TerminalSize | undefined): void {
-    if (child || gone) return;
+    if (child || gone || done) return;
     clearTimeout(timer);
+    const missing = lookPathError(argv[0]!, t.env.PATH ?? DEFAULT_PATH, t.pid !== undefined ? `/proc/${t.pid}/root` : "");
+    if (missing !== undefined) {
+      done = true;
+      return streams.finish(execInternalError(startFailure(missing)));
+    }
     const inContainer = t.pid !== undefined ? ["nsenter", "--target", String(t.pid), "--mount", "--uts", "--ipc", "--pid", "--", ...argv] : argv;
     const cmd = f.tty ? ttyCommand(inContainer, size) : inContainer;
     // script needs a stdin even when kubectl sends none.
@@ -158,7 +166,7 @@ export function runExec(streams: RemoteCommandStreams, argv: string[], t: ExecTa
     if (stdinClosed) c.stdin?.end();
     c.on("error", (e) => {
       done = true;
-      streams.finish({ metadata: {}, status: "Failure", message: `Internal error occurred: error executing command in container: ${e.message}`, reason: "InternalError", code: 500 });
+      streams.finish(execInternalError(e.message));
     });
     c.on("close", (code, signal) => {
       if (done) return;

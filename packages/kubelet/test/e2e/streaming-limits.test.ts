@@ -195,3 +195,24 @@ describe("kubectl exec -it on a terminal resized in a burst", () => {
     }
   }, 60_000);
 });
+
+describe("kubectl exec of a command the container does not have", () => {
+  it("fails as on containerd: `error: Internal error occurred: … executable file not found in $PATH: unknown`, exit 1 (1.32 and 1.33, WebSocket and SPDY, with and without -i)", async () => {
+    await runningPod("nobash", "kubemu-m02", { command: ["sleep", "3600"] });
+    const runs: [string, Record<string, string>, string[]][] = [
+      ["32", {}, []],
+      ["33", {}, []],
+      ["32", { KUBECTL_REMOTE_COMMAND_WEBSOCKETS: "false" }, []],
+      ["32", {}, ["-i"]],
+    ];
+    for (const [minor, env, flags] of runs) {
+      const k = kubectl(["exec", ...flags, "nobash", "--", "kubemu-nosuchcmd"], { env, bin: pinnedKubectl(minor) });
+      k.child.stdin!.end();
+      const r = await k.exited;
+      expect(r.code, `1.${minor} ${JSON.stringify(env)} ${flags.join(" ")}`).toBe(1);
+      expect(r.stderr).toMatch(
+        /^error: Internal error occurred: error executing command in container: failed to exec in container: failed to start exec "[0-9a-f]{64}": OCI runtime exec failed: exec failed: unable to start container process: exec: "kubemu-nosuchcmd": executable file not found in \$PATH: unknown\n$/,
+      );
+    }
+  }, 60_000);
+});
