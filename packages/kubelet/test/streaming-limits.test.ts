@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer, type IncomingMessage, type Server } from "node:http";
-import { connect, type AddressInfo, type Socket } from "node:net";
+import { connect, createServer as createTcpServer, type AddressInfo, type Socket } from "node:net";
 import { Duplex, PassThrough } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
@@ -21,6 +21,7 @@ import { webSocketStreams, type RemoteCommandStreams, type TerminalSize } from "
 import { execUpgradeHandler, runExec } from "../src/streaming/exec.js";
 import { IdleTimeout } from "../src/streaming/idle-timeout.js";
 import { OUTPUT_HIGH_WATER, OutputBudget } from "../src/streaming/output-budget.js";
+import { serveChannelPortForward } from "../src/streaming/port-forward-channels.js";
 import { acceptSpdyRemoteCommand } from "../src/streaming/remote-command-spdy.js";
 import { RstStatus } from "../src/streaming/spdy/frames.js";
 import { duplexPair, TestSpdyClient } from "./spdy-client.js";
@@ -167,6 +168,34 @@ describe("--streaming-connection-idle-timeout", () => {
     expect(await closeCode).toBe(1000);
     expect(got.map((d) => d[0])).toEqual([1]);
     await until(() => serverClosed, "the session's close");
+  });
+});
+
+describe("--streaming-connection-idle-timeout on port forwarding's WebSocket channel protocols", () => {
+  it("the connection is cut (no close frame, as wsstream's deadline) once nothing went either way for the timeout", async () => {
+    const clock = new FakeClock();
+    const pod = createTcpServer((s) => s.on("data", (d) => s.write(d)));
+    cleanup.push(() => pod.close());
+    await new Promise<void>((r) => pod.listen(0, HOST, () => r()));
+    const podPort = (pod.address() as AddressInfo).port;
+    const wss = new WebSocketServer({ host: HOST, port: 0, handleProtocols: () => "v4.channel.k8s.io" });
+    cleanup.push(() => wss.close());
+    await new Promise((r) => wss.once("listening", r));
+    wss.on("connection", (ws) => serveChannelPortForward(ws, [podPort], { target: { sandboxId: "s", podIP: HOST }, log: silentLogger, idle: { timeoutMs: 2000, clock } }));
+    const ws = new WebSocket(`ws://${HOST}:${(wss.address() as AddressInfo).port}`, ["v4.channel.k8s.io"]);
+    cleanup.push(() => ws.terminate());
+    let echoed = "";
+    ws.on("message", (d: Buffer) => d[0] === 0 && (echoed += d.subarray(1).toString("latin1")));
+    const closeCode = new Promise<number>((r) => ws.once("close", (code) => r(code)));
+    await until(() => ws.readyState === ws.OPEN, "connected");
+    clock.advance(1500);
+    ws.send(Buffer.concat([Buffer.from([0]), Buffer.from("hi")]));
+    await until(() => echoed.endsWith("hi"), "the echo");
+    clock.advance(1999);
+    await sleep(50);
+    expect(ws.readyState).toBe(ws.OPEN);
+    clock.advance(1);
+    expect(await closeCode).toBe(1006);
   });
 });
 

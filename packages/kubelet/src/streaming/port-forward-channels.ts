@@ -10,6 +10,7 @@
 import { connect, type Socket } from "node:net";
 import type { WebSocket } from "ws";
 import type { Logger } from "@kubemu/common";
+import { IdleTimeout, type IdleTimeoutOptions } from "./idle-timeout.js";
 import { forwardErrorText, type PortForwardTarget } from "./port-forward-target.js";
 
 export const PORT_FORWARD_CHANNEL_PROTOCOLS = ["v4.channel.k8s.io", "v4.base64.channel.k8s.io"];
@@ -33,11 +34,14 @@ export function parsePortsQuery(q: URLSearchParams): number[] | string {
 /** Bytes buffered on the WebSocket above which the pod's socket is paused. */
 const HIGH_WATER = 1 << 20;
 
-export function serveChannelPortForward(ws: WebSocket, ports: number[], o: { target: PortForwardTarget; log: Logger; dial?: (host: string, port: number) => Socket }): void {
+export function serveChannelPortForward(ws: WebSocket, ports: number[], o: { target: PortForwardTarget; log: Logger; dial?: (host: string, port: number) => Socket; idle?: IdleTimeoutOptions }): void {
   const base64 = ws.protocol === "v4.base64.channel.k8s.io";
+  // --streaming-connection-idle-timeout: wsstream's deadline passing closes the connection, no close frame.
+  const idle = o.idle ? new IdleTimeout(o.idle, () => ws.terminate()) : undefined;
   const dial = o.dial ?? ((host, port) => connect({ host, port }));
   const send = (channel: number, data: Buffer) => {
     if (ws.readyState !== ws.OPEN) return;
+    idle?.touch();
     if (base64) ws.send(String.fromCharCode(48 + channel) + data.toString("base64"));
     else ws.send(Buffer.concat([Buffer.from([channel]), data]));
   };
@@ -89,6 +93,7 @@ export function serveChannelPortForward(ws: WebSocket, ports: number[], o: { tar
     pod.on("close", finish);
   });
   ws.on("message", (data: Buffer | string, isBinary: boolean) => {
+    idle?.touch();
     let channel: number;
     let payload: Buffer;
     if (base64 && !isBinary) {
@@ -106,6 +111,9 @@ export function serveChannelPortForward(ws: WebSocket, ports: number[], o: { tar
     const pod = sockets[channel / 2]!;
     if (!pod.destroyed) pod.write(payload);
   });
-  ws.on("close", () => sockets.forEach((s) => s.destroy()));
+  ws.on("close", () => {
+    idle?.stop();
+    sockets.forEach((s) => s.destroy());
+  });
   ws.on("error", (e) => o.log.debug({ err: e.message }, "port-forward websocket error"));
 }

@@ -213,7 +213,7 @@ export function portForwardUpgradeHandler(d: PortForwardDeps): (req: IncomingMes
       if (typeof ports === "string") return refuse(socket, 400, ports);
       channelWss.handleUpgrade(req, socket, head, (ws) => {
         log.info({ transport: ws.protocol || "websocket" }, "port forwarding");
-        serveChannelPortForward(ws, ports, { target, log });
+        serveChannelPortForward(ws, ports, { target, log, ...(d.idle ? { idle: d.idle } : {}) });
       });
       return;
     }
