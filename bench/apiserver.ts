@@ -24,8 +24,9 @@
  * --only runs one part: open-loop = the fixed-rate runs; list = fill and LIST (these two write no
  * results file); authz = the authorization comparison of lib/authz-compare.ts — a TLS cluster of
  * the same shape, the open-loop creates (HTTP and wire) and LISTs sent as a system:masters
- * certificate, an RBAC-bound user's certificate and a service account token, interleaved round by
- * round, with the deltas in %; it writes results/apiserver-authz.json and ends with
+ * certificate, an RBAC-bound user's certificate and a service account token, interleaved request
+ * by request inside each run (--rate is the run's total), with the deltas in % and each p99
+ * delta's 95 % bootstrap interval; it writes results/apiserver-authz.json and ends with
  * `BENCH apiserver <json>` (`part: "authz"`). It uses --rate and --pods, and a 3 s warm-up; with
  * --cpu-prof it also records each API server's CPU share spent authenticating and authorizing
  * (`serverCpu`), which the machine's load blurs far less than it blurs the latencies.
