@@ -2,7 +2,8 @@
  * The coredns server in process on 127.1.169.x:10053 (no API: the hosts plugin answers): malformed
  * datagrams are dropped without harm, a storm of queries stuck on a silent upstream does not hold
  * up other answers, max_concurrent turns the excess away with REFUSED, a refused upstream is
- * SERVFAIL at once, and TCP answers length-prefixed messages on one connection.
+ * SERVFAIL at once, TCP answers length-prefixed messages on one connection, and cache hits
+ * (answered without a promise) are counted and logged as every other answer.
  */
 import { createSocket, type Socket } from "node:dgram";
 import { connect } from "node:net";
@@ -26,6 +27,13 @@ const COREFILE = `.:10053 {
 }
 refused.test:10053 {
     forward . ${SILENT}:10054
+}
+cached.test:10053 {
+    log
+    hosts {
+       127.1.169.98 a.cached.test
+    }
+    cache 30
 }
 `;
 
@@ -114,5 +122,28 @@ describe("coredns server", () => {
     c.destroy();
     expect(got.map((p) => p.id).sort()).toEqual([1, 2]);
     expect(got.every((p) => p.answers?.length === 1)).toBe(true);
+  });
+
+  it("counts and logs cache hits as upstream does, the counters read at scrape time", async () => {
+    const series = (text: string, name: string) => text.split("\n").filter((l) => l.startsWith(name) && l.includes('zone="cached.test."'));
+    expect(series(await dns.metrics.scrape(), "coredns_dns_requests_total")).toEqual([]);
+    expect(await dns.metrics.scrape()).not.toContain("coredns_cache_entries{");
+    for (let i = 0; i < 3; i++) expect((await ask("a.cached.test"))?.answers?.map((a) => (a as { data: string }).data)).toEqual(["127.1.169.98"]);
+    const text = await dns.metrics.scrape();
+    expect(series(text, "coredns_dns_requests_total")).toEqual(['coredns_dns_requests_total{server="dns://:10053",zone="cached.test.",view="",proto="udp",family="1",type="A"} 3']);
+    expect(series(text, "coredns_dns_responses_total")).toEqual([
+      'coredns_dns_responses_total{server="dns://:10053",zone="cached.test.",view="",rcode="NOERROR",plugin="hosts"} 1',
+      'coredns_dns_responses_total{server="dns://:10053",zone="cached.test.",view="",rcode="NOERROR",plugin="cache"} 2',
+    ]);
+    expect(series(text, "coredns_dns_request_duration_seconds_count")).toEqual(['coredns_dns_request_duration_seconds_count{server="dns://:10053",zone="cached.test.",view="",type="A"} 3']);
+    expect(text).toContain('coredns_cache_requests_total{server="dns://:10053",zones="cached.test.",view=""} 3');
+    expect(text).toContain('coredns_cache_hits_total{server="dns://:10053",type="success",zones="cached.test.",view=""} 2');
+    expect(text).toContain('coredns_cache_misses_total{server="dns://:10053",zones="cached.test.",view=""} 1');
+    expect(text).toContain('coredns_cache_entries{server="dns://:10053",type="success",zones="cached.test.",view=""} 1');
+    // A second scrape adds nothing twice.
+    expect(series(await dns.metrics.scrape(), "coredns_dns_requests_total")).toEqual(['coredns_dns_requests_total{server="dns://:10053",zone="cached.test.",view="",proto="udp",family="1",type="A"} 3']);
+    const logged = lines.filter((l) => l.includes('"A IN a.cached.test. udp'));
+    expect(logged).toHaveLength(3);
+    for (const l of logged) expect(l).toMatch(/^\[INFO\] 127\.0\.0\.1:\d+ - \d+ "A IN a\.cached\.test\. udp \d+ false 512" NOERROR qr,aa,rd \d+ \d+(\.\d+)?s$/);
   });
 });

@@ -11,6 +11,8 @@ interface Entry {
   recursionAvailable: boolean;
   stored: number;
   expires: number;
+  /** The reply as last served, for the age (whole seconds) it was counted down to. */
+  served?: { age: number; reply: Reply };
 }
 
 export interface CacheSettings {
@@ -63,8 +65,12 @@ export class ResponseCache {
       }
       this.hits++;
       const age = Math.floor(now - e.stored);
-      const down = (rrs: Answer[]) => rrs.map((r) => (r.type === "OPT" ? r : { ...r, ttl: Math.max(0, ((r as { ttl?: number }).ttl ?? 0) - age) }) as Answer);
-      return { reply: { ...e.reply, answers: down(e.reply.answers), authorities: down(e.reply.authorities), additionals: down(e.reply.additionals), authoritative: true }, recursionAvailable: e.recursionAvailable };
+      // Within a second every hit serves the same TTLs: count down once, not per query.
+      if (e.served?.age !== age) {
+        const down = (rrs: Answer[]) => rrs.map((r) => (r.type === "OPT" ? r : { ...r, ttl: Math.max(0, ((r as { ttl?: number }).ttl ?? 0) - age) }) as Answer);
+        e.served = { age, reply: { ...e.reply, answers: down(e.reply.answers), authorities: down(e.reply.authorities), additionals: down(e.reply.additionals), authoritative: true } };
+      }
+      return { reply: e.served.reply, recursionAvailable: e.recursionAvailable };
     }
     this.misses++;
     return undefined;

@@ -56,12 +56,15 @@ const empty = (rcode: Rcode, authoritative = false): Reply => ({ rcode, answers:
 
 export class Resolver {
   readonly cache: ResponseCache | undefined;
+  /** The cache plugin's zones as its metrics label them. */
+  readonly cacheZones: string;
   private readonly kube: KubernetesContext | undefined;
 
   constructor(
     readonly cfg: ServerConfig,
     private readonly deps: ResolverDeps,
   ) {
+    this.cacheZones = cfg.cache ? cfg.cache.zones.join(" ") : "";
     this.cache = cfg.cache ? new ResponseCache({ ttl: cfg.cache.ttl, denialTtl: cfg.cache.denialTtl, capacity: cfg.cache.capacity }, deps.now) : undefined;
     if (cfg.kubernetes) {
       this.kube = {
@@ -82,20 +85,22 @@ export class Resolver {
     return matchZone(name, this.cfg.zones);
   }
 
-  async resolve(q: Question, tcp: boolean): Promise<Resolved> {
+  /** A cache hit is answered synchronously (no promise, no microtask): it is nearly every query. */
+  resolve(q: Question, tcp: boolean): Resolved | Promise<Resolved> {
     const cacheable = this.cache && this.cfg.cache && matchZone(q.name, this.cfg.cache.zones) !== undefined;
     const key = cacheable ? ResponseCache.key(q.name, q.type, q.dnssecOk) : "";
-    let r: Resolved | undefined;
     if (cacheable) {
       const hit = this.cache!.get(key);
-      if (hit) r = { reply: hit.reply, recursionAvailable: hit.recursionAvailable, plugin: "cache" };
+      if (hit) return this.balanced({ reply: hit.reply, recursionAvailable: hit.recursionAvailable, plugin: "cache" });
     }
-    if (!r) {
-      r = await this.chain(q, tcp);
+    return this.chain(q, tcp).then((r) => {
       if (cacheable && !r.error) this.cache!.put(key, r.reply, r.recursionAvailable);
-    }
-    if (this.cfg.loadbalance) r = { ...r, reply: { ...r.reply, answers: this.shuffle(r.reply.answers) } };
-    return r;
+      return this.balanced(r);
+    });
+  }
+
+  private balanced(r: Resolved): Resolved {
+    return this.cfg.loadbalance ? { ...r, reply: { ...r.reply, answers: this.shuffle(r.reply.answers) } } : r;
   }
 
   /** loadbalance's round_robin: the A/AAAA/MX records shuffled, the others kept in place. */

@@ -93,9 +93,20 @@ export class CoreDns {
         forwarder = new Forwarder(cfg.forward, upstreamsOf(cfg.forward, readFile));
         this.forwarders.push(forwarder);
       }
-      this.resolvers.push(new Resolver(cfg, { model: this.model, synced: () => this.synced(), localIPs: [this.o.bindIP], forwarder, hosts, now: () => Date.now() / 1000, rng: Math.random }));
+      const resolver = new Resolver(cfg, { model: this.model, synced: () => this.synced(), localIPs: [this.o.bindIP], forwarder, hosts, now: () => Date.now() / 1000, rng: Math.random });
+      this.resolvers.push(resolver);
       for (const z of cfg.zones) for (const p of cfg.plugins) this.metrics.pluginEnabled.labels(`dns://:${cfg.port}`, z, "", p).set(1);
     }
+    // The cache plugin's entry gauges, read when scraped.
+    this.metrics.beforeScrape = () => {
+      for (const r of this.resolvers) {
+        // As upstream, the gauges appear once the cache has served a query.
+        if (!r.cache || r.cache.hits + r.cache.misses === 0) continue;
+        const server = `dns://:${r.cfg.port}`;
+        this.metrics.cacheEntries.labels(server, "success", r.cacheZones, "").set(r.cache.size.success);
+        this.metrics.cacheEntries.labels(server, "denial", r.cacheZones, "").set(r.cache.size.denial);
+      }
+    };
     const ports = [...new Set(this.o.configs.map((c) => c.port))];
     for (const port of ports) {
       await this.listenUdp(port);
@@ -119,48 +130,57 @@ export class CoreDns {
     return best;
   }
 
-  /** Answers one query; undefined = drop it. */
-  async handle(q: Query, proto: "udp" | "tcp", remote: { address: string; port: number }, port: number): Promise<Buffer | undefined> {
+  /**
+   * Answers one query; undefined = drop it. A reply the resolver has at hand (a cache hit) comes
+   * back synchronously, the rest as a promise.
+   */
+  handle(q: Query, proto: "udp" | "tcp", remote: { address: string; port: number }, port: number): Buffer | undefined | Promise<Buffer | undefined> {
     const start = process.hrtime.bigint();
     if (this.loopProbe && q.type === "HINFO" && q.name.toLowerCase() === this.loopProbe) this.onLoopProbe(remote, port);
     const r = this.pick(q.name, port);
+    if (!r) return this.finish(q, proto, remote, port, start, undefined, undefined);
+    let res: Resolved | Promise<Resolved>;
+    try {
+      res = r.resolve({ name: q.name, type: q.type, dnssecOk: q.dnssecOk }, proto === "tcp");
+    } catch (e) {
+      return this.finish(q, proto, remote, port, start, r, this.panicked(e));
+    }
+    if (res instanceof Promise)
+      return res.then(
+        (x) => this.finish(q, proto, remote, port, start, r, x),
+        (e: unknown) => this.finish(q, proto, remote, port, start, r, this.panicked(e)),
+      );
+    return this.finish(q, proto, remote, port, start, r, res);
+  }
+
+  /** upstream's recover: the query gets SERVFAIL and the panic is counted, the server lives on. */
+  private panicked(e: unknown): Resolved {
+    this.metrics.panics.inc();
+    return { reply: { rcode: "SERVFAIL", answers: [], authorities: [], additionals: [], authoritative: false }, recursionAvailable: false, plugin: "", error: `panic: ${(e as Error).message}` };
+  }
+
+  /** Encodes the reply (REFUSED without a server block), counts it and logs it. */
+  private finish(q: Query, proto: "udp" | "tcp", remote: { address: string; port: number }, port: number, start: bigint, r: Resolver | undefined, res: Resolved | undefined): Buffer {
     const server = `dns://:${port}`;
     const zone = r ? (r.serves(q.name) ?? ".") : ".";
-    let enc;
-    let plugin = "";
-    let error: string | undefined;
-    if (!r) enc = encodeFitted(q, { rcode: 5, authoritative: false }, undefined);
-    else {
-      let res: Resolved;
-      try {
-        res = await r.resolve({ name: q.name, type: q.type, dnssecOk: q.dnssecOk }, proto === "tcp");
-      } catch (e) {
-        // upstream's recover: the query gets SERVFAIL and the panic is counted, the server lives on.
-        this.metrics.panics.inc();
-        res = { reply: { rcode: "SERVFAIL", answers: [], authorities: [], additionals: [], authoritative: false }, recursionAvailable: false, plugin: "", error: `panic: ${(e as Error).message}` };
-      }
-      plugin = res.plugin;
-      error = res.error;
-      enc = encodeFitted(q, { ...replyPacket(res.reply), recursionAvailable: res.recursionAvailable }, proto === "udp" ? udpLimit(q) : undefined);
-      if (r.cache) {
-        const size = r.cache.size;
-        const zones = r.cfg.cache!.zones.join(" ");
-        this.metrics.cacheEntries.labels(server, "success", zones, "").set(size.success);
-        this.metrics.cacheEntries.labels(server, "denial", zones, "").set(size.denial);
-        this.metrics.cacheRequests.labels(server, zones, "").inc();
-        if (plugin === "cache") this.metrics.cacheHits.labels(server, res.reply.answers.length ? "success" : "denial", zones, "").inc();
-        else this.metrics.cacheMisses.labels(server, zones, "").inc();
-      }
+    const plugin = res?.plugin ?? "";
+    const enc = !r || !res ? encodeFitted(q, { rcode: 5, authoritative: false }, undefined) : encodeFitted(q, { ...replyPacket(res.reply), recursionAvailable: res.recursionAvailable }, proto === "udp" ? udpLimit(q) : undefined);
+    const m = this.metrics;
+    if (r?.cache && res) {
+      const zones = r.cacheZones;
+      m.cacheRequestsBy.of(server, zones, "").n++;
+      if (plugin === "cache") m.cacheHitsBy.of(server, res.reply.answers.length ? "success" : "denial", zones, "").n++;
+      else m.cacheMissesBy.of(server, zones, "").n++;
     }
     const rcodeName = RCODE_NAMES[enc.rcode] ?? String(enc.rcode);
     const elapsed = process.hrtime.bigint() - start;
     const family = remote.address.includes(":") && !remote.address.startsWith("::ffff:") ? "2" : "1";
-    this.metrics.requests.labels(server, zone, "", proto, family, q.type).inc();
-    this.metrics.responses.labels(server, zone, "", rcodeName, plugin).inc();
-    this.metrics.duration.labels(server, zone, "", q.type).observe(Number(elapsed) / 1e9);
-    this.metrics.requestSize.labels(server, zone, "", proto).observe(q.size);
-    this.metrics.responseSize.labels(server, zone, "", proto).observe(enc.buf.length);
-    if (error && r?.cfg.errors) this.o.out(`[ERROR] plugin/errors: ${enc.rcode} ${q.name}. ${q.type}: ${error}`);
+    m.requestsBy.of(server, zone, "", proto, family, q.type).n++;
+    m.responsesBy.of(server, zone, "", rcodeName, plugin).n++;
+    m.durationBy.of(server, zone, "", q.type).observe(Number(elapsed) / 1e9);
+    m.requestSizeBy.of(server, zone, "", proto).observe(q.size);
+    m.responseSizeBy.of(server, zone, "", proto).observe(enc.buf.length);
+    if (res?.error && r?.cfg.errors) this.o.out(`[ERROR] plugin/errors: ${enc.rcode} ${q.name}. ${q.type}: ${res.error}`);
     if (r?.cfg.log) {
       const bufsize = proto === "tcp" ? 65535 : udpLimit(q);
       this.o.out(`[INFO] ${remote.address}:${remote.port} - ${q.id} "${q.type} ${q.class} ${q.name}. ${proto} ${q.size} ${q.dnssecOk} ${bufsize}" ${rcodeName} ${flagString(enc.flags)} ${enc.buf.length} ${seconds(elapsed)}`);
@@ -173,7 +193,12 @@ export class CoreDns {
     s.on("message", (msg, rinfo) => {
       const q = decodeQuery(msg);
       if (!q) return;
-      this.handle(q, "udp", rinfo, port).then(
+      const reply = this.handle(q, "udp", rinfo, port);
+      if (!(reply instanceof Promise)) {
+        if (reply) s.send(reply, rinfo.port, rinfo.address);
+        return;
+      }
+      reply.then(
         (buf) => buf && s.send(buf, rinfo.port, rinfo.address),
         () => this.metrics.panics.inc(),
       );
@@ -210,7 +235,8 @@ export class CoreDns {
             c.destroy();
             return;
           }
-          this.handle(q, "tcp", { address: c.remoteAddress ?? "", port: c.remotePort ?? 0 }, port).then(
+          // Promise.resolve: over TCP a synchronous answer goes out in the same order anyway.
+          Promise.resolve(this.handle(q, "tcp", { address: c.remoteAddress ?? "", port: c.remotePort ?? 0 }, port)).then(
             (out) => {
               if (!out || c.destroyed) return;
               const framed = Buffer.alloc(2 + out.length);
@@ -287,7 +313,7 @@ export class CoreDns {
           res.writeHead(404);
           return res.end();
         }
-        void this.metrics.registry.metrics().then((text) => {
+        void this.metrics.scrape().then((text) => {
           res.writeHead(200, { "content-type": this.metrics.registry.contentType });
           res.end(text);
         });
