@@ -24,10 +24,11 @@ import { podReferenceNames, type SourceKind } from "./pod/references.js";
 import { ObjectManager } from "./objects/object-manager.js";
 import { pollFeed, watchFeed } from "./objects/feeds.js";
 import type { SandboxKind } from "./runtime/container.js";
+import { NodeCgroups } from "./runtime/cgroups.js";
 import { busyboxDir, findOnPath } from "./runtime/executables.js";
 import { ImageManager } from "./runtime/image-manager.js";
 import { hostFs } from "./runtime/sandbox.js";
-import { nodeUsage, resourceMetrics, treeUsage } from "./runtime/usage.js";
+import { nodeUsage, resourceMetrics } from "./runtime/usage.js";
 import { containerKey, NODE_KEY, SAMPLE_INTERVAL_MS, summary, UsageSampler } from "./runtime/stats.js";
 import { nowNanos } from "./runtime/cri-log.js";
 import { serveContainerLogs } from "./streaming/container-logs.js";
@@ -50,6 +51,9 @@ const DISK_PRESSURE_FRACTION = 0.1;
 const VOLUME_POLL_MS = 2_000;
 /** How long a new pod waits for the first read of its secrets, configMaps and claims before it starts anyway. */
 const SOURCE_SYNC_WAIT_MS = 10_000;
+
+/** How long another node's subtree must be empty and unchanged before a starting kubelet removes it as abandoned. */
+const ABANDONED_CGROUP_IDLE_MS = 10 * 60_000;
 
 /** Whether bwrap can make a sandbox here; the kind of runtime to use and why. */
 export function detectSandbox(mode: KubeletConfig["sandbox"]): { sandbox: SandboxKind; note: string } {
@@ -81,6 +85,13 @@ export async function startKubelet(cfg: KubeletConfig, log: Logger): Promise<Run
   const logsDir = join(root, "pods");
   const nodeRoot = join(root, "root");
   for (const d of [podsDir, logsDir, nodeRoot]) mkdirSync(d, { recursive: true });
+  // One cgroup per container where the kernel lets us; a previous run's leftovers (a killed kubelet's) swept first.
+  const { cgroups, note: cgroupNote } = NodeCgroups.detect(cfg.nodeName, root, log);
+  if (cgroups) {
+    const stale = await cgroups.sweep();
+    const abandoned = await cgroups.sweepAbandoned(ABANDONED_CGROUP_IDLE_MS);
+    log.info({ parent: cgroups.parent, version: cgroups.version, staleRemoved: stale, abandonedRemoved: abandoned }, cgroupNote);
+  } else log.warn(cgroupNote);
 
   const faults = new FaultInjector({ rng: rng.fork() });
   const client = new ApiClient({ name: cfg.name, endpoints: cfg.apiserverEndpoints, ...(cfg.tls ? { tls: cfg.tls } : {}), fieldManager: "kubelet", clock, rng: rng.fork(), logger: log, faults });
@@ -194,6 +205,7 @@ export async function startKubelet(cfg: KubeletConfig, log: Logger): Promise<Run
     log,
     recorder,
     sandbox,
+    cgroups,
     fs: hostFs(),
     nodeBin: process.execPath,
     busyboxDir: busyboxDir(root, process.env.PATH ?? ""),
@@ -291,15 +303,17 @@ export async function startKubelet(cfg: KubeletConfig, log: Logger): Promise<Run
     const live = new Set([NODE_KEY]);
     sampler.record(NODE_KEY, at, nodeUsage(nodeSize));
     for (const c of runningContainers()) {
+      const usage = c.usage();
+      if (!usage) continue;
       const key = containerKey(c);
       live.add(key);
-      sampler.record(key, at, treeUsage(c.pid));
+      sampler.record(key, at, usage);
     }
     sampler.retain(live);
   };
   sampleUsage();
   const sampling = clock.setInterval(sampleUsage, SAMPLE_INTERVAL_MS);
-  const status = (): ProcessStatus => ({ name: cfg.name, pid: process.pid, node: cfg.nodeName, sandbox: sandbox.kind, pods: workers.size, ready: agent.registered && factory.hasSynced() });
+  const status = (): ProcessStatus => ({ name: cfg.name, pid: process.pid, node: cfg.nodeName, sandbox: sandbox.kind, cgroups: cgroups ? `v${cgroups.version}` : "none", pods: workers.size, ready: agent.registered && factory.hasSynced() });
   const readiness = { "informer-sync": () => (factory.hasSynced() ? undefined : "informers not synced"), registered: () => (agent.registered ? undefined : "node not registered yet") };
   // With a serving certificate :10250 is HTTPS, its users authorized by SubjectAccessReviews
   // (authn.ts), and health and /kubemu/* move to a plain port of their own (upstream's healthz port, 10248).
@@ -359,7 +373,10 @@ export async function startKubelet(cfg: KubeletConfig, log: Logger): Promise<Run
           nowNanos,
         }),
       "/metrics/resource": (_req, res) => {
-        const containers = [...workers.values()].flatMap((w) => w.runningContainers()).filter((c) => c.pid !== undefined).map((c) => ({ ...c, usage: treeUsage(c.pid!) }));
+        const containers = runningContainers().flatMap((c) => {
+          const usage = c.usage();
+          return usage ? [{ ...c, usage }] : [];
+        });
         const body = resourceMetrics(nodeUsage(nodeSize), containers, clock.now());
         res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }).end(body);
       },
@@ -384,6 +401,7 @@ export async function startKubelet(cfg: KubeletConfig, log: Logger): Promise<Run
       sampling.cancel();
       // Containers die with the kubelet: give them a moment to go quietly.
       await Promise.all([...workers.values()].map((w) => w.shutdown(1500)));
+      await cgroups?.sweep();
       await agentRun;
       recorder.stop();
       await Promise.race([recorder.flush(), clock.sleep(500)]);

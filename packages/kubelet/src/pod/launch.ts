@@ -1,12 +1,15 @@
 /**
  * What a container process is given besides its argv: its environment (the image's ENV, the
- * runtime's HOSTNAME and HOME, then the container's own, which win) and its mounts (each
- * volumeMount resolved to the volume's host path; subPath and subPathExpr below it).
+ * runtime's HOSTNAME and HOME, then the container's own, which win), its mounts (each
+ * volumeMount resolved to the volume's host path; subPath and subPathExpr below it) and the
+ * limits its cgroup gets.
  */
 import { mkdirSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import type { Container } from "kubernetes-types/core/v1.js";
 import type { ResolvedImage } from "@kubemu/images";
+import { parseQuantity, quantityMilliValue, quantityValue } from "@kubemu/common";
+import type { ContainerLimits } from "../runtime/cgroup-config.js";
 import { mountPathProblem, type Mount } from "../runtime/sandbox.js";
 import { BUSYBOX_LEGACY_SUBDIR } from "../runtime/executables.js";
 import { expand } from "./expansion.js";
@@ -64,5 +67,28 @@ export function containerMounts(spec: Container, hostPathOf: (volume: string) =>
     }
     out.push({ hostPath, containerPath: vm.mountPath, readOnly: vm.readOnly === true });
   }
+  return out;
+}
+
+/** A container's memory limit (bytes) and CPU limit and request (millicores); a quantity that does not parse is left out. */
+export function containerLimits(spec: Container): ContainerLimits {
+  const limits = (spec.resources?.limits ?? {}) as Record<string, string | number>;
+  const requests = (spec.resources?.requests ?? {}) as Record<string, string | number>;
+  const q = (v: string | number | undefined, milli: boolean) => {
+    if (v === undefined) return undefined;
+    try {
+      const parsed = parseQuantity(String(v));
+      return milli ? quantityMilliValue(parsed) : quantityValue(parsed);
+    } catch {
+      return undefined;
+    }
+  };
+  const out: ContainerLimits = {};
+  const memory = q(limits.memory, false);
+  const cpuLimit = q(limits.cpu, true);
+  const cpuRequest = q(requests.cpu, true);
+  if (memory !== undefined && memory > 0) out.memoryLimitBytes = memory;
+  if (cpuLimit !== undefined && cpuLimit > 0) out.cpuLimitMilli = cpuLimit;
+  if (cpuRequest !== undefined) out.cpuRequestMilli = cpuRequest;
   return out;
 }

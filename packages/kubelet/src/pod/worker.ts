@@ -12,15 +12,17 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Container, Pod, Probe } from "kubernetes-types/core/v1.js";
 import type { Clock, EventRecorder, KubeObject, Logger, Rng } from "@kubemu/common";
-import { parseQuantity, quantityValue } from "@kubemu/common";
 import { containerArgv, type ImageCatalog } from "@kubemu/images";
+import type { ContainerLimits } from "../runtime/cgroup-config.js";
+import type { ContainerCgroup, NodeCgroups } from "../runtime/cgroups.js";
 import { ContainerProcess, type ExitInfo, type SandboxKind } from "../runtime/container.js";
 import type { ContainerIO } from "../runtime/container-io.js";
 import { resolveProcess, StartError } from "../runtime/executables.js";
 import { tailOfLog } from "../runtime/cri-log.js";
-import { BUSYBOX_DIR, containerMounts, processEnv } from "./launch.js";
+import { BUSYBOX_DIR, containerLimits, containerMounts, processEnv } from "./launch.js";
 import type { ImageManager } from "../runtime/image-manager.js";
 import type { HostFs, Mount } from "../runtime/sandbox.js";
+import type { ProcessTreeUsage } from "../runtime/usage.js";
 import { ProbeWorker, initialResult, type ProbeKind } from "../probes/probe-worker.js";
 import { probeExec, probeHttp, probeTcp } from "../probes/probe.js";
 import { runHook, type HookContext } from "../probes/hooks.js";
@@ -33,6 +35,7 @@ import { hostsFile, podHostname, resolvConf, type DnsSettings } from "./dns.js";
 import { containerEnv, expandCommand, type EnvSources } from "./env.js";
 import type { Ipam } from "./ipam.js";
 import { podReferences, type SourceKind } from "./references.js";
+import { podQos } from "./qos.js";
 import { restoreView } from "./restore.js";
 import { StatusWriter } from "./status-writer.js";
 import { computePodStatus, isSidecar, podPhase, shouldRestart, type ContainerRecord, type Instance, type PodRuntimeView } from "./status.js";
@@ -51,6 +54,8 @@ export interface PodWorkerDeps {
   log: Logger;
   recorder: EventRecorder;
   sandbox: SandboxKind;
+  /** The node's cgroups; undefined where they cannot be used (memory limits are then a watchdog). */
+  cgroups: NodeCgroups | undefined;
   fs: HostFs;
   nodeBin: string;
   busyboxDir: string | undefined;
@@ -155,9 +160,17 @@ export class PodWorker {
     for (const t of this.timers) clearTimeout(t);
   }
 
-  /** The containers running now, with their host pids (for resource usage). */
-  runningContainers(): { namespace: string; pod: string; container: string; pid: number | undefined; startedAt: number; logPath: string }[] {
-    return [...this.running.entries()].map(([name, r]) => ({ namespace: this.pod.metadata?.namespace ?? "", pod: this.pod.metadata?.name ?? "", container: name, pid: r.proc.pid, startedAt: r.instance.startedAt, logPath: r.logPath }));
+  /** The containers running now, with their host pids and usage (their cgroup's, else their process tree's). */
+  runningContainers(): { namespace: string; pod: string; container: string; pid: number | undefined; startedAt: number; logPath: string; usage: () => ProcessTreeUsage | undefined }[] {
+    return [...this.running.entries()].map(([name, r]) => ({
+      namespace: this.pod.metadata?.namespace ?? "",
+      pod: this.pod.metadata?.name ?? "",
+      container: name,
+      pid: r.proc.pid,
+      startedAt: r.instance.startedAt,
+      logPath: r.logPath,
+      usage: () => r.proc.usage(),
+    }));
   }
 
   /** Where `kubectl exec` runs in a running container: its namespaces' pid (in a sandbox) and env. */
@@ -475,7 +488,8 @@ export class PodWorker {
       return false;
     }
     if (resolved.catalogProgram && penv.POD_IP === undefined) penv.POD_IP = this.view.podIP ?? "";
-    const limit = (spec.resources?.limits as Record<string, string> | undefined)?.memory;
+    const limits = containerLimits(spec);
+    const cgroup = this.containerCgroup(spec.name, containerID, limits);
     const logPath = join(this.d.logsDir, `${this.pod.metadata?.namespace}_${this.pod.metadata?.name}_${this.uid}`, spec.name, `${restartCount}.log`);
     const dir = join(this.d.podsDir, this.uid);
     this.event("Normal", "Created", `Created container: ${spec.name}`, spec.name);
@@ -491,7 +505,8 @@ export class PodWorker {
         resolvConf: join(dir, "resolv.conf"),
         hidden: this.d.hidden,
         logPath,
-        ...(limit ? { memoryLimitBytes: quantityValue(parseQuantity(limit)) } : {}),
+        ...(limits.memoryLimitBytes !== undefined ? { memoryLimitBytes: limits.memoryLimitBytes } : {}),
+        ...(cgroup ? { cgroup } : {}),
         stopSignal: pull.image.entry.stopSignal ?? "SIGTERM",
         stdio: { stdin: spec.stdin === true, stdinOnce: spec.stdinOnce === true, tty: spec.tty === true },
       },
@@ -519,6 +534,17 @@ export class PodWorker {
     }
     this.startProbes(spec, rec, entry);
     return true;
+  }
+
+  /** The container's cgroup with its limits, made before it starts; undefined without cgroups (or when the kernel refused, which is logged). */
+  private containerCgroup(name: string, containerID: string, limits: ContainerLimits): ContainerCgroup | undefined {
+    if (!this.d.cgroups) return undefined;
+    try {
+      return this.d.cgroups.container(this.uid, podQos(this.pod), containerID, limits);
+    } catch (e) {
+      this.d.log.warn({ pod: this.key, container: name, err: String(e) }, "cannot make the container's cgroup: it runs without one (memory limit watchdog, no CPU limit)");
+      return undefined;
+    }
   }
 
   private startProbes(spec: Container, rec: ContainerRecord, r: Running): void {
@@ -658,6 +684,7 @@ export class PodWorker {
       await this.d.finalDelete(pod);
     }
     this.volumes.tearDown();
+    this.d.cgroups?.removePod(this.uid, podQos(pod));
     this.d.ipam.release(this.uid);
     rmSync(join(this.d.logsDir, `${pod.metadata?.namespace}_${pod.metadata?.name}_${this.uid}`), { recursive: true, force: true });
     this.finished = true;

@@ -2,9 +2,12 @@
  * One container process: started in a bwrap sandbox (or, where bwrap cannot run, as a plain
  * child process that dies with the kubelet through setpriv --pdeathsig), its stdout/stderr
  * written to its CRI log file, its exit observed, stopped with its stop signal then SIGKILL after
- * the grace period, and — with a memory limit — watched: a process tree whose resident memory
- * goes over the limit is SIGKILLed and reported as OOMKilled (exit 137), as the kernel's cgroup
- * OOM killer would (a sampling watchdog: cgroups are not used).
+ * the grace period. With a cgroup (cgroups.ts) the sandbox starts inside it — a shell writes its
+ * own pid into the cgroup.procs files and execs bwrap, so nothing of the container is ever
+ * outside — and the kernel enforces the limits: an OOM kill it counted makes the exit OOMKilled.
+ * Without one, a memory limit is a sampling watchdog: a process tree whose resident memory goes
+ * over the limit is SIGKILLed and reported as OOMKilled (exit 137); a burst between two samples
+ * is not caught, and CPU limits are not enforced.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, readlinkSync } from "node:fs";
@@ -13,8 +16,10 @@ import { programsDir } from "@kubemu/images";
 import type { Logger } from "@kubemu/common";
 import { ContainerIO, childTerminal, onTerminal } from "./container-io.js";
 import { CriLogWriter } from "./cri-log.js";
+import type { ContainerCgroup } from "./cgroups.js";
 import { findOnPath } from "./executables.js";
 import { bwrapArgs, type HostFs, type Mount } from "./sandbox.js";
+import { treeUsage, type ProcessTreeUsage } from "./usage.js";
 
 /** The kubemu checkout (catalog programs and node_modules) and Node itself, which containers run even when they live in /tmp. */
 const EXPOSED = [resolve(programsDir, "../../../.."), dirname(dirname(process.execPath))];
@@ -32,7 +37,10 @@ export interface LaunchSpec {
   /** Host paths to hide from the container. */
   hidden: string[];
   logPath: string;
+  /** Watched by the sampling watchdog when there is no cgroup. */
   memoryLimitBytes?: number;
+  /** The container's cgroup, made with its limits; the sandbox is started inside it. */
+  cgroup?: ContainerCgroup;
   stopSignal: NodeJS.Signals;
   /** The container's `stdin`, `stdinOnce` and `tty`: its stdin is held open for `kubectl attach`, on a PTY with tty. */
   stdio?: { stdin: boolean; stdinOnce: boolean; tty: boolean };
@@ -47,6 +55,19 @@ export interface ExitInfo {
 export type SandboxKind = { kind: "bwrap"; unshareUser: boolean } | { kind: "none"; setpriv: boolean };
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGUSR1: 10, SIGUSR2: 12, SIGTERM: 15 };
+
+/**
+ * The first process of a container in a cgroup: `sh -c JOIN_CGROUP kubemu-cgroup-join N file1..fileN
+ * cmd args`. It writes its own pid into each cgroup.procs file (one per v1 hierarchy) and execs the
+ * command, so the sandbox and all it forks are born inside; a write that fails ends it with 126
+ * and says why on stderr (the container's log) instead of running the container unconfined.
+ */
+export const JOIN_CGROUP = 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || { echo "kubemu: cannot join cgroup $1" >&2; exit 126; }; shift; n=$((n - 1)); done; exec "$@"';
+
+/** The argv that starts bin inside the cgroup whose cgroup.procs files are given. */
+export function joinCgroupArgv(procsFiles: readonly string[], bin: string, args: readonly string[]): string[] {
+  return ["-c", JOIN_CGROUP, "kubemu-cgroup-join", String(procsFiles.length), ...procsFiles, bin, ...args];
+}
 
 /** Resident memory of a process and its descendants, from /proc (bytes; 0 if gone). */
 export function treeRssBytes(pid: number): number {
@@ -80,6 +101,7 @@ export class ContainerProcess {
   private readonly log: CriLogWriter;
   private readonly pidKnown: Promise<number | undefined>;
   private readonly groupKill: boolean;
+  private readonly sandboxed: boolean;
 
   constructor(
     private readonly spec: LaunchSpec,
@@ -90,6 +112,7 @@ export class ContainerProcess {
   ) {
     this.log = new CriLogWriter(spec.logPath);
     this.groupKill = sandbox.kind === "none";
+    this.sandboxed = sandbox.kind === "bwrap";
     const held = spec.stdio && (spec.stdio.stdin || spec.stdio.tty) ? spec.stdio : undefined;
     // A tty container runs under `script` inside its sandbox, so the PTY comes from the sandbox's own /dev/pts.
     const script = held?.tty ? findOnPath("script", process.env.PATH ?? "") : undefined;
@@ -120,6 +143,11 @@ export class ContainerProcess {
       args = argv.slice(1);
     }
     const cwd = sandbox.kind === "none" && !existsSync(spec.cwd) ? "/" : sandbox.kind === "none" ? spec.cwd : "/";
+    if (spec.cgroup) {
+      // The shell looks bin up on the container's PATH, which need not hold the host's bwrap.
+      args = joinCgroupArgv(spec.cgroup.procsFiles, findOnPath(bin, process.env.PATH ?? "") ?? bin, args);
+      bin = "/bin/sh";
+    }
     this.child = spawn(bin, args, {
       env: spec.env,
       cwd,
@@ -172,13 +200,16 @@ export class ContainerProcess {
         if (this.watchdog) clearInterval(this.watchdog);
         this.io.end();
         let exitCode = statusExit ?? code ?? (signal ? 128 + (SIGNALS[signal] ?? 9) : 1);
-        if (this.oomKilled) exitCode = 137;
-        void this.log.close().then(() =>
-          resolve({ exitCode, reason: this.oomKilled ? "OOMKilled" : exitCode === 0 ? "Completed" : "Error", finishedAt: this.now() }),
+        const finishedAt = this.now();
+        // The kernel's count, read before the cgroup goes.
+        if (spec.cgroup?.oomKilled(exitCode === 137)) this.oomKilled = true;
+        if (this.oomKilled && !spec.cgroup) exitCode = 137;
+        void Promise.all([this.log.close(), spec.cgroup?.remove()]).then(() =>
+          resolve({ exitCode, reason: this.oomKilled ? "OOMKilled" : exitCode === 0 ? "Completed" : "Error", finishedAt }),
         );
       });
     });
-    if (spec.memoryLimitBytes) {
+    if (spec.memoryLimitBytes && !spec.cgroup) {
       const limit = spec.memoryLimitBytes;
       this.watchdog = setInterval(() => {
         if (this.pid === undefined || this.oomKilled) return;
@@ -199,7 +230,7 @@ export class ContainerProcess {
    */
   async started(): Promise<number | undefined> {
     const pid = await this.pidKnown;
-    if (pid === undefined || this.child.spawnargs[0] !== "bwrap") return pid;
+    if (pid === undefined || !this.sandboxed) return pid;
     for (let i = 0; i < 200; i++) {
       let exe = "";
       try {
@@ -211,6 +242,12 @@ export class ContainerProcess {
       await new Promise((r) => setTimeout(r, 5));
     }
     return pid;
+  }
+
+  /** CPU and memory of the container: its cgroup's, else its process tree's from /proc. */
+  usage(): ProcessTreeUsage | undefined {
+    if (this.spec.cgroup) return this.spec.cgroup.usage();
+    return this.pid === undefined ? undefined : treeUsage(this.pid);
   }
 
   signal(sig: NodeJS.Signals): void {

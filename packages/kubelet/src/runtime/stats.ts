@@ -3,9 +3,11 @@
  * `kubectl top` in kubemu: the API servers' metrics.k8s.io asks each node for it. Upstream's
  * cAdvisor keeps recent samples of each container's cumulative CPU time and reports the rate
  * between the last two as usageNanoCores; the UsageSampler does the same from /proc (usage.ts),
- * sampling every SAMPLE_INTERVAL_MS. Working set without cgroups is the process tree's RSS.
+ * sampling every SAMPLE_INTERVAL_MS: a container's cgroup (cpuacct/cpu.stat, memory usage minus
+ * inactive file pages) where the kubelet has cgroups, else its process tree from /proc (working
+ * set = RSS).
  */
-import type { ProcessTreeUsage } from "./usage.js";
+import { workingSetOf, type ProcessTreeUsage } from "./usage.js";
 
 /** How often usage is sampled: the window a CPU rate is measured over (cAdvisor's housekeeping is 10 s too). */
 export const SAMPLE_INTERVAL_MS = 10_000;
@@ -15,6 +17,8 @@ export interface Sample {
   at: number;
   cpuSeconds: number;
   rssBytes: number;
+  workingSetBytes?: number;
+  usageBytes?: number;
 }
 
 /** The CPU rate between two readings of a cumulative counter in nanocores; undefined without an earlier reading, or when time or the counter went back. */
@@ -45,7 +49,7 @@ export class UsageSampler {
 
   record(key: string, at: number, usage: ProcessTreeUsage): void {
     const had = this.readings.get(key);
-    this.readings.set(key, { ...(had ? { prev: had.cur } : {}), cur: { at, cpuSeconds: usage.cpuSeconds, rssBytes: usage.rssBytes } });
+    this.readings.set(key, { ...(had ? { prev: had.cur } : {}), cur: { at, cpuSeconds: usage.cpuSeconds, rssBytes: usage.rssBytes, workingSetBytes: workingSetOf(usage), usageBytes: usage.usageBytes ?? usage.rssBytes } });
   }
 
   /** Forgets every key not in `live` (containers that stopped). */
@@ -63,7 +67,7 @@ export class UsageSampler {
   memory(key: string): MemoryStats | undefined {
     const r = this.readings.get(key);
     if (!r) return undefined;
-    return { time: new Date(r.cur.at).toISOString(), workingSetBytes: r.cur.rssBytes, rssBytes: r.cur.rssBytes, usageBytes: r.cur.rssBytes };
+    return { time: new Date(r.cur.at).toISOString(), workingSetBytes: r.cur.workingSetBytes ?? r.cur.rssBytes, rssBytes: r.cur.rssBytes, usageBytes: r.cur.usageBytes ?? r.cur.rssBytes };
   }
 }
 

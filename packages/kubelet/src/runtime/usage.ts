@@ -2,7 +2,8 @@
  * Resource usage as the kubelet's /metrics/resource endpoint reports it (what metrics-server
  * scrapes for `kubectl top`): cumulative CPU seconds and working-set bytes per container (its
  * process tree, from /proc), per pod, and for the node (/proc/stat, /proc/meminfo, scaled to the
- * node's capacity: nodeUsage). Without cgroups a container's working set is its resident memory.
+ * node's capacity: nodeUsage). A container in a cgroup reports the cgroup's figures (cgroups.ts);
+ * without cgroups its working set is its resident memory.
  */
 import { readFileSync } from "node:fs";
 
@@ -12,7 +13,13 @@ const TICKS_PER_SECOND = 100;
 export interface ProcessTreeUsage {
   cpuSeconds: number;
   rssBytes: number;
+  /** From a cgroup (cgroups.ts): usage minus inactive file pages, and the cgroup's whole usage. Without cgroups the working set is rssBytes. */
+  workingSetBytes?: number;
+  usageBytes?: number;
 }
+
+/** The working set a usage reading stands for. */
+export const workingSetOf = (u: ProcessTreeUsage): number => u.workingSetBytes ?? u.rssBytes;
 
 /** CPU (own + reaped children) and resident memory of pid and its live descendants. */
 export function treeUsage(pid: number): ProcessTreeUsage {
@@ -96,7 +103,7 @@ export function resourceMetrics(node: ProcessTreeUsage, containers: readonly Con
   };
   const cl = (c: ContainerUsage) => `{container="${esc(c.container)}",namespace="${esc(c.namespace)}",pod="${esc(c.pod)}"}`;
   family("container_cpu_usage_seconds_total", "Cumulative cpu time consumed by the container in core-seconds", "counter", containers.map((c) => [cl(c), c.usage.cpuSeconds]));
-  family("container_memory_working_set_bytes", "Current working set of the container in bytes", "gauge", containers.map((c) => [cl(c), c.usage.rssBytes]));
+  family("container_memory_working_set_bytes", "Current working set of the container in bytes", "gauge", containers.map((c) => [cl(c), workingSetOf(c.usage)]));
   family("container_start_time_seconds", "Start time of the container since unix epoch in seconds", "gauge", containers.map((c) => [cl(c), c.startedAt / 1000]));
   family("node_cpu_usage_seconds_total", "Cumulative cpu time consumed by the node in core-seconds", "counter", [["", node.cpuSeconds]]);
   family("node_memory_working_set_bytes", "Current working set of the node in bytes", "gauge", [["", node.rssBytes]]);
@@ -105,7 +112,7 @@ export function resourceMetrics(node: ProcessTreeUsage, containers: readonly Con
     const k = `${c.namespace}/${c.pod}`;
     const p = pods.get(k) ?? { ns: c.namespace, pod: c.pod, cpu: 0, mem: 0 };
     p.cpu += c.usage.cpuSeconds;
-    p.mem += c.usage.rssBytes;
+    p.mem += workingSetOf(c.usage);
     pods.set(k, p);
   }
   const pl = (p: { ns: string; pod: string }) => `{namespace="${esc(p.ns)}",pod="${esc(p.pod)}"}`;
