@@ -1,4 +1,4 @@
-import { mkdtempSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -28,14 +28,16 @@ describe("container launch inputs", () => {
     expect(pathOf("busybox:stable-musl")).toBe("/.kubemu-busybox");
     expect(busyboxPathDir("docker.io/library/busybox:1.29")).toBe("/.kubemu-busybox");
   });
-  it("the node's busybox applet links: every applet, and in 1.28/ all but nslookup", () => {
+  it("the node's busybox applet links: every applet, and in 1.28/ all but nslookup, which runs the images package's busybox 1.28 nslookup", () => {
     const bin = join(dir, "hostbin");
     mkdirSync(bin, { recursive: true });
     writeFileSync(join(bin, "busybox"), "#!/bin/sh\n", { mode: 0o755 });
     const made = busyboxDir(join(dir, "node"), bin)!;
     expect(readdirSync(made)).toContain("nslookup");
     expect(readdirSync(join(made, "1.28"))).toContain("wget");
-    expect(readdirSync(join(made, "1.28"))).not.toContain("nslookup");
+    const legacy = readFileSync(join(made, "1.28", "nslookup"), "utf8");
+    expect(legacy).toMatch(/^#!\/bin\/sh\nexec '.+' '.+\/dist\/programs\/busybox-nslookup\.js' "\$@"\n$/);
+    expect(lstatSync(join(made, "1.28", "wget")).isSymbolicLink()).toBe(true);
     expect(busyboxDir(join(dir, "node2"), join(dir, "nowhere"))).toBeUndefined();
   });
   it("mounts: readOnly, subPath through the ..data link (pinned to today's file), subPathExpr from env", () => {

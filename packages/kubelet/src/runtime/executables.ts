@@ -5,7 +5,7 @@
  * will see it (a path inside a volume resolves to the volume's host directory). A missing
  * executable is the runtime's StartError.
  */
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, statSync, symlinkSync } from "node:fs";
+import { accessSync, constants, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, posix } from "node:path";
 import { matchExecutable, programPath, type ImageEntry } from "@kubemu/images";
 import type { Mount } from "./sandbox.js";
@@ -99,15 +99,18 @@ export function resolveProcess(entry: ImageEntry, argv: readonly string[], env: 
  * node; undefined when busybox is not installed. Its `1.28/` subdirectory holds the same links but
  * nslookup: busybox 1.29 rewrote nslookup with its own resolver, which reads only the nameserver
  * lines of resolv.conf, so a short name (`nslookup web-0.nginx`) fails with NXDOMAIN; images of
- * 1.28 and older resolved through libc with the search list, which the host's nslookup still does.
+ * 1.28 and older resolved through libc with the search list and printed `Address 1: ip name`
+ * lines, which the images package's busybox-nslookup program does (a script running it with
+ * nodeBin, rewritten at every start so it names this checkout and node).
  */
-export function busyboxDir(nodeRoot: string, hostPath: string): string | undefined {
+export function busyboxDir(nodeRoot: string, hostPath: string, nodeBin = process.execPath): string | undefined {
   const busybox = findOnPath("busybox", hostPath);
   if (!busybox) return undefined;
   const dir = join(nodeRoot, "busybox-bin");
   const legacy = join(dir, BUSYBOX_LEGACY_SUBDIR);
-  if (existsSync(legacy) && readdirSync(legacy).length > 0) return dir;
   mkdirSync(legacy, { recursive: true });
+  writeFileSync(join(legacy, "nslookup"), `#!/bin/sh\nexec '${nodeBin}' '${programPath("busybox-nslookup")}' "$@"\n`, { mode: 0o755 });
+  if (readdirSync(legacy).length > 1) return dir;
   const applets = ["sh", "ash", "ls", "cat", "echo", "sleep", "wget", "nslookup", "hostname", "env", "ps", "top", "df", "du", "head", "tail", "grep", "sed", "awk", "date", "mkdir", "rm", "cp", "mv", "touch", "true", "false", "id", "whoami", "nc", "ping", "vi", "find", "xargs", "sort", "uniq", "wc", "tr", "cut", "tee", "printf", "test", "[", "expr", "seq", "mount", "uname", "kill", "free", "uptime", "dd", "md5sum", "sha256sum", "base64", "ip", "ifconfig", "netstat", "telnet", "traceroute", "tar", "gzip", "gunzip", "chmod", "chown", "ln", "readlink", "basename", "dirname", "yes", "timeout", "watch", "which"];
   for (const a of applets) {
     try {
