@@ -167,7 +167,8 @@ describe("kube-proxy --cross-node-via-kubelet", { timeout: 150_000 }, () => {
     });
     expect(page.body.toString()).toBe("hello from node-a\n");
     // The kubelet asked the API server whether system:kube-proxy may use nodes/proxy, and was told yes.
-    expect(output("kubelet-node-a")).toMatch(/"user":"system:kube-proxy","verb":"get","subresource":"proxy","allowed":true[^\n]*SubjectAccessReview answered/);
+    // (The kubelet's log reaches this process a moment after the request it belongs to.)
+    await eventually(async () => output("kubelet-node-a"), (o) => /"user":"system:kube-proxy","verb":"get","subresource":"proxy","allowed":true[^\n]*SubjectAccessReview answered/.test(o), "the kubelet's review of system:kube-proxy", 5000);
     const metrics = await (await fetch(`http://${NODES[1]!.ip}:10249/metrics`)).text();
     expect(metrics).toMatch(/kubemu_kubeproxy_kubelet_tunnels_total\{node="node-a",result="opened"\} [1-9]/);
   });
@@ -178,10 +179,16 @@ describe("kube-proxy --cross-node-via-kubelet", { timeout: 150_000 }, () => {
     expect(viaKubelet.status).toBe(200);
     expect(viaKubelet.body.length).toBe(SIZE);
     expect(sha(viaKubelet.body)).toBe(sha(direct.body));
-    const again = { direct: await get(podIP, 80, "/big"), viaKubelet: await get(clusterIP, 80, "/big") };
-    const mbps = (r: { ms: number }) => (SIZE / 1024 / 1024 / (r.ms / 1000)).toFixed(0);
-    console.log(`10 MB: direct to the pod ${again.direct.ms.toFixed(0)} ms (${mbps(again.direct)} MiB/s), ClusterIP through node-a's kubelet ${again.viaKubelet.ms.toFixed(0)} ms (${mbps(again.viaKubelet)} MiB/s), ratio ${(again.direct.ms / again.viaKubelet.ms).toFixed(2)}x`);
-    expect(sha(again.viaKubelet.body)).toBe(sha(direct.body));
+    // Best of 5 each, interleaved, so a busy moment of the shared machine does not decide the ratio.
+    const best = { direct: Infinity, viaKubelet: Infinity };
+    for (let i = 0; i < 5; i++) {
+      best.direct = Math.min(best.direct, (await get(podIP, 80, "/big")).ms);
+      const r = await get(clusterIP, 80, "/big");
+      expect(sha(r.body)).toBe(sha(direct.body));
+      best.viaKubelet = Math.min(best.viaKubelet, r.ms);
+    }
+    const mbps = (ms: number) => (SIZE / 1024 / 1024 / (ms / 1000)).toFixed(0);
+    console.log(`10 MB, best of 5: direct to the pod ${best.direct.toFixed(0)} ms (${mbps(best.direct)} MiB/s), ClusterIP through node-a's kubelet ${best.viaKubelet.toFixed(0)} ms (${mbps(best.viaKubelet)} MiB/s), ratio ${(best.direct / best.viaKubelet).toFixed(2)}x`);
   });
 
   it("a certificate from the cluster CA without nodes/proxy gets the kubelet's 403 (and the API servers' identity is served)", async () => {
@@ -202,7 +209,7 @@ describe("kube-proxy --cross-node-via-kubelet", { timeout: 150_000 }, () => {
       });
     };
     expect(await dial("jane", ["dev"])).toEqual({ status: 403, body: "Forbidden (user=jane, verb=get, resource=nodes, subresource=proxy)" });
-    expect(output("kubelet-node-a")).toMatch(/"user":"jane","verb":"get","subresource":"proxy","allowed":false/);
+    await eventually(async () => output("kubelet-node-a"), (o) => /"user":"jane","verb":"get","subresource":"proxy","allowed":false/.test(o), "the kubelet's review of jane", 5000);
     expect((await dial("kube-apiserver-kubelet-client", ["system:masters"])).status).toBe(101);
     // Granting the role makes the same user pass once the denial's 30 s cache has gone: a fresh user shows the grant at once.
     await admin.ok(["create", "clusterrolebinding", "bob-node-proxy", "--clusterrole", "kubemu:kube-proxy-node-proxy", "--user", "bob"]);
