@@ -157,10 +157,11 @@ describe("a client that does not read its output (default idle timeout)", () => 
       if (most - base > 256 * 1024 * 1024) break;
     }
     expect(most - base).toBeLessThan(48 * 1024 * 1024);
-    // A trickle may pass as the kernel's socket buffers grow; yes unchecked writes GBs.
+    // A trickle passes while the kernel's socket buffers on the way to kubectl grow (TCP autotuning:
+    // MBs per socket, 0.9–4.5 MB measured); yes unchecked writes GBs in this time.
     const wrote = wchar(yes) - written;
     console.info(`attach, stalled client: kubelet RSS ${(base / 2 ** 20).toFixed(1)} MiB → at most ${(most / 2 ** 20).toFixed(1)} MiB over 4 s; the container wrote ${wrote} bytes meanwhile`);
-    expect(wrote).toBeLessThan(4 * 1024 * 1024);
+    expect(wrote).toBeLessThan(32 * 1024 * 1024);
     // The client reads again: the container and its log go on.
     const before = got;
     k.child.stdout!.on("data", count);
