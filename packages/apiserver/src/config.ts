@@ -4,6 +4,7 @@
  * ConfigError with one readable line.
  */
 import { Command, CommanderError, Option } from "commander";
+import { composeNetwork } from "@kubemu/common";
 import type { ComponentTarget } from "./component-status.js";
 import { DEFAULT_SERVICE_CIDR, ServiceCidr } from "./allocators/service-cidr.js";
 
@@ -89,7 +90,8 @@ function parseUrlList(flag: string, v: string, protocol: string, alsoProtocol?: 
         throw new ConfigError(`${flag}: "${s}" is not a URL`);
       }
       if (u.protocol !== protocol && u.protocol !== alsoProtocol) throw new ConfigError(`${flag}: "${s}" must use ${protocol}//${alsoProtocol ? ` or ${alsoProtocol}//` : ""}`);
-      if (!isLoopback(u.hostname)) throw new ConfigError(`${flag}: "${s}" is not a loopback (127.0.0.0/8) address`);
+      // Compose mode: the store members are other containers, named by service.
+      if (!isLoopback(u.hostname) && !composeNetwork()) throw new ConfigError(`${flag}: "${s}" is not a loopback (127.0.0.0/8) address`);
       return s;
     });
 }
@@ -149,7 +151,8 @@ export function parseArgs(argv: string[]): ApiServerConfig {
     throw e;
   }
   const o = cmd.opts<Record<string, string>>();
-  if (!isLoopback(o.bindAddress!)) throw new ConfigError(`--bind-address "${o.bindAddress}" is not a loopback (127.0.0.0/8) address`);
+  // Compose mode: the container's own network namespace, reached through its Docker network address.
+  if (!isLoopback(o.bindAddress!) && !(composeNetwork() && o.bindAddress === "0.0.0.0")) throw new ConfigError(`--bind-address "${o.bindAddress}" is not a loopback (127.0.0.0/8) address`);
   const port = Number(o.port);
   if (!/^\d+$/.test(o.port!) || port > 65535) throw new ConfigError(`--port must be an integer 0-65535, got "${o.port}"`);
   const compaction = Number(o.compactionInterval);

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { logLevels, realClock, type Clock } from "@kubemu/common";
+import { compose } from "./commands/compose.js";
 import { addonsConfigure, addonsDisable, addonsEnable, addonsList } from "./commands/addons.js";
 import { down } from "./commands/down.js";
 import { heal, partition } from "./commands/faults.js";
@@ -114,6 +115,16 @@ export function buildProgram(envIn: CliEnvironment, result: { code: number }): C
         nodes: o.nodes,
         waitMs: o.wait * 1000,
       });
+    }));
+
+  program
+    .command("compose")
+    .description("write docker-compose.yml (every component a container; one image from the Dockerfile) and compose-state/{pki,kubeconfig} beside it")
+    .addOption(new Option("--nodes <n>", "number of nodes").argParser(integer("--nodes", 1, maxNodeCount)).default(defaultNodeCount))
+    .option("-o, --output <file>", "where to write the compose file (default: docker-compose.yml at the repo root)")
+    .action(run((ctx, cmd) => {
+      const o = cmd.opts<{ nodes: number; output?: string }>();
+      return compose(ctx, { nodes: o.nodes, ...(o.output !== undefined ? { output: o.output } : {}) });
     }));
 
   program

@@ -72,6 +72,41 @@ export function nodeName(cluster: string, index: number): string {
   return index === 0 ? cluster : `${cluster}-m${String(index + 1).padStart(2, "0")}`;
 }
 
+/** A control-plane member of the table: its name and its local-mode address. */
+export interface Member {
+  readonly name: string;
+  readonly ip: string;
+}
+
+/**
+ * Where the processes find each other. Local mode (`up`): every member on its own 127.0.x.y, nodes
+ * on 127.0.100.N. Compose mode (compose/network.ts): members are containers named by service.
+ */
+export interface ClusterNetwork {
+  /** The host others dial to reach a member. */
+  host(member: Member): string;
+  /** The address a member listens on (a store member listens on its host: its peer URL is its identity). */
+  bind(member: Member): string;
+  /** The host of a member's own control endpoint (/kubemu/status, faults). */
+  controlHost(member: Member): string;
+  /** Node i's InternalIP: its kubelet serves there and the API servers dial it. */
+  nodeIp(i: number): string;
+  /** kube-proxy's --node-ip for node i (NodePorts listen there; it takes 127.0.0.0/8 only). */
+  proxyNodeIp(i: number): string;
+  /** Flags every kube-proxy gets besides the table's. */
+  proxyArgs: readonly string[];
+}
+
+/** Local mode: DESIGN.md's loopback addresses; one shared network namespace. */
+export const localNetwork: ClusterNetwork = {
+  host: (m) => m.ip,
+  bind: (m) => m.ip,
+  controlHost: (m) => m.ip,
+  nodeIp,
+  proxyNodeIp: nodeIp,
+  proxyArgs: [],
+};
+
 /** Inputs that the table depends on, decided at `up`. */
 export interface ClusterLayout {
   /** Cluster name; also the first node's name. */
@@ -83,6 +118,10 @@ export interface ClusterLayout {
   apiserverLbControlPort: number;
   /** The cluster's certificates: HTTPS with client certificates. null: plain HTTP (`up --insecure-http`: test-only, no authentication, full access for anyone). */
   pki: PkiPaths | null;
+  /** Where the processes find each other; default localNetwork. */
+  network?: ClusterNetwork;
+  /** The repo root the entry scripts are under; default this checkout's. */
+  root?: string;
   /** `<state>/logs`: each API server appends its audit log there (`<name>.audit.log`); unset: no audit log. */
   logsDir?: string;
 }
@@ -95,16 +134,18 @@ const hostPort = (ip: string, port: number) => `${ip}:${port}`;
  * Process names for node agents are `kubelet-<node>` and `kube-proxy-<node>`.
  */
 export function clusterTable(layout: ClusterLayout): ProcessSpec[] {
-  const bin = (c: keyof typeof componentBins) => join(repoRoot, componentBins[c]);
+  const root = layout.root ?? repoRoot;
+  const bin = (c: keyof typeof componentBins) => join(root, componentBins[c]);
+  const net = layout.network ?? localNetwork;
   const pki = layout.pki;
   // With the PKI the store's client and peer ports are TLS with client certificates from its own CA (kubeadm's etcd flags).
   const ws = pki ? "wss" : "ws";
-  const etcdServers = etcdMembers.map((m) => `${ws}://${hostPort(m.ip, ports.etcdClient)}`).join(",");
-  const initialCluster = etcdMembers.map((m) => `${m.name}=${ws}://${hostPort(m.ip, ports.etcdPeer)}`).join(",");
+  const etcdServers = etcdMembers.map((m) => `${ws}://${hostPort(net.host(m), ports.etcdClient)}`).join(",");
+  const initialCluster = etcdMembers.map((m) => `${m.name}=${ws}://${hostPort(net.host(m), ports.etcdPeer)}`).join(",");
   // One port per API server: HTTPS with client certificates (plain HTTP only with --insecure-http).
   // The launcher (control URL, with the admin certificate), apiserver-lb and every component use it.
   const scheme = pki ? "https" : "http";
-  const namedApiservers = apiservers.map((a) => `${a.name}=${scheme}://${hostPort(a.ip, ports.apiserver)}`).join(",");
+  const namedApiservers = apiservers.map((a) => `${a.name}=${scheme}://${hostPort(net.host(a), ports.apiserver)}`).join(",");
   const specs: ProcessSpec[] = [];
 
   for (const m of etcdMembers) {
@@ -114,8 +155,8 @@ export function clusterTable(layout: ClusterLayout): ProcessSpec[] {
       bin: bin("etcd"),
       nodeArgs: [],
       args: [
-        "--listen-client-urls", `${ws}://${hostPort(m.ip, ports.etcdClient)}`,
-        "--listen-peer-urls", `${ws}://${hostPort(m.ip, ports.etcdPeer)}`,
+        "--listen-client-urls", `${ws}://${hostPort(net.bind(m), ports.etcdClient)}`,
+        "--listen-peer-urls", `${ws}://${hostPort(net.bind(m), ports.etcdPeer)}`,
         "--initial-cluster", initialCluster,
         ...(pki
           ? [
@@ -127,11 +168,11 @@ export function clusterTable(layout: ClusterLayout): ProcessSpec[] {
           : []),
       ],
       addresses: {
-        client: hostPort(m.ip, ports.etcdClient),
-        peer: hostPort(m.ip, ports.etcdPeer),
-        control: hostPort(m.ip, ports.etcdControl),
+        client: hostPort(net.bind(m), ports.etcdClient),
+        peer: hostPort(net.bind(m), ports.etcdPeer),
+        control: hostPort(net.controlHost(m), ports.etcdControl),
       },
-      controlUrl: `http://${hostPort(m.ip, ports.etcdControl)}`,
+      controlUrl: `http://${hostPort(net.controlHost(m), ports.etcdControl)}`,
       env: {},
     });
   }
@@ -142,7 +183,7 @@ export function clusterTable(layout: ClusterLayout): ProcessSpec[] {
       bin: bin("apiserver"),
       nodeArgs: [],
       args: [
-        "--bind-address", a.ip, "--port", String(ports.apiserver), "--etcd-servers", etcdServers,
+        "--bind-address", net.bind(a), "--port", String(ports.apiserver), "--etcd-servers", etcdServers,
         // Who did what, at the Metadata level; rotated at 100 MB, two old files kept.
         ...(layout.logsDir !== undefined ? ["--audit-log-path", join(layout.logsDir, `${a.name}.audit.log`), "--audit-log-maxsize", "100", "--audit-log-maxbackup", "2"] : []),
         ...(pki
@@ -156,8 +197,8 @@ export function clusterTable(layout: ClusterLayout): ProcessSpec[] {
           : []),
       ],
       // The apiserver serves /kubemu/* on its API port (over TLS: to system:masters, the launcher's admin certificate).
-      addresses: { api: hostPort(a.ip, ports.apiserver) },
-      controlUrl: `${scheme}://${hostPort(a.ip, ports.apiserver)}`,
+      addresses: { api: hostPort(net.bind(a), ports.apiserver) },
+      controlUrl: `${scheme}://${hostPort(net.controlHost(a), ports.apiserver)}`,
       env: {},
     });
   }
@@ -166,17 +207,17 @@ export function clusterTable(layout: ClusterLayout): ProcessSpec[] {
     component: "apiserver-lb",
     bin: bin("apiserver-lb"),
     nodeArgs: [],
-    args: ["--bind-address", apiserverLb.ip, "--port", String(layout.apiserverLbPort), "--backends", namedApiservers, ...(pki ? ["--backend-ca-file", pki.caCert] : [])],
+    args: ["--bind-address", net.bind(apiserverLb), "--port", String(layout.apiserverLbPort), "--backends", namedApiservers, ...(pki ? ["--backend-ca-file", pki.caCert] : [])],
     addresses: {
-      api: hostPort(apiserverLb.ip, layout.apiserverLbPort),
-      control: hostPort(apiserverLb.ip, layout.apiserverLbControlPort),
+      api: hostPort(net.bind(apiserverLb), layout.apiserverLbPort),
+      control: hostPort(net.controlHost(apiserverLb), layout.apiserverLbControlPort),
     },
-    controlUrl: `http://${hostPort(apiserverLb.ip, layout.apiserverLbControlPort)}`,
+    controlUrl: `http://${hostPort(net.controlHost(apiserverLb), layout.apiserverLbControlPort)}`,
     env: {},
   });
   // Components reach the API servers' HTTPS port directly (not through apiserver-lb), each with its
   // own client certificate; the ApiClient fails over between them.
-  const componentApiservers = apiservers.map((a) => `${scheme}://${hostPort(a.ip, ports.apiserver)}`).join(",");
+  const componentApiservers = apiservers.map((a) => `${scheme}://${hostPort(net.host(a), ports.apiserver)}`).join(",");
   const credentials = (cert: string | undefined, key: string | undefined) =>
     pki && cert && key ? ["--ca-file", pki.caCert, "--client-cert-file", cert, "--client-key-file", key] : [];
   const leaderElected = [
@@ -197,16 +238,17 @@ export function clusterTable(layout: ClusterLayout): ProcessSpec[] {
         bin: bin(component),
         nodeArgs: [],
         // Serves healthz, metrics and /kubemu/* on one port, like the real secure port.
-        args: ["--bind-address", m.ip, "--port", String(port), "--apiserver-urls", componentApiservers, ...creds],
-        addresses: { healthz: hostPort(m.ip, port) },
-        controlUrl: `http://${hostPort(m.ip, port)}`,
+        args: ["--bind-address", net.bind(m), "--port", String(port), "--apiserver-urls", componentApiservers, ...creds],
+        addresses: { healthz: hostPort(net.bind(m), port) },
+        controlUrl: `http://${hostPort(net.controlHost(m), port)}`,
         env: {},
       });
     }
   }
   for (let i = 0; i < layout.nodeCount; i++) {
     const node = nodeName(layout.cluster, i);
-    const ip = nodeIp(i);
+    const ip = net.nodeIp(i);
+    const proxyIp = net.proxyNodeIp(i);
     const serving = pki ? nodeServingCertPaths(pkiDirOf(pki.caCert), node) : undefined;
     specs.push({
       name: `kubelet-${node}`,
@@ -237,12 +279,13 @@ export function clusterTable(layout: ClusterLayout): ProcessSpec[] {
       nodeArgs: [],
       args: [
         // kube-proxy reaches the HTTPS port with its own certificate (system:kube-proxy).
-        "--node-name", node, "--node-ip", ip, "--apiserver-urls", componentApiservers,
+        "--node-name", node, "--node-ip", proxyIp, "--apiserver-urls", componentApiservers,
         ...credentials(pki?.kubeProxyCert, pki?.kubeProxyKey),
-        "--healthz-bind-address", hostPort(ip, ports.kubeProxyHealthz), "--metrics-bind-address", hostPort(ip, ports.kubeProxyMetrics),
+        "--healthz-bind-address", hostPort(proxyIp, ports.kubeProxyHealthz), "--metrics-bind-address", hostPort(proxyIp, ports.kubeProxyMetrics),
+        ...net.proxyArgs,
       ],
-      addresses: { healthz: hostPort(ip, ports.kubeProxyHealthz), metrics: hostPort(ip, ports.kubeProxyMetrics) },
-      controlUrl: `http://${hostPort(ip, ports.kubeProxyHealthz)}`,
+      addresses: { healthz: hostPort(proxyIp, ports.kubeProxyHealthz), metrics: hostPort(proxyIp, ports.kubeProxyMetrics) },
+      controlUrl: `http://${hostPort(proxyIp, ports.kubeProxyHealthz)}`,
       env: {},
     });
   }

@@ -65,15 +65,17 @@ export type PkiPaths = ReturnType<typeof pkiPaths>;
 /** What the certificates must say. */
 const caValidDays = 3650;
 const leafValidDays = 365;
-export const apiserverCertRequest: CertificateRequest = {
+/** `extraDnsNames`: the hosts compose mode reaches the API servers by (their service names). */
+export const apiserverCertRequestFor = (extraDnsNames: readonly string[]): CertificateRequest => ({
   commonName: "kube-apiserver",
   use: {
     kind: "server",
-    dnsNames: ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"],
+    dnsNames: ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local", ...extraDnsNames],
     ips: [...new Set([apiserverLb.ip, ...apiservers.map((a) => a.ip), KUBERNETES_SERVICE_IP])],
   },
   validDays: leafValidDays,
-};
+});
+export const apiserverCertRequest: CertificateRequest = apiserverCertRequestFor([]);
 /** kubeadm's admin identity: a member of system:masters. */
 export const adminCertRequest: CertificateRequest = { commonName: "kubernetes-admin", organizations: ["system:masters"], use: { kind: "client" }, validDays: leafValidDays };
 
@@ -90,31 +92,44 @@ export const apiserverKubeletClientCertRequest: CertificateRequest = { commonNam
 export const nodeServingCertRequest = (node: string, ip: string): CertificateRequest => ({ commonName: node, use: { kind: "server", dnsNames: [node], ips: [ip] }, validDays: leafValidDays });
 
 /** The store members' serving and peer certificates: every member's IP (all members share one pki dir). */
-export const etcdServerCertRequest = (ips: readonly string[]): CertificateRequest => ({ commonName: "kube-etcd", use: { kind: "server", dnsNames: ["localhost"], ips: [...ips] }, validDays: leafValidDays });
-export const etcdPeerCertRequest = (ips: readonly string[]): CertificateRequest => ({ commonName: ETCD_PEER_COMMON_NAME, use: { kind: "server", dnsNames: ["localhost"], ips: [...ips], clientAuth: true }, validDays: leafValidDays });
+export const etcdServerCertRequest = (ips: readonly string[], dnsNames: readonly string[] = []): CertificateRequest => ({ commonName: "kube-etcd", use: { kind: "server", dnsNames: ["localhost", ...dnsNames], ips: [...ips] }, validDays: leafValidDays });
+export const etcdPeerCertRequest = (ips: readonly string[], dnsNames: readonly string[] = []): CertificateRequest => ({ commonName: ETCD_PEER_COMMON_NAME, use: { kind: "server", dnsNames: ["localhost", ...dnsNames], ips: [...ips], clientAuth: true }, validDays: leafValidDays });
 export const etcdHealthcheckClientCertRequest: CertificateRequest = { commonName: "kube-etcd-healthcheck-client", use: { kind: "client" }, validDays: leafValidDays };
 export const apiserverEtcdClientCertRequest: CertificateRequest = { commonName: "kube-apiserver-etcd-client", use: { kind: "client" }, validDays: leafValidDays };
 
 /** A node of the cluster: a name (its IP then by its place, 127.0.100.<i+1>), or a name and IP. */
 export type PkiNode = string | { name: string; ip: string };
 
+/** Host names the serving certificates must name besides the addresses (compose mode's service names). */
+export interface PkiDnsNames {
+  apiserver?: readonly string[];
+  etcd?: readonly string[];
+}
+
 /**
  * Makes sure every file exists and is usable; returns their paths. `etcdIps`: the store members'
  * addresses their certificates must name (the defaults unless a test moves the cluster).
  */
-export async function ensureClusterPki(dir: string, now: Date, log: Logger, nodes: readonly PkiNode[] = [], etcdIps: readonly string[] = etcdMembers.map((m) => m.ip)): Promise<PkiPaths> {
+export async function ensureClusterPki(
+  dir: string,
+  now: Date,
+  log: Logger,
+  nodes: readonly PkiNode[] = [],
+  etcdIps: readonly string[] = etcdMembers.map((m) => m.ip),
+  dnsNames: PkiDnsNames = {},
+): Promise<PkiPaths> {
   const p = pkiPaths(dir);
   mkdirSync(join(dir, "etcd"), { recursive: true, mode: 0o700 });
   const ca = await ensureCa(p.caCert, p.caKey, "kubemu-ca", now, log);
   const etcdCa = await ensureCa(p.etcdCaCert, p.etcdCaKey, "etcd-ca", now, log);
   await ensureIssued(etcdCa, now, log, [
-    [etcdServerCertRequest(etcdIps), p.etcdServerCert, p.etcdServerKey],
-    [etcdPeerCertRequest(etcdIps), p.etcdPeerCert, p.etcdPeerKey],
+    [etcdServerCertRequest(etcdIps, dnsNames.etcd), p.etcdServerCert, p.etcdServerKey],
+    [etcdPeerCertRequest(etcdIps, dnsNames.etcd), p.etcdPeerCert, p.etcdPeerKey],
     [etcdHealthcheckClientCertRequest, p.etcdHealthcheckClientCert, p.etcdHealthcheckClientKey],
     [apiserverEtcdClientCertRequest, p.apiserverEtcdClientCert, p.apiserverEtcdClientKey],
   ]);
   await ensureIssued(ca, now, log, [
-    [apiserverCertRequest, p.apiserverCert, p.apiserverKey],
+    [apiserverCertRequestFor(dnsNames.apiserver ?? []), p.apiserverCert, p.apiserverKey],
     [adminCertRequest, p.adminCert, p.adminKey],
     [schedulerCertRequest, p.schedulerCert, p.schedulerKey],
     [controllerManagerCertRequest, p.controllerManagerCert, p.controllerManagerKey],

@@ -6,6 +6,7 @@ export * from "./wire/index.js";
 export * from "./pki.js";
 export * from "./process-main.js";
 export * from "./proc.js";
+export * from "./network-mode.js";
 export type * from "./api/object.js";
 export type * from "./api/params.js";
 export * from "./selectors/labels.js";

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { availableParallelism, homedir, totalmem } from "node:os";
 import { join } from "node:path";
 import { Option, type Command } from "commander";
-import { FlagError, TIMING_PROFILES, componentCommand, parseComponentFlags, parseDuration, parseQuantity, type ComponentConfig, type TimingProfile } from "@kubemu/common";
+import { FlagError, TIMING_PROFILES, componentCommand, composeNetwork, parseComponentFlags, parseDuration, parseQuantity, type ComponentConfig, type TimingProfile } from "@kubemu/common";
 
 export const sandboxModes = ["auto", "bwrap", "none"] as const;
 export type SandboxMode = (typeof sandboxModes)[number];
@@ -44,7 +44,7 @@ export interface KubeletConfig extends ComponentConfig {
 function kubeletCommand(): Command {
   return componentCommand("kubemu-kubelet", "the node agent: registers the Node, heartbeats, and runs the pods bound to it as sandboxed processes", { port: 10250 })
     .requiredOption("--node-name <name>", "the Node's name")
-    .requiredOption("--node-ip <ip>", "the node's InternalIP (a 127.0.0.0/8 address); serves on it")
+    .requiredOption("--node-ip <ip>", "the node's InternalIP (a 127.0.0.0/8 address; in compose mode the container's address); serves on it")
     .option("--pod-cidr <cidr>", "the node's pod CIDR (a /24 in 127.0.0.0/8); pod IPs come from it")
     .option("--node-labels <labels>", "extra labels, key=value,key2=value2", "")
     .option("--capacity-cpu <cpus>", "cpu capacity the node reports (default: the host's CPUs)")
@@ -91,6 +91,7 @@ function quantityFlag(flag: string, value: string): string {
 }
 
 const IPV4_LOOPBACK = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 
 export function parseKubeletFlags(argv: readonly string[]): KubeletConfig {
   const cmd = kubeletCommand();
@@ -99,7 +100,8 @@ export function parseKubeletFlags(argv: readonly string[]): KubeletConfig {
   const nodeName = String(o["nodeName"]);
   if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(nodeName)) throw new FlagError(`--node-name "${nodeName}" is not a valid node name`);
   const nodeIp = String(o["nodeIp"]);
-  if (!IPV4_LOOPBACK.test(nodeIp)) throw new FlagError(`--node-ip "${nodeIp}" must be a 127.0.0.0/8 address`);
+  // Compose mode: the node container's own address on the project's Docker network.
+  if (!(composeNetwork() ? IPV4 : IPV4_LOOPBACK).test(nodeIp)) throw new FlagError(`--node-ip "${nodeIp}" must be a 127.0.0.0/8 address`);
   const podCidr = o["podCidr"] === undefined ? undefined : String(o["podCidr"]);
   if (podCidr !== undefined && !/^127\.\d{1,3}\.\d{1,3}\.0\/24$/.test(podCidr)) throw new FlagError(`--pod-cidr "${podCidr}" must be a /24 in 127.0.0.0/8, e.g. 127.244.1.0/24`);
   const maxPods = String(o["maxPods"]);

@@ -3,7 +3,7 @@
  * object (only known fields) or throws a BadRequest StatusError naming the field. Contents of
  * key-value commands are checked further by the MVCC validator before they are proposed.
  */
-import { newBadRequest } from "@kubemu/common";
+import { composeNetwork, newBadRequest } from "@kubemu/common";
 import type { Command, RangeRequest, WatchFilter } from "../mvcc/index.js";
 import type {
   LeaseGrantParams,
@@ -163,7 +163,7 @@ export function parseMoveLeader(p: unknown): MoveLeaderParams {
 
 /**
  * Checks a ws:// (or wss://, TLS) URL whose host is a loopback IPv4 address (127.0.0.0/8) or
- * localhost, with an explicit port; returns it normalized (no trailing slash). Throws BadRequest otherwise.
+ * localhost (in compose mode any host: members are containers named by service), with an explicit port; returns it normalized (no trailing slash). Throws BadRequest otherwise.
  */
 export function checkWsUrl(raw: string, what: string): string {
   let u: URL;
@@ -174,7 +174,7 @@ export function checkWsUrl(raw: string, what: string): string {
   }
   if (u.protocol !== "ws:" && u.protocol !== "wss:") throw newBadRequest(`${what} "${raw}" must use ws:// or wss://`);
   if (!u.port) throw newBadRequest(`${what} "${raw}" must have an explicit port`);
-  if (!(u.hostname === "localhost" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(u.hostname))) {
+  if (!composeNetwork() && !(u.hostname === "localhost" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(u.hostname))) {
     throw newBadRequest(`${what} "${raw}" must be a loopback address (127.0.0.0/8)`);
   }
   return `${u.protocol}//${u.hostname}:${u.port}`;
