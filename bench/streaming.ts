@@ -20,7 +20,7 @@
  * Options: --execs 30, --ws-execs 100, --logs-seconds 10, --transfers 3.
  */
 import { execFile, spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
@@ -143,6 +143,39 @@ function httpFollow(url: string): (onLine: (l: string) => void) => () => void {
   };
 }
 
+/** The processes on the port-forward path, by the command lines the bench starts them with. */
+const ROLES: [string, RegExp][] = [
+  ["kubelet", /kubelet\/dist\/main\.js/],
+  ["apiservers", /apiserver\/dist\/main\.js/],
+  ["apiserver-lb", /apiserver-lb\/main\.js/],
+  ["pod (python3 http.server)", /http\.server 8080/],
+];
+
+/** CPU seconds (user + system) so far of each role's processes, kubectl port-forward (its pid) and this process (the downloading client). */
+function cpuByRole(kubectlPid: number | undefined): Record<string, number> {
+  const tick = 100; // USER_HZ on Linux
+  const cpuOf = (pid: number) => {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+      return (Number(f[11]) + Number(f[12])) / tick;
+    } catch {
+      return 0;
+    }
+  };
+  const out: Record<string, number> = { "kubectl port-forward": kubectlPid ? cpuOf(kubectlPid) : 0, "client (this process)": cpuOf(process.pid) };
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map(Number)) {
+    let cmd: string;
+    try {
+      cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+    } catch {
+      continue;
+    }
+    const role = ROLES.find(([, re]) => re.test(cmd))?.[0];
+    if (role) out[role] = (out[role] ?? 0) + cpuOf(pid);
+  }
+  return out;
+}
+
 /** Bytes/s of one GET of url (the whole body read and dropped). */
 function download(url: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -254,13 +287,30 @@ export async function run(args: string[]): Promise<void> {
       if (port === "exited") throw new Error(`kubectl port-forward exited: ${pfOut.trim()}`);
       const directRates: number[] = [];
       const forwardedRates: number[] = [];
+      const cpu: Record<"direct" | "forwarded", Record<string, number>> = { direct: {}, forwarded: {} };
+      const measured = async (path: keyof typeof cpu, url: string) => {
+        const before = cpuByRole(pf.pid);
+        const rate = await download(url);
+        const after = cpuByRole(pf.pid);
+        for (const [role, t] of Object.entries(after)) cpu[path][role] = (cpu[path][role] ?? 0) + t - (before[role] ?? 0);
+        return rate;
+      };
       for (let i = 0; i < transfers; i++) {
-        directRates.push(await download(`http://${podIp}:8080/blob`));
-        forwardedRates.push(await download(`http://127.0.0.1:${port}/blob`));
+        directRates.push(await measured("direct", `http://${podIp}:8080/blob`));
+        forwardedRates.push(await measured("forwarded", `http://127.0.0.1:${port}/blob`));
       }
       const mbps = (xs: number[]) => round(xs.reduce((a, b) => a + b, 0) / xs.length / 1e6);
-      result.portForward = { bytes: TRANSFER_BYTES, transfers, directMBps: mbps(directRates), portForwardMBps: mbps(forwardedRates), ratio: round(mbps(forwardedRates) / mbps(directRates), 2) };
+      const perGB = (c: Record<string, number>) => Object.fromEntries(Object.entries(c).map(([k, v]) => [k, round(v / ((transfers * TRANSFER_BYTES) / 1e9), 2)]));
+      result.portForward = {
+        bytes: TRANSFER_BYTES,
+        transfers,
+        directMBps: mbps(directRates),
+        portForwardMBps: mbps(forwardedRates),
+        ratio: round(mbps(forwardedRates) / mbps(directRates), 2),
+        cpuSecondsPerGB: { direct: perGB(cpu.direct), forwarded: perGB(cpu.forwarded) },
+      };
       console.log(`port-forward: ${mbps(forwardedRates)} MB/s vs ${mbps(directRates)} MB/s direct (${round(mbps(forwardedRates) / mbps(directRates), 2)}×, goal ≥ ${GOALS.portForwardRatio})`);
+      console.log(`  CPU seconds per GB moved, forwarded: ${JSON.stringify(perGB(cpu.forwarded))}; direct: ${JSON.stringify(perGB(cpu.direct))}`);
     } catch (e) {
       result.portForward = { notMeasured: e instanceof Error ? e.message.slice(0, 300) : String(e) };
       console.log(`port-forward not measured: ${String((result.portForward as { notMeasured: string }).notMeasured)}`);
