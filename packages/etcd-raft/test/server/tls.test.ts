@@ -79,6 +79,18 @@ async function eventuallyOk<T>(fn: () => Promise<T>): Promise<T> {
 }
 const tlsOf = (pair: KeyPair, caPair: KeyPair) => ({ ca: caPair.cert, cert: pair.cert, key: pair.key });
 
+/** A raft message sent to target's peer port with these credentials is refused, and the connection never comes up. */
+async function expectPeerPortRefuses(target: EtcdServer, tls: { ca: string; cert?: string; key?: string }): Promise<void> {
+  const wire = new WireClient({ name: "intruder", endpoints: [target.peerUrl], tls, connectTimeoutMs: 1000, requestTimeoutMs: 2000, maxRedirects: 0 });
+  wire.on("connectError", () => {});
+  try {
+    await expect(wire.request("raft.messages", { to: target.id, msgs: [] }, { timeoutMs: 2000 })).rejects.toThrow();
+    expect(wire.state.connected).toBe(false);
+  } finally {
+    await wire.close();
+  }
+}
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "kubemu-etcd-tls-"));
   ca = await createCertificateAuthority("etcd-ca", now, 10);
@@ -139,28 +151,13 @@ describe("kubemu-etcd over TLS with client certificates", () => {
   }, 30_000);
 
   it("the peer port takes no raft messages from a connection without a peer certificate", async () => {
-    const target = servers[0]!;
-    const wire = new WireClient({ name: "intruder", endpoints: [target.peerUrl], tls: { ca: ca.cert }, connectTimeoutMs: 1000, requestTimeoutMs: 2000, maxRedirects: 0 });
-    wire.on("connectError", () => {});
-    try {
-      await expect(wire.request("raft.messages", { to: target.id, msgs: [] }, { timeoutMs: 2000 })).rejects.toThrow();
-      expect(wire.state.connected).toBe(false);
-    } finally {
-      await wire.close();
-    }
+    await expectPeerPortRefuses(servers[0]!, { ca: ca.cert });
   }, 20_000);
 
   it("the peer port cuts off a certificate from the same CA that is not a peer's (--peer-cert-allowed-cn)", async () => {
     const target = servers[0]!;
     // The API servers' store client certificate: signed by the store CA, but CN kube-apiserver-etcd-client.
-    const wire = new WireClient({ name: "impostor", endpoints: [target.peerUrl], tls: tlsOf(clientPair, ca), connectTimeoutMs: 1000, requestTimeoutMs: 2000, maxRedirects: 0 });
-    wire.on("connectError", () => {});
-    try {
-      await expect(wire.request("raft.messages", { to: target.id, msgs: [] }, { timeoutMs: 2000 })).rejects.toThrow();
-      expect(wire.state.connected).toBe(false);
-    } finally {
-      await wire.close();
-    }
+    await expectPeerPortRefuses(target, tlsOf(clientPair, ca));
     // The same certificate is still good on the client port, and the members still talk to each other.
     const c = client([target.clientUrl], tlsOf(clientPair, ca));
     await eventuallyOk(() => c.put("/registry/after-impostor", "ok"));
