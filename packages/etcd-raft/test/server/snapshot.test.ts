@@ -14,6 +14,16 @@ async function metric(controlUrl: string, name: string): Promise<number> {
   return m ? Number(m[1]) : NaN;
 }
 
+/** The snapshot file is written in the background after the entries apply, so its counter lags. */
+async function eventualMetric(controlUrl: string, name: string, deadlineMs = 10_000): Promise<number> {
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    const v = await metric(controlUrl, name);
+    if (v >= 1 || Date.now() > until) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 describe("snapshots", () => {
   let cluster: TestCluster;
 
@@ -33,13 +43,13 @@ describe("snapshots", () => {
     const writes = Array.from({ length: 300 }, (_, i) => c.put(`/snap/k${String(i).padStart(4, "0")}`, `v${i}`));
     await Promise.all(writes);
     const leaderSpec = cluster.specs.find((s) => s.name === leader)!;
-    expect(await metric(leaderSpec.controlUrl, "etcd_server_snapshots_total")).toBeGreaterThanOrEqual(1);
+    expect(await eventualMetric(leaderSpec.controlUrl, "etcd_server_snapshots_total")).toBeGreaterThanOrEqual(1);
 
     cluster.start(lagger);
     await cluster.waitForLeader();
     const { revision } = await cluster.waitConverged();
     expect(revision).toBeGreaterThanOrEqual(302);
-    expect(await metric(lagger.controlUrl, "etcd_server_snapshots_installed_total")).toBeGreaterThanOrEqual(1);
+    expect(await eventualMetric(lagger.controlUrl, "etcd_server_snapshots_installed_total")).toBeGreaterThanOrEqual(1);
     const own = cluster.client([lagger.name]);
     const r = await own.range({ key: "/snap/k", rangeEnd: "/snap/l", serializable: true });
     expect(r.count).toBe(300);
