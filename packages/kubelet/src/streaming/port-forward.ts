@@ -150,6 +150,9 @@ export function servePortForward(socket: Duplex, o: PortForwardOptions): SpdySes
         const text = forwardErrorText(t, port, e);
         o.log.info({ port, err: e.message }, text);
         if (error.writable) error.write(text);
+      } else {
+        // Reset by the pod mid-copy: the client sees its connection end, as with upstream's kubelet.
+        o.log.info({ port, err: e.message }, "error copying between the pod and the data stream");
       }
       finish();
     });

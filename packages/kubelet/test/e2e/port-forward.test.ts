@@ -43,6 +43,8 @@ class Sink(socketserver.BaseRequestHandler):
             n += len(d)
         self.request.sendall(f"{n} {h.hexdigest()}\\n".encode())
 socketserver.ThreadingTCPServer.allow_reuse_address = True
+# A listen backlog of 5 (socketserver's default) overflows under 20 connections at once: the kernel answers with SYN cookies, some fail, and the pod resets those connections.
+socketserver.TCPServer.request_queue_size = 128
 sink = socketserver.ThreadingTCPServer((ip, 9000), Sink)
 threading.Thread(target=sink.serve_forever, daemon=True).start()
 http.server.ThreadingHTTPServer((ip, 8080), functools.partial(http.server.SimpleHTTPRequestHandler, directory="/data")).serve_forever()
